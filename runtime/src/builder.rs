@@ -1,0 +1,229 @@
+//! [`Builder`]: hooks and hasher for a new map.
+
+use core::fmt;
+use core::marker::PhantomData;
+
+use hashbrown::DefaultHashBuilder;
+
+use crate::RemovalCause;
+use crate::hooks::{Cleanup, NoListener, RemovalListener, WithCleanup};
+use crate::map::{ManagedMap, assert_valid_max};
+use crate::policy::Policy;
+use crate::store::Store;
+
+/// Builder state: values are dropped without their own [`Cleanup`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoValueCleanup;
+
+/// Builder state: every value's [`Cleanup::cleanup`] runs before the listener.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ValueCleanup;
+
+/// Configures a [`ManagedMap`] ([`LruMap`](crate::LruMap) or
+/// [`BoundedMap`](crate::BoundedMap)); made by [`ManagedMap::builder`].
+///
+/// The listener and value cleanup become type parameters of the map, so hooks are dispatched
+/// statically. The calls may come in any order.
+///
+/// # Examples
+///
+/// ```
+/// use mapguard::{Cleanup, LruMap, RemovalCause};
+/// use std::collections::hash_map::RandomState;
+///
+/// struct Conn {
+///     open: bool,
+/// }
+/// impl Cleanup for Conn {
+///     fn cleanup(&mut self, _cause: RemovalCause) {
+///         self.open = false;
+///     }
+/// }
+///
+/// let mut closed = 0;
+/// let mut conns = LruMap::builder(1)
+///     .cleanup() // Conn::cleanup runs first ...
+///     .on_removal(|_id: u32, conn: Conn, _cause| {
+///         // ... so the listener sees it closed.
+///         assert!(!conn.open);
+///         closed += 1;
+///     })
+///     .hasher(RandomState::new())
+///     .build();
+/// conns.insert(1, Conn { open: true });
+/// conns.insert(2, Conn { open: true });
+/// drop(conns);
+/// assert_eq!(closed, 2);
+/// ```
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct Builder<K, V, P, S = DefaultHashBuilder, L = NoListener, C = NoValueCleanup> {
+    max: usize,
+    hasher: S,
+    listener: L,
+    value_cleanup: C,
+    marker: TypeMarker<K, V, P>,
+}
+
+/// Ties the builder to the map's types without owning any of them.
+type TypeMarker<K, V, P> = PhantomData<fn() -> (K, V, P)>;
+
+impl<K, V, P: Policy> Builder<K, V, P> {
+    pub(crate) fn new(max: usize) -> Self {
+        assert_valid_max(max);
+        Self {
+            max,
+            hasher: DefaultHashBuilder::default(),
+            listener: NoListener,
+            value_cleanup: NoValueCleanup,
+            marker: PhantomData,
+        }
+    }
+}
+
+impl<K, V, P: Policy, S, L, C> Builder<K, V, P, S, L, C> {
+    /// Hashes keys with `hasher` instead of the default (foldhash, randomly seeded per
+    /// process). Pass `std`'s `RandomState` (SipHash) for keys an attacker may choose.
+    ///
+    /// ```
+    /// use std::collections::hash_map::RandomState;
+    /// let map = mapguard::LruMap::<String, u32>::builder(8).hasher(RandomState::new()).build();
+    /// # drop(map);
+    /// ```
+    pub fn hasher<S2>(self, hasher: S2) -> Builder<K, V, P, S2, L, C> {
+        Builder {
+            max: self.max,
+            hasher,
+            listener: self.listener,
+            value_cleanup: self.value_cleanup,
+            marker: PhantomData,
+        }
+    }
+
+    /// Sends every entry that leaves through the cleanup path to `listener`. Replaces any
+    /// listener set before; keeps [`cleanup`](Self::cleanup).
+    ///
+    /// ```
+    /// use mapguard::{LruMap, RemovalCause, RemovalListener};
+    ///
+    /// struct Log;
+    /// impl RemovalListener<u32, String> for Log {
+    ///     fn on_removal(&mut self, key: u32, _value: String, cause: RemovalCause) {
+    ///         println!("{key} left: {cause}");
+    ///     }
+    /// }
+    /// let mut map = LruMap::builder(8).listener(Log).build();
+    /// map.insert(1, String::from("x"));
+    /// ```
+    pub fn listener<L2: RemovalListener<K, V>>(self, listener: L2) -> Builder<K, V, P, S, L2, C> {
+        Builder {
+            max: self.max,
+            hasher: self.hasher,
+            listener,
+            value_cleanup: self.value_cleanup,
+            marker: PhantomData,
+        }
+    }
+
+    /// Calls `on_removal(key, value, cause)` for every entry that leaves through the cleanup
+    /// path. Shorthand for [`listener`](Self::listener) with a closure.
+    ///
+    /// ```
+    /// let mut removed = 0;
+    /// let mut map = mapguard::LruMap::builder(1)
+    ///     .on_removal(|_key: u8, _value: u8, _cause| removed += 1)
+    ///     .build();
+    /// map.insert(1, 1);
+    /// map.insert(2, 2);
+    /// drop(map);
+    /// assert_eq!(removed, 2);
+    /// ```
+    pub fn on_removal<F: FnMut(K, V, RemovalCause)>(
+        self,
+        on_removal: F,
+    ) -> Builder<K, V, P, S, F, C> {
+        self.listener(on_removal)
+    }
+}
+
+impl<K, V, P: Policy, S, L> Builder<K, V, P, S, L, NoValueCleanup> {
+    /// Runs each value's [`Cleanup::cleanup`] before the listener whenever it leaves through
+    /// the cleanup path.
+    ///
+    /// ```
+    /// use mapguard::{BoundedMap, Cleanup, RemovalCause};
+    /// use std::{cell::Cell, rc::Rc};
+    ///
+    /// struct Handle(Rc<Cell<u32>>);
+    /// impl Cleanup for Handle {
+    ///     fn cleanup(&mut self, _cause: RemovalCause) {
+    ///         self.0.set(self.0.get() + 1);
+    ///     }
+    /// }
+    ///
+    /// let closed = Rc::new(Cell::new(0));
+    /// let mut map = BoundedMap::builder(4).cleanup().build();
+    /// map.try_insert(1, Handle(Rc::clone(&closed))).unwrap();
+    /// map.discard(&1);
+    /// assert_eq!(closed.get(), 1);
+    /// ```
+    pub fn cleanup(self) -> Builder<K, V, P, S, L, ValueCleanup>
+    where
+        // On the method, not the impl, so a missing impl reports `Cleanup`'s own message.
+        V: Cleanup,
+    {
+        Builder {
+            max: self.max,
+            hasher: self.hasher,
+            listener: self.listener,
+            value_cleanup: ValueCleanup,
+            marker: PhantomData,
+        }
+    }
+}
+
+impl<K, V, P: Policy, S, L> Builder<K, V, P, S, L, NoValueCleanup> {
+    /// Makes the map.
+    ///
+    /// ```
+    /// let map = mapguard::LruMap::<u8, u8>::builder(4).build();
+    /// assert_eq!(map.max(), 4);
+    /// ```
+    pub fn build(self) -> ManagedMap<K, V, P, S, L>
+    where
+        L: RemovalListener<K, V>,
+    {
+        ManagedMap::from_parts(Store::new(self.max, self.hasher), self.listener)
+    }
+}
+
+impl<K, V, P: Policy, S, L> Builder<K, V, P, S, L, ValueCleanup> {
+    /// Makes the map; its listener runs each value's cleanup first.
+    ///
+    /// ```
+    /// # use mapguard::{Cleanup, RemovalCause};
+    /// # struct Conn;
+    /// # impl Cleanup for Conn { fn cleanup(&mut self, _: RemovalCause) {} }
+    /// let map = mapguard::LruMap::<u8, Conn>::builder(4).cleanup().build();
+    /// assert_eq!(map.max(), 4);
+    /// ```
+    pub fn build(self) -> ManagedMap<K, V, P, S, WithCleanup<L>>
+    where
+        V: Cleanup,
+        L: RemovalListener<K, V>,
+    {
+        ManagedMap::from_parts(
+            Store::new(self.max, self.hasher),
+            WithCleanup(self.listener),
+        )
+    }
+}
+
+impl<K, V, P: Policy, S, L, C: fmt::Debug> fmt::Debug for Builder<K, V, P, S, L, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("policy", &P::NAME)
+            .field("max", &self.max)
+            .field("value_cleanup", &self.value_cleanup)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,203 @@
+//! The cleanup path: what happens to a value that leaves a map without being handed back.
+//!
+//! The order is the seed's "safe delete" — close, then notify, then forget:
+//! 1. the value's own [`Cleanup::cleanup`] (when the map was built with
+//!    [`cleanup()`](crate::Builder::cleanup)),
+//! 2. the map's [`RemovalListener`], which receives key, value and cause by value,
+//! 3. drop.
+//!
+//! Both hooks are type parameters of the map, so they are dispatched statically: a map without
+//! hooks compiles to plain drops, and no `Box<dyn Fn>` sits on the hot path.
+
+use crate::RemovalCause;
+
+/// A value that holds something to close when it leaves a map: a channel, a connection, a
+/// file, a registration elsewhere.
+///
+/// `Drop` runs when the last owner goes, which may be much later than the value leaves the map
+/// (a clone of a `Sender` kept elsewhere keeps the channel open — the seed's blocked-goroutine
+/// leak). `cleanup` runs at the moment the value leaves, and tells you why.
+///
+/// # Examples
+///
+/// ```
+/// use mapguard::{Cleanup, LruMap, RemovalCause};
+/// use std::sync::mpsc;
+///
+/// struct Worker {
+///     jobs: Option<mpsc::Sender<u32>>,
+/// }
+///
+/// impl Cleanup for Worker {
+///     fn cleanup(&mut self, _cause: RemovalCause) {
+///         // Close our end now, even if the value itself lives on somewhere.
+///         self.jobs = None;
+///     }
+/// }
+///
+/// let (tx, rx) = mpsc::channel();
+/// let mut workers = LruMap::builder(1).cleanup().build();
+/// workers.insert("a", Worker { jobs: Some(tx) });
+/// workers.insert("b", Worker { jobs: None }); // evicts "a" and closes its sender
+/// assert!(rx.recv().is_err()); // the receiver sees the channel closed
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not implement `mapguard::Cleanup`, so the map cannot clean it",
+    label = "values of this map must implement `Cleanup`",
+    note = "implement `mapguard::Cleanup` for `{Self}`, or build the map without `.cleanup()` \
+            and close resources in a listener (`.on_removal(|key, value, cause| ...)`)"
+)]
+pub trait Cleanup {
+    /// Releases what the value holds. Called exactly once, just before the map lets go of the
+    /// value; `cause` says why it is leaving.
+    fn cleanup(&mut self, cause: RemovalCause);
+}
+
+/// Cleans the inner value, then sets the option to `None` — the seed's "close, then nil".
+///
+/// ```
+/// # use mapguard::{Cleanup, RemovalCause};
+/// struct Conn;
+/// impl Cleanup for Conn { fn cleanup(&mut self, _: RemovalCause) {} }
+/// let mut slot = Some(Conn);
+/// slot.cleanup(RemovalCause::Explicit);
+/// assert!(slot.is_none());
+/// ```
+impl<T: Cleanup> Cleanup for Option<T> {
+    fn cleanup(&mut self, cause: RemovalCause) {
+        if let Some(mut inner) = self.take() {
+            inner.cleanup(cause);
+        }
+    }
+}
+
+/// Cleans the boxed value.
+///
+/// ```
+/// # use mapguard::{Cleanup, RemovalCause};
+/// struct Conn(bool);
+/// impl Cleanup for Conn { fn cleanup(&mut self, _: RemovalCause) { self.0 = true } }
+/// let mut boxed = Box::new(Conn(false));
+/// boxed.cleanup(RemovalCause::Evicted);
+/// assert!(boxed.0);
+/// ```
+impl<T: Cleanup + ?Sized> Cleanup for Box<T> {
+    fn cleanup(&mut self, cause: RemovalCause) {
+        (**self).cleanup(cause);
+    }
+}
+
+/// Cleans every element, front to back, then empties the vector.
+///
+/// ```
+/// # use mapguard::{Cleanup, RemovalCause};
+/// struct Conn;
+/// impl Cleanup for Conn { fn cleanup(&mut self, _: RemovalCause) {} }
+/// let mut pool = vec![Conn, Conn];
+/// pool.cleanup(RemovalCause::Dropped);
+/// assert!(pool.is_empty());
+/// ```
+impl<T: Cleanup> Cleanup for Vec<T> {
+    fn cleanup(&mut self, cause: RemovalCause) {
+        for mut item in self.drain(..) {
+            item.cleanup(cause);
+        }
+    }
+}
+
+/// Receives every entry that leaves a map through the cleanup path, by value, with its cause.
+///
+/// Implemented for every `FnMut(K, V, RemovalCause)` closure, for [`NoListener`], and for
+/// [`WithCleanup`]. Implement it on your own type when the hook must be nameable (a struct
+/// field's type) or stateful.
+///
+/// # Examples
+///
+/// ```
+/// use mapguard::{LruMap, RemovalCause, RemovalListener};
+///
+/// #[derive(Default)]
+/// struct CountEvictions(usize);
+///
+/// impl<K, V> RemovalListener<K, V> for CountEvictions {
+///     fn on_removal(&mut self, _key: K, _value: V, cause: RemovalCause) {
+///         if cause.was_evicted() {
+///             self.0 += 1;
+///         }
+///     }
+/// }
+///
+/// let mut map = LruMap::builder(2).listener(CountEvictions::default()).build();
+/// for i in 0..5 {
+///     map.insert(i, ());
+/// }
+/// assert_eq!(map.listener().0, 3);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot listen to removals from a map of `{K}` to `{V}`",
+    label = "not a removal listener for `{K}` -> `{V}`",
+    note = "a listener is a closure `|key: {K}, value: {V}, cause: RemovalCause| ...` or a type \
+            implementing `mapguard::RemovalListener<{K}, {V}>`"
+)]
+pub trait RemovalListener<K, V> {
+    /// Called once for every entry that leaves through the cleanup path, after the value's
+    /// own cleanup and before it is dropped. The map is already consistent when this runs.
+    fn on_removal(&mut self, key: K, value: V, cause: RemovalCause);
+
+    /// `false` only for a listener that does nothing with what it receives, such as
+    /// [`NoListener`]: bulk removals (`clear`, drop) then free storage wholesale instead of
+    /// visiting each entry.
+    const OBSERVES_REMOVALS: bool = true;
+}
+
+/// The default listener: removed entries are simply dropped.
+///
+/// ```
+/// use mapguard::{LruMap, NoListener};
+/// let map: LruMap<u32, String, mapguard::DefaultHashBuilder, NoListener> = LruMap::new(8);
+/// # drop(map);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NoListener;
+
+impl<K, V> RemovalListener<K, V> for NoListener {
+    #[inline]
+    fn on_removal(&mut self, _key: K, _value: V, _cause: RemovalCause) {}
+
+    const OBSERVES_REMOVALS: bool = false;
+}
+
+impl<K, V, F: FnMut(K, V, RemovalCause)> RemovalListener<K, V> for F {
+    #[inline]
+    fn on_removal(&mut self, key: K, value: V, cause: RemovalCause) {
+        self(key, value, cause);
+    }
+}
+
+/// Runs the value's [`Cleanup`] first, then the wrapped listener.
+///
+/// Built by [`Builder::cleanup`](crate::Builder::cleanup); name it when a struct field needs
+/// the map's full type.
+///
+/// ```
+/// use mapguard::{Cleanup, LruMap, NoListener, RemovalCause, WithCleanup};
+///
+/// struct Conn;
+/// impl Cleanup for Conn {
+///     fn cleanup(&mut self, _: RemovalCause) {}
+/// }
+///
+/// let map: LruMap<u32, Conn, mapguard::DefaultHashBuilder, WithCleanup<NoListener>> =
+///     LruMap::builder(8).cleanup().build();
+/// # drop(map);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WithCleanup<L = NoListener>(pub L);
+
+impl<K, V: Cleanup, L: RemovalListener<K, V>> RemovalListener<K, V> for WithCleanup<L> {
+    #[inline]
+    fn on_removal(&mut self, key: K, mut value: V, cause: RemovalCause) {
+        value.cleanup(cause);
+        self.0.on_removal(key, value, cause);
+    }
+}

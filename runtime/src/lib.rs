@@ -1,0 +1,85 @@
+//! # mapguard
+//!
+//! Maps that cannot leak. A managed map is bounded, gives memory back after removals, and
+//! passes every value that leaves it — evicted, replaced, cleared, dropped with the map —
+//! through a cleanup hook exactly once, with the cause.
+//!
+//! | std `HashMap` leak | managed map |
+//! |---|---|
+//! | grows without bound | [`LruMap`] evicts, [`BoundedMap`] rejects |
+//! | `remove`/`clear` keep the allocation | storage shrinks with the live entries |
+//! | `insert` over a key drops the old value silently | the old value is cleaned with [`RemovalCause::Replaced`] |
+//! | dropping a value does not close what a clone keeps open | [`Cleanup`] runs when the value leaves |
+//!
+//! ## A guided tour
+//!
+//! ```
+//! use mapguard::{Cleanup, LruMap, RemovalCause};
+//!
+//! struct Session {
+//!     open: bool,
+//! }
+//!
+//! impl Cleanup for Session {
+//!     fn cleanup(&mut self, _cause: RemovalCause) {
+//!         self.open = false; // close sockets, cancel timers, unregister ...
+//!     }
+//! }
+//!
+//! let mut closed = Vec::new();
+//! let mut sessions = LruMap::builder(2)
+//!     .cleanup()
+//!     .on_removal(|id: u64, session: Session, cause| {
+//!         assert!(!session.open);
+//!         closed.push((id, cause));
+//!     })
+//!     .build();
+//!
+//! sessions.insert(1, Session { open: true });
+//! sessions.insert(2, Session { open: true });
+//! sessions.insert(3, Session { open: true }); // 1 is evicted and closed
+//! assert!(sessions.discard(&2)); // closed on request
+//! let handed_back = sessions.remove(&3); // handed back: yours to close
+//! drop(sessions);
+//! drop(handed_back);
+//!
+//! assert_eq!(closed, [(1, RemovalCause::Evicted), (2, RemovalCause::Explicit)]);
+//! ```
+//!
+//! - [`LruMap`] and [`BoundedMap`] are the two policies of one type, [`ManagedMap`]: what to
+//!   do when full (evict the least recently used, or refuse and hand the entry back).
+//! - [`RemovalCause`] says why a value left; [`Cleanup`] is the value's own close, and a
+//!   [`RemovalListener`] (any `FnMut(K, V, RemovalCause)`) is the map's. Both are type
+//!   parameters, so hooks cost nothing when absent and are called statically when present.
+//! - Lookups take any borrowed form of the key (`&str` for `String` keys), as `std` does.
+//! - The default hasher is foldhash (hashbrown's default): fast and randomly seeded per
+//!   process. Keys an attacker controls deserve `std`'s SipHash: pass
+//!   `std::collections::hash_map::RandomState` to [`Builder::hasher`].
+//!
+//! ## Panics
+//!
+//! Constructors panic on `max == 0`. Nothing else panics, including on keys whose `Hash`
+//! misbehaves. For hooks that panic, see [`ManagedMap`]'s "When a hook panics".
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod builder;
+mod cause;
+mod entry;
+mod error;
+mod hooks;
+mod iter;
+mod map;
+pub mod policy;
+mod store;
+pub mod testing;
+
+pub use builder::{Builder, NoValueCleanup, ValueCleanup};
+pub use cause::RemovalCause;
+pub use entry::{Entry, OccupiedEntry, VacantEntry};
+pub use error::CapacityError;
+pub use hashbrown::DefaultHashBuilder;
+pub use hooks::{Cleanup, NoListener, RemovalListener, WithCleanup};
+pub use iter::{Drain, IntoIter, Iter, IterMut, Keys, Values, ValuesMut};
+pub use map::{BoundedMap, LruMap, ManagedMap};
+pub use policy::Policy;

@@ -1,0 +1,1035 @@
+//! [`ManagedMap`], and its two faces [`LruMap`] and [`BoundedMap`].
+
+use core::borrow::Borrow;
+use core::fmt;
+use core::hash::{BuildHasher, Hash};
+use core::marker::PhantomData;
+
+use hashbrown::DefaultHashBuilder;
+
+use crate::RemovalCause;
+use crate::builder::{Builder, NoValueCleanup};
+use crate::entry::{Entry, OccupiedEntry, VacantEntry};
+use crate::error::CapacityError;
+use crate::hooks::{NoListener, RemovalListener};
+use crate::iter::{Drain, IntoIter, Iter, IterMut, Keys, Values, ValuesMut};
+use crate::policy::{Lru, Policy, Reject};
+use crate::store::Store;
+
+/// A hash map with a size bound and a cleanup path, generic over what happens when it is full.
+///
+/// You normally name it through its aliases: [`LruMap`] (evicts the least recently used entry)
+/// and [`BoundedMap`] (rejects new keys). Methods that do not depend on the policy are
+/// documented here once.
+///
+/// # The invariant
+///
+/// Every value inserted leaves the map exactly once, in one of two ways:
+/// - **handed back** to the caller by a method whose name and type say so: `remove` and
+///   `remove_entry`, `replace`, `drain`, `into_iter`, a rejected `try_insert`,
+///   [`OccupiedEntry::insert`]; or
+/// - **through the cleanup path** with its [`RemovalCause`]: the value's
+///   [`Cleanup`](crate::Cleanup) (if the map was built with it), then the map's
+///   [`RemovalListener`], then drop.
+///
+/// # Memory
+///
+/// Storage grows with the entries, not with `max`: a map with `max = 1_000_000` holding ten
+/// entries allocates for about ten, and a fill to `max` never reserves past `max`. When live
+/// entries fall to a quarter of the allocation, the map shrinks to twice the live count by
+/// itself (amortized O(1); the 4× gap between growing and shrinking means inserting and
+/// removing around one size never reallocates back and forth). `clear` and `drain` free
+/// everything. Overhead per entry is two `u32` links plus the hash table's `u32` index and
+/// control byte.
+///
+/// # When a hook panics
+///
+/// The map is updated before any hook runs, so a panicking hook never leaves it
+/// inconsistent, and no value is cleaned twice: the value being cleaned is dropped during
+/// unwinding. Bulk operations (`clear`, `retain`, `set_max`) take entries out one at a time,
+/// so entries not yet reached when a hook panics stay in the map, and are cleaned later. When
+/// the map itself is being dropped, or a [`Drain`]/[`IntoIter`] is dropped, a panicking hook
+/// ends the cleanup: the remaining values are dropped without their hooks, as `Vec` does with
+/// a panicking `Drop`.
+///
+/// # Examples
+///
+/// ```
+/// use mapguard::{LruMap, RemovalCause};
+///
+/// let mut evicted = Vec::new();
+/// let mut cache = LruMap::builder(2)
+///     .on_removal(|key, _value, cause| {
+///         if cause == RemovalCause::Evicted {
+///             evicted.push(key);
+///         }
+///     })
+///     .build();
+/// cache.insert("a", 1);
+/// cache.insert("b", 2);
+/// cache.get("a"); // "a" is now the most recent
+/// cache.insert("c", 3); // evicts "b"
+/// assert!(cache.contains_key("a") && cache.contains_key("c"));
+/// drop(cache);
+/// assert_eq!(evicted, ["b"]);
+/// ```
+pub struct ManagedMap<K, V, P, S = DefaultHashBuilder, L = NoListener>
+where
+    L: RemovalListener<K, V>,
+{
+    pub(crate) store: Store<K, V, S>,
+    pub(crate) listener: L,
+    policy: PhantomData<fn() -> P>,
+}
+
+/// A map that evicts its least recently used entry when a new key arrives while full; the
+/// evicted value goes through the cleanup path with [`RemovalCause::Evicted`].
+///
+/// `get`, `get_mut` and `entry` make an entry the most recent; `peek`, `peek_mut` and
+/// `contains_key` do not. Iteration runs from most to least recently used.
+///
+/// All methods are O(1) average unless noted.
+///
+/// # Examples
+///
+/// ```
+/// use mapguard::LruMap;
+///
+/// let mut cache = LruMap::new(2);
+/// cache.insert(1, "one");
+/// cache.insert(2, "two");
+/// assert_eq!(cache.get(&1), Some(&"one"));
+/// cache.insert(3, "three"); // 2 was the least recently used
+/// assert_eq!(cache.keys().copied().collect::<Vec<_>>(), [3, 1]);
+/// ```
+pub type LruMap<K, V, S = DefaultHashBuilder, L = NoListener> = ManagedMap<K, V, Lru, S, L>;
+
+/// A map that never evicts: when full, [`try_insert`](ManagedMap::try_insert) of a new key
+/// fails and hands the key and value back. Updating a key already present always succeeds.
+///
+/// For tables that must not silently lose entries (registrations, open handles). Reads do not
+/// reorder; iteration runs from most to least recently written.
+///
+/// All methods are O(1) average unless noted.
+///
+/// # Examples
+///
+/// ```
+/// use mapguard::BoundedMap;
+///
+/// let mut open = BoundedMap::new(2);
+/// open.try_insert("a", 1)?;
+/// open.try_insert("b", 2)?;
+/// open.try_insert("a", 10)?; // updating is fine when full
+/// let rejected = open.try_insert("c", 3).unwrap_err();
+/// assert_eq!(rejected.into_inner(), ("c", 3));
+/// assert_eq!(open.get("a"), Some(&10));
+/// # Ok::<(), mapguard::CapacityError<&str, i32>>(())
+/// ```
+pub type BoundedMap<K, V, S = DefaultHashBuilder, L = NoListener> = ManagedMap<K, V, Reject, S, L>;
+
+pub(crate) fn assert_valid_max(max: usize) {
+    assert!(
+        max > 0,
+        "mapguard: `max` must be at least 1 (a map that can hold nothing would have to clean \
+         every value as it arrives)"
+    );
+}
+
+impl<K, V, P: Policy> ManagedMap<K, V, P> {
+    /// An empty map holding at most `max` entries, with the default hasher and no hooks.
+    /// Allocates nothing until the first insert.
+    ///
+    /// `max` above `u32::MAX - 1` is treated as `u32::MAX - 1`.
+    ///
+    /// # Panics
+    ///
+    /// If `max` is 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mapguard::{BoundedMap, LruMap};
+    ///
+    /// let cache: LruMap<u64, String> = LruMap::new(1_000);
+    /// let table: BoundedMap<u64, String> = BoundedMap::new(1_000);
+    /// assert_eq!(cache.max(), 1_000);
+    /// assert_eq!(table.capacity(), 0); // storage follows entries, not `max`
+    /// ```
+    #[must_use]
+    pub fn new(max: usize) -> Self {
+        Self::builder(max).build()
+    }
+
+    /// A builder for a map holding at most `max` entries: set a listener, value cleanup or a
+    /// hasher, then [`build`](Builder::build).
+    ///
+    /// # Panics
+    ///
+    /// If `max` is 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mapguard::{LruMap, RemovalCause};
+    ///
+    /// let mut log = Vec::new();
+    /// let mut map = LruMap::builder(1)
+    ///     .on_removal(|key: u32, _value: (), cause| log.push((key, cause)))
+    ///     .build();
+    /// map.insert(1, ());
+    /// map.insert(2, ());
+    /// drop(map);
+    /// assert_eq!(log, [(1, RemovalCause::Evicted), (2, RemovalCause::Dropped)]);
+    /// ```
+    pub fn builder(max: usize) -> Builder<K, V, P, DefaultHashBuilder, NoListener, NoValueCleanup> {
+        Builder::new(max)
+    }
+}
+
+impl<K, V, P: Policy, S> ManagedMap<K, V, P, S> {
+    /// An empty map holding at most `max` entries, hashing with `hasher`.
+    ///
+    /// # Panics
+    ///
+    /// If `max` is 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mapguard::LruMap;
+    /// use std::collections::hash_map::RandomState;
+    ///
+    /// // SipHash, for keys an attacker chooses.
+    /// let mut map = LruMap::with_hasher(100, RandomState::new());
+    /// map.insert("k", 1);
+    /// assert_eq!(map.peek("k"), Some(&1));
+    /// ```
+    #[must_use]
+    pub fn with_hasher(max: usize, hasher: S) -> Self {
+        Builder::new(max).hasher(hasher).build()
+    }
+}
+
+impl<K, V, P, S, L: RemovalListener<K, V>> ManagedMap<K, V, P, S, L> {
+    pub(crate) fn from_parts(store: Store<K, V, S>, listener: L) -> Self {
+        Self {
+            store,
+            listener,
+            policy: PhantomData,
+        }
+    }
+
+    /// The one exit of the cleanup path: every value that leaves without being handed back
+    /// passes here.
+    #[inline]
+    pub(crate) fn release(&mut self, key: K, value: V, cause: RemovalCause) {
+        self.listener.on_removal(key, value, cause);
+    }
+
+    /// Number of entries.
+    ///
+    /// ```
+    /// let mut map = mapguard::LruMap::new(4);
+    /// map.insert(1, 1);
+    /// assert_eq!(map.len(), 1);
+    /// ```
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.store.len()
+    }
+
+    /// Whether the map holds no entries.
+    ///
+    /// ```
+    /// let map = mapguard::LruMap::<u8, u8>::new(4);
+    /// assert!(map.is_empty());
+    /// ```
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.store.len() == 0
+    }
+
+    /// The most entries the map will hold.
+    ///
+    /// ```
+    /// assert_eq!(mapguard::BoundedMap::<u8, u8>::new(7).max(), 7);
+    /// ```
+    #[must_use]
+    pub fn max(&self) -> usize {
+        self.store.max()
+    }
+
+    /// Entries the map can hold before it reallocates. Grows with the entries, never past
+    /// `max`.
+    ///
+    /// ```
+    /// let mut map = mapguard::LruMap::new(1_000_000);
+    /// map.insert(1, 1);
+    /// assert!(map.capacity() >= 1 && map.capacity() < 100);
+    /// ```
+    #[must_use]
+    pub fn capacity(&self) -> usize {
+        self.store.capacity()
+    }
+
+    /// Estimated heap bytes held by the map's own storage (not by what keys and values own).
+    ///
+    /// ```
+    /// let mut map = mapguard::LruMap::new(100);
+    /// assert_eq!(map.heap_bytes(), 0);
+    /// map.insert(1_u64, 1_u64);
+    /// assert!(map.heap_bytes() > 0);
+    /// ```
+    #[must_use]
+    pub fn heap_bytes(&self) -> usize {
+        self.store.heap_bytes()
+    }
+
+    /// The map's hasher.
+    ///
+    /// ```
+    /// use std::collections::hash_map::RandomState;
+    /// let map = mapguard::LruMap::<u8, u8, _>::with_hasher(4, RandomState::new());
+    /// let _: &RandomState = map.hasher();
+    /// ```
+    #[must_use]
+    pub fn hasher(&self) -> &S {
+        self.store.hasher()
+    }
+
+    /// The map's removal listener.
+    ///
+    /// ```
+    /// let map = mapguard::LruMap::<u8, u8>::new(4);
+    /// assert_eq!(*map.listener(), mapguard::NoListener);
+    /// ```
+    #[must_use]
+    pub fn listener(&self) -> &L {
+        &self.listener
+    }
+
+    /// The map's removal listener, mutably (to read and reset counters it keeps, say).
+    ///
+    /// ```
+    /// use mapguard::{LruMap, RemovalCause, RemovalListener};
+    ///
+    /// #[derive(Default)]
+    /// struct Evictions(u64);
+    /// impl<K, V> RemovalListener<K, V> for Evictions {
+    ///     fn on_removal(&mut self, _: K, _: V, cause: RemovalCause) {
+    ///         self.0 += u64::from(cause == RemovalCause::Evicted);
+    ///     }
+    /// }
+    ///
+    /// let mut map = LruMap::builder(1).listener(Evictions::default()).build();
+    /// map.extend([(1, ()), (2, ()), (3, ())]);
+    /// assert_eq!(std::mem::take(&mut map.listener_mut().0), 2);
+    /// ```
+    pub fn listener_mut(&mut self) -> &mut L {
+        &mut self.listener
+    }
+
+    /// Iterates over entries from most to least recent (recently used for [`LruMap`],
+    /// recently written for [`BoundedMap`]). Does not change the order.
+    ///
+    /// ```
+    /// let mut map = mapguard::LruMap::new(3);
+    /// map.insert('a', 1);
+    /// map.insert('b', 2);
+    /// map.get(&'a');
+    /// let order: Vec<_> = map.iter().map(|(k, v)| (*k, *v)).collect();
+    /// assert_eq!(order, [('a', 1), ('b', 2)]);
+    /// ```
+    pub fn iter(&self) -> Iter<'_, K, V> {
+        Iter::new(self.store.recency())
+    }
+
+    /// Iterates over entries with mutable values, in arbitrary order. Does not change the
+    /// recency order.
+    ///
+    /// ```
+    /// let mut map = mapguard::LruMap::new(3);
+    /// map.insert('a', 1);
+    /// for (_, value) in map.iter_mut() {
+    ///     *value += 10;
+    /// }
+    /// assert_eq!(map.peek(&'a'), Some(&11));
+    /// ```
+    pub fn iter_mut(&mut self) -> IterMut<'_, K, V> {
+        IterMut::new(self.store.slab_mut())
+    }
+
+    /// Iterates over keys from most to least recent.
+    ///
+    /// ```
+    /// let mut map = mapguard::BoundedMap::new(3);
+    /// map.try_insert(1, ()).unwrap();
+    /// map.try_insert(2, ()).unwrap();
+    /// assert_eq!(map.keys().copied().collect::<Vec<_>>(), [2, 1]);
+    /// ```
+    pub fn keys(&self) -> Keys<'_, K, V> {
+        Keys { inner: self.iter() }
+    }
+
+    /// Iterates over values from most to least recent.
+    ///
+    /// ```
+    /// let mut map = mapguard::LruMap::new(3);
+    /// map.insert(1, "x");
+    /// assert_eq!(map.values().collect::<Vec<_>>(), [&"x"]);
+    /// ```
+    pub fn values(&self) -> Values<'_, K, V> {
+        Values { inner: self.iter() }
+    }
+
+    /// Iterates over mutable values in arbitrary order.
+    ///
+    /// ```
+    /// let mut map = mapguard::LruMap::new(3);
+    /// map.insert(1, 1);
+    /// map.values_mut().for_each(|v| *v *= 2);
+    /// assert_eq!(map.peek(&1), Some(&2));
+    /// ```
+    pub fn values_mut(&mut self) -> ValuesMut<'_, K, V> {
+        ValuesMut {
+            inner: self.iter_mut(),
+        }
+    }
+
+    /// Takes every entry out, handing them to you in arbitrary order; the map keeps no
+    /// memory. Entries the returned iterator has not yielded when it is dropped go through
+    /// the cleanup path with [`RemovalCause::Cleared`]. O(1) to start, O(n) to finish.
+    ///
+    /// ```
+    /// let mut map = mapguard::LruMap::new(3);
+    /// map.insert(1, 'a');
+    /// map.insert(2, 'b');
+    /// let mut taken: Vec<_> = map.drain().collect();
+    /// taken.sort();
+    /// assert_eq!(taken, [(1, 'a'), (2, 'b')]);
+    /// assert!(map.is_empty() && map.capacity() == 0);
+    /// ```
+    pub fn drain(&mut self) -> Drain<'_, K, V, L> {
+        Drain::new(self.store.take_all(), &mut self.listener)
+    }
+}
+
+impl<K, V, P, S, L> ManagedMap<K, V, P, S, L>
+where
+    K: Hash + Eq,
+    S: BuildHasher,
+    P: Policy,
+    L: RemovalListener<K, V>,
+{
+    #[inline]
+    fn find<Q>(&self, key: &Q) -> Option<u32>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        if self.store.len() == 0 {
+            return None;
+        }
+        self.store.find(self.store.hash(key), key)
+    }
+
+    /// Whether `key` is present. Does not change the recency order.
+    ///
+    /// ```
+    /// let mut map = mapguard::LruMap::new(3);
+    /// map.insert(String::from("a"), 1);
+    /// assert!(map.contains_key("a")); // `&str` looks up `String` keys
+    /// ```
+    #[must_use]
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.find(key).is_some()
+    }
+
+    /// The value for `key`, without changing the recency order.
+    ///
+    /// ```
+    /// let mut map = mapguard::LruMap::new(2);
+    /// map.insert(1, 'a');
+    /// map.insert(2, 'b');
+    /// assert_eq!(map.peek(&1), Some(&'a'));
+    /// map.insert(3, 'c'); // 1 is still the least recently used
+    /// assert!(!map.contains_key(&1));
+    /// ```
+    #[must_use]
+    pub fn peek<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.find(key).map(|i| &self.store.node(i).value)
+    }
+
+    /// The value for `key`, mutably, without changing the recency order.
+    ///
+    /// ```
+    /// let mut map = mapguard::LruMap::new(2);
+    /// map.insert(1, 10);
+    /// *map.peek_mut(&1).unwrap() += 1;
+    /// assert_eq!(map.peek(&1), Some(&11));
+    /// ```
+    pub fn peek_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.find(key).map(|i| &mut self.store.node_mut(i).value)
+    }
+
+    /// The stored key and value for `key`, without changing the recency order.
+    ///
+    /// ```
+    /// let mut map = mapguard::BoundedMap::new(2);
+    /// map.try_insert(String::from("k"), 1).unwrap();
+    /// assert_eq!(map.peek_key_value("k"), Some((&String::from("k"), &1)));
+    /// ```
+    #[must_use]
+    pub fn peek_key_value<Q>(&self, key: &Q) -> Option<(&K, &V)>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.find(key).map(|i| {
+            let node = self.store.node(i);
+            (&node.key, &node.value)
+        })
+    }
+
+    /// The value for `key`, mutably. For an [`LruMap`] this makes the entry the most recently
+    /// used.
+    ///
+    /// ```
+    /// let mut map = mapguard::LruMap::new(2);
+    /// map.insert(1, vec![]);
+    /// map.get_mut(&1).unwrap().push('x');
+    /// assert_eq!(map.peek(&1), Some(&vec!['x']));
+    /// ```
+    pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let index = self.find(key)?;
+        if P::READS_PROMOTE {
+            self.store.touch(index);
+        }
+        Some(&mut self.store.node_mut(index).value)
+    }
+
+    /// Removes `key` and hands its value back to you; no hook runs. Returns `None` if absent.
+    ///
+    /// ```
+    /// let mut map = mapguard::LruMap::new(2);
+    /// map.insert("a", 1);
+    /// assert_eq!(map.remove("a"), Some(1));
+    /// assert_eq!(map.remove("a"), None);
+    /// ```
+    pub fn remove<Q>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.remove_entry(key).map(|(_, value)| value)
+    }
+
+    /// Removes `key` and hands the stored key and value back to you; no hook runs.
+    ///
+    /// ```
+    /// let mut map = mapguard::LruMap::new(2);
+    /// map.insert(String::from("a"), 1);
+    /// assert_eq!(map.remove_entry("a"), Some((String::from("a"), 1)));
+    /// ```
+    pub fn remove_entry<Q>(&mut self, key: &Q) -> Option<(K, V)>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let index = self.find(key)?;
+        Some(self.store.remove_at(index))
+    }
+
+    /// Removes `key` through the cleanup path with [`RemovalCause::Explicit`]. Returns whether
+    /// it was present. Use this rather than `remove` when you are done with the value: the
+    /// hooks close what it holds.
+    ///
+    /// ```
+    /// use mapguard::{LruMap, RemovalCause};
+    ///
+    /// let mut causes = Vec::new();
+    /// let mut map = LruMap::builder(2)
+    ///     .on_removal(|_key: &str, _value: i32, cause| causes.push(cause))
+    ///     .build();
+    /// map.insert("a", 1);
+    /// assert!(map.discard("a"));
+    /// assert!(!map.discard("a"));
+    /// drop(map);
+    /// assert_eq!(causes, [RemovalCause::Explicit]);
+    /// ```
+    pub fn discard<Q>(&mut self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        match self.remove_entry(key) {
+            Some((key, value)) => {
+                self.release(key, value, RemovalCause::Explicit);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Keeps only the entries for which `keep` returns `true`; the others go through the
+    /// cleanup path with [`RemovalCause::Explicit`]. O(n).
+    ///
+    /// ```
+    /// let mut map = mapguard::LruMap::new(10);
+    /// map.extend((0..6).map(|i| (i, i)));
+    /// map.retain(|_, v| *v % 2 == 0);
+    /// let mut kept: Vec<_> = map.keys().copied().collect();
+    /// kept.sort();
+    /// assert_eq!(kept, [0, 2, 4]);
+    /// ```
+    pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+        let mut index = 0;
+        while index < self.store.len() {
+            let node = self.store.node_mut(index as u32);
+            if keep(&node.key, &mut node.value) {
+                index += 1;
+            } else {
+                // The last node moves into `index`: look at it next.
+                let (key, value) = self.store.remove_at(index as u32);
+                self.release(key, value, RemovalCause::Explicit);
+            }
+        }
+    }
+
+    /// Removes every entry through the cleanup path with [`RemovalCause::Cleared`], in
+    /// arbitrary order, and frees the map's memory (unlike `std`'s `clear`). O(n).
+    ///
+    /// ```
+    /// let mut map = mapguard::LruMap::new(100);
+    /// map.extend((0..50).map(|i| (i, i)));
+    /// map.clear();
+    /// assert!(map.is_empty());
+    /// assert_eq!(map.heap_bytes(), 0);
+    /// ```
+    pub fn clear(&mut self) {
+        self.remove_all(RemovalCause::Cleared);
+    }
+
+    /// Removes every entry through the cleanup path with `cause`, one at a time so a panicking
+    /// hook leaves the rest in place.
+    pub(crate) fn remove_all(&mut self, cause: RemovalCause) -> usize {
+        let count = self.store.len();
+        if L::OBSERVES_REMOVALS {
+            while let Some(last) = self.store.last_slot() {
+                let (key, value) = self.store.remove_at(last);
+                self.release(key, value, cause);
+            }
+        }
+        drop(self.store.take_all());
+        count
+    }
+
+    /// Releases all spare memory now rather than waiting for the automatic shrink. O(n).
+    ///
+    /// ```
+    /// let mut map = mapguard::LruMap::new(1000);
+    /// map.extend((0..1000).map(|i| (i, i)));
+    /// map.retain(|k, _| *k < 600);
+    /// map.shrink_to_fit();
+    /// assert!(map.capacity() < 1000);
+    /// ```
+    pub fn shrink_to_fit(&mut self) {
+        self.store.shrink_to_fit();
+    }
+
+    /// The entry for `key`, for in-place insert-or-update with one lookup. For an [`LruMap`],
+    /// an occupied entry becomes the most recently used.
+    ///
+    /// ```
+    /// let mut counts = mapguard::LruMap::new(100);
+    /// for word in ["a", "b", "a"] {
+    ///     *counts.entry(word).or_insert(0) += 1;
+    /// }
+    /// assert_eq!(counts.peek("a"), Some(&2));
+    /// ```
+    pub fn entry(&mut self, key: K) -> Entry<'_, K, V, P, S, L> {
+        let hash = self.store.hash(&key);
+        match self.store.find(hash, &key) {
+            Some(index) => {
+                if P::READS_PROMOTE {
+                    self.store.touch(index);
+                }
+                Entry::Occupied(OccupiedEntry::new(self, index))
+            }
+            None => Entry::Vacant(VacantEntry::new(self, hash, key)),
+        }
+    }
+
+    /// Stores `value` under `key` (known absent, room checked by the caller's policy).
+    pub(crate) fn push_absent(&mut self, hash: u64, key: K, value: V) -> u32 {
+        self.store.push_front(hash, key, value)
+    }
+
+    /// Overwrites the value of a present `key`, making it the most recent entry; hands back
+    /// the caller's key with the old value. An absent key comes back with its hash.
+    fn upsert(&mut self, key: K, value: V) -> Result<Option<(K, V)>, (u64, K, V)> {
+        let hash = self.store.hash(&key);
+        match self.store.find(hash, &key) {
+            Some(index) => {
+                self.store.touch(index);
+                let old = core::mem::replace(&mut self.store.node_mut(index).value, value);
+                Ok(Some((key, old)))
+            }
+            None => Err((hash, key, value)),
+        }
+    }
+}
+
+impl<K, V, S, L> ManagedMap<K, V, Lru, S, L>
+where
+    K: Hash + Eq,
+    S: BuildHasher,
+    L: RemovalListener<K, V>,
+{
+    /// Stores `value` under `key` as the most recently used entry.
+    ///
+    /// A value already stored under `key` goes through the cleanup path with
+    /// [`RemovalCause::Replaced`] (use [`replace`](Self::replace) to get it back instead). If a
+    /// new key arrives while the map is full, the least recently used entry goes through the
+    /// cleanup path with [`RemovalCause::Evicted`].
+    ///
+    /// ```
+    /// use mapguard::{LruMap, RemovalCause};
+    ///
+    /// let mut log = Vec::new();
+    /// let mut map = LruMap::builder(1)
+    ///     .on_removal(|k: u8, v: char, cause| log.push((k, v, cause)))
+    ///     .build();
+    /// map.insert(1, 'a');
+    /// map.insert(1, 'b');
+    /// map.insert(2, 'c');
+    /// drop(map);
+    /// assert_eq!(log, [
+    ///     (1, 'a', RemovalCause::Replaced),
+    ///     (1, 'b', RemovalCause::Evicted),
+    ///     (2, 'c', RemovalCause::Dropped),
+    /// ]);
+    /// ```
+    pub fn insert(&mut self, key: K, value: V) {
+        match self.upsert(key, value) {
+            Ok(Some((key, old))) => self.release(key, old, RemovalCause::Replaced),
+            Ok(None) => {}
+            Err((hash, key, value)) => {
+                self.insert_absent(hash, key, value);
+            }
+        }
+    }
+
+    /// Stores `value` under `key` as the most recently used entry and hands back the value it
+    /// replaced, if any (no hook runs for it). May evict like [`insert`](Self::insert).
+    ///
+    /// ```
+    /// let mut map = mapguard::LruMap::new(2);
+    /// assert_eq!(map.replace("a", 1), None);
+    /// assert_eq!(map.replace("a", 2), Some(1));
+    /// ```
+    pub fn replace(&mut self, key: K, value: V) -> Option<V> {
+        match self.upsert(key, value) {
+            Ok(old) => old.map(|(_, old)| old),
+            Err((hash, key, value)) => {
+                self.insert_absent(hash, key, value);
+                None
+            }
+        }
+    }
+
+    /// Inserts a key known to be absent, evicting the least recently used entry if full.
+    pub(crate) fn insert_absent(&mut self, hash: u64, key: K, value: V) -> u32 {
+        match self.store.back().filter(|_| self.store.is_full()) {
+            Some(victim) => {
+                let (old_key, old_value) = self.store.replace_at(victim, hash, key, value);
+                self.release(old_key, old_value, RemovalCause::Evicted);
+                victim
+            }
+            None => self.push_absent(hash, key, value),
+        }
+    }
+
+    /// The value for `key`, making it the most recently used entry.
+    ///
+    /// ```
+    /// let mut map = mapguard::LruMap::new(2);
+    /// map.insert(1, 'a');
+    /// map.insert(2, 'b');
+    /// assert_eq!(map.get(&1), Some(&'a'));
+    /// map.insert(3, 'c'); // evicts 2, not 1
+    /// assert!(map.contains_key(&1) && !map.contains_key(&2));
+    /// ```
+    pub fn get<Q>(&mut self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.get_mut(key).map(|value| &*value)
+    }
+
+    /// The least recently used entry — the next to be evicted — without changing the order.
+    ///
+    /// ```
+    /// let mut map = mapguard::LruMap::new(3);
+    /// map.insert(1, 'a');
+    /// map.insert(2, 'b');
+    /// assert_eq!(map.peek_lru(), Some((&1, &'a')));
+    /// ```
+    #[must_use]
+    pub fn peek_lru(&self) -> Option<(&K, &V)> {
+        self.store.back().map(|i| {
+            let node = self.store.node(i);
+            (&node.key, &node.value)
+        })
+    }
+
+    /// Removes the least recently used entry and hands it back to you; no hook runs.
+    ///
+    /// ```
+    /// let mut map = mapguard::LruMap::new(3);
+    /// map.insert(1, 'a');
+    /// map.insert(2, 'b');
+    /// assert_eq!(map.pop_lru(), Some((1, 'a')));
+    /// assert_eq!(map.len(), 1);
+    /// ```
+    pub fn pop_lru(&mut self) -> Option<(K, V)> {
+        let back = self.store.back()?;
+        Some(self.store.remove_at(back))
+    }
+
+    /// Changes the bound. Shrinking below the current length evicts least recently used
+    /// entries through the cleanup path with [`RemovalCause::Evicted`]. O(evicted).
+    ///
+    /// # Panics
+    ///
+    /// If `max` is 0.
+    ///
+    /// ```
+    /// let mut map = mapguard::LruMap::new(5);
+    /// map.extend((0..5).map(|i| (i, ())));
+    /// map.set_max(2);
+    /// assert_eq!(map.keys().copied().collect::<Vec<_>>(), [4, 3]);
+    /// ```
+    pub fn set_max(&mut self, max: usize) {
+        assert_valid_max(max);
+        self.store.set_max(max);
+        while self.store.len() > self.store.max() {
+            if let Some((key, value)) = self.pop_lru() {
+                self.release(key, value, RemovalCause::Evicted);
+            }
+        }
+    }
+}
+
+impl<K, V, S, L> ManagedMap<K, V, Reject, S, L>
+where
+    K: Hash + Eq,
+    S: BuildHasher,
+    L: RemovalListener<K, V>,
+{
+    /// Stores `value` under `key` as the most recently written entry, or hands both back if
+    /// the key is new and the map is full.
+    ///
+    /// A value already stored under `key` goes through the cleanup path with
+    /// [`RemovalCause::Replaced`]; updating a present key succeeds even when full.
+    ///
+    /// # Errors
+    ///
+    /// [`CapacityError`] holding the key and value when the key is new and the map is full.
+    ///
+    /// ```
+    /// let mut map = mapguard::BoundedMap::new(1);
+    /// assert!(map.try_insert(1, 'a').is_ok());
+    /// assert!(map.try_insert(1, 'b').is_ok());
+    /// assert_eq!(map.try_insert(2, 'c').unwrap_err().into_inner(), (2, 'c'));
+    /// ```
+    pub fn try_insert(&mut self, key: K, value: V) -> Result<(), CapacityError<K, V>> {
+        if let Some((key, old)) = self.try_replace_inner(key, value)? {
+            self.release(key, old, RemovalCause::Replaced);
+        }
+        Ok(())
+    }
+
+    /// Like [`try_insert`](Self::try_insert), but hands back the value it replaced (no hook
+    /// runs for it).
+    ///
+    /// # Errors
+    ///
+    /// [`CapacityError`] holding the key and value when the key is new and the map is full.
+    ///
+    /// ```
+    /// let mut map = mapguard::BoundedMap::new(1);
+    /// assert_eq!(map.try_replace(1, 'a').unwrap(), None);
+    /// assert_eq!(map.try_replace(1, 'b').unwrap(), Some('a'));
+    /// ```
+    pub fn try_replace(&mut self, key: K, value: V) -> Result<Option<V>, CapacityError<K, V>> {
+        Ok(self.try_replace_inner(key, value)?.map(|(_, old)| old))
+    }
+
+    fn try_replace_inner(
+        &mut self,
+        key: K,
+        value: V,
+    ) -> Result<Option<(K, V)>, CapacityError<K, V>> {
+        match self.upsert(key, value) {
+            Ok(replaced) => Ok(replaced),
+            Err((_, key, value)) if self.store.is_full() => {
+                Err(CapacityError::new(key, value, self.store.max()))
+            }
+            Err((hash, key, value)) => {
+                self.push_absent(hash, key, value);
+                Ok(None)
+            }
+        }
+    }
+
+    /// The value for `key`. Reads never reorder a bounded map, so this takes `&self`.
+    ///
+    /// ```
+    /// let mut map = mapguard::BoundedMap::new(2);
+    /// map.try_insert("a", 1).unwrap();
+    /// assert_eq!(map.get("a"), Some(&1));
+    /// ```
+    #[must_use]
+    pub fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.peek(key)
+    }
+
+    /// Whether a new key would be rejected.
+    ///
+    /// ```
+    /// let mut map = mapguard::BoundedMap::new(1);
+    /// map.try_insert(1, 1).unwrap();
+    /// assert!(map.is_full());
+    /// ```
+    #[must_use]
+    pub fn is_full(&self) -> bool {
+        self.store.is_full()
+    }
+
+    /// How many more keys fit.
+    ///
+    /// ```
+    /// let mut map = mapguard::BoundedMap::new(3);
+    /// map.try_insert(1, 1).unwrap();
+    /// assert_eq!(map.remaining(), 2);
+    /// ```
+    #[must_use]
+    pub fn remaining(&self) -> usize {
+        self.store.max() - self.store.len()
+    }
+}
+
+impl<K, V, P, S, L: RemovalListener<K, V>> Drop for ManagedMap<K, V, P, S, L> {
+    /// Whatever is left goes through the cleanup path with [`RemovalCause::Dropped`].
+    fn drop(&mut self) {
+        if L::OBSERVES_REMOVALS {
+            for node in self.store.take_all() {
+                self.listener
+                    .on_removal(node.key, node.value, RemovalCause::Dropped);
+            }
+        }
+    }
+}
+
+impl<K: Clone, V: Clone, P, S: Clone, L: RemovalListener<K, V> + Clone> Clone
+    for ManagedMap<K, V, P, S, L>
+{
+    /// Clones entries, order, bound, hasher and listener. Each copy of a value leaves its own
+    /// map through that map's cleanup path.
+    fn clone(&self) -> Self {
+        Self::from_parts(self.store.clone(), self.listener.clone())
+    }
+}
+
+impl<K: fmt::Debug, V: fmt::Debug, P: Policy, S, L: RemovalListener<K, V>> fmt::Debug
+    for ManagedMap<K, V, P, S, L>
+{
+    /// Shows the bound and the entries from most to least recent.
+    ///
+    /// ```
+    /// let mut map = mapguard::LruMap::new(2);
+    /// map.insert(1, 'a');
+    /// assert_eq!(format!("{map:?}"), "LruMap { len: 1, max: 2, entries: {1: 'a'} }");
+    /// ```
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Entries<'a, K, V>(Iter<'a, K, V>);
+        impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for Entries<'_, K, V> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_map().entries(self.0.clone()).finish()
+            }
+        }
+        f.debug_struct(P::TYPE_NAME)
+            .field("len", &self.len())
+            .field("max", &self.max())
+            .field("entries", &Entries(self.iter()))
+            .finish()
+    }
+}
+
+impl<K, V, S, L> Extend<(K, V)> for ManagedMap<K, V, Lru, S, L>
+where
+    K: Hash + Eq,
+    S: BuildHasher,
+    L: RemovalListener<K, V>,
+{
+    /// Inserts each pair as [`insert`](ManagedMap::insert) does (replacing and evicting
+    /// through the cleanup path).
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, pairs: I) {
+        for (key, value) in pairs {
+            self.insert(key, value);
+        }
+    }
+}
+
+impl<'a, K, V, P, S, L: RemovalListener<K, V>> IntoIterator for &'a ManagedMap<K, V, P, S, L> {
+    type Item = (&'a K, &'a V);
+    type IntoIter = Iter<'a, K, V>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl<'a, K, V, P, S, L: RemovalListener<K, V>> IntoIterator for &'a mut ManagedMap<K, V, P, S, L> {
+    type Item = (&'a K, &'a mut V);
+    type IntoIter = IterMut<'a, K, V>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter_mut()
+    }
+}
+
+impl<K, V, P, S, L: RemovalListener<K, V>> IntoIterator for ManagedMap<K, V, P, S, L> {
+    type Item = (K, V);
+    type IntoIter = IntoIter<K, V, P, S, L>;
+
+    /// Hands every entry to you in arbitrary order. Entries not yet yielded when the iterator
+    /// is dropped go through the cleanup path with [`RemovalCause::Dropped`].
+    fn into_iter(mut self) -> Self::IntoIter {
+        let nodes = self.store.take_all();
+        IntoIter::new(nodes, self)
+    }
+}

@@ -1,0 +1,440 @@
+//! The storage every managed map shares.
+//!
+//! Entries live in a dense `Vec` (the slab) threaded by `u32` links into a recency list, and a
+//! swiss table of `u32` slab positions finds them by key. Per entry that costs the two links (8
+//! bytes) plus the table's 4-byte index and 1 control byte, divided by its load factor.
+//!
+//! The slab stays dense: a removal moves the last node into the hole. Dense storage is what
+//! lets memory follow the live entries — the slab can shrink without compaction, and a fill to
+//! `max` reserves at most `max` nodes.
+//!
+//! The store never runs hooks. Every operation that takes an entry out returns it, so each
+//! wrapper chooses when hooks run (the concurrent maps run them after releasing a lock).
+
+use core::borrow::Borrow;
+use core::hash::{BuildHasher, Hash};
+
+use hashbrown::HashTable;
+
+/// The "no node" link.
+const NIL: u32 = u32::MAX;
+
+/// The largest `max` a map accepts: links are `u32` and `u32::MAX` is the "no node" link.
+pub(crate) const MAX_LIMIT: usize = (u32::MAX - 1) as usize;
+
+/// Below this many slots a map keeps its allocation: shrinking tiny tables is pure churn.
+const MIN_KEPT_SLOTS: usize = 16;
+
+#[derive(Clone)]
+pub(crate) struct Node<K, V> {
+    pub(crate) key: K,
+    pub(crate) value: V,
+    /// Towards the front (more recent).
+    prev: u32,
+    /// Towards the back (less recent).
+    next: u32,
+}
+
+#[derive(Clone)]
+pub(crate) struct Store<K, V, S> {
+    nodes: Vec<Node<K, V>>,
+    table: HashTable<u32>,
+    /// Most recent node.
+    front: u32,
+    /// Least recent node: the next eviction victim.
+    back: u32,
+    hasher: S,
+    max: usize,
+}
+
+/// Hashes a key with the map's hasher; the one place keys are hashed.
+#[inline]
+fn hash_key<S: BuildHasher, Q: Hash + ?Sized>(hasher: &S, key: &Q) -> u64 {
+    hasher.hash_one(key)
+}
+
+impl<K, V, S> Store<K, V, S> {
+    pub(crate) fn new(max: usize, hasher: S) -> Self {
+        Self {
+            nodes: Vec::new(),
+            table: HashTable::new(),
+            front: NIL,
+            back: NIL,
+            hasher,
+            max: max.min(MAX_LIMIT),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    #[inline]
+    pub(crate) fn max(&self) -> usize {
+        self.max
+    }
+
+    /// Sets the bound; the caller evicts what no longer fits.
+    pub(crate) fn set_max(&mut self, max: usize) {
+        self.max = max.min(MAX_LIMIT);
+    }
+
+    #[inline]
+    pub(crate) fn is_full(&self) -> bool {
+        self.nodes.len() >= self.max
+    }
+
+    /// Entries storable before either the slab or the table reallocates.
+    pub(crate) fn capacity(&self) -> usize {
+        self.nodes.capacity().min(self.table.capacity())
+    }
+
+    /// Heap bytes held by the slab and the table. An estimate: it models hashbrown's layout
+    /// (a power-of-two count of `u32` slots, one control byte each plus one trailing group).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        const GROUP_WIDTH: usize = 16;
+        let table = match self.table.capacity() {
+            0 => 0,
+            // Small tables keep one slot free; larger ones run at 7/8 load.
+            cap if cap < 7 => (cap + 1).next_power_of_two(),
+            cap => (cap * 8 / 7).next_power_of_two(),
+        };
+        let table_bytes = if table == 0 {
+            0
+        } else {
+            table * (size_of::<u32>() + 1) + GROUP_WIDTH
+        };
+        self.nodes.capacity() * size_of::<Node<K, V>>() + table_bytes
+    }
+
+    pub(crate) fn hasher(&self) -> &S {
+        &self.hasher
+    }
+
+    #[inline]
+    pub(crate) fn node(&self, index: u32) -> &Node<K, V> {
+        &self.nodes[index as usize]
+    }
+
+    #[inline]
+    pub(crate) fn node_mut(&mut self, index: u32) -> &mut Node<K, V> {
+        &mut self.nodes[index as usize]
+    }
+
+    /// The least recent entry, if any.
+    #[inline]
+    pub(crate) fn back(&self) -> Option<u32> {
+        (self.back != NIL).then_some(self.back)
+    }
+
+    /// The last slab position, if any: removing it moves no other node.
+    #[inline]
+    pub(crate) fn last_slot(&self) -> Option<u32> {
+        self.nodes.len().checked_sub(1).map(|i| i as u32)
+    }
+
+    /// Nodes in slab order (arbitrary, but stable while the map is not modified).
+    pub(crate) fn slab_mut(&mut self) -> &mut [Node<K, V>] {
+        &mut self.nodes
+    }
+
+    /// A cursor over the recency list, front (most recent) to back.
+    pub(crate) fn recency(&self) -> Recency<'_, K, V> {
+        Recency {
+            nodes: &self.nodes,
+            front: self.front,
+            back: self.back,
+            remaining: self.nodes.len(),
+        }
+    }
+
+    /// Takes every node out at once, leaving an empty store that holds no memory.
+    pub(crate) fn take_all(&mut self) -> Vec<Node<K, V>> {
+        self.table = HashTable::new();
+        self.front = NIL;
+        self.back = NIL;
+        core::mem::take(&mut self.nodes)
+    }
+
+    fn unlink(&mut self, index: u32) {
+        let Node { prev, next, .. } = self.nodes[index as usize];
+        match prev {
+            NIL => self.front = next,
+            p => self.nodes[p as usize].next = next,
+        }
+        match next {
+            NIL => self.back = prev,
+            n => self.nodes[n as usize].prev = prev,
+        }
+    }
+
+    fn link_front(&mut self, index: u32) {
+        let old_front = self.front;
+        let node = &mut self.nodes[index as usize];
+        node.prev = NIL;
+        node.next = old_front;
+        match old_front {
+            NIL => self.back = index,
+            f => self.nodes[f as usize].prev = index,
+        }
+        self.front = index;
+    }
+
+    /// Marks the entry as the most recent. O(1).
+    #[inline]
+    pub(crate) fn touch(&mut self, index: u32) {
+        if self.front != index {
+            self.unlink(index);
+            self.link_front(index);
+        }
+    }
+}
+
+impl<K: Hash + Eq, V, S: BuildHasher> Store<K, V, S> {
+    #[inline]
+    pub(crate) fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
+        hash_key(&self.hasher, key)
+    }
+
+    /// Finds the slab position of `key`. O(1) average.
+    #[inline]
+    pub(crate) fn find<Q>(&self, hash: u64, key: &Q) -> Option<u32>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let nodes = &self.nodes;
+        self.table
+            .find(hash, |&i| nodes[i as usize].key.borrow() == key)
+            .copied()
+    }
+
+    /// Makes room for one more node without letting the slab outgrow `max`.
+    fn reserve_one(&mut self) {
+        let (len, cap) = (self.nodes.len(), self.nodes.capacity());
+        if len == cap {
+            // Never reserve past `max` (nor below one more node).
+            let target = (cap * 2).max(4).min(self.max).max(len + 1);
+            self.nodes.reserve_exact(target - len);
+        }
+    }
+
+    /// Adds a key known to be absent as the most recent entry. The caller has checked the bound.
+    pub(crate) fn push_front(&mut self, hash: u64, key: K, value: V) -> u32 {
+        self.reserve_one();
+        let index = self.nodes.len() as u32;
+        self.nodes.push(Node {
+            key,
+            value,
+            prev: NIL,
+            next: NIL,
+        });
+        self.link_front(index);
+        let Self {
+            nodes,
+            table,
+            hasher,
+            ..
+        } = self;
+        table.insert_unique(hash, index, |&i| hash_key(hasher, &nodes[i as usize].key));
+        index
+    }
+
+    /// Evicts the entry at `victim` by reusing its slot for a key known to be absent, which
+    /// becomes the most recent. Returns the evicted entry. Cheaper than remove + push: no node
+    /// moves and the slab keeps its size.
+    pub(crate) fn replace_at(&mut self, victim: u32, hash: u64, key: K, value: V) -> (K, V) {
+        self.forget_index(victim);
+        let node = &mut self.nodes[victim as usize];
+        let old_key = core::mem::replace(&mut node.key, key);
+        let old_value = core::mem::replace(&mut node.value, value);
+        self.touch(victim);
+        let Self {
+            nodes,
+            table,
+            hasher,
+            ..
+        } = self;
+        table.insert_unique(hash, victim, |&i| hash_key(hasher, &nodes[i as usize].key));
+        (old_key, old_value)
+    }
+
+    /// Removes the entry at `index`, returning it. O(1) average; may shrink the storage.
+    pub(crate) fn remove_at(&mut self, index: u32) -> (K, V) {
+        self.unlink(index);
+        self.forget_index(index);
+        let last = (self.nodes.len() - 1) as u32;
+        let removed = self.nodes.swap_remove(index as usize);
+        if index != last {
+            self.renumber(last, index);
+        }
+        self.shrink_if_sparse();
+        (removed.key, removed.value)
+    }
+
+    /// Drops the table's reference to slab position `index`.
+    fn forget_index(&mut self, index: u32) {
+        let hash = self.hash(&self.nodes[index as usize].key);
+        if let Ok(entry) = self.table.find_entry(hash, |&i| i == index) {
+            entry.remove();
+        } else {
+            // Only reachable when a key's hash changed while stored (interior mutability or a
+            // non-deterministic `Hash`): stay correct at O(n) rather than panic.
+            self.table.retain(|&mut i| i != index);
+        }
+    }
+
+    /// The node formerly at `from` now sits at `to`: repoint its neighbours and the table.
+    fn renumber(&mut self, from: u32, to: u32) {
+        let Node { prev, next, .. } = self.nodes[to as usize];
+        match prev {
+            NIL => self.front = to,
+            p => self.nodes[p as usize].next = to,
+        }
+        match next {
+            NIL => self.back = to,
+            n => self.nodes[n as usize].prev = to,
+        }
+        let hash = self.hash(&self.nodes[to as usize].key);
+        if let Some(slot) = self.table.find_mut(hash, |&i| i == from) {
+            *slot = to;
+        } else if let Some(slot) = self.table.iter_mut().find(|i| **i == from) {
+            // See `forget_index`: a key whose hash changed while stored.
+            *slot = to;
+        }
+    }
+
+    /// Gives memory back once live entries fall to a quarter of what is allocated, shrinking
+    /// to twice the live count. Growth doubles and shrinking halves (at least), so a workload
+    /// that inserts and removes around one size cannot make it reallocate back and forth;
+    /// each shrink is paid for by the removals before it (amortized O(1)).
+    fn shrink_if_sparse(&mut self) {
+        let len = self.nodes.len();
+        if self.nodes.capacity() > MIN_KEPT_SLOTS && len <= self.nodes.capacity() / 4 {
+            self.nodes.shrink_to(len * 2);
+        }
+        if self.table.capacity() > MIN_KEPT_SLOTS && len <= self.table.capacity() / 4 {
+            let Self {
+                nodes,
+                table,
+                hasher,
+                ..
+            } = self;
+            table.shrink_to(len * 2, |&i| hash_key(hasher, &nodes[i as usize].key));
+        }
+    }
+
+    /// Releases all spare memory. O(n).
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.nodes.shrink_to_fit();
+        let Self {
+            nodes,
+            table,
+            hasher,
+            ..
+        } = self;
+        table.shrink_to_fit(|&i| hash_key(hasher, &nodes[i as usize].key));
+    }
+}
+
+/// Walks the recency list from both ends.
+pub(crate) struct Recency<'a, K, V> {
+    nodes: &'a [Node<K, V>],
+    front: u32,
+    back: u32,
+    remaining: usize,
+}
+
+impl<K, V> Clone for Recency<'_, K, V> {
+    fn clone(&self) -> Self {
+        Self { ..*self }
+    }
+}
+
+impl<'a, K, V> Recency<'a, K, V> {
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.remaining
+    }
+
+    #[inline]
+    pub(crate) fn next_front(&mut self) -> Option<&'a Node<K, V>> {
+        if self.remaining == 0 {
+            return None;
+        }
+        let node = &self.nodes[self.front as usize];
+        self.front = node.next;
+        self.remaining -= 1;
+        Some(node)
+    }
+
+    #[inline]
+    pub(crate) fn next_back(&mut self) -> Option<&'a Node<K, V>> {
+        if self.remaining == 0 {
+            return None;
+        }
+        let node = &self.nodes[self.back as usize];
+        self.back = node.prev;
+        self.remaining -= 1;
+        Some(node)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hashbrown::DefaultHashBuilder;
+
+    fn order(store: &Store<u32, u32, DefaultHashBuilder>) -> Vec<u32> {
+        let mut cursor = store.recency();
+        core::iter::from_fn(|| cursor.next_front().map(|n| n.key)).collect()
+    }
+
+    fn push(store: &mut Store<u32, u32, DefaultHashBuilder>, key: u32) -> u32 {
+        let hash = store.hash(&key);
+        store.push_front(hash, key, key * 10)
+    }
+
+    #[test]
+    fn removal_from_the_middle_keeps_links_and_index_consistent() {
+        let mut store = Store::new(10, DefaultHashBuilder::default());
+        for key in 0..5 {
+            push(&mut store, key);
+        }
+        assert_eq!(order(&store), [4, 3, 2, 1, 0]);
+        // Slot 1 holds key 1; removing it moves key 4 (last slot) into slot 1.
+        assert_eq!(store.remove_at(1), (1, 10));
+        assert_eq!(order(&store), [4, 3, 2, 0]);
+        for key in [0, 2, 3, 4] {
+            let index = store.find(store.hash(&key), &key).unwrap();
+            assert_eq!(store.node(index).key, key);
+        }
+        assert_eq!(store.find(store.hash(&1), &1), None);
+    }
+
+    #[test]
+    fn replace_at_reuses_the_victims_slot() {
+        let mut store = Store::new(3, DefaultHashBuilder::default());
+        for key in 0..3 {
+            push(&mut store, key);
+        }
+        let index0 = store.find(store.hash(&0), &0).unwrap();
+        store.touch(index0);
+        let hash = store.hash(&7);
+        let victim = store.back().unwrap();
+        assert_eq!(store.replace_at(victim, hash, 7, 70), (1, 10));
+        assert_eq!(order(&store), [7, 0, 2]);
+        assert_eq!(store.len(), 3);
+        assert!(store.find(store.hash(&1), &1).is_none());
+    }
+
+    #[test]
+    fn growth_stops_at_max() {
+        let mut store = Store::new(5, DefaultHashBuilder::default());
+        for key in 0..5 {
+            push(&mut store, key);
+        }
+        assert_eq!(store.nodes.capacity(), 5);
+    }
+}

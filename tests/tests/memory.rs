@@ -1,0 +1,121 @@
+//! Memory follows the live entries — measured on the heap with dhat, not read off
+//! `capacity()`.
+//!
+//! Run `cargo test -p mapguard-tests --test memory -- --nocapture` to see the figures.
+//! dhat's profiler is process-global, so this binary has a single test running the
+//! scenarios in sequence.
+
+use mapguard::{BoundedMap, LruMap};
+
+#[global_allocator]
+static ALLOC: dhat::Alloc = dhat::Alloc;
+
+fn heap() -> dhat::HeapStats {
+    dhat::HeapStats::get()
+}
+
+/// Heap bytes a closure's result holds, measured from before it ran.
+fn held_by<T>(make: impl FnOnce() -> T) -> (T, usize) {
+    let before = heap().curr_bytes;
+    let value = make();
+    (value, heap().curr_bytes - before)
+}
+
+fn full_lru(n: u64) -> LruMap<u64, u64> {
+    let mut map = LruMap::new(n as usize);
+    for k in 0..n {
+        map.insert(k, k);
+    }
+    map
+}
+
+#[test]
+fn memory_follows_live_entries() {
+    let _profiler = dhat::Profiler::builder().testing().build();
+    let entry = size_of::<(u64, u64)>();
+
+    // Overhead per entry at full load, beyond the (K, V) pair itself.
+    for n in [1_000_u64, 100_000] {
+        let (map, bytes) = held_by(|| full_lru(n));
+        let overhead = bytes as f64 / n as f64 - entry as f64;
+        println!("LruMap<u64, u64> at {n} entries: {overhead:.1} bytes per entry beyond (K, V)");
+        // Two u32 links plus a u32 index and control byte per table slot; the table has
+        // between 1.14 and 2.29 slots per entry at full load.
+        assert!(
+            overhead <= 8.0 + 5.0 * 2.29 + 0.5,
+            "overhead {overhead:.1} at {n}"
+        );
+        let estimate = map.heap_bytes();
+        assert!(
+            estimate.abs_diff(bytes) * 100 <= bytes,
+            "heap_bytes() estimate {estimate} is off the measured {bytes} by more than 1%"
+        );
+        drop(map);
+    }
+
+    // A huge bound with few entries allocates for the entries.
+    let (few, bytes) = held_by(|| {
+        let mut map = LruMap::new(1_000_000);
+        for k in 0..10_u64 {
+            map.insert(k, k);
+        }
+        map
+    });
+    println!("LruMap max=1_000_000 holding 10 entries: {bytes} heap bytes");
+    assert!(bytes < 1_024, "{bytes} bytes for 10 entries");
+    drop(few);
+
+    // Removing everything one key at a time gives the memory back by itself.
+    let n = 100_000_u64;
+    let before = heap().curr_bytes;
+    let mut map = full_lru(n);
+    let peak = heap().curr_bytes - before;
+    for k in 0..n {
+        assert_eq!(map.remove(&k), Some(k));
+    }
+    let retained = heap().curr_bytes - before;
+    let percent = 100.0 * retained as f64 / peak as f64;
+    println!(
+        "LruMap after removing all {n} entries: {retained} of {peak} bytes retained ({percent:.2}%)"
+    );
+    assert!(percent <= 5.0, "{percent:.2}% retained");
+    drop(map);
+
+    // Same for a bounded map emptied through `retain`, and `clear` frees everything.
+    let before = heap().curr_bytes;
+    let mut bounded = BoundedMap::new(50_000);
+    for k in 0..50_000_u64 {
+        bounded.try_insert(k, k).unwrap();
+    }
+    bounded.retain(|k, _| k % 100 == 0);
+    let kept = heap().curr_bytes - before;
+    bounded.clear();
+    let after_clear = heap().curr_bytes - before;
+    // Print only after measuring: a captured test's output buffer is on the heap too.
+    println!(
+        "BoundedMap after retaining 500 of 50000 entries: {kept} bytes; after clear: {after_clear}"
+    );
+    assert!(
+        kept < 500 * 4 * (entry + 16),
+        "{kept} bytes for 500 entries"
+    );
+    assert_eq!(after_clear, 0, "clear frees everything");
+    drop(bounded);
+
+    // Inserting and removing around one size must not reallocate back and forth.
+    let mut map = full_lru(1_024);
+    for k in 0..(1_024 - 255) {
+        map.remove(&k);
+    }
+    let blocks_before = heap().total_blocks;
+    for round in 0..10_000_u64 {
+        map.insert(1_000_000 + round, round);
+        map.remove(&(1_000_000 + round));
+    }
+    let reallocations = heap().total_blocks - blocks_before;
+    println!("10000 insert/remove pairs at a shrink boundary: {reallocations} allocations");
+    assert!(
+        reallocations <= 4,
+        "{reallocations} allocations: the map thrashes"
+    );
+}

@@ -1,0 +1,1 @@
+//! Compile-fail and compile-pass cases for mapguard, run with trybuild from `tests/ui.rs`.

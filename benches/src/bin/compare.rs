@@ -1,0 +1,272 @@
+//! Runs every workload on every implementation in one process and prints markdown tables of
+//! nanoseconds per operation with the ratio to `LruMap`, hit ratios, and heap figures; also
+//! writes the numbers as JSON.
+//!
+//! ```sh
+//! cargo run --release -p mapguard-bench --bin compare                     # 1k, 100k, 1M
+//! cargo run --release -p mapguard-bench --bin compare -- --sizes 1000 --ops 100000 --reps 1
+//! ```
+//! Options: `--sizes a,b,c`, `--ops N` (per timed workload), `--reps N` (best of N),
+//! `--json PATH` (default `target/mapguard-compare.json`).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use mapguard_bench::{
+    BoundedMapU64, Hashlink, HookedLru, Keys, LruCrate, LruMapU64, Memory, Moka, QuickCache, Raw,
+    Schnellru, Subject, Timing, Workload, for_each_subject, memory, time,
+};
+
+// Counting allocator (one relaxed atomic add per allocation and free). It slows every
+// implementation's allocations equally; those that allocate per entry pay it per insert.
+#[global_allocator]
+static ALLOCATOR: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::System, usize::MAX);
+
+struct Options {
+    sizes: Vec<usize>,
+    ops: usize,
+    reps: usize,
+    json: String,
+}
+
+fn parse_options() -> Result<Options, String> {
+    let mut options = Options {
+        sizes: vec![1_000, 100_000, 1_000_000],
+        ops: 1_000_000,
+        reps: 3,
+        json: String::from("target/mapguard-compare.json"),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--sizes" => {
+                options.sizes = value()?
+                    .split(',')
+                    .map(|s| s.trim().replace('_', "").parse::<usize>())
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| format!("--sizes: {e}"))?;
+            }
+            "--ops" => options.ops = value()?.parse().map_err(|e| format!("--ops: {e}"))?,
+            "--reps" => options.reps = value()?.parse().map_err(|e| format!("--reps: {e}"))?,
+            "--json" => options.json = value()?,
+            other => {
+                return Err(format!(
+                    "unknown option {other}; expected --sizes, --ops, --reps or --json"
+                ));
+            }
+        }
+    }
+    if options.sizes.contains(&0) {
+        return Err(String::from("--sizes: sizes must be at least 1"));
+    }
+    Ok(options)
+}
+
+/// Results keyed by (implementation, size).
+#[derive(Default)]
+struct Results {
+    names: Vec<&'static str>,
+    timings: BTreeMap<(&'static str, &'static str, usize), Timing>,
+    memory: BTreeMap<(&'static str, usize), Memory>,
+}
+
+/// One repetition of every workload for `S`, keeping each workload's best time so far.
+fn measure<S: Subject>(results: &mut Results, keys: &Keys) {
+    if !results.names.contains(&S::NAME) {
+        results.names.push(S::NAME);
+    }
+    for workload in Workload::ALL {
+        let timing = time::<S>(workload, keys, 1);
+        results
+            .timings
+            .entry((S::NAME, workload.id(), keys.max))
+            .and_modify(|best| {
+                if timing.ns_per_op < best.ns_per_op {
+                    *best = timing;
+                }
+            })
+            .or_insert(timing);
+    }
+}
+
+fn measure_memory<S: Subject>(results: &mut Results, max: usize) {
+    let heap = memory::<S>(max, || ALLOCATOR.allocated());
+    results.memory.insert((S::NAME, max), heap);
+}
+
+fn size_label(size: usize) -> String {
+    match size {
+        s if s >= 1_000_000 && s % 1_000_000 == 0 => format!("{}M", s / 1_000_000),
+        s if s >= 1_000 && s % 1_000 == 0 => format!("{}k", s / 1_000),
+        s => s.to_string(),
+    }
+}
+
+fn render(results: &Results, sizes: &[usize]) -> String {
+    let reference = LruMapU64::NAME;
+    let mut out = String::new();
+    let header = |out: &mut String, first: &str| {
+        let _ = write!(out, "| {first} |");
+        for &size in sizes {
+            let _ = write!(out, " {} |", size_label(size));
+        }
+        out.push('\n');
+        out.push_str("|---|");
+        for _ in sizes {
+            out.push_str("---:|");
+        }
+        out.push('\n');
+    };
+    for workload in Workload::ALL {
+        let _ = writeln!(out, "\n#### {} — ns/op (× LruMap)\n", workload.title());
+        header(&mut out, "implementation");
+        for name in &results.names {
+            let _ = write!(out, "| {name} |");
+            for &size in sizes {
+                let timing = results.timings[&(*name, workload.id(), size)];
+                let base = results.timings[&(reference, workload.id(), size)];
+                let ratio = timing.ns_per_op / base.ns_per_op;
+                let _ = write!(out, " {:.1} ({ratio:.2}×)", timing.ns_per_op);
+                if let Some(hits) = timing.hit_ratio {
+                    let _ = write!(out, " hit {:.1}%", hits * 100.0);
+                }
+                out.push_str(" |");
+            }
+            out.push('\n');
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n#### heap bytes per entry beyond size_of::<(u64, u64)>() = 16, at full load\n"
+    );
+    header(&mut out, "implementation");
+    for name in &results.names {
+        let _ = write!(out, "| {name} |");
+        for &size in sizes {
+            let _ = write!(
+                out,
+                " {:.1} |",
+                results.memory[&(*name, size)].overhead_per_entry
+            );
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "\n#### heap retained after removing every key (% of full)\n"
+    );
+    header(&mut out, "implementation");
+    for name in &results.names {
+        let _ = write!(out, "| {name} |");
+        for &size in sizes {
+            let _ = write!(
+                out,
+                " {:.1}% |",
+                results.memory[&(*name, size)].retained_percent
+            );
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn to_json(results: &Results, options: &Options) -> serde_json::Value {
+    let timings: Vec<_> = results
+        .timings
+        .iter()
+        .map(|((name, workload, size), t)| {
+            let base = results.timings[&(LruMapU64::NAME, *workload, *size)];
+            serde_json::json!({
+                "implementation": name,
+                "workload": workload,
+                "max": size,
+                "ns_per_op": t.ns_per_op,
+                "ratio_to_lru_map": t.ns_per_op / base.ns_per_op,
+                "hit_ratio": t.hit_ratio,
+            })
+        })
+        .collect();
+    let memory: Vec<_> = results
+        .memory
+        .iter()
+        .map(|((name, size), m)| {
+            serde_json::json!({
+                "implementation": name,
+                "max": size,
+                "overhead_bytes_per_entry": m.overhead_per_entry,
+                "retained_percent_after_remove_all": m.retained_percent,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "ops_per_workload": options.ops,
+        "reps": options.reps,
+        "hasher": "foldhash (hashbrown DefaultHashBuilder) for every implementation",
+        "timings": timings,
+        "memory": memory,
+    })
+}
+
+fn main() -> ExitCode {
+    let options = match parse_options() {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("compare: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut results = Results::default();
+    for &size in &options.sizes {
+        eprintln!("max = {size}: generating keys ...");
+        let keys = Keys::new(size, options.ops);
+        // Repetitions interleave the implementations, so a slow phase of the machine (or the
+        // first, cold run) hits all of them rather than whichever runs first; a discarded
+        // warm-up round comes before.
+        for rep in 0..=options.reps {
+            eprintln!("max = {size}: round {rep} of {}", options.reps);
+            let mut round = Results::default();
+            let target = if rep == 0 { &mut round } else { &mut results };
+            macro_rules! run {
+                ($S:ty) => {
+                    measure::<$S>(target, &keys);
+                };
+            }
+            for_each_subject!(run);
+        }
+        macro_rules! heap {
+            ($S:ty) => {
+                measure_memory::<$S>(&mut results, size);
+            };
+        }
+        for_each_subject!(heap);
+    }
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    println!(
+        "Best of {} runs, {} operations per timed workload, u64 keys and values, foldhash for all; {} cores.",
+        options.reps, options.ops, cores
+    );
+    print!("{}", render(&results, &options.sizes));
+    let json = to_json(&results, &options);
+    match std::fs::write(&options.json, format!("{json:#}\n")) {
+        Ok(()) => eprintln!("wrote {}", options.json),
+        Err(e) => eprintln!("could not write {}: {e}", options.json),
+    }
+    ExitCode::SUCCESS
+}
+
+// Keep the imports honest: each type is used through `for_each_subject!`.
+const _: fn() = || {
+    let _ = (
+        LruMapU64::NAME,
+        HookedLru::NAME,
+        BoundedMapU64::NAME,
+        LruCrate::NAME,
+        Hashlink::NAME,
+        Schnellru::NAME,
+        QuickCache::NAME,
+        Moka::NAME,
+        Raw::NAME,
+    );
+};

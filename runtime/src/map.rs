@@ -553,8 +553,10 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let index = self.find(key)?;
-        Some(self.store.remove_at(index))
+        if self.store.len() == 0 {
+            return None;
+        }
+        self.store.remove_key(self.store.hash(key), key)
     }
 
     /// Removes `key` through the cleanup path with [`RemovalCause::Explicit`]. Returns whether

@@ -262,8 +262,29 @@ impl<K: Hash + Eq, V, S: BuildHasher> Store<K, V, S> {
 
     /// Removes the entry at `index`, returning it. O(1) average; may shrink the storage.
     pub(crate) fn remove_at(&mut self, index: u32) -> (K, V) {
-        self.unlink(index);
         self.forget_index(index);
+        self.detach(index)
+    }
+
+    /// Removes `key` with one probe (the table slot is taken as it is found). O(1) average.
+    pub(crate) fn remove_key<Q>(&mut self, hash: u64, key: &Q) -> Option<(K, V)>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let nodes = &self.nodes;
+        let entry = self
+            .table
+            .find_entry(hash, |&i| nodes[i as usize].key.borrow() == key)
+            .ok()?;
+        let (index, _) = entry.remove();
+        Some(self.detach(index))
+    }
+
+    /// Takes the node at `index` out of the list and the slab, once the table has forgotten
+    /// it. The last node moves into the hole.
+    fn detach(&mut self, index: u32) -> (K, V) {
+        self.unlink(index);
         let last = (self.nodes.len() - 1) as u32;
         let removed = self.nodes.swap_remove(index as usize);
         if index != last {

@@ -7,7 +7,10 @@
 //! cargo run --release -p mapguard-bench --bin compare -- --sizes 1000 --ops 100000 --reps 1
 //! ```
 //! Options: `--sizes a,b,c`, `--ops N` (per timed workload), `--reps N` (best of N),
-//! `--json PATH` (default `target/mapguard-compare.json`).
+//! `--json PATH` (default `target/mapguard-compare.json`), `--only TEXT` (implementations whose
+//! name contains TEXT), `--workloads a,b` (ids: fill, get_hit, zipf_0.99, zipf_1.2, churn,
+//! remove_all). The filters make single runs for `valgrind --tool=callgrind`, which counts
+//! instructions repeatably where wall-clock time on a shared machine is noise.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -28,6 +31,8 @@ struct Options {
     ops: usize,
     reps: usize,
     json: String,
+    only: Option<String>,
+    workloads: Vec<Workload>,
 }
 
 fn parse_options() -> Result<Options, String> {
@@ -36,6 +41,8 @@ fn parse_options() -> Result<Options, String> {
         ops: 1_000_000,
         reps: 3,
         json: String::from("target/mapguard-compare.json"),
+        only: None,
+        workloads: Workload::ALL.to_vec(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -51,9 +58,22 @@ fn parse_options() -> Result<Options, String> {
             "--ops" => options.ops = value()?.parse().map_err(|e| format!("--ops: {e}"))?,
             "--reps" => options.reps = value()?.parse().map_err(|e| format!("--reps: {e}"))?,
             "--json" => options.json = value()?,
+            "--only" => options.only = Some(value()?),
+            "--workloads" => {
+                options.workloads = value()?
+                    .split(',')
+                    .map(|id| {
+                        Workload::ALL
+                            .into_iter()
+                            .find(|w| w.id() == id.trim())
+                            .ok_or_else(|| format!("--workloads: unknown workload {id}"))
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
             other => {
                 return Err(format!(
-                    "unknown option {other}; expected --sizes, --ops, --reps or --json"
+                    "unknown option {other}; expected --sizes, --ops, --reps, --json, --only or \
+                     --workloads"
                 ));
             }
         }
@@ -73,11 +93,14 @@ struct Results {
 }
 
 /// One repetition of every workload for `S`, keeping each workload's best time so far.
-fn measure<S: Subject>(results: &mut Results, keys: &Keys) {
+fn measure<S: Subject>(results: &mut Results, keys: &Keys, options: &Options) {
+    if !options.selects(S::NAME) {
+        return;
+    }
     if !results.names.contains(&S::NAME) {
         results.names.push(S::NAME);
     }
-    for workload in Workload::ALL {
+    for &workload in &options.workloads {
         let timing = time::<S>(workload, keys, 1);
         results
             .timings
@@ -91,7 +114,18 @@ fn measure<S: Subject>(results: &mut Results, keys: &Keys) {
     }
 }
 
-fn measure_memory<S: Subject>(results: &mut Results, max: usize) {
+impl Options {
+    fn selects(&self, name: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|only| name.contains(only.as_str()))
+    }
+}
+
+fn measure_memory<S: Subject>(results: &mut Results, max: usize, options: &Options) {
+    if !options.selects(S::NAME) {
+        return;
+    }
     let heap = memory::<S>(max, || ALLOCATOR.allocated());
     results.memory.insert((S::NAME, max), heap);
 }
@@ -104,8 +138,14 @@ fn size_label(size: usize) -> String {
     }
 }
 
-fn render(results: &Results, sizes: &[usize]) -> String {
-    let reference = LruMapU64::NAME;
+fn render(results: &Results, options: &Options) -> String {
+    let sizes = &options.sizes;
+    // Ratios are to LruMap; when filtered out, to the first implementation measured.
+    let reference = if results.names.contains(&LruMapU64::NAME) {
+        LruMapU64::NAME
+    } else {
+        results.names.first().copied().unwrap_or(LruMapU64::NAME)
+    };
     let mut out = String::new();
     let header = |out: &mut String, first: &str| {
         let _ = write!(out, "| {first} |");
@@ -119,8 +159,8 @@ fn render(results: &Results, sizes: &[usize]) -> String {
         }
         out.push('\n');
     };
-    for workload in Workload::ALL {
-        let _ = writeln!(out, "\n#### {} — ns/op (× LruMap)\n", workload.title());
+    for &workload in &options.workloads {
+        let _ = writeln!(out, "\n#### {} — ns/op (× {reference})\n", workload.title());
         header(&mut out, "implementation");
         for name in &results.names {
             let _ = write!(out, "| {name} |");
@@ -177,7 +217,10 @@ fn to_json(results: &Results, options: &Options) -> serde_json::Value {
         .timings
         .iter()
         .map(|((name, workload, size), t)| {
-            let base = results.timings[&(LruMapU64::NAME, *workload, *size)];
+            let base = results
+                .timings
+                .get(&(LruMapU64::NAME, *workload, *size))
+                .unwrap_or(t);
             serde_json::json!({
                 "implementation": name,
                 "workload": workload,
@@ -230,14 +273,14 @@ fn main() -> ExitCode {
             let target = if rep == 0 { &mut round } else { &mut results };
             macro_rules! run {
                 ($S:ty) => {
-                    measure::<$S>(target, &keys);
+                    measure::<$S>(target, &keys, &options);
                 };
             }
             for_each_subject!(run);
         }
         macro_rules! heap {
             ($S:ty) => {
-                measure_memory::<$S>(&mut results, size);
+                measure_memory::<$S>(&mut results, size, &options);
             };
         }
         for_each_subject!(heap);
@@ -247,7 +290,7 @@ fn main() -> ExitCode {
         "Best of {} runs, {} operations per timed workload, u64 keys and values, foldhash for all; {} cores.",
         options.reps, options.ops, cores
     );
-    print!("{}", render(&results, &options.sizes));
+    print!("{}", render(&results, &options));
     let json = to_json(&results, &options);
     match std::fs::write(&options.json, format!("{json:#}\n")) {
         Ok(()) => eprintln!("wrote {}", options.json),

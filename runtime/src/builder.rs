@@ -6,10 +6,14 @@ use core::marker::PhantomData;
 use hashbrown::DefaultHashBuilder;
 
 use crate::RemovalCause;
+use crate::expiry::{Clock, ExpiryConfig};
 use crate::hooks::{Cleanup, NoListener, RemovalListener, WithCleanup};
 use crate::map::{ManagedMap, assert_valid_max};
 use crate::policy::Policy;
+use crate::scope::Lifetime;
 use crate::store::Store;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Builder state: values are dropped without their own [`Cleanup`].
 #[derive(Clone, Copy, Debug, Default)]
@@ -61,6 +65,8 @@ pub struct Builder<K, V, P, S = DefaultHashBuilder, L = NoListener, C = NoValueC
     hasher: S,
     listener: L,
     value_cleanup: C,
+    lifetime: Lifetime,
+    expiry: Option<ExpiryConfig>,
     marker: TypeMarker<K, V, P>,
 }
 
@@ -75,6 +81,8 @@ impl<K, V, P: Policy> Builder<K, V, P> {
             hasher: DefaultHashBuilder::default(),
             listener: NoListener,
             value_cleanup: NoValueCleanup,
+            lifetime: Lifetime::Process,
+            expiry: None,
             marker: PhantomData,
         }
     }
@@ -95,8 +103,82 @@ impl<K, V, P: Policy, S, L, C> Builder<K, V, P, S, L, C> {
             hasher,
             listener: self.listener,
             value_cleanup: self.value_cleanup,
+            lifetime: self.lifetime,
+            expiry: self.expiry,
             marker: PhantomData,
         }
+    }
+
+    /// Tags the map with a [`Lifetime`]: [`ManagedCache::end_scope`](crate::ManagedCache::end_scope)
+    /// for that lifetime clears it. Default: [`Lifetime::Process`].
+    ///
+    /// ```
+    /// use mapguard::{Lifetime, LruMap, ManagedCache};
+    /// let mut map = LruMap::builder(8).lifetime(Lifetime::Session).build();
+    /// map.insert(1, 1);
+    /// assert_eq!(map.end_scope(Lifetime::Request), 0);
+    /// assert_eq!(map.end_scope(Lifetime::Session), 1);
+    /// ```
+    pub fn lifetime(mut self, lifetime: Lifetime) -> Self {
+        self.lifetime = lifetime;
+        self
+    }
+
+    /// Entries expire `ttl` after they were last written (inserted or replaced). Expired
+    /// entries are invisible to lookups at once and leave through the cleanup path with
+    /// [`RemovalCause::Expired`](crate::RemovalCause::Expired). Each entry then carries one
+    /// `u64` timestamp; maps without `ttl`/`idle` store none.
+    ///
+    /// ```
+    /// use mapguard::{testing::MockClock, LruMap};
+    /// use std::time::Duration;
+    ///
+    /// let clock = MockClock::new();
+    /// let mut map = LruMap::builder(8).ttl(Duration::from_secs(30)).clock(clock.clone()).build();
+    /// map.insert("token", 1);
+    /// clock.advance(Duration::from_secs(31));
+    /// assert_eq!(map.get("token"), None);
+    /// ```
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.expiry.get_or_insert_with(ExpiryConfig::default).ttl = Some(ttl);
+        self
+    }
+
+    /// Entries expire `idle` after they were last read or written. See [`ttl`](Self::ttl).
+    ///
+    /// ```
+    /// use mapguard::{testing::MockClock, LruMap};
+    /// use std::time::Duration;
+    ///
+    /// let clock = MockClock::new();
+    /// let mut map = LruMap::builder(8).idle(Duration::from_secs(10)).clock(clock.clone()).build();
+    /// map.insert("session", 1);
+    /// clock.advance(Duration::from_secs(9));
+    /// assert!(map.get("session").is_some()); // the read resets the idle timer
+    /// clock.advance(Duration::from_secs(9));
+    /// assert!(map.get("session").is_some());
+    /// clock.advance(Duration::from_secs(11));
+    /// assert!(map.get("session").is_none());
+    /// ```
+    pub fn idle(mut self, idle: Duration) -> Self {
+        self.expiry.get_or_insert_with(ExpiryConfig::default).idle = Some(idle);
+        self
+    }
+
+    /// The time source for `ttl`/`idle` (default: [`SystemClock`](crate::SystemClock)). Tests
+    /// pass a [`MockClock`](crate::testing::MockClock) and advance it instead of sleeping.
+    ///
+    /// ```
+    /// use mapguard::{testing::MockClock, BoundedMap};
+    /// use std::time::Duration;
+    ///
+    /// let clock = MockClock::new();
+    /// let map = BoundedMap::<u8, u8>::builder(8).ttl(Duration::from_millis(250)).clock(clock).build();
+    /// # drop(map);
+    /// ```
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.expiry.get_or_insert_with(ExpiryConfig::default).clock = Arc::new(clock);
+        self
     }
 
     /// Sends every entry that leaves through the cleanup path to `listener`. Replaces any
@@ -120,6 +202,8 @@ impl<K, V, P: Policy, S, L, C> Builder<K, V, P, S, L, C> {
             hasher: self.hasher,
             listener,
             value_cleanup: self.value_cleanup,
+            lifetime: self.lifetime,
+            expiry: self.expiry,
             marker: PhantomData,
         }
     }
@@ -176,6 +260,8 @@ impl<K, V, P: Policy, S, L> Builder<K, V, P, S, L, NoValueCleanup> {
             hasher: self.hasher,
             listener: self.listener,
             value_cleanup: ValueCleanup,
+            lifetime: self.lifetime,
+            expiry: self.expiry,
             marker: PhantomData,
         }
     }
@@ -192,7 +278,11 @@ impl<K, V, P: Policy, S, L> Builder<K, V, P, S, L, NoValueCleanup> {
     where
         L: RemovalListener<K, V>,
     {
-        ManagedMap::from_parts(Store::new(self.max, self.hasher), self.listener)
+        ManagedMap::from_parts(
+            Store::new(self.max, self.hasher, self.expiry),
+            self.listener,
+            self.lifetime,
+        )
     }
 }
 
@@ -212,8 +302,9 @@ impl<K, V, P: Policy, S, L> Builder<K, V, P, S, L, ValueCleanup> {
         L: RemovalListener<K, V>,
     {
         ManagedMap::from_parts(
-            Store::new(self.max, self.hasher),
+            Store::new(self.max, self.hasher, self.expiry),
             WithCleanup(self.listener),
+            self.lifetime,
         )
     }
 }
@@ -224,6 +315,8 @@ impl<K, V, P: Policy, S, L, C: fmt::Debug> fmt::Debug for Builder<K, V, P, S, L,
             .field("policy", &P::NAME)
             .field("max", &self.max)
             .field("value_cleanup", &self.value_cleanup)
+            .field("lifetime", &self.lifetime)
+            .field("expiry", &self.expiry)
             .finish_non_exhaustive()
     }
 }

@@ -16,6 +16,8 @@ use core::hash::{BuildHasher, Hash};
 
 use hashbrown::HashTable;
 
+use crate::expiry::{ExpiryConfig, Stamps};
+
 /// The "no node" link.
 const NIL: u32 = u32::MAX;
 
@@ -45,6 +47,8 @@ pub(crate) struct Store<K, V, S> {
     back: u32,
     hasher: S,
     max: usize,
+    /// Expiry timestamps, slab-aligned; `None` (and no per-entry cost) without `ttl`/`idle`.
+    stamps: Option<Box<Stamps>>,
 }
 
 /// Hashes a key with the map's hasher; the one place keys are hashed.
@@ -54,7 +58,7 @@ fn hash_key<S: BuildHasher, Q: Hash + ?Sized>(hasher: &S, key: &Q) -> u64 {
 }
 
 impl<K, V, S> Store<K, V, S> {
-    pub(crate) fn new(max: usize, hasher: S) -> Self {
+    pub(crate) fn new(max: usize, hasher: S, expiry: Option<ExpiryConfig>) -> Self {
         Self {
             nodes: Vec::new(),
             table: HashTable::new(),
@@ -62,7 +66,59 @@ impl<K, V, S> Store<K, V, S> {
             back: NIL,
             hasher,
             max: max.min(MAX_LIMIT),
+            stamps: expiry.and_then(Stamps::new).map(Box::new),
         }
+    }
+
+    #[inline]
+    pub(crate) fn has_expiry(&self) -> bool {
+        self.stamps.is_some()
+    }
+
+    /// The expiry clock's time, or `None` when the map has no expiry.
+    #[inline]
+    pub(crate) fn now(&self) -> Option<u64> {
+        self.stamps.as_ref().map(|stamps| stamps.now())
+    }
+
+    #[inline]
+    pub(crate) fn is_expired(&self, index: u32, now: u64) -> bool {
+        self.stamps
+            .as_ref()
+            .is_some_and(|stamps| stamps.is_expired(index as usize, now))
+    }
+
+    /// Whether the entry at `index` has expired by the clock's current time.
+    #[inline]
+    pub(crate) fn expired_now(&self, index: u32) -> bool {
+        self.stamps
+            .as_ref()
+            .is_some_and(|stamps| stamps.is_expired(index as usize, stamps.now()))
+    }
+
+    /// Records a read (restarts the idle timer).
+    #[inline]
+    pub(crate) fn mark_read(&mut self, index: u32) {
+        if let Some(stamps) = &mut self.stamps {
+            stamps.read_now(index as usize);
+        }
+    }
+
+    /// Records a write (restarts both timers).
+    #[inline]
+    pub(crate) fn mark_written(&mut self, index: u32) {
+        if let Some(stamps) = &mut self.stamps {
+            stamps.wrote_now(index as usize);
+        }
+    }
+
+    /// The next slab position the incremental expiry sweep should look at.
+    pub(crate) fn next_sweep(&mut self) -> Option<u32> {
+        let len = self.nodes.len();
+        self.stamps
+            .as_mut()
+            .and_then(|stamps| stamps.next_sweep(len))
+            .map(|i| i as u32)
     }
 
     #[inline]
@@ -105,7 +161,8 @@ impl<K, V, S> Store<K, V, S> {
         } else {
             table * (size_of::<u32>() + 1) + GROUP_WIDTH
         };
-        self.nodes.capacity() * size_of::<Node<K, V>>() + table_bytes
+        let stamps = self.stamps.as_ref().map_or(0, |stamps| stamps.heap_bytes());
+        self.nodes.capacity() * size_of::<Node<K, V>>() + table_bytes + stamps
     }
 
     pub(crate) fn hasher(&self) -> &S {
@@ -154,6 +211,9 @@ impl<K, V, S> Store<K, V, S> {
         self.table = HashTable::new();
         self.front = NIL;
         self.back = NIL;
+        if let Some(stamps) = &mut self.stamps {
+            stamps.clear();
+        }
         core::mem::take(&mut self.nodes)
     }
 
@@ -231,6 +291,10 @@ impl<K: Hash + Eq, V, S: BuildHasher> Store<K, V, S> {
             next: NIL,
         });
         self.link_front(index);
+        if let Some(stamps) = &mut self.stamps {
+            let now = stamps.now();
+            stamps.push(now);
+        }
         let Self {
             nodes,
             table,
@@ -250,6 +314,7 @@ impl<K: Hash + Eq, V, S: BuildHasher> Store<K, V, S> {
         let old_key = core::mem::replace(&mut node.key, key);
         let old_value = core::mem::replace(&mut node.value, value);
         self.touch(victim);
+        self.mark_written(victim);
         let Self {
             nodes,
             table,
@@ -287,6 +352,9 @@ impl<K: Hash + Eq, V, S: BuildHasher> Store<K, V, S> {
         self.unlink(index);
         let last = (self.nodes.len() - 1) as u32;
         let removed = self.nodes.swap_remove(index as usize);
+        if let Some(stamps) = &mut self.stamps {
+            stamps.swap_remove(index as usize);
+        }
         if index != last {
             self.renumber(last, index);
         }
@@ -334,6 +402,9 @@ impl<K: Hash + Eq, V, S: BuildHasher> Store<K, V, S> {
         let len = self.nodes.len();
         if self.nodes.capacity() > MIN_KEPT_SLOTS && len <= self.nodes.capacity() / 4 {
             self.nodes.shrink_to(len * 2);
+            if let Some(stamps) = &mut self.stamps {
+                stamps.shrink_to(len * 2);
+            }
         }
         if self.table.capacity() > MIN_KEPT_SLOTS && len <= self.table.capacity() / 4 {
             let Self {
@@ -349,6 +420,9 @@ impl<K: Hash + Eq, V, S: BuildHasher> Store<K, V, S> {
     /// Releases all spare memory. O(n).
     pub(crate) fn shrink_to_fit(&mut self) {
         self.nodes.shrink_to_fit();
+        if let Some(stamps) = &mut self.stamps {
+            stamps.shrink_to(0);
+        }
         let Self {
             nodes,
             table,
@@ -419,7 +493,7 @@ mod tests {
 
     #[test]
     fn removal_from_the_middle_keeps_links_and_index_consistent() {
-        let mut store = Store::new(10, DefaultHashBuilder::default());
+        let mut store = Store::new(10, DefaultHashBuilder::default(), None);
         for key in 0..5 {
             push(&mut store, key);
         }
@@ -436,7 +510,7 @@ mod tests {
 
     #[test]
     fn replace_at_reuses_the_victims_slot() {
-        let mut store = Store::new(3, DefaultHashBuilder::default());
+        let mut store = Store::new(3, DefaultHashBuilder::default(), None);
         for key in 0..3 {
             push(&mut store, key);
         }
@@ -452,7 +526,7 @@ mod tests {
 
     #[test]
     fn growth_stops_at_max() {
-        let mut store = Store::new(5, DefaultHashBuilder::default());
+        let mut store = Store::new(5, DefaultHashBuilder::default(), None);
         for key in 0..5 {
             push(&mut store, key);
         }

@@ -27,7 +27,60 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use crate::{Cleanup, RemovalCause};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::{Cleanup, Clock, RemovalCause};
+
+/// A clock that moves only when told to, for testing expiry without sleeping. Clones share
+/// the same time.
+///
+/// ```
+/// use mapguard::{testing::MockClock, Clock};
+/// use std::time::Duration;
+///
+/// let clock = MockClock::new();
+/// let handle = clock.clone();
+/// handle.advance(Duration::from_secs(5));
+/// assert_eq!(clock.now(), Duration::from_secs(5));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct MockClock {
+    nanos: Arc<AtomicU64>,
+}
+
+impl MockClock {
+    /// A clock at time zero.
+    ///
+    /// ```
+    /// use mapguard::{testing::MockClock, Clock};
+    /// assert_eq!(MockClock::new().now(), std::time::Duration::ZERO);
+    /// ```
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Moves time forward by `by`.
+    ///
+    /// ```
+    /// use mapguard::{testing::MockClock, Clock};
+    /// use std::time::Duration;
+    /// let clock = MockClock::new();
+    /// clock.advance(Duration::from_millis(250));
+    /// assert_eq!(clock.now(), Duration::from_millis(250));
+    /// ```
+    pub fn advance(&self, by: Duration) {
+        let by = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
+        self.nanos.fetch_add(by, Ordering::Relaxed);
+    }
+}
+
+impl Clock for MockClock {
+    fn now(&self) -> Duration {
+        Duration::from_nanos(self.nanos.load(Ordering::Relaxed))
+    }
+}
 
 #[derive(Debug, Default)]
 struct Ledger {

@@ -6,7 +6,7 @@ use core::marker::PhantomData;
 use hashbrown::DefaultHashBuilder;
 
 use crate::RemovalCause;
-use crate::expiry::{Clock, ExpiryConfig};
+use crate::expiry::{Clock, Expiring, Expiry, NoExpiry};
 use crate::hooks::{Cleanup, NoListener, RemovalListener, WithCleanup};
 use crate::map::{ManagedMap, assert_valid_max};
 use crate::policy::Policy;
@@ -60,13 +60,21 @@ pub struct ValueCleanup;
 /// assert_eq!(closed, 2);
 /// ```
 #[must_use = "a builder does nothing until `build` is called"]
-pub struct Builder<K, V, P, S = DefaultHashBuilder, L = NoListener, C = NoValueCleanup> {
+pub struct Builder<
+    K,
+    V,
+    P,
+    S = DefaultHashBuilder,
+    L = NoListener,
+    C = NoValueCleanup,
+    E = NoExpiry,
+> {
     max: usize,
     hasher: S,
     listener: L,
     value_cleanup: C,
     lifetime: Lifetime,
-    expiry: Option<ExpiryConfig>,
+    expiry: E,
     marker: TypeMarker<K, V, P>,
 }
 
@@ -82,13 +90,13 @@ impl<K, V, P: Policy> Builder<K, V, P> {
             listener: NoListener,
             value_cleanup: NoValueCleanup,
             lifetime: Lifetime::Process,
-            expiry: None,
+            expiry: NoExpiry,
             marker: PhantomData,
         }
     }
 }
 
-impl<K, V, P: Policy, S, L, C> Builder<K, V, P, S, L, C> {
+impl<K, V, P: Policy, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
     /// Hashes keys with `hasher` instead of the default (foldhash, randomly seeded per
     /// process). Pass `std`'s `RandomState` (SipHash) for keys an attacker may choose.
     ///
@@ -97,7 +105,7 @@ impl<K, V, P: Policy, S, L, C> Builder<K, V, P, S, L, C> {
     /// let map = mapguard::LruMap::<String, u32>::builder(8).hasher(RandomState::new()).build();
     /// # drop(map);
     /// ```
-    pub fn hasher<S2>(self, hasher: S2) -> Builder<K, V, P, S2, L, C> {
+    pub fn hasher<S2>(self, hasher: S2) -> Builder<K, V, P, S2, L, C, E> {
         Builder {
             max: self.max,
             hasher,
@@ -139,9 +147,10 @@ impl<K, V, P: Policy, S, L, C> Builder<K, V, P, S, L, C> {
     /// clock.advance(Duration::from_secs(31));
     /// assert_eq!(map.get("token"), None);
     /// ```
-    pub fn ttl(mut self, ttl: Duration) -> Self {
-        self.expiry.get_or_insert_with(ExpiryConfig::default).ttl = Some(ttl);
-        self
+    pub fn ttl(self, ttl: Duration) -> Builder<K, V, P, S, L, C, Expiring> {
+        let mut builder = self.expiring();
+        builder.expiry.set_ttl(ttl);
+        builder
     }
 
     /// Entries expire `idle` after they were last read or written. See [`ttl`](Self::ttl).
@@ -160,9 +169,10 @@ impl<K, V, P: Policy, S, L, C> Builder<K, V, P, S, L, C> {
     /// clock.advance(Duration::from_secs(11));
     /// assert!(map.get("session").is_none());
     /// ```
-    pub fn idle(mut self, idle: Duration) -> Self {
-        self.expiry.get_or_insert_with(ExpiryConfig::default).idle = Some(idle);
-        self
+    pub fn idle(self, idle: Duration) -> Builder<K, V, P, S, L, C, Expiring> {
+        let mut builder = self.expiring();
+        builder.expiry.set_idle(idle);
+        builder
     }
 
     /// The time source for `ttl`/`idle` (default: [`SystemClock`](crate::SystemClock)). Tests
@@ -176,9 +186,23 @@ impl<K, V, P: Policy, S, L, C> Builder<K, V, P, S, L, C> {
     /// let map = BoundedMap::<u8, u8>::builder(8).ttl(Duration::from_millis(250)).clock(clock).build();
     /// # drop(map);
     /// ```
-    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
-        self.expiry.get_or_insert_with(ExpiryConfig::default).clock = Arc::new(clock);
-        self
+    pub fn clock(self, clock: impl Clock + 'static) -> Builder<K, V, P, S, L, C, Expiring> {
+        let mut builder = self.expiring();
+        builder.expiry.set_clock(Arc::new(clock));
+        builder
+    }
+
+    /// The same builder with an expiry state (keeping any `ttl`/`idle`/clock already set).
+    fn expiring(self) -> Builder<K, V, P, S, L, C, Expiring> {
+        Builder {
+            max: self.max,
+            hasher: self.hasher,
+            listener: self.listener,
+            value_cleanup: self.value_cleanup,
+            lifetime: self.lifetime,
+            expiry: self.expiry.into_expiring(),
+            marker: PhantomData,
+        }
     }
 
     /// Sends every entry that leaves through the cleanup path to `listener`. Replaces any
@@ -196,7 +220,10 @@ impl<K, V, P: Policy, S, L, C> Builder<K, V, P, S, L, C> {
     /// let mut map = LruMap::builder(8).listener(Log).build();
     /// map.insert(1, String::from("x"));
     /// ```
-    pub fn listener<L2: RemovalListener<K, V>>(self, listener: L2) -> Builder<K, V, P, S, L2, C> {
+    pub fn listener<L2: RemovalListener<K, V>>(
+        self,
+        listener: L2,
+    ) -> Builder<K, V, P, S, L2, C, E> {
         Builder {
             max: self.max,
             hasher: self.hasher,
@@ -224,12 +251,12 @@ impl<K, V, P: Policy, S, L, C> Builder<K, V, P, S, L, C> {
     pub fn on_removal<F: FnMut(K, V, RemovalCause)>(
         self,
         on_removal: F,
-    ) -> Builder<K, V, P, S, F, C> {
+    ) -> Builder<K, V, P, S, F, C, E> {
         self.listener(on_removal)
     }
 }
 
-impl<K, V, P: Policy, S, L> Builder<K, V, P, S, L, NoValueCleanup> {
+impl<K, V, P: Policy, S, L, E: Expiry> Builder<K, V, P, S, L, NoValueCleanup, E> {
     /// Runs each value's [`Cleanup::cleanup`] before the listener whenever it leaves through
     /// the cleanup path.
     ///
@@ -250,7 +277,7 @@ impl<K, V, P: Policy, S, L> Builder<K, V, P, S, L, NoValueCleanup> {
     /// map.discard(&1);
     /// assert_eq!(closed.get(), 1);
     /// ```
-    pub fn cleanup(self) -> Builder<K, V, P, S, L, ValueCleanup>
+    pub fn cleanup(self) -> Builder<K, V, P, S, L, ValueCleanup, E>
     where
         // On the method, not the impl, so a missing impl reports `Cleanup`'s own message.
         V: Cleanup,
@@ -267,14 +294,14 @@ impl<K, V, P: Policy, S, L> Builder<K, V, P, S, L, NoValueCleanup> {
     }
 }
 
-impl<K, V, P: Policy, S, L> Builder<K, V, P, S, L, NoValueCleanup> {
+impl<K, V, P: Policy, S, L, E: Expiry> Builder<K, V, P, S, L, NoValueCleanup, E> {
     /// Makes the map.
     ///
     /// ```
     /// let map = mapguard::LruMap::<u8, u8>::builder(4).build();
     /// assert_eq!(map.max(), 4);
     /// ```
-    pub fn build(self) -> ManagedMap<K, V, P, S, L>
+    pub fn build(self) -> ManagedMap<K, V, P, S, L, E>
     where
         L: RemovalListener<K, V>,
     {
@@ -286,7 +313,7 @@ impl<K, V, P: Policy, S, L> Builder<K, V, P, S, L, NoValueCleanup> {
     }
 }
 
-impl<K, V, P: Policy, S, L> Builder<K, V, P, S, L, ValueCleanup> {
+impl<K, V, P: Policy, S, L, E: Expiry> Builder<K, V, P, S, L, ValueCleanup, E> {
     /// Makes the map; its listener runs each value's cleanup first.
     ///
     /// ```
@@ -296,7 +323,7 @@ impl<K, V, P: Policy, S, L> Builder<K, V, P, S, L, ValueCleanup> {
     /// let map = mapguard::LruMap::<u8, Conn>::builder(4).cleanup().build();
     /// assert_eq!(map.max(), 4);
     /// ```
-    pub fn build(self) -> ManagedMap<K, V, P, S, WithCleanup<L>>
+    pub fn build(self) -> ManagedMap<K, V, P, S, WithCleanup<L>, E>
     where
         V: Cleanup,
         L: RemovalListener<K, V>,
@@ -309,7 +336,9 @@ impl<K, V, P: Policy, S, L> Builder<K, V, P, S, L, ValueCleanup> {
     }
 }
 
-impl<K, V, P: Policy, S, L, C: fmt::Debug> fmt::Debug for Builder<K, V, P, S, L, C> {
+impl<K, V, P: Policy, S, L, C: fmt::Debug, E: fmt::Debug> fmt::Debug
+    for Builder<K, V, P, S, L, C, E>
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Builder")
             .field("policy", &P::NAME)

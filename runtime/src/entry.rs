@@ -5,6 +5,7 @@ use core::hash::{BuildHasher, Hash};
 
 use crate::RemovalCause;
 use crate::error::CapacityError;
+use crate::expiry::{Expiry, NoExpiry};
 use crate::hooks::RemovalListener;
 use crate::map::ManagedMap;
 use crate::policy::{Lru, Policy, Reject};
@@ -23,11 +24,11 @@ use crate::policy::{Lru, Policy, Reject};
 /// }
 /// assert_eq!(map.peek("a"), Some(&1));
 /// ```
-pub enum Entry<'a, K, V, P, S, L: RemovalListener<K, V>> {
+pub enum Entry<'a, K, V, P, S, L: RemovalListener<K, V>, E: Expiry = NoExpiry> {
     /// The key is present.
-    Occupied(OccupiedEntry<'a, K, V, P, S, L>),
+    Occupied(OccupiedEntry<'a, K, V, P, S, L, E>),
     /// The key is absent.
-    Vacant(VacantEntry<'a, K, V, P, S, L>),
+    Vacant(VacantEntry<'a, K, V, P, S, L, E>),
 }
 
 /// A present key's slot. For an [`LruMap`](crate::LruMap) it is already the most recent.
@@ -42,8 +43,8 @@ pub enum Entry<'a, K, V, P, S, L: RemovalListener<K, V>> {
 /// }
 /// assert_eq!(map.peek("a"), Some(&2));
 /// ```
-pub struct OccupiedEntry<'a, K, V, P, S, L: RemovalListener<K, V>> {
-    map: &'a mut ManagedMap<K, V, P, S, L>,
+pub struct OccupiedEntry<'a, K, V, P, S, L: RemovalListener<K, V>, E: Expiry = NoExpiry> {
+    map: &'a mut ManagedMap<K, V, P, S, L, E>,
     index: u32,
 }
 
@@ -57,13 +58,13 @@ pub struct OccupiedEntry<'a, K, V, P, S, L: RemovalListener<K, V>> {
 ///     assert_eq!(*slot.key(), "a");
 /// }
 /// ```
-pub struct VacantEntry<'a, K, V, P, S, L: RemovalListener<K, V>> {
-    map: &'a mut ManagedMap<K, V, P, S, L>,
+pub struct VacantEntry<'a, K, V, P, S, L: RemovalListener<K, V>, E: Expiry = NoExpiry> {
+    map: &'a mut ManagedMap<K, V, P, S, L, E>,
     hash: u64,
     key: K,
 }
 
-impl<K, V, P, S, L: RemovalListener<K, V>> Entry<'_, K, V, P, S, L> {
+impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> Entry<'_, K, V, P, S, L, E> {
     /// The entry's key.
     ///
     /// ```
@@ -94,7 +95,9 @@ impl<K, V, P, S, L: RemovalListener<K, V>> Entry<'_, K, V, P, S, L> {
     }
 }
 
-impl<'a, K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>> Entry<'a, K, V, Lru, S, L> {
+impl<'a, K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
+    Entry<'a, K, V, Lru, S, L, E>
+{
     /// The value, inserting `default` if absent (which may evict the least recently used
     /// entry through the cleanup path).
     ///
@@ -152,7 +155,9 @@ impl<'a, K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>> Entry<'a, K,
     }
 }
 
-impl<'a, K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>> Entry<'a, K, V, Reject, S, L> {
+impl<'a, K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
+    Entry<'a, K, V, Reject, S, L, E>
+{
     /// The value, inserting `make()` if absent and there is room.
     ///
     /// # Errors
@@ -177,8 +182,8 @@ impl<'a, K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>> Entry<'a, K,
     }
 }
 
-impl<'a, K, V, P, S, L: RemovalListener<K, V>> OccupiedEntry<'a, K, V, P, S, L> {
-    pub(crate) fn new(map: &'a mut ManagedMap<K, V, P, S, L>, index: u32) -> Self {
+impl<'a, K, V, P, S, L: RemovalListener<K, V>, E: Expiry> OccupiedEntry<'a, K, V, P, S, L, E> {
+    pub(crate) fn new(map: &'a mut ManagedMap<K, V, P, S, L, E>, index: u32) -> Self {
         Self { map, index }
     }
 
@@ -260,8 +265,8 @@ impl<'a, K, V, P, S, L: RemovalListener<K, V>> OccupiedEntry<'a, K, V, P, S, L> 
     }
 }
 
-impl<K: Hash + Eq, V, P, S: BuildHasher, L: RemovalListener<K, V>>
-    OccupiedEntry<'_, K, V, P, S, L>
+impl<K: Hash + Eq, V, P, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
+    OccupiedEntry<'_, K, V, P, S, L, E>
 {
     /// Removes the entry and hands back its value (no hook runs).
     ///
@@ -315,8 +320,8 @@ impl<K: Hash + Eq, V, P, S: BuildHasher, L: RemovalListener<K, V>>
     }
 }
 
-impl<'a, K, V, P, S, L: RemovalListener<K, V>> VacantEntry<'a, K, V, P, S, L> {
-    pub(crate) fn new(map: &'a mut ManagedMap<K, V, P, S, L>, hash: u64, key: K) -> Self {
+impl<'a, K, V, P, S, L: RemovalListener<K, V>, E: Expiry> VacantEntry<'a, K, V, P, S, L, E> {
+    pub(crate) fn new(map: &'a mut ManagedMap<K, V, P, S, L, E>, hash: u64, key: K) -> Self {
         Self { map, hash, key }
     }
 
@@ -347,8 +352,8 @@ impl<'a, K, V, P, S, L: RemovalListener<K, V>> VacantEntry<'a, K, V, P, S, L> {
     }
 }
 
-impl<'a, K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>>
-    VacantEntry<'a, K, V, Lru, S, L>
+impl<'a, K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
+    VacantEntry<'a, K, V, Lru, S, L, E>
 {
     /// Inserts `value` as the most recently used entry, evicting the least recently used one
     /// through the cleanup path if the map is full.
@@ -368,8 +373,8 @@ impl<'a, K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>>
     }
 }
 
-impl<'a, K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>>
-    VacantEntry<'a, K, V, Reject, S, L>
+impl<'a, K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
+    VacantEntry<'a, K, V, Reject, S, L, E>
 {
     /// Inserts `value` if there is room.
     ///
@@ -394,8 +399,8 @@ impl<'a, K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>>
     }
 }
 
-impl<K: fmt::Debug, V: fmt::Debug, P: Policy, S, L: RemovalListener<K, V>> fmt::Debug
-    for Entry<'_, K, V, P, S, L>
+impl<K: fmt::Debug, V: fmt::Debug, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> fmt::Debug
+    for Entry<'_, K, V, P, S, L, E>
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -405,8 +410,8 @@ impl<K: fmt::Debug, V: fmt::Debug, P: Policy, S, L: RemovalListener<K, V>> fmt::
     }
 }
 
-impl<K: fmt::Debug, V: fmt::Debug, P: Policy, S, L: RemovalListener<K, V>> fmt::Debug
-    for OccupiedEntry<'_, K, V, P, S, L>
+impl<K: fmt::Debug, V: fmt::Debug, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> fmt::Debug
+    for OccupiedEntry<'_, K, V, P, S, L, E>
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OccupiedEntry")
@@ -416,8 +421,8 @@ impl<K: fmt::Debug, V: fmt::Debug, P: Policy, S, L: RemovalListener<K, V>> fmt::
     }
 }
 
-impl<K: fmt::Debug, V, P: Policy, S, L: RemovalListener<K, V>> fmt::Debug
-    for VacantEntry<'_, K, V, P, S, L>
+impl<K: fmt::Debug, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> fmt::Debug
+    for VacantEntry<'_, K, V, P, S, L, E>
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("VacantEntry").field(&self.key).finish()

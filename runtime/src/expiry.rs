@@ -5,6 +5,7 @@
 
 use core::fmt;
 use std::sync::Arc;
+
 use std::time::{Duration, Instant};
 
 /// A monotonic time source for expiry. Implement it to drive expiry from your own clock;
@@ -48,31 +49,111 @@ impl Clock for SystemClock {
     }
 }
 
-/// What the builder collected.
-#[derive(Clone, Debug)]
-pub(crate) struct ExpiryConfig {
-    pub(crate) ttl: Option<Duration>,
-    pub(crate) idle: Option<Duration>,
-    pub(crate) clock: Arc<dyn Clock>,
-}
-
-impl Default for ExpiryConfig {
-    fn default() -> Self {
-        Self {
-            ttl: None,
-            idle: None,
-            clock: Arc::new(SystemClock::default()),
-        }
-    }
-}
-
 fn nanos(duration: Duration) -> u64 {
     u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// Per-entry timestamps (nanoseconds on the map's clock), index-aligned with the slab.
+pub(crate) mod sealed {
+    /// The per-map expiry state, driven by the store. Private: only [`super::NoExpiry`] and
+    /// [`super::Expiring`] implement it, so maps without expiry compile every check away.
+    #[allow(
+        unreachable_pub,
+        reason = "sealed supertrait: public in a private module"
+    )]
+    pub trait ExpiryState: Clone + core::fmt::Debug {
+        /// Whether entries can expire; `false` lets the compiler drop all expiry code.
+        const ENABLED: bool;
+        fn into_expiring(self) -> super::Expiring;
+        fn now(&self) -> u64;
+        fn push(&mut self, now: u64);
+        fn read(&mut self, index: usize, now: u64);
+        fn wrote(&mut self, index: usize, now: u64);
+        fn swap_remove(&mut self, index: usize);
+        fn clear(&mut self);
+        fn shrink_to(&mut self, capacity: usize);
+        fn heap_bytes(&self) -> usize;
+        fn is_expired(&self, index: usize, now: u64) -> bool;
+        fn next_sweep(&mut self, len: usize) -> Option<usize>;
+    }
+}
+
+/// Whether and how a map's entries expire: [`NoExpiry`] (the default, zero cost) or
+/// [`Expiring`] (set by the builder's `ttl`, `idle` or `clock`). A type parameter of the map,
+/// so a map without expiry carries no timestamps and runs no expiry checks at all.
+///
+/// ```
+/// use mapguard::{Expiring, LruMap, NoExpiry};
+/// use std::time::Duration;
+///
+/// let plain: LruMap<u32, u32> = LruMap::new(8); // E = NoExpiry
+/// let timed: LruMap<u32, u32, mapguard::DefaultHashBuilder, mapguard::NoListener, Expiring> =
+///     LruMap::builder(8).ttl(Duration::from_secs(30)).build();
+/// # drop((plain, timed));
+/// ```
+pub trait Expiry: sealed::ExpiryState {}
+
+/// No expiry: nothing stored per entry, no checks. The default.
+///
+/// ```
+/// let map: mapguard::LruMap<u8, u8, mapguard::DefaultHashBuilder, mapguard::NoListener, mapguard::NoExpiry> =
+///     mapguard::LruMap::new(4);
+/// # drop(map);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NoExpiry;
+
+impl Expiry for NoExpiry {}
+
+impl sealed::ExpiryState for NoExpiry {
+    const ENABLED: bool = false;
+    fn into_expiring(self) -> Expiring {
+        Expiring::default()
+    }
+    #[inline]
+    fn now(&self) -> u64 {
+        0
+    }
+    #[inline]
+    fn push(&mut self, _now: u64) {}
+    #[inline]
+    fn read(&mut self, _index: usize, _now: u64) {}
+    #[inline]
+    fn wrote(&mut self, _index: usize, _now: u64) {}
+    #[inline]
+    fn swap_remove(&mut self, _index: usize) {}
+    #[inline]
+    fn clear(&mut self) {}
+    #[inline]
+    fn shrink_to(&mut self, _capacity: usize) {}
+    #[inline]
+    fn heap_bytes(&self) -> usize {
+        0
+    }
+    #[inline]
+    fn is_expired(&self, _index: usize, _now: u64) -> bool {
+        false
+    }
+    #[inline]
+    fn next_sweep(&mut self, _len: usize) -> Option<usize> {
+        None
+    }
+}
+
+/// Entries expire by `ttl` (since the last write) and/or `idle` (since the last read or
+/// write) on a [`Clock`]. Per entry: one `u64` timestamp for each of `ttl` and `idle` set.
+///
+/// ```
+/// use mapguard::{testing::MockClock, LruMap};
+/// use std::time::Duration;
+///
+/// let clock = MockClock::new();
+/// let mut map = LruMap::builder(8).ttl(Duration::from_secs(1)).clock(clock.clone()).build();
+/// map.insert(1, 'a');
+/// clock.advance(Duration::from_secs(1));
+/// assert!(map.get(&1).is_none());
+/// ```
 #[derive(Clone, Debug)]
-pub(crate) struct Stamps {
+pub struct Expiring {
     ttl: Option<u64>,
     idle: Option<u64>,
     clock: Arc<dyn Clock>,
@@ -84,25 +165,48 @@ pub(crate) struct Stamps {
     sweep: usize,
 }
 
-impl Stamps {
-    /// `None` when the configuration sets no expiry at all.
-    pub(crate) fn new(config: ExpiryConfig) -> Option<Self> {
-        (config.ttl.is_some() || config.idle.is_some()).then(|| Self {
-            ttl: config.ttl.map(nanos),
-            idle: config.idle.map(nanos),
-            clock: config.clock,
+impl Default for Expiring {
+    fn default() -> Self {
+        Self {
+            ttl: None,
+            idle: None,
+            clock: Arc::new(SystemClock::default()),
             written: Vec::new(),
             touched: Vec::new(),
             sweep: 0,
-        })
+        }
+    }
+}
+
+impl Expiring {
+    pub(crate) fn set_ttl(&mut self, ttl: Duration) {
+        self.ttl = Some(nanos(ttl));
+    }
+
+    pub(crate) fn set_idle(&mut self, idle: Duration) {
+        self.idle = Some(nanos(idle));
+    }
+
+    pub(crate) fn set_clock(&mut self, clock: Arc<dyn Clock>) {
+        self.clock = clock;
+    }
+}
+
+impl Expiry for Expiring {}
+
+impl sealed::ExpiryState for Expiring {
+    const ENABLED: bool = true;
+
+    fn into_expiring(self) -> Expiring {
+        self
     }
 
     #[inline]
-    pub(crate) fn now(&self) -> u64 {
+    fn now(&self) -> u64 {
         nanos(self.clock.now())
     }
 
-    pub(crate) fn push(&mut self, now: u64) {
+    fn push(&mut self, now: u64) {
         if self.ttl.is_some() {
             self.written.push(now);
         }
@@ -111,33 +215,20 @@ impl Stamps {
         }
     }
 
-    /// Out of line: only maps with expiry get here, and the clock call dominates anyway.
-    #[inline(never)]
-    pub(crate) fn read_now(&mut self, index: usize) {
-        let now = self.now();
-        self.read(index, now);
+    fn read(&mut self, index: usize, now: u64) {
+        if let Some(slot) = self.touched.get_mut(index) {
+            *slot = now;
+        }
     }
 
-    #[inline(never)]
-    pub(crate) fn wrote_now(&mut self, index: usize) {
-        let now = self.now();
-        self.wrote(index, now);
-    }
-
-    pub(crate) fn wrote(&mut self, index: usize, now: u64) {
+    fn wrote(&mut self, index: usize, now: u64) {
         if let Some(slot) = self.written.get_mut(index) {
             *slot = now;
         }
         self.read(index, now);
     }
 
-    pub(crate) fn read(&mut self, index: usize, now: u64) {
-        if let Some(slot) = self.touched.get_mut(index) {
-            *slot = now;
-        }
-    }
-
-    pub(crate) fn swap_remove(&mut self, index: usize) {
+    fn swap_remove(&mut self, index: usize) {
         if self.ttl.is_some() {
             self.written.swap_remove(index);
         }
@@ -146,22 +237,22 @@ impl Stamps {
         }
     }
 
-    pub(crate) fn clear(&mut self) {
+    fn clear(&mut self) {
         self.written = Vec::new();
         self.touched = Vec::new();
         self.sweep = 0;
     }
 
-    pub(crate) fn shrink_to(&mut self, capacity: usize) {
+    fn shrink_to(&mut self, capacity: usize) {
         self.written.shrink_to(capacity);
         self.touched.shrink_to(capacity);
     }
 
-    pub(crate) fn heap_bytes(&self) -> usize {
+    fn heap_bytes(&self) -> usize {
         (self.written.capacity() + self.touched.capacity()) * size_of::<u64>()
     }
 
-    pub(crate) fn is_expired(&self, index: usize, now: u64) -> bool {
+    fn is_expired(&self, index: usize, now: u64) -> bool {
         let past = |stamps: &[u64], limit: Option<u64>| match (stamps.get(index), limit) {
             (Some(&at), Some(limit)) => now >= at.saturating_add(limit),
             _ => false,
@@ -169,8 +260,7 @@ impl Stamps {
         past(&self.written, self.ttl) || past(&self.touched, self.idle)
     }
 
-    /// The next slab position for the incremental sweep, round-robin over `len` slots.
-    pub(crate) fn next_sweep(&mut self, len: usize) -> Option<usize> {
+    fn next_sweep(&mut self, len: usize) -> Option<usize> {
         if len == 0 {
             return None;
         }

@@ -4,6 +4,7 @@ use core::fmt;
 use core::iter::FusedIterator;
 
 use crate::RemovalCause;
+use crate::expiry::{Expiry, NoExpiry};
 use crate::hooks::RemovalListener;
 use crate::map::ManagedMap;
 use crate::store::{Node, Recency};
@@ -238,14 +239,14 @@ impl<'a, K, V, L: RemovalListener<K, V>> Drain<'a, K, V, L> {
 /// let all: Vec<_> = map.into_iter().collect();
 /// assert_eq!(all, [(1, 'a')]);
 /// ```
-pub struct IntoIter<K, V, P, S, L: RemovalListener<K, V>> {
+pub struct IntoIter<K, V, P, S, L: RemovalListener<K, V>, E: Expiry = NoExpiry> {
     rest: std::vec::IntoIter<Node<K, V>>,
     /// The emptied map, kept for its listener.
-    map: ManagedMap<K, V, P, S, L>,
+    map: ManagedMap<K, V, P, S, L, E>,
 }
 
-impl<K, V, P, S, L: RemovalListener<K, V>> IntoIter<K, V, P, S, L> {
-    pub(crate) fn new(nodes: Vec<Node<K, V>>, map: ManagedMap<K, V, P, S, L>) -> Self {
+impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> IntoIter<K, V, P, S, L, E> {
+    pub(crate) fn new(nodes: Vec<Node<K, V>>, map: ManagedMap<K, V, P, S, L, E>) -> Self {
         Self {
             rest: nodes.into_iter(),
             map,
@@ -272,7 +273,7 @@ impl<K, V, L: RemovalListener<K, V>> Drop for Drain<'_, K, V, L> {
     }
 }
 
-impl<K, V, P, S, L: RemovalListener<K, V>> Drop for IntoIter<K, V, P, S, L> {
+impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> Drop for IntoIter<K, V, P, S, L, E> {
     fn drop(&mut self) {
         release_rest(
             &mut self.rest,
@@ -283,10 +284,10 @@ impl<K, V, P, S, L: RemovalListener<K, V>> Drop for IntoIter<K, V, P, S, L> {
 }
 
 macro_rules! owning_iterator {
-    ($name:ident < $($param:tt),* >) => {
+    ($name:ident < $($param:tt),* > where $($bounds:tt)*) => {
         impl<$($param),*> Iterator for $name<$($param),*>
         where
-            L: RemovalListener<K, V>,
+            $($bounds)*
         {
             type Item = (K, V);
 
@@ -303,7 +304,7 @@ macro_rules! owning_iterator {
 
         impl<$($param),*> DoubleEndedIterator for $name<$($param),*>
         where
-            L: RemovalListener<K, V>,
+            $($bounds)*
         {
             #[inline]
             fn next_back(&mut self) -> Option<(K, V)> {
@@ -311,14 +312,14 @@ macro_rules! owning_iterator {
             }
         }
 
-        impl<$($param),*> ExactSizeIterator for $name<$($param),*> where L: RemovalListener<K, V> {}
-        impl<$($param),*> FusedIterator for $name<$($param),*> where L: RemovalListener<K, V> {}
+        impl<$($param),*> ExactSizeIterator for $name<$($param),*> where $($bounds)* {}
+        impl<$($param),*> FusedIterator for $name<$($param),*> where $($bounds)* {}
 
         impl<$($param),*> fmt::Debug for $name<$($param),*>
         where
             K: fmt::Debug,
             V: fmt::Debug,
-            L: RemovalListener<K, V>,
+            $($bounds)*
         {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 let rest = self.rest.as_slice().iter().map(|n| (&n.key, &n.value));
@@ -339,5 +340,5 @@ where
     }
 }
 
-owning_iterator!(Drain<'a, K, V, L>);
-owning_iterator!(IntoIter<K, V, P, S, L>);
+owning_iterator!(Drain<'a, K, V, L> where L: RemovalListener<K, V>);
+owning_iterator!(IntoIter<K, V, P, S, L, E> where L: RemovalListener<K, V>, E: Expiry);

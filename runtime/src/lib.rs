@@ -80,7 +80,7 @@ pub use builder::{Builder, NoValueCleanup, ValueCleanup};
 pub use cause::RemovalCause;
 pub use entry::{Entry, OccupiedEntry, VacantEntry};
 pub use error::CapacityError;
-pub use expiry::{Clock, SystemClock};
+pub use expiry::{Clock, Expiring, Expiry, NoExpiry, SystemClock};
 pub use hashbrown::DefaultHashBuilder;
 pub use hooks::{Cleanup, NoListener, RemovalListener, WithCleanup};
 pub use iter::{Drain, IntoIter, Iter, IterMut, Keys, Values, ValuesMut};

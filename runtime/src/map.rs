@@ -11,6 +11,7 @@ use crate::RemovalCause;
 use crate::builder::{Builder, NoValueCleanup};
 use crate::entry::{Entry, OccupiedEntry, VacantEntry};
 use crate::error::CapacityError;
+use crate::expiry::{Expiry, NoExpiry};
 use crate::hooks::{NoListener, RemovalListener};
 use crate::iter::{Drain, IntoIter, Iter, IterMut, Keys, Values, ValuesMut};
 use crate::policy::{Lru, Policy, Reject};
@@ -74,11 +75,12 @@ use crate::store::Store;
 /// drop(cache);
 /// assert_eq!(evicted, ["b"]);
 /// ```
-pub struct ManagedMap<K, V, P, S = DefaultHashBuilder, L = NoListener>
+pub struct ManagedMap<K, V, P, S = DefaultHashBuilder, L = NoListener, E = NoExpiry>
 where
     L: RemovalListener<K, V>,
+    E: Expiry,
 {
-    pub(crate) store: Store<K, V, S>,
+    pub(crate) store: Store<K, V, S, E>,
     pub(crate) listener: L,
     lifetime: Lifetime,
     policy: PhantomData<fn() -> P>,
@@ -104,7 +106,8 @@ where
 /// cache.insert(3, "three"); // 2 was the least recently used
 /// assert_eq!(cache.keys().copied().collect::<Vec<_>>(), [3, 1]);
 /// ```
-pub type LruMap<K, V, S = DefaultHashBuilder, L = NoListener> = ManagedMap<K, V, Lru, S, L>;
+pub type LruMap<K, V, S = DefaultHashBuilder, L = NoListener, E = NoExpiry> =
+    ManagedMap<K, V, Lru, S, L, E>;
 
 /// A map that never evicts: when full, [`try_insert`](ManagedMap::try_insert) of a new key
 /// fails and hands the key and value back. Updating a key already present always succeeds.
@@ -128,7 +131,8 @@ pub type LruMap<K, V, S = DefaultHashBuilder, L = NoListener> = ManagedMap<K, V,
 /// assert_eq!(open.get("a"), Some(&10));
 /// # Ok::<(), mapguard::CapacityError<&str, i32>>(())
 /// ```
-pub type BoundedMap<K, V, S = DefaultHashBuilder, L = NoListener> = ManagedMap<K, V, Reject, S, L>;
+pub type BoundedMap<K, V, S = DefaultHashBuilder, L = NoListener, E = NoExpiry> =
+    ManagedMap<K, V, Reject, S, L, E>;
 
 pub(crate) fn assert_valid_max(max: usize) {
     assert!(
@@ -213,8 +217,8 @@ impl<K, V, P: Policy, S> ManagedMap<K, V, P, S> {
     }
 }
 
-impl<K, V, P, S, L: RemovalListener<K, V>> ManagedMap<K, V, P, S, L> {
-    pub(crate) fn from_parts(store: Store<K, V, S>, listener: L, lifetime: Lifetime) -> Self {
+impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P, S, L, E> {
+    pub(crate) fn from_parts(store: Store<K, V, S, E>, listener: L, lifetime: Lifetime) -> Self {
         Self {
             store,
             listener,
@@ -431,7 +435,7 @@ impl<K, V, P, S, L: RemovalListener<K, V>> ManagedMap<K, V, P, S, L> {
     }
 }
 
-impl<K, V, P, S, L> ManagedMap<K, V, P, S, L>
+impl<K, V, P, S, L, E: Expiry> ManagedMap<K, V, P, S, L, E>
 where
     K: Hash + Eq,
     S: BuildHasher,
@@ -449,7 +453,7 @@ where
             return None;
         }
         let index = self.store.find(self.store.hash(key), key)?;
-        (!(self.store.has_expiry() && self.store.expired_now(index))).then_some(index)
+        (!(Store::<K, V, S, E>::has_expiry() && self.store.expired_now(index))).then_some(index)
     }
 
     /// Finds a live entry, cleaning an expired one on the way ([`RemovalCause::Expired`]).
@@ -475,7 +479,7 @@ where
     /// `Some(index)` if the entry is live; otherwise cleans it as expired.
     #[inline]
     fn live_or_expire(&mut self, index: u32) -> Option<u32> {
-        if self.store.has_expiry() && self.store.expired_now(index) {
+        if Store::<K, V, S, E>::has_expiry() && self.store.expired_now(index) {
             self.expire_at(index);
             None
         } else {
@@ -497,7 +501,7 @@ where
     /// touched again is still released. O(1); nothing without `ttl`/`idle`.
     #[inline]
     fn expire_some(&mut self) {
-        if self.store.has_expiry() {
+        if Store::<K, V, S, E>::has_expiry() {
             self.expire_some_now();
         }
     }
@@ -663,7 +667,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        if self.store.has_expiry() {
+        if Store::<K, V, S, E>::has_expiry() {
             let index = self.find_live(key)?;
             return Some(self.store.remove_at(index));
         }
@@ -780,7 +784,7 @@ where
     /// }
     /// assert_eq!(counts.peek("a"), Some(&2));
     /// ```
-    pub fn entry(&mut self, key: K) -> Entry<'_, K, V, P, S, L> {
+    pub fn entry(&mut self, key: K) -> Entry<'_, K, V, P, S, L, E> {
         self.expire_some();
         let hash = self.store.hash(&key);
         let found = self.store.find(hash, &key);
@@ -819,7 +823,7 @@ where
     }
 }
 
-impl<K, V, S, L> ManagedMap<K, V, Lru, S, L>
+impl<K, V, S, L, E: Expiry> ManagedMap<K, V, Lru, S, L, E>
 where
     K: Hash + Eq,
     S: BuildHasher,
@@ -967,7 +971,7 @@ where
     }
 }
 
-impl<K, V, S, L> ManagedMap<K, V, Reject, S, L>
+impl<K, V, S, L, E: Expiry> ManagedMap<K, V, Reject, S, L, E>
 where
     K: Hash + Eq,
     S: BuildHasher,
@@ -1070,7 +1074,7 @@ where
     }
 }
 
-impl<K, V, P, S, L> ManagedCache for ManagedMap<K, V, P, S, L>
+impl<K, V, P, S, L, E: Expiry> ManagedCache for ManagedMap<K, V, P, S, L, E>
 where
     K: Hash + Eq,
     S: BuildHasher,
@@ -1092,7 +1096,7 @@ where
     }
 }
 
-impl<K, V, P, S, L: RemovalListener<K, V>> Drop for ManagedMap<K, V, P, S, L> {
+impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> Drop for ManagedMap<K, V, P, S, L, E> {
     /// Whatever is left goes through the cleanup path with [`RemovalCause::Dropped`].
     fn drop(&mut self) {
         if L::OBSERVES_REMOVALS {
@@ -1104,8 +1108,8 @@ impl<K, V, P, S, L: RemovalListener<K, V>> Drop for ManagedMap<K, V, P, S, L> {
     }
 }
 
-impl<K: Clone, V: Clone, P, S: Clone, L: RemovalListener<K, V> + Clone> Clone
-    for ManagedMap<K, V, P, S, L>
+impl<K: Clone, V: Clone, P, S: Clone, L: RemovalListener<K, V> + Clone, E: Expiry> Clone
+    for ManagedMap<K, V, P, S, L, E>
 {
     /// Clones entries, order, bound, hasher and listener. Each copy of a value leaves its own
     /// map through that map's cleanup path.
@@ -1114,8 +1118,8 @@ impl<K: Clone, V: Clone, P, S: Clone, L: RemovalListener<K, V> + Clone> Clone
     }
 }
 
-impl<K: fmt::Debug, V: fmt::Debug, P: Policy, S, L: RemovalListener<K, V>> fmt::Debug
-    for ManagedMap<K, V, P, S, L>
+impl<K: fmt::Debug, V: fmt::Debug, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> fmt::Debug
+    for ManagedMap<K, V, P, S, L, E>
 {
     /// Shows the bound and the entries from most to least recent.
     ///
@@ -1143,7 +1147,7 @@ impl<K: fmt::Debug, V: fmt::Debug, P: Policy, S, L: RemovalListener<K, V>> fmt::
     }
 }
 
-impl<K, V, S, L> Extend<(K, V)> for ManagedMap<K, V, Lru, S, L>
+impl<K, V, S, L, E: Expiry> Extend<(K, V)> for ManagedMap<K, V, Lru, S, L, E>
 where
     K: Hash + Eq,
     S: BuildHasher,
@@ -1158,7 +1162,9 @@ where
     }
 }
 
-impl<'a, K, V, P, S, L: RemovalListener<K, V>> IntoIterator for &'a ManagedMap<K, V, P, S, L> {
+impl<'a, K, V, P, S, L: RemovalListener<K, V>, E: Expiry> IntoIterator
+    for &'a ManagedMap<K, V, P, S, L, E>
+{
     type Item = (&'a K, &'a V);
     type IntoIter = Iter<'a, K, V>;
 
@@ -1167,7 +1173,9 @@ impl<'a, K, V, P, S, L: RemovalListener<K, V>> IntoIterator for &'a ManagedMap<K
     }
 }
 
-impl<'a, K, V, P, S, L: RemovalListener<K, V>> IntoIterator for &'a mut ManagedMap<K, V, P, S, L> {
+impl<'a, K, V, P, S, L: RemovalListener<K, V>, E: Expiry> IntoIterator
+    for &'a mut ManagedMap<K, V, P, S, L, E>
+{
     type Item = (&'a K, &'a mut V);
     type IntoIter = IterMut<'a, K, V>;
 
@@ -1176,9 +1184,11 @@ impl<'a, K, V, P, S, L: RemovalListener<K, V>> IntoIterator for &'a mut ManagedM
     }
 }
 
-impl<K, V, P, S, L: RemovalListener<K, V>> IntoIterator for ManagedMap<K, V, P, S, L> {
+impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> IntoIterator
+    for ManagedMap<K, V, P, S, L, E>
+{
     type Item = (K, V);
-    type IntoIter = IntoIter<K, V, P, S, L>;
+    type IntoIter = IntoIter<K, V, P, S, L, E>;
 
     /// Hands every entry to you in arbitrary order. Entries not yet yielded when the iterator
     /// is dropped go through the cleanup path with [`RemovalCause::Dropped`].

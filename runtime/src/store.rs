@@ -16,7 +16,7 @@ use core::hash::{BuildHasher, Hash};
 
 use hashbrown::HashTable;
 
-use crate::expiry::{ExpiryConfig, Stamps};
+use crate::expiry::{Expiry, NoExpiry};
 
 /// The "no node" link.
 const NIL: u32 = u32::MAX;
@@ -38,7 +38,7 @@ pub(crate) struct Node<K, V> {
 }
 
 #[derive(Clone)]
-pub(crate) struct Store<K, V, S> {
+pub(crate) struct Store<K, V, S, E = NoExpiry> {
     nodes: Vec<Node<K, V>>,
     table: HashTable<u32>,
     /// Most recent node.
@@ -47,8 +47,8 @@ pub(crate) struct Store<K, V, S> {
     back: u32,
     hasher: S,
     max: usize,
-    /// Expiry timestamps, slab-aligned; `None` (and no per-entry cost) without `ttl`/`idle`.
-    stamps: Option<Box<Stamps>>,
+    /// Expiry timestamps, slab-aligned; a zero-sized no-op for `NoExpiry`.
+    stamps: E,
 }
 
 /// Hashes a key with the map's hasher; the one place keys are hashed.
@@ -57,8 +57,8 @@ fn hash_key<S: BuildHasher, Q: Hash + ?Sized>(hasher: &S, key: &Q) -> u64 {
     hasher.hash_one(key)
 }
 
-impl<K, V, S> Store<K, V, S> {
-    pub(crate) fn new(max: usize, hasher: S, expiry: Option<ExpiryConfig>) -> Self {
+impl<K, V, S, E: Expiry> Store<K, V, S, E> {
+    pub(crate) fn new(max: usize, hasher: S, expiry: E) -> Self {
         Self {
             nodes: Vec::new(),
             table: HashTable::new(),
@@ -66,59 +66,55 @@ impl<K, V, S> Store<K, V, S> {
             back: NIL,
             hasher,
             max: max.min(MAX_LIMIT),
-            stamps: expiry.and_then(Stamps::new).map(Box::new),
+            stamps: expiry,
         }
     }
 
+    /// A constant per map type: `false` compiles every expiry branch away.
     #[inline]
-    pub(crate) fn has_expiry(&self) -> bool {
-        self.stamps.is_some()
+    pub(crate) const fn has_expiry() -> bool {
+        E::ENABLED
     }
 
     /// The expiry clock's time, or `None` when the map has no expiry.
     #[inline]
     pub(crate) fn now(&self) -> Option<u64> {
-        self.stamps.as_ref().map(|stamps| stamps.now())
+        E::ENABLED.then(|| self.stamps.now())
     }
 
     #[inline]
     pub(crate) fn is_expired(&self, index: u32, now: u64) -> bool {
-        self.stamps
-            .as_ref()
-            .is_some_and(|stamps| stamps.is_expired(index as usize, now))
+        E::ENABLED && self.stamps.is_expired(index as usize, now)
     }
 
     /// Whether the entry at `index` has expired by the clock's current time.
     #[inline]
     pub(crate) fn expired_now(&self, index: u32) -> bool {
-        self.stamps
-            .as_ref()
-            .is_some_and(|stamps| stamps.is_expired(index as usize, stamps.now()))
+        E::ENABLED && self.stamps.is_expired(index as usize, self.stamps.now())
     }
 
     /// Records a read (restarts the idle timer).
     #[inline]
     pub(crate) fn mark_read(&mut self, index: u32) {
-        if let Some(stamps) = &mut self.stamps {
-            stamps.read_now(index as usize);
+        if E::ENABLED {
+            let now = self.stamps.now();
+            self.stamps.read(index as usize, now);
         }
     }
 
     /// Records a write (restarts both timers).
     #[inline]
     pub(crate) fn mark_written(&mut self, index: u32) {
-        if let Some(stamps) = &mut self.stamps {
-            stamps.wrote_now(index as usize);
+        if E::ENABLED {
+            let now = self.stamps.now();
+            self.stamps.wrote(index as usize, now);
         }
     }
 
     /// The next slab position the incremental expiry sweep should look at.
     pub(crate) fn next_sweep(&mut self) -> Option<u32> {
         let len = self.nodes.len();
-        self.stamps
-            .as_mut()
-            .and_then(|stamps| stamps.next_sweep(len))
-            .map(|i| i as u32)
+        self.stamps.next_sweep(len).map(|i| i as u32)
     }
 
     #[inline]
@@ -161,7 +157,7 @@ impl<K, V, S> Store<K, V, S> {
         } else {
             table * (size_of::<u32>() + 1) + GROUP_WIDTH
         };
-        let stamps = self.stamps.as_ref().map_or(0, |stamps| stamps.heap_bytes());
+        let stamps = self.stamps.heap_bytes();
         self.nodes.capacity() * size_of::<Node<K, V>>() + table_bytes + stamps
     }
 
@@ -211,9 +207,7 @@ impl<K, V, S> Store<K, V, S> {
         self.table = HashTable::new();
         self.front = NIL;
         self.back = NIL;
-        if let Some(stamps) = &mut self.stamps {
-            stamps.clear();
-        }
+        self.stamps.clear();
         core::mem::take(&mut self.nodes)
     }
 
@@ -251,7 +245,7 @@ impl<K, V, S> Store<K, V, S> {
     }
 }
 
-impl<K: Hash + Eq, V, S: BuildHasher> Store<K, V, S> {
+impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry> Store<K, V, S, E> {
     #[inline]
     pub(crate) fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
         hash_key(&self.hasher, key)
@@ -291,9 +285,9 @@ impl<K: Hash + Eq, V, S: BuildHasher> Store<K, V, S> {
             next: NIL,
         });
         self.link_front(index);
-        if let Some(stamps) = &mut self.stamps {
-            let now = stamps.now();
-            stamps.push(now);
+        if E::ENABLED {
+            let now = self.stamps.now();
+            self.stamps.push(now);
         }
         let Self {
             nodes,
@@ -352,9 +346,7 @@ impl<K: Hash + Eq, V, S: BuildHasher> Store<K, V, S> {
         self.unlink(index);
         let last = (self.nodes.len() - 1) as u32;
         let removed = self.nodes.swap_remove(index as usize);
-        if let Some(stamps) = &mut self.stamps {
-            stamps.swap_remove(index as usize);
-        }
+        self.stamps.swap_remove(index as usize);
         if index != last {
             self.renumber(last, index);
         }
@@ -402,9 +394,7 @@ impl<K: Hash + Eq, V, S: BuildHasher> Store<K, V, S> {
         let len = self.nodes.len();
         if self.nodes.capacity() > MIN_KEPT_SLOTS && len <= self.nodes.capacity() / 4 {
             self.nodes.shrink_to(len * 2);
-            if let Some(stamps) = &mut self.stamps {
-                stamps.shrink_to(len * 2);
-            }
+            self.stamps.shrink_to(len * 2);
         }
         if self.table.capacity() > MIN_KEPT_SLOTS && len <= self.table.capacity() / 4 {
             let Self {
@@ -420,9 +410,7 @@ impl<K: Hash + Eq, V, S: BuildHasher> Store<K, V, S> {
     /// Releases all spare memory. O(n).
     pub(crate) fn shrink_to_fit(&mut self) {
         self.nodes.shrink_to_fit();
-        if let Some(stamps) = &mut self.stamps {
-            stamps.shrink_to(0);
-        }
+        self.stamps.shrink_to(0);
         let Self {
             nodes,
             table,
@@ -493,7 +481,7 @@ mod tests {
 
     #[test]
     fn removal_from_the_middle_keeps_links_and_index_consistent() {
-        let mut store = Store::new(10, DefaultHashBuilder::default(), None);
+        let mut store = Store::new(10, DefaultHashBuilder::default(), NoExpiry);
         for key in 0..5 {
             push(&mut store, key);
         }
@@ -510,7 +498,7 @@ mod tests {
 
     #[test]
     fn replace_at_reuses_the_victims_slot() {
-        let mut store = Store::new(3, DefaultHashBuilder::default(), None);
+        let mut store = Store::new(3, DefaultHashBuilder::default(), NoExpiry);
         for key in 0..3 {
             push(&mut store, key);
         }
@@ -526,7 +514,7 @@ mod tests {
 
     #[test]
     fn growth_stops_at_max() {
-        let mut store = Store::new(5, DefaultHashBuilder::default(), None);
+        let mut store = Store::new(5, DefaultHashBuilder::default(), NoExpiry);
         for key in 0..5 {
             push(&mut store, key);
         }

@@ -11,7 +11,13 @@ const TTL: Duration = Duration::from_secs(10);
 fn ttl_map(
     clock: &MockClock,
     max: usize,
-) -> LruMap<u32, Tracked<u32>, mapguard::DefaultHashBuilder, mapguard::WithCleanup> {
+) -> LruMap<
+    u32,
+    Tracked<u32>,
+    mapguard::DefaultHashBuilder,
+    mapguard::WithCleanup,
+    mapguard::Expiring,
+> {
     LruMap::builder(max)
         .ttl(TTL)
         .clock(clock.clone())

@@ -92,8 +92,8 @@ macro_rules! subject {
 
 type Listener = Box<dyn FnMut(u8, Tracked<u8>, RemovalCause)>;
 type Hooks = mapguard::WithCleanup<Listener>;
-type Lru = LruMap<u8, Tracked<u8>, mapguard::DefaultHashBuilder, Hooks>;
-type Bounded = BoundedMap<u8, Tracked<u8>, mapguard::DefaultHashBuilder, Hooks>;
+type Lru = LruMap<u8, Tracked<u8>, mapguard::DefaultHashBuilder, Hooks, mapguard::Expiring>;
+type Bounded = BoundedMap<u8, Tracked<u8>, mapguard::DefaultHashBuilder, Hooks, mapguard::Expiring>;
 
 subject!(
     Lru,

@@ -12,8 +12,11 @@ use crate::map::{ManagedMap, assert_valid_max};
 use crate::policy::Policy;
 use crate::scope::Lifetime;
 use crate::store::Store;
+use crate::weak::{StoredHash, WeakKeyMap};
+use core::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::Duration;
+use weak_table::traits::WeakKey;
 
 /// Builder state: values are dropped without their own [`Cleanup`].
 #[derive(Clone, Copy, Debug, Default)]
@@ -68,6 +71,7 @@ pub struct Builder<
     L = NoListener,
     C = NoValueCleanup,
     E = NoExpiry,
+    T = MapTarget,
 > {
     max: usize,
     hasher: S,
@@ -75,13 +79,23 @@ pub struct Builder<
     value_cleanup: C,
     lifetime: Lifetime,
     expiry: E,
-    marker: TypeMarker<K, V, P>,
+    marker: TypeMarker<K, V, P, T>,
 }
 
 /// Ties the builder to the map's types without owning any of them.
-type TypeMarker<K, V, P> = PhantomData<fn() -> (K, V, P)>;
+type TypeMarker<K, V, P, T> = PhantomData<fn() -> (K, V, P, T)>;
 
-impl<K, V, P: Policy> Builder<K, V, P> {
+/// Builder target: [`ManagedMap`] (`LruMap`, `BoundedMap`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MapTarget;
+
+/// Builder target: [`WeakKeyMap`](crate::WeakKeyMap).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WeakTarget;
+
+impl<K, V, P: Policy, T>
+    Builder<K, V, P, DefaultHashBuilder, NoListener, NoValueCleanup, NoExpiry, T>
+{
     pub(crate) fn new(max: usize) -> Self {
         assert_valid_max(max);
         Self {
@@ -96,7 +110,7 @@ impl<K, V, P: Policy> Builder<K, V, P> {
     }
 }
 
-impl<K, V, P: Policy, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
+impl<K, V, P: Policy, S, L, C, E: Expiry, T> Builder<K, V, P, S, L, C, E, T> {
     /// Hashes keys with `hasher` instead of the default (foldhash, randomly seeded per
     /// process). Pass `std`'s `RandomState` (SipHash) for keys an attacker may choose.
     ///
@@ -105,7 +119,7 @@ impl<K, V, P: Policy, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
     /// let map = mapguard::LruMap::<String, u32>::builder(8).hasher(RandomState::new()).build();
     /// # drop(map);
     /// ```
-    pub fn hasher<S2>(self, hasher: S2) -> Builder<K, V, P, S2, L, C, E> {
+    pub fn hasher<S2>(self, hasher: S2) -> Builder<K, V, P, S2, L, C, E, T> {
         Builder {
             max: self.max,
             hasher,
@@ -147,7 +161,7 @@ impl<K, V, P: Policy, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
     /// clock.advance(Duration::from_secs(31));
     /// assert_eq!(map.get("token"), None);
     /// ```
-    pub fn ttl(self, ttl: Duration) -> Builder<K, V, P, S, L, C, Expiring> {
+    pub fn ttl(self, ttl: Duration) -> Builder<K, V, P, S, L, C, Expiring, T> {
         let mut builder = self.expiring();
         builder.expiry.set_ttl(ttl);
         builder
@@ -169,7 +183,7 @@ impl<K, V, P: Policy, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
     /// clock.advance(Duration::from_secs(11));
     /// assert!(map.get("session").is_none());
     /// ```
-    pub fn idle(self, idle: Duration) -> Builder<K, V, P, S, L, C, Expiring> {
+    pub fn idle(self, idle: Duration) -> Builder<K, V, P, S, L, C, Expiring, T> {
         let mut builder = self.expiring();
         builder.expiry.set_idle(idle);
         builder
@@ -186,14 +200,14 @@ impl<K, V, P: Policy, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
     /// let map = BoundedMap::<u8, u8>::builder(8).ttl(Duration::from_millis(250)).clock(clock).build();
     /// # drop(map);
     /// ```
-    pub fn clock(self, clock: impl Clock + 'static) -> Builder<K, V, P, S, L, C, Expiring> {
+    pub fn clock(self, clock: impl Clock + 'static) -> Builder<K, V, P, S, L, C, Expiring, T> {
         let mut builder = self.expiring();
         builder.expiry.set_clock(Arc::new(clock));
         builder
     }
 
     /// The same builder with an expiry state (keeping any `ttl`/`idle`/clock already set).
-    fn expiring(self) -> Builder<K, V, P, S, L, C, Expiring> {
+    fn expiring(self) -> Builder<K, V, P, S, L, C, Expiring, T> {
         Builder {
             max: self.max,
             hasher: self.hasher,
@@ -223,7 +237,7 @@ impl<K, V, P: Policy, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
     pub fn listener<L2: RemovalListener<K, V>>(
         self,
         listener: L2,
-    ) -> Builder<K, V, P, S, L2, C, E> {
+    ) -> Builder<K, V, P, S, L2, C, E, T> {
         Builder {
             max: self.max,
             hasher: self.hasher,
@@ -251,12 +265,12 @@ impl<K, V, P: Policy, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
     pub fn on_removal<F: FnMut(K, V, RemovalCause)>(
         self,
         on_removal: F,
-    ) -> Builder<K, V, P, S, F, C, E> {
+    ) -> Builder<K, V, P, S, F, C, E, T> {
         self.listener(on_removal)
     }
 }
 
-impl<K, V, P: Policy, S, L, E: Expiry> Builder<K, V, P, S, L, NoValueCleanup, E> {
+impl<K, V, P: Policy, S, L, E: Expiry, T> Builder<K, V, P, S, L, NoValueCleanup, E, T> {
     /// Runs each value's [`Cleanup::cleanup`] before the listener whenever it leaves through
     /// the cleanup path.
     ///
@@ -277,7 +291,7 @@ impl<K, V, P: Policy, S, L, E: Expiry> Builder<K, V, P, S, L, NoValueCleanup, E>
     /// map.discard(&1);
     /// assert_eq!(closed.get(), 1);
     /// ```
-    pub fn cleanup(self) -> Builder<K, V, P, S, L, ValueCleanup, E>
+    pub fn cleanup(self) -> Builder<K, V, P, S, L, ValueCleanup, E, T>
     where
         // On the method, not the impl, so a missing impl reports `Cleanup`'s own message.
         V: Cleanup,
@@ -294,7 +308,7 @@ impl<K, V, P: Policy, S, L, E: Expiry> Builder<K, V, P, S, L, NoValueCleanup, E>
     }
 }
 
-impl<K, V, P: Policy, S, L, E: Expiry> Builder<K, V, P, S, L, NoValueCleanup, E> {
+impl<K, V, P: Policy, S, L, E: Expiry> Builder<K, V, P, S, L, NoValueCleanup, E, MapTarget> {
     /// Makes the map.
     ///
     /// ```
@@ -313,7 +327,7 @@ impl<K, V, P: Policy, S, L, E: Expiry> Builder<K, V, P, S, L, NoValueCleanup, E>
     }
 }
 
-impl<K, V, P: Policy, S, L, E: Expiry> Builder<K, V, P, S, L, ValueCleanup, E> {
+impl<K, V, P: Policy, S, L, E: Expiry> Builder<K, V, P, S, L, ValueCleanup, E, MapTarget> {
     /// Makes the map; its listener runs each value's cleanup first.
     ///
     /// ```
@@ -336,8 +350,8 @@ impl<K, V, P: Policy, S, L, E: Expiry> Builder<K, V, P, S, L, ValueCleanup, E> {
     }
 }
 
-impl<K, V, P: Policy, S, L, C: fmt::Debug, E: fmt::Debug> fmt::Debug
-    for Builder<K, V, P, S, L, C, E>
+impl<K, V, P: Policy, S, L, C: fmt::Debug, E: fmt::Debug, T> fmt::Debug
+    for Builder<K, V, P, S, L, C, E, T>
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Builder")
@@ -347,5 +361,57 @@ impl<K, V, P: Policy, S, L, C: fmt::Debug, E: fmt::Debug> fmt::Debug
             .field("lifetime", &self.lifetime)
             .field("expiry", &self.expiry)
             .finish_non_exhaustive()
+    }
+}
+
+impl<K: WeakKey, V, P: Policy, S: BuildHasher, L, E: Expiry>
+    Builder<K, V, P, S, L, NoValueCleanup, E, WeakTarget>
+{
+    /// Makes the weak-keyed map.
+    ///
+    /// ```
+    /// use std::rc::{Rc, Weak};
+    /// let mut map = mapguard::WeakKeyMap::<Weak<str>, u32>::builder().build();
+    /// let key: Rc<str> = Rc::from("k");
+    /// map.insert(Rc::clone(&key), 1);
+    /// assert_eq!(map.get("k"), Some(&1));
+    /// ```
+    pub fn build(self) -> WeakKeyMap<K, V, P, S, L, E>
+    where
+        L: RemovalListener<K, V>,
+    {
+        WeakKeyMap::from_parts(
+            Store::new(self.max, StoredHash, self.expiry),
+            self.listener,
+            self.lifetime,
+            self.hasher,
+        )
+    }
+}
+
+impl<K: WeakKey, V, P: Policy, S: BuildHasher, L, E: Expiry>
+    Builder<K, V, P, S, L, ValueCleanup, E, WeakTarget>
+{
+    /// Makes the weak-keyed map; its listener runs each value's cleanup first.
+    ///
+    /// ```
+    /// use mapguard::{Cleanup, RemovalCause};
+    /// use std::rc::Weak;
+    /// struct Conn;
+    /// impl Cleanup for Conn { fn cleanup(&mut self, _: RemovalCause) {} }
+    /// let map = mapguard::WeakKeyMap::<Weak<u32>, Conn>::builder().cleanup().build();
+    /// assert!(map.is_empty());
+    /// ```
+    pub fn build(self) -> WeakKeyMap<K, V, P, S, WithCleanup<L>, E>
+    where
+        V: Cleanup,
+        L: RemovalListener<K, V>,
+    {
+        WeakKeyMap::from_parts(
+            Store::new(self.max, StoredHash, self.expiry),
+            WithCleanup(self.listener),
+            self.lifetime,
+            self.hasher,
+        )
     }
 }

@@ -75,8 +75,9 @@ pub mod policy;
 mod scope;
 mod store;
 pub mod testing;
+mod weak;
 
-pub use builder::{Builder, NoValueCleanup, ValueCleanup};
+pub use builder::{Builder, MapTarget, NoValueCleanup, ValueCleanup, WeakTarget};
 pub use cause::RemovalCause;
 pub use entry::{Entry, OccupiedEntry, VacantEntry};
 pub use error::CapacityError;
@@ -87,3 +88,7 @@ pub use iter::{Drain, IntoIter, Iter, IterMut, Keys, Values, ValuesMut};
 pub use map::{BoundedMap, LruMap, ManagedMap};
 pub use policy::Policy;
 pub use scope::{Lifetime, ManagedCache, ParseLifetimeError, ScopeGuard};
+pub use weak::{WeakIter, WeakKeyMap};
+/// weak-table's abstraction over `rc::Weak`/`sync::Weak`, re-exported for naming
+/// [`WeakKeyMap`]'s bounds.
+pub use weak_table::traits::{WeakElement, WeakKey};

@@ -478,7 +478,7 @@ where
 
     /// `Some(index)` if the entry is live; otherwise cleans it as expired.
     #[inline]
-    fn live_or_expire(&mut self, index: u32) -> Option<u32> {
+    pub(crate) fn live_or_expire(&mut self, index: u32) -> Option<u32> {
         if Store::<K, V, S, E>::has_expiry() && self.store.expired_now(index) {
             self.expire_at(index);
             None
@@ -500,7 +500,7 @@ where
     /// reaches every entry within `len / 2` inserts, so an expired entry that is never
     /// touched again is still released. O(1); nothing without `ttl`/`idle`.
     #[inline]
-    fn expire_some(&mut self) {
+    pub(crate) fn expire_some(&mut self) {
         if Store::<K, V, S, E>::has_expiry() {
             self.expire_some_now();
         }

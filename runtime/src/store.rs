@@ -264,6 +264,16 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry> Store<K, V, S, E> {
             .copied()
     }
 
+    /// Finds the slab position of the entry with `hash` whose key satisfies `matches` — for
+    /// keys that cannot be compared through `Borrow` (weak keys compare by pointee).
+    #[inline]
+    pub(crate) fn find_by(&self, hash: u64, matches: impl Fn(&K) -> bool) -> Option<u32> {
+        let nodes = &self.nodes;
+        self.table
+            .find(hash, |&i| matches(&nodes[i as usize].key))
+            .copied()
+    }
+
     /// Makes room for one more node without letting the slab outgrow `max`.
     fn reserve_one(&mut self) {
         let (len, cap) = (self.nodes.len(), self.nodes.capacity());

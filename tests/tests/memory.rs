@@ -5,7 +5,9 @@
 //! dhat's profiler is process-global, so this binary has a single test running the
 //! scenarios in sequence.
 
-use mapguard::{BoundedMap, LruMap};
+use std::rc::{Rc, Weak};
+
+use mapguard::{BoundedMap, Lifetime, LruMap, ManagedCache, WeakKeyMap};
 
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
@@ -102,7 +104,13 @@ fn memory_follows_live_entries() {
     assert_eq!(after_clear, 0, "clear frees everything");
     drop(bounded);
 
-    // Inserting and removing around one size must not reallocate back and forth.
+    no_reallocation_churn_at_the_shrink_boundary();
+    weak_keys_give_memory_back_after_mass_death();
+    scope_end_gives_memory_back();
+}
+
+/// Inserting and removing around one size must not reallocate back and forth.
+fn no_reallocation_churn_at_the_shrink_boundary() {
     let mut map = full_lru(1_024);
     for k in 0..(1_024 - 255) {
         map.remove(&k);
@@ -118,4 +126,51 @@ fn memory_follows_live_entries() {
         reallocations <= 4,
         "{reallocations} allocations: the map thrashes"
     );
+}
+
+/// Mass key death: 100k weak-keyed entries whose keys all die, then one maintenance pass.
+fn weak_keys_give_memory_back_after_mass_death() {
+    let before = heap().curr_bytes;
+    let keys: Vec<Rc<u64>> = (0..100_000).map(Rc::new).collect();
+    let keys_bytes = heap().curr_bytes - before;
+    let mut weak = WeakKeyMap::<Weak<u64>, u64>::new();
+    for key in &keys {
+        weak.insert(Rc::clone(key), **key);
+    }
+    let with_entries = heap().curr_bytes - before - keys_bytes;
+    drop(keys);
+    let after_death = heap().curr_bytes - before;
+    let collected = weak.maintain();
+    let after_maintain = heap().curr_bytes - before;
+    println!(
+        "WeakKeyMap, 100000 entries: map {with_entries} bytes; keys dropped: {after_death} bytes \
+         held (map + dead allocations the weak pointers pin); after maintain ({collected} \
+         collected): {after_maintain} bytes"
+    );
+    assert_eq!(collected, 100_000);
+    // What remains is the store's floor of 16 slots, kept so tiny maps do not churn.
+    assert!(
+        after_maintain <= 1_024,
+        "{after_maintain} bytes kept after the purge"
+    );
+    drop(weak);
+}
+
+/// A request-scoped map gives its memory back when the scope ends.
+fn scope_end_gives_memory_back() {
+    let before = heap().curr_bytes;
+    let mut request = LruMap::builder(1_000_000)
+        .lifetime(Lifetime::Request)
+        .build();
+    for k in 0..100_000_u64 {
+        request.insert(k, k);
+    }
+    let during = heap().curr_bytes - before;
+    let released = request.end_scope(Lifetime::Request);
+    let after_scope = heap().curr_bytes - before;
+    println!(
+        "request-scoped LruMap: {during} bytes with 100000 entries; after end_scope \
+         ({released} released): {after_scope} bytes"
+    );
+    assert_eq!(after_scope, 0);
 }

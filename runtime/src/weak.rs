@@ -1,0 +1,774 @@
+//! [`WeakKeyMap`]: entries whose key is a weak pointer leave when the key's last strong
+//! reference goes — through the cleanup path, with [`RemovalCause::Collected`].
+//!
+//! weak-table's own maps drop a dead key's value silently (inside `retain`,
+//! `remove_expired`, and when they grow), so the values must not live in them. This map keeps
+//! them in the shared store instead, keyed by the weak pointer plus the hash computed while
+//! the key was alive: a dead entry can still be found, removed and handed to the hooks. From
+//! weak-table it takes the [`WeakKey`] abstraction over `rc::Weak`/`sync::Weak` and hashing
+//! by the pointee.
+
+use core::borrow::Borrow;
+use core::fmt;
+use core::hash::{BuildHasher, Hash, Hasher};
+
+use hashbrown::DefaultHashBuilder;
+use weak_table::traits::WeakKey;
+
+use crate::RemovalCause;
+use crate::builder::{Builder, NoValueCleanup, WeakTarget};
+use crate::error::CapacityError;
+use crate::expiry::{Expiry, NoExpiry};
+use crate::hooks::{NoListener, RemovalListener};
+use crate::iter::Iter;
+use crate::map::ManagedMap;
+use crate::policy::{Lru, Policy, Reject};
+use crate::scope::{Lifetime, ManagedCache};
+use crate::store::{MAX_LIMIT, Store};
+
+/// A weak key and the hash of its pointee, taken while it was alive.
+pub(crate) struct Weakly<K> {
+    weak: K,
+    hash: u64,
+}
+
+impl<K> Hash for Weakly<K> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl<K: WeakKey> PartialEq for Weakly<K> {
+    /// Equal when both keys are alive with equal pointees (a dead key equals nothing).
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash
+            && match (self.weak.view(), other.weak.view()) {
+                (Some(a), Some(b)) => K::with_key(&a, |a| K::equals(&b, a)),
+                _ => false,
+            }
+    }
+}
+
+impl<K: WeakKey> Eq for Weakly<K> {}
+
+/// Hashes a [`Weakly`] key to its stored hash, so dead keys stay findable by slot.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct StoredHash;
+
+/// The hasher of [`StoredHash`]: returns the one `u64` written.
+#[derive(Default)]
+pub(crate) struct StoredHasher(u64);
+
+impl Hasher for StoredHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used by `Weakly`; fold anything else rather than ignore it.
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u64(&mut self, hash: u64) {
+        self.0 = hash;
+    }
+}
+
+impl BuildHasher for StoredHash {
+    type Hasher = StoredHasher;
+
+    fn build_hasher(&self) -> StoredHasher {
+        StoredHasher::default()
+    }
+}
+
+/// Hands the user's listener its own key type.
+pub(crate) struct Unwrapped<L>(pub(crate) L);
+
+impl<K, V, L: RemovalListener<K, V>> RemovalListener<Weakly<K>, V> for Unwrapped<L> {
+    #[inline]
+    fn on_removal(&mut self, key: Weakly<K>, value: V, cause: RemovalCause) {
+        self.0.on_removal(key.weak, value, cause);
+    }
+
+    const OBSERVES_REMOVALS: bool = L::OBSERVES_REMOVALS;
+}
+
+/// A key found absent by `upsert`: still strong, its hashed weak form, and the value.
+type Absent<K, V> = (<K as weak_table::traits::WeakElement>::Strong, Weakly<K>, V);
+
+type Inner<K, V, P, L, E> = ManagedMap<Weakly<K>, V, P, StoredHash, Unwrapped<L>, E>;
+
+/// A map keyed by weak pointers (`std::rc::Weak<T>` or `std::sync::Weak<T>`): it never keeps
+/// a key alive, and when a key's last strong reference is dropped, its entry leaves through
+/// the cleanup path with [`RemovalCause::Collected`] — the seed's weak-reference fix for maps
+/// that pin their keys.
+///
+/// Inserts take the strong pointer (`Rc<T>`/`Arc<T>`); lookups take the pointee (`&T`, or
+/// any borrowed form of it). Dead entries are purged by [`maintain`](ManagedCache::maintain),
+/// and a bounded amount of that work runs on every insert (the least recent entry, then two
+/// slots of a round-robin sweep), so an insert-only workload whose keys die stays bounded.
+/// Until purged, a dead entry still counts in [`len`](Self::len).
+///
+/// Unbounded by default; [`lru_builder`](Self::lru_builder) and
+/// [`bounded_builder`](Self::bounded_builder) add a `max` with either policy. Expiry,
+/// lifetimes, value cleanup and listeners work as for [`ManagedMap`].
+///
+/// # Examples
+///
+/// ```
+/// use mapguard::{RemovalCause, WeakKeyMap};
+/// use std::rc::{Rc, Weak};
+///
+/// let mut collected = Vec::new();
+/// let mut meta = WeakKeyMap::<Weak<String>, u32>::builder()
+///     .on_removal(|_key, value, cause| collected.push((value, cause)))
+///     .build();
+///
+/// let node = Rc::new(String::from("node-1"));
+/// meta.insert(Rc::clone(&node), 7);
+/// assert_eq!(meta.get("node-1"), Some(&7));
+///
+/// drop(node); // the last strong reference goes ...
+/// mapguard::ManagedCache::maintain(&mut meta); // ... and the entry leaves with its hook
+/// drop(meta);
+/// assert_eq!(collected, [(7, RemovalCause::Collected)]);
+/// ```
+pub struct WeakKeyMap<K, V, P = Lru, S = DefaultHashBuilder, L = NoListener, E = NoExpiry>
+where
+    K: WeakKey,
+    L: RemovalListener<K, V>,
+    E: Expiry,
+{
+    map: Inner<K, V, P, L, E>,
+    hasher: S,
+    /// Next slab position the incremental dead-key sweep looks at.
+    sweep: usize,
+}
+
+impl<K: WeakKey, V> WeakKeyMap<K, V> {
+    /// An empty, unbounded map with the default hasher and no hooks.
+    ///
+    /// ```
+    /// use std::rc::Weak;
+    /// let map = mapguard::WeakKeyMap::<Weak<u32>, &str>::new();
+    /// assert!(map.is_empty());
+    /// ```
+    #[must_use]
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    /// A builder for an unbounded map: hooks, hasher, lifetime, expiry.
+    ///
+    /// ```
+    /// use mapguard::{Lifetime, WeakKeyMap};
+    /// use std::sync::Weak;
+    /// let map = WeakKeyMap::<Weak<u64>, String>::builder().lifetime(Lifetime::Session).build();
+    /// assert_eq!(map.lifetime(), Lifetime::Session);
+    /// ```
+    pub fn builder()
+    -> Builder<K, V, Lru, DefaultHashBuilder, NoListener, NoValueCleanup, NoExpiry, WeakTarget>
+    {
+        Builder::new(MAX_LIMIT)
+    }
+
+    /// A builder for a map of at most `max` entries that evicts the least recently used.
+    ///
+    /// # Panics
+    ///
+    /// If `max` is 0.
+    ///
+    /// ```
+    /// use std::rc::{Rc, Weak};
+    /// let mut map = mapguard::WeakKeyMap::<Weak<u8>, ()>::lru_builder(1).build();
+    /// let (a, b) = (Rc::new(1), Rc::new(2));
+    /// map.insert(Rc::clone(&a), ());
+    /// map.insert(Rc::clone(&b), ()); // evicts a
+    /// assert!(!map.contains_key(&1) && map.contains_key(&2));
+    /// ```
+    pub fn lru_builder(
+        max: usize,
+    ) -> Builder<K, V, Lru, DefaultHashBuilder, NoListener, NoValueCleanup, NoExpiry, WeakTarget>
+    {
+        Builder::new(max)
+    }
+
+    /// A builder for a map of at most `max` entries that rejects new keys when full.
+    ///
+    /// # Panics
+    ///
+    /// If `max` is 0.
+    ///
+    /// ```
+    /// use std::rc::{Rc, Weak};
+    /// let mut map = mapguard::WeakKeyMap::<Weak<u8>, ()>::bounded_builder(1).build();
+    /// let (a, b) = (Rc::new(1), Rc::new(2));
+    /// map.try_insert(Rc::clone(&a), ()).unwrap();
+    /// assert!(map.try_insert(Rc::clone(&b), ()).is_err());
+    /// ```
+    pub fn bounded_builder(
+        max: usize,
+    ) -> Builder<K, V, Reject, DefaultHashBuilder, NoListener, NoValueCleanup, NoExpiry, WeakTarget>
+    {
+        Builder::new(max)
+    }
+}
+
+impl<K: WeakKey, V> Default for WeakKeyMap<K, V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<K, V, P, S, L, E> WeakKeyMap<K, V, P, S, L, E>
+where
+    K: WeakKey,
+    P: Policy,
+    S: BuildHasher,
+    L: RemovalListener<K, V>,
+    E: Expiry,
+{
+    pub(crate) fn from_parts(
+        store: Store<Weakly<K>, V, StoredHash, E>,
+        listener: L,
+        lifetime: Lifetime,
+        hasher: S,
+    ) -> Self {
+        Self {
+            map: ManagedMap::from_parts(store, Unwrapped(listener), lifetime),
+            hasher,
+            sweep: 0,
+        }
+    }
+
+    fn weakly(&self, key: &K::Strong) -> Weakly<K> {
+        let mut state = self.hasher.build_hasher();
+        K::hash(key, &mut state);
+        Weakly {
+            weak: K::new(key),
+            hash: state.finish(),
+        }
+    }
+
+    /// Slab position of a live entry for `key` (ignoring expiry).
+    fn position<Q>(&self, hash: u64, key: &Q) -> Option<u32>
+    where
+        K::Key: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        if self.map.store.len() == 0 {
+            return None;
+        }
+        self.map.store.find_by(hash, |slot: &Weakly<K>| {
+            slot.weak
+                .view()
+                .is_some_and(|strong| K::equals(&strong, key))
+        })
+    }
+
+    fn find<Q>(&self, key: &Q) -> Option<u32>
+    where
+        K::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let index = self.position(self.hasher.hash_one(key), key)?;
+        (!self.map.store.expired_now(index)).then_some(index)
+    }
+
+    fn find_live<Q>(&mut self, key: &Q) -> Option<u32>
+    where
+        K::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let index = self.position(self.hasher.hash_one(key), key)?;
+        self.map.live_or_expire(index)
+    }
+
+    /// Removes the entry at `index` if its key has died, as [`RemovalCause::Collected`].
+    fn collect_if_dead(&mut self, index: u32) -> bool {
+        if self.map.store.node(index).key.weak.is_expired() {
+            let (key, value) = self.map.store.remove_at(index);
+            self.map.release(key, value, RemovalCause::Collected);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Bounded dead-key work on every insert: the least recent entry (twice), then two slots
+    /// of a round-robin sweep, which reaches every entry within `len / 2` inserts. O(1).
+    fn collect_some(&mut self) {
+        for _ in 0..2 {
+            match self.map.store.back() {
+                Some(back) if self.collect_if_dead(back) => {}
+                _ => break,
+            }
+        }
+        for _ in 0..2 {
+            let len = self.map.store.len();
+            if len == 0 {
+                break;
+            }
+            let index = self.sweep % len;
+            self.sweep = index + 1;
+            self.collect_if_dead(index as u32);
+        }
+        self.map.expire_some();
+    }
+
+    /// Removes every entry whose key has died, as [`RemovalCause::Collected`]. O(n).
+    fn collect_all(&mut self) -> usize {
+        let mut collected = 0;
+        let mut index = 0;
+        while index < self.map.store.len() {
+            if self.collect_if_dead(index as u32) {
+                // The last node moved into `index`: look at it next.
+                collected += 1;
+            } else {
+                index += 1;
+            }
+        }
+        collected
+    }
+
+    /// Overwrites the value of a present live `key`, making it the most recent entry; the old
+    /// value comes back with a weak key for the listener. An absent key comes back, with its
+    /// hashed weak form, still strong (so a rejected insert can hand it back alive).
+    fn upsert(&mut self, key: K::Strong, value: V) -> Result<Option<(K, V)>, Absent<K, V>> {
+        self.collect_some();
+        let slot = self.weakly(&key);
+        let found = K::with_key(&key, |k| self.position(slot.hash, k));
+        match found.and_then(|index| self.map.live_or_expire(index)) {
+            Some(index) => {
+                self.map.store.touch(index);
+                self.map.store.mark_written(index);
+                let old = core::mem::replace(&mut self.map.store.node_mut(index).value, value);
+                Ok(Some((slot.weak, old)))
+            }
+            None => Err((key, slot, value)),
+        }
+    }
+
+    /// The listener's view of a replaced value: the weak key only.
+    fn release_replaced(&mut self, weak: K, old: V) {
+        self.map
+            .release(Weakly { weak, hash: 0 }, old, RemovalCause::Replaced);
+    }
+
+    /// Number of entries, including any whose key died and that have not been purged yet
+    /// ([`maintain`](ManagedCache::maintain) purges them). O(1).
+    ///
+    /// ```
+    /// use std::rc::{Rc, Weak};
+    /// let mut map = mapguard::WeakKeyMap::<Weak<u8>, ()>::new();
+    /// let key = Rc::new(1);
+    /// map.insert(Rc::clone(&key), ());
+    /// assert_eq!(map.len(), 1);
+    /// ```
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether the map holds no entries (dead or alive).
+    ///
+    /// ```
+    /// use std::rc::Weak;
+    /// assert!(mapguard::WeakKeyMap::<Weak<u8>, ()>::new().is_empty());
+    /// ```
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The most entries the map will hold (`u32::MAX - 1` when unbounded).
+    ///
+    /// ```
+    /// use std::rc::Weak;
+    /// assert_eq!(mapguard::WeakKeyMap::<Weak<u8>, ()>::lru_builder(9).build().max(), 9);
+    /// ```
+    #[must_use]
+    pub fn max(&self) -> usize {
+        self.map.max()
+    }
+
+    /// Estimated heap bytes held by the map's own storage.
+    ///
+    /// ```
+    /// use std::rc::Weak;
+    /// assert_eq!(mapguard::WeakKeyMap::<Weak<u8>, ()>::new().heap_bytes(), 0);
+    /// ```
+    #[must_use]
+    pub fn heap_bytes(&self) -> usize {
+        self.map.heap_bytes()
+    }
+
+    /// The lifetime whose scope end clears this map.
+    ///
+    /// ```
+    /// use std::rc::Weak;
+    /// let map = mapguard::WeakKeyMap::<Weak<u8>, ()>::new();
+    /// assert_eq!(map.lifetime(), mapguard::Lifetime::Process);
+    /// ```
+    #[must_use]
+    pub fn lifetime(&self) -> Lifetime {
+        self.map.lifetime()
+    }
+
+    /// The value for a live `key`. Does not change the recency order. O(1) average.
+    ///
+    /// ```
+    /// use std::rc::{Rc, Weak};
+    /// let mut map = mapguard::WeakKeyMap::<Weak<str>, u8>::new();
+    /// let key: Rc<str> = Rc::from("a");
+    /// map.insert(Rc::clone(&key), 1);
+    /// assert_eq!(map.get("a"), Some(&1));
+    /// ```
+    #[must_use]
+    pub fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.find(key)
+            .map(|index| &self.map.store.node(index).value)
+    }
+
+    /// The value for a live `key`, mutably; makes it the most recent entry of an LRU map.
+    ///
+    /// ```
+    /// use std::rc::{Rc, Weak};
+    /// let mut map = mapguard::WeakKeyMap::<Weak<u8>, u8>::new();
+    /// let key = Rc::new(1);
+    /// map.insert(Rc::clone(&key), 1);
+    /// *map.get_mut(&1).unwrap() += 1;
+    /// assert_eq!(map.get(&1), Some(&2));
+    /// ```
+    pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let index = self.find_live(key)?;
+        if P::READS_PROMOTE {
+            self.map.store.touch(index);
+        }
+        self.map.store.mark_read(index);
+        Some(&mut self.map.store.node_mut(index).value)
+    }
+
+    /// Whether a live `key` is present.
+    ///
+    /// ```
+    /// use std::rc::{Rc, Weak};
+    /// let mut map = mapguard::WeakKeyMap::<Weak<u8>, ()>::new();
+    /// let key = Rc::new(3);
+    /// map.insert(Rc::clone(&key), ());
+    /// assert!(map.contains_key(&3));
+    /// ```
+    #[must_use]
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.find(key).is_some()
+    }
+
+    /// Removes a live `key` and hands its value back (no hook runs).
+    ///
+    /// ```
+    /// use std::rc::{Rc, Weak};
+    /// let mut map = mapguard::WeakKeyMap::<Weak<u8>, char>::new();
+    /// let key = Rc::new(1);
+    /// map.insert(Rc::clone(&key), 'x');
+    /// assert_eq!(map.remove(&1), Some('x'));
+    /// ```
+    pub fn remove<Q>(&mut self, key: &Q) -> Option<V>
+    where
+        K::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let index = self.find_live(key)?;
+        Some(self.map.store.remove_at(index).1)
+    }
+
+    /// Removes a live `key` through the cleanup path with [`RemovalCause::Explicit`]; returns
+    /// whether it was present.
+    ///
+    /// ```
+    /// use std::rc::{Rc, Weak};
+    /// let mut map = mapguard::WeakKeyMap::<Weak<u8>, ()>::new();
+    /// let key = Rc::new(1);
+    /// map.insert(Rc::clone(&key), ());
+    /// assert!(map.discard(&1));
+    /// ```
+    pub fn discard<Q>(&mut self, key: &Q) -> bool
+    where
+        K::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        match self.find_live(key) {
+            Some(index) => {
+                let (key, value) = self.map.store.remove_at(index);
+                self.map.release(key, value, RemovalCause::Explicit);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Removes every entry: those whose key died with [`RemovalCause::Collected`], the rest
+    /// with [`RemovalCause::Cleared`]. Frees the storage. O(n).
+    ///
+    /// ```
+    /// use std::rc::{Rc, Weak};
+    /// let mut map = mapguard::WeakKeyMap::<Weak<u8>, ()>::new();
+    /// let key = Rc::new(1);
+    /// map.insert(Rc::clone(&key), ());
+    /// map.clear();
+    /// assert!(map.is_empty());
+    /// ```
+    pub fn clear(&mut self) {
+        self.collect_all();
+        self.map.clear();
+    }
+
+    /// Live entries with their strong keys, most recent first. Entries whose key died are
+    /// skipped. Does not change the order.
+    ///
+    /// ```
+    /// use std::rc::{Rc, Weak};
+    /// let mut map = mapguard::WeakKeyMap::<Weak<u8>, char>::new();
+    /// let (a, b) = (Rc::new(1), Rc::new(2));
+    /// map.insert(Rc::clone(&a), 'a');
+    /// map.insert(Rc::clone(&b), 'b');
+    /// drop(a);
+    /// let live: Vec<_> = map.iter().map(|(k, v)| (*k, *v)).collect();
+    /// assert_eq!(live, [(2, 'b')]);
+    /// ```
+    pub fn iter(&self) -> WeakIter<'_, K, V> {
+        WeakIter {
+            inner: self.map.iter(),
+        }
+    }
+}
+
+impl<K, V, S, L, E> WeakKeyMap<K, V, Lru, S, L, E>
+where
+    K: WeakKey,
+    S: BuildHasher,
+    L: RemovalListener<K, V>,
+    E: Expiry,
+{
+    /// Stores `value` under `key` as the most recent entry. A value already stored for the
+    /// key leaves with [`RemovalCause::Replaced`]; a new key arriving when the map is full
+    /// evicts the least recently used entry ([`RemovalCause::Evicted`]). O(1) average.
+    ///
+    /// ```
+    /// use std::rc::{Rc, Weak};
+    /// let mut map = mapguard::WeakKeyMap::<Weak<u8>, u8>::new();
+    /// let key = Rc::new(1);
+    /// map.insert(Rc::clone(&key), 10);
+    /// map.insert(Rc::clone(&key), 11);
+    /// assert_eq!(map.get(&1), Some(&11));
+    /// ```
+    pub fn insert(&mut self, key: K::Strong, value: V) {
+        match self.upsert(key, value) {
+            Ok(Some((weak, old))) => self.release_replaced(weak, old),
+            Ok(None) => {}
+            Err((_strong, slot, value)) => {
+                let hash = slot.hash;
+                self.map.insert_absent(hash, slot, value);
+            }
+        }
+    }
+}
+
+impl<K, V, S, L, E> WeakKeyMap<K, V, Reject, S, L, E>
+where
+    K: WeakKey,
+    S: BuildHasher,
+    L: RemovalListener<K, V>,
+    E: Expiry,
+{
+    /// Stores `value` under `key`, or hands both back if the key is new and the map is
+    /// full. A value already stored for the key leaves with [`RemovalCause::Replaced`].
+    ///
+    /// # Errors
+    ///
+    /// [`CapacityError`] with the strong key and the value when the map is full.
+    ///
+    /// ```
+    /// use std::rc::{Rc, Weak};
+    /// let mut map = mapguard::WeakKeyMap::<Weak<u8>, u8>::bounded_builder(1).build();
+    /// let (a, b) = (Rc::new(1), Rc::new(2));
+    /// map.try_insert(Rc::clone(&a), 1).unwrap();
+    /// drop(a); // a dead key frees its slot on the next insert
+    /// map.try_insert(Rc::clone(&b), 2).unwrap();
+    /// ```
+    pub fn try_insert(
+        &mut self,
+        key: K::Strong,
+        value: V,
+    ) -> Result<(), CapacityError<K::Strong, V>> {
+        match self.upsert(key, value) {
+            Ok(Some((weak, old))) => {
+                self.release_replaced(weak, old);
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err((strong, _, value)) if self.map.store.is_full() => {
+                Err(CapacityError::new(strong, value, self.map.max()))
+            }
+            Err((_strong, slot, value)) => {
+                let hash = slot.hash;
+                self.map.push_absent(hash, slot, value);
+                Ok(())
+            }
+        }
+    }
+}
+
+impl<'a, K, V, P, S, L, E> IntoIterator for &'a WeakKeyMap<K, V, P, S, L, E>
+where
+    K: WeakKey,
+    P: Policy,
+    S: BuildHasher,
+    L: RemovalListener<K, V>,
+    E: Expiry,
+{
+    type Item = (K::Strong, &'a V);
+    type IntoIter = WeakIter<'a, K, V>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl<K, V, P, S, L, E> ManagedCache for WeakKeyMap<K, V, P, S, L, E>
+where
+    K: WeakKey,
+    P: Policy,
+    S: BuildHasher,
+    L: RemovalListener<K, V>,
+    E: Expiry,
+{
+    /// If the map has `lifetime`: dead-key entries leave as [`RemovalCause::Collected`], the
+    /// rest as [`RemovalCause::ScopeEnded`]. Returns how many left. O(n).
+    fn end_scope(&mut self, lifetime: Lifetime) -> usize {
+        if lifetime == self.map.lifetime() {
+            self.collect_all() + self.map.end_scope(lifetime)
+        } else {
+            0
+        }
+    }
+
+    /// Purges entries whose key died ([`RemovalCause::Collected`]) and expired ones. O(n).
+    fn maintain(&mut self) -> usize {
+        self.collect_all() + self.map.maintain()
+    }
+}
+
+impl<K, V, P, S, L, E> Drop for WeakKeyMap<K, V, P, S, L, E>
+where
+    K: WeakKey,
+    L: RemovalListener<K, V>,
+    E: Expiry,
+{
+    /// Entries whose key died leave as [`RemovalCause::Collected`]; the inner map then
+    /// cleans the rest as [`RemovalCause::Dropped`].
+    fn drop(&mut self) {
+        if L::OBSERVES_REMOVALS {
+            let mut index = 0;
+            while index < self.map.store.len() {
+                if self.map.store.node(index as u32).key.weak.is_expired() {
+                    let (key, value) = self.map.store.remove_at(index as u32);
+                    self.map.release(key, value, RemovalCause::Collected);
+                } else {
+                    index += 1;
+                }
+            }
+        }
+    }
+}
+
+impl<K, V, P, S, L, E> fmt::Debug for WeakKeyMap<K, V, P, S, L, E>
+where
+    K: WeakKey,
+    K::Strong: fmt::Debug,
+    V: fmt::Debug,
+    P: Policy,
+    S: BuildHasher,
+    L: RemovalListener<K, V>,
+    E: Expiry,
+{
+    /// Shows the bound and the live entries, most recent first.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Live<'a, K: WeakKey, V>(WeakIter<'a, K, V>);
+        impl<K: WeakKey, V: fmt::Debug> fmt::Debug for Live<'_, K, V>
+        where
+            K::Strong: fmt::Debug,
+        {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_map().entries(self.0.clone()).finish()
+            }
+        }
+        f.debug_struct("WeakKeyMap")
+            .field("len", &self.len())
+            .field("max", &self.max())
+            .field("policy", &P::NAME)
+            .field("lifetime", &self.lifetime())
+            .field("live", &Live(self.iter()))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Live entries of a [`WeakKeyMap`] with their strong keys, most recent first; from
+/// [`WeakKeyMap::iter`].
+///
+/// ```
+/// use std::rc::{Rc, Weak};
+/// let mut map = mapguard::WeakKeyMap::<Weak<u8>, ()>::new();
+/// let key = Rc::new(1);
+/// map.insert(Rc::clone(&key), ());
+/// assert_eq!(map.iter().count(), 1);
+/// ```
+pub struct WeakIter<'a, K, V> {
+    inner: Iter<'a, Weakly<K>, V>,
+}
+
+impl<K, V> Clone for WeakIter<'_, K, V> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<'a, K: WeakKey, V> Iterator for WeakIter<'a, K, V> {
+    type Item = (K::Strong, &'a V);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.inner
+            .by_ref()
+            .find_map(|(slot, value)| slot.weak.view().map(|strong| (strong, value)))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, self.inner.size_hint().1)
+    }
+}
+
+impl<K: WeakKey, V> core::iter::FusedIterator for WeakIter<'_, K, V> {}
+
+impl<K, V> fmt::Debug for WeakIter<'_, K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakIter")
+            .field("remaining_at_most", &self.inner.len())
+            .finish()
+    }
+}

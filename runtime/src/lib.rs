@@ -10,6 +10,8 @@
 //! | `remove`/`clear` keep the allocation | storage shrinks with the live entries |
 //! | `insert` over a key drops the old value silently | the old value is cleaned with [`RemovalCause::Replaced`] |
 //! | dropping a value does not close what a clone keeps open | [`Cleanup`] runs when the value leaves |
+//! | keys kept alive by the map that indexes them | [`WeakKeyMap`] holds weak keys |
+//! | request data that outlives the request | [`Lifetime`] scopes clear it, even on panic |
 //!
 //! ## A guided tour
 //!
@@ -51,6 +53,13 @@
 //! - [`RemovalCause`] says why a value left; [`Cleanup`] is the value's own close, and a
 //!   [`RemovalListener`] (any `FnMut(K, V, RemovalCause)`) is the map's. Both are type
 //!   parameters, so hooks cost nothing when absent and are called statically when present.
+//! - [`WeakKeyMap`] holds weak keys (`Weak<T>`): a key's death sends its value through the
+//!   cleanup path with [`RemovalCause::Collected`].
+//! - `ttl`/`idle` on the [`Builder`] make entries expire on an injectable [`Clock`]
+//!   ([`testing::MockClock`] in tests). Expiry is a type parameter ([`NoExpiry`] by default),
+//!   so maps without it pay nothing.
+//! - A [`Lifetime`] tags a map; [`ManagedCache::end_scope`] clears the maps of one lifetime and
+//!   [`ManagedCache::scope`] returns a guard that does so on drop, even while unwinding.
 //! - Lookups take any borrowed form of the key (`&str` for `String` keys), as `std` does.
 //! - The default hasher is foldhash (hashbrown's default): fast and randomly seeded per
 //!   process. Keys an attacker controls deserve `std`'s SipHash: pass

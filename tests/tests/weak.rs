@@ -1,0 +1,81 @@
+//! `WeakKeyMap` with `Arc` keys, expiry, the reject policy and scopes.
+
+use std::rc::{Rc, Weak as RcWeak};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use mapguard::testing::{MockClock, Tracked, Tracker};
+use mapguard::{Lifetime, ManagedCache, RemovalCause, WeakKeyMap};
+
+#[test]
+fn arc_keys_are_collected_when_the_last_arc_goes() {
+    let tracker = Tracker::new();
+    let mut map = WeakKeyMap::<Weak<String>, Tracked<u8>>::builder()
+        .cleanup()
+        .build();
+    let key = Arc::new(String::from("node"));
+    let other = Arc::clone(&key);
+    map.insert(Arc::clone(&key), tracker.track(1));
+    drop(key);
+    assert_eq!(map.maintain(), 0, "a clone still holds the key");
+    assert!(map.contains_key("node"));
+    drop(other);
+    assert_eq!(map.maintain(), 1);
+    assert_eq!(tracker.cleanups_of(0), [RemovalCause::Collected]);
+    assert!(map.is_empty());
+}
+
+#[test]
+fn weak_maps_expire_too() {
+    let (tracker, clock) = (Tracker::new(), MockClock::new());
+    let mut map = WeakKeyMap::<RcWeak<u8>, Tracked<u8>>::builder()
+        .ttl(Duration::from_secs(5))
+        .clock(clock.clone())
+        .cleanup()
+        .build();
+    let key = Rc::new(1);
+    map.insert(Rc::clone(&key), tracker.track(1));
+    clock.advance(Duration::from_secs(5));
+    assert!(
+        map.get(&1).is_none(),
+        "expired entries are invisible at once"
+    );
+    assert_eq!(map.maintain(), 1);
+    assert_eq!(tracker.cleanups_of(0), [RemovalCause::Expired]);
+}
+
+#[test]
+fn a_full_bounded_weak_map_rejects_live_keys_and_frees_dead_ones() {
+    let tracker = Tracker::new();
+    let mut map = WeakKeyMap::<RcWeak<u8>, Tracked<u8>>::bounded_builder(2)
+        .cleanup()
+        .build();
+    let (a, b, c) = (Rc::new(1), Rc::new(2), Rc::new(3));
+    map.try_insert(Rc::clone(&a), tracker.track(1)).unwrap();
+    map.try_insert(Rc::clone(&b), tracker.track(2)).unwrap();
+    let rejected = map.try_insert(Rc::clone(&c), tracker.track(3)).unwrap_err();
+    let (key, value) = rejected.into_inner();
+    assert!(Rc::ptr_eq(&key, &c), "the strong key comes back");
+    assert!(tracker.cleanups_of(value.id()).is_empty());
+    drop(a); // the oldest entry's key dies: the next insert takes its slot
+    map.try_insert(Rc::clone(&c), tracker.track(3)).unwrap();
+    assert_eq!(tracker.cleanups_of(0), [RemovalCause::Collected]);
+    assert_eq!(map.len(), 2);
+}
+
+#[test]
+fn ending_the_scope_collects_dead_keys_and_ends_live_ones() {
+    let tracker = Tracker::new();
+    let mut map = WeakKeyMap::<RcWeak<u8>, Tracked<u8>>::builder()
+        .lifetime(Lifetime::Request)
+        .cleanup()
+        .build();
+    let (alive, dying) = (Rc::new(1), Rc::new(2));
+    map.insert(Rc::clone(&alive), tracker.track(1));
+    map.insert(Rc::clone(&dying), tracker.track(2));
+    drop(dying);
+    assert_eq!(map.end_scope(Lifetime::Session), 0);
+    assert_eq!(map.end_scope(Lifetime::Request), 2);
+    assert_eq!(tracker.cleanups_of(0), [RemovalCause::ScopeEnded]);
+    assert_eq!(tracker.cleanups_of(1), [RemovalCause::Collected]);
+}

@@ -64,6 +64,8 @@ pub(crate) mod sealed {
         /// Whether entries can expire; `false` lets the compiler drop all expiry code.
         const ENABLED: bool;
         fn into_expiring(self) -> super::Expiring;
+        /// The state a `FieldConfig` asks for (`NoExpiry` ignores it).
+        fn configured(ttl: Option<std::time::Duration>, idle: Option<std::time::Duration>) -> Self;
         fn now(&self) -> u64;
         fn push(&mut self, now: u64);
         fn read(&mut self, index: usize, now: u64);
@@ -108,6 +110,9 @@ impl sealed::ExpiryState for NoExpiry {
     const ENABLED: bool = false;
     fn into_expiring(self) -> Expiring {
         Expiring::default()
+    }
+    fn configured(_ttl: Option<Duration>, _idle: Option<Duration>) -> Self {
+        Self
     }
     #[inline]
     fn now(&self) -> u64 {
@@ -199,6 +204,17 @@ impl sealed::ExpiryState for Expiring {
 
     fn into_expiring(self) -> Expiring {
         self
+    }
+
+    fn configured(ttl: Option<Duration>, idle: Option<Duration>) -> Self {
+        let mut expiring = Expiring::default();
+        if let Some(ttl) = ttl {
+            expiring.set_ttl(ttl);
+        }
+        if let Some(idle) = idle {
+            expiring.set_idle(idle);
+        }
+        expiring
     }
 
     #[inline]

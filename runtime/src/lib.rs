@@ -74,6 +74,7 @@
 
 mod builder;
 mod cause;
+mod config;
 mod entry;
 mod error;
 mod expiry;
@@ -88,6 +89,7 @@ mod weak;
 
 pub use builder::{Builder, MapTarget, NoValueCleanup, ValueCleanup, WeakTarget};
 pub use cause::RemovalCause;
+pub use config::FieldConfig;
 pub use entry::{Entry, OccupiedEntry, VacantEntry};
 pub use error::CapacityError;
 pub use expiry::{Clock, Expiring, Expiry, NoExpiry, SystemClock};
@@ -101,3 +103,23 @@ pub use weak::{WeakIter, WeakKeyMap};
 /// weak-table's abstraction over `rc::Weak`/`sync::Weak`, re-exported for naming
 /// [`WeakKeyMap`]'s bounds.
 pub use weak_table::traits::{WeakElement, WeakKey};
+
+pub use mapguard_macros::{Cleanup, ManagedCache, managed};
+
+/// What the macros' generated code names, and nothing else: paths here are not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::policy::{Lru, Reject};
+    pub use crate::{
+        Cleanup, DefaultHashBuilder, Expiring, FieldConfig, Lifetime, ManagedCache, ManagedMap,
+        NoExpiry, RemovalCause, RemovalListener, WeakKeyMap,
+    };
+    pub use core::clone::Clone;
+    pub use core::default::Default;
+    pub use core::fmt;
+    pub use core::marker::{Copy, PhantomData};
+    pub use core::option::Option;
+    pub use core::primitive::usize;
+    pub use core::result::Result;
+    pub use core::time::Duration;
+}

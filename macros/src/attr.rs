@@ -1,0 +1,383 @@
+//! Parsing and validating `#[managed_map(...)]` and `#[unmanaged(...)]`.
+
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::{Expr, ExprLit, ExprPath, ExprUnary, Lit, LitStr, UnOp};
+
+use crate::ctxt::{Errors, list, suggestion};
+
+pub(crate) const KEYS: &[&str] = &[
+    "lifetime",
+    "max",
+    "evict",
+    "weak_keys",
+    "ttl",
+    "idle",
+    "cleanup",
+    "on_remove",
+    "name",
+];
+pub(crate) const LIFETIMES: &[&str] = &["request", "session", "batch", "process"];
+const EVICTIONS: &[&str] = &["lru", "reject"];
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Evict {
+    Lru,
+    Reject,
+}
+
+/// A validated `#[managed_map(...)]`. Fields the user got wrong are `None`; their errors are
+/// in the `Errors` the parser was given.
+pub(crate) struct MapAttr {
+    pub(crate) attr_span: Span,
+    pub(crate) lifetime: Option<String>,
+    pub(crate) max: Option<u64>,
+    pub(crate) evict: Option<(Evict, Span)>,
+    pub(crate) weak_keys: Option<Span>,
+    pub(crate) ttl: Option<u64>,
+    pub(crate) idle: Option<u64>,
+    pub(crate) cleanup: Option<Span>,
+    pub(crate) on_remove: Option<syn::Path>,
+    pub(crate) name: Option<LitStr>,
+}
+
+pub(crate) struct UnmanagedAttr;
+
+fn string_value(expr: &Expr, key: &str, example: &str, errors: &mut Errors) -> Option<LitStr> {
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => Some(lit.clone()),
+        other => {
+            errors.spanned(
+                other,
+                format!("`{key}` takes a string: write `{key} = {example}`"),
+            );
+            None
+        }
+    }
+}
+
+fn parse_max(expr: &Expr, errors: &mut Errors) -> Option<u64> {
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(int), ..
+        }) => match int.base10_parse::<u64>() {
+            Ok(0) => {
+                errors.spanned(
+                    int,
+                    "`max` must be at least 1: a map that holds nothing would clean every value \
+                     as it arrives",
+                );
+                None
+            }
+            Ok(max) if max > u64::from(u32::MAX - 1) => {
+                errors.spanned(int, "`max` must be at most 4294967294 (2^32 - 2)");
+                None
+            }
+            Ok(max) => Some(max),
+            Err(_) => {
+                errors.spanned(
+                    int,
+                    "`max` must be a whole number of entries, like `max = 5000`",
+                );
+                None
+            }
+        },
+        Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_), ..
+        }) => {
+            errors.spanned(
+                expr,
+                "`max` must be a positive number of entries, like `max = 5000`",
+            );
+            None
+        }
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => {
+            errors.spanned(
+                lit,
+                format!(
+                    "`max` takes a number, not a string: write `max = {}`",
+                    lit.value().trim()
+                ),
+            );
+            None
+        }
+        other => {
+            errors.spanned(
+                other,
+                "`max` must be an integer literal, like `max = 5000` (the bound is part of the type)",
+            );
+            None
+        }
+    }
+}
+
+/// Parses `"250ms"`, `"30s"`, `"10m"`, `"2h"` into milliseconds.
+pub(crate) fn parse_duration(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    let factor = match unit.trim() {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return None,
+    };
+    number.checked_mul(factor).filter(|&ms| ms > 0)
+}
+
+fn duration_value(expr: &Expr, key: &str, errors: &mut Errors) -> Option<u64> {
+    let lit = string_value(expr, key, "\"30s\"", errors)?;
+    let parsed = parse_duration(&lit.value());
+    if parsed.is_none() {
+        errors.spanned(
+            &lit,
+            format!(
+                "invalid duration {:?} for `{key}`: write a positive whole number followed by \
+                 `ms`, `s`, `m` or `h`, like \"250ms\", \"30s\", \"10m\" or \"2h\"",
+                lit.value()
+            ),
+        );
+    }
+    parsed
+}
+
+impl MapAttr {
+    /// Validates one `key = value` pair into `self`.
+    fn apply(&mut self, key: &str, value: &Expr, errors: &mut Errors) {
+        let parsed = self;
+        match key {
+            "lifetime" => {
+                let example = "\"request\"";
+                if let Some(lit) = string_value(value, "lifetime", example, errors) {
+                    let name = lit.value();
+                    if LIFETIMES.contains(&name.as_str()) {
+                        parsed.lifetime = Some(name);
+                    } else {
+                        errors.spanned(
+                            &lit,
+                            format!(
+                                "unknown lifetime {name:?}: expected one of {}{}",
+                                list(LIFETIMES),
+                                suggestion(&name, LIFETIMES)
+                            ),
+                        );
+                    }
+                }
+            }
+            "max" => parsed.max = parse_max(value, errors),
+            "evict" => {
+                if let Some(lit) = string_value(value, "evict", "\"lru\"", errors) {
+                    match lit.value().as_str() {
+                        "lru" => parsed.evict = Some((Evict::Lru, lit.span())),
+                        "reject" => parsed.evict = Some((Evict::Reject, lit.span())),
+                        other => errors.spanned(
+                            &lit,
+                            format!(
+                                "unknown eviction {other:?}: expected {} (evict the \
+                                 least recently used) or {} (refuse new keys when \
+                                 full){}",
+                                "`lru`",
+                                "`reject`",
+                                suggestion(other, EVICTIONS)
+                            ),
+                        ),
+                    }
+                }
+            }
+            "ttl" => parsed.ttl = duration_value(value, "ttl", errors),
+            "idle" => parsed.idle = duration_value(value, "idle", errors),
+            "on_remove" => match value {
+                Expr::Path(ExprPath { path, .. }) => parsed.on_remove = Some(path.clone()),
+                other => errors.spanned(
+                    other,
+                    "`on_remove` takes the path of a function `fn(K, V, RemovalCause)`, \
+                     like `on_remove = log_removal`",
+                ),
+            },
+            "name" => {
+                if let Some(lit) = string_value(value, "name", "\"Sessions.by_id\"", errors) {
+                    if lit.value().trim().is_empty() {
+                        errors.spanned(&lit, "`name` must not be empty");
+                    } else {
+                        parsed.name = Some(lit);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Parses the attribute, reporting every problem into `errors`.
+    pub(crate) fn parse(attr: &syn::Attribute, errors: &mut Errors) -> Self {
+        let mut parsed = Self {
+            attr_span: attr.span(),
+            lifetime: None,
+            max: None,
+            evict: None,
+            weak_keys: None,
+            ttl: None,
+            idle: None,
+            cleanup: None,
+            on_remove: None,
+            name: None,
+        };
+        let mut seen: Vec<String> = Vec::new();
+        let mut evict_key: Option<Span> = None;
+        let result = attr.parse_nested_meta(|meta| {
+            let path = &meta.path;
+            let key = path.get_ident().map_or_else(
+                || quote::quote!(#path).to_string().replace(' ', ""),
+                ToString::to_string,
+            );
+            let key_span = meta.path.span();
+            if seen.contains(&key) {
+                errors.at(
+                    key_span,
+                    format!("duplicate key `{key}`: it is already set above"),
+                );
+            }
+            seen.push(key.clone());
+            let has_value = meta.input.peek(syn::Token![=]);
+            match key.as_str() {
+                "weak_keys" | "cleanup" => {
+                    if has_value {
+                        let value: Expr = meta.value()?.parse()?;
+                        errors.spanned(
+                            &value,
+                            format!("`{key}` is a flag: write just `{key}`, without a value"),
+                        );
+                    } else if key == "weak_keys" {
+                        parsed.weak_keys = Some(key_span);
+                    } else {
+                        parsed.cleanup = Some(key_span);
+                    }
+                }
+                known if KEYS.contains(&known) => {
+                    if !has_value {
+                        errors.at(key_span, format!("`{key}` needs a value: `{key} = ...`"));
+                        return Ok(());
+                    }
+                    let value: Expr = meta.value()?.parse()?;
+                    if known == "evict" {
+                        evict_key = Some(key_span);
+                    }
+                    parsed.apply(known, &value, errors);
+                }
+                unknown => {
+                    errors.at(
+                        key_span,
+                        format!(
+                            "unknown key `{unknown}` in #[managed_map]: expected one of: {}{}",
+                            list(KEYS),
+                            suggestion(unknown, KEYS)
+                        ),
+                    );
+                    if has_value {
+                        let _: Expr = meta.value()?.parse()?;
+                    }
+                }
+            }
+            Ok(())
+        });
+        if let Err(error) = result {
+            errors.push(error);
+            return parsed;
+        }
+
+        if parsed.lifetime.is_none() && !seen.iter().any(|k| k == "lifetime") {
+            errors.at(
+                parsed.attr_span,
+                "#[managed_map] needs a `lifetime`: add `lifetime = \"request\"` (or \"session\", \
+                 \"batch\", \"process\") so the map's entries have an owner that ends",
+            );
+        }
+        if parsed.max.is_none() && parsed.weak_keys.is_none() && !seen.iter().any(|k| k == "max") {
+            errors.at(
+                parsed.attr_span,
+                "#[managed_map] needs `max = N`: an unbounded map is the leak this attribute \
+                 prevents (only `weak_keys` maps may leave it out)",
+            );
+        }
+        if let Some(span) = evict_key {
+            if !seen.iter().any(|k| k == "max") {
+                errors.at(
+                    span,
+                    "`evict` needs `max`: add `max = N`, or remove `evict` (an unbounded map \
+                     evicts nothing)",
+                );
+            }
+        }
+        parsed
+    }
+}
+
+impl UnmanagedAttr {
+    pub(crate) fn parse(attr: &syn::Attribute, errors: &mut Errors) -> Self {
+        let example = "#[unmanaged(reason = \"filled once at start-up\")]";
+        let mut reason_seen = false;
+        if let syn::Meta::Path(path) = &attr.meta {
+            errors.spanned(
+                path,
+                format!("#[unmanaged] needs a reason, so reviewers know why this map may grow: {example}"),
+            );
+            return Self;
+        }
+        let result = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("reason") {
+                reason_seen = true;
+                let value: Expr = meta.value()?.parse()?;
+                if let Some(lit) =
+                    string_value(&value, "reason", "\"filled once at start-up\"", errors)
+                {
+                    if lit.value().trim().is_empty() {
+                        errors.spanned(
+                            &lit,
+                            "the reason must not be empty: say why this map cannot grow without \
+                             bound, e.g. \"filled once at start-up\"",
+                        );
+                    }
+                }
+            } else {
+                errors.spanned(
+                    &meta.path,
+                    format!(
+                        "unknown key in #[unmanaged]: the only key is `reason`, as in {example}"
+                    ),
+                );
+                if meta.input.peek(syn::Token![=]) {
+                    let _: Expr = meta.value()?.parse()?;
+                }
+            }
+            Ok(())
+        });
+        if let Err(error) = result {
+            errors.push(error);
+        } else if !reason_seen {
+            errors.spanned(attr, format!("#[unmanaged] needs a reason: {example}"));
+        }
+        Self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("250ms"), Some(250));
+        assert_eq!(parse_duration("30s"), Some(30_000));
+        assert_eq!(parse_duration("10m"), Some(600_000));
+        assert_eq!(parse_duration("2h"), Some(7_200_000));
+        assert_eq!(parse_duration("10 minutes"), None);
+        assert_eq!(parse_duration("0s"), None);
+        assert_eq!(parse_duration("s"), None);
+        assert_eq!(parse_duration("1.5s"), None);
+    }
+}

@@ -1,0 +1,92 @@
+//! Collects every error of an item, so one compile shows them all (as serde_derive does).
+
+use quote::ToTokens;
+use std::fmt::Display;
+
+#[derive(Default)]
+pub(crate) struct Errors {
+    errors: Vec<syn::Error>,
+}
+
+impl Errors {
+    pub(crate) fn spanned(&mut self, tokens: impl ToTokens, message: impl Display) {
+        self.errors.push(syn::Error::new_spanned(tokens, message));
+    }
+
+    pub(crate) fn at(&mut self, span: proc_macro2::Span, message: impl Display) {
+        self.errors.push(syn::Error::new(span, message));
+    }
+
+    pub(crate) fn push(&mut self, error: syn::Error) {
+        self.errors.push(error);
+    }
+
+    /// All errors as one, or `Ok` if there were none.
+    pub(crate) fn finish(self) -> Result<(), syn::Error> {
+        let mut errors = self.errors.into_iter();
+        let Some(mut combined) = errors.next() else {
+            return Ok(());
+        };
+        for error in errors {
+            combined.combine(error);
+        }
+        Err(combined)
+    }
+}
+
+/// The closest candidate by edit distance, if it is close enough to be a likely typo.
+pub(crate) fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|candidate| (edit_distance(word, candidate), *candidate))
+        .filter(|(distance, candidate)| *distance <= (candidate.len() / 3).max(1))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+/// Levenshtein distance; inputs are attribute keys and lifetime names, a few bytes long.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+/// " (did you mean `x`?)" or nothing.
+pub(crate) fn suggestion(word: &str, candidates: &[&str]) -> String {
+    did_you_mean(word, candidates)
+        .map(|best| format!(" (did you mean `{best}`?)"))
+        .unwrap_or_default()
+}
+
+/// "`a`, `b`, `c`"
+pub(crate) fn list(candidates: &[&str]) -> String {
+    candidates
+        .iter()
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_words_only() {
+        assert_eq!(
+            did_you_mean("requset", &["request", "session"]),
+            Some("request")
+        );
+        assert_eq!(did_you_mean("maxsize", &["max", "ttl"]), None);
+        assert_eq!(did_you_mean("mx", &["max", "ttl"]), Some("max"));
+        assert_eq!(did_you_mean("hourly", &["request", "session"]), None);
+    }
+}

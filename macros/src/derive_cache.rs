@@ -1,0 +1,74 @@
+//! `#[derive(ManagedCache)]` on a struct whose fields are already managed maps.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::{Data, DeriveInput, ItemStruct, Member};
+
+use crate::attr::LIFETIMES;
+use crate::ctxt::{Errors, list, suggestion};
+use crate::expand::{managed_cache, member};
+
+pub(crate) fn derive(input: DeriveInput) -> TokenStream {
+    let mut errors = Errors::default();
+    let Data::Struct(data) = &input.data else {
+        return syn::Error::new_spanned(
+            &input.ident,
+            "#[derive(ManagedCache)] goes on a struct whose fields are managed maps",
+        )
+        .to_compile_error();
+    };
+    let mut members: Vec<Member> = Vec::new();
+    for (index, field) in data.fields.iter().enumerate() {
+        for attr in field
+            .attrs
+            .iter()
+            .filter(|a| a.path().is_ident("managed_map"))
+        {
+            members.push(member(index, field));
+            if let syn::Meta::List(_) = &attr.meta {
+                let result = attr.parse_nested_meta(|meta| {
+                    if meta.path.is_ident("lifetime") {
+                        let lit: syn::LitStr = meta.value()?.parse()?;
+                        let name = lit.value();
+                        if !LIFETIMES.contains(&name.as_str()) {
+                            errors.spanned(
+                                &lit,
+                                format!(
+                                    "unknown lifetime {name:?}: expected one of {}{}",
+                                    list(LIFETIMES),
+                                    suggestion(&name, LIFETIMES)
+                                ),
+                            );
+                        }
+                    } else {
+                        errors.spanned(
+                            &meta.path,
+                            "in #[derive(ManagedCache)], #[managed_map] marks a field that is \
+                             already a managed map and may only restate its `lifetime`; configure \
+                             the map where you build it, or use #[mapguard::managed] on the struct",
+                        );
+                    }
+                    Ok(())
+                });
+                if let Err(error) = result {
+                    errors.push(error);
+                }
+            }
+        }
+    }
+    if let Err(error) = errors.finish() {
+        return error.to_compile_error();
+    }
+    let item = ItemStruct {
+        attrs: Vec::new(),
+        vis: input.vis,
+        struct_token: syn::Token![struct](input.ident.span()),
+        ident: input.ident,
+        generics: input.generics,
+        fields: data.fields.clone(),
+        semi_token: None,
+    };
+    let members: Vec<&Member> = members.iter().collect();
+    let tokens = managed_cache(&item, &members);
+    quote!(#tokens)
+}

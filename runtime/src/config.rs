@@ -1,0 +1,94 @@
+//! Compile-time map configuration: what `#[managed_map(...)]` turns into.
+
+use core::hash::BuildHasher;
+use std::time::Duration;
+
+use weak_table::traits::WeakKey;
+
+use crate::expiry::Expiry;
+use crate::hooks::RemovalListener;
+use crate::map::ManagedMap;
+use crate::policy::Policy;
+use crate::scope::Lifetime;
+use crate::store::Store;
+use crate::weak::{StoredHash, WeakKeyMap};
+
+/// A map's whole configuration as a type: bound, lifetime, name, expiry, and (as a
+/// [`RemovalListener`]) its removal hook. The `#[mapguard::managed]` attribute generates a
+/// zero-sized implementor per field, which makes the field's map type [`Default`] — so
+/// `#[derive(Default)]` on the struct builds every map configured, with hooks dispatched
+/// statically.
+///
+/// Implement it by hand to give a hand-written map type the same `Default`:
+///
+/// ```
+/// use mapguard::{FieldConfig, Lifetime, LruMap, RemovalCause, RemovalListener};
+///
+/// #[derive(Default)]
+/// struct Sessions;
+/// impl FieldConfig for Sessions {
+///     const MAX: usize = 10_000;
+///     const LIFETIME: Lifetime = Lifetime::Session;
+///     const NAME: &'static str = "App.sessions";
+/// }
+/// impl RemovalListener<u64, String> for Sessions {
+///     fn on_removal(&mut self, _id: u64, _session: String, _cause: RemovalCause) {}
+/// }
+///
+/// let map: LruMap<u64, String, mapguard::DefaultHashBuilder, Sessions> = Default::default();
+/// assert_eq!((map.max(), map.lifetime()), (10_000, Lifetime::Session));
+/// ```
+pub trait FieldConfig: Default {
+    /// The bound (`usize::MAX` for unbounded weak-keyed maps).
+    const MAX: usize;
+    /// The lifetime whose scope end clears the map.
+    const LIFETIME: Lifetime;
+    /// The registry name, `Type.field` by default.
+    const NAME: &'static str;
+    /// Expire entries this long after their last write.
+    const TTL: Option<Duration> = None;
+    /// Expire entries this long after their last read or write.
+    const IDLE: Option<Duration> = None;
+}
+
+impl<K, V, P, S, L, E> Default for ManagedMap<K, V, P, S, L, E>
+where
+    P: Policy,
+    S: BuildHasher + Default,
+    L: RemovalListener<K, V> + FieldConfig,
+    E: Expiry,
+{
+    /// An empty map configured by its listener type's [`FieldConfig`]. A `MAX` of 0 fails
+    /// to compile.
+    fn default() -> Self {
+        const { assert!(L::MAX > 0, "FieldConfig::MAX must be at least 1") };
+        let expiry = E::configured(L::TTL, L::IDLE);
+        Self::from_parts(
+            Store::new(L::MAX, S::default(), expiry),
+            L::default(),
+            L::LIFETIME,
+        )
+    }
+}
+
+impl<K, V, P, S, L, E> Default for WeakKeyMap<K, V, P, S, L, E>
+where
+    K: WeakKey,
+    P: Policy,
+    S: BuildHasher + Default,
+    L: RemovalListener<K, V> + FieldConfig,
+    E: Expiry,
+{
+    /// An empty map configured by its listener type's [`FieldConfig`]. A `MAX` of 0 fails
+    /// to compile.
+    fn default() -> Self {
+        const { assert!(L::MAX > 0, "FieldConfig::MAX must be at least 1") };
+        let expiry = E::configured(L::TTL, L::IDLE);
+        Self::from_parts(
+            Store::new(L::MAX, StoredHash, expiry),
+            L::default(),
+            L::LIFETIME,
+            S::default(),
+        )
+    }
+}

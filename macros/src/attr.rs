@@ -29,7 +29,8 @@ pub(crate) enum Evict {
 /// A validated `#[managed_map(...)]`. Fields the user got wrong are `None`; their errors are
 /// in the `Errors` the parser was given.
 pub(crate) struct MapAttr {
-    pub(crate) attr_span: Span,
+    /// The whole attribute, for errors about what it lacks.
+    pub(crate) attr: syn::Attribute,
     pub(crate) lifetime: Option<String>,
     pub(crate) max: Option<u64>,
     pub(crate) evict: Option<(Evict, Span)>,
@@ -106,10 +107,7 @@ fn parse_max(expr: &Expr, errors: &mut Errors) -> Option<u64> {
             None
         }
         other => {
-            errors.spanned(
-                other,
-                "`max` must be an integer literal, like `max = 5000` (the bound is part of the type)",
-            );
+            errors.spanned(other, "`max` must be an integer literal, like `max = 5000`");
             None
         }
     }
@@ -216,7 +214,7 @@ impl MapAttr {
     /// Parses the attribute, reporting every problem into `errors`.
     pub(crate) fn parse(attr: &syn::Attribute, errors: &mut Errors) -> Self {
         let mut parsed = Self {
-            attr_span: attr.span(),
+            attr: attr.clone(),
             lifetime: None,
             max: None,
             evict: None,
@@ -291,15 +289,15 @@ impl MapAttr {
         }
 
         if parsed.lifetime.is_none() && !seen.iter().any(|k| k == "lifetime") {
-            errors.at(
-                parsed.attr_span,
+            errors.spanned(
+                &parsed.attr,
                 "#[managed_map] needs a `lifetime`: add `lifetime = \"request\"` (or \"session\", \
                  \"batch\", \"process\") so the map's entries have an owner that ends",
             );
         }
         if parsed.max.is_none() && parsed.weak_keys.is_none() && !seen.iter().any(|k| k == "max") {
-            errors.at(
-                parsed.attr_span,
+            errors.spanned(
+                &parsed.attr,
                 "#[managed_map] needs `max = N`: an unbounded map is the leak this attribute \
                  prevents (only `weak_keys` maps may leave it out)",
             );

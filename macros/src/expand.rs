@@ -18,6 +18,8 @@ struct Managed {
     key: Type,
     value: Type,
     hasher: Option<Type>,
+    /// The field's type as written.
+    declared: Type,
     weak: bool,
     field_span: Span,
 }
@@ -179,6 +181,7 @@ fn collect_fields(item: &ItemStruct, errors: &mut Errors) -> Vec<Managed> {
             key: map.key.clone(),
             value: map.value.clone(),
             hasher: map.hasher.cloned(),
+            declared: field.ty.clone(),
             weak,
             field_span: field.ty.span(),
             attr: parsed,
@@ -194,8 +197,9 @@ fn config_ident(item: &ItemStruct, member: &Member) -> Ident {
     }
 }
 
-/// `PhantomData<fn() -> (&'a (), T, ...)>`: ties the config type to the struct's generics.
-fn phantom(generics: &syn::Generics) -> TokenStream {
+/// `PhantomData<fn() -> (&'a (), T, ..., Declared)>`: ties the config type to the struct's
+/// generics, and names the field's declared type so its imports (`HashMap`) stay used.
+fn phantom(generics: &syn::Generics, declared: &Type) -> TokenStream {
     let parts = generics.params.iter().filter_map(|param| match param {
         GenericParam::Lifetime(lt) => {
             let lt = &lt.lifetime;
@@ -207,7 +211,7 @@ fn phantom(generics: &syn::Generics) -> TokenStream {
         }
         GenericParam::Const(_) => None,
     });
-    quote!(::mapguard::__private::PhantomData<fn() -> (#(#parts,)*)>)
+    quote!(::mapguard::__private::PhantomData<fn() -> (#(#parts,)* #declared)>)
 }
 
 fn lifetime_variant(name: &str) -> Ident {
@@ -240,7 +244,7 @@ fn config(item: &ItemStruct, field: &Managed) -> (TokenStream, TokenStream) {
     let ident = config_ident(item, &field.member);
     let generics = &item.generics;
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
-    let phantom = phantom(generics);
+    let phantom = phantom(generics, &field.declared);
     let vis = &field.vis;
     let (key, value) = (&field.key, &field.value);
     let attr = &field.attr;
@@ -415,5 +419,71 @@ fn generate(mut item: ItemStruct, managed: &[Managed]) -> TokenStream {
         #item
         #definitions
         #cache
+    }
+}
+
+#[cfg(test)]
+mod snapshots {
+    //! What the macro generates, pretty-printed, for a reviewer to read. After an intended
+    //! change, regenerate with `UPDATE_EXPECT=1 cargo test -p mapguard-macros`.
+
+    use quote::quote;
+
+    fn expand(input: &proc_macro2::TokenStream) -> String {
+        let output = super::managed(&proc_macro2::TokenStream::new(), input.clone());
+        let file: syn::File = syn::parse2(output).expect("the expansion parses as items");
+        prettyplease::unparse(&file)
+    }
+
+    #[test]
+    fn sessions() {
+        let input = quote! {
+            #[derive(Default)]
+            struct Sessions {
+                #[managed_map(lifetime = "request", max = 5000)]
+                by_id: HashMap<u64, Conn>,
+                #[managed_map(lifetime = "session", max = 100, evict = "reject", cleanup)]
+                open: HashMap<String, Channel>,
+                #[managed_map(lifetime = "process", weak_keys, ttl = "10m", on_remove = log_removal)]
+                meta: HashMap<Weak<Node>, Meta>,
+                #[unmanaged(reason = "fixed table filled once at start-up")]
+                codes: HashMap<u16, &'static str>,
+                name: String,
+            }
+        };
+        expect_test::expect_file!["../tests/expand/sessions.rs"].assert_eq(&expand(&input));
+    }
+
+    #[test]
+    fn generic_tuple_struct() {
+        let input = quote! {
+            pub struct Pair<'a, T: Clone>(
+                #[managed_map(lifetime = "batch", max = 2, idle = "250ms")]
+                pub HashMap<&'a str, T, RandomState>,
+            ) where T: Default;
+        };
+        expect_test::expect_file!["../tests/expand/generic_tuple_struct.rs"]
+            .assert_eq(&expand(&input));
+    }
+
+    #[test]
+    fn errors_keep_the_struct() {
+        let input = quote! {
+            struct Cache {
+                #[managed_map(max = 0)]
+                a: HashMap<u64, String>,
+            }
+        };
+        let output = super::managed(&proc_macro2::TokenStream::new(), input).to_string();
+        assert!(
+            output.contains("struct Cache"),
+            "the struct is still emitted: {output}"
+        );
+        let item = output.split("compile_error").next().unwrap_or_default();
+        assert!(
+            !item.contains("managed_map"),
+            "helper attributes are stripped: {item}"
+        );
+        assert_eq!(output.matches("compile_error").count(), 2, "{output}");
     }
 }

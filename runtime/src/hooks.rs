@@ -44,8 +44,9 @@ use crate::RemovalCause;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` does not implement `mapguard::Cleanup`, so the map cannot clean it",
     label = "values of this map must implement `Cleanup`",
-    note = "implement `mapguard::Cleanup` for `{Self}`, or build the map without `.cleanup()` \
-            and close resources in a listener (`.on_removal(|key, value, cause| ...)`)"
+    note = "implement `mapguard::Cleanup` for `{Self}` (or `#[derive(mapguard::Cleanup)]`), or \
+            drop the `cleanup` option (`.cleanup()` on a builder, `cleanup` in #[managed_map]) \
+            and close resources in a listener or `on_remove` hook"
 )]
 pub trait Cleanup {
     /// Releases what the value holds. Called exactly once, just before the map lets go of the

@@ -1,5 +1,7 @@
 //! `#[mapguard::managed]` end to end: the issue's example struct, built with
-//! `#[derive(Default)]`, scopes clearing exactly their fields, and hooks firing once.
+//! `#[derive(Default)]`, scopes clearing exactly their fields, and hooks firing once. The
+//! lints below hold the generated code to what a strict user crate demands.
+#![deny(warnings, clippy::pedantic)]
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -12,7 +14,7 @@ thread_local! {
 }
 
 #[derive(Debug, Default)]
-struct Conn;
+struct Conn(u32);
 
 #[derive(Debug, Default)]
 struct Channel {
@@ -29,9 +31,14 @@ impl Cleanup for Channel {
 struct Node(u32);
 
 #[derive(Debug)]
-struct Meta;
+struct Meta(u32);
 
-fn log_removal(_key: Weak<Node>, _value: Meta, cause: RemovalCause) {
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "on_remove hooks receive values by value"
+)]
+fn log_removal(_key: Weak<Node>, value: Meta, cause: RemovalCause) {
+    assert_eq!(value.0, 1);
     assert_eq!(cause, RemovalCause::Collected);
     REMOVED_META.with(|n| n.set(n.get() + 1));
 }
@@ -63,9 +70,10 @@ fn the_issue_example_is_configured_by_default() {
 
     let closed = Rc::new(Cell::new(0));
     for id in 0..6000 {
-        sessions.by_id.insert(id, Conn);
+        sessions.by_id.insert(id, Conn(1));
     }
     assert_eq!(sessions.by_id.len(), 5000, "LRU bound from the attribute");
+    assert_eq!(sessions.by_id.peek(&5999).map(|conn| conn.0), Some(1));
     for i in 0..100 {
         let channel = Channel {
             closed: Rc::clone(&closed),
@@ -78,7 +86,7 @@ fn the_issue_example_is_configured_by_default() {
     assert!(full.is_err(), "evict = \"reject\" makes a bounded map");
 
     let node = Rc::new(Node(1));
-    sessions.meta.insert(Rc::clone(&node), Meta);
+    sessions.meta.insert(Rc::clone(&node), Meta(1));
     drop(node);
 
     assert_eq!(sessions.end_scope(Lifetime::Request), 5000);

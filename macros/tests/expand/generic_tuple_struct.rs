@@ -1,0 +1,95 @@
+pub struct Pair<'a, T: Clone>(
+    pub ::mapguard::__private::ManagedMap<
+        &'a str,
+        T,
+        ::mapguard::__private::Lru,
+        RandomState,
+        __MapguardConfig_Pair_0<'a, T>,
+        ::mapguard::__private::Expiring,
+    >,
+)
+where
+    T: Default;
+#[doc(hidden)]
+#[allow(non_camel_case_types)]
+pub struct __MapguardConfig_Pair_0<'a, T: Clone>(
+    ::mapguard::__private::PhantomData<
+        fn() -> (&'a (), T, HashMap<&'a str, T, RandomState>),
+    >,
+)
+where
+    T: Default;
+#[automatically_derived]
+impl<'a, T: Clone> ::mapguard::__private::Default for __MapguardConfig_Pair_0<'a, T>
+where
+    T: Default,
+{
+    fn default() -> Self {
+        Self(::mapguard::__private::PhantomData)
+    }
+}
+#[automatically_derived]
+impl<'a, T: Clone> ::mapguard::__private::Clone for __MapguardConfig_Pair_0<'a, T>
+where
+    T: Default,
+{
+    fn clone(&self) -> Self {
+        Self(::mapguard::__private::PhantomData)
+    }
+}
+#[automatically_derived]
+impl<'a, T: Clone> ::mapguard::__private::fmt::Debug for __MapguardConfig_Pair_0<'a, T>
+where
+    T: Default,
+{
+    fn fmt(
+        &self,
+        f: &mut ::mapguard::__private::fmt::Formatter<'_>,
+    ) -> ::mapguard::__private::fmt::Result {
+        f.write_str("Pair.0")
+    }
+}
+#[automatically_derived]
+impl<'a, T: Clone> ::mapguard::__private::FieldConfig for __MapguardConfig_Pair_0<'a, T>
+where
+    T: Default,
+{
+    const MAX: ::mapguard::__private::usize = 2usize;
+    const LIFETIME: ::mapguard::__private::Lifetime = ::mapguard::__private::Lifetime::Batch;
+    const NAME: &'static str = "Pair.0";
+    const TTL: ::mapguard::__private::Option<::mapguard::__private::Duration> = ::mapguard::__private::Option::None;
+    const IDLE: ::mapguard::__private::Option<::mapguard::__private::Duration> = ::mapguard::__private::Option::Some(
+        ::mapguard::__private::Duration::from_millis(250u64),
+    );
+}
+#[automatically_derived]
+impl<'a, T: Clone> ::mapguard::__private::RemovalListener<&'a str, T>
+for __MapguardConfig_Pair_0<'a, T>
+where
+    T: Default,
+{
+    fn on_removal(
+        &mut self,
+        key: &'a str,
+        value: T,
+        cause: ::mapguard::__private::RemovalCause,
+    ) {
+        let _ = (key, value, cause);
+    }
+    const OBSERVES_REMOVALS: bool = false;
+}
+#[automatically_derived]
+impl<'a, T: Clone> ::mapguard::__private::ManagedCache for Pair<'a, T>
+where
+    T: Default,
+{
+    fn end_scope(
+        &mut self,
+        lifetime: ::mapguard::__private::Lifetime,
+    ) -> ::mapguard::__private::usize {
+        ::mapguard::__private::ManagedCache::end_scope(&mut self.0, lifetime)
+    }
+    fn maintain(&mut self) -> ::mapguard::__private::usize {
+        ::mapguard::__private::ManagedCache::maintain(&mut self.0)
+    }
+}

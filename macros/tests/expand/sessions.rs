@@ -1,0 +1,189 @@
+#[derive(Default)]
+struct Sessions {
+    by_id: ::mapguard::__private::ManagedMap<
+        u64,
+        Conn,
+        ::mapguard::__private::Lru,
+        ::mapguard::__private::DefaultHashBuilder,
+        __MapguardConfig_Sessions_by_id,
+        ::mapguard::__private::NoExpiry,
+    >,
+    open: ::mapguard::__private::ManagedMap<
+        String,
+        Channel,
+        ::mapguard::__private::Reject,
+        ::mapguard::__private::DefaultHashBuilder,
+        __MapguardConfig_Sessions_open,
+        ::mapguard::__private::NoExpiry,
+    >,
+    meta: ::mapguard::__private::WeakKeyMap<
+        Weak<Node>,
+        Meta,
+        ::mapguard::__private::Lru,
+        ::mapguard::__private::DefaultHashBuilder,
+        __MapguardConfig_Sessions_meta,
+        ::mapguard::__private::Expiring,
+    >,
+    codes: HashMap<u16, &'static str>,
+    name: String,
+}
+#[doc(hidden)]
+#[allow(non_camel_case_types)]
+struct __MapguardConfig_Sessions_by_id(
+    ::mapguard::__private::PhantomData<fn() -> (HashMap<u64, Conn>)>,
+);
+#[automatically_derived]
+impl ::mapguard::__private::Default for __MapguardConfig_Sessions_by_id {
+    fn default() -> Self {
+        Self(::mapguard::__private::PhantomData)
+    }
+}
+#[automatically_derived]
+impl ::mapguard::__private::Clone for __MapguardConfig_Sessions_by_id {
+    fn clone(&self) -> Self {
+        Self(::mapguard::__private::PhantomData)
+    }
+}
+#[automatically_derived]
+impl ::mapguard::__private::fmt::Debug for __MapguardConfig_Sessions_by_id {
+    fn fmt(
+        &self,
+        f: &mut ::mapguard::__private::fmt::Formatter<'_>,
+    ) -> ::mapguard::__private::fmt::Result {
+        f.write_str("Sessions.by_id")
+    }
+}
+#[automatically_derived]
+impl ::mapguard::__private::FieldConfig for __MapguardConfig_Sessions_by_id {
+    const MAX: ::mapguard::__private::usize = 5000usize;
+    const LIFETIME: ::mapguard::__private::Lifetime = ::mapguard::__private::Lifetime::Request;
+    const NAME: &'static str = "Sessions.by_id";
+    const TTL: ::mapguard::__private::Option<::mapguard::__private::Duration> = ::mapguard::__private::Option::None;
+    const IDLE: ::mapguard::__private::Option<::mapguard::__private::Duration> = ::mapguard::__private::Option::None;
+}
+#[automatically_derived]
+impl ::mapguard::__private::RemovalListener<u64, Conn>
+for __MapguardConfig_Sessions_by_id {
+    fn on_removal(
+        &mut self,
+        key: u64,
+        value: Conn,
+        cause: ::mapguard::__private::RemovalCause,
+    ) {
+        let _ = (key, value, cause);
+    }
+    const OBSERVES_REMOVALS: bool = false;
+}
+#[doc(hidden)]
+#[allow(non_camel_case_types)]
+struct __MapguardConfig_Sessions_open(
+    ::mapguard::__private::PhantomData<fn() -> (HashMap<String, Channel>)>,
+);
+#[automatically_derived]
+impl ::mapguard::__private::Default for __MapguardConfig_Sessions_open {
+    fn default() -> Self {
+        Self(::mapguard::__private::PhantomData)
+    }
+}
+#[automatically_derived]
+impl ::mapguard::__private::Clone for __MapguardConfig_Sessions_open {
+    fn clone(&self) -> Self {
+        Self(::mapguard::__private::PhantomData)
+    }
+}
+#[automatically_derived]
+impl ::mapguard::__private::fmt::Debug for __MapguardConfig_Sessions_open {
+    fn fmt(
+        &self,
+        f: &mut ::mapguard::__private::fmt::Formatter<'_>,
+    ) -> ::mapguard::__private::fmt::Result {
+        f.write_str("Sessions.open")
+    }
+}
+#[automatically_derived]
+impl ::mapguard::__private::FieldConfig for __MapguardConfig_Sessions_open {
+    const MAX: ::mapguard::__private::usize = 100usize;
+    const LIFETIME: ::mapguard::__private::Lifetime = ::mapguard::__private::Lifetime::Session;
+    const NAME: &'static str = "Sessions.open";
+    const TTL: ::mapguard::__private::Option<::mapguard::__private::Duration> = ::mapguard::__private::Option::None;
+    const IDLE: ::mapguard::__private::Option<::mapguard::__private::Duration> = ::mapguard::__private::Option::None;
+}
+#[automatically_derived]
+impl ::mapguard::__private::RemovalListener<String, Channel>
+for __MapguardConfig_Sessions_open {
+    fn on_removal(
+        &mut self,
+        key: String,
+        mut value: Channel,
+        cause: ::mapguard::__private::RemovalCause,
+    ) {
+        <Channel as ::mapguard::__private::Cleanup>::cleanup(&mut value, cause);
+        let _ = (key, value, cause);
+    }
+    const OBSERVES_REMOVALS: bool = true;
+}
+#[doc(hidden)]
+#[allow(non_camel_case_types)]
+struct __MapguardConfig_Sessions_meta(
+    ::mapguard::__private::PhantomData<fn() -> (HashMap<Weak<Node>, Meta>)>,
+);
+#[automatically_derived]
+impl ::mapguard::__private::Default for __MapguardConfig_Sessions_meta {
+    fn default() -> Self {
+        Self(::mapguard::__private::PhantomData)
+    }
+}
+#[automatically_derived]
+impl ::mapguard::__private::Clone for __MapguardConfig_Sessions_meta {
+    fn clone(&self) -> Self {
+        Self(::mapguard::__private::PhantomData)
+    }
+}
+#[automatically_derived]
+impl ::mapguard::__private::fmt::Debug for __MapguardConfig_Sessions_meta {
+    fn fmt(
+        &self,
+        f: &mut ::mapguard::__private::fmt::Formatter<'_>,
+    ) -> ::mapguard::__private::fmt::Result {
+        f.write_str("Sessions.meta")
+    }
+}
+#[automatically_derived]
+impl ::mapguard::__private::FieldConfig for __MapguardConfig_Sessions_meta {
+    const MAX: ::mapguard::__private::usize = ::mapguard::__private::usize::MAX;
+    const LIFETIME: ::mapguard::__private::Lifetime = ::mapguard::__private::Lifetime::Process;
+    const NAME: &'static str = "Sessions.meta";
+    const TTL: ::mapguard::__private::Option<::mapguard::__private::Duration> = ::mapguard::__private::Option::Some(
+        ::mapguard::__private::Duration::from_millis(600000u64),
+    );
+    const IDLE: ::mapguard::__private::Option<::mapguard::__private::Duration> = ::mapguard::__private::Option::None;
+}
+#[automatically_derived]
+impl ::mapguard::__private::RemovalListener<Weak<Node>, Meta>
+for __MapguardConfig_Sessions_meta {
+    fn on_removal(
+        &mut self,
+        key: Weak<Node>,
+        value: Meta,
+        cause: ::mapguard::__private::RemovalCause,
+    ) {
+        log_removal(key, value, cause);
+    }
+    const OBSERVES_REMOVALS: bool = true;
+}
+#[automatically_derived]
+impl ::mapguard::__private::ManagedCache for Sessions {
+    fn end_scope(
+        &mut self,
+        lifetime: ::mapguard::__private::Lifetime,
+    ) -> ::mapguard::__private::usize {
+        ::mapguard::__private::ManagedCache::end_scope(&mut self.by_id, lifetime)
+            + ::mapguard::__private::ManagedCache::end_scope(&mut self.open, lifetime)
+            + ::mapguard::__private::ManagedCache::end_scope(&mut self.meta, lifetime)
+    }
+    fn maintain(&mut self) -> ::mapguard::__private::usize {
+        ::mapguard::__private::ManagedCache::maintain(&mut self.by_id)
+            + ::mapguard::__private::ManagedCache::maintain(&mut self.open)
+            + ::mapguard::__private::ManagedCache::maintain(&mut self.meta)
+    }
+}

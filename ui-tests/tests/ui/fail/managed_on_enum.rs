@@ -1,0 +1,6 @@
+#[mapguard::managed]
+enum State {
+    Empty,
+}
+
+fn main() {}

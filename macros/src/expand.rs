@@ -384,6 +384,12 @@ pub(crate) fn managed_cache(item: &ItemStruct, members: &[&Member]) -> TokenStre
             quote!(#(#maintains)+*),
         )
     };
+    let stats = members.iter().map(|m| {
+        quote!(::mapguard::__private::Extend::extend(
+            &mut stats,
+            ::mapguard::__private::ManagedCache::stats(&self.#m),
+        );)
+    });
     quote! {
         #[automatically_derived]
         impl #impl_generics ::mapguard::__private::ManagedCache for #ident #ty_generics #where_clause {
@@ -393,6 +399,12 @@ pub(crate) fn managed_cache(item: &ItemStruct, members: &[&Member]) -> TokenStre
 
             fn maintain(&mut self) -> ::mapguard::__private::usize {
                 #maintain
+            }
+
+            fn stats(&self) -> ::mapguard::__private::Vec<::mapguard::__private::MapStats> {
+                let mut stats = ::mapguard::__private::Vec::new();
+                #(#stats)*
+                stats
             }
         }
     }

@@ -14,6 +14,8 @@ use crate::scope::Lifetime;
 use crate::store::Store;
 use crate::weak::{StoredHash, WeakKeyMap};
 use core::hash::BuildHasher;
+use std::borrow::Cow;
+use std::panic::Location;
 use std::sync::Arc;
 use std::time::Duration;
 use weak_table::traits::WeakKey;
@@ -79,6 +81,9 @@ pub struct Builder<
     value_cleanup: C,
     lifetime: Lifetime,
     expiry: E,
+    name: Option<Cow<'static, str>>,
+    /// Where the map is being created: its name when none is given.
+    site: &'static Location<'static>,
     marker: TypeMarker<K, V, P, T>,
 }
 
@@ -96,6 +101,7 @@ pub struct WeakTarget;
 impl<K, V, P: Policy, T>
     Builder<K, V, P, DefaultHashBuilder, NoListener, NoValueCleanup, NoExpiry, T>
 {
+    #[track_caller]
     pub(crate) fn new(max: usize) -> Self {
         assert_valid_max(max);
         Self {
@@ -105,6 +111,8 @@ impl<K, V, P: Policy, T>
             value_cleanup: NoValueCleanup,
             lifetime: Lifetime::Process,
             expiry: NoExpiry,
+            name: None,
+            site: Location::caller(),
             marker: PhantomData,
         }
     }
@@ -127,8 +135,29 @@ impl<K, V, P: Policy, S, L, C, E: Expiry, T> Builder<K, V, P, S, L, C, E, T> {
             value_cleanup: self.value_cleanup,
             lifetime: self.lifetime,
             expiry: self.expiry,
+            name: self.name,
+            site: self.site,
             marker: PhantomData,
         }
+    }
+
+    /// Names the map in reports and [`stats`](crate::ManagedCache::stats) (default: the
+    /// call site that created the builder).
+    ///
+    /// ```
+    /// let map = mapguard::LruMap::<u8, u8>::builder(4).name("Sessions.by_id").build();
+    /// assert_eq!(map.name(), "Sessions.by_id");
+    /// ```
+    pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The map's name as set, or the creation site.
+    fn take_name(&mut self) -> Cow<'static, str> {
+        self.name
+            .take()
+            .unwrap_or_else(|| Cow::Owned(self.site.to_string()))
     }
 
     /// Tags the map with a [`Lifetime`]: [`ManagedCache::end_scope`](crate::ManagedCache::end_scope)
@@ -215,6 +244,8 @@ impl<K, V, P: Policy, S, L, C, E: Expiry, T> Builder<K, V, P, S, L, C, E, T> {
             value_cleanup: self.value_cleanup,
             lifetime: self.lifetime,
             expiry: self.expiry.into_expiring(),
+            name: self.name,
+            site: self.site,
             marker: PhantomData,
         }
     }
@@ -245,6 +276,8 @@ impl<K, V, P: Policy, S, L, C, E: Expiry, T> Builder<K, V, P, S, L, C, E, T> {
             value_cleanup: self.value_cleanup,
             lifetime: self.lifetime,
             expiry: self.expiry,
+            name: self.name,
+            site: self.site,
             marker: PhantomData,
         }
     }
@@ -303,6 +336,8 @@ impl<K, V, P: Policy, S, L, E: Expiry, T> Builder<K, V, P, S, L, NoValueCleanup,
             value_cleanup: ValueCleanup,
             lifetime: self.lifetime,
             expiry: self.expiry,
+            name: self.name,
+            site: self.site,
             marker: PhantomData,
         }
     }
@@ -315,14 +350,16 @@ impl<K, V, P: Policy, S, L, E: Expiry> Builder<K, V, P, S, L, NoValueCleanup, E,
     /// let map = mapguard::LruMap::<u8, u8>::builder(4).build();
     /// assert_eq!(map.max(), 4);
     /// ```
-    pub fn build(self) -> ManagedMap<K, V, P, S, L, E>
+    pub fn build(mut self) -> ManagedMap<K, V, P, S, L, E>
     where
         L: RemovalListener<K, V>,
     {
+        let name = self.take_name();
         ManagedMap::from_parts(
             Store::new(self.max, self.hasher, self.expiry),
             self.listener,
             self.lifetime,
+            name,
         )
     }
 }
@@ -337,15 +374,17 @@ impl<K, V, P: Policy, S, L, E: Expiry> Builder<K, V, P, S, L, ValueCleanup, E, M
     /// let map = mapguard::LruMap::<u8, Conn>::builder(4).cleanup().build();
     /// assert_eq!(map.max(), 4);
     /// ```
-    pub fn build(self) -> ManagedMap<K, V, P, S, WithCleanup<L>, E>
+    pub fn build(mut self) -> ManagedMap<K, V, P, S, WithCleanup<L>, E>
     where
         V: Cleanup,
         L: RemovalListener<K, V>,
     {
+        let name = self.take_name();
         ManagedMap::from_parts(
             Store::new(self.max, self.hasher, self.expiry),
             WithCleanup(self.listener),
             self.lifetime,
+            name,
         )
     }
 }
@@ -360,6 +399,7 @@ impl<K, V, P: Policy, S, L, C: fmt::Debug, E: fmt::Debug, T> fmt::Debug
             .field("value_cleanup", &self.value_cleanup)
             .field("lifetime", &self.lifetime)
             .field("expiry", &self.expiry)
+            .field("name", &self.name)
             .finish_non_exhaustive()
     }
 }
@@ -376,14 +416,16 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L, E: Expiry>
     /// map.insert(Rc::clone(&key), 1);
     /// assert_eq!(map.get("k"), Some(&1));
     /// ```
-    pub fn build(self) -> WeakKeyMap<K, V, P, S, L, E>
+    pub fn build(mut self) -> WeakKeyMap<K, V, P, S, L, E>
     where
         L: RemovalListener<K, V>,
     {
+        let name = self.take_name();
         WeakKeyMap::from_parts(
             Store::new(self.max, StoredHash, self.expiry),
             self.listener,
             self.lifetime,
+            name,
             self.hasher,
         )
     }
@@ -402,15 +444,17 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L, E: Expiry>
     /// let map = mapguard::WeakKeyMap::<Weak<u32>, Conn>::builder().cleanup().build();
     /// assert!(map.is_empty());
     /// ```
-    pub fn build(self) -> WeakKeyMap<K, V, P, S, WithCleanup<L>, E>
+    pub fn build(mut self) -> WeakKeyMap<K, V, P, S, WithCleanup<L>, E>
     where
         V: Cleanup,
         L: RemovalListener<K, V>,
     {
+        let name = self.take_name();
         WeakKeyMap::from_parts(
             Store::new(self.max, StoredHash, self.expiry),
             WithCleanup(self.listener),
             self.lifetime,
+            name,
             self.hasher,
         )
     }

@@ -1,6 +1,7 @@
 //! Compile-time map configuration: what `#[managed_map(...)]` turns into.
 
 use core::hash::BuildHasher;
+use std::borrow::Cow;
 use std::time::Duration;
 
 use weak_table::traits::WeakKey;
@@ -67,6 +68,7 @@ where
             Store::new(L::MAX, S::default(), expiry),
             L::default(),
             L::LIFETIME,
+            Cow::Borrowed(L::NAME),
         )
     }
 }
@@ -88,6 +90,7 @@ where
             Store::new(L::MAX, StoredHash, expiry),
             L::default(),
             L::LIFETIME,
+            Cow::Borrowed(L::NAME),
             S::default(),
         )
     }

@@ -83,6 +83,7 @@ mod iter;
 mod map;
 pub mod policy;
 mod scope;
+mod stats;
 mod store;
 pub mod testing;
 mod weak;
@@ -99,6 +100,7 @@ pub use iter::{Drain, IntoIter, Iter, IterMut, Keys, Values, ValuesMut};
 pub use map::{BoundedMap, LruMap, ManagedMap};
 pub use policy::Policy;
 pub use scope::{Lifetime, ManagedCache, ParseLifetimeError, ScopeGuard};
+pub use stats::MapStats;
 pub use weak::{WeakIter, WeakKeyMap};
 /// weak-table's abstraction over `rc::Weak`/`sync::Weak`, re-exported for naming
 /// [`WeakKeyMap`]'s bounds.
@@ -112,14 +114,16 @@ pub mod __private {
     pub use crate::policy::{Lru, Reject};
     pub use crate::{
         Cleanup, DefaultHashBuilder, Expiring, FieldConfig, Lifetime, ManagedCache, ManagedMap,
-        NoExpiry, RemovalCause, RemovalListener, WeakKeyMap,
+        MapStats, NoExpiry, RemovalCause, RemovalListener, WeakKeyMap,
     };
     pub use core::clone::Clone;
     pub use core::default::Default;
     pub use core::fmt;
+    pub use core::iter::Extend;
     pub use core::marker::{Copy, PhantomData};
     pub use core::option::Option;
     pub use core::primitive::usize;
     pub use core::result::Result;
     pub use core::time::Duration;
+    pub use std::vec::Vec;
 }

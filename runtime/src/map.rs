@@ -4,6 +4,7 @@ use core::borrow::Borrow;
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
 use core::marker::PhantomData;
+use std::borrow::Cow;
 
 use hashbrown::DefaultHashBuilder;
 
@@ -16,6 +17,7 @@ use crate::hooks::{NoListener, RemovalListener};
 use crate::iter::{Drain, IntoIter, Iter, IterMut, Keys, Values, ValuesMut};
 use crate::policy::{Lru, Policy, Reject};
 use crate::scope::{Lifetime, ManagedCache};
+use crate::stats::MapStats;
 use crate::store::Store;
 
 /// A hash map with a size bound and a cleanup path, generic over what happens when it is full.
@@ -83,6 +85,7 @@ where
     pub(crate) store: Store<K, V, S, E>,
     pub(crate) listener: L,
     lifetime: Lifetime,
+    name: Cow<'static, str>,
     policy: PhantomData<fn() -> P>,
 }
 
@@ -163,6 +166,7 @@ impl<K, V, P: Policy> ManagedMap<K, V, P> {
     /// assert_eq!(table.capacity(), 0); // storage follows entries, not `max`
     /// ```
     #[must_use]
+    #[track_caller]
     pub fn new(max: usize) -> Self {
         Self::builder(max).build()
     }
@@ -188,6 +192,7 @@ impl<K, V, P: Policy> ManagedMap<K, V, P> {
     /// drop(map);
     /// assert_eq!(log, [(1, RemovalCause::Evicted), (2, RemovalCause::Dropped)]);
     /// ```
+    #[track_caller]
     pub fn builder(max: usize) -> Builder<K, V, P, DefaultHashBuilder, NoListener, NoValueCleanup> {
         Builder::new(max)
     }
@@ -212,19 +217,40 @@ impl<K, V, P: Policy, S> ManagedMap<K, V, P, S> {
     /// assert_eq!(map.peek("k"), Some(&1));
     /// ```
     #[must_use]
+    #[track_caller]
     pub fn with_hasher(max: usize, hasher: S) -> Self {
         Builder::new(max).hasher(hasher).build()
     }
 }
 
 impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P, S, L, E> {
-    pub(crate) fn from_parts(store: Store<K, V, S, E>, listener: L, lifetime: Lifetime) -> Self {
+    pub(crate) fn from_parts(
+        store: Store<K, V, S, E>,
+        listener: L,
+        lifetime: Lifetime,
+        name: Cow<'static, str>,
+    ) -> Self {
         Self {
             store,
             listener,
             lifetime,
+            name,
             policy: PhantomData,
         }
+    }
+
+    /// The map's name: the builder's [`name`](Builder::name), `Type.field` for a
+    /// `#[mapguard::managed]` field, or else the call site that created it.
+    ///
+    /// ```
+    /// let named = mapguard::LruMap::<u8, u8>::builder(4).name("Cache.hot").build();
+    /// assert_eq!(named.name(), "Cache.hot");
+    /// let unnamed = mapguard::LruMap::<u8, u8>::new(4);
+    /// assert!(unnamed.name().contains(".rs:")); // file:line:column of `new`
+    /// ```
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// The lifetime whose scope end clears this map ([`Lifetime::Process`] unless the builder
@@ -1098,6 +1124,19 @@ where
     fn maintain(&mut self) -> usize {
         self.purge_expired()
     }
+
+    /// This map's figures, as the only element.
+    fn stats(&self) -> Vec<MapStats> {
+        vec![MapStats {
+            name: self.name.to_string(),
+            lifetime: self.lifetime,
+            policy: P::NAME,
+            len: self.len(),
+            max: self.max(),
+            capacity: self.capacity(),
+            heap_bytes: self.heap_bytes(),
+        }]
+    }
 }
 
 impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> Drop for ManagedMap<K, V, P, S, L, E> {
@@ -1118,7 +1157,12 @@ impl<K: Clone, V: Clone, P, S: Clone, L: RemovalListener<K, V> + Clone, E: Expir
     /// Clones entries, order, bound, hasher and listener. Each copy of a value leaves its own
     /// map through that map's cleanup path.
     fn clone(&self) -> Self {
-        Self::from_parts(self.store.clone(), self.listener.clone(), self.lifetime)
+        Self::from_parts(
+            self.store.clone(),
+            self.listener.clone(),
+            self.lifetime,
+            self.name.clone(),
+        )
     }
 }
 

@@ -126,6 +126,9 @@ pub trait ManagedCache {
     /// entries were released.
     fn maintain(&mut self) -> usize;
 
+    /// One [`MapStats`](crate::MapStats) per managed map, in declaration order.
+    fn stats(&self) -> Vec<crate::MapStats>;
+
     /// A guard that ends `lifetime`'s scope when dropped — also while unwinding from a panic,
     /// so a failing request handler cannot leak its request-scoped entries. Derefs to `self`.
     fn scope(&mut self, lifetime: Lifetime) -> ScopeGuard<'_, Self>
@@ -224,6 +227,10 @@ impl<C: ManagedCache> ManagedCache for [C] {
     fn maintain(&mut self) -> usize {
         self.iter_mut().map(ManagedCache::maintain).sum()
     }
+
+    fn stats(&self) -> Vec<crate::MapStats> {
+        self.iter().flat_map(ManagedCache::stats).collect()
+    }
 }
 
 /// Every element in turn.
@@ -240,5 +247,9 @@ impl<C: ManagedCache> ManagedCache for Vec<C> {
 
     fn maintain(&mut self) -> usize {
         self.as_mut_slice().maintain()
+    }
+
+    fn stats(&self) -> Vec<crate::MapStats> {
+        self.as_slice().stats()
     }
 }

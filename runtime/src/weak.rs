@@ -11,6 +11,7 @@
 use core::borrow::Borrow;
 use core::fmt;
 use core::hash::{BuildHasher, Hash, Hasher};
+use std::borrow::Cow;
 
 use hashbrown::DefaultHashBuilder;
 use weak_table::traits::WeakKey;
@@ -157,6 +158,7 @@ impl<K: WeakKey, V> WeakKeyMap<K, V> {
     /// assert!(map.is_empty());
     /// ```
     #[must_use]
+    #[track_caller]
     pub fn new() -> Self {
         Self::builder().build()
     }
@@ -169,6 +171,7 @@ impl<K: WeakKey, V> WeakKeyMap<K, V> {
     /// let map = WeakKeyMap::<Weak<u64>, String>::builder().lifetime(Lifetime::Session).build();
     /// assert_eq!(map.lifetime(), Lifetime::Session);
     /// ```
+    #[track_caller]
     pub fn builder()
     -> Builder<K, V, Lru, DefaultHashBuilder, NoListener, NoValueCleanup, NoExpiry, WeakTarget>
     {
@@ -189,6 +192,7 @@ impl<K: WeakKey, V> WeakKeyMap<K, V> {
     /// map.insert(Rc::clone(&b), ()); // evicts a
     /// assert!(!map.contains_key(&1) && map.contains_key(&2));
     /// ```
+    #[track_caller]
     pub fn lru_builder(
         max: usize,
     ) -> Builder<K, V, Lru, DefaultHashBuilder, NoListener, NoValueCleanup, NoExpiry, WeakTarget>
@@ -209,6 +213,7 @@ impl<K: WeakKey, V> WeakKeyMap<K, V> {
     /// map.try_insert(Rc::clone(&a), ()).unwrap();
     /// assert!(map.try_insert(Rc::clone(&b), ()).is_err());
     /// ```
+    #[track_caller]
     pub fn bounded_builder(
         max: usize,
     ) -> Builder<K, V, Reject, DefaultHashBuilder, NoListener, NoValueCleanup, NoExpiry, WeakTarget>
@@ -235,10 +240,11 @@ where
         store: Store<Weakly<K>, V, StoredHash, E>,
         listener: L,
         lifetime: Lifetime,
+        name: Cow<'static, str>,
         hasher: S,
     ) -> Self {
         Self {
-            map: ManagedMap::from_parts(store, Unwrapped(listener), lifetime),
+            map: ManagedMap::from_parts(store, Unwrapped(listener), lifetime, name),
             hasher,
             sweep: 0,
         }
@@ -670,6 +676,11 @@ where
     /// Purges entries whose key died ([`RemovalCause::Collected`]) and expired ones. O(n).
     fn maintain(&mut self) -> usize {
         self.collect_all() + self.map.maintain()
+    }
+
+    /// This map's figures, as the only element.
+    fn stats(&self) -> Vec<crate::MapStats> {
+        self.map.stats()
     }
 }
 

@@ -101,6 +101,15 @@ fn the_issue_example_is_configured_by_default() {
     assert_eq!(sessions.maintain(), 1, "the dead weak key is collected");
     assert_eq!(REMOVED_META.with(Cell::get), 1, "on_remove saw it");
     assert_eq!(sessions.codes.len(), 1);
+
+    let stats = sessions.stats();
+    let names: Vec<&str> = stats.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["Sessions.by_id", "Sessions.open", "Sessions.meta"]);
+    assert_eq!(
+        (stats[0].lifetime, stats[0].max, stats[0].len),
+        (Lifetime::Request, 5000, 0)
+    );
+    assert_eq!(stats[1].policy, "reject");
 }
 
 #[mapguard::managed]

@@ -92,4 +92,12 @@ where
     fn maintain(&mut self) -> ::mapguard::__private::usize {
         ::mapguard::__private::ManagedCache::maintain(&mut self.0)
     }
+    fn stats(&self) -> ::mapguard::__private::Vec<::mapguard::__private::MapStats> {
+        let mut stats = ::mapguard::__private::Vec::new();
+        ::mapguard::__private::Extend::extend(
+            &mut stats,
+            ::mapguard::__private::ManagedCache::stats(&self.0),
+        );
+        stats
+    }
 }

@@ -186,4 +186,20 @@ impl ::mapguard::__private::ManagedCache for Sessions {
             + ::mapguard::__private::ManagedCache::maintain(&mut self.open)
             + ::mapguard::__private::ManagedCache::maintain(&mut self.meta)
     }
+    fn stats(&self) -> ::mapguard::__private::Vec<::mapguard::__private::MapStats> {
+        let mut stats = ::mapguard::__private::Vec::new();
+        ::mapguard::__private::Extend::extend(
+            &mut stats,
+            ::mapguard::__private::ManagedCache::stats(&self.by_id),
+        );
+        ::mapguard::__private::Extend::extend(
+            &mut stats,
+            ::mapguard::__private::ManagedCache::stats(&self.open),
+        );
+        ::mapguard::__private::Extend::extend(
+            &mut stats,
+            ::mapguard::__private::ManagedCache::stats(&self.meta),
+        );
+        stats
+    }
 }

@@ -14,15 +14,66 @@ mod fallback;
 
 use proc_macro::TokenStream;
 
-/// Rewrites each `#[managed_map(...)]` `HashMap` field of a struct into a managed map and
-/// rejects map fields without a lifecycle. See the `mapguard` crate docs.
+/// Rewrites each `#[managed_map(...)]` `HashMap` field of a struct into a managed map, and
+/// rejects map fields without a lifecycle. Implements `mapguard::ManagedCache` for the struct.
+///
+/// Keys of `#[managed_map(...)]`: `lifetime` (required: `"request"`, `"session"`, `"batch"`,
+/// `"process"`), `max` (required unless `weak_keys`), `evict` (`"lru"` default, or
+/// `"reject"`), `weak_keys`, `ttl` / `idle` (`"250ms"`, `"30s"`, `"10m"`, `"2h"`), `cleanup`,
+/// `on_remove = path`, `name = "..."`. A map field that should stay a plain map takes
+/// `#[unmanaged(reason = "...")]`. Put the attribute above `#[derive(...)]`, and build the
+/// struct with `Default` (or `Default::default()` per field).
+///
+/// ```
+/// use mapguard::{Lifetime, ManagedCache};
+/// use std::collections::HashMap;
+///
+/// #[mapguard::managed]
+/// #[derive(Default)]
+/// struct Service {
+///     #[managed_map(lifetime = "request", max = 1000)]
+///     per_request: HashMap<u64, String>,
+///     #[managed_map(lifetime = "process", max = 10, evict = "reject", ttl = "10m")]
+///     config: HashMap<String, String>,
+///     #[unmanaged(reason = "fixed table filled once at start-up")]
+///     codes: HashMap<u16, &'static str>,
+/// }
+///
+/// let mut service = Service::default();
+/// service.per_request.insert(1, String::from("trace"));
+/// service.config.try_insert(String::from("mode"), String::from("fast")).unwrap();
+/// service.codes.insert(404, "not found");
+/// assert_eq!(service.end_scope(Lifetime::Request), 1);
+/// assert_eq!(service.config.len(), 1);
+/// ```
 #[proc_macro_attribute]
 pub fn managed(args: TokenStream, input: TokenStream) -> TokenStream {
     expand::managed(&args.into(), input.into()).into()
 }
 
 /// Implements `mapguard::ManagedCache` for a struct whose `#[managed_map]` fields are already
-/// managed maps.
+/// managed maps (built by hand). Each map's own lifetime, set where it is built, decides
+/// which scope clears it; the attribute may restate it (`#[managed_map(lifetime = "...")]`),
+/// which is checked for spelling only.
+///
+/// ```
+/// use mapguard::{Lifetime, LruMap, ManagedCache};
+///
+/// #[derive(ManagedCache)]
+/// struct State {
+///     #[managed_map(lifetime = "request")]
+///     scratch: LruMap<u64, String>,
+///     hits: u64,
+/// }
+///
+/// let mut state = State {
+///     scratch: LruMap::builder(64).lifetime(Lifetime::Request).build(),
+///     hits: 0,
+/// };
+/// state.scratch.insert(1, String::from("x"));
+/// state.hits += 1;
+/// assert_eq!(state.end_scope(Lifetime::Request), 1);
+/// ```
 #[proc_macro_derive(ManagedCache, attributes(managed_map))]
 pub fn derive_managed_cache(input: TokenStream) -> TokenStream {
     match syn::parse(input) {
@@ -31,8 +82,32 @@ pub fn derive_managed_cache(input: TokenStream) -> TokenStream {
     }
 }
 
-/// Implements `mapguard::Cleanup` by cleaning every field in declaration order; fields take
-/// `#[cleanup(skip)]` or `#[cleanup(with = path)]`.
+/// Implements `mapguard::Cleanup` by cleaning every field in declaration order (each must
+/// implement `Cleanup`); fields take `#[cleanup(skip)]` or `#[cleanup(with = path)]` (a
+/// `fn(&mut Field, RemovalCause)`). Enums clean the fields of the live variant.
+///
+/// ```
+/// use mapguard::{Cleanup, RemovalCause};
+/// use std::sync::mpsc::Sender;
+///
+/// fn close(sender: &mut Option<Sender<u32>>, _cause: RemovalCause) {
+///     *sender = None; // this end of the channel is closed now
+/// }
+///
+/// #[derive(Cleanup)]
+/// struct Worker {
+///     #[cleanup(with = close)]
+///     jobs: Option<Sender<u32>>,
+///     #[cleanup(skip)]
+///     name: String,
+/// }
+///
+/// let (tx, rx) = std::sync::mpsc::channel();
+/// let mut worker = Worker { jobs: Some(tx), name: String::from("w1") };
+/// worker.cleanup(RemovalCause::Evicted);
+/// assert!(rx.recv().is_err());
+/// assert_eq!(worker.name, "w1");
+/// ```
 #[proc_macro_derive(Cleanup, attributes(cleanup))]
 pub fn derive_cleanup(input: TokenStream) -> TokenStream {
     match syn::parse(input) {

@@ -41,6 +41,23 @@ use crate::RemovalCause;
 /// workers.insert("b", Worker { jobs: None }); // evicts "a" and closes its sender
 /// assert!(rx.recv().is_err()); // the receiver sees the channel closed
 /// ```
+///
+/// # std types
+///
+/// Implemented where a std type can really be closed through `&mut self`: [`TcpStream`]
+/// (shut down both ways, which also closes every `try_clone` of it), [`Child`] (killed and
+/// reaped), and containers of cleanable values (`Option`, `Box`, `Vec`, `Mutex`, `RefCell`,
+/// `Arc<Mutex<_>>`).
+///
+/// Not implemented, on purpose: `std::sync::mpsc::Sender` and other handles whose only close
+/// is `drop` — dropping one closes the channel only if it was the last clone, which is the
+/// seed's leak. Hold such a handle as `Option<Sender<T>>` in your value and set it to `None`
+/// in your own `cleanup` (as above), so this value's end is closed now and you can see that
+/// it is. [`File`](std::fs::File) has nothing to close before `drop`; write a `cleanup` that
+/// flushes or syncs if that matters to you.
+///
+/// [`TcpStream`]: std::net::TcpStream
+/// [`Child`]: std::process::Child
 #[diagnostic::on_unimplemented(
     message = "`{Self}` does not implement `mapguard::Cleanup`, so the map cannot clean it",
     label = "values of this map must implement `Cleanup`",
@@ -103,6 +120,99 @@ impl<T: Cleanup> Cleanup for Vec<T> {
         for mut item in self.drain(..) {
             item.cleanup(cause);
         }
+    }
+}
+
+/// Cleans the value inside, recovering it if a panic poisoned the lock.
+///
+/// ```
+/// # use mapguard::{Cleanup, RemovalCause};
+/// # struct Conn(bool);
+/// # impl Cleanup for Conn { fn cleanup(&mut self, _: RemovalCause) { self.0 = true } }
+/// let mut shared = std::sync::Mutex::new(Conn(false));
+/// shared.cleanup(RemovalCause::Evicted);
+/// assert!(shared.lock().unwrap().0);
+/// ```
+impl<T: Cleanup> Cleanup for std::sync::Mutex<T> {
+    fn cleanup(&mut self, cause: RemovalCause) {
+        self.get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .cleanup(cause);
+    }
+}
+
+/// Cleans the value inside.
+///
+/// ```
+/// # use mapguard::{Cleanup, RemovalCause};
+/// # struct Conn(bool);
+/// # impl Cleanup for Conn { fn cleanup(&mut self, _: RemovalCause) { self.0 = true } }
+/// let mut cell = std::cell::RefCell::new(Conn(false));
+/// cell.cleanup(RemovalCause::Explicit);
+/// assert!(cell.borrow().0);
+/// ```
+impl<T: Cleanup> Cleanup for std::cell::RefCell<T> {
+    fn cleanup(&mut self, cause: RemovalCause) {
+        self.get_mut().cleanup(cause);
+    }
+}
+
+/// Cleans the shared value for every holder: the map's copy of the `Arc` leaving means the
+/// resource is done with, even if other clones of the `Arc` live on.
+///
+/// ```
+/// # use mapguard::{Cleanup, RemovalCause};
+/// # use std::sync::{Arc, Mutex};
+/// # struct Conn(bool);
+/// # impl Cleanup for Conn { fn cleanup(&mut self, _: RemovalCause) { self.0 = true } }
+/// let shared = Arc::new(Mutex::new(Conn(false)));
+/// let mut in_map = Arc::clone(&shared);
+/// in_map.cleanup(RemovalCause::Evicted);
+/// assert!(shared.lock().unwrap().0);
+/// ```
+impl<T: Cleanup> Cleanup for std::sync::Arc<std::sync::Mutex<T>> {
+    fn cleanup(&mut self, cause: RemovalCause) {
+        self.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .cleanup(cause);
+    }
+}
+
+/// Shuts the connection down in both directions, for this handle and every `try_clone` of
+/// it; errors (already closed) are ignored.
+///
+/// ```
+/// # use mapguard::{Cleanup, RemovalCause};
+/// use std::io::Read;
+/// use std::net::{TcpListener, TcpStream};
+///
+/// let listener = TcpListener::bind("127.0.0.1:0")?;
+/// let mut client = TcpStream::connect(listener.local_addr()?)?;
+/// let (mut server, _) = listener.accept()?;
+/// let _kept_elsewhere = client.try_clone()?; // a clone would keep it open on drop
+/// client.cleanup(RemovalCause::Evicted);
+/// assert_eq!(server.read(&mut [0; 8])?, 0); // the peer sees end-of-stream now
+/// # Ok::<(), std::io::Error>(())
+/// ```
+impl Cleanup for std::net::TcpStream {
+    fn cleanup(&mut self, _cause: RemovalCause) {
+        let _ = self.shutdown(std::net::Shutdown::Both);
+    }
+}
+
+/// Kills the process and reaps it (no zombie); errors (already exited) are ignored.
+///
+/// ```no_run
+/// # use mapguard::{Cleanup, RemovalCause};
+/// let mut child = std::process::Command::new("sleep").arg("60").spawn()?;
+/// child.cleanup(RemovalCause::ScopeEnded);
+/// assert!(child.try_wait()?.is_some());
+/// # Ok::<(), std::io::Error>(())
+/// ```
+impl Cleanup for std::process::Child {
+    fn cleanup(&mut self, _cause: RemovalCause) {
+        let _ = self.kill();
+        let _ = self.wait();
     }
 }
 

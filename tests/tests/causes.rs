@@ -162,3 +162,16 @@ fn value_cleanup_runs_before_the_listener() {
         ]
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn cleaning_a_child_process_kills_and_reaps_it() {
+    use mapguard::Cleanup;
+    let mut child = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .expect("spawn sleep");
+    child.cleanup(RemovalCause::Evicted);
+    let status = child.try_wait().expect("try_wait");
+    assert!(status.is_some(), "the process was killed and reaped");
+}

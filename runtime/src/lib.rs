@@ -60,6 +60,11 @@
 //!   so maps without it pay nothing.
 //! - A [`Lifetime`] tags a map; [`ManagedCache::end_scope`] clears the maps of one lifetime and
 //!   [`ManagedCache::scope`] returns a guard that does so on drop, even while unwinding.
+//! - [`macro@managed`] (`#[mapguard::managed]`) rewrites the `HashMap` fields of a struct
+//!   into these maps from `#[managed_map(lifetime = "...", max = N, ...)]`, and refuses to
+//!   compile a map field without a lifecycle. [`macro@Cleanup`] and [`macro@ManagedCache`]
+//!   derive the traits of the same names.
+//! - [`ManagedCache::stats`] gives a [`MapStats`] per map: name, lifetime, size, bound, bytes.
 //! - Lookups take any borrowed form of the key (`&str` for `String` keys), as `std` does.
 //! - The default hasher is foldhash (hashbrown's default): fast and randomly seeded per
 //!   process. Keys an attacker controls deserve `std`'s SipHash: pass

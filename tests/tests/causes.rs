@@ -175,3 +175,15 @@ fn cleaning_a_child_process_kills_and_reaps_it() {
     let status = child.try_wait().expect("try_wait");
     assert!(status.is_some(), "the process was killed and reaped");
 }
+
+/// The maps are `Send`/`Sync` exactly when their parts are (no hidden `Rc` or `Cell`).
+#[test]
+fn maps_are_send_and_sync_when_their_parts_are() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<LruMap<String, Vec<u8>>>();
+    send_sync::<BoundedMap<u64, String>>();
+    send_sync::<mapguard::WeakKeyMap<std::sync::Weak<str>, u64>>();
+    send_sync::<
+        LruMap<u64, u64, mapguard::DefaultHashBuilder, mapguard::NoListener, mapguard::Expiring>,
+    >();
+}

@@ -360,6 +360,7 @@ impl<K, V, P: Policy, S, L, E: Expiry> Builder<K, V, P, S, L, NoValueCleanup, E,
             self.listener,
             self.lifetime,
             name,
+            self.site,
         )
     }
 }
@@ -385,6 +386,7 @@ impl<K, V, P: Policy, S, L, E: Expiry> Builder<K, V, P, S, L, ValueCleanup, E, M
             WithCleanup(self.listener),
             self.lifetime,
             name,
+            self.site,
         )
     }
 }
@@ -426,6 +428,7 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L, E: Expiry>
             self.listener,
             self.lifetime,
             name,
+            self.site,
             self.hasher,
         )
     }
@@ -455,6 +458,7 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L, E: Expiry>
             WithCleanup(self.listener),
             self.lifetime,
             name,
+            self.site,
             self.hasher,
         )
     }

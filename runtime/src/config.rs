@@ -2,6 +2,7 @@
 
 use core::hash::BuildHasher;
 use std::borrow::Cow;
+use std::panic::Location;
 use std::time::Duration;
 
 use weak_table::traits::WeakKey;
@@ -61,6 +62,7 @@ where
 {
     /// An empty map configured by its listener type's [`FieldConfig`]. A `MAX` of 0 fails
     /// to compile.
+    #[track_caller]
     fn default() -> Self {
         const { assert!(L::MAX > 0, "FieldConfig::MAX must be at least 1") };
         let expiry = E::configured(L::TTL, L::IDLE);
@@ -69,6 +71,7 @@ where
             L::default(),
             L::LIFETIME,
             Cow::Borrowed(L::NAME),
+            Location::caller(),
         )
     }
 }
@@ -83,6 +86,7 @@ where
 {
     /// An empty map configured by its listener type's [`FieldConfig`]. A `MAX` of 0 fails
     /// to compile.
+    #[track_caller]
     fn default() -> Self {
         const { assert!(L::MAX > 0, "FieldConfig::MAX must be at least 1") };
         let expiry = E::configured(L::TTL, L::IDLE);
@@ -91,6 +95,7 @@ where
             L::default(),
             L::LIFETIME,
             Cow::Borrowed(L::NAME),
+            Location::caller(),
             S::default(),
         )
     }

@@ -7,6 +7,7 @@ use crate::RemovalCause;
 use crate::expiry::{Expiry, NoExpiry};
 use crate::hooks::RemovalListener;
 use crate::map::ManagedMap;
+use crate::registry::MapMetrics;
 use crate::store::{Node, Recency};
 
 /// Entries from most to least recent; from [`ManagedMap::iter`].
@@ -218,13 +219,21 @@ impl<K, V> Clone for Values<'_, K, V> {
 pub struct Drain<'a, K, V, L: RemovalListener<K, V>> {
     rest: std::vec::IntoIter<Node<K, V>>,
     listener: &'a mut L,
+    metrics: &'a MapMetrics,
+    total: usize,
 }
 
 impl<'a, K, V, L: RemovalListener<K, V>> Drain<'a, K, V, L> {
-    pub(crate) fn new(nodes: Vec<Node<K, V>>, listener: &'a mut L) -> Self {
+    pub(crate) fn new(
+        nodes: Vec<Node<K, V>>,
+        listener: &'a mut L,
+        metrics: &'a MapMetrics,
+    ) -> Self {
         Self {
+            total: nodes.len(),
             rest: nodes.into_iter(),
             listener,
+            metrics,
         }
     }
 }
@@ -269,6 +278,11 @@ fn release_rest<K, V, L: RemovalListener<K, V>>(
 
 impl<K, V, L: RemovalListener<K, V>> Drop for Drain<'_, K, V, L> {
     fn drop(&mut self) {
+        // Counted once, here: what was yielded was handed back, the rest is cleared.
+        let rest = self.rest.len();
+        self.metrics.taken((self.total - rest) as u64);
+        self.metrics
+            .removed_many(RemovalCause::Cleared, rest as u64);
         release_rest(&mut self.rest, self.listener, RemovalCause::Cleared);
     }
 }
@@ -341,4 +355,5 @@ where
 }
 
 owning_iterator!(Drain<'a, K, V, L> where L: RemovalListener<K, V>);
+
 owning_iterator!(IntoIter<K, V, P, S, L, E> where L: RemovalListener<K, V>, E: Expiry);

@@ -87,6 +87,7 @@ mod hooks;
 mod iter;
 mod map;
 pub mod policy;
+pub mod registry;
 mod scope;
 mod stats;
 mod store;

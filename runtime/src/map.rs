@@ -5,6 +5,7 @@ use core::fmt;
 use core::hash::{BuildHasher, Hash};
 use core::marker::PhantomData;
 use std::borrow::Cow;
+use std::panic::Location;
 
 use hashbrown::DefaultHashBuilder;
 
@@ -16,6 +17,7 @@ use crate::expiry::{Expiry, NoExpiry};
 use crate::hooks::{NoListener, RemovalListener};
 use crate::iter::{Drain, IntoIter, Iter, IterMut, Keys, Values, ValuesMut};
 use crate::policy::{Lru, Policy, Reject};
+use crate::registry::{self, MapMetrics};
 use crate::scope::{Lifetime, ManagedCache};
 use crate::stats::MapStats;
 use crate::store::Store;
@@ -86,6 +88,8 @@ where
     pub(crate) listener: L,
     lifetime: Lifetime,
     name: Cow<'static, str>,
+    /// This map's figures in the registry; registered on creation, gone when dropped.
+    pub(crate) metrics: MapMetrics,
     policy: PhantomData<fn() -> P>,
 }
 
@@ -229,12 +233,18 @@ impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P, S, L, 
         listener: L,
         lifetime: Lifetime,
         name: Cow<'static, str>,
-    ) -> Self {
+        site: &'static Location<'static>,
+    ) -> Self
+    where
+        P: Policy,
+    {
+        let metrics = registry::register(name.to_string(), lifetime, P::NAME, store.max(), site);
         Self {
             store,
             listener,
             lifetime,
             name,
+            metrics,
             policy: PhantomData,
         }
     }
@@ -270,6 +280,7 @@ impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P, S, L, 
     /// passes here.
     #[inline]
     pub(crate) fn release(&mut self, key: K, value: V, cause: RemovalCause) {
+        self.metrics.removed(cause);
         self.listener.on_removal(key, value, cause);
     }
 
@@ -457,7 +468,7 @@ impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P, S, L, 
     /// assert!(map.is_empty() && map.capacity() == 0);
     /// ```
     pub fn drain(&mut self) -> Drain<'_, K, V, L> {
-        Drain::new(self.store.take_all(), &mut self.listener)
+        Drain::new(self.store.take_all(), &mut self.listener, &self.metrics)
     }
 }
 
@@ -661,7 +672,9 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let index = self.find_live(key)?;
+        let found = self.find_live(key);
+        self.metrics.lookup(found.is_some());
+        let index = found?;
         if P::READS_PROMOTE {
             self.store.touch(index);
         }
@@ -697,14 +710,27 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        let removed = self.detach_key(key);
+        if removed.is_some() {
+            self.metrics.taken(1);
+        }
+        removed
+    }
+
+    /// Takes `key`'s entry out of the storage; the caller decides where it goes.
+    fn detach_key<Q>(&mut self, key: &Q) -> Option<(K, V)>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         if Store::<K, V, S, E>::has_expiry() {
             let index = self.find_live(key)?;
-            return Some(self.store.remove_at(index));
+            Some(self.store.remove_at(index))
+        } else if self.store.len() == 0 {
+            None
+        } else {
+            self.store.remove_key(self.store.hash(key), key)
         }
-        if self.store.len() == 0 {
-            return None;
-        }
-        self.store.remove_key(self.store.hash(key), key)
     }
 
     /// Removes `key` through the cleanup path with [`RemovalCause::Explicit`]. Returns whether
@@ -729,7 +755,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        match self.remove_entry(key) {
+        match self.detach_key(key) {
             Some((key, value)) => {
                 self.release(key, value, RemovalCause::Explicit);
                 true
@@ -786,8 +812,11 @@ where
                 let (key, value) = self.store.remove_at(last);
                 self.release(key, value, cause);
             }
+        } else {
+            self.metrics.removed_many(cause, count as u64);
         }
         drop(self.store.take_all());
+        self.metrics.resized(0, self.store.max());
         count
     }
 
@@ -818,21 +847,28 @@ where
         self.expire_some();
         let hash = self.store.hash(&key);
         let found = self.store.find(hash, &key);
-        match found.and_then(|index| self.live_or_expire(index)) {
-            Some(index) => {
-                if P::READS_PROMOTE {
-                    self.store.touch(index);
-                }
-                self.store.mark_read(index);
-                Entry::Occupied(OccupiedEntry::new(self, index))
+        if let Some(index) = found.and_then(|index| self.live_or_expire(index)) {
+            self.metrics.lookup(true);
+            if P::READS_PROMOTE {
+                self.store.touch(index);
             }
-            None => Entry::Vacant(VacantEntry::new(self, hash, key)),
+            self.store.mark_read(index);
+            Entry::Occupied(OccupiedEntry::new(self, index))
+        } else {
+            self.metrics.lookup(false);
+            Entry::Vacant(VacantEntry::new(self, hash, key))
         }
     }
 
     /// Stores `value` under `key` (known absent, room checked by the caller's policy).
     pub(crate) fn push_absent(&mut self, hash: u64, key: K, value: V) -> u32 {
-        self.store.push_front(hash, key, value)
+        let index = self.store.push_front(hash, key, value);
+        self.metrics.inserted(
+            self.store.len(),
+            || self.store.capacity(),
+            || self.store.heap_bytes(),
+        );
+        index
     }
 
     /// Overwrites the value of a present `key`, making it the most recent entry; hands back
@@ -922,6 +958,7 @@ where
                     RemovalCause::Evicted
                 };
                 let (old_key, old_value) = self.store.replace_at(victim, hash, key, value);
+                self.metrics.inserted_in_place();
                 self.release(old_key, old_value, cause);
                 victim
             }
@@ -974,6 +1011,7 @@ where
     /// ```
     pub fn pop_lru(&mut self) -> Option<(K, V)> {
         let back = self.store.back()?;
+        self.metrics.taken(1);
         Some(self.store.remove_at(back))
     }
 
@@ -993,11 +1031,16 @@ where
     pub fn set_max(&mut self, max: usize) {
         assert_valid_max(max);
         self.store.set_max(max);
-        while self.store.len() > self.store.max() {
-            if let Some((key, value)) = self.pop_lru() {
-                self.release(key, value, RemovalCause::Evicted);
-            }
+        while let Some(back) = self
+            .store
+            .back()
+            .filter(|_| self.store.len() > self.store.max())
+        {
+            let (key, value) = self.store.remove_at(back);
+            self.release(key, value, RemovalCause::Evicted);
         }
+        self.metrics
+            .resized(self.store.heap_bytes(), self.store.max());
     }
 }
 
@@ -1076,7 +1119,9 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.peek(key)
+        let found = self.peek(key);
+        self.metrics.lookup(found.is_some());
+        found
     }
 
     /// Whether a new key would be rejected.
@@ -1114,7 +1159,9 @@ where
     /// Clears the map with [`RemovalCause::ScopeEnded`] if it has `lifetime`. O(n).
     fn end_scope(&mut self, lifetime: Lifetime) -> usize {
         if lifetime == self.lifetime {
-            self.remove_all(RemovalCause::ScopeEnded)
+            let released = self.remove_all(RemovalCause::ScopeEnded);
+            self.metrics.scope_ended();
+            released
         } else {
             0
         }
@@ -1122,7 +1169,10 @@ where
 
     /// Purges expired entries (none without `ttl`/`idle`). O(n).
     fn maintain(&mut self) -> usize {
-        self.purge_expired()
+        let purged = self.purge_expired();
+        self.metrics
+            .resized(self.store.heap_bytes(), self.store.max());
+        purged
     }
 
     /// This map's figures, as the only element.
@@ -1151,7 +1201,7 @@ impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> Drop for ManagedMap<K, V, 
     }
 }
 
-impl<K: Clone, V: Clone, P, S: Clone, L: RemovalListener<K, V> + Clone, E: Expiry> Clone
+impl<K: Clone, V: Clone, P: Policy, S: Clone, L: RemovalListener<K, V> + Clone, E: Expiry> Clone
     for ManagedMap<K, V, P, S, L, E>
 {
     /// Clones entries, order, bound, hasher and listener. Each copy of a value leaves its own
@@ -1162,6 +1212,7 @@ impl<K: Clone, V: Clone, P, S: Clone, L: RemovalListener<K, V> + Clone, E: Expir
             self.listener.clone(),
             self.lifetime,
             self.name.clone(),
+            Location::caller(),
         )
     }
 }

@@ -241,10 +241,11 @@ where
         listener: L,
         lifetime: Lifetime,
         name: Cow<'static, str>,
+        site: &'static std::panic::Location<'static>,
         hasher: S,
     ) -> Self {
         Self {
-            map: ManagedMap::from_parts(store, Unwrapped(listener), lifetime, name),
+            map: ManagedMap::from_parts(store, Unwrapped(listener), lifetime, name, site),
             hasher,
             sweep: 0,
         }
@@ -458,7 +459,9 @@ where
         K::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let index = self.find_live(key)?;
+        let found = self.find_live(key);
+        self.map.metrics.lookup(found.is_some());
+        let index = found?;
         if P::READS_PROMOTE {
             self.map.store.touch(index);
         }
@@ -499,6 +502,7 @@ where
         Q: Hash + Eq + ?Sized,
     {
         let index = self.find_live(key)?;
+        self.map.metrics.taken(1);
         Some(self.map.store.remove_at(index).1)
     }
 

@@ -16,19 +16,19 @@ fn heap() -> dhat::HeapStats {
     dhat::HeapStats::get()
 }
 
-/// Heap bytes a closure's result holds, measured from before it ran.
-fn held_by<T>(make: impl FnOnce() -> T) -> (T, usize) {
+/// Heap bytes that filling `map` with `0..n` adds: the storage, without the fixed per-map
+/// cost of its name and registry entry (measured separately below).
+fn filled(mut map: LruMap<u64, u64>, n: u64) -> (LruMap<u64, u64>, usize) {
     let before = heap().curr_bytes;
-    let value = make();
-    (value, heap().curr_bytes - before)
-}
-
-fn full_lru(n: u64) -> LruMap<u64, u64> {
-    let mut map = LruMap::new(n as usize);
     for k in 0..n {
         map.insert(k, k);
     }
-    map
+    let bytes = heap().curr_bytes - before;
+    (map, bytes)
+}
+
+fn full_lru(n: u64) -> LruMap<u64, u64> {
+    filled(LruMap::new(n as usize), n).0
 }
 
 #[test]
@@ -37,8 +37,15 @@ fn memory_follows_live_entries() {
     let entry = size_of::<(u64, u64)>();
 
     // Overhead per entry at full load, beyond the (K, V) pair itself.
+    let before = heap().curr_bytes;
+    let empty = LruMap::<u64, u64>::new(8);
+    let fixed = heap().curr_bytes - before;
+    println!("an empty LruMap holds {fixed} heap bytes (its name and registry entry)");
+    assert!(fixed < 1_024, "{fixed} bytes for an empty map");
+    drop(empty);
+
     for n in [1_000_u64, 100_000] {
-        let (map, bytes) = held_by(|| full_lru(n));
+        let (map, bytes) = filled(LruMap::new(n as usize), n);
         let overhead = bytes as f64 / n as f64 - entry as f64;
         println!("LruMap<u64, u64> at {n} entries: {overhead:.1} bytes per entry beyond (K, V)");
         // Two u32 links plus a u32 index and control byte per table slot; the table has
@@ -56,13 +63,7 @@ fn memory_follows_live_entries() {
     }
 
     // A huge bound with few entries allocates for the entries.
-    let (few, bytes) = held_by(|| {
-        let mut map = LruMap::new(1_000_000);
-        for k in 0..10_u64 {
-            map.insert(k, k);
-        }
-        map
-    });
+    let (few, bytes) = filled(LruMap::new(1_000_000), 10);
     println!("LruMap max=1_000_000 holding 10 entries: {bytes} heap bytes");
     assert!(bytes < 1_024, "{bytes} bytes for 10 entries");
     drop(few);

@@ -1,0 +1,607 @@
+//! Every live managed map, with its figures: the in-process version of the seed's tracking
+//! agent, leak dashboard and "find the map that grows" procedure.
+//!
+//! Maps register when created and leave when dropped. Each map writes its own counters (one
+//! writer, so plain relaxed load + store, no locked read-modify-write); the registry reads
+//! them from any thread. Without the default `tracking` feature, maps keep no figures and
+//! every function here reports no maps.
+//!
+//! ```
+//! use mapguard::{registry, Lifetime, LruMap};
+//!
+//! let mut cache = LruMap::builder(100).name("Docs.cache").lifetime(Lifetime::Session).build();
+//! cache.insert(1, "a");
+//! let ours = registry::snapshot().into_iter().find(|m| m.name == "Docs.cache").unwrap();
+//! assert_eq!((ours.len, ours.max, ours.inserts), (1, 100, 1));
+//! println!("{}", registry::report()); // a table of every live map
+//! ```
+
+use std::fmt::Write as _;
+use std::panic::Location;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::{Duration, Instant};
+
+use crate::RemovalCause;
+use crate::scope::Lifetime;
+
+/// A counter written by one thread only: relaxed load + store, no locked read-modify-write.
+#[derive(Debug, Default)]
+struct Counter(AtomicU64);
+
+impl Counter {
+    #[inline]
+    fn bump(&self) {
+        self.add(1);
+    }
+
+    #[inline]
+    fn add(&self, n: u64) {
+        let value = self.0.load(Ordering::Relaxed);
+        self.0.store(value.wrapping_add(n), Ordering::Relaxed);
+    }
+
+    #[inline]
+    fn set(&self, value: u64) {
+        self.0.store(value, Ordering::Relaxed);
+    }
+
+    #[inline]
+    fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// What a map holds to publish its figures: shared counters, or nothing when the `tracking`
+/// feature is off.
+#[cfg(feature = "tracking")]
+pub(crate) type MapMetrics = Arc<Metrics>;
+/// What a map holds to publish its figures: nothing, the `tracking` feature is off.
+#[cfg(not(feature = "tracking"))]
+pub(crate) type MapMetrics = Untracked;
+
+/// Registers a new map's figures (or does nothing without the `tracking` feature).
+pub(crate) fn register(
+    name: String,
+    lifetime: Lifetime,
+    policy: &'static str,
+    max: usize,
+    site: &'static Location<'static>,
+) -> MapMetrics {
+    #[cfg(feature = "tracking")]
+    {
+        Metrics::register(name, lifetime, policy, max, site)
+    }
+    #[cfg(not(feature = "tracking"))]
+    {
+        let _ = (name, lifetime, policy, max, site);
+        Untracked
+    }
+}
+
+/// The `tracking` feature is off: every figure is dropped on the floor, at no cost.
+#[cfg(not(feature = "tracking"))]
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Untracked;
+
+#[cfg(not(feature = "tracking"))]
+#[allow(
+    clippy::unused_self,
+    clippy::trivially_copy_pass_by_ref,
+    reason = "mirrors Metrics' methods, which take &self"
+)]
+impl Untracked {
+    #[inline]
+    pub(crate) fn inserted(
+        &self,
+        _len: usize,
+        _capacity: impl FnOnce() -> usize,
+        _heap_bytes: impl FnOnce() -> usize,
+    ) {
+    }
+    #[inline]
+    pub(crate) fn inserted_in_place(&self) {}
+    #[inline]
+    pub(crate) fn lookup(&self, _hit: bool) {}
+    #[inline]
+    pub(crate) fn removed(&self, _cause: RemovalCause) {}
+    #[inline]
+    pub(crate) fn removed_many(&self, _cause: RemovalCause, _count: u64) {}
+    #[inline]
+    pub(crate) fn taken(&self, _count: u64) {}
+    #[inline]
+    pub(crate) fn resized(&self, _heap_bytes: usize, _max: usize) {}
+    #[inline]
+    pub(crate) fn scope_ended(&self) {}
+}
+
+/// The figures one map publishes.
+#[derive(Debug)]
+pub(crate) struct Metrics {
+    name: String,
+    lifetime: Lifetime,
+    policy: &'static str,
+    max: Counter,
+    site: &'static Location<'static>,
+    thread: Option<String>,
+    created: Instant,
+    inserts: Counter,
+    hits: Counter,
+    misses: Counter,
+    /// Values handed back to the caller (`remove`, `replace`, `drain`, ...).
+    taken: Counter,
+    removals: [Counter; 8],
+    peak_len: Counter,
+    heap_bytes: Counter,
+    /// The capacity `heap_bytes` was computed for.
+    capacity_seen: Counter,
+    /// The scope-end epoch of this map's lifetime when the map was last emptied by a scope end.
+    cleared_at_epoch: Counter,
+}
+
+/// Scope ends seen per lifetime, process-wide: how many scopes have ended since a map of that
+/// lifetime was last cleared tells whether someone forgot to end its scope.
+static SCOPE_EPOCHS: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
+
+fn lifetime_index(lifetime: Lifetime) -> usize {
+    match lifetime {
+        Lifetime::Request => 0,
+        Lifetime::Session => 1,
+        Lifetime::Batch => 2,
+        Lifetime::Process => 3,
+    }
+}
+
+struct Entry {
+    metrics: Weak<Metrics>,
+    /// Lengths seen by consecutive `leak_suspects` calls (newest last, a few kept).
+    history: Vec<(u64, u64)>,
+}
+
+static REGISTRY: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
+
+fn registry() -> MutexGuard<'static, Vec<Entry>> {
+    REGISTRY.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg_attr(not(feature = "tracking"), allow(dead_code))]
+impl Metrics {
+    /// Creates and registers the figures of a new map.
+    pub(crate) fn register(
+        name: String,
+        lifetime: Lifetime,
+        policy: &'static str,
+        max: usize,
+        site: &'static Location<'static>,
+    ) -> Arc<Self> {
+        let metrics = Arc::new(Self {
+            name,
+            lifetime,
+            policy,
+            max: Counter(AtomicU64::new(max as u64)),
+            site,
+            thread: std::thread::current().name().map(str::to_owned),
+            created: Instant::now(),
+            inserts: Counter::default(),
+            hits: Counter::default(),
+            misses: Counter::default(),
+            taken: Counter::default(),
+            removals: Default::default(),
+            peak_len: Counter::default(),
+            heap_bytes: Counter::default(),
+            capacity_seen: Counter::default(),
+            cleared_at_epoch: Counter(AtomicU64::new(
+                SCOPE_EPOCHS[lifetime_index(lifetime)].load(Ordering::Relaxed),
+            )),
+        });
+        let mut entries = registry();
+        // Dropped maps leave dead weak pointers behind; sweep them as new maps arrive.
+        entries.retain(|entry| entry.metrics.strong_count() > 0);
+        entries.push(Entry {
+            metrics: Arc::downgrade(&metrics),
+            history: Vec::new(),
+        });
+        metrics
+    }
+
+    /// A new key went in, growing the map. The heap estimate is recomputed only once the
+    /// length passes the capacity last seen: storage cannot have grown before that.
+    #[inline]
+    pub(crate) fn inserted(
+        &self,
+        len: usize,
+        capacity: impl FnOnce() -> usize,
+        heap_bytes: impl FnOnce() -> usize,
+    ) {
+        self.inserts.bump();
+        let len = len as u64;
+        if len > self.peak_len.get() {
+            self.peak_len.set(len);
+        }
+        if len > self.capacity_seen.get() {
+            self.capacity_seen.set(capacity() as u64);
+            self.heap_bytes.set(heap_bytes() as u64);
+        }
+    }
+
+    /// A new key took an evicted entry's slot: the length, and so the peak, is unchanged.
+    #[inline]
+    pub(crate) fn inserted_in_place(&self) {
+        self.inserts.bump();
+    }
+
+    #[inline]
+    pub(crate) fn lookup(&self, hit: bool) {
+        if hit {
+            self.hits.bump();
+        } else {
+            self.misses.bump();
+        }
+    }
+
+    #[inline]
+    pub(crate) fn removed(&self, cause: RemovalCause) {
+        self.removals[cause.index()].bump();
+    }
+
+    #[inline]
+    pub(crate) fn removed_many(&self, cause: RemovalCause, count: u64) {
+        self.removals[cause.index()].add(count);
+    }
+
+    #[inline]
+    pub(crate) fn taken(&self, count: u64) {
+        self.taken.add(count);
+    }
+
+    #[inline]
+    pub(crate) fn resized(&self, heap_bytes: usize, max: usize) {
+        self.heap_bytes.set(heap_bytes as u64);
+        self.max.set(max as u64);
+    }
+
+    /// A scope of this map's lifetime ended and emptied it.
+    pub(crate) fn scope_ended(&self) {
+        let epoch = &SCOPE_EPOCHS[lifetime_index(self.lifetime)];
+        let now = epoch.fetch_add(1, Ordering::Relaxed) + 1;
+        self.cleared_at_epoch.set(now);
+    }
+
+    fn snapshot(&self) -> MapReport {
+        let removals: [u64; 8] = core::array::from_fn(|i| self.removals[i].get());
+        let inserts = self.inserts.get();
+        // Every entry leaves exactly once; a replaced value leaves but its entry stays.
+        let left = removals.iter().sum::<u64>() - removals[RemovalCause::Replaced.index()]
+            + self.taken.get();
+        let epoch = SCOPE_EPOCHS[lifetime_index(self.lifetime)].load(Ordering::Relaxed);
+        MapReport {
+            name: self.name.clone(),
+            lifetime: self.lifetime,
+            policy: self.policy,
+            len: inserts.saturating_sub(left),
+            peak_len: self.peak_len.get(),
+            max: self.max.get(),
+            heap_bytes: self.heap_bytes.get(),
+            inserts,
+            hits: self.hits.get(),
+            misses: self.misses.get(),
+            handed_back: self.taken.get(),
+            removals,
+            scope_ends_since_cleared: epoch.saturating_sub(self.cleared_at_epoch.get()),
+            site: self.site,
+            thread: self.thread.clone(),
+            age: self.created.elapsed(),
+        }
+    }
+}
+
+/// One live map's figures, from [`snapshot`].
+///
+/// ```
+/// let map = mapguard::LruMap::<u8, u8>::builder(4).name("Docs.report").build();
+/// let report = mapguard::registry::snapshot()
+///     .into_iter()
+///     .find(|m| m.name == "Docs.report")
+///     .unwrap();
+/// assert_eq!(report.removed(mapguard::RemovalCause::Evicted), 0);
+/// # drop(map);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MapReport {
+    /// `Type.field`, the builder's name, or the creation site.
+    pub name: String,
+    /// The map's lifetime.
+    pub lifetime: Lifetime,
+    /// `"lru"` or `"reject"`.
+    pub policy: &'static str,
+    /// Entries now (inserted and not yet left).
+    pub len: u64,
+    /// The most entries it has held.
+    pub peak_len: u64,
+    /// The bound.
+    pub max: u64,
+    /// Estimated heap bytes of its storage, as of its last insert or resize.
+    pub heap_bytes: u64,
+    /// Keys inserted (new keys only).
+    pub inserts: u64,
+    /// Lookups that found their key.
+    pub hits: u64,
+    /// Lookups that did not.
+    pub misses: u64,
+    /// Values handed back to the caller (`remove`, `replace`, `drain`, ...).
+    pub handed_back: u64,
+    /// Values that left through the cleanup path, by [`RemovalCause::index`].
+    pub removals: [u64; 8],
+    /// Scopes of this map's lifetime ended elsewhere since this map was last cleared by one.
+    pub scope_ends_since_cleared: u64,
+    /// Where the map was created.
+    pub site: &'static Location<'static>,
+    /// The creating thread's name, if it had one.
+    pub thread: Option<String>,
+    /// Time since creation.
+    pub age: Duration,
+}
+
+impl MapReport {
+    /// Values that left with `cause`.
+    ///
+    /// ```
+    /// let mut map = mapguard::LruMap::builder(1).name("Docs.removed").build();
+    /// map.insert(1, ());
+    /// map.insert(2, ());
+    /// let report = mapguard::registry::snapshot().into_iter().find(|m| m.name == "Docs.removed").unwrap();
+    /// assert_eq!(report.removed(mapguard::RemovalCause::Evicted), 1);
+    /// ```
+    #[must_use]
+    pub fn removed(&self, cause: RemovalCause) -> u64 {
+        self.removals[cause.index()]
+    }
+}
+
+/// Every live managed map's figures, largest first.
+///
+/// ```
+/// let map = mapguard::LruMap::<u8, u8>::new(4);
+/// assert!(!mapguard::registry::snapshot().is_empty());
+/// # drop(map);
+/// ```
+#[must_use]
+pub fn snapshot() -> Vec<MapReport> {
+    let entries = registry();
+    let mut reports: Vec<MapReport> = entries
+        .iter()
+        .filter_map(|entry| entry.metrics.upgrade())
+        .map(|metrics| metrics.snapshot())
+        .collect();
+    drop(entries);
+    reports.sort_by(|a, b| b.len.cmp(&a.len).then_with(|| a.name.cmp(&b.name)));
+    reports
+}
+
+fn human_bytes(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / f64::from(1u32 << 30)),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / f64::from(1u32 << 20)),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}
+
+/// A human table of every live map, largest first: name, lifetime, len/max, bytes,
+/// evictions, age and creation site.
+///
+/// ```
+/// let mut map = mapguard::LruMap::builder(8).name("Docs.table").build();
+/// map.insert(1, 1);
+/// let table = mapguard::registry::report();
+/// assert!(table.lines().any(|line| line.contains("Docs.table") && line.contains("1/8")));
+/// ```
+#[must_use]
+pub fn report() -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<32} {:<8} {:>17} {:>10} {:>10} {:>8}  site",
+        "map", "lifetime", "len/max", "bytes", "evictions", "age"
+    );
+    for map in snapshot() {
+        let max = if map.max >= u64::from(u32::MAX - 1) {
+            String::from("∞")
+        } else {
+            map.max.to_string()
+        };
+        let _ = writeln!(
+            out,
+            "{:<32} {:<8} {:>17} {:>10} {:>10} {:>7.0}s  {}",
+            map.name,
+            map.lifetime,
+            format!("{}/{}", map.len, max),
+            human_bytes(map.heap_bytes),
+            map.removed(RemovalCause::Evicted),
+            map.age.as_secs_f64(),
+            map.site
+        );
+    }
+    out
+}
+
+/// Why a map looks like a leak.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Suspicion {
+    /// It grew across `snapshots` consecutive calls to [`leak_suspects`] and never shrank.
+    Growing {
+        /// How many consecutive checks saw it grow.
+        snapshots: usize,
+    },
+    /// It sits at its bound and evicted `evictions` entries since the previous check: the
+    /// bound is too small, or keys never repeat (a cache of one-off keys).
+    Thrashing {
+        /// Evictions since the previous check.
+        evictions: u64,
+    },
+    /// It is request- or batch-scoped, holds entries, and `scope_ends` scopes of its lifetime
+    /// have ended elsewhere since it was last cleared: its own scope is never ended.
+    ScopeNeverEnded {
+        /// Scopes of its lifetime ended since it was last cleared.
+        scope_ends: u64,
+    },
+}
+
+/// A map flagged by [`leak_suspects`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LeakSuspect {
+    /// The map's figures.
+    pub map: MapReport,
+    /// Why it is suspected.
+    pub suspicion: Suspicion,
+}
+
+/// Consecutive growing checks before a map counts as [`Suspicion::Growing`].
+pub const GROWTH_CHECKS: usize = 3;
+/// Scope ends elsewhere before an uncleared request/batch map counts as
+/// [`Suspicion::ScopeNeverEnded`].
+pub const FORGOTTEN_SCOPE_ENDS: u64 = 10;
+
+/// Maps that look like leaks. Call it periodically (every minute, say): growth is judged
+/// across consecutive calls, thrashing by the evictions since the previous call.
+///
+/// ```
+/// use mapguard::{registry, LruMap};
+///
+/// let mut cache = LruMap::builder(2).name("Docs.thrash").build();
+/// let _ = registry::leak_suspects(); // first check: a baseline
+/// for key in 0..100 {
+///     cache.insert(key, ()); // keys never repeat: every insert evicts
+/// }
+/// let suspects = registry::leak_suspects();
+/// assert!(suspects.iter().any(|s| s.map.name == "Docs.thrash"));
+/// ```
+#[must_use]
+pub fn leak_suspects() -> Vec<LeakSuspect> {
+    let mut entries = registry();
+    entries.retain(|entry| entry.metrics.strong_count() > 0);
+    let mut suspects = Vec::new();
+    for entry in entries.iter_mut() {
+        let Some(metrics) = entry.metrics.upgrade() else {
+            continue;
+        };
+        let map = metrics.snapshot();
+        let evictions = map.removed(RemovalCause::Evicted);
+        let previous = entry.history.last().copied();
+        entry.history.push((map.len, evictions));
+        if entry.history.len() > GROWTH_CHECKS + 1 {
+            entry.history.remove(0);
+        }
+        let grew_every_time = entry.history.len() > GROWTH_CHECKS
+            && entry.history.windows(2).all(|pair| pair[1].0 > pair[0].0);
+        let suspicion = if grew_every_time {
+            Some(Suspicion::Growing {
+                snapshots: GROWTH_CHECKS,
+            })
+        } else if let Some((_, evicted_before)) = previous.filter(|_| map.len >= map.max) {
+            let recent = evictions - evicted_before;
+            (recent >= map.max.max(1)).then_some(Suspicion::Thrashing { evictions: recent })
+        } else {
+            None
+        };
+        let suspicion = suspicion.or_else(|| {
+            (matches!(map.lifetime, Lifetime::Request | Lifetime::Batch)
+                && map.len > 0
+                && map.scope_ends_since_cleared >= FORGOTTEN_SCOPE_ENDS)
+                .then_some(Suspicion::ScopeNeverEnded {
+                    scope_ends: map.scope_ends_since_cleared,
+                })
+        });
+        if let Some(suspicion) = suspicion {
+            suspects.push(LeakSuspect { map, suspicion });
+        }
+    }
+    suspects
+}
+
+/// Every live map's figures in the Prometheus text exposition format: gauges for entries,
+/// bound and bytes, counters (`_total`) for inserts, hits, misses and removals by cause.
+/// Labels are `map`, `lifetime` and `policy` — never keys.
+///
+/// ```
+/// let map = mapguard::LruMap::<u8, u8>::builder(4).name("Docs.prom").build();
+/// let text = mapguard::registry::render_prometheus();
+/// assert!(text.contains("# TYPE mapguard_map_entries gauge"));
+/// assert!(text.contains(r#"mapguard_map_max_entries{map="Docs.prom",lifetime="process",policy="lru"} 4"#));
+/// # drop(map);
+/// ```
+#[must_use]
+pub fn render_prometheus() -> String {
+    let maps = snapshot();
+    let mut out = String::new();
+    let gauges: [Family; 4] = [
+        ("mapguard_map_entries", "Entries in the map.", |m| m.len),
+        (
+            "mapguard_map_peak_entries",
+            "Most entries the map has held.",
+            |m| m.peak_len,
+        ),
+        ("mapguard_map_max_entries", "The map's bound.", |m| m.max),
+        (
+            "mapguard_map_heap_bytes",
+            "Estimated heap bytes of the map's storage.",
+            |m| m.heap_bytes,
+        ),
+    ];
+    let counters: [Family; 3] = [
+        ("mapguard_map_inserts_total", "Keys inserted.", |m| {
+            m.inserts
+        }),
+        (
+            "mapguard_map_hits_total",
+            "Lookups that found their key.",
+            |m| m.hits,
+        ),
+        ("mapguard_map_misses_total", "Lookups that did not.", |m| {
+            m.misses
+        }),
+    ];
+    for (kind, families) in [("gauge", &gauges[..]), ("counter", &counters[..])] {
+        for (name, help, value) in families {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for map in &maps {
+                let _ = writeln!(out, "{name}{{{}}} {}", labels(map), value(map));
+            }
+        }
+    }
+    let name = "mapguard_map_removals_total";
+    let _ = writeln!(
+        out,
+        "# HELP {name} Values that left through the cleanup path, by cause.\n# TYPE {name} counter"
+    );
+    for map in &maps {
+        for cause in RemovalCause::ALL {
+            let count = map.removed(cause);
+            let _ = writeln!(out, "{name}{{{},cause=\"{cause}\"}} {count}", labels(map));
+        }
+    }
+    out
+}
+
+/// A metric family: name, help text, and the figure it reads.
+type Family = (&'static str, &'static str, fn(&MapReport) -> u64);
+
+fn labels(map: &MapReport) -> String {
+    format!(
+        "map=\"{}\",lifetime=\"{}\",policy=\"{}\"",
+        escape(&map.name),
+        map.lifetime,
+        map.policy
+    )
+}
+
+/// Escapes a label value: backslash, double quote and newline.
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}

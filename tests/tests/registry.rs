@@ -1,0 +1,203 @@
+//! The registry: maps join and leave it, their figures add up, reports and leak suspects find
+//! the leaky map, and the Prometheus text parses.
+
+use std::collections::HashMap;
+
+use mapguard::registry::{self, LeakSuspect, Suspicion};
+use mapguard::{BoundedMap, Lifetime, LruMap, ManagedCache, RemovalCause};
+
+/// `leak_suspects` judges growth and thrash against the previous call, process-wide, so the
+/// tests that call it take turns.
+static SUSPECT_CHECKS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SUSPECT_CHECKS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn find(name: &str) -> Option<registry::MapReport> {
+    registry::snapshot().into_iter().find(|m| m.name == name)
+}
+
+fn suspect(name: &str, suspects: &[LeakSuspect]) -> Option<Suspicion> {
+    suspects
+        .iter()
+        .find(|s| s.map.name == name)
+        .map(|s| s.suspicion.clone())
+}
+
+#[test]
+fn maps_register_on_creation_and_leave_on_drop() {
+    let map = LruMap::<u8, u8>::builder(4).name("Reg.lifecycle").build();
+    let report = find("Reg.lifecycle").expect("registered");
+    assert!(
+        report.site.file().ends_with("registry.rs"),
+        "{}",
+        report.site
+    );
+    assert_eq!(
+        report.thread.as_deref(),
+        Some("maps_register_on_creation_and_leave_on_drop")
+    );
+    drop(map);
+    assert!(find("Reg.lifecycle").is_none(), "gone with the map");
+    let unnamed = LruMap::<u8, u8>::new(4);
+    assert!(
+        unnamed.name().contains("registry.rs:"),
+        "unnamed maps go by call site"
+    );
+    assert!(find(unnamed.name()).is_some());
+}
+
+#[test]
+fn figures_follow_every_path() {
+    let mut map = LruMap::builder(3).name("Reg.figures").build();
+    for k in 0..5 {
+        map.insert(k, k); // 3 inserts fit, 2 evict
+    }
+    map.insert(4, 40); // replaced
+    assert_eq!(map.get(&4), Some(&40));
+    assert_eq!(map.get(&0), None);
+    assert_eq!(map.remove(&3), Some(3)); // handed back
+    assert!(map.discard(&2)); // explicit
+    let report = find("Reg.figures").unwrap();
+    assert_eq!(report.len, map.len() as u64);
+    assert_eq!((report.inserts, report.peak_len, report.max), (5, 3, 3));
+    assert_eq!((report.hits, report.misses, report.handed_back), (1, 1, 1));
+    assert_eq!(report.removed(RemovalCause::Evicted), 2);
+    assert_eq!(report.removed(RemovalCause::Replaced), 1);
+    assert_eq!(report.removed(RemovalCause::Explicit), 1);
+    map.drain().next();
+    map.insert(9, 9);
+    map.clear();
+    let report = find("Reg.figures").unwrap();
+    assert_eq!(report.len, 0);
+    assert_eq!(report.handed_back, 2);
+    assert_eq!(report.removed(RemovalCause::Cleared), 1);
+}
+
+#[test]
+fn a_growing_map_is_suspected() {
+    let _turn = serial();
+    let mut growing = LruMap::builder(1_000_000).name("Reg.growing").build();
+    let mut steady = LruMap::builder(1_000_000).name("Reg.steady").build();
+    steady.insert(0, 0);
+    for round in 0..=registry::GROWTH_CHECKS as u64 {
+        growing.insert(round, round);
+        let suspects = registry::leak_suspects();
+        let flagged = suspect("Reg.growing", &suspects);
+        if round < registry::GROWTH_CHECKS as u64 {
+            assert_eq!(flagged, None, "round {round}: not yet");
+        } else {
+            assert_eq!(
+                flagged,
+                Some(Suspicion::Growing {
+                    snapshots: registry::GROWTH_CHECKS
+                })
+            );
+        }
+        assert_eq!(suspect("Reg.steady", &suspects), None);
+    }
+    growing.remove(&0);
+    assert_eq!(
+        suspect("Reg.growing", &registry::leak_suspects()),
+        None,
+        "it shrank"
+    );
+}
+
+#[test]
+fn a_thrashing_map_is_suspected() {
+    let _turn = serial();
+    let mut thrash = LruMap::builder(10).name("Reg.thrash").build();
+    let mut fine = LruMap::builder(10).name("Reg.fine").build();
+    let _ = registry::leak_suspects(); // baseline
+    for key in 0..100 {
+        thrash.insert(key, ()); // keys never repeat
+        fine.insert(key % 5, ()); // keys repeat: no evictions
+    }
+    let suspects = registry::leak_suspects();
+    assert_eq!(
+        suspect("Reg.thrash", &suspects),
+        Some(Suspicion::Thrashing { evictions: 90 })
+    );
+    assert_eq!(suspect("Reg.fine", &suspects), None);
+}
+
+#[test]
+fn a_request_scope_that_is_never_ended_is_suspected() {
+    let _turn = serial();
+    let mut forgotten = LruMap::builder(10)
+        .name("Reg.forgotten")
+        .lifetime(Lifetime::Request)
+        .build();
+    forgotten.insert(1, ());
+    let mut served = LruMap::builder(10).lifetime(Lifetime::Request).build();
+    for request in 0..registry::FORGOTTEN_SCOPE_ENDS {
+        served.insert(request, ());
+        served.end_scope(Lifetime::Request);
+    }
+    let suspects = registry::leak_suspects();
+    assert!(matches!(
+        suspect("Reg.forgotten", &suspects),
+        Some(Suspicion::ScopeNeverEnded { scope_ends }) if scope_ends >= registry::FORGOTTEN_SCOPE_ENDS
+    ));
+    assert_eq!(suspect(served.name(), &suspects), None, "its scope ends");
+    forgotten.end_scope(Lifetime::Request);
+    assert_eq!(suspect("Reg.forgotten", &registry::leak_suspects()), None);
+}
+
+#[test]
+fn the_report_names_every_map() {
+    let mut map = BoundedMap::builder(8)
+        .name("Reg.report")
+        .lifetime(Lifetime::Batch)
+        .build();
+    map.try_insert(1, 1).unwrap();
+    let report = registry::report();
+    let line = report
+        .lines()
+        .find(|l| l.contains("Reg.report"))
+        .expect("listed");
+    assert!(
+        line.contains("batch") && line.contains("1/8") && line.contains("registry.rs"),
+        "{line}"
+    );
+}
+
+#[test]
+fn prometheus_text_parses() {
+    let mut map = LruMap::builder(2).name("Reg.\"prom\"").build();
+    map.insert(1, 1);
+    map.insert(2, 2);
+    map.insert(3, 3);
+    let text = registry::render_prometheus();
+    let mut types: HashMap<String, String> = HashMap::new();
+    let mut samples = 0;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').expect("TYPE name kind");
+            assert!(matches!(kind, "gauge" | "counter"), "{line}");
+            if kind == "counter" {
+                assert!(name.ends_with("_total"), "counters end in _total: {line}");
+            }
+            types.insert(name.to_owned(), kind.to_owned());
+        } else if line.starts_with("# HELP ") {
+        } else {
+            let (series, value) = line.rsplit_once(' ').expect("sample: series value");
+            value.parse::<u64>().expect("integer value");
+            let name = &series[..series.find('{').expect("labels")];
+            assert!(types.contains_key(name), "sample before its TYPE: {line}");
+            assert!(series.ends_with('}') && series.contains("map=\""), "{line}");
+            samples += 1;
+        }
+    }
+    assert!(samples > 0);
+    assert!(text.contains(r#"mapguard_map_removals_total{map="Reg.\"prom\"",lifetime="process",policy="lru",cause="evicted"} 1"#), "{text}");
+    assert!(
+        text.contains(
+            r#"mapguard_map_entries{map="Reg.\"prom\"",lifetime="process",policy="lru"} 2"#
+        )
+    );
+}

@@ -1,127 +1,162 @@
-//! The main example: a simulated service whose state holds a session cache and a table of
-//! open connections. A plain `HashMap` version of the same state grows with every new
-//! client and keeps its memory after the clients leave; the managed version stays bounded,
-//! closes every connection it lets go of, and gives memory back.
+//! The main example: a small simulated service whose state is a `#[mapguard::managed]`
+//! struct of request-, session- and process-scoped maps. It serves many requests, each under
+//! a scope guard, beside a plain-`HashMap` version of the same state. Then it prints the
+//! registry's report and its leak suspects — and one map is leaky on purpose: a
+//! request-scoped audit map whose scope the code forgets to end.
 //!
-//! Run with `cargo run --release --example service`. Exits non-zero if the fix does not hold.
+//! Run with `cargo run --release --example service`. Exits non-zero if the managed state
+//! leaks, or if the leak suspects miss the leaky map.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::rc::Rc;
 
-use mapguard::{BoundedMap, Cleanup, DefaultHashBuilder, LruMap, RemovalCause, WithCleanup};
+use mapguard::{Cleanup, Lifetime, ManagedCache, RemovalCause, registry};
 
-/// A client connection: closing it is what matters, and what a plain map never does.
+/// A client connection: what matters is that it is closed when it leaves.
+#[derive(Default)]
 struct Connection {
-    open: bool,
-    closed_total: Arc<AtomicU64>,
+    closed: Rc<Cell<u64>>,
 }
 
 impl Cleanup for Connection {
     fn cleanup(&mut self, _cause: RemovalCause) {
-        if std::mem::take(&mut self.open) {
-            self.closed_total.fetch_add(1, Ordering::Relaxed);
-        }
+        self.closed.set(self.closed.get() + 1);
     }
 }
 
-struct Session {
-    #[allow(dead_code, reason = "payload standing in for real session data")]
-    data: Vec<u8>,
-}
-
-struct ManagedState {
-    sessions: LruMap<u64, Session>,
-    connections: BoundedMap<u64, Connection, DefaultHashBuilder, WithCleanup>,
-}
-
-struct PlainState {
-    sessions: HashMap<u64, Session>,
+#[mapguard::managed]
+#[derive(Default)]
+struct Service {
+    /// Scratch data of the request being served.
+    #[managed_map(lifetime = "request", max = 1_000)]
+    scratch: HashMap<u64, Vec<u8>>,
+    /// One open connection per session; closed when the session ends or is evicted.
+    #[managed_map(lifetime = "session", max = 5_000, cleanup)]
     connections: HashMap<u64, Connection>,
+    /// Rendered pages, shared by everyone.
+    #[managed_map(lifetime = "process", max = 400, ttl = "10m")]
+    pages: HashMap<String, String>,
 }
 
-const CLIENTS: u64 = 200_000;
-const SESSION_MAX: usize = 10_000;
-const CONNECTION_MAX: usize = 1_000;
+/// The deliberate leak: request-scoped, but nothing ever ends its scope.
+#[mapguard::managed]
+#[derive(Default)]
+struct Audit {
+    #[managed_map(lifetime = "request", max = 100_000)]
+    trail: HashMap<u64, String>,
+}
+
+/// The same state with std maps, as it is usually written.
+#[derive(Default)]
+struct PlainService {
+    scratch: HashMap<u64, Vec<u8>>,
+    connections: HashMap<u64, Connection>,
+    pages: HashMap<String, String>,
+}
+
+const REQUESTS: u64 = 50_000;
+const SESSIONS: u64 = 5_000;
 
 fn main() -> ExitCode {
-    let closed = Arc::new(AtomicU64::new(0));
-    let connect = |closed: &Arc<AtomicU64>| Connection {
-        open: true,
-        closed_total: Arc::clone(closed),
-    };
+    let closed = Rc::new(Cell::new(0));
+    let mut service = Service::default();
+    let mut audit = Audit::default();
+    let mut plain = PlainService::default();
+    let plain_closed = Rc::new(Cell::new(0));
+    let _ = registry::leak_suspects(); // the baseline for growth and thrash
 
-    // Plain maps: every client leaves a session behind; connections are removed, not closed.
-    let mut plain = PlainState {
-        sessions: HashMap::new(),
-        connections: HashMap::new(),
-    };
-    let plain_closed = Arc::new(AtomicU64::new(0));
-    for client in 0..CLIENTS {
-        plain.sessions.insert(client, Session { data: vec![0; 64] });
-        plain.connections.insert(client, connect(&plain_closed));
-        if client >= CONNECTION_MAX as u64 {
-            plain.connections.remove(&(client - CONNECTION_MAX as u64));
+    for request in 0..REQUESTS {
+        let session = request % SESSIONS;
+        // Managed: the scope guard ends the request scope when it drops, even on a panic.
+        {
+            let mut scope = service.scope(Lifetime::Request);
+            scope.scratch.insert(request, vec![0; 256]);
+            if scope.connections.get_mut(&session).is_none() {
+                let connection = Connection {
+                    closed: Rc::clone(&closed),
+                };
+                scope.connections.insert(session, connection);
+            }
+            let page = format!("/page/{}", request % 300);
+            if scope.pages.get(&page).is_none() {
+                scope
+                    .pages
+                    .insert(page.clone(), format!("<html>{page}</html>"));
+            }
         }
+        audit
+            .trail
+            .insert(request, format!("request {request} served")); // never cleared
+        if request % 10 == 9 {
+            // Session ends for a few clients: the managed map closes their connections.
+            service.connections.discard(&(session / 2));
+        }
+        if request % 5_000 == 2_499 {
+            let _ = registry::leak_suspects(); // a periodic check, as a monitor would run
+        }
+
+        // Plain: the same work, as usually written.
+        plain.scratch.insert(request, vec![0; 256]); // nobody removes request data
+        plain
+            .connections
+            .entry(session)
+            .or_insert_with(|| Connection {
+                closed: Rc::clone(&plain_closed),
+            });
+        if request % 10 == 9 {
+            plain.connections.remove(&(session / 2)); // removed, never closed
+        }
+        let page = format!("/page/{}", request % 300);
+        plain
+            .pages
+            .entry(page.clone())
+            .or_insert_with(|| format!("<html>{page}</html>"));
     }
-    let plain_sessions = plain.sessions.len();
 
-    // Managed maps: bounded sessions, connections closed as they leave.
-    let mut managed = ManagedState {
-        sessions: LruMap::new(SESSION_MAX),
-        connections: BoundedMap::builder(CONNECTION_MAX).cleanup().build(),
-    };
-    let mut rejected = 0_u64;
-    for client in 0..CLIENTS {
-        managed
-            .sessions
-            .insert(client, Session { data: vec![0; 64] });
-        if client >= CONNECTION_MAX as u64 {
-            managed
-                .connections
-                .discard(&(client - CONNECTION_MAX as u64));
-        }
-        if let Err(full) = managed.connections.try_insert(client, connect(&closed)) {
-            rejected += 1;
-            drop(full.into_inner());
-        }
-    }
-    let open_before_shutdown = managed.connections.len() as u64;
-    let bytes_while_serving = managed.sessions.heap_bytes() + managed.connections.heap_bytes();
-    managed.connections.clear();
-    let closed_total = closed.load(Ordering::Relaxed);
-
-    println!("{CLIENTS} clients served");
-    println!();
-    println!("| state | sessions held | connections closed when they left the map |");
+    println!("{REQUESTS} requests served by each version\n");
+    println!("| map | std HashMap | managed |");
     println!("|---|---:|---:|");
     println!(
-        "| std HashMap | {plain_sessions} | {} of {} removed |",
-        plain_closed.load(Ordering::Relaxed),
-        CLIENTS - CONNECTION_MAX as u64
+        "| request scratch (entries) | {} | {} |",
+        plain.scratch.len(),
+        service.scratch.len()
     );
     println!(
-        "| mapguard | {} (max {SESSION_MAX}) | {closed_total} of {CLIENTS} |",
-        managed.sessions.len(),
+        "| connections closed when removed | {} | {} |",
+        plain_closed.get(),
+        closed.get()
+    );
+    println!(
+        "| session connections held (bound 5000) | {} | {} |",
+        plain.connections.len(),
+        service.connections.len()
     );
     println!();
-    println!(
-        "managed maps held {bytes_while_serving} heap bytes while serving; \
-         {open_before_shutdown} connections were open at shutdown and closed by clear(), \
-         which left {} bytes allocated",
-        managed.connections.heap_bytes()
-    );
+    println!("registry::report():\n{}", registry::report());
 
-    let holds = managed.sessions.len() <= SESSION_MAX
-        && closed_total == CLIENTS
-        && rejected == 0
-        && managed.connections.heap_bytes() == 0;
-    if holds {
-        println!("ok: bounded, every connection closed exactly once, memory returned");
+    let suspects = registry::leak_suspects();
+    println!("registry::leak_suspects():");
+    for suspect in &suspects {
+        println!(
+            "  {} ({}): {:?}",
+            suspect.map.name, suspect.map.site, suspect.suspicion
+        );
+    }
+
+    let found_leak = suspects.iter().any(|s| s.map.name == "Audit.trail");
+    let scratch_clean = service.scratch.is_empty();
+    let only_the_leak = suspects.iter().all(|s| s.map.name == "Audit.trail");
+    let bounded = service.pages.len() <= 400 && service.connections.len() <= 5_000;
+    if found_leak && scratch_clean && bounded && only_the_leak && closed.get() > 0 {
+        println!("\nok: request data released every request, bounds held, and the leak found");
         ExitCode::SUCCESS
     } else {
-        eprintln!("FAILED: the managed state leaked");
+        eprintln!(
+            "\nFAILED: found_leak={found_leak} scratch_clean={scratch_clean} bounded={bounded} \
+             only_the_leak={only_the_leak}"
+        );
         ExitCode::FAILURE
     }
 }

@@ -360,3 +360,76 @@ impl<T: fmt::Debug> fmt::Debug for Tracked<T> {
             .finish_non_exhaustive()
     }
 }
+
+/// The live heap at one moment, to assert later that memory came back (feature `dhat-heap`):
+/// the Rust counterpart of the seed's `runtime.GC()` + `ReadGCStats` assertion.
+///
+/// It reads [dhat]'s live-heap counter, so the test binary must install dhat's allocator and
+/// start its profiler in testing mode. dhat was chosen over a hand-written counting allocator
+/// because writing a `GlobalAlloc` needs `unsafe`, which this crate forbids, and dhat is the
+/// well-kept tool for exactly these assertions.
+///
+/// ```
+/// # #[cfg(feature = "dhat-heap")]
+/// # fn main() {
+/// use mapguard::{testing::HeapCheckpoint, LruMap};
+///
+/// #[global_allocator]
+/// static ALLOC: dhat::Alloc = dhat::Alloc;
+///
+/// let _profiler = dhat::Profiler::builder().testing().build();
+/// let mut map = LruMap::new(100_000);
+/// let empty = HeapCheckpoint::now();
+/// for k in 0..50_000_u64 {
+///     map.insert(k, k);
+/// }
+/// assert!(empty.grown() > 0);
+/// map.clear();
+/// empty.assert_returned(0); // every byte the entries took is back
+/// # }
+/// # #[cfg(not(feature = "dhat-heap"))]
+/// # fn main() {}
+/// ```
+#[cfg(feature = "dhat-heap")]
+#[derive(Clone, Copy, Debug)]
+pub struct HeapCheckpoint {
+    live_bytes: usize,
+}
+
+#[cfg(feature = "dhat-heap")]
+impl HeapCheckpoint {
+    /// The live heap now.
+    ///
+    /// # Panics
+    ///
+    /// If no dhat profiler is running (dhat's own check).
+    #[must_use]
+    pub fn now() -> Self {
+        Self {
+            live_bytes: dhat::HeapStats::get().curr_bytes,
+        }
+    }
+
+    /// Live heap bytes gained since the checkpoint (negative if fewer are live now).
+    #[must_use]
+    pub fn grown(&self) -> isize {
+        let now = dhat::HeapStats::get().curr_bytes;
+        isize::try_from(now).unwrap_or(isize::MAX)
+            - isize::try_from(self.live_bytes).unwrap_or(isize::MAX)
+    }
+
+    /// Asserts that at most `slack_bytes` more are live than at the checkpoint.
+    ///
+    /// # Panics
+    ///
+    /// With the number of bytes still held when memory did not come back.
+    #[track_caller]
+    pub fn assert_returned(&self, slack_bytes: usize) {
+        let grown = self.grown();
+        assert!(
+            grown <= isize::try_from(slack_bytes).unwrap_or(isize::MAX),
+            "memory did not come back: {grown} bytes more are live than at the checkpoint \
+             (allowed: {slack_bytes})"
+        );
+    }
+}

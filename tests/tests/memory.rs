@@ -109,6 +109,7 @@ fn memory_follows_live_entries() {
     no_reallocation_churn_at_the_shrink_boundary();
     weak_keys_give_memory_back_after_mass_death();
     scope_end_gives_memory_back();
+    heap_checkpoint_asserts_returned_memory();
 }
 
 /// Inserting and removing around one size must not reallocate back and forth.
@@ -175,4 +176,26 @@ fn scope_end_gives_memory_back() {
          ({released} released): {after_scope} bytes"
     );
     assert_eq!(after_scope, 0);
+}
+
+/// `testing::HeapCheckpoint` sees memory come back after a scope end, and fails loudly when
+/// it does not.
+fn heap_checkpoint_asserts_returned_memory() {
+    use mapguard::testing::HeapCheckpoint;
+    let mut map = LruMap::builder(100_000).lifetime(Lifetime::Batch).build();
+    let empty = HeapCheckpoint::now();
+    for k in 0..20_000_u64 {
+        map.insert(k, k);
+    }
+    assert!(empty.grown() > 20_000 * 16);
+    let kept_alive = map.remove(&1);
+    map.end_scope(Lifetime::Batch);
+    empty.assert_returned(0);
+    let leak: Vec<u64> = (0..1_000).collect();
+    let missed = std::panic::catch_unwind(|| empty.assert_returned(0));
+    assert!(
+        missed.is_err(),
+        "an 8 KB allocation still live must fail the assertion"
+    );
+    drop((leak, kept_alive));
 }

@@ -218,6 +218,20 @@ impl<K, V, P: Policy, S, L, C, E: Expiry, T> Builder<K, V, P, S, L, C, E, T> {
         builder
     }
 
+    /// Records how long keys live before leaving, for P50/P95/P99 in
+    /// [`registry`](crate::registry) reports. Costs one `u64` per entry and a clock read per
+    /// insert and removal, so it is off unless asked for.
+    ///
+    /// ```
+    /// let map = mapguard::LruMap::<u8, u8>::builder(8).key_lifetimes().build();
+    /// # drop(map);
+    /// ```
+    pub fn key_lifetimes(self) -> Builder<K, V, P, S, L, C, Expiring, T> {
+        let mut builder = self.expiring();
+        builder.expiry.record_key_lifetimes();
+        builder
+    }
+
     /// The time source for `ttl`/`idle` (default: [`SystemClock`](crate::SystemClock)). Tests
     /// pass a [`MockClock`](crate::testing::MockClock) and advance it instead of sleeping.
     ///

@@ -76,6 +76,10 @@ pub(crate) mod sealed {
         fn heap_bytes(&self) -> usize;
         fn is_expired(&self, index: usize, now: u64) -> bool;
         fn next_sweep(&mut self, len: usize) -> Option<usize>;
+        /// The entry at `index` leaves and a new one takes its slot (eviction in place).
+        fn reborn(&mut self, index: usize, now: u64);
+        /// The key-lifetime histogram, if the map records one.
+        fn ages(&self) -> Option<std::sync::Arc<crate::registry::Ages>>;
     }
 }
 
@@ -142,6 +146,11 @@ impl sealed::ExpiryState for NoExpiry {
     fn next_sweep(&mut self, _len: usize) -> Option<usize> {
         None
     }
+    #[inline]
+    fn reborn(&mut self, _index: usize, _now: u64) {}
+    fn ages(&self) -> Option<std::sync::Arc<crate::registry::Ages>> {
+        None
+    }
 }
 
 /// Entries expire by `ttl` (since the last write) and/or `idle` (since the last read or
@@ -168,6 +177,10 @@ pub struct Expiring {
     touched: Vec<u64>,
     /// Next slab position the incremental sweep looks at.
     sweep: usize,
+    /// When each key went in; empty unless key lifetimes are recorded.
+    born: Vec<u64>,
+    /// Where departing keys' lifetimes are counted, when recorded.
+    ages: Option<Arc<crate::registry::Ages>>,
 }
 
 impl Default for Expiring {
@@ -179,6 +192,8 @@ impl Default for Expiring {
             written: Vec::new(),
             touched: Vec::new(),
             sweep: 0,
+            born: Vec::new(),
+            ages: None,
         }
     }
 }
@@ -194,6 +209,17 @@ impl Expiring {
 
     pub(crate) fn set_clock(&mut self, clock: Arc<dyn Clock>) {
         self.clock = clock;
+    }
+
+    pub(crate) fn record_key_lifetimes(&mut self) {
+        self.ages
+            .get_or_insert_with(|| Arc::new(crate::registry::Ages::default()));
+    }
+
+    fn record_departure(&self, index: usize, now: u64) {
+        if let (Some(ages), Some(&born)) = (&self.ages, self.born.get(index)) {
+            ages.record(now.saturating_sub(born));
+        }
     }
 }
 
@@ -229,6 +255,9 @@ impl sealed::ExpiryState for Expiring {
         if self.idle.is_some() {
             self.touched.push(now);
         }
+        if self.ages.is_some() {
+            self.born.push(now);
+        }
     }
 
     fn read(&mut self, index: usize, now: u64) {
@@ -251,21 +280,47 @@ impl sealed::ExpiryState for Expiring {
         if self.idle.is_some() {
             self.touched.swap_remove(index);
         }
+        if self.ages.is_some() {
+            self.record_departure(index, self.now());
+            self.born.swap_remove(index);
+        }
     }
 
     fn clear(&mut self) {
+        if self.ages.is_some() {
+            let now = self.now();
+            for index in 0..self.born.len() {
+                self.record_departure(index, now);
+            }
+        }
         self.written = Vec::new();
         self.touched = Vec::new();
+        self.born = Vec::new();
         self.sweep = 0;
     }
 
     fn shrink_to(&mut self, capacity: usize) {
         self.written.shrink_to(capacity);
         self.touched.shrink_to(capacity);
+        self.born.shrink_to(capacity);
     }
 
     fn heap_bytes(&self) -> usize {
-        (self.written.capacity() + self.touched.capacity()) * size_of::<u64>()
+        (self.written.capacity() + self.touched.capacity() + self.born.capacity())
+            * size_of::<u64>()
+    }
+
+    fn reborn(&mut self, index: usize, now: u64) {
+        if self.ages.is_some() {
+            self.record_departure(index, now);
+            if let Some(slot) = self.born.get_mut(index) {
+                *slot = now;
+            }
+        }
+    }
+
+    fn ages(&self) -> Option<Arc<crate::registry::Ages>> {
+        self.ages.clone()
     }
 
     fn is_expired(&self, index: usize, now: u64) -> bool {

@@ -238,7 +238,9 @@ impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P, S, L, 
     where
         P: Policy,
     {
-        let metrics = registry::register(name.to_string(), lifetime, P::NAME, store.max(), site);
+        let ages = store.ages();
+        let metrics =
+            registry::register(name.to_string(), lifetime, P::NAME, store.max(), site, ages);
         Self {
             store,
             listener,

@@ -67,14 +67,15 @@ pub(crate) fn register(
     policy: &'static str,
     max: usize,
     site: &'static Location<'static>,
+    ages: Option<Arc<Ages>>,
 ) -> MapMetrics {
     #[cfg(feature = "tracking")]
     {
-        Metrics::register(name, lifetime, policy, max, site)
+        Metrics::register(name, lifetime, policy, max, site, ages)
     }
     #[cfg(not(feature = "tracking"))]
     {
-        let _ = (name, lifetime, policy, max, site);
+        let _ = (name, lifetime, policy, max, site, ages);
         Untracked
     }
 }
@@ -115,6 +116,101 @@ impl Untracked {
     pub(crate) fn scope_ended(&self) {}
 }
 
+pub(crate) use ages::Ages;
+
+/// Private home of [`Ages`], so the sealed expiry trait can name it without making it API.
+mod ages {
+    use super::{Counter, KeyLifetimes};
+    use std::time::Duration;
+
+    /// How long keys lived before leaving, in power-of-two buckets of nanoseconds: bucket `i`
+    /// counts lifetimes in `[2^i, 2^(i+1))` ns. Written by the owning map only.
+    #[derive(Debug)]
+    #[allow(unreachable_pub, reason = "public only within a private module")]
+    pub struct Ages {
+        buckets: [Counter; 64],
+    }
+
+    impl Default for Ages {
+        fn default() -> Self {
+            Self {
+                buckets: core::array::from_fn(|_| Counter::default()),
+            }
+        }
+    }
+
+    impl Ages {
+        pub(crate) fn record(&self, nanos: u64) {
+            let bucket = (u64::BITS - nanos.leading_zeros()).saturating_sub(1) as usize;
+            self.buckets[bucket].bump();
+        }
+
+        /// Quantiles of the recorded lifetimes, each the upper bound of its bucket (so within a
+        /// factor of two above the true value); `None` before any key has left.
+        pub(crate) fn quantiles(&self) -> Option<KeyLifetimes> {
+            let counts: Vec<u64> = self.buckets.iter().map(Counter::get).collect();
+            let total: u64 = counts.iter().sum();
+            if total == 0 {
+                return None;
+            }
+            let quantile = |per_mille: u64| {
+                let rank =
+                    u64::try_from((u128::from(total) * u128::from(per_mille)).div_ceil(1000))
+                        .unwrap_or(u64::MAX)
+                        .max(1);
+                let mut seen = 0;
+                for (bucket, count) in counts.iter().enumerate() {
+                    seen += count;
+                    if seen >= rank {
+                        return Duration::from_nanos(
+                            1_u64.checked_shl(bucket as u32 + 1).unwrap_or(u64::MAX),
+                        );
+                    }
+                }
+                Duration::MAX
+            };
+            Some(KeyLifetimes {
+                departed: total,
+                p50: quantile(500),
+                p95: quantile(950),
+                p99: quantile(990),
+            })
+        }
+    }
+}
+
+/// How long keys lived in a map before leaving (by any path), for maps built with
+/// [`Builder::key_lifetimes`](crate::Builder::key_lifetimes).
+///
+/// Each quantile is the upper bound of a power-of-two bucket: at most twice the true value.
+///
+/// ```
+/// use mapguard::{testing::MockClock, registry, LruMap};
+/// use std::time::Duration;
+///
+/// let clock = MockClock::new();
+/// let mut map = LruMap::builder(8).key_lifetimes().clock(clock.clone()).name("Docs.ages").build();
+/// map.insert(1, ());
+/// clock.advance(Duration::from_millis(3));
+/// map.remove(&1);
+/// let report = registry::snapshot().into_iter().find(|m| m.name == "Docs.ages").unwrap();
+/// let ages = report.key_lifetimes.unwrap();
+/// assert_eq!(ages.departed, 1);
+/// assert!(ages.p50 >= Duration::from_millis(3) && ages.p50 <= Duration::from_millis(6));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyLifetimes {
+    /// Keys that have left so far.
+    pub departed: u64,
+    /// Median lifetime.
+    pub p50: Duration,
+    /// 95th percentile.
+    pub p95: Duration,
+    /// 99th percentile.
+    pub p99: Duration,
+}
+
 /// The figures one map publishes.
 #[derive(Debug)]
 pub(crate) struct Metrics {
@@ -137,6 +233,8 @@ pub(crate) struct Metrics {
     capacity_seen: Counter,
     /// The scope-end epoch of this map's lifetime when the map was last emptied by a scope end.
     cleared_at_epoch: Counter,
+    /// Key lifetimes, for maps that record them.
+    ages: Option<Arc<Ages>>,
 }
 
 /// Scope ends seen per lifetime, process-wide: how many scopes have ended since a map of that
@@ -173,6 +271,7 @@ impl Metrics {
         policy: &'static str,
         max: usize,
         site: &'static Location<'static>,
+        ages: Option<Arc<Ages>>,
     ) -> Arc<Self> {
         let metrics = Arc::new(Self {
             name,
@@ -193,6 +292,7 @@ impl Metrics {
             cleared_at_epoch: Counter(AtomicU64::new(
                 SCOPE_EPOCHS[lifetime_index(lifetime)].load(Ordering::Relaxed),
             )),
+            ages,
         });
         let mut entries = registry();
         // Dropped maps leave dead weak pointers behind; sweep them as new maps arrive.
@@ -291,6 +391,7 @@ impl Metrics {
             site: self.site,
             thread: self.thread.clone(),
             age: self.created.elapsed(),
+            key_lifetimes: self.ages.as_deref().and_then(Ages::quantiles),
         }
     }
 }
@@ -341,6 +442,9 @@ pub struct MapReport {
     pub thread: Option<String>,
     /// Time since creation.
     pub age: Duration,
+    /// How long keys lived before leaving, if the map records it
+    /// ([`Builder::key_lifetimes`](crate::Builder::key_lifetimes)).
+    pub key_lifetimes: Option<KeyLifetimes>,
 }
 
 impl MapReport {

@@ -111,6 +111,11 @@ impl<K, V, S, E: Expiry> Store<K, V, S, E> {
         }
     }
 
+    /// The key-lifetime histogram, if the map records one.
+    pub(crate) fn ages(&self) -> Option<std::sync::Arc<crate::registry::Ages>> {
+        self.stamps.ages()
+    }
+
     /// The next slab position the incremental expiry sweep should look at.
     pub(crate) fn next_sweep(&mut self) -> Option<u32> {
         let len = self.nodes.len();
@@ -319,6 +324,10 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry> Store<K, V, S, E> {
         let old_value = core::mem::replace(&mut node.value, value);
         self.touch(victim);
         self.mark_written(victim);
+        if E::ENABLED {
+            let now = self.stamps.now();
+            self.stamps.reborn(victim as usize, now);
+        }
         let Self {
             nodes,
             table,

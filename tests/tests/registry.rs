@@ -201,3 +201,40 @@ fn prometheus_text_parses() {
         )
     );
 }
+
+#[test]
+fn key_lifetimes_are_recorded_when_asked() {
+    use mapguard::testing::MockClock;
+    use std::time::Duration;
+
+    let clock = MockClock::new();
+    let mut map = LruMap::builder(100)
+        .key_lifetimes()
+        .clock(clock.clone())
+        .name("Reg.ages")
+        .build();
+    for k in 0..100 {
+        map.insert(k, k);
+    }
+    clock.advance(Duration::from_millis(1));
+    for k in 0..90 {
+        map.remove(&k); // 90 keys live ~1 ms
+    }
+    clock.advance(Duration::from_secs(1));
+    for k in 100..109 {
+        map.insert(k, k);
+    }
+    map.clear(); // 9 keys ~0 ms (just born), 10 keys ~1 s
+    let ages = find("Reg.ages").unwrap().key_lifetimes.expect("recorded");
+    assert_eq!(ages.departed, 109);
+    let ms = Duration::from_millis(1);
+    assert!(ages.p50 >= ms && ages.p50 <= 2 * ms, "p50 {:?}", ages.p50);
+    let s = Duration::from_secs(1);
+    assert!(ages.p99 >= s && ages.p99 <= 2 * s, "p99 {:?}", ages.p99);
+    let plain = LruMap::<u8, u8>::builder(4).name("Reg.no_ages").build();
+    assert_eq!(
+        find(plain.name()).unwrap().key_lifetimes,
+        None,
+        "off unless asked"
+    );
+}

@@ -692,6 +692,7 @@ where
     /// assert_eq!(map.remove("a"), Some(1));
     /// assert_eq!(map.remove("a"), None);
     /// ```
+    #[inline]
     pub fn remove<Q>(&mut self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,
@@ -707,6 +708,7 @@ where
     /// map.insert(String::from("a"), 1);
     /// assert_eq!(map.remove_entry("a"), Some((String::from("a"), 1)));
     /// ```
+    #[inline]
     pub fn remove_entry<Q>(&mut self, key: &Q) -> Option<(K, V)>
     where
         K: Borrow<Q>,
@@ -720,6 +722,7 @@ where
     }
 
     /// Takes `key`'s entry out of the storage; the caller decides where it goes.
+    #[inline]
     fn detach_key<Q>(&mut self, key: &Q) -> Option<(K, V)>
     where
         K: Borrow<Q>,
@@ -865,11 +868,8 @@ where
     /// Stores `value` under `key` (known absent, room checked by the caller's policy).
     pub(crate) fn push_absent(&mut self, hash: u64, key: K, value: V) -> u32 {
         let index = self.store.push_front(hash, key, value);
-        self.metrics.inserted(
-            self.store.len(),
-            || self.store.capacity(),
-            || self.store.heap_bytes(),
-        );
+        self.metrics
+            .inserted(self.store.len(), || self.store.heap_bytes());
         index
     }
 

@@ -93,13 +93,7 @@ pub(crate) struct Untracked;
 )]
 impl Untracked {
     #[inline]
-    pub(crate) fn inserted(
-        &self,
-        _len: usize,
-        _capacity: impl FnOnce() -> usize,
-        _heap_bytes: impl FnOnce() -> usize,
-    ) {
-    }
+    pub(crate) fn inserted(&self, _len: usize, _heap_bytes: impl FnOnce() -> usize) {}
     #[inline]
     pub(crate) fn inserted_in_place(&self) {}
     #[inline]
@@ -229,8 +223,6 @@ pub(crate) struct Metrics {
     removals: [Counter; 8],
     peak_len: Counter,
     heap_bytes: Counter,
-    /// The capacity `heap_bytes` was computed for.
-    capacity_seen: Counter,
     /// The scope-end epoch of this map's lifetime when the map was last emptied by a scope end.
     cleared_at_epoch: Counter,
     /// Key lifetimes, for maps that record them.
@@ -288,7 +280,6 @@ impl Metrics {
             removals: Default::default(),
             peak_len: Counter::default(),
             heap_bytes: Counter::default(),
-            capacity_seen: Counter::default(),
             cleared_at_epoch: Counter(AtomicU64::new(
                 SCOPE_EPOCHS[lifetime_index(lifetime)].load(Ordering::Relaxed),
             )),
@@ -304,23 +295,18 @@ impl Metrics {
         metrics
     }
 
-    /// A new key went in, growing the map. The heap estimate is recomputed only once the
-    /// length passes the capacity last seen: storage cannot have grown before that.
+    /// A new key went in, growing the map. Only a new peak can mean new storage, and the
+    /// slab grows by doubling, so the heap estimate is refreshed at new peaks that are powers
+    /// of two: one comparison on the common path.
     #[inline]
-    pub(crate) fn inserted(
-        &self,
-        len: usize,
-        capacity: impl FnOnce() -> usize,
-        heap_bytes: impl FnOnce() -> usize,
-    ) {
+    pub(crate) fn inserted(&self, len: usize, heap_bytes: impl FnOnce() -> usize) {
         self.inserts.bump();
         let len = len as u64;
         if len > self.peak_len.get() {
             self.peak_len.set(len);
-        }
-        if len > self.capacity_seen.get() {
-            self.capacity_seen.set(capacity() as u64);
-            self.heap_bytes.set(heap_bytes() as u64);
+            if len.is_power_of_two() {
+                self.heap_bytes.set(heap_bytes() as u64);
+            }
         }
     }
 

@@ -21,10 +21,24 @@ use std::time::Duration;
 use weak_table::traits::WeakKey;
 
 /// Builder state: values are dropped without their own [`Cleanup`].
+///
+/// ```
+/// let builder: mapguard::Builder<u8, u8, mapguard::policy::Lru> = mapguard::LruMap::builder(4);
+/// # drop(builder);
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoValueCleanup;
 
 /// Builder state: every value's [`Cleanup::cleanup`] runs before the listener.
+///
+/// ```
+/// use mapguard::{Builder, Cleanup, DefaultHashBuilder, NoListener, RemovalCause, ValueCleanup};
+/// struct Conn;
+/// impl Cleanup for Conn { fn cleanup(&mut self, _: RemovalCause) {} }
+/// let builder: Builder<u8, Conn, mapguard::policy::Lru, DefaultHashBuilder, NoListener, ValueCleanup> =
+///     mapguard::LruMap::builder(4).cleanup();
+/// # drop(builder);
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ValueCleanup;
 
@@ -91,10 +105,21 @@ pub struct Builder<
 type TypeMarker<K, V, P, T> = PhantomData<fn() -> (K, V, P, T)>;
 
 /// Builder target: [`ManagedMap`] (`LruMap`, `BoundedMap`).
+///
+/// ```
+/// let map = mapguard::BoundedMap::<u8, u8>::builder(4).build(); // built for MapTarget
+/// # drop(map);
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct MapTarget;
 
 /// Builder target: [`WeakKeyMap`](crate::WeakKeyMap).
+///
+/// ```
+/// use std::rc::Weak;
+/// let map = mapguard::WeakKeyMap::<Weak<u8>, u8>::builder().build(); // built for WeakTarget
+/// # drop(map);
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct WeakTarget;
 

@@ -1,4 +1,14 @@
-//! What a full map does with one more key.
+//! What a full map does with one more key: [`Lru`] evicts, [`Reject`] refuses.
+//!
+//! ```
+//! use mapguard::policy::{Lru, Reject};
+//! use mapguard::{ManagedMap, Policy};
+//!
+//! let cache: ManagedMap<u32, u32, Lru> = ManagedMap::new(2); // = LruMap
+//! let table: ManagedMap<u32, u32, Reject> = ManagedMap::new(2); // = BoundedMap
+//! assert_eq!((Lru::NAME, Reject::NAME), ("lru", "reject"));
+//! # drop((cache, table));
+//! ```
 
 mod sealed {
     pub trait Sealed {}
@@ -6,6 +16,13 @@ mod sealed {
 
 /// A map's answer to "full, and a new key arrives". Sealed: [`Lru`] and [`Reject`] are the
 /// policies; the map's methods differ by policy where the answer matters.
+///
+/// ```
+/// use mapguard::{policy::Lru, Policy};
+/// fn describe<P: Policy>() -> &'static str { P::NAME }
+/// assert_eq!(describe::<Lru>(), "lru");
+/// assert!(Lru::READS_PROMOTE);
+/// ```
 pub trait Policy:
     sealed::Sealed + Copy + Default + core::fmt::Debug + Send + Sync + 'static
 {

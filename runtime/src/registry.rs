@@ -517,6 +517,18 @@ pub fn report() -> String {
 }
 
 /// Why a map looks like a leak.
+///
+/// ```
+/// use mapguard::registry::{leak_suspects, Suspicion};
+/// for suspect in leak_suspects() {
+///     match suspect.suspicion {
+///         Suspicion::Growing { .. } => println!("{} keeps growing", suspect.map.name),
+///         Suspicion::Thrashing { evictions } => println!("{}: {evictions} evictions", suspect.map.name),
+///         Suspicion::ScopeNeverEnded { .. } => println!("{}: scope never ended", suspect.map.name),
+///         _ => {}
+///     }
+/// }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Suspicion {
@@ -540,6 +552,13 @@ pub enum Suspicion {
 }
 
 /// A map flagged by [`leak_suspects`].
+///
+/// ```
+/// let suspects: Vec<mapguard::registry::LeakSuspect> = mapguard::registry::leak_suspects();
+/// for suspect in &suspects {
+///     eprintln!("{} created at {}: {:?}", suspect.map.name, suspect.map.site, suspect.suspicion);
+/// }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LeakSuspect {
@@ -550,9 +569,17 @@ pub struct LeakSuspect {
 }
 
 /// Consecutive growing checks before a map counts as [`Suspicion::Growing`].
+///
+/// ```
+/// assert_eq!(mapguard::registry::GROWTH_CHECKS, 3);
+/// ```
 pub const GROWTH_CHECKS: usize = 3;
 /// Scope ends elsewhere before an uncleared request/batch map counts as
 /// [`Suspicion::ScopeNeverEnded`].
+///
+/// ```
+/// assert_eq!(mapguard::registry::FORGOTTEN_SCOPE_ENDS, 10);
+/// ```
 pub const FORGOTTEN_SCOPE_ENDS: u64 = 10;
 
 /// Maps that look like leaks. Call it periodically (every minute, say): growth is judged

@@ -400,6 +400,22 @@ pub struct HeapCheckpoint {
 impl HeapCheckpoint {
     /// The live heap now.
     ///
+    /// ```
+    /// # #[cfg(feature = "dhat-heap")]
+    /// # fn main() {
+    /// # #[global_allocator]
+    /// # static ALLOC: dhat::Alloc = dhat::Alloc;
+    /// # let _profiler = dhat::Profiler::builder().testing().build();
+    /// let checkpoint = mapguard::testing::HeapCheckpoint::now();
+    /// let buffer = vec![0_u8; 4096];
+    /// assert!(checkpoint.grown() >= 4096);
+    /// drop(buffer);
+    /// checkpoint.assert_returned(0);
+    /// # }
+    /// # #[cfg(not(feature = "dhat-heap"))]
+    /// # fn main() {}
+    /// ```
+    ///
     /// # Panics
     ///
     /// If no dhat profiler is running (dhat's own check).
@@ -411,6 +427,22 @@ impl HeapCheckpoint {
     }
 
     /// Live heap bytes gained since the checkpoint (negative if fewer are live now).
+    ///
+    /// ```
+    /// # #[cfg(feature = "dhat-heap")]
+    /// # fn main() {
+    /// # #[global_allocator]
+    /// # static ALLOC: dhat::Alloc = dhat::Alloc;
+    /// # let _profiler = dhat::Profiler::builder().testing().build();
+    /// let checkpoint = mapguard::testing::HeapCheckpoint::now();
+    /// let buffer = vec![0_u8; 4096];
+    /// assert!(checkpoint.grown() >= 4096);
+    /// drop(buffer);
+    /// checkpoint.assert_returned(0);
+    /// # }
+    /// # #[cfg(not(feature = "dhat-heap"))]
+    /// # fn main() {}
+    /// ```
     #[must_use]
     pub fn grown(&self) -> isize {
         let now = dhat::HeapStats::get().curr_bytes;
@@ -419,6 +451,22 @@ impl HeapCheckpoint {
     }
 
     /// Asserts that at most `slack_bytes` more are live than at the checkpoint.
+    ///
+    /// ```
+    /// # #[cfg(feature = "dhat-heap")]
+    /// # fn main() {
+    /// # #[global_allocator]
+    /// # static ALLOC: dhat::Alloc = dhat::Alloc;
+    /// # let _profiler = dhat::Profiler::builder().testing().build();
+    /// let checkpoint = mapguard::testing::HeapCheckpoint::now();
+    /// let buffer = vec![0_u8; 4096];
+    /// assert!(checkpoint.grown() >= 4096);
+    /// drop(buffer);
+    /// checkpoint.assert_returned(0);
+    /// # }
+    /// # #[cfg(not(feature = "dhat-heap"))]
+    /// # fn main() {}
+    /// ```
     ///
     /// # Panics
     ///

@@ -113,6 +113,23 @@ fn parse_max(expr: &Expr, errors: &mut Errors) -> Option<u64> {
     }
 }
 
+/// The lifetime a string names, or an error listing the four (with "did you mean").
+pub(crate) fn lifetime_name(lit: &LitStr, errors: &mut Errors) -> Option<String> {
+    let name = lit.value();
+    if LIFETIMES.contains(&name.as_str()) {
+        return Some(name);
+    }
+    errors.spanned(
+        lit,
+        format!(
+            "unknown lifetime {name:?}: expected one of {}{}",
+            list(LIFETIMES),
+            suggestion(&name, LIFETIMES)
+        ),
+    );
+    None
+}
+
 /// Parses `"250ms"`, `"30s"`, `"10m"`, `"2h"` into milliseconds.
 pub(crate) fn parse_duration(text: &str) -> Option<u64> {
     let text = text.trim();
@@ -153,19 +170,7 @@ impl MapAttr {
             "lifetime" => {
                 let example = "\"request\"";
                 if let Some(lit) = string_value(value, "lifetime", example, errors) {
-                    let name = lit.value();
-                    if LIFETIMES.contains(&name.as_str()) {
-                        parsed.lifetime = Some(name);
-                    } else {
-                        errors.spanned(
-                            &lit,
-                            format!(
-                                "unknown lifetime {name:?}: expected one of {}{}",
-                                list(LIFETIMES),
-                                suggestion(&name, LIFETIMES)
-                            ),
-                        );
-                    }
+                    parsed.lifetime = lifetime_name(&lit, errors);
                 }
             }
             "max" => parsed.max = parse_max(value, errors),

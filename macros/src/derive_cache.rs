@@ -4,8 +4,8 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{Data, DeriveInput, ItemStruct, Member};
 
-use crate::attr::LIFETIMES;
-use crate::ctxt::{Errors, list, suggestion};
+use crate::attr::lifetime_name;
+use crate::ctxt::Errors;
 use crate::expand::{managed_cache, member};
 
 pub(crate) fn derive(input: DeriveInput) -> TokenStream {
@@ -29,17 +29,7 @@ pub(crate) fn derive(input: DeriveInput) -> TokenStream {
                 let result = attr.parse_nested_meta(|meta| {
                     if meta.path.is_ident("lifetime") {
                         let lit: syn::LitStr = meta.value()?.parse()?;
-                        let name = lit.value();
-                        if !LIFETIMES.contains(&name.as_str()) {
-                            errors.spanned(
-                                &lit,
-                                format!(
-                                    "unknown lifetime {name:?}: expected one of {}{}",
-                                    list(LIFETIMES),
-                                    suggestion(&name, LIFETIMES)
-                                ),
-                            );
-                        }
+                        lifetime_name(&lit, &mut errors);
                     } else {
                         errors.spanned(
                             &meta.path,

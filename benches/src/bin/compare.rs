@@ -177,38 +177,27 @@ fn render(results: &Results, options: &Options) -> String {
             out.push('\n');
         }
     }
-    let _ = writeln!(
-        out,
-        "\n#### heap bytes per entry beyond size_of::<(u64, u64)>() = 16, at full load\n"
-    );
-    header(&mut out, "implementation");
-    for name in &results.names {
-        let _ = write!(out, "| {name} |");
-        for &size in sizes {
-            let _ = write!(
-                out,
-                " {:.1} |",
-                results.memory[&(*name, size)].overhead_per_entry
-            );
+    let memory_table = |out: &mut String, title: &str, cell: fn(&Memory) -> String| {
+        let _ = writeln!(out, "\n#### {title}\n");
+        header(out, "implementation");
+        for name in &results.names {
+            let _ = write!(out, "| {name} |");
+            for &size in sizes {
+                let _ = write!(out, " {} |", cell(&results.memory[&(*name, size)]));
+            }
+            out.push('\n');
         }
-        out.push('\n');
-    }
-    let _ = writeln!(
-        out,
-        "\n#### heap retained after removing every key (% of full)\n"
+    };
+    memory_table(
+        &mut out,
+        "heap bytes per entry beyond size_of::<(u64, u64)>() = 16, at full load",
+        |m| format!("{:.1}", m.overhead_per_entry),
     );
-    header(&mut out, "implementation");
-    for name in &results.names {
-        let _ = write!(out, "| {name} |");
-        for &size in sizes {
-            let _ = write!(
-                out,
-                " {:.1}% |",
-                results.memory[&(*name, size)].retained_percent
-            );
-        }
-        out.push('\n');
-    }
+    memory_table(
+        &mut out,
+        "heap retained after removing every key (% of full)",
+        |m| format!("{:.1}%", m.retained_percent),
+    );
     out
 }
 

@@ -408,7 +408,9 @@ pub struct MapReport {
     pub peak_len: u64,
     /// The bound.
     pub max: u64,
-    /// Estimated heap bytes of its storage, as of its last insert or resize.
+    /// Estimated heap bytes of its storage, refreshed when it grows past a power-of-two
+    /// length and on `clear`, `maintain`, scope ends and `set_max` (not after the automatic
+    /// shrink during removals).
     pub heap_bytes: u64,
     /// Keys inserted (new keys only).
     pub inserts: u64,

@@ -53,6 +53,18 @@ pub trait FieldConfig: Default {
     const IDLE: Option<Duration> = None;
 }
 
+/// What every configured map starts from: its bound, expiry state, lifetime and name. A
+/// `MAX` of 0 fails to compile.
+fn configured<L: FieldConfig, E: Expiry>() -> (usize, E, Lifetime, Cow<'static, str>) {
+    const { assert!(L::MAX > 0, "FieldConfig::MAX must be at least 1") };
+    (
+        L::MAX,
+        E::configured(L::TTL, L::IDLE),
+        L::LIFETIME,
+        Cow::Borrowed(L::NAME),
+    )
+}
+
 impl<K, V, P, S, L, E> Default for ManagedMap<K, V, P, S, L, E>
 where
     P: Policy,
@@ -64,15 +76,9 @@ where
     /// to compile.
     #[track_caller]
     fn default() -> Self {
-        const { assert!(L::MAX > 0, "FieldConfig::MAX must be at least 1") };
-        let expiry = E::configured(L::TTL, L::IDLE);
-        Self::from_parts(
-            Store::new(L::MAX, S::default(), expiry),
-            L::default(),
-            L::LIFETIME,
-            Cow::Borrowed(L::NAME),
-            Location::caller(),
-        )
+        let (max, expiry, lifetime, name) = configured::<L, E>();
+        let store = Store::new(max, S::default(), expiry);
+        Self::from_parts(store, L::default(), lifetime, name, Location::caller())
     }
 }
 
@@ -88,13 +94,13 @@ where
     /// to compile.
     #[track_caller]
     fn default() -> Self {
-        const { assert!(L::MAX > 0, "FieldConfig::MAX must be at least 1") };
-        let expiry = E::configured(L::TTL, L::IDLE);
+        let (max, expiry, lifetime, name) = configured::<L, E>();
+        let store = Store::new(max, StoredHash, expiry);
         Self::from_parts(
-            Store::new(L::MAX, StoredHash, expiry),
+            store,
             L::default(),
-            L::LIFETIME,
-            Cow::Borrowed(L::NAME),
+            lifetime,
+            name,
             Location::caller(),
             S::default(),
         )

@@ -7,7 +7,8 @@ use hashbrown::DefaultHashBuilder;
 
 use crate::RemovalCause;
 use crate::expiry::{Clock, Expiring, Expiry, NoExpiry};
-use crate::hooks::{Cleanup, NoListener, RemovalListener, WithCleanup};
+use crate::concurrent::ConcurrentMap;
+use crate::hooks::{Cleanup, ConcurrentListener, NoListener, RemovalListener, WithCleanup};
 use crate::map::{ManagedMap, assert_valid_max};
 use crate::policy::Policy;
 use crate::scope::Lifetime;
@@ -98,11 +99,12 @@ pub struct Builder<
     name: Option<Cow<'static, str>>,
     /// Where the map is being created: its name when none is given.
     site: &'static Location<'static>,
-    marker: TypeMarker<K, V, P, T>,
+    target: T,
+    marker: TypeMarker<K, V, P>,
 }
 
 /// Ties the builder to the map's types without owning any of them.
-type TypeMarker<K, V, P, T> = PhantomData<fn() -> (K, V, P, T)>;
+type TypeMarker<K, V, P> = PhantomData<fn() -> (K, V, P)>;
 
 /// Builder target: [`ManagedMap`] (`LruMap`, `BoundedMap`).
 ///
@@ -123,7 +125,26 @@ pub struct MapTarget;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct WeakTarget;
 
-impl<K, V, P: Policy, T>
+/// Builder target: [`ConcurrentMap`](crate::ConcurrentMap), with its shard count if set.
+///
+/// ```
+/// let map = mapguard::ConcurrentLruMap::<u8, u8>::builder(8).build(); // built for ConcurrentTarget
+/// # drop(map);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ConcurrentTarget {
+    shards: Option<usize>,
+}
+
+/// Which builder targets have one owner (`&mut self` maps, with `FnMut` listeners).
+mod target {
+    #[allow(unreachable_pub, reason = "sealed: public in a private module")]
+    pub trait SingleOwner {}
+    impl SingleOwner for super::MapTarget {}
+    impl SingleOwner for super::WeakTarget {}
+}
+
+impl<K, V, P: Policy, T: Default>
     Builder<K, V, P, DefaultHashBuilder, NoListener, NoValueCleanup, NoExpiry, T>
 {
     #[track_caller]
@@ -138,6 +159,7 @@ impl<K, V, P: Policy, T>
             expiry: NoExpiry,
             name: None,
             site: Location::caller(),
+            target: T::default(),
             marker: PhantomData,
         }
     }
@@ -162,6 +184,7 @@ impl<K, V, P: Policy, S, L, C, E: Expiry, T> Builder<K, V, P, S, L, C, E, T> {
             expiry: self.expiry,
             name: self.name,
             site: self.site,
+            target: self.target,
             marker: PhantomData,
         }
     }
@@ -285,10 +308,29 @@ impl<K, V, P: Policy, S, L, C, E: Expiry, T> Builder<K, V, P, S, L, C, E, T> {
             expiry: self.expiry.into_expiring(),
             name: self.name,
             site: self.site,
+            target: self.target,
             marker: PhantomData,
         }
     }
 
+    /// The same builder with another listener; the public methods bound it by target.
+    fn with_listener<L2>(self, listener: L2) -> Builder<K, V, P, S, L2, C, E, T> {
+        Builder {
+            max: self.max,
+            hasher: self.hasher,
+            listener,
+            value_cleanup: self.value_cleanup,
+            lifetime: self.lifetime,
+            expiry: self.expiry,
+            name: self.name,
+            site: self.site,
+            target: self.target,
+            marker: PhantomData,
+        }
+    }
+}
+
+impl<K, V, P: Policy, S, L, C, E: Expiry, T: target::SingleOwner> Builder<K, V, P, S, L, C, E, T> {
     /// Sends every entry that leaves through the cleanup path to `listener`. Replaces any
     /// listener set before; keeps [`cleanup`](Self::cleanup).
     ///
@@ -308,17 +350,7 @@ impl<K, V, P: Policy, S, L, C, E: Expiry, T> Builder<K, V, P, S, L, C, E, T> {
         self,
         listener: L2,
     ) -> Builder<K, V, P, S, L2, C, E, T> {
-        Builder {
-            max: self.max,
-            hasher: self.hasher,
-            listener,
-            value_cleanup: self.value_cleanup,
-            lifetime: self.lifetime,
-            expiry: self.expiry,
-            name: self.name,
-            site: self.site,
-            marker: PhantomData,
-        }
+        self.with_listener(listener)
     }
 
     /// Calls `on_removal(key, value, cause)` for every entry that leaves through the cleanup
@@ -377,6 +409,7 @@ impl<K, V, P: Policy, S, L, E: Expiry, T> Builder<K, V, P, S, L, NoValueCleanup,
             expiry: self.expiry,
             name: self.name,
             site: self.site,
+            target: self.target,
             marker: PhantomData,
         }
     }
@@ -500,5 +533,138 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L, E: Expiry>
             self.site,
             self.hasher,
         )
+    }
+}
+
+impl<K, V, P: Policy, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E, ConcurrentTarget> {
+    /// Splits the map into `shards` shards, each with its own lock (rounded up to a power of
+    /// two, at most 65,536). More shards mean less contention and a looser bound: the map
+    /// holds fewer than `max + shards` entries, and each shard at most `⌈max / shards⌉`.
+    ///
+    /// ```
+    /// let map = mapguard::ConcurrentLruMap::<u32, u32>::builder(1_000).shards(6).build();
+    /// assert_eq!(map.shard_count(), 8);
+    /// ```
+    pub fn shards(mut self, shards: usize) -> Self {
+        self.target.shards = Some(shards);
+        self
+    }
+
+    /// Sends every entry that leaves through the cleanup path to `listener`, on the thread
+    /// that made it leave, after the map's lock is released. Replaces any listener set
+    /// before; keeps [`cleanup`](Self::cleanup).
+    ///
+    /// ```
+    /// use mapguard::{ConcurrentListener, ConcurrentLruMap, RemovalCause};
+    ///
+    /// struct Log;
+    /// impl ConcurrentListener<u32, String> for Log {
+    ///     fn on_removal(&self, key: u32, _value: String, cause: RemovalCause) {
+    ///         println!("{key} left: {cause}");
+    ///     }
+    /// }
+    /// let map = ConcurrentLruMap::builder(8).listener(Log).build();
+    /// map.insert(1, String::from("x"));
+    /// ```
+    pub fn listener<L2: ConcurrentListener<K, V>>(
+        self,
+        listener: L2,
+    ) -> Builder<K, V, P, S, L2, C, E, ConcurrentTarget> {
+        self.with_listener(listener)
+    }
+
+    /// Calls `on_removal(key, value, cause)` for every entry that leaves through the cleanup
+    /// path, possibly from several threads at once. Shorthand for
+    /// [`listener`](Self::listener) with a closure.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    ///
+    /// let removed = AtomicUsize::new(0);
+    /// let map = mapguard::ConcurrentLruMap::builder(1)
+    ///     .on_removal(|_key: u8, _value: u8, _cause| {
+    ///         removed.fetch_add(1, Ordering::Relaxed);
+    ///     })
+    ///     .build();
+    /// map.insert(1, 1);
+    /// map.insert(2, 2);
+    /// drop(map);
+    /// assert_eq!(removed.into_inner(), 2);
+    /// ```
+    pub fn on_removal<F: Fn(K, V, RemovalCause) + Send + Sync>(
+        self,
+        on_removal: F,
+    ) -> Builder<K, V, P, S, F, C, E, ConcurrentTarget> {
+        self.listener(on_removal)
+    }
+
+    fn build_concurrent<L2: ConcurrentListener<K, V>>(
+        mut self,
+        wrap: impl FnOnce(L) -> L2,
+    ) -> ConcurrentMap<K, V, P, S, L2, E>
+    where
+        S: Clone,
+    {
+        let name = self.take_name();
+        ConcurrentMap::from_parts(
+            self.max,
+            self.target.shards,
+            self.hasher,
+            &self.expiry,
+            wrap(self.listener),
+            self.lifetime,
+            name,
+            self.site,
+        )
+    }
+}
+
+impl<K, V, P: Policy, S: Clone, L, E: Expiry>
+    Builder<K, V, P, S, L, NoValueCleanup, E, ConcurrentTarget>
+{
+    /// Builds the concurrent map.
+    ///
+    /// ```
+    /// let map = mapguard::ConcurrentBoundedMap::<u32, u32>::builder(8).build();
+    /// assert!(map.try_insert(1, 1).is_ok());
+    /// ```
+    pub fn build(self) -> ConcurrentMap<K, V, P, S, L, E>
+    where
+        L: ConcurrentListener<K, V>,
+    {
+        self.build_concurrent(|listener| listener)
+    }
+}
+
+impl<K, V, P: Policy, S: Clone, L, E: Expiry>
+    Builder<K, V, P, S, L, ValueCleanup, E, ConcurrentTarget>
+{
+    /// Builds the concurrent map; values leaving through the cleanup path get their
+    /// [`Cleanup`] first.
+    ///
+    /// ```
+    /// use mapguard::{Cleanup, ConcurrentLruMap, RemovalCause};
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// struct Conn(Arc<AtomicBool>);
+    /// impl Cleanup for Conn {
+    ///     fn cleanup(&mut self, _: RemovalCause) {
+    ///         self.0.store(true, Ordering::Relaxed);
+    ///     }
+    /// }
+    ///
+    /// let closed = Arc::new(AtomicBool::new(false));
+    /// let map = ConcurrentLruMap::builder(1).cleanup().build();
+    /// map.insert(1, Conn(Arc::clone(&closed)));
+    /// map.insert(2, Conn(Arc::new(AtomicBool::new(false)))); // evicts 1
+    /// assert!(closed.load(Ordering::Relaxed));
+    /// ```
+    pub fn build(self) -> ConcurrentMap<K, V, P, S, WithCleanup<L>, E>
+    where
+        V: Cleanup,
+        L: ConcurrentListener<K, V>,
+    {
+        self.build_concurrent(WithCleanup)
     }
 }

@@ -8,7 +8,8 @@ use std::time::Duration;
 use weak_table::traits::WeakKey;
 
 use crate::expiry::Expiry;
-use crate::hooks::RemovalListener;
+use crate::concurrent::ConcurrentMap;
+use crate::hooks::{ConcurrentListener, RemovalListener};
 use crate::map::ManagedMap;
 use crate::policy::Policy;
 use crate::scope::Lifetime;
@@ -103,6 +104,29 @@ where
             name,
             Location::caller(),
             S::default(),
+        )
+    }
+}
+
+impl<K, V, P, S, L, E> Default for ConcurrentMap<K, V, P, S, L, E>
+where
+    P: Policy,
+    S: BuildHasher + Clone + Default,
+    L: ConcurrentListener<K, V> + FieldConfig,
+    E: Expiry,
+{
+    #[track_caller]
+    fn default() -> Self {
+        let (max, expiry, lifetime, name) = configured::<L, E>();
+        Self::from_parts(
+            max,
+            None,
+            S::default(),
+            &expiry,
+            L::default(),
+            lifetime,
+            name,
+            Location::caller(),
         )
     }
 }

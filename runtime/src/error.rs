@@ -28,6 +28,11 @@ impl<K, V> CapacityError<K, V> {
         Self { key, value, max }
     }
 
+    /// The same rejection, reporting the bound of the whole map rather than of one shard.
+    pub(crate) fn with_max(self, max: usize) -> Self {
+        Self { max, ..self }
+    }
+
     /// The rejected key.
     ///
     /// ```

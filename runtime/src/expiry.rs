@@ -80,6 +80,8 @@ pub(crate) mod sealed {
         fn reborn(&mut self, index: usize, now: u64);
         /// The key-lifetime histogram, if the map records one.
         fn ages(&self) -> Option<std::sync::Arc<crate::registry::Ages>>;
+        /// The same settings with no entries and a histogram of its own: one shard's state.
+        fn split(&self) -> Self;
     }
 }
 
@@ -150,6 +152,9 @@ impl sealed::ExpiryState for NoExpiry {
     fn reborn(&mut self, _index: usize, _now: u64) {}
     fn ages(&self) -> Option<std::sync::Arc<crate::registry::Ages>> {
         None
+    }
+    fn split(&self) -> Self {
+        Self
     }
 }
 
@@ -321,6 +326,17 @@ impl sealed::ExpiryState for Expiring {
 
     fn ages(&self) -> Option<Arc<crate::registry::Ages>> {
         self.ages.clone()
+    }
+
+    fn split(&self) -> Self {
+        Self {
+            ttl: self.ttl,
+            idle: self.idle,
+            clock: Arc::clone(&self.clock),
+            // Each shard writes its own histogram: one writer per counter.
+            ages: self.ages.as_ref().map(|_| Arc::default()),
+            ..Self::default()
+        }
     }
 
     fn is_expired(&self, index: usize, now: u64) -> bool {

@@ -312,3 +312,69 @@ impl<K, V: Cleanup, L: RemovalListener<K, V>> RemovalListener<K, V> for WithClea
         self.0.on_removal(key, value, cause);
     }
 }
+
+/// The listener of a [`ConcurrentMap`](crate::ConcurrentMap): like [`RemovalListener`], but
+/// called through `&self`, from whichever thread made the entry leave, possibly from several
+/// threads at once. It runs after the map's lock is released, so it may use the map.
+///
+/// Implemented for every `Fn(K, V, RemovalCause) + Send + Sync` closure, for [`NoListener`],
+/// and for [`WithCleanup`].
+///
+/// # Examples
+///
+/// ```
+/// use mapguard::{ConcurrentListener, ConcurrentLruMap, RemovalCause};
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+///
+/// #[derive(Default)]
+/// struct CountEvictions(AtomicUsize);
+///
+/// impl<K, V> ConcurrentListener<K, V> for CountEvictions {
+///     fn on_removal(&self, _key: K, _value: V, cause: RemovalCause) {
+///         if cause.was_evicted() {
+///             self.0.fetch_add(1, Ordering::Relaxed);
+///         }
+///     }
+/// }
+///
+/// let cache = ConcurrentLruMap::builder(2)
+///     .shards(1)
+///     .listener(CountEvictions::default())
+///     .build();
+/// std::thread::scope(|s| {
+///     s.spawn(|| (0..5).for_each(|i| cache.insert(i, ())));
+/// });
+/// assert_eq!(cache.listener().0.load(Ordering::Relaxed), 3);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot listen to removals from a concurrent map of `{K}` to `{V}`",
+    label = "not a concurrent removal listener for `{K}` -> `{V}`",
+    note = "a concurrent listener is a closure `|key: {K}, value: {V}, cause: RemovalCause| ...` \
+            that is `Fn + Send + Sync` (it may run on several threads at once), or a type \
+            implementing `mapguard::ConcurrentListener<{K}, {V}>`"
+)]
+pub trait ConcurrentListener<K, V>: Send + Sync {
+    /// Called once for every entry that leaves through the cleanup path, after the value's
+    /// own cleanup and before it is dropped, with no lock of the map held.
+    fn on_removal(&self, key: K, value: V, cause: RemovalCause);
+}
+
+impl<K, V> ConcurrentListener<K, V> for NoListener {
+    #[inline]
+    fn on_removal(&self, _key: K, _value: V, _cause: RemovalCause) {}
+}
+
+impl<K, V, F: Fn(K, V, RemovalCause) + Send + Sync> ConcurrentListener<K, V> for F {
+    #[inline]
+    fn on_removal(&self, key: K, value: V, cause: RemovalCause) {
+        self(key, value, cause);
+    }
+}
+
+impl<K, V: Cleanup, L: ConcurrentListener<K, V>> ConcurrentListener<K, V> for WithCleanup<L> {
+    #[inline]
+    fn on_removal(&self, key: K, mut value: V, cause: RemovalCause) {
+        value.cleanup(cause);
+        self.0.on_removal(key, value, cause);
+    }
+}

@@ -79,6 +79,7 @@
 
 mod builder;
 mod cause;
+mod concurrent;
 mod config;
 mod entry;
 mod error;
@@ -94,14 +95,19 @@ mod store;
 pub mod testing;
 mod weak;
 
-pub use builder::{Builder, MapTarget, NoValueCleanup, ValueCleanup, WeakTarget};
+pub use builder::{
+    Builder, ConcurrentTarget, MapTarget, NoValueCleanup, ValueCleanup, WeakTarget,
+};
 pub use cause::RemovalCause;
+#[doc(hidden)]
+pub use concurrent::{Locks, Padded, ShardLock, StdLocks};
+pub use concurrent::{ConcurrentBoundedMap, ConcurrentLruMap, ConcurrentMap};
 pub use config::FieldConfig;
 pub use entry::{Entry, OccupiedEntry, VacantEntry};
 pub use error::CapacityError;
 pub use expiry::{Clock, Expiring, Expiry, NoExpiry, SystemClock};
 pub use hashbrown::DefaultHashBuilder;
-pub use hooks::{Cleanup, NoListener, RemovalListener, WithCleanup};
+pub use hooks::{Cleanup, ConcurrentListener, NoListener, RemovalListener, WithCleanup};
 pub use iter::{Drain, IntoIter, Iter, IterMut, Keys, Values, ValuesMut};
 pub use map::{BoundedMap, LruMap, ManagedMap};
 pub use policy::Policy;

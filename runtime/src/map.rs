@@ -20,7 +20,7 @@ use crate::policy::{Lru, Policy, Reject};
 use crate::registry::{self, MapMetrics};
 use crate::scope::{Lifetime, ManagedCache};
 use crate::stats::MapStats;
-use crate::store::Store;
+use crate::store::{Node, Store};
 
 /// A hash map with a size bound and a cleanup path, generic over what happens when it is full.
 ///
@@ -241,6 +241,17 @@ impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P, S, L, 
         let ages = store.ages();
         let metrics =
             registry::register(name.to_string(), lifetime, P::NAME, store.max(), site, ages);
+        Self::with_metrics(store, listener, lifetime, name, metrics)
+    }
+
+    /// A map publishing its figures through `metrics` (a concurrent map's shard).
+    pub(crate) fn with_metrics(
+        store: Store<K, V, S, E>,
+        listener: L,
+        lifetime: Lifetime,
+        name: Cow<'static, str>,
+        metrics: MapMetrics,
+    ) -> Self {
         Self {
             store,
             listener,
@@ -249,6 +260,15 @@ impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P, S, L, 
             metrics,
             policy: PhantomData,
         }
+    }
+
+    /// Takes every entry out at once, counted as leaving with `cause`; the caller passes each
+    /// one to the hooks. O(1): what a concurrent map does under its lock.
+    pub(crate) fn take_all_leaving(&mut self, cause: RemovalCause) -> Vec<Node<K, V>> {
+        self.metrics
+            .removed_many(cause, self.store.len() as u64);
+        self.metrics.resized(0, self.store.max());
+        self.store.take_all()
     }
 
     /// The map's name: the builder's [`name`](Builder::name), `Type.field` for a

@@ -71,11 +71,59 @@ pub(crate) fn register(
 ) -> MapMetrics {
     #[cfg(feature = "tracking")]
     {
-        Metrics::register(name, lifetime, policy, max, site, ages)
+        Metrics::new(name, lifetime, policy, max, site, ages, Vec::new()).register()
     }
     #[cfg(not(feature = "tracking"))]
     {
         let _ = (name, lifetime, policy, max, site, ages);
+        Untracked
+    }
+}
+
+/// Figures for one shard of a concurrent map, written under that shard's lock. Not registered
+/// on their own: [`register_sharded`] publishes their sum as one map.
+pub(crate) fn shard_metrics(
+    lifetime: Lifetime,
+    policy: &'static str,
+    max: usize,
+    site: &'static Location<'static>,
+    ages: Option<Arc<Ages>>,
+) -> MapMetrics {
+    #[cfg(feature = "tracking")]
+    {
+        Arc::new(Metrics::new(
+            String::new(),
+            lifetime,
+            policy,
+            max,
+            site,
+            ages,
+            Vec::new(),
+        ))
+    }
+    #[cfg(not(feature = "tracking"))]
+    {
+        let _ = (lifetime, policy, max, site, ages);
+        Untracked
+    }
+}
+
+/// Registers a concurrent map whose figures are the sum of its shards'.
+pub(crate) fn register_sharded(
+    name: String,
+    lifetime: Lifetime,
+    policy: &'static str,
+    max: usize,
+    site: &'static Location<'static>,
+    shards: &[MapMetrics],
+) -> MapMetrics {
+    #[cfg(feature = "tracking")]
+    {
+        Metrics::new(name, lifetime, policy, max, site, None, shards.to_vec()).register()
+    }
+    #[cfg(not(feature = "tracking"))]
+    {
+        let _ = (name, lifetime, policy, max, site, shards);
         Untracked
     }
 }
@@ -139,10 +187,18 @@ mod ages {
             self.buckets[bucket].bump();
         }
 
-        /// Quantiles of the recorded lifetimes, each the upper bound of its bucket (so within a
-        /// factor of two above the true value); `None` before any key has left.
-        pub(crate) fn quantiles(&self) -> Option<KeyLifetimes> {
-            let counts: Vec<u64> = self.buckets.iter().map(Counter::get).collect();
+        /// Quantiles of the lifetimes recorded in all of `histograms` (a concurrent map has
+        /// one per shard), each the upper bound of its bucket (so within a factor of two
+        /// above the true value); `None` before any key has left.
+        pub(crate) fn quantiles<'a>(
+            histograms: impl IntoIterator<Item = &'a Ages>,
+        ) -> Option<KeyLifetimes> {
+            let mut counts = [0_u64; 64];
+            for ages in histograms {
+                for (count, bucket) in counts.iter_mut().zip(&ages.buckets) {
+                    *count += bucket.get();
+                }
+            }
             let total: u64 = counts.iter().sum();
             if total == 0 {
                 return None;
@@ -227,6 +283,9 @@ pub(crate) struct Metrics {
     cleared_at_epoch: Counter,
     /// Key lifetimes, for maps that record them.
     ages: Option<Arc<Ages>>,
+    /// A concurrent map's shards, each with figures of its own (one writer per counter);
+    /// empty for other maps. The map's own counters then stay unused.
+    shards: Vec<Arc<Metrics>>,
 }
 
 /// Scope ends seen per lifetime, process-wide: how many scopes have ended since a map of that
@@ -256,16 +315,17 @@ fn registry() -> MutexGuard<'static, Vec<Entry>> {
 
 #[cfg_attr(not(feature = "tracking"), allow(dead_code))]
 impl Metrics {
-    /// Creates and registers the figures of a new map.
-    pub(crate) fn register(
+    /// The figures of a new map, not yet registered.
+    fn new(
         name: String,
         lifetime: Lifetime,
         policy: &'static str,
         max: usize,
         site: &'static Location<'static>,
         ages: Option<Arc<Ages>>,
-    ) -> Arc<Self> {
-        let metrics = Arc::new(Self {
+        shards: Vec<Arc<Metrics>>,
+    ) -> Self {
+        Self {
             name,
             lifetime,
             policy,
@@ -284,7 +344,13 @@ impl Metrics {
                 SCOPE_EPOCHS[lifetime_index(lifetime)].load(Ordering::Relaxed),
             )),
             ages,
-        });
+            shards,
+        }
+    }
+
+    /// Publishes these figures in the registry until the returned handle is dropped.
+    fn register(self) -> Arc<Self> {
+        let metrics = Arc::new(self);
         let mut entries = registry();
         // Dropped maps leave dead weak pointers behind; sweep them as new maps arrive.
         entries.retain(|entry| entry.metrics.strong_count() > 0);
@@ -354,30 +420,40 @@ impl Metrics {
     }
 
     fn snapshot(&self) -> MapReport {
-        let removals: [u64; 8] = core::array::from_fn(|i| self.removals[i].get());
-        let inserts = self.inserts.get();
+        // A concurrent map's figures are its shards' sums; its peak is the sum of theirs.
+        let parts: Vec<&Self> = if self.shards.is_empty() {
+            vec![self]
+        } else {
+            self.shards.iter().map(Arc::as_ref).collect()
+        };
+        let sum = |counter: fn(&Self) -> &Counter| -> u64 {
+            parts.iter().map(|part| counter(part).get()).sum()
+        };
+        let removals: [u64; 8] =
+            core::array::from_fn(|i| parts.iter().map(|part| part.removals[i].get()).sum());
+        let inserts = sum(|m| &m.inserts);
+        let taken = sum(|m| &m.taken);
         // Every entry leaves exactly once; a replaced value leaves but its entry stays.
-        let left = removals.iter().sum::<u64>() - removals[RemovalCause::Replaced.index()]
-            + self.taken.get();
+        let left = removals.iter().sum::<u64>() - removals[RemovalCause::Replaced.index()] + taken;
         let epoch = SCOPE_EPOCHS[lifetime_index(self.lifetime)].load(Ordering::Relaxed);
         MapReport {
             name: self.name.clone(),
             lifetime: self.lifetime,
             policy: self.policy,
             len: inserts.saturating_sub(left),
-            peak_len: self.peak_len.get(),
+            peak_len: sum(|m| &m.peak_len),
             max: self.max.get(),
-            heap_bytes: self.heap_bytes.get(),
+            heap_bytes: sum(|m| &m.heap_bytes),
             inserts,
-            hits: self.hits.get(),
-            misses: self.misses.get(),
-            handed_back: self.taken.get(),
+            hits: sum(|m| &m.hits),
+            misses: sum(|m| &m.misses),
+            handed_back: taken,
             removals,
             scope_ends_since_cleared: epoch.saturating_sub(self.cleared_at_epoch.get()),
             site: self.site,
             thread: self.thread.clone(),
             age: self.created.elapsed(),
-            key_lifetimes: self.ages.as_deref().and_then(Ages::quantiles),
+            key_lifetimes: Ages::quantiles(parts.iter().filter_map(|part| part.ages.as_deref())),
         }
     }
 }

@@ -1,0 +1,1052 @@
+//! [`ConcurrentMap`], and its two faces [`ConcurrentLruMap`] and [`ConcurrentBoundedMap`]:
+//! managed maps shared between threads through `&self`.
+//!
+//! A concurrent map is a fixed set of shards, each a [`ManagedMap`] behind its own lock; a
+//! key's hash picks its shard. Every operation locks one shard, does its work there, and takes
+//! the entries that left out of the shard before unlocking. Only then do the hooks run, so a
+//! hook may use the map (even the same key) without deadlock, and a slow hook never blocks
+//! other threads' access to the shard.
+
+use core::borrow::Borrow;
+use core::fmt;
+use core::hash::{BuildHasher, Hash};
+use core::ops::{Deref, DerefMut};
+use std::borrow::Cow;
+use std::panic::Location;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+use hashbrown::DefaultHashBuilder;
+
+use crate::RemovalCause;
+use crate::builder::{Builder, ConcurrentTarget, NoValueCleanup};
+use crate::error::CapacityError;
+use crate::expiry::{Expiry, NoExpiry};
+use crate::hooks::{ConcurrentListener, NoListener, RemovalListener};
+use crate::map::{ManagedMap, assert_valid_max};
+use crate::policy::{Lru, Policy, Reject};
+use crate::registry::{self, MapMetrics};
+use crate::scope::{Lifetime, ManagedCache};
+use crate::stats::MapStats;
+use crate::store::Store;
+
+/// A thread-safe managed map: sharded, bounded, with hooks that run outside its locks.
+///
+/// You normally name it through its aliases: [`ConcurrentLruMap`] (evicts the least recently
+/// used entry of the key's shard) and [`ConcurrentBoundedMap`] (rejects new keys when the
+/// key's shard is full). All methods take `&self`; share the map with `Arc` or by reference.
+/// Reads return clones (`V: Clone`), or run a closure on the value under the shard's lock.
+///
+/// # The invariant, across threads
+///
+/// Every value inserted leaves exactly once: handed back by `remove`, `replace`, a rejected
+/// `try_insert`, ...; or through the cleanup path with its [`RemovalCause`] — the value's
+/// [`Cleanup`](crate::Cleanup) (if built with it), then the [`ConcurrentListener`], then drop.
+/// Whatever is left when the map is dropped goes through it with [`RemovalCause::Dropped`].
+///
+/// # Hooks run outside the locks
+///
+/// An operation takes the entries that leave (evicted, expired, replaced, ...) out of the
+/// shard while it holds the lock, unlocks, and then runs the hooks on the calling thread. A
+/// hook may therefore call back into the map, and hooks of different operations may run at
+/// the same time on different threads (hence `ConcurrentListener` takes `&self` and is
+/// `Send + Sync`). If a hook panics, the other entries that left in the same operation are
+/// dropped without their hooks.
+///
+/// # The bound, and its tolerance
+///
+/// Each of the `n` shards holds at most `⌈max / n⌉` entries, so the map holds at most
+/// `n × ⌈max / n⌉ < max + n`. Eviction is least-recently-used *within a shard*, and a bounded
+/// map rejects a new key when the key's shard is full, which can happen before the whole map
+/// holds `max`. By default `n` is a power of two near four per CPU, and small enough that each
+/// shard holds at least 64 entries (a map with `max` below 128 has one shard, and is exact);
+/// [`Builder::shards`] sets it.
+///
+/// # Examples
+///
+/// ```
+/// use mapguard::{ConcurrentLruMap, RemovalCause};
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+///
+/// let evicted = AtomicUsize::new(0);
+/// let cache = ConcurrentLruMap::builder(1_000)
+///     .on_removal(|_key: u64, _value: String, cause| {
+///         if cause == RemovalCause::Evicted {
+///             evicted.fetch_add(1, Ordering::Relaxed);
+///         }
+///     })
+///     .build();
+/// std::thread::scope(|s| {
+///     for thread in 0..4_u64 {
+///         let cache = &cache;
+///         s.spawn(move || {
+///             for i in 0..1_000 {
+///                 cache.insert(thread * 1_000 + i, i.to_string());
+///             }
+///         });
+///     }
+/// });
+/// assert!(cache.len() <= 1_000 + cache.shard_count());
+/// drop(cache);
+/// assert!(evicted.load(Ordering::Relaxed) >= 3_000 - 1_000);
+/// ```
+pub struct ConcurrentMap<
+    K,
+    V,
+    P,
+    S = DefaultHashBuilder,
+    L = NoListener,
+    E = NoExpiry,
+    M: Locks = StdLocks,
+> where
+    L: ConcurrentListener<K, V>,
+    E: Expiry,
+{
+    shards: Shards<K, V, P, S, E, M>,
+    /// Picks a key's shard: the same hash the shard's table uses, so one `BuildHasher`.
+    hasher: S,
+    /// `64 - 7 - log2(shards)`: the shard comes from the bits just below the seven the hash
+    /// table keeps as tags, so keys of one shard still differ in their tags.
+    shift: u32,
+    listener: L,
+    lifetime: Lifetime,
+    name: Cow<'static, str>,
+    /// The bound; atomic so `set_max` can take `&self`.
+    max: AtomicUsize,
+    /// The registry entry summing the shards' figures; gone when the map is dropped.
+    metrics: MapMetrics,
+}
+
+/// A concurrent map that evicts the least recently used entry of a key's shard when a new key
+/// arrives while the shard is full; the evicted value goes through the cleanup path with
+/// [`RemovalCause::Evicted`].
+///
+/// `get`, `update` and `get_or_insert_with` make an entry the most recent; `peek` and
+/// `contains_key` do not. All methods are O(1) average plus one lock unless noted.
+///
+/// # Examples
+///
+/// ```
+/// use mapguard::ConcurrentLruMap;
+/// use std::sync::Arc;
+///
+/// let cache = Arc::new(ConcurrentLruMap::new(10_000));
+/// let worker = {
+///     let cache = Arc::clone(&cache);
+///     std::thread::spawn(move || cache.insert("answer", 42))
+/// };
+/// worker.join().unwrap();
+/// assert_eq!(cache.get("answer"), Some(42));
+/// ```
+pub type ConcurrentLruMap<K, V, S = DefaultHashBuilder, L = NoListener, E = NoExpiry> =
+    ConcurrentMap<K, V, Lru, S, L, E>;
+
+/// A concurrent map that never evicts: when the key's shard is full,
+/// [`try_insert`](ConcurrentMap::try_insert) of a new key fails and hands the key and value
+/// back. Updating a key already present always succeeds.
+///
+/// All methods are O(1) average plus one lock unless noted.
+///
+/// # Examples
+///
+/// ```
+/// use mapguard::ConcurrentBoundedMap;
+///
+/// let open = ConcurrentBoundedMap::new(2); // small: one shard, so the bound is exact
+/// open.try_insert("a", 1)?;
+/// open.try_insert("b", 2)?;
+/// let rejected = open.try_insert("c", 3).unwrap_err();
+/// assert_eq!(rejected.into_inner(), ("c", 3));
+/// # Ok::<(), mapguard::CapacityError<&str, i32>>(())
+/// ```
+pub type ConcurrentBoundedMap<K, V, S = DefaultHashBuilder, L = NoListener, E = NoExpiry> =
+    ConcurrentMap<K, V, Reject, S, L, E>;
+
+/// One shard: a managed map whose departures wait in [`Deferred`] until the lock is released.
+type Shard<K, V, P, S, E> = ManagedMap<K, V, P, S, Deferred<K, V>, E>;
+
+/// One shard behind its lock.
+type Locked<K, V, P, S, E, M> = <M as Locks>::Lock<Shard<K, V, P, S, E>>;
+
+/// All of a map's shards.
+type Shards<K, V, P, S, E, M> = Box<[Locked<K, V, P, S, E, M>]>;
+
+/// How a concurrent map locks its shards. Not part of the API: it exists so that the
+/// project's model test can run the real map on a model checker's locks.
+#[doc(hidden)]
+pub trait Locks: 'static {
+    /// The lock around one shard.
+    type Lock<T>: ShardLock<T>;
+}
+
+/// A lock around one shard. Not part of the API (see [`Locks`]).
+#[doc(hidden)]
+pub trait ShardLock<T> {
+    /// A lock holding `value`.
+    fn new(value: T) -> Self;
+    /// Runs `work` with the value locked.
+    fn with<R>(&self, work: impl FnOnce(&mut T) -> R) -> R;
+    /// The value, through exclusive access (no locking).
+    fn get_mut(&mut self) -> &mut T;
+}
+
+/// `std::sync::Mutex`, each on its own cache line. Not part of the API (see [`Locks`]).
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct StdLocks;
+
+impl Locks for StdLocks {
+    type Lock<T> = Padded<Mutex<T>>;
+}
+
+/// A value on a cache line of its own (128 bytes: two lines on x86, where the adjacent-line
+/// prefetcher pairs them), so neighbouring shards' locks do not contend.
+#[doc(hidden)]
+#[derive(Debug, Default)]
+#[repr(align(128))]
+pub struct Padded<T>(T);
+
+impl<T> Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> DerefMut for Padded<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
+
+impl<T> ShardLock<T> for Padded<Mutex<T>> {
+    fn new(value: T) -> Self {
+        Padded(Mutex::new(value))
+    }
+
+    #[inline]
+    fn with<R>(&self, work: impl FnOnce(&mut T) -> R) -> R {
+        // No hook runs under the lock, so a poisoned lock only means a key's `Hash`/`Eq` or a
+        // caller's closure panicked; the shard is consistent between operations.
+        work(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn get_mut(&mut self) -> &mut T {
+        self.0.get_mut().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+type Departed<K, V> = (K, V, RemovalCause);
+
+/// A shard's listener: holds departing entries until the shard is unlocked. The first one is
+/// kept inline, so the common case (one eviction per insert) allocates nothing.
+pub(crate) struct Deferred<K, V> {
+    first: Option<Departed<K, V>>,
+    rest: Vec<Departed<K, V>>,
+}
+
+impl<K, V> Default for Deferred<K, V> {
+    fn default() -> Self {
+        Self {
+            first: None,
+            rest: Vec::new(),
+        }
+    }
+}
+
+impl<K, V> RemovalListener<K, V> for Deferred<K, V> {
+    #[inline]
+    fn on_removal(&mut self, key: K, value: V, cause: RemovalCause) {
+        if self.first.is_none() {
+            self.first = Some((key, value, cause));
+        } else {
+            self.rest.push((key, value, cause));
+        }
+    }
+}
+
+impl<K, V> Deferred<K, V> {
+    #[inline]
+    fn take(&mut self) -> Departures<K, V> {
+        Departures {
+            first: self.first.take(),
+            rest: core::mem::take(&mut self.rest).into_iter(),
+        }
+    }
+}
+
+/// Entries that left a shard during one operation, in the order they left.
+struct Departures<K, V> {
+    first: Option<Departed<K, V>>,
+    rest: std::vec::IntoIter<Departed<K, V>>,
+}
+
+impl<K, V> Iterator for Departures<K, V> {
+    type Item = Departed<K, V>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        self.first.take().or_else(|| self.rest.next())
+    }
+}
+
+/// The default shard count for a bound: a power of two near four per CPU, with at least 64
+/// entries per shard.
+fn default_shards(max: usize) -> usize {
+    let cpus = std::thread::available_parallelism().map_or(4, usize::from);
+    let wanted = (cpus * 4).next_power_of_two();
+    let roomy = (max / 64).max(1);
+    // The largest power of two not above `roomy`.
+    let limit = 1 << (usize::BITS - 1 - roomy.leading_zeros());
+    wanted.min(limit)
+}
+
+impl<K, V, P: Policy> ConcurrentMap<K, V, P> {
+    /// An empty map holding at most `max` entries (within the tolerance described on
+    /// [`ConcurrentMap`]), with the default hasher, shard count and no hooks.
+    ///
+    /// # Panics
+    ///
+    /// If `max` is 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mapguard::{ConcurrentBoundedMap, ConcurrentLruMap};
+    ///
+    /// let cache: ConcurrentLruMap<u64, String> = ConcurrentLruMap::new(10_000);
+    /// let table: ConcurrentBoundedMap<u64, String> = ConcurrentBoundedMap::new(10_000);
+    /// assert_eq!(cache.max(), 10_000);
+    /// assert!(table.is_empty());
+    /// ```
+    #[must_use]
+    #[track_caller]
+    pub fn new(max: usize) -> Self {
+        Self::builder(max).build()
+    }
+
+    /// A builder for a map holding at most `max` entries: set the shard count, a listener,
+    /// value cleanup, expiry or a hasher, then [`build`](Builder::build).
+    ///
+    /// # Panics
+    ///
+    /// If `max` is 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mapguard::{ConcurrentLruMap, Lifetime};
+    ///
+    /// let sessions = ConcurrentLruMap::<u64, String>::builder(5_000)
+    ///     .name("Server.sessions")
+    ///     .lifetime(Lifetime::Session)
+    ///     .shards(4)
+    ///     .build();
+    /// assert_eq!(sessions.shard_count(), 4);
+    /// ```
+    #[track_caller]
+    pub fn builder(
+        max: usize,
+    ) -> Builder<K, V, P, DefaultHashBuilder, NoListener, NoValueCleanup, NoExpiry, ConcurrentTarget>
+    {
+        Builder::new(max)
+    }
+}
+
+impl<K, V, P, S, L, E, M> ConcurrentMap<K, V, P, S, L, E, M>
+where
+    P: Policy,
+    S: Clone,
+    L: ConcurrentListener<K, V>,
+    E: Expiry,
+    M: Locks,
+{
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "internal: the builder and `FieldConfig` pass what they hold"
+    )]
+    pub(crate) fn from_parts(
+        max: usize,
+        shards: Option<usize>,
+        hasher: S,
+        expiry: &E,
+        listener: L,
+        lifetime: Lifetime,
+        name: Cow<'static, str>,
+        site: &'static Location<'static>,
+    ) -> Self {
+        assert_valid_max(max);
+        let count = shards.unwrap_or_else(|| default_shards(max)).clamp(1, 1 << 16);
+        let count = count.next_power_of_two();
+        let per_shard = max.div_ceil(count);
+        let mut parts = Vec::with_capacity(count);
+        let shards: Box<[_]> = (0..count)
+            .map(|_| {
+                let store = Store::new(per_shard, hasher.clone(), expiry.split());
+                let metrics =
+                    registry::shard_metrics(lifetime, P::NAME, per_shard, site, store.ages());
+                parts.push(metrics.clone());
+                M::Lock::new(ManagedMap::with_metrics(
+                    store,
+                    Deferred::default(),
+                    lifetime,
+                    Cow::Borrowed(""),
+                    metrics,
+                ))
+            })
+            .collect();
+        let metrics =
+            registry::register_sharded(name.to_string(), lifetime, P::NAME, max, site, &parts);
+        Self {
+            shards,
+            hasher,
+            shift: 64 - 7 - count.trailing_zeros(),
+            listener,
+            lifetime,
+            name,
+            max: AtomicUsize::new(max),
+            metrics,
+        }
+    }
+}
+
+impl<K, V, P, S, L, E, M> ConcurrentMap<K, V, P, S, L, E, M>
+where
+    L: ConcurrentListener<K, V>,
+    E: Expiry,
+    M: Locks,
+{
+    /// The map's name: the builder's [`name`](Builder::name), `Type.field` for a
+    /// `#[mapguard::managed]` field, or else the call site that created it.
+    ///
+    /// ```
+    /// let named = mapguard::ConcurrentLruMap::<u8, u8>::builder(4).name("Cache.hot").build();
+    /// assert_eq!(named.name(), "Cache.hot");
+    /// ```
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The lifetime whose scope end clears this map.
+    ///
+    /// ```
+    /// use mapguard::{ConcurrentLruMap, Lifetime};
+    /// let map = ConcurrentLruMap::<u8, u8>::builder(4).lifetime(Lifetime::Request).build();
+    /// assert_eq!(map.lifetime(), Lifetime::Request);
+    /// ```
+    #[must_use]
+    pub fn lifetime(&self) -> Lifetime {
+        self.lifetime
+    }
+
+    /// The bound the map was built with (see [`ConcurrentMap`] for its tolerance).
+    ///
+    /// ```
+    /// assert_eq!(mapguard::ConcurrentLruMap::<u8, u8>::new(7).max(), 7);
+    /// ```
+    #[must_use]
+    pub fn max(&self) -> usize {
+        self.max.load(Ordering::Relaxed)
+    }
+
+    /// How many shards (and locks) the map has.
+    ///
+    /// ```
+    /// let map = mapguard::ConcurrentLruMap::<u8, u8>::builder(1_000).shards(8).build();
+    /// assert_eq!(map.shard_count(), 8);
+    /// ```
+    #[must_use]
+    pub fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// The map's removal listener.
+    ///
+    /// ```
+    /// let map = mapguard::ConcurrentLruMap::<u8, u8>::new(4);
+    /// assert_eq!(*map.listener(), mapguard::NoListener);
+    /// ```
+    #[must_use]
+    pub fn listener(&self) -> &L {
+        &self.listener
+    }
+
+    /// The map's hasher.
+    ///
+    /// ```
+    /// use std::collections::hash_map::RandomState;
+    /// let map = mapguard::ConcurrentLruMap::<u8, u8>::builder(4).hasher(RandomState::new()).build();
+    /// let _: &RandomState = map.hasher();
+    /// ```
+    #[must_use]
+    pub fn hasher(&self) -> &S {
+        &self.hasher
+    }
+
+    /// Sums a figure over the shards, locking each in turn.
+    fn sum(&self, figure: impl Fn(&Shard<K, V, P, S, E>) -> usize) -> usize {
+        self.shards.iter().map(|shard| shard.with(|s| figure(s))).sum()
+    }
+
+    /// Number of entries, counted shard by shard (so, under concurrent writes, a figure that
+    /// was true of each shard at a slightly different moment). O(shards).
+    ///
+    /// ```
+    /// let map = mapguard::ConcurrentLruMap::new(4);
+    /// map.insert(1, 1);
+    /// assert_eq!(map.len(), 1);
+    /// ```
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.sum(ManagedMap::len)
+    }
+
+    /// Whether the map holds no entries. O(shards).
+    ///
+    /// ```
+    /// assert!(mapguard::ConcurrentLruMap::<u8, u8>::new(4).is_empty());
+    /// ```
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.shards.iter().all(|shard| shard.with(|s| s.is_empty()))
+    }
+
+    /// Entries the shards can hold before they reallocate. O(shards).
+    ///
+    /// ```
+    /// let map = mapguard::ConcurrentLruMap::new(1_000_000);
+    /// map.insert(1, 1);
+    /// assert!(map.capacity() >= 1 && map.capacity() < 1_000);
+    /// ```
+    #[must_use]
+    pub fn capacity(&self) -> usize {
+        self.sum(ManagedMap::capacity)
+    }
+
+    /// Estimated heap bytes held by the shards' storage. O(shards).
+    ///
+    /// ```
+    /// let map = mapguard::ConcurrentLruMap::new(100);
+    /// assert_eq!(map.heap_bytes(), 0);
+    /// map.insert(1_u64, 1_u64);
+    /// assert!(map.heap_bytes() > 0);
+    /// ```
+    #[must_use]
+    pub fn heap_bytes(&self) -> usize {
+        self.sum(ManagedMap::heap_bytes)
+    }
+
+    /// Runs the hooks for entries that left a shard, now that it is unlocked.
+    #[inline]
+    fn dispatch(&self, departed: Departures<K, V>) {
+        for (key, value, cause) in departed {
+            self.listener.on_removal(key, value, cause);
+        }
+    }
+
+    /// Runs `work` on every shard in turn, each time running the hooks after unlocking.
+    fn each_shard(&self, mut work: impl FnMut(&mut Shard<K, V, P, S, E>) -> usize) -> usize {
+        let mut total = 0;
+        for shard in &self.shards {
+            let (count, departed) = shard.with(|s| (work(s), s.listener.take()));
+            self.dispatch(departed);
+            total += count;
+        }
+        total
+    }
+
+    /// Takes every entry out of every shard with `cause` and runs the hooks. O(n), one lock
+    /// at a time, each held for O(1).
+    fn remove_all(&self, cause: RemovalCause) -> usize {
+        let mut count = 0;
+        for shard in &self.shards {
+            let nodes = shard.with(|s| s.take_all_leaving(cause));
+            count += nodes.len();
+            for node in nodes {
+                self.listener.on_removal(node.key, node.value, cause);
+            }
+        }
+        count
+    }
+
+    /// Removes every entry through the cleanup path with [`RemovalCause::Cleared`] and frees
+    /// the shards' memory. Entries inserted meanwhile by other threads into shards already
+    /// cleared stay. O(n).
+    ///
+    /// ```
+    /// let map = mapguard::ConcurrentLruMap::new(100);
+    /// (0..50).for_each(|i| map.insert(i, i));
+    /// map.clear();
+    /// assert!(map.is_empty());
+    /// assert_eq!(map.heap_bytes(), 0);
+    /// ```
+    pub fn clear(&self) {
+        self.remove_all(RemovalCause::Cleared);
+    }
+
+    /// Clears the map with [`RemovalCause::ScopeEnded`] if it has `lifetime`, and returns
+    /// how many entries left; through `&self`, so a map shared by `Arc` can end its scope.
+    /// O(n).
+    ///
+    /// ```
+    /// use mapguard::{ConcurrentLruMap, Lifetime};
+    ///
+    /// let scratch = ConcurrentLruMap::builder(100).lifetime(Lifetime::Request).build();
+    /// scratch.insert(1, "row");
+    /// assert_eq!(scratch.end_scope(Lifetime::Session), 0);
+    /// assert_eq!(scratch.end_scope(Lifetime::Request), 1);
+    /// assert!(scratch.is_empty());
+    /// ```
+    pub fn end_scope(&self, lifetime: Lifetime) -> usize {
+        if lifetime != self.lifetime {
+            return 0;
+        }
+        let released = self.remove_all(RemovalCause::ScopeEnded);
+        self.metrics.scope_ended();
+        released
+    }
+
+    /// Visits every entry, shard by shard, with that shard locked; the order is arbitrary.
+    /// `visit` must not use this map (its shard is locked). O(n).
+    ///
+    /// ```
+    /// let map = mapguard::ConcurrentLruMap::new(10);
+    /// (0..4).for_each(|i| map.insert(i, i * 10));
+    /// let mut sum = 0;
+    /// map.for_each(|_key, value| sum += value);
+    /// assert_eq!(sum, 60);
+    /// ```
+    pub fn for_each(&self, mut visit: impl FnMut(&K, &V)) {
+        for shard in &self.shards {
+            shard.with(|s| s.iter().for_each(|(key, value)| visit(key, value)));
+        }
+    }
+}
+
+impl<K, V, P, S, L, E, M> ConcurrentMap<K, V, P, S, L, E, M>
+where
+    K: Hash + Eq,
+    S: BuildHasher,
+    P: Policy,
+    L: ConcurrentListener<K, V>,
+    E: Expiry,
+    M: Locks,
+{
+    #[inline]
+    fn shard_of<Q: Hash + ?Sized>(&self, key: &Q) -> &Locked<K, V, P, S, E, M> {
+        let index = (self.hasher.hash_one(key) >> self.shift) as usize & (self.shards.len() - 1);
+        &self.shards[index]
+    }
+
+    /// Runs `work` on `shard`; then, unlocked, the hooks of the entries that left.
+    #[inline]
+    fn on_shard<R>(
+        &self,
+        shard: &Locked<K, V, P, S, E, M>,
+        work: impl FnOnce(&mut Shard<K, V, P, S, E>) -> R,
+    ) -> R {
+        let (result, departed) = shard.with(|shard| {
+            let result = work(shard);
+            (result, shard.listener.take())
+        });
+        self.dispatch(departed);
+        result
+    }
+
+    /// Whether `key` is present. Does not change the recency order.
+    ///
+    /// ```
+    /// let map = mapguard::ConcurrentLruMap::new(3);
+    /// map.insert(String::from("a"), 1);
+    /// assert!(map.contains_key("a")); // `&str` looks up `String` keys
+    /// ```
+    #[must_use]
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.shard_of(key).with(|shard| shard.contains_key(key))
+    }
+
+    /// A clone of the value for `key`, without changing the recency order.
+    ///
+    /// ```
+    /// let map = mapguard::ConcurrentLruMap::new(2);
+    /// map.insert(1, 'a');
+    /// assert_eq!(map.peek(&1), Some('a'));
+    /// ```
+    #[must_use]
+    pub fn peek<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        V: Clone,
+    {
+        self.shard_of(key).with(|shard| shard.peek(key).cloned())
+    }
+
+    /// A clone of the value for `key`. For an LRU map this makes the entry the most recently
+    /// used; an expired entry is cleaned ([`RemovalCause::Expired`]) and not returned.
+    ///
+    /// ```
+    /// let map = mapguard::ConcurrentLruMap::new(2);
+    /// map.insert("a", vec![1]);
+    /// assert_eq!(map.get("a"), Some(vec![1]));
+    /// assert_eq!(map.get("b"), None);
+    /// ```
+    #[must_use]
+    pub fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        V: Clone,
+    {
+        self.update(key, |value| value.clone())
+    }
+
+    /// Runs `change` on the value for `key` under its shard's lock and returns what it
+    /// returns, or `None` if the key is absent. Counts as a read like [`get`](Self::get).
+    /// `change` must not use this map (its shard is locked).
+    ///
+    /// ```
+    /// let hits = mapguard::ConcurrentLruMap::new(10);
+    /// hits.insert("/", 0_u64);
+    /// std::thread::scope(|s| {
+    ///     for _ in 0..4 {
+    ///         s.spawn(|| hits.update("/", |n| *n += 1));
+    ///     }
+    /// });
+    /// assert_eq!(hits.get("/"), Some(4));
+    /// ```
+    pub fn update<Q, R>(&self, key: &Q, change: impl FnOnce(&mut V) -> R) -> Option<R>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.on_shard(self.shard_of(key), |shard| shard.get_mut(key).map(change))
+    }
+
+    /// Removes `key` and hands its value back to you; no hook runs.
+    ///
+    /// ```
+    /// let map = mapguard::ConcurrentLruMap::new(2);
+    /// map.insert("a", 1);
+    /// assert_eq!(map.remove("a"), Some(1));
+    /// assert_eq!(map.remove("a"), None);
+    /// ```
+    pub fn remove<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.remove_entry(key).map(|(_, value)| value)
+    }
+
+    /// Removes `key` and hands the stored key and value back to you; no hook runs.
+    ///
+    /// ```
+    /// let map = mapguard::ConcurrentLruMap::new(2);
+    /// map.insert(String::from("a"), 1);
+    /// assert_eq!(map.remove_entry("a"), Some((String::from("a"), 1)));
+    /// ```
+    pub fn remove_entry<Q>(&self, key: &Q) -> Option<(K, V)>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.on_shard(self.shard_of(key), |shard| shard.remove_entry(key))
+    }
+
+    /// Removes `key` through the cleanup path with [`RemovalCause::Explicit`]; returns whether
+    /// it was present.
+    ///
+    /// ```
+    /// use mapguard::{ConcurrentLruMap, RemovalCause};
+    /// use std::sync::Mutex;
+    ///
+    /// let causes = Mutex::new(Vec::new());
+    /// let map = ConcurrentLruMap::builder(2)
+    ///     .on_removal(|_key: &str, _value: i32, cause| causes.lock().unwrap().push(cause))
+    ///     .build();
+    /// map.insert("a", 1);
+    /// assert!(map.discard("a"));
+    /// assert!(!map.discard("a"));
+    /// drop(map);
+    /// assert_eq!(*causes.lock().unwrap(), [RemovalCause::Explicit]);
+    /// ```
+    pub fn discard<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.on_shard(self.shard_of(key), |shard| shard.discard(key))
+    }
+
+    /// Keeps only the entries for which `keep` returns `true`; the others go through the
+    /// cleanup path with [`RemovalCause::Explicit`]. Shard by shard; `keep` runs under the
+    /// shard's lock and must not use this map. O(n).
+    ///
+    /// ```
+    /// let map = mapguard::ConcurrentLruMap::new(10);
+    /// (0..6).for_each(|i| map.insert(i, i));
+    /// map.retain(|_, v| *v % 2 == 0);
+    /// assert_eq!(map.len(), 3);
+    /// ```
+    pub fn retain(&self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+        self.each_shard(|shard| {
+            shard.retain(&mut keep);
+            0
+        });
+    }
+
+    /// Cleans every expired entry with [`RemovalCause::Expired`] and returns how many; none
+    /// without `ttl`/`idle`. Inserts also expire a few entries each, so this is only needed
+    /// to reclaim memory of a map that is rarely written. O(n), one shard locked at a time.
+    ///
+    /// ```
+    /// use mapguard::{ConcurrentLruMap, testing::MockClock};
+    /// use std::time::Duration;
+    ///
+    /// let clock = MockClock::new();
+    /// let map = ConcurrentLruMap::builder(10).ttl(Duration::from_secs(1)).clock(clock.clone()).build();
+    /// map.insert(1, ());
+    /// clock.advance(Duration::from_secs(1));
+    /// assert_eq!(map.maintain(), 1);
+    /// ```
+    pub fn maintain(&self) -> usize {
+        self.each_shard(ManagedCache::maintain)
+    }
+}
+
+impl<K, V, S, L, E, M> ConcurrentMap<K, V, Lru, S, L, E, M>
+where
+    K: Hash + Eq,
+    S: BuildHasher,
+    L: ConcurrentListener<K, V>,
+    E: Expiry,
+    M: Locks,
+{
+    /// Stores `value` under `key` as the most recently used entry of its shard.
+    ///
+    /// A value already stored under `key` goes through the cleanup path with
+    /// [`RemovalCause::Replaced`]; if the key is new and its shard is full, the shard's least
+    /// recently used entry goes through it with [`RemovalCause::Evicted`]. The hooks run after
+    /// the shard is unlocked.
+    ///
+    /// ```
+    /// use mapguard::{ConcurrentLruMap, RemovalCause};
+    /// use std::sync::Mutex;
+    ///
+    /// let log = Mutex::new(Vec::new());
+    /// let map = ConcurrentLruMap::builder(1)
+    ///     .on_removal(|k: u8, v: char, cause| log.lock().unwrap().push((k, v, cause)))
+    ///     .build();
+    /// map.insert(1, 'a');
+    /// map.insert(1, 'b');
+    /// map.insert(2, 'c');
+    /// drop(map);
+    /// assert_eq!(*log.lock().unwrap(), [
+    ///     (1, 'a', RemovalCause::Replaced),
+    ///     (1, 'b', RemovalCause::Evicted),
+    ///     (2, 'c', RemovalCause::Dropped),
+    /// ]);
+    /// ```
+    pub fn insert(&self, key: K, value: V) {
+        self.on_shard(self.shard_of(&key), |shard| shard.insert(key, value));
+    }
+
+    /// Stores `value` under `key` and hands back the value it replaced, if any (no hook runs
+    /// for it). May evict like [`insert`](Self::insert).
+    ///
+    /// ```
+    /// let map = mapguard::ConcurrentLruMap::new(2);
+    /// assert_eq!(map.replace("a", 1), None);
+    /// assert_eq!(map.replace("a", 2), Some(1));
+    /// ```
+    pub fn replace(&self, key: K, value: V) -> Option<V> {
+        self.on_shard(self.shard_of(&key), |shard| shard.replace(key, value))
+    }
+
+    /// A clone of the value for `key`, inserting `make()` first if the key is absent (which
+    /// may evict). `make` runs at most once per call, under the shard's lock, so two threads
+    /// asking for the same absent key compute it once; it must not use this map.
+    ///
+    /// ```
+    /// let rules = mapguard::ConcurrentLruMap::new(100);
+    /// let compiled = rules.get_or_insert_with("deny *.exe", || "compiled".len());
+    /// assert_eq!(compiled, 8);
+    /// assert_eq!(rules.get_or_insert_with("deny *.exe", || unreachable!()), 8);
+    /// ```
+    pub fn get_or_insert_with(&self, key: K, make: impl FnOnce() -> V) -> V
+    where
+        V: Clone,
+    {
+        self.on_shard(self.shard_of(&key), |shard| shard.entry(key).or_insert_with(make).clone())
+    }
+
+    /// Changes the bound; each shard then holds at most `⌈max / shards⌉`. Shrinking evicts
+    /// least recently used entries through the cleanup path with [`RemovalCause::Evicted`].
+    /// O(evicted + shards).
+    ///
+    /// # Panics
+    ///
+    /// If `max` is 0.
+    ///
+    /// ```
+    /// let map = mapguard::ConcurrentLruMap::builder(100).shards(2).build();
+    /// (0..100).for_each(|i| map.insert(i, ()));
+    /// map.set_max(10);
+    /// assert!(map.len() <= 10);
+    /// ```
+    pub fn set_max(&self, max: usize) {
+        assert_valid_max(max);
+        self.max.store(max, Ordering::Relaxed);
+        let per_shard = max.div_ceil(self.shards.len());
+        self.each_shard(|shard| {
+            shard.set_max(per_shard);
+            0
+        });
+        self.metrics.resized(0, max);
+    }
+}
+
+impl<K, V, S, L, E, M> ConcurrentMap<K, V, Reject, S, L, E, M>
+where
+    K: Hash + Eq,
+    S: BuildHasher,
+    L: ConcurrentListener<K, V>,
+    E: Expiry,
+    M: Locks,
+{
+    /// Stores `value` under `key`, or hands both back if the key is new and its shard is
+    /// full. A value already stored under `key` goes through the cleanup path with
+    /// [`RemovalCause::Replaced`]; updating a present key succeeds even when full.
+    ///
+    /// # Errors
+    ///
+    /// [`CapacityError`] holding the key and value when the key is new and its shard is full.
+    ///
+    /// ```
+    /// let map = mapguard::ConcurrentBoundedMap::new(1);
+    /// assert!(map.try_insert(1, 'a').is_ok());
+    /// assert!(map.try_insert(1, 'b').is_ok());
+    /// assert_eq!(map.try_insert(2, 'c').unwrap_err().into_inner(), (2, 'c'));
+    /// ```
+    pub fn try_insert(&self, key: K, value: V) -> Result<(), CapacityError<K, V>> {
+        self.on_shard(self.shard_of(&key), |shard| shard.try_insert(key, value))
+            .map_err(|error| error.with_max(self.max()))
+    }
+
+    /// Like [`try_insert`](Self::try_insert), but hands back the value it replaced (no hook
+    /// runs for it).
+    ///
+    /// # Errors
+    ///
+    /// [`CapacityError`] holding the key and value when the key is new and its shard is full.
+    ///
+    /// ```
+    /// let map = mapguard::ConcurrentBoundedMap::new(1);
+    /// assert_eq!(map.try_replace(1, 'a').unwrap(), None);
+    /// assert_eq!(map.try_replace(1, 'b').unwrap(), Some('a'));
+    /// ```
+    pub fn try_replace(&self, key: K, value: V) -> Result<Option<V>, CapacityError<K, V>> {
+        self.on_shard(self.shard_of(&key), |shard| shard.try_replace(key, value))
+            .map_err(|error| error.with_max(self.max()))
+    }
+}
+
+impl<K, V, P, S, L, E, M> ManagedCache for ConcurrentMap<K, V, P, S, L, E, M>
+where
+    K: Hash + Eq,
+    S: BuildHasher,
+    P: Policy,
+    L: ConcurrentListener<K, V>,
+    E: Expiry,
+    M: Locks,
+{
+    /// [`ConcurrentMap::end_scope`].
+    fn end_scope(&mut self, lifetime: Lifetime) -> usize {
+        ConcurrentMap::end_scope(self, lifetime)
+    }
+
+    /// [`ConcurrentMap::maintain`].
+    fn maintain(&mut self) -> usize {
+        ConcurrentMap::maintain(self)
+    }
+
+    /// This map's figures, as the only element.
+    fn stats(&self) -> Vec<MapStats> {
+        vec![MapStats {
+            name: self.name.to_string(),
+            lifetime: self.lifetime,
+            policy: P::NAME,
+            len: self.len(),
+            max: self.max(),
+            capacity: self.capacity(),
+            heap_bytes: self.heap_bytes(),
+        }]
+    }
+}
+
+impl<K, V, P, S, L, E, M> Drop for ConcurrentMap<K, V, P, S, L, E, M>
+where
+    L: ConcurrentListener<K, V>,
+    E: Expiry,
+    M: Locks,
+{
+    /// Whatever is left goes through the cleanup path with [`RemovalCause::Dropped`].
+    fn drop(&mut self) {
+        for shard in &mut self.shards {
+            for node in shard.get_mut().store.take_all() {
+                self.listener
+                    .on_removal(node.key, node.value, RemovalCause::Dropped);
+            }
+        }
+    }
+}
+
+impl<K, V, P: Policy, S, L, E, M> fmt::Debug for ConcurrentMap<K, V, P, S, L, E, M>
+where
+    L: ConcurrentListener<K, V>,
+    E: Expiry,
+    M: Locks,
+{
+    /// Shows the name, bound, shard count and length (not the entries: that would lock every
+    /// shard at once).
+    ///
+    /// ```
+    /// let map = mapguard::ConcurrentLruMap::<u8, u8>::builder(2).name("Docs.debug").build();
+    /// map.insert(1, 1);
+    /// assert_eq!(
+    ///     format!("{map:?}"),
+    ///     r#"ConcurrentLruMap { name: "Docs.debug", len: 1, max: 2, shards: 1, lifetime: Process, .. }"#
+    /// );
+    /// ```
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(&format!("Concurrent{}", P::TYPE_NAME))
+            .field("name", &self.name)
+            .field("len", &self.len())
+            .field("max", &self.max())
+            .field("shards", &self.shards.len())
+            .field("lifetime", &self.lifetime)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<K, V, S, L, E, M> Extend<(K, V)> for ConcurrentMap<K, V, Lru, S, L, E, M>
+where
+    K: Hash + Eq,
+    S: BuildHasher,
+    L: ConcurrentListener<K, V>,
+    E: Expiry,
+    M: Locks,
+{
+    /// Inserts each pair as [`insert`](ConcurrentMap::insert) does.
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, pairs: I) {
+        for (key, value) in pairs {
+            self.insert(key, value);
+        }
+    }
+}

@@ -6,8 +6,8 @@ use core::marker::PhantomData;
 use hashbrown::DefaultHashBuilder;
 
 use crate::RemovalCause;
-use crate::expiry::{Clock, Expiring, Expiry, NoExpiry};
 use crate::concurrent::ConcurrentMap;
+use crate::expiry::{Clock, Expiring, Expiry, NoExpiry};
 use crate::hooks::{Cleanup, ConcurrentListener, NoListener, RemovalListener, WithCleanup};
 use crate::map::{ManagedMap, assert_valid_max};
 use crate::policy::Policy;

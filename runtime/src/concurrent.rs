@@ -376,7 +376,9 @@ where
         site: &'static Location<'static>,
     ) -> Self {
         assert_valid_max(max);
-        let count = shards.unwrap_or_else(|| default_shards(max)).clamp(1, 1 << 16);
+        let count = shards
+            .unwrap_or_else(|| default_shards(max))
+            .clamp(1, 1 << 16);
         let count = count.next_power_of_two();
         let per_shard = max.div_ceil(count);
         let mut parts = Vec::with_capacity(count);
@@ -486,7 +488,10 @@ where
 
     /// Sums a figure over the shards, locking each in turn.
     fn sum(&self, figure: impl Fn(&Shard<K, V, P, S, E>) -> usize) -> usize {
-        self.shards.iter().map(|shard| shard.with(|s| figure(s))).sum()
+        self.shards
+            .iter()
+            .map(|shard| shard.with(|s| figure(s)))
+            .sum()
     }
 
     /// Number of entries, counted shard by shard (so, under concurrent writes, a figure that
@@ -883,7 +888,9 @@ where
     where
         V: Clone,
     {
-        self.on_shard(self.shard_of(&key), |shard| shard.entry(key).or_insert_with(make).clone())
+        self.on_shard(self.shard_of(&key), |shard| {
+            shard.entry(key).or_insert_with(make).clone()
+        })
     }
 
     /// Changes the bound; each shard then holds at most `⌈max / shards⌉`. Shrinking evicts

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use weak_table::traits::WeakKey;
 
-use crate::expiry::Expiry;
 use crate::concurrent::ConcurrentMap;
+use crate::expiry::Expiry;
 use crate::hooks::{ConcurrentListener, RemovalListener};
 use crate::map::ManagedMap;
 use crate::policy::Policy;

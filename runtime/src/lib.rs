@@ -95,13 +95,11 @@ mod store;
 pub mod testing;
 mod weak;
 
-pub use builder::{
-    Builder, ConcurrentTarget, MapTarget, NoValueCleanup, ValueCleanup, WeakTarget,
-};
+pub use builder::{Builder, ConcurrentTarget, MapTarget, NoValueCleanup, ValueCleanup, WeakTarget};
 pub use cause::RemovalCause;
+pub use concurrent::{ConcurrentBoundedMap, ConcurrentLruMap, ConcurrentMap};
 #[doc(hidden)]
 pub use concurrent::{Locks, Padded, ShardLock, StdLocks};
-pub use concurrent::{ConcurrentBoundedMap, ConcurrentLruMap, ConcurrentMap};
 pub use config::FieldConfig;
 pub use entry::{Entry, OccupiedEntry, VacantEntry};
 pub use error::CapacityError;

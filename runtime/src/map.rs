@@ -265,8 +265,7 @@ impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P, S, L, 
     /// Takes every entry out at once, counted as leaving with `cause`; the caller passes each
     /// one to the hooks. O(1): what a concurrent map does under its lock.
     pub(crate) fn take_all_leaving(&mut self, cause: RemovalCause) -> Vec<Node<K, V>> {
-        self.metrics
-            .removed_many(cause, self.store.len() as u64);
+        self.metrics.removed_many(cause, self.store.len() as u64);
         self.metrics.resized(0, self.store.max());
         self.store.take_all()
     }

@@ -4,7 +4,6 @@
 //! the evicted entry must be the least recently used. At the end every value has left exactly
 //! once.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use mapguard::testing::{Tracked, Tracker};

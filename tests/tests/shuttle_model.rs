@@ -1,0 +1,197 @@
+//! Model checking of the shard + hook hand-off with shuttle: the real `ConcurrentMap`, built
+//! on shuttle's mutexes, under every interleaving of small scenarios (exhaustive DFS) and
+//! many random ones of larger ones (PCT). Shuttle fails a run that deadlocks, so hooks that
+//! lock the map again prove that no hook runs under a shard lock; the ledger checks that every
+//! value left exactly once, with a cause its operation allows.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+
+use mapguard::policy::{Lru, Reject};
+use mapguard::testing::{Tracked, Tracker};
+use mapguard::{
+    ConcurrentListener, ConcurrentMap, DefaultHashBuilder, Locks, RemovalCause, ShardLock,
+};
+
+/// Shuttle's mutex around each shard, so shuttle schedules every lock and unlock.
+struct ShuttleLocks;
+
+struct ShuttleLock<T>(shuttle::sync::Mutex<T>);
+
+impl Locks for ShuttleLocks {
+    type Lock<T> = ShuttleLock<T>;
+}
+
+impl<T> ShardLock<T> for ShuttleLock<T> {
+    fn new(value: T) -> Self {
+        Self(shuttle::sync::Mutex::new(value))
+    }
+
+    fn with<R>(&self, work: impl FnOnce(&mut T) -> R) -> R {
+        work(&mut self.0.lock().unwrap())
+    }
+
+    fn get_mut(&mut self) -> &mut T {
+        self.0.get_mut().unwrap()
+    }
+}
+
+type Map<P> = ConcurrentMap<
+    u8,
+    Tracked<u8>,
+    P,
+    DefaultHashBuilder,
+    Hook<P>,
+    mapguard::NoExpiry,
+    ShuttleLocks,
+>;
+
+/// Counts departures by cause, and locks the map again from inside every hook.
+struct Hook<P: mapguard::Policy> {
+    map: Arc<OnceLock<Weak<Map<P>>>>,
+    causes: Arc<[AtomicUsize; 8]>,
+}
+
+impl<P: mapguard::Policy> ConcurrentListener<u8, Tracked<u8>> for Hook<P> {
+    fn on_removal(&self, key: u8, value: Tracked<u8>, cause: RemovalCause) {
+        assert_eq!(*value, key, "a value reached the hook under another key");
+        self.causes[cause.index()].fetch_add(1, Ordering::Relaxed);
+        if let Some(map) = self.map.get().and_then(Weak::upgrade) {
+            // Would deadlock (and shuttle would fail the run) if a shard were still locked.
+            let _ = map.len();
+            let _ = map.contains_key(&key);
+        }
+    }
+}
+
+fn shared<P: mapguard::Policy>(max: usize, shards: usize) -> (Arc<Map<P>>, Arc<[AtomicUsize; 8]>) {
+    let slot = Arc::new(OnceLock::new());
+    let causes: Arc<[AtomicUsize; 8]> = Arc::new(Default::default());
+    let map = Arc::new(
+        ConcurrentMap::<u8, Tracked<u8>, P>::builder(max)
+            .shards(shards)
+            .listener(Hook {
+                map: Arc::clone(&slot),
+                causes: Arc::clone(&causes),
+            })
+            .build_with_locks::<ShuttleLocks>(),
+    );
+    slot.set(Arc::downgrade(&map)).unwrap();
+    (map, causes)
+}
+
+fn count(causes: &[AtomicUsize; 8], cause: RemovalCause) -> usize {
+    causes[cause.index()].load(Ordering::Relaxed)
+}
+
+/// Two threads insert different keys into a one-entry map while the main thread clears it:
+/// in every interleaving, each value is evicted, cleared or dropped with the map, once.
+fn evict_clear() {
+    let tracker = Tracker::new();
+    let (map, causes) = shared::<Lru>(1, 1);
+    let handles: Vec<_> = [1_u8, 2]
+        .into_iter()
+        .map(|key| {
+            let (map, tracker) = (Arc::clone(&map), tracker.clone());
+            shuttle::thread::spawn(move || map.insert(key, tracker.track(key)))
+        })
+        .collect();
+    map.clear();
+    for handle in handles {
+        handle.join().unwrap();
+    }
+    let remaining = map.len();
+    assert!(remaining <= 1);
+    drop(map);
+    let displaced = count(&causes, RemovalCause::Evicted);
+    let cleared = count(&causes, RemovalCause::Cleared);
+    assert_eq!(count(&causes, RemovalCause::Dropped), remaining);
+    assert_eq!(displaced + cleared + remaining, 2, "{tracker:?}");
+    assert_eq!(tracker.live(), 0);
+    tracker.assert_exactly_once();
+}
+
+#[test]
+fn first_20k_interleavings_of_evict_clear() {
+    shuttle::check_dfs(evict_clear, Some(20_000));
+}
+
+/// Three threads of mixed operations on a two-shard map: handed-back and cleaned values
+/// together account for every value.
+fn mixed_operations() {
+    let tracker = Tracker::new();
+    let handed_back = Arc::new(AtomicUsize::new(0));
+    let (map, causes) = shared::<Lru>(2, 2);
+    let handles: Vec<_> = (0..3_u8)
+        .map(|thread| {
+            let (map, tracker, handed_back) =
+                (Arc::clone(&map), tracker.clone(), Arc::clone(&handed_back));
+            shuttle::thread::spawn(move || {
+                for step in 0..3_u8 {
+                    let key = (thread + step) % 4;
+                    match (thread + step) % 3 {
+                        0 => map.insert(key, tracker.track(key)),
+                        1 => {
+                            if map.replace(key, tracker.track(key)).is_some() {
+                                handed_back.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                        _ => {
+                            if map.remove(&key).is_some() {
+                                handed_back.fetch_add(1, Ordering::Relaxed);
+                            }
+                            map.discard(&((key + 1) % 4));
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.join().unwrap();
+    }
+    assert!(map.len() <= 2);
+    drop(map);
+    let cleaned: usize = causes.iter().map(|c| c.load(Ordering::Relaxed)).sum();
+    assert_eq!(
+        cleaned + handed_back.load(Ordering::Relaxed),
+        tracker.created() as usize,
+        "{tracker:?}"
+    );
+    tracker.assert_exactly_once();
+}
+
+#[test]
+fn random_interleavings_of_mixed_operations() {
+    shuttle::check_pct(mixed_operations, 2_000, 3);
+    shuttle::check_random(mixed_operations, 2_000);
+}
+
+/// Two threads race for the last slot of a bounded map: exactly one wins, the other gets its
+/// value back, and nothing is evicted.
+fn bounded_race() {
+    let tracker = Tracker::new();
+    let (map, causes) = shared::<Reject>(1, 1);
+    let handles: Vec<_> = [1_u8, 2]
+        .into_iter()
+        .map(|key| {
+            let (map, tracker) = (Arc::clone(&map), tracker.clone());
+            shuttle::thread::spawn(move || map.try_insert(key, tracker.track(key)).is_ok())
+        })
+        .collect();
+    let wins = handles
+        .into_iter()
+        .map(|handle| usize::from(handle.join().unwrap()))
+        .sum::<usize>();
+    assert_eq!(wins, 1);
+    assert_eq!(map.len(), 1);
+    drop(map);
+    assert_eq!(count(&causes, RemovalCause::Evicted), 0);
+    assert_eq!(count(&causes, RemovalCause::Dropped), 1);
+    tracker.assert_exactly_once();
+}
+
+#[test]
+fn every_interleaving_of_a_bounded_race() {
+    shuttle::check_dfs(bounded_race, None);
+}

@@ -16,6 +16,7 @@ pub(crate) const KEYS: &[&str] = &[
     "cleanup",
     "on_remove",
     "name",
+    "concurrent",
 ];
 pub(crate) const LIFETIMES: &[&str] = &["request", "session", "batch", "process"];
 const EVICTIONS: &[&str] = &["lru", "reject"];
@@ -38,6 +39,8 @@ pub(crate) struct MapAttr {
     pub(crate) ttl: Option<u64>,
     pub(crate) idle: Option<u64>,
     pub(crate) cleanup: Option<Span>,
+    /// `concurrent`: a `ConcurrentMap`, shared through `&self`.
+    pub(crate) concurrent: Option<Span>,
     pub(crate) on_remove: Option<syn::Path>,
     pub(crate) name: Option<LitStr>,
 }
@@ -227,6 +230,7 @@ impl MapAttr {
             ttl: None,
             idle: None,
             cleanup: None,
+            concurrent: None,
             on_remove: None,
             name: None,
         };
@@ -248,7 +252,7 @@ impl MapAttr {
             seen.push(key.clone());
             let has_value = meta.input.peek(syn::Token![=]);
             match key.as_str() {
-                "weak_keys" | "cleanup" => {
+                "weak_keys" | "cleanup" | "concurrent" => {
                     if has_value {
                         let value: Expr = meta.value()?.parse()?;
                         errors.spanned(
@@ -257,6 +261,8 @@ impl MapAttr {
                         );
                     } else if key == "weak_keys" {
                         parsed.weak_keys = Some(key_span);
+                    } else if key == "concurrent" {
+                        parsed.concurrent = Some(key_span);
                     } else {
                         parsed.cleanup = Some(key_span);
                     }
@@ -305,6 +311,14 @@ impl MapAttr {
                 &parsed.attr,
                 "#[managed_map] needs `max = N`: an unbounded map is the leak this attribute \
                  prevents (only `weak_keys` maps may leave it out)",
+            );
+        }
+        if let (Some(concurrent), Some(_)) = (parsed.concurrent, parsed.weak_keys) {
+            errors.at(
+                concurrent,
+                "`concurrent` and `weak_keys` cannot be combined: weak-keyed maps are not \
+                 thread-safe yet; remove `concurrent` and share the struct behind a `Mutex`, or \
+                 key the concurrent map by an id instead of a `Weak`",
             );
         }
         if let Some(span) = evict_key {

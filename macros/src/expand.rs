@@ -276,6 +276,44 @@ fn config(item: &ItemStruct, field: &Managed) -> (TokenStream, TokenStream) {
     );
     let observes = attr.cleanup.is_some() || attr.on_remove.is_some();
     let mutable = cleanup.as_ref().map(|_| quote!(mut));
+    // A concurrent map's hook runs through `&self`, possibly on several threads at once.
+    let listener = if attr.concurrent.is_some() {
+        quote! {
+            #[automatically_derived]
+            impl #impl_generics ::mapguard::__private::ConcurrentListener<#key, #value>
+                for #ident #ty_generics #where_clause
+            {
+                fn on_removal(
+                    &self,
+                    key: #key,
+                    #mutable value: #value,
+                    cause: ::mapguard::__private::RemovalCause,
+                ) {
+                    #cleanup
+                    #notify
+                }
+            }
+        }
+    } else {
+        quote! {
+            #[automatically_derived]
+            impl #impl_generics ::mapguard::__private::RemovalListener<#key, #value>
+                for #ident #ty_generics #where_clause
+            {
+                fn on_removal(
+                    &mut self,
+                    key: #key,
+                    #mutable value: #value,
+                    cause: ::mapguard::__private::RemovalCause,
+                ) {
+                    #cleanup
+                    #notify
+                }
+
+                const OBSERVES_REMOVALS: bool = #observes;
+            }
+        }
+    };
 
     let definition = quote! {
         #[doc(hidden)]
@@ -316,22 +354,7 @@ fn config(item: &ItemStruct, field: &Managed) -> (TokenStream, TokenStream) {
             const IDLE: ::mapguard::__private::Option<::mapguard::__private::Duration> = #idle;
         }
 
-        #[automatically_derived]
-        impl #impl_generics ::mapguard::__private::RemovalListener<#key, #value>
-            for #ident #ty_generics #where_clause
-        {
-            fn on_removal(
-                &mut self,
-                key: #key,
-                #mutable value: #value,
-                cause: ::mapguard::__private::RemovalCause,
-            ) {
-                #cleanup
-                #notify
-            }
-
-            const OBSERVES_REMOVALS: bool = #observes;
-        }
+        #listener
     };
 
     (definition, field_type(field, &ident, &ty_generics))
@@ -357,6 +380,8 @@ fn field_type(field: &Managed, config: &Ident, ty_generics: &syn::TypeGenerics<'
     };
     let wrapper = if field.weak {
         quote!(WeakKeyMap)
+    } else if attr.concurrent.is_some() {
+        quote!(ConcurrentMap)
     } else {
         quote!(ManagedMap)
     };
@@ -476,6 +501,20 @@ mod snapshots {
         };
         expect_test::expect_file!["../tests/expand/generic_tuple_struct.rs"]
             .assert_eq(&expand(&input));
+    }
+
+    #[test]
+    fn concurrent_fields() {
+        let input = quote! {
+            #[derive(Default)]
+            pub struct RuleCache {
+                #[managed_map(lifetime = "process", max = 10_000, concurrent, on_remove = log)]
+                compiled: HashMap<String, Arc<Rule>>,
+                #[managed_map(lifetime = "request", max = 64, evict = "reject", concurrent, cleanup)]
+                scratch: HashMap<u64, Conn>,
+            }
+        };
+        expect_test::expect_file!["../tests/expand/concurrent.rs"].assert_eq(&expand(&input));
     }
 
     #[test]

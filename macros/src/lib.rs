@@ -20,7 +20,9 @@ use proc_macro::TokenStream;
 /// Keys of `#[managed_map(...)]`: `lifetime` (required: `"request"`, `"session"`, `"batch"`,
 /// `"process"`), `max` (required unless `weak_keys`), `evict` (`"lru"` default, or
 /// `"reject"`), `weak_keys`, `ttl` / `idle` (`"250ms"`, `"30s"`, `"10m"`, `"2h"`), `cleanup`,
-/// `on_remove = path`, `name = "..."`. A map field that should stay a plain map takes
+/// `on_remove = path`, `name = "..."`, `concurrent` (a `ConcurrentMap`: `&self` methods, hooks
+/// that are `Fn + Send + Sync`, so the struct can be shared through `Arc` without a lock).
+/// A map field that should stay a plain map takes
 /// `#[unmanaged(reason = "...")]`. Put the attribute above `#[derive(...)]`, and build the
 /// struct with `Default` (or `Default::default()` per field).
 ///

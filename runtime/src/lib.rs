@@ -123,8 +123,9 @@ pub use mapguard_macros::{Cleanup, ManagedCache, managed};
 pub mod __private {
     pub use crate::policy::{Lru, Reject};
     pub use crate::{
-        Cleanup, DefaultHashBuilder, Expiring, FieldConfig, Lifetime, ManagedCache, ManagedMap,
-        MapStats, NoExpiry, RemovalCause, RemovalListener, WeakKeyMap,
+        Cleanup, ConcurrentListener, ConcurrentMap, DefaultHashBuilder, Expiring, FieldConfig,
+        Lifetime, ManagedCache, ManagedMap, MapStats, NoExpiry, RemovalCause, RemovalListener,
+        WeakKeyMap,
     };
     pub use core::clone::Clone;
     pub use core::default::Default;

@@ -1,0 +1,138 @@
+#[derive(Default)]
+pub struct RuleCache {
+    compiled: ::mapguard::__private::ConcurrentMap<
+        String,
+        Arc<Rule>,
+        ::mapguard::__private::Lru,
+        ::mapguard::__private::DefaultHashBuilder,
+        __MapguardConfig_RuleCache_compiled,
+        ::mapguard::__private::NoExpiry,
+    >,
+    scratch: ::mapguard::__private::ConcurrentMap<
+        u64,
+        Conn,
+        ::mapguard::__private::Reject,
+        ::mapguard::__private::DefaultHashBuilder,
+        __MapguardConfig_RuleCache_scratch,
+        ::mapguard::__private::NoExpiry,
+    >,
+}
+#[doc(hidden)]
+#[allow(non_camel_case_types)]
+struct __MapguardConfig_RuleCache_compiled(
+    ::mapguard::__private::PhantomData<fn() -> (HashMap<String, Arc<Rule>>)>,
+);
+#[automatically_derived]
+impl ::mapguard::__private::Default for __MapguardConfig_RuleCache_compiled {
+    fn default() -> Self {
+        Self(::mapguard::__private::PhantomData)
+    }
+}
+#[automatically_derived]
+impl ::mapguard::__private::Clone for __MapguardConfig_RuleCache_compiled {
+    fn clone(&self) -> Self {
+        Self(::mapguard::__private::PhantomData)
+    }
+}
+#[automatically_derived]
+impl ::mapguard::__private::fmt::Debug for __MapguardConfig_RuleCache_compiled {
+    fn fmt(
+        &self,
+        f: &mut ::mapguard::__private::fmt::Formatter<'_>,
+    ) -> ::mapguard::__private::fmt::Result {
+        f.write_str("RuleCache.compiled")
+    }
+}
+#[automatically_derived]
+impl ::mapguard::__private::FieldConfig for __MapguardConfig_RuleCache_compiled {
+    const MAX: ::mapguard::__private::usize = 10000usize;
+    const LIFETIME: ::mapguard::__private::Lifetime = ::mapguard::__private::Lifetime::Process;
+    const NAME: &'static str = "RuleCache.compiled";
+    const TTL: ::mapguard::__private::Option<::mapguard::__private::Duration> = ::mapguard::__private::Option::None;
+    const IDLE: ::mapguard::__private::Option<::mapguard::__private::Duration> = ::mapguard::__private::Option::None;
+}
+#[automatically_derived]
+impl ::mapguard::__private::ConcurrentListener<String, Arc<Rule>>
+for __MapguardConfig_RuleCache_compiled {
+    fn on_removal(
+        &self,
+        key: String,
+        value: Arc<Rule>,
+        cause: ::mapguard::__private::RemovalCause,
+    ) {
+        log(key, value, cause);
+    }
+}
+#[doc(hidden)]
+#[allow(non_camel_case_types)]
+struct __MapguardConfig_RuleCache_scratch(
+    ::mapguard::__private::PhantomData<fn() -> (HashMap<u64, Conn>)>,
+);
+#[automatically_derived]
+impl ::mapguard::__private::Default for __MapguardConfig_RuleCache_scratch {
+    fn default() -> Self {
+        Self(::mapguard::__private::PhantomData)
+    }
+}
+#[automatically_derived]
+impl ::mapguard::__private::Clone for __MapguardConfig_RuleCache_scratch {
+    fn clone(&self) -> Self {
+        Self(::mapguard::__private::PhantomData)
+    }
+}
+#[automatically_derived]
+impl ::mapguard::__private::fmt::Debug for __MapguardConfig_RuleCache_scratch {
+    fn fmt(
+        &self,
+        f: &mut ::mapguard::__private::fmt::Formatter<'_>,
+    ) -> ::mapguard::__private::fmt::Result {
+        f.write_str("RuleCache.scratch")
+    }
+}
+#[automatically_derived]
+impl ::mapguard::__private::FieldConfig for __MapguardConfig_RuleCache_scratch {
+    const MAX: ::mapguard::__private::usize = 64usize;
+    const LIFETIME: ::mapguard::__private::Lifetime = ::mapguard::__private::Lifetime::Request;
+    const NAME: &'static str = "RuleCache.scratch";
+    const TTL: ::mapguard::__private::Option<::mapguard::__private::Duration> = ::mapguard::__private::Option::None;
+    const IDLE: ::mapguard::__private::Option<::mapguard::__private::Duration> = ::mapguard::__private::Option::None;
+}
+#[automatically_derived]
+impl ::mapguard::__private::ConcurrentListener<u64, Conn>
+for __MapguardConfig_RuleCache_scratch {
+    fn on_removal(
+        &self,
+        key: u64,
+        mut value: Conn,
+        cause: ::mapguard::__private::RemovalCause,
+    ) {
+        <Conn as ::mapguard::__private::Cleanup>::cleanup(&mut value, cause);
+        let _ = (key, value, cause);
+    }
+}
+#[automatically_derived]
+impl ::mapguard::__private::ManagedCache for RuleCache {
+    fn end_scope(
+        &mut self,
+        lifetime: ::mapguard::__private::Lifetime,
+    ) -> ::mapguard::__private::usize {
+        ::mapguard::__private::ManagedCache::end_scope(&mut self.compiled, lifetime)
+            + ::mapguard::__private::ManagedCache::end_scope(&mut self.scratch, lifetime)
+    }
+    fn maintain(&mut self) -> ::mapguard::__private::usize {
+        ::mapguard::__private::ManagedCache::maintain(&mut self.compiled)
+            + ::mapguard::__private::ManagedCache::maintain(&mut self.scratch)
+    }
+    fn stats(&self) -> ::mapguard::__private::Vec<::mapguard::__private::MapStats> {
+        let mut stats = ::mapguard::__private::Vec::new();
+        ::mapguard::__private::Extend::extend(
+            &mut stats,
+            ::mapguard::__private::ManagedCache::stats(&self.compiled),
+        );
+        ::mapguard::__private::Extend::extend(
+            &mut stats,
+            ::mapguard::__private::ManagedCache::stats(&self.scratch),
+        );
+        stats
+    }
+}

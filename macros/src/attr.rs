@@ -219,6 +219,41 @@ impl MapAttr {
         }
     }
 
+    /// Keys that must be present, and keys that cannot go together.
+    fn check_required(&self, seen: &[String], evict_key: Option<Span>, errors: &mut Errors) {
+        if self.lifetime.is_none() && !seen.iter().any(|k| k == "lifetime") {
+            errors.spanned(
+                &self.attr,
+                "#[managed_map] needs a `lifetime`: add `lifetime = \"request\"` (or \"session\", \
+                 \"batch\", \"process\") so the map's entries have an owner that ends",
+            );
+        }
+        if self.max.is_none() && self.weak_keys.is_none() && !seen.iter().any(|k| k == "max") {
+            errors.spanned(
+                &self.attr,
+                "#[managed_map] needs `max = N`: an unbounded map is the leak this attribute \
+                 prevents (only `weak_keys` maps may leave it out)",
+            );
+        }
+        if let (Some(concurrent), Some(_)) = (self.concurrent, self.weak_keys) {
+            errors.at(
+                concurrent,
+                "`concurrent` and `weak_keys` cannot be combined: weak-keyed maps are not \
+                 thread-safe yet; remove `concurrent` and share the struct behind a `Mutex`, or \
+                 key the concurrent map by an id instead of a `Weak`",
+            );
+        }
+        if let Some(span) = evict_key {
+            if !seen.iter().any(|k| k == "max") {
+                errors.at(
+                    span,
+                    "`evict` needs `max`: add `max = N`, or remove `evict` (an unbounded map \
+                     evicts nothing)",
+                );
+            }
+        }
+    }
+
     /// Parses the attribute, reporting every problem into `errors`.
     pub(crate) fn parse(attr: &syn::Attribute, errors: &mut Errors) -> Self {
         let mut parsed = Self {
@@ -299,37 +334,7 @@ impl MapAttr {
             return parsed;
         }
 
-        if parsed.lifetime.is_none() && !seen.iter().any(|k| k == "lifetime") {
-            errors.spanned(
-                &parsed.attr,
-                "#[managed_map] needs a `lifetime`: add `lifetime = \"request\"` (or \"session\", \
-                 \"batch\", \"process\") so the map's entries have an owner that ends",
-            );
-        }
-        if parsed.max.is_none() && parsed.weak_keys.is_none() && !seen.iter().any(|k| k == "max") {
-            errors.spanned(
-                &parsed.attr,
-                "#[managed_map] needs `max = N`: an unbounded map is the leak this attribute \
-                 prevents (only `weak_keys` maps may leave it out)",
-            );
-        }
-        if let (Some(concurrent), Some(_)) = (parsed.concurrent, parsed.weak_keys) {
-            errors.at(
-                concurrent,
-                "`concurrent` and `weak_keys` cannot be combined: weak-keyed maps are not \
-                 thread-safe yet; remove `concurrent` and share the struct behind a `Mutex`, or \
-                 key the concurrent map by an id instead of a `Weak`",
-            );
-        }
-        if let Some(span) = evict_key {
-            if !seen.iter().any(|k| k == "max") {
-                errors.at(
-                    span,
-                    "`evict` needs `max`: add `max = N`, or remove `evict` (an unbounded map \
-                     evicts nothing)",
-                );
-            }
-        }
+        parsed.check_required(&seen, evict_key, errors);
         parsed
     }
 }

@@ -17,6 +17,8 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand_distr::{Distribution, Zipf};
 
+pub mod shared;
+
 /// Keys and values are `u64`: what is measured is the map, not hashing or copying payloads.
 pub type Key = u64;
 /// See [`Key`].

@@ -9,16 +9,18 @@
 //! Options: `--sizes a,b,c`, `--ops N` (per timed workload), `--reps N` (best of N),
 //! `--json PATH` (default `target/mapguard-compare.json`), `--only TEXT` (implementations whose
 //! name contains TEXT), `--workloads a,b` (ids: fill, get_hit, zipf_0.99, zipf_1.2, churn,
-//! remove_all). The filters make single runs for `valgrind --tool=callgrind`, which counts
+//! remove_all), `--threads a,b` (shared-map table; default 1,2,8), `--suite all|single|shared`.
+//! The filters make single runs for `valgrind --tool=callgrind`, which counts
 //! instructions repeatably where wall-clock time on a shared machine is noise.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
+use mapguard_bench::shared::{ConcurrentLru, SharedSubject, SharedTiming, time_shared};
 use mapguard_bench::{
     BoundedMapU64, Hashlink, HookedLru, Keys, LruCrate, LruMapU64, Memory, Moka, QuickCache, Raw,
-    Schnellru, Subject, Timing, Workload, for_each_subject, memory, time,
+    Schnellru, Subject, Timing, Workload, for_each_shared_subject, for_each_subject, memory, time,
 };
 
 // Counting allocator (one relaxed atomic add per allocation and free). It slows every
@@ -33,6 +35,17 @@ struct Options {
     json: String,
     only: Option<String>,
     workloads: Vec<Workload>,
+    /// Thread counts for the shared-map table.
+    threads: Vec<usize>,
+    /// Which tables: single-owner maps, shared maps, or both.
+    suite: Suite,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Suite {
+    All,
+    Single,
+    Shared,
 }
 
 fn parse_options() -> Result<Options, String> {
@@ -43,6 +56,8 @@ fn parse_options() -> Result<Options, String> {
         json: String::from("target/mapguard-compare.json"),
         only: None,
         workloads: Workload::ALL.to_vec(),
+        threads: vec![1, 2, 8],
+        suite: Suite::All,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -70,16 +85,34 @@ fn parse_options() -> Result<Options, String> {
                     })
                     .collect::<Result<_, _>>()?;
             }
+            "--threads" => {
+                options.threads = value()?
+                    .split(',')
+                    .map(|s| s.trim().parse::<usize>())
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| format!("--threads: {e}"))?;
+            }
+            "--suite" => {
+                options.suite = match value()?.as_str() {
+                    "all" => Suite::All,
+                    "single" => Suite::Single,
+                    "shared" => Suite::Shared,
+                    other => return Err(format!("--suite: expected all, single or shared, not {other}")),
+                };
+            }
             other => {
                 return Err(format!(
-                    "unknown option {other}; expected --sizes, --ops, --reps, --json, --only or \
-                     --workloads"
+                    "unknown option {other}; expected --sizes, --ops, --reps, --json, --only, \
+                     --workloads, --threads or --suite"
                 ));
             }
         }
     }
     if options.sizes.contains(&0) {
         return Err(String::from("--sizes: sizes must be at least 1"));
+    }
+    if options.threads.contains(&0) {
+        return Err(String::from("--threads: thread counts must be at least 1"));
     }
     Ok(options)
 }
@@ -90,6 +123,69 @@ struct Results {
     names: Vec<&'static str>,
     timings: BTreeMap<(&'static str, &'static str, usize), Timing>,
     memory: BTreeMap<(&'static str, usize), Memory>,
+    shared_names: Vec<&'static str>,
+    /// Best shared timing by (implementation, size, threads).
+    shared: BTreeMap<(&'static str, usize, usize), SharedTiming>,
+}
+
+/// One repetition of the shared-map mix for `S` at every thread count, keeping the best.
+fn measure_shared<S: SharedSubject>(results: &mut Results, keys: &Keys, options: &Options) {
+    if !options.selects(S::NAME) {
+        return;
+    }
+    if !results.shared_names.contains(&S::NAME) {
+        results.shared_names.push(S::NAME);
+    }
+    for &threads in &options.threads {
+        let timing = time_shared::<S>(&keys.zipf_099, keys.max, threads);
+        results
+            .shared
+            .entry((S::NAME, keys.max, threads))
+            .and_modify(|best| {
+                if timing.mops > best.mops {
+                    *best = timing;
+                }
+            })
+            .or_insert(timing);
+    }
+}
+
+/// Tables of the shared-map mix: million operations per second, all threads together.
+fn render_shared(results: &Results, options: &Options) -> String {
+    let reference = ConcurrentLru::NAME;
+    let mut out = String::new();
+    for &size in &options.sizes {
+        let _ = writeln!(
+            out,
+            "\n#### shared map, get-or-insert Zipf 0.99 over 10x max keys, max = {} — Mops/s, all threads (× {reference})\n",
+            size_label(size)
+        );
+        out.push_str("| implementation |");
+        for &threads in &options.threads {
+            let _ = write!(out, " {threads} thread{} |", if threads == 1 { "" } else { "s" });
+        }
+        out.push_str("\n|---|");
+        for _ in &options.threads {
+            out.push_str("---:|");
+        }
+        out.push('\n');
+        for name in &results.shared_names {
+            let _ = write!(out, "| {name} |");
+            for &threads in &options.threads {
+                let timing = results.shared[&(*name, size, threads)];
+                let base = results.shared.get(&(reference, size, threads)).unwrap_or(&timing);
+                let _ = write!(
+                    out,
+                    " {:.1} ({:.2}×) hit {:.1}% |",
+                    timing.mops,
+                    timing.mops / base.mops,
+                    timing.hit_ratio * 100.0
+                );
+            }
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// One repetition of every workload for `S`, keeping each workload's best time so far.
@@ -232,7 +328,22 @@ fn to_json(results: &Results, options: &Options) -> serde_json::Value {
             })
         })
         .collect();
+    let shared: Vec<_> = results
+        .shared
+        .iter()
+        .map(|((name, size, threads), t)| {
+            serde_json::json!({
+                "implementation": name,
+                "workload": "shared_zipf_0.99",
+                "max": size,
+                "threads": threads,
+                "mops": t.mops,
+                "hit_ratio": t.hit_ratio,
+            })
+        })
+        .collect();
     serde_json::json!({
+        "shared": shared,
         "ops_per_workload": options.ops,
         "reps": options.reps,
         "hasher": "foldhash (hashbrown DefaultHashBuilder) for every implementation",
@@ -260,26 +371,43 @@ fn main() -> ExitCode {
             eprintln!("max = {size}: round {rep} of {}", options.reps);
             let mut round = Results::default();
             let target = if rep == 0 { &mut round } else { &mut results };
-            macro_rules! run {
+            if options.suite != Suite::Shared {
+                macro_rules! run {
+                    ($S:ty) => {
+                        measure::<$S>(target, &keys, &options);
+                    };
+                }
+                for_each_subject!(run);
+            }
+            if options.suite != Suite::Single {
+                macro_rules! shared {
+                    ($S:ty) => {
+                        measure_shared::<$S>(target, &keys, &options);
+                    };
+                }
+                for_each_shared_subject!(shared);
+            }
+        }
+        if options.suite != Suite::Shared {
+            macro_rules! heap {
                 ($S:ty) => {
-                    measure::<$S>(target, &keys, &options);
+                    measure_memory::<$S>(&mut results, size, &options);
                 };
             }
-            for_each_subject!(run);
+            for_each_subject!(heap);
         }
-        macro_rules! heap {
-            ($S:ty) => {
-                measure_memory::<$S>(&mut results, size, &options);
-            };
-        }
-        for_each_subject!(heap);
     }
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     println!(
         "Best of {} runs, {} operations per timed workload, u64 keys and values, foldhash for all; {} cores.",
         options.reps, options.ops, cores
     );
-    print!("{}", render(&results, &options));
+    if options.suite != Suite::Shared {
+        print!("{}", render(&results, &options));
+    }
+    if options.suite != Suite::Single {
+        print!("{}", render_shared(&results, &options));
+    }
     let json = to_json(&results, &options);
     match std::fs::write(&options.json, format!("{json:#}\n")) {
         Ok(()) => eprintln!("wrote {}", options.json),
@@ -298,7 +426,7 @@ const _: fn() = || {
         Hashlink::NAME,
         Schnellru::NAME,
         QuickCache::NAME,
-        Moka::NAME,
+        <Moka as Subject>::NAME,
         Raw::NAME,
     );
 };

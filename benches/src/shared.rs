@@ -47,7 +47,10 @@ impl SharedSubject for MutexLru {
         Self(Mutex::new(LruMap::new(max)))
     }
     fn get_or_insert(&self, key: Key, value: Value) -> bool {
-        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match map.entry(key) {
             mapguard::Entry::Occupied(_) => true,
             mapguard::Entry::Vacant(slot) => {

@@ -97,7 +97,11 @@ fn parse_options() -> Result<Options, String> {
                     "all" => Suite::All,
                     "single" => Suite::Single,
                     "shared" => Suite::Shared,
-                    other => return Err(format!("--suite: expected all, single or shared, not {other}")),
+                    other => {
+                        return Err(format!(
+                            "--suite: expected all, single or shared, not {other}"
+                        ));
+                    }
                 };
             }
             other => {
@@ -162,7 +166,11 @@ fn render_shared(results: &Results, options: &Options) -> String {
         );
         out.push_str("| implementation |");
         for &threads in &options.threads {
-            let _ = write!(out, " {threads} thread{} |", if threads == 1 { "" } else { "s" });
+            let _ = write!(
+                out,
+                " {threads} thread{} |",
+                if threads == 1 { "" } else { "s" }
+            );
         }
         out.push_str("\n|---|");
         for _ in &options.threads {
@@ -173,7 +181,10 @@ fn render_shared(results: &Results, options: &Options) -> String {
             let _ = write!(out, "| {name} |");
             for &threads in &options.threads {
                 let timing = results.shared[&(*name, size, threads)];
-                let base = results.shared.get(&(reference, size, threads)).unwrap_or(&timing);
+                let base = results
+                    .shared
+                    .get(&(reference, size, threads))
+                    .unwrap_or(&timing);
                 let _ = write!(
                     out,
                     " {:.1} ({:.2}×) hit {:.1}% |",

@@ -387,6 +387,10 @@ where
                 let store = Store::new(per_shard, hasher.clone(), expiry.split());
                 let metrics =
                     registry::shard_metrics(lifetime, P::NAME, per_shard, site, store.ages());
+                #[allow(
+                    clippy::clone_on_copy,
+                    reason = "an `Arc` with `tracking` on; a `Copy` unit without it"
+                )]
                 parts.push(metrics.clone());
                 M::Lock::new(ManagedMap::with_metrics(
                     store,

@@ -886,9 +886,9 @@ where
 
     /// Stores `value` under `key` (known absent, room checked by the caller's policy).
     pub(crate) fn push_absent(&mut self, hash: u64, key: K, value: V) -> u32 {
-        let index = self.store.push_front(hash, key, value);
+        let (index, grew) = self.store.push_front(hash, key, value);
         self.metrics
-            .inserted(self.store.len(), || self.store.heap_bytes());
+            .inserted(self.store.len(), grew, || self.store.heap_bytes());
         index
     }
 

@@ -141,7 +141,13 @@ pub(crate) struct Untracked;
 )]
 impl Untracked {
     #[inline]
-    pub(crate) fn inserted(&self, _len: usize, _heap_bytes: impl FnOnce() -> usize) {}
+    pub(crate) fn inserted(
+        &self,
+        _len: usize,
+        _slab_grew: bool,
+        _heap_bytes: impl FnOnce() -> usize,
+    ) {
+    }
     #[inline]
     pub(crate) fn inserted_in_place(&self) {}
     #[inline]
@@ -361,18 +367,18 @@ impl Metrics {
         metrics
     }
 
-    /// A new key went in, growing the map. Only a new peak can mean new storage, and the
-    /// slab grows by doubling, so the heap estimate is refreshed at new peaks that are powers
-    /// of two: one comparison on the common path.
+    /// A new key went in, growing the map; `slab_grew` says whether its storage grew to make
+    /// room, which is when the heap estimate is refreshed (the caller's growth branch already
+    /// knows it, so the common path pays nothing for it).
     #[inline]
-    pub(crate) fn inserted(&self, len: usize, heap_bytes: impl FnOnce() -> usize) {
+    pub(crate) fn inserted(&self, len: usize, slab_grew: bool, heap_bytes: impl FnOnce() -> usize) {
         self.inserts.bump();
         let len = len as u64;
         if len > self.peak_len.get() {
             self.peak_len.set(len);
-            if len.is_power_of_two() {
-                self.heap_bytes.set(heap_bytes() as u64);
-            }
+        }
+        if slab_grew {
+            self.heap_bytes.set(heap_bytes() as u64);
         }
     }
 
@@ -484,9 +490,9 @@ pub struct MapReport {
     pub peak_len: u64,
     /// The bound.
     pub max: u64,
-    /// Estimated heap bytes of its storage, refreshed when it grows past a power-of-two
-    /// length and on `clear`, `maintain`, scope ends and `set_max` (not after the automatic
-    /// shrink during removals).
+    /// Estimated heap bytes of its storage, refreshed when its slab grows and on `clear`,
+    /// `maintain`, scope ends and `set_max` (not after the automatic shrink during removals,
+    /// nor when only its hash table grew).
     pub heap_bytes: u64,
     /// Keys inserted (new keys only).
     pub inserts: u64,

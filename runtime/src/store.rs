@@ -280,18 +280,24 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry> Store<K, V, S, E> {
     }
 
     /// Makes room for one more node without letting the slab outgrow `max`.
-    fn reserve_one(&mut self) {
+    /// Makes room for one more node; returns whether the slab grew.
+    fn reserve_one(&mut self) -> bool {
         let (len, cap) = (self.nodes.len(), self.nodes.capacity());
         if len == cap {
             // Never reserve past `max` (nor below one more node).
             let target = (cap * 2).max(4).min(self.max).max(len + 1);
             self.nodes.reserve_exact(target - len);
+            true
+        } else {
+            false
         }
     }
 
     /// Adds a key known to be absent as the most recent entry. The caller has checked the bound.
-    pub(crate) fn push_front(&mut self, hash: u64, key: K, value: V) -> u32 {
-        self.reserve_one();
+    /// Returns its slot, and whether the slab grew to make room (after inlining, the branch
+    /// that grows it: so callers learn it for free).
+    pub(crate) fn push_front(&mut self, hash: u64, key: K, value: V) -> (u32, bool) {
+        let grew = self.reserve_one();
         let index = self.nodes.len() as u32;
         self.nodes.push(Node {
             key,
@@ -311,7 +317,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry> Store<K, V, S, E> {
             ..
         } = self;
         table.insert_unique(hash, index, |&i| hash_key(hasher, &nodes[i as usize].key));
-        index
+        (index, grew)
     }
 
     /// Evicts the entry at `victim` by reusing its slot for a key known to be absent, which
@@ -495,7 +501,7 @@ mod tests {
 
     fn push(store: &mut Store<u32, u32, DefaultHashBuilder>, key: u32) -> u32 {
         let hash = store.hash(&key);
-        store.push_front(hash, key, key * 10)
+        store.push_front(hash, key, key * 10).0
     }
 
     #[test]

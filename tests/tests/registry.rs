@@ -236,3 +236,27 @@ fn key_lifetimes_are_recorded_when_asked() {
         "off unless asked"
     );
 }
+
+#[test]
+fn heap_bytes_follow_the_slab_as_it_grows_and_clears() {
+    let mut map = LruMap::builder(10_000).name("Reg.heap").build();
+    let report = || find("Reg.heap").unwrap().heap_bytes;
+    assert_eq!(report(), 0);
+    let mut refreshed = Vec::new();
+    for k in 0..1_000_u64 {
+        map.insert(k, k);
+        let len = map.len();
+        // The slab doubles from 4 when full: it just grew at lengths 1, 5, 9, 17, 33, ...
+        if len == 1 || (len - 1).is_power_of_two() && len >= 5 {
+            assert_eq!(report(), map.heap_bytes() as u64, "at length {len}");
+            refreshed.push(report());
+        } else {
+            // In between, only the hash table may have grown since.
+            assert!(report() <= map.heap_bytes() as u64, "at length {len}");
+        }
+    }
+    assert_eq!(refreshed.len(), 9); // 1, 5, 9, ..., 513
+    assert!(refreshed.windows(2).all(|w| w[0] < w[1]), "{refreshed:?}");
+    map.clear();
+    assert_eq!(report(), 0);
+}

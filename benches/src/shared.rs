@@ -1,5 +1,7 @@
 //! Maps shared between threads: the Zipf get-or-insert mix run by 1, 2 and more threads at
-//! once on one map, for mapguard's `ConcurrentLruMap` and its peers.
+//! once on one map, for mapguard's `ConcurrentLruMap` and its peers. Every map is given room
+//! for `max` entries up front where its API allows (quick_cache requires an estimate anyway):
+//! growing a table under a lock, while other threads wait, is then nobody's cost.
 
 use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant};
@@ -24,7 +26,7 @@ pub type ConcurrentLru = ConcurrentLruMap<Key, Value>;
 impl SharedSubject for ConcurrentLru {
     const NAME: &'static str = "mapguard ConcurrentLruMap";
     fn with_max(max: usize) -> Self {
-        ConcurrentLruMap::new(max)
+        ConcurrentLruMap::builder(max).capacity(max).build()
     }
     fn get_or_insert(&self, key: Key, value: Value) -> bool {
         // One lock: look up, and insert on a miss, under the shard's lock.
@@ -44,7 +46,7 @@ pub struct MutexLru(Mutex<LruMap<Key, Value>>);
 impl SharedSubject for MutexLru {
     const NAME: &'static str = "Mutex<LruMap>";
     fn with_max(max: usize) -> Self {
-        Self(Mutex::new(LruMap::new(max)))
+        Self(Mutex::new(LruMap::builder(max).capacity(max).build()))
     }
     fn get_or_insert(&self, key: Key, value: Value) -> bool {
         let mut map = self
@@ -96,6 +98,7 @@ impl SharedSubject for MokaSync {
     fn with_max(max: usize) -> Self {
         moka::sync::Cache::builder()
             .max_capacity(max as u64)
+            .initial_capacity(max)
             .build_with_hasher(DefaultHashBuilder::default())
     }
     fn get_or_insert(&self, key: Key, value: Value) -> bool {

@@ -91,6 +91,8 @@ pub struct Builder<
     T = MapTarget,
 > {
     max: usize,
+    /// Entries to allocate room for up front (0: grow with the entries).
+    capacity: usize,
     hasher: S,
     listener: L,
     value_cleanup: C,
@@ -152,6 +154,7 @@ impl<K, V, P: Policy, T: Default>
         assert_valid_max(max);
         Self {
             max,
+            capacity: 0,
             hasher: DefaultHashBuilder::default(),
             listener: NoListener,
             value_cleanup: NoValueCleanup,
@@ -177,6 +180,7 @@ impl<K, V, P: Policy, S, L, C, E: Expiry, T> Builder<K, V, P, S, L, C, E, T> {
     pub fn hasher<S2>(self, hasher: S2) -> Builder<K, V, P, S2, L, C, E, T> {
         Builder {
             max: self.max,
+            capacity: self.capacity,
             hasher,
             listener: self.listener,
             value_cleanup: self.value_cleanup,
@@ -202,6 +206,22 @@ impl<K, V, P: Policy, S, L, C, E: Expiry, T> Builder<K, V, P, S, L, C, E, T> {
     }
 
     /// The map's name as set, or the creation site.
+    /// Allocates room for `capacity` entries (at most `max`) when the map is built, so it does
+    /// not reallocate while it fills to that size; like `HashMap::with_capacity`. By default
+    /// storage starts empty and grows with the entries. The automatic shrink after removals
+    /// still applies.
+    ///
+    /// ```
+    /// let map = mapguard::LruMap::<u64, u64>::builder(1_000).capacity(500).build();
+    /// assert!(map.capacity() >= 500);
+    /// let cache = mapguard::ConcurrentLruMap::<u64, u64>::builder(1_000).capacity(500).build();
+    /// assert!(cache.capacity() >= 500);
+    /// ```
+    pub fn capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity;
+        self
+    }
+
     fn take_name(&mut self) -> Cow<'static, str> {
         self.name
             .take()
@@ -301,6 +321,7 @@ impl<K, V, P: Policy, S, L, C, E: Expiry, T> Builder<K, V, P, S, L, C, E, T> {
     fn expiring(self) -> Builder<K, V, P, S, L, C, Expiring, T> {
         Builder {
             max: self.max,
+            capacity: self.capacity,
             hasher: self.hasher,
             listener: self.listener,
             value_cleanup: self.value_cleanup,
@@ -317,6 +338,7 @@ impl<K, V, P: Policy, S, L, C, E: Expiry, T> Builder<K, V, P, S, L, C, E, T> {
     fn with_listener<L2>(self, listener: L2) -> Builder<K, V, P, S, L2, C, E, T> {
         Builder {
             max: self.max,
+            capacity: self.capacity,
             hasher: self.hasher,
             listener,
             value_cleanup: self.value_cleanup,
@@ -402,6 +424,7 @@ impl<K, V, P: Policy, S, L, E: Expiry, T> Builder<K, V, P, S, L, NoValueCleanup,
     {
         Builder {
             max: self.max,
+            capacity: self.capacity,
             hasher: self.hasher,
             listener: self.listener,
             value_cleanup: ValueCleanup,
@@ -428,7 +451,7 @@ impl<K, V, P: Policy, S, L, E: Expiry> Builder<K, V, P, S, L, NoValueCleanup, E,
     {
         let name = self.take_name();
         ManagedMap::from_parts(
-            Store::new(self.max, self.hasher, self.expiry),
+            Store::with_capacity(self.max, self.hasher, self.expiry, self.capacity),
             self.listener,
             self.lifetime,
             name,
@@ -454,7 +477,7 @@ impl<K, V, P: Policy, S, L, E: Expiry> Builder<K, V, P, S, L, ValueCleanup, E, M
     {
         let name = self.take_name();
         ManagedMap::from_parts(
-            Store::new(self.max, self.hasher, self.expiry),
+            Store::with_capacity(self.max, self.hasher, self.expiry, self.capacity),
             WithCleanup(self.listener),
             self.lifetime,
             name,
@@ -496,7 +519,7 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L, E: Expiry>
     {
         let name = self.take_name();
         WeakKeyMap::from_parts(
-            Store::new(self.max, StoredHash, self.expiry),
+            Store::with_capacity(self.max, StoredHash, self.expiry, self.capacity),
             self.listener,
             self.lifetime,
             name,
@@ -526,7 +549,7 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L, E: Expiry>
     {
         let name = self.take_name();
         WeakKeyMap::from_parts(
-            Store::new(self.max, StoredHash, self.expiry),
+            Store::with_capacity(self.max, StoredHash, self.expiry, self.capacity),
             WithCleanup(self.listener),
             self.lifetime,
             name,
@@ -607,7 +630,7 @@ impl<K, V, P: Policy, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E, Concurren
     {
         let name = self.take_name();
         ConcurrentMap::from_parts(
-            self.max,
+            (self.max, self.capacity),
             self.target.shards,
             self.hasher,
             &self.expiry,

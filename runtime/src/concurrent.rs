@@ -366,7 +366,7 @@ where
         reason = "internal: the builder and `FieldConfig` pass what they hold"
     )]
     pub(crate) fn from_parts(
-        max: usize,
+        (max, capacity): (usize, usize),
         shards: Option<usize>,
         hasher: S,
         expiry: &E,
@@ -381,10 +381,16 @@ where
             .clamp(1, 1 << 16);
         let count = count.next_power_of_two();
         let per_shard = max.div_ceil(count);
+        let capacity_per_shard = capacity.div_ceil(count);
         let mut parts = Vec::with_capacity(count);
         let shards: Box<[_]> = (0..count)
             .map(|_| {
-                let store = Store::new(per_shard, hasher.clone(), expiry.split());
+                let store = Store::with_capacity(
+                    per_shard,
+                    hasher.clone(),
+                    expiry.split(),
+                    capacity_per_shard,
+                );
                 let metrics =
                     registry::shard_metrics(lifetime, P::NAME, per_shard, site, store.ages());
                 #[allow(

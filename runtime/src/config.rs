@@ -119,7 +119,7 @@ where
     fn default() -> Self {
         let (max, expiry, lifetime, name) = configured::<L, E>();
         Self::from_parts(
-            max,
+            (max, 0),
             None,
             S::default(),
             &expiry,

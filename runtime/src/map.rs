@@ -45,7 +45,7 @@ use crate::store::{Node, Store};
 /// entries fall to a quarter of the allocation, the map shrinks to twice the live count by
 /// itself (amortized O(1); the 4× gap between growing and shrinking means inserting and
 /// removing around one size never reallocates back and forth). `clear` and `drain` free
-/// everything. Overhead per entry is two `u32` links plus the hash table's `u32` index and
+/// everything. [`Builder::capacity`] reserves room up front instead. Overhead per entry is two `u32` links plus the hash table's `u32` index and
 /// control byte.
 ///
 /// # When a hook panics
@@ -252,6 +252,10 @@ impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P, S, L, 
         name: Cow<'static, str>,
         metrics: MapMetrics,
     ) -> Self {
+        // Storage reserved up front (`Builder::capacity`) shows in the registry from the start.
+        if store.capacity() > 0 {
+            metrics.resized(store.heap_bytes(), store.max());
+        }
         Self {
             store,
             listener,

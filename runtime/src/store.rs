@@ -70,6 +70,15 @@ impl<K, V, S, E: Expiry> Store<K, V, S, E> {
         }
     }
 
+    /// An empty store with room for `capacity` entries (at most `max`) allocated up front.
+    pub(crate) fn with_capacity(max: usize, hasher: S, expiry: E, capacity: usize) -> Self {
+        let mut store = Self::new(max, hasher, expiry);
+        let capacity = capacity.min(store.max);
+        store.nodes = Vec::with_capacity(capacity);
+        store.table = HashTable::with_capacity(capacity);
+        store
+    }
+
     /// A constant per map type: `false` compiles every expiry branch away.
     #[inline]
     pub(crate) const fn has_expiry() -> bool {

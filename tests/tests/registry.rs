@@ -260,3 +260,24 @@ fn heap_bytes_follow_the_slab_as_it_grows_and_clears() {
     map.clear();
     assert_eq!(report(), 0);
 }
+
+#[test]
+fn reserved_capacity_shows_from_the_start_and_goes_with_clear() {
+    let mut map = LruMap::<u64, u64>::builder(10_000)
+        .capacity(1_000)
+        .name("Reg.reserved")
+        .build();
+    let report = || find("Reg.reserved").unwrap().heap_bytes;
+    assert!(map.capacity() >= 1_000);
+    assert_eq!(report(), map.heap_bytes() as u64);
+    assert!(report() >= 1_000 * 16);
+    for k in 0..1_000 {
+        map.insert(k, k);
+    }
+    assert!(
+        map.capacity() >= 1_000 && map.capacity() < 2_000,
+        "no reallocation while filling"
+    );
+    map.clear();
+    assert_eq!(report(), 0);
+}

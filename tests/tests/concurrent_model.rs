@@ -82,6 +82,55 @@ fn drain(departures: &Departures) -> Vec<(Key, u64, RemovalCause)> {
     std::mem::take(&mut *departures.lock().unwrap())
 }
 
+/// Takes the model's entries that `leave` selects out, and checks that exactly those left the
+/// map (in any order) with `cause`.
+fn expect_left(
+    departures: &Departures,
+    model: &mut Model,
+    cause: RemovalCause,
+    leave: impl Fn(Key) -> bool,
+) -> Result<(), TestCaseError> {
+    let mut departed = drain(departures);
+    departed.sort_unstable();
+    let expected: Vec<_> = model
+        .sorted()
+        .into_iter()
+        .filter(|&(k, _)| leave(k))
+        .map(|(k, id)| (k, id, cause))
+        .collect();
+    model.entries.retain(|&(k, _)| !leave(k));
+    prop_assert_eq!(departed, expected);
+    Ok(())
+}
+
+/// One operation both maps serve the same way; `false` if `op` is not one of them.
+fn common_op<P: mapguard::Policy, L: mapguard::ConcurrentListener<Key, Tracked<Key>>>(
+    op: &Op,
+    map: &mapguard::ConcurrentMap<Key, Tracked<Key>, P, DefaultHashBuilder, L>,
+    model: &mut Model,
+    departures: &Departures,
+) -> Result<bool, TestCaseError> {
+    match *op {
+        Op::Discard(key) => {
+            let present = model.get(key).is_some();
+            prop_assert_eq!(map.discard(&key), present);
+            expect_left(departures, model, RemovalCause::Explicit, |k| k == key)?;
+        }
+        Op::Retain(modulus) => {
+            map.retain(|key, _| key % modulus != 0);
+            expect_left(departures, model, RemovalCause::Explicit, |k| {
+                k % modulus == 0
+            })?;
+        }
+        Op::Clear => {
+            map.clear();
+            expect_left(departures, model, RemovalCause::Cleared, |_| true)?;
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
 /// A new key went in (id `id`): the model allows no departure, or one eviction (of the least
 /// recently used entry when there is one shard).
 fn admitted(
@@ -175,40 +224,8 @@ fn run_lru(ops: &[Op], max: usize, shards: usize) -> Result<(), TestCaseError> {
                 let id = map.remove(&key).map(|v| v.id());
                 prop_assert_eq!(id, model.take(key));
             }
-            Op::Discard(key) => {
-                let was = model.take(key);
-                prop_assert_eq!(map.discard(&key), was.is_some());
-                let expected: Vec<_> = was
-                    .map(|id| (key, id, RemovalCause::Explicit))
-                    .into_iter()
-                    .collect();
-                prop_assert_eq!(drain(&departures), expected);
-            }
-            Op::Retain(modulus) => {
-                map.retain(|key, _| key % modulus != 0);
-                let mut departed = drain(&departures);
-                departed.sort_unstable();
-                let mut expected: Vec<_> = model
-                    .entries
-                    .iter()
-                    .filter(|(k, _)| k % modulus == 0)
-                    .map(|&(k, id)| (k, id, RemovalCause::Explicit))
-                    .collect();
-                expected.sort_unstable();
-                model.entries.retain(|(k, _)| k % modulus != 0);
-                prop_assert_eq!(departed, expected);
-            }
-            Op::Clear => {
-                map.clear();
-                let mut departed = drain(&departures);
-                departed.sort_unstable();
-                let expected: Vec<_> = model
-                    .sorted()
-                    .into_iter()
-                    .map(|(k, id)| (k, id, RemovalCause::Cleared))
-                    .collect();
-                model.entries.clear();
-                prop_assert_eq!(departed, expected);
+            _ => {
+                prop_assert!(common_op(op, &map, &mut model, &departures)?);
             }
         }
         prop_assert!(drain(&departures).is_empty());
@@ -275,35 +292,8 @@ fn run_bounded(ops: &[Op], max: usize, shards: usize) -> Result<(), TestCaseErro
             Op::Remove(key) => {
                 prop_assert_eq!(map.remove(&key).map(|v| v.id()), model.take(key));
             }
-            Op::Discard(key) => {
-                let was = model.take(key);
-                prop_assert_eq!(map.discard(&key), was.is_some());
-                let expected: Vec<_> = was
-                    .map(|id| (key, id, RemovalCause::Explicit))
-                    .into_iter()
-                    .collect();
-                prop_assert_eq!(drain(&departures), expected);
-            }
-            Op::Retain(modulus) => {
-                map.retain(|key, _| key % modulus != 0);
-                model.entries.retain(|(k, _)| k % modulus != 0);
-                prop_assert!(
-                    drain(&departures)
-                        .iter()
-                        .all(|&(k, _, cause)| k % modulus == 0 && cause == RemovalCause::Explicit)
-                );
-            }
-            Op::Clear => {
-                map.clear();
-                let mut departed = drain(&departures);
-                departed.sort_unstable();
-                let expected: Vec<_> = model
-                    .sorted()
-                    .into_iter()
-                    .map(|(k, id)| (k, id, RemovalCause::Cleared))
-                    .collect();
-                model.entries.clear();
-                prop_assert_eq!(departed, expected);
+            _ => {
+                prop_assert!(common_op(op, &map, &mut model, &departures)?);
             }
         }
         prop_assert_eq!(contents(&map), model.sorted());

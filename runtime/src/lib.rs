@@ -12,6 +12,7 @@
 //! | dropping a value does not close what a clone keeps open | [`Cleanup`] runs when the value leaves |
 //! | keys kept alive by the map that indexes them | [`WeakKeyMap`] holds weak keys |
 //! | request data that outlives the request | [`Lifetime`] scopes clear it, even on panic |
+//! | a map shared by threads has all of the above | [`ConcurrentLruMap`], [`ConcurrentBoundedMap`]: sharded, `&self`, hooks outside the locks |
 //!
 //! ## A guided tour
 //!
@@ -64,6 +65,10 @@
 //!   into these maps from `#[managed_map(lifetime = "...", max = N, ...)]`, and refuses to
 //!   compile a map field without a lifecycle. [`macro@Cleanup`] and [`macro@ManagedCache`]
 //!   derive the traits of the same names.
+//! - [`ConcurrentLruMap`] and [`ConcurrentBoundedMap`] ([`ConcurrentMap`]) are the same maps
+//!   for sharing between threads: sharded, `&self` methods, `Send + Sync`, and hooks (a
+//!   [`ConcurrentListener`]) that run after the shard's lock is released, so they may use the
+//!   map. `#[managed_map(..., concurrent)]` makes a field one.
 //! - [`ManagedCache::stats`] gives a [`MapStats`] per map: name, lifetime, size, bound, bytes.
 //! - Lookups take any borrowed form of the key (`&str` for `String` keys), as `std` does.
 //! - The default hasher is foldhash (hashbrown's default): fast and randomly seeded per

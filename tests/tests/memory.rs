@@ -7,7 +7,7 @@
 
 use std::rc::{Rc, Weak};
 
-use mapguard::{BoundedMap, Lifetime, LruMap, ManagedCache, WeakKeyMap};
+use mapguard::{BoundedMap, ConcurrentLruMap, Lifetime, LruMap, ManagedCache, WeakKeyMap};
 
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
@@ -109,6 +109,7 @@ fn memory_follows_live_entries() {
     no_reallocation_churn_at_the_shrink_boundary();
     weak_keys_give_memory_back_after_mass_death();
     scope_end_gives_memory_back();
+    concurrent_map_memory();
     heap_checkpoint_asserts_returned_memory();
 }
 
@@ -198,4 +199,31 @@ fn heap_checkpoint_asserts_returned_memory() {
         "an 8 KB allocation still live must fail the assertion"
     );
     drop((leak, kept_alive));
+}
+
+/// A concurrent map costs about what its shards do, and gives everything back at a scope end.
+fn concurrent_map_memory() {
+    let before = heap().curr_bytes;
+    // Room for twice the entries: a shard fills before the map does (the bound is per shard).
+    let shared = ConcurrentLruMap::<u64, u64>::builder(200_000)
+        .shards(8)
+        .lifetime(Lifetime::Request)
+        .build();
+    let fixed = heap().curr_bytes - before;
+    for k in 0..100_000_u64 {
+        shared.insert(k, k);
+    }
+    let full = heap().curr_bytes - before - fixed;
+    let overhead = full as f64 / 100_000.0 - size_of::<(u64, u64)>() as f64;
+    let released = shared.end_scope(Lifetime::Request);
+    let after = heap().curr_bytes - before;
+    println!(
+        "ConcurrentLruMap, 8 shards: {fixed} bytes empty; 100000 entries: {overhead:.1} bytes \
+         per entry beyond (K, V); after end_scope ({released} released): {after} bytes"
+    );
+    assert_eq!(released, 100_000);
+    assert!(overhead < 24.0, "{overhead:.1} bytes per entry");
+    assert_eq!(after, fixed, "a scope end frees every shard's storage");
+    drop(shared);
+    assert_eq!(heap().curr_bytes, before);
 }

@@ -370,7 +370,9 @@ fn expiry_uses_the_injected_clock_in_every_shard() {
 
 #[test]
 fn the_registry_shows_one_entry_summing_the_shards() {
-    let mut map = ConcurrentLruMap::builder(64)
+    // Room for all 400 keys while the threads run (so every `get` after an insert hits),
+    // then a bound of 64 set from one thread evicts the rest.
+    let mut map = ConcurrentLruMap::builder(1_000)
         .shards(4)
         .name("ConcurrentTest.registry")
         .lifetime(Lifetime::Session)
@@ -387,6 +389,8 @@ fn the_registry_shows_one_entry_summing_the_shards() {
             });
         }
     });
+    map.set_max(64);
+    assert!(map.len() <= 64);
     let ours: Vec<_> = registry::snapshot()
         .into_iter()
         .filter(|m| m.name == "ConcurrentTest.registry")

@@ -486,7 +486,8 @@ pub struct MapReport {
     pub policy: &'static str,
     /// Entries now (inserted and not yet left).
     pub len: u64,
-    /// The most entries it has held.
+    /// The most entries it has held (for a concurrent map, the sum of its shards' peaks: an
+    /// upper bound, since shards peak at different times).
     pub peak_len: u64,
     /// The bound.
     pub max: u64,

@@ -6,7 +6,7 @@ use core::marker::PhantomData;
 use hashbrown::DefaultHashBuilder;
 
 use crate::RemovalCause;
-use crate::concurrent::{ConcurrentMap, Locks};
+use crate::concurrent::{ConcurrentMap, Locks, Sizing};
 use crate::expiry::{Clock, Expiring, Expiry, NoExpiry};
 use crate::hooks::{Cleanup, ConcurrentListener, NoListener, RemovalListener, WithCleanup};
 use crate::map::{ManagedMap, assert_valid_max};
@@ -630,8 +630,11 @@ impl<K, V, P: Policy, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E, Concurren
     {
         let name = self.take_name();
         ConcurrentMap::from_parts(
-            (self.max, self.capacity),
-            self.target.shards,
+            Sizing {
+                max: self.max,
+                capacity: self.capacity,
+                shards: self.target.shards,
+            },
             self.hasher,
             &self.expiry,
             wrap(self.listener),

@@ -290,6 +290,15 @@ impl<K, V> Iterator for Departures<K, V> {
     }
 }
 
+/// How big a new concurrent map is: its bound, the room to reserve up front, and the shard
+/// count if the builder set one.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Sizing {
+    pub(crate) max: usize,
+    pub(crate) capacity: usize,
+    pub(crate) shards: Option<usize>,
+}
+
 /// The default shard count for a bound: a power of two near four per CPU, with at least 64
 /// entries per shard.
 fn default_shards(max: usize) -> usize {
@@ -361,13 +370,12 @@ where
     E: Expiry,
     M: Locks,
 {
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "internal: the builder and `FieldConfig` pass what they hold"
-    )]
     pub(crate) fn from_parts(
-        (max, capacity): (usize, usize),
-        shards: Option<usize>,
+        Sizing {
+            max,
+            capacity,
+            shards,
+        }: Sizing,
         hasher: S,
         expiry: &E,
         listener: L,

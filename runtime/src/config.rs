@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use weak_table::traits::WeakKey;
 
-use crate::concurrent::ConcurrentMap;
+use crate::concurrent::{ConcurrentMap, Sizing};
 use crate::expiry::Expiry;
 use crate::hooks::{ConcurrentListener, RemovalListener};
 use crate::map::ManagedMap;
@@ -119,8 +119,11 @@ where
     fn default() -> Self {
         let (max, expiry, lifetime, name) = configured::<L, E>();
         Self::from_parts(
-            (max, 0),
-            None,
+            Sizing {
+                max,
+                capacity: 0,
+                shards: None,
+            },
             S::default(),
             &expiry,
             L::default(),

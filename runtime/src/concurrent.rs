@@ -10,7 +10,6 @@
 use core::borrow::Borrow;
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
-use core::ops::{Deref, DerefMut};
 use std::borrow::Cow;
 use std::panic::Location;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -51,7 +50,9 @@ use crate::store::Store;
 /// hook may therefore call back into the map, and hooks of different operations may run at
 /// the same time on different threads (hence `ConcurrentListener` takes `&self` and is
 /// `Send + Sync`). If a hook panics, the other entries that left in the same operation are
-/// dropped without their hooks.
+/// dropped without their hooks. If your closure panics under a shard's lock (`update`,
+/// `retain`, `get_or_insert_with`), entries that had already left run their hooks at that
+/// shard's next operation, or when the map is dropped.
 ///
 /// # The bound, and its tolerance
 ///
@@ -205,19 +206,6 @@ impl Locks for StdLocks {
 #[derive(Debug, Default)]
 #[repr(align(128))]
 pub struct Padded<T>(T);
-
-impl<T> Deref for Padded<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
-
-impl<T> DerefMut for Padded<T> {
-    fn deref_mut(&mut self) -> &mut T {
-        &mut self.0
-    }
-}
 
 impl<T> ShardLock<T> for Padded<Mutex<T>> {
     fn new(value: T) -> Self {
@@ -1024,7 +1012,13 @@ where
     /// Whatever is left goes through the cleanup path with [`RemovalCause::Dropped`].
     fn drop(&mut self) {
         for shard in &mut self.shards {
-            for node in shard.get_mut().store.take_all() {
+            let shard = shard.get_mut();
+            // Entries that left during an operation whose caller's closure panicked (so the
+            // hand-off never ran) still get their hooks, with the cause they left with.
+            for (key, value, cause) in shard.listener.take() {
+                self.listener.on_removal(key, value, cause);
+            }
+            for node in shard.store.take_all() {
                 self.listener
                     .on_removal(node.key, node.value, RemovalCause::Dropped);
             }

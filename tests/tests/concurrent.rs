@@ -440,3 +440,56 @@ fn get_or_insert_with_computes_each_key_once_across_threads() {
         assert_eq!(map.len(), 500);
     });
 }
+
+#[test]
+fn entries_that_left_before_a_closure_panicked_are_still_cleaned_once() {
+    let tracker = Tracker::new();
+    let map = ConcurrentLruMap::builder(10).cleanup().build();
+    for key in 0..6_u8 {
+        map.insert(key, tracker.track(key));
+    }
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        map.retain(|key, _| {
+            assert!(*key != 3, "the caller's closure panics at key 3");
+            false
+        });
+    }));
+    assert!(panicked.is_err());
+    let removed_before_the_panic = 6 - map.len() as u64;
+    assert!(removed_before_the_panic > 0 && removed_before_the_panic < 6);
+    // Their hooks did not run yet (the panic came first); dropping the map runs them.
+    assert_eq!(tracker.cleaned(RemovalCause::Explicit), 0);
+    drop(map);
+    assert_eq!(
+        tracker.cleaned(RemovalCause::Explicit),
+        removed_before_the_panic
+    );
+    assert_eq!(
+        tracker.cleaned(RemovalCause::Dropped),
+        6 - removed_before_the_panic
+    );
+    tracker.assert_exactly_once();
+}
+
+#[test]
+fn after_a_closure_panicked_the_next_operation_runs_the_pending_hooks() {
+    let tracker = Tracker::new();
+    let map = ConcurrentLruMap::builder(10).cleanup().build();
+    for key in 0..6_u8 {
+        map.insert(key, tracker.track(key));
+    }
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        map.retain(|key, _| {
+            assert!(*key != 3, "the caller's closure panics at key 3");
+            false
+        });
+    }));
+    let removed_before_the_panic = 6 - map.len() as u64;
+    map.insert(9, tracker.track(9)); // the same (only) shard
+    assert_eq!(
+        tracker.cleaned(RemovalCause::Explicit),
+        removed_before_the_panic
+    );
+    drop(map);
+    tracker.assert_exactly_once();
+}

@@ -277,41 +277,31 @@ fn config(item: &ItemStruct, field: &Managed) -> (TokenStream, TokenStream) {
     let observes = attr.cleanup.is_some() || attr.on_remove.is_some();
     let mutable = cleanup.as_ref().map(|_| quote!(mut));
     // A concurrent map's hook runs through `&self`, possibly on several threads at once.
-    let listener = if attr.concurrent.is_some() {
-        quote! {
-            #[automatically_derived]
-            impl #impl_generics ::mapguard::__private::ConcurrentListener<#key, #value>
-                for #ident #ty_generics #where_clause
-            {
-                fn on_removal(
-                    &self,
-                    key: #key,
-                    #mutable value: #value,
-                    cause: ::mapguard::__private::RemovalCause,
-                ) {
-                    #cleanup
-                    #notify
-                }
-            }
-        }
+    let (listener_trait, receiver, observes_const) = if attr.concurrent.is_some() {
+        (quote!(ConcurrentListener), quote!(&self), None)
     } else {
-        quote! {
-            #[automatically_derived]
-            impl #impl_generics ::mapguard::__private::RemovalListener<#key, #value>
-                for #ident #ty_generics #where_clause
-            {
-                fn on_removal(
-                    &mut self,
-                    key: #key,
-                    #mutable value: #value,
-                    cause: ::mapguard::__private::RemovalCause,
-                ) {
-                    #cleanup
-                    #notify
-                }
-
-                const OBSERVES_REMOVALS: bool = #observes;
+        (
+            quote!(RemovalListener),
+            quote!(&mut self),
+            Some(quote!(const OBSERVES_REMOVALS: bool = #observes;)),
+        )
+    };
+    let listener = quote! {
+        #[automatically_derived]
+        impl #impl_generics ::mapguard::__private::#listener_trait<#key, #value>
+            for #ident #ty_generics #where_clause
+        {
+            fn on_removal(
+                #receiver,
+                key: #key,
+                #mutable value: #value,
+                cause: ::mapguard::__private::RemovalCause,
+            ) {
+                #cleanup
+                #notify
             }
+
+            #observes_const
         }
     };
 

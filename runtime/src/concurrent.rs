@@ -27,7 +27,7 @@ use crate::policy::{Lru, Policy, Reject};
 use crate::registry::{self, MapMetrics};
 use crate::scope::{Lifetime, ManagedCache};
 use crate::stats::MapStats;
-use crate::store::Store;
+use crate::store::{Node, Store};
 
 /// A thread-safe managed map: sharded, bounded, with hooks that run outside its locks.
 ///
@@ -275,6 +275,25 @@ impl<K, V> Iterator for Departures<K, V> {
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         self.first.take().or_else(|| self.rest.next())
+    }
+}
+
+/// Runs the hooks of entries that left a shard, in the order they left; no lock is held.
+#[inline]
+fn run_hooks<K, V>(listener: &impl ConcurrentListener<K, V>, departed: Departures<K, V>) {
+    for (key, value, cause) in departed {
+        listener.on_removal(key, value, cause);
+    }
+}
+
+/// Runs the hooks of a whole shard's entries, taken out at once, all leaving with `cause`.
+fn release_all<K, V>(
+    listener: &impl ConcurrentListener<K, V>,
+    nodes: Vec<Node<K, V>>,
+    cause: RemovalCause,
+) {
+    for node in nodes {
+        listener.on_removal(node.key, node.value, cause);
     }
 }
 
@@ -548,23 +567,27 @@ where
         self.sum(ManagedMap::heap_bytes)
     }
 
-    /// Runs the hooks for entries that left a shard, now that it is unlocked.
+    /// Runs `work` on `shard`; then, unlocked, the hooks of the entries that left.
     #[inline]
-    fn dispatch(&self, departed: Departures<K, V>) {
-        for (key, value, cause) in departed {
-            self.listener.on_removal(key, value, cause);
-        }
+    fn on_shard<R>(
+        &self,
+        shard: &Locked<K, V, P, S, E, M>,
+        work: impl FnOnce(&mut Shard<K, V, P, S, E>) -> R,
+    ) -> R {
+        let (result, departed) = shard.with(|shard| {
+            let result = work(shard);
+            (result, shard.listener.take())
+        });
+        run_hooks(&self.listener, departed);
+        result
     }
 
     /// Runs `work` on every shard in turn, each time running the hooks after unlocking.
     fn each_shard(&self, mut work: impl FnMut(&mut Shard<K, V, P, S, E>) -> usize) -> usize {
-        let mut total = 0;
-        for shard in &self.shards {
-            let (count, departed) = shard.with(|s| (work(s), s.listener.take()));
-            self.dispatch(departed);
-            total += count;
-        }
-        total
+        self.shards
+            .iter()
+            .map(|shard| self.on_shard(shard, &mut work))
+            .sum()
     }
 
     /// Takes every entry out of every shard with `cause` and runs the hooks. O(n), one lock
@@ -574,9 +597,7 @@ where
         for shard in &self.shards {
             let nodes = shard.with(|s| s.take_all_leaving(cause));
             count += nodes.len();
-            for node in nodes {
-                self.listener.on_removal(node.key, node.value, cause);
-            }
+            release_all(&self.listener, nodes, cause);
         }
         count
     }
@@ -648,21 +669,6 @@ where
     fn shard_of<Q: Hash + ?Sized>(&self, key: &Q) -> &Locked<K, V, P, S, E, M> {
         let index = (self.hasher.hash_one(key) >> self.shift) as usize & (self.shards.len() - 1);
         &self.shards[index]
-    }
-
-    /// Runs `work` on `shard`; then, unlocked, the hooks of the entries that left.
-    #[inline]
-    fn on_shard<R>(
-        &self,
-        shard: &Locked<K, V, P, S, E, M>,
-        work: impl FnOnce(&mut Shard<K, V, P, S, E>) -> R,
-    ) -> R {
-        let (result, departed) = shard.with(|shard| {
-            let result = work(shard);
-            (result, shard.listener.take())
-        });
-        self.dispatch(departed);
-        result
     }
 
     /// Whether `key` is present. Does not change the recency order.
@@ -1015,13 +1021,12 @@ where
             let shard = shard.get_mut();
             // Entries that left during an operation whose caller's closure panicked (so the
             // hand-off never ran) still get their hooks, with the cause they left with.
-            for (key, value, cause) in shard.listener.take() {
-                self.listener.on_removal(key, value, cause);
-            }
-            for node in shard.store.take_all() {
-                self.listener
-                    .on_removal(node.key, node.value, RemovalCause::Dropped);
-            }
+            run_hooks(&self.listener, shard.listener.take());
+            release_all(
+                &self.listener,
+                shard.store.take_all(),
+                RemovalCause::Dropped,
+            );
         }
     }
 }

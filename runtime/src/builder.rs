@@ -561,12 +561,16 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L, E: Expiry>
 
 impl<K, V, P: Policy, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E, ConcurrentTarget> {
     /// Splits the map into `shards` shards, each with its own lock (rounded up to a power of
-    /// two, at most 65,536). More shards mean less contention and a looser bound: the map
-    /// holds fewer than `max + shards` entries, and each shard at most `⌈max / shards⌉`.
+    /// two, at most 65,536, and never more than `max`: each shard holds at least one entry).
+    /// More shards mean less contention and a looser bound: the map holds fewer than
+    /// `max + shards` entries, and each shard at most `⌈max / shards⌉`.
     ///
     /// ```
     /// let map = mapguard::ConcurrentLruMap::<u32, u32>::builder(1_000).shards(6).build();
     /// assert_eq!(map.shard_count(), 8);
+    /// // More shards than entries would only loosen the bound: capped at `max`.
+    /// let tiny = mapguard::ConcurrentLruMap::<u32, u32>::builder(5).shards(usize::MAX).build();
+    /// assert_eq!(tiny.shard_count(), 4);
     /// ```
     pub fn shards(mut self, shards: usize) -> Self {
         self.target.shards = Some(shards);

@@ -19,9 +19,10 @@ use hashbrown::DefaultHashBuilder;
 
 use crate::RemovalCause;
 use crate::builder::{Builder, ConcurrentTarget, NoValueCleanup};
+use crate::departures::{Departures, contain_while_unwinding};
 use crate::error::CapacityError;
 use crate::expiry::{Expiry, NoExpiry};
-use crate::hooks::{ConcurrentListener, NoListener, RemovalListener};
+use crate::hooks::{ConcurrentListener, NoListener};
 use crate::map::{ManagedMap, assert_valid_max};
 use crate::policy::{Lru, Policy, Reject};
 use crate::registry::{self, MapMetrics};
@@ -114,6 +115,9 @@ pub struct ConcurrentMap<
     name: Cow<'static, str>,
     /// The bound; atomic so `set_max` can take `&self`.
     max: AtomicUsize,
+    /// Held by `set_max` while it sets the bound and applies it to every shard, so concurrent
+    /// calls take turns and the last one holds everywhere.
+    resizing: M::Lock<()>,
     /// The registry entry summing the shards' figures; gone when the map is dropped.
     metrics: MapMetrics,
 }
@@ -163,8 +167,8 @@ pub type ConcurrentLruMap<K, V, S = DefaultHashBuilder, L = NoListener, E = NoEx
 pub type ConcurrentBoundedMap<K, V, S = DefaultHashBuilder, L = NoListener, E = NoExpiry> =
     ConcurrentMap<K, V, Reject, S, L, E>;
 
-/// One shard: a managed map whose departures wait in [`Deferred`] until the lock is released.
-type Shard<K, V, P, S, E> = ManagedMap<K, V, P, S, Deferred<K, V>, E>;
+/// One shard: a managed map whose departures wait in [`Departures`] until the lock is released.
+type Shard<K, V, P, S, E> = ManagedMap<K, V, P, S, Departures<K, V>, E>;
 
 /// One shard behind its lock.
 type Locked<K, V, P, S, E, M> = <M as Locks>::Lock<Shard<K, V, P, S, E>>;
@@ -224,60 +228,6 @@ impl<T> ShardLock<T> for Padded<Mutex<T>> {
     }
 }
 
-type Departed<K, V> = (K, V, RemovalCause);
-
-/// A shard's listener: holds departing entries until the shard is unlocked. The first one is
-/// kept inline, so the common case (one eviction per insert) allocates nothing.
-pub(crate) struct Deferred<K, V> {
-    first: Option<Departed<K, V>>,
-    rest: Vec<Departed<K, V>>,
-}
-
-impl<K, V> Default for Deferred<K, V> {
-    fn default() -> Self {
-        Self {
-            first: None,
-            rest: Vec::new(),
-        }
-    }
-}
-
-impl<K, V> RemovalListener<K, V> for Deferred<K, V> {
-    #[inline]
-    fn on_removal(&mut self, key: K, value: V, cause: RemovalCause) {
-        if self.first.is_none() {
-            self.first = Some((key, value, cause));
-        } else {
-            self.rest.push((key, value, cause));
-        }
-    }
-}
-
-impl<K, V> Deferred<K, V> {
-    #[inline]
-    fn take(&mut self) -> Departures<K, V> {
-        Departures {
-            first: self.first.take(),
-            rest: core::mem::take(&mut self.rest).into_iter(),
-        }
-    }
-}
-
-/// Entries that left a shard during one operation, in the order they left.
-struct Departures<K, V> {
-    first: Option<Departed<K, V>>,
-    rest: std::vec::IntoIter<Departed<K, V>>,
-}
-
-impl<K, V> Iterator for Departures<K, V> {
-    type Item = Departed<K, V>;
-
-    #[inline]
-    fn next(&mut self) -> Option<Self::Item> {
-        self.first.take().or_else(|| self.rest.next())
-    }
-}
-
 /// Runs the hooks of entries that left a shard, in the order they left; no lock is held.
 #[inline]
 fn run_hooks<K, V>(listener: &impl ConcurrentListener<K, V>, departed: Departures<K, V>) {
@@ -311,10 +261,26 @@ pub(crate) struct Sizing {
 fn default_shards(max: usize) -> usize {
     let cpus = std::thread::available_parallelism().map_or(4, usize::from);
     let wanted = (cpus * 4).next_power_of_two();
-    let roomy = (max / 64).max(1);
-    // The largest power of two not above `roomy`.
-    let limit = 1 << (usize::BITS - 1 - roomy.leading_zeros());
-    wanted.min(limit)
+    wanted.min(floor_power_of_two(max / 64))
+}
+
+/// The shard count for a bound: `wanted` (or the default) rounded up to a power of two, but
+/// never more shards than `max` — each shard holds at least one entry, so more shards than
+/// `max` would only loosen the bound (`len < max + shards`).
+fn shard_count(wanted: Option<usize>, max: usize) -> usize {
+    wanted
+        .unwrap_or_else(|| default_shards(max))
+        .clamp(1, MAX_SHARDS)
+        .next_power_of_two()
+        .min(floor_power_of_two(max))
+}
+
+/// The most shards a map has.
+const MAX_SHARDS: usize = 1 << 16;
+
+/// The largest power of two not above `n` (1 for 0).
+fn floor_power_of_two(n: usize) -> usize {
+    1 << (usize::BITS - 1 - n.max(1).leading_zeros())
 }
 
 impl<K, V, P: Policy> ConcurrentMap<K, V, P> {
@@ -391,10 +357,7 @@ where
         site: &'static Location<'static>,
     ) -> Self {
         assert_valid_max(max);
-        let count = shards
-            .unwrap_or_else(|| default_shards(max))
-            .clamp(1, 1 << 16);
-        let count = count.next_power_of_two();
+        let count = shard_count(shards, max);
         let per_shard = max.div_ceil(count);
         let capacity_per_shard = capacity.div_ceil(count);
         let mut parts = Vec::with_capacity(count);
@@ -415,7 +378,7 @@ where
                 parts.push(metrics.clone());
                 M::Lock::new(ManagedMap::with_metrics(
                     store,
-                    Deferred::default(),
+                    Departures::default(),
                     lifetime,
                     Cow::Borrowed(""),
                     metrics,
@@ -432,6 +395,7 @@ where
             lifetime,
             name,
             max: AtomicUsize::new(max),
+            resizing: M::Lock::new(()),
             metrics,
         }
     }
@@ -921,13 +885,25 @@ where
     /// ```
     pub fn set_max(&self, max: usize) {
         assert_valid_max(max);
-        self.max.store(max, Ordering::Relaxed);
         let per_shard = max.div_ceil(self.shards.len());
-        self.each_shard(|shard| {
-            shard.set_max(per_shard);
-            0
+        let departed: Vec<_> = self.resizing.with(|()| {
+            self.max.store(max, Ordering::Relaxed);
+            self.metrics.resized(0, max);
+            self.shards
+                .iter()
+                .map(|shard| {
+                    shard.with(|shard| {
+                        shard.set_max(per_shard);
+                        shard.listener.take()
+                    })
+                })
+                .collect()
         });
-        self.metrics.resized(0, max);
+        // Every shard is within the new bound before the first hook runs, so a panicking
+        // hook cannot leave shards over it.
+        for departures in departed {
+            run_hooks(&self.listener, departures);
+        }
     }
 }
 
@@ -1017,17 +993,18 @@ where
 {
     /// Whatever is left goes through the cleanup path with [`RemovalCause::Dropped`].
     fn drop(&mut self) {
-        for shard in &mut self.shards {
-            let shard = shard.get_mut();
-            // Entries that left during an operation whose caller's closure panicked (so the
-            // hand-off never ran) still get their hooks, with the cause they left with.
-            run_hooks(&self.listener, shard.listener.take());
-            release_all(
-                &self.listener,
-                shard.store.take_all(),
-                RemovalCause::Dropped,
-            );
-        }
+        let Self {
+            shards, listener, ..
+        } = self;
+        contain_while_unwinding(|| {
+            for shard in shards.iter_mut() {
+                let shard = shard.get_mut();
+                // Entries that left during an operation whose caller's closure panicked (so
+                // the hand-off never ran) still get their hooks, with the cause they left with.
+                run_hooks(listener, shard.listener.take());
+                release_all(listener, shard.store.take_all(), RemovalCause::Dropped);
+            }
+        });
     }
 }
 

@@ -4,6 +4,7 @@ use core::fmt;
 use core::iter::FusedIterator;
 
 use crate::RemovalCause;
+use crate::departures::contain_while_unwinding;
 use crate::expiry::{Expiry, NoExpiry};
 use crate::hooks::RemovalListener;
 use crate::map::ManagedMap;
@@ -210,6 +211,10 @@ impl<K, V> Clone for Values<'_, K, V> {
 /// Entries taken out of a map, in arbitrary order; from [`ManagedMap::drain`]. Entries not
 /// yielded when it is dropped go through the cleanup path with [`RemovalCause::Cleared`].
 ///
+/// The map is empty from the moment `drain` returns. Like `Vec::drain`, a `Drain` passed to
+/// [`mem::forget`](std::mem::forget) leaks the entries it has not yielded: they are neither
+/// cleaned nor dropped (the registry counts them as handed back).
+///
 /// ```
 /// let mut map = mapguard::LruMap::new(3);
 /// map.extend([(1, 'a'), (2, 'b')]);
@@ -220,7 +225,6 @@ pub struct Drain<'a, K, V, L: RemovalListener<K, V>> {
     rest: std::vec::IntoIter<Node<K, V>>,
     listener: &'a mut L,
     metrics: &'a MapMetrics,
-    total: usize,
 }
 
 impl<'a, K, V, L: RemovalListener<K, V>> Drain<'a, K, V, L> {
@@ -229,8 +233,10 @@ impl<'a, K, V, L: RemovalListener<K, V>> Drain<'a, K, V, L> {
         listener: &'a mut L,
         metrics: &'a MapMetrics,
     ) -> Self {
+        // Counted as handed back now, so the figures are right even if the drain is never
+        // dropped; what is left at drop is counted again as cleared instead.
+        metrics.taken(nodes.len() as u64);
         Self {
-            total: nodes.len(),
             rest: nodes.into_iter(),
             listener,
             metrics,
@@ -241,6 +247,10 @@ impl<'a, K, V, L: RemovalListener<K, V>> Drain<'a, K, V, L> {
 /// Entries of a consumed map, in arbitrary order; from `ManagedMap::into_iter`. Entries not
 /// yielded when it is dropped go through the map's cleanup path with
 /// [`RemovalCause::Dropped`].
+///
+/// It owns the map, so passing it to [`mem::forget`](std::mem::forget) leaks the map, as
+/// forgetting the map itself would: the entries not yet yielded are neither cleaned nor
+/// dropped, and the map stays in the registry.
 ///
 /// ```
 /// let mut map = mapguard::LruMap::new(3);
@@ -270,19 +280,19 @@ fn release_rest<K, V, L: RemovalListener<K, V>>(
     cause: RemovalCause,
 ) {
     if L::OBSERVES_REMOVALS {
-        for node in rest {
-            listener.on_removal(node.key, node.value, cause);
-        }
+        contain_while_unwinding(|| {
+            for node in rest {
+                listener.on_removal(node.key, node.value, cause);
+            }
+        });
     }
 }
 
 impl<K, V, L: RemovalListener<K, V>> Drop for Drain<'_, K, V, L> {
     fn drop(&mut self) {
-        // Counted once, here: what was yielded was handed back, the rest is cleared.
-        let rest = self.rest.len();
-        self.metrics.taken((self.total - rest) as u64);
+        // Not yielded, so not handed back after all: cleared.
         self.metrics
-            .removed_many(RemovalCause::Cleared, rest as u64);
+            .untaken(RemovalCause::Cleared, self.rest.len() as u64);
         release_rest(&mut self.rest, self.listener, RemovalCause::Cleared);
     }
 }

@@ -78,7 +78,8 @@
 //! ## Panics
 //!
 //! Constructors panic on `max == 0`. Nothing else panics, including on keys whose `Hash`
-//! misbehaves. For hooks that panic, see [`ManagedMap`]'s "When a hook panics".
+//! misbehaves. For hooks, `Hash` and `Eq` that panic, see [`ManagedMap`]'s "When a hook
+//! panics" and "When `Hash` or `Eq` panics".
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -86,6 +87,7 @@ mod builder;
 mod cause;
 mod concurrent;
 mod config;
+mod departures;
 mod entry;
 mod error;
 mod expiry;

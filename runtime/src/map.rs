@@ -11,6 +11,7 @@ use hashbrown::DefaultHashBuilder;
 
 use crate::RemovalCause;
 use crate::builder::{Builder, NoValueCleanup};
+use crate::departures::{Departures, contain_while_unwinding};
 use crate::entry::{Entry, OccupiedEntry, VacantEntry};
 use crate::error::CapacityError;
 use crate::expiry::{Expiry, NoExpiry};
@@ -50,13 +51,39 @@ use crate::store::{Node, Store};
 ///
 /// # When a hook panics
 ///
-/// The map is updated before any hook runs, so a panicking hook never leaves it
-/// inconsistent, and no value is cleaned twice: the value being cleaned is dropped during
-/// unwinding. Bulk operations (`clear`, `retain`, `set_max`) take entries out one at a time,
-/// so entries not yet reached when a hook panics stay in the map, and are cleaned later. When
-/// the map itself is being dropped, or a [`Drain`]/[`IntoIter`] is dropped, a panicking hook
-/// ends the cleanup: the remaining values are dropped without their hooks, as `Vec` does with
-/// a panicking `Drop`.
+/// Every operation finishes changing the map before any hook runs: the caller's new value
+/// is stored, the bound holds, and the registry's figures are exact. Then the hooks of what
+/// left run, the operation's own departure (a replaced or evicted value) first, then entries
+/// that expired or were collected on the way. So a panicking hook never leaves the map
+/// inconsistent or over its bound, and no value is cleaned twice. What a panic costs:
+///
+/// - the value whose hook panicked is dropped during unwinding;
+/// - other values that left in the same operation and had not reached their hooks yet, and
+///   a value the operation was about to hand back (`replace`, a rejected `try_insert`), are
+///   dropped without hooks;
+/// - `clear` and `retain` take entries out one at a time, so entries they had not reached
+///   stay in the map and leave later; `set_max` takes every excess entry out first (the
+///   bound holds at once), and those after the panicking one are dropped without hooks;
+/// - when the map itself, a [`Drain`] or an [`IntoIter`] is dropped, a panicking hook ends
+///   the cleanup: the remaining values are dropped without their hooks, as `Vec` does with a
+///   panicking `Drop`.
+///
+/// A map, iterator or [`ScopeGuard`](crate::ScopeGuard) dropped *while a panic unwinds*
+/// still runs its hooks; if one of them panics too, that second panic is contained (it would
+/// otherwise abort the process) and the rest are dropped without hooks.
+///
+/// # When `Hash` or `Eq` panics
+///
+/// The panic reaches the caller of the operation that ran it, and the map stays whole: every
+/// stored value leaves exactly once, later, and nothing inside the map panics afterwards. Every
+/// operation calls `Hash` and `Eq` before its first change (moving a node, rehashing, shrinking
+/// happen only after the hashes they need are known), so the operation simply does not
+/// happen: a `remove` leaves the key in place, an `insert` drops the key and value it was
+/// given. One case costs more: if `Hash` panics while the hash table grows (a rehash of every
+/// key), hashbrown may drop some indices from the table. Those entries can no longer be
+/// found by key (a later `insert` of an equal key adds a second entry), but they are still
+/// iterated, counted, evicted and cleaned exactly once, at the latest when the map is
+/// dropped.
 ///
 /// # Examples
 ///
@@ -309,6 +336,29 @@ impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P, S, L, 
         self.listener.on_removal(key, value, cause);
     }
 
+    /// Counts an entry that left during an operation and holds it in `leaving`, whose hooks
+    /// run (through [`notify`](Self::notify)) once the operation has finished changing the
+    /// map.
+    #[inline]
+    pub(crate) fn depart(
+        &self,
+        leaving: &mut Departures<K, V>,
+        key: K,
+        value: V,
+        cause: RemovalCause,
+    ) {
+        self.metrics.removed(cause);
+        leaving.push(key, value, cause);
+    }
+
+    /// Runs the hooks of entries that left (already counted by [`depart`](Self::depart)).
+    #[inline]
+    pub(crate) fn notify(&mut self, leaving: Departures<K, V>) {
+        for (key, value, cause) in leaving {
+            self.listener.on_removal(key, value, cause);
+        }
+    }
+
     /// Number of entries.
     ///
     /// ```
@@ -553,6 +603,21 @@ where
         }
     }
 
+    /// `Some(index)` if the entry is live; otherwise takes it out as expired into `leaving`.
+    #[inline]
+    pub(crate) fn live_or_depart(
+        &mut self,
+        index: u32,
+        leaving: &mut Departures<K, V>,
+    ) -> Option<u32> {
+        if Store::<K, V, S, E>::has_expiry() && self.store.expired_now(index) {
+            self.depart_at(index, RemovalCause::Expired, leaving);
+            None
+        } else {
+            Some(index)
+        }
+    }
+
     /// Out of line so maps without expiry keep a small hot path.
     #[cold]
     #[inline(never)]
@@ -561,25 +626,42 @@ where
         self.release(key, value, RemovalCause::Expired);
     }
 
+    /// Takes the entry at `index` out with `cause`, its hooks waiting in `leaving`.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn depart_at(
+        &mut self,
+        index: u32,
+        cause: RemovalCause,
+        leaving: &mut Departures<K, V>,
+    ) {
+        let (key, value) = self.store.remove_at(index);
+        self.depart(leaving, key, value, cause);
+    }
+
     /// Bounded expiry work done by every insert: the back of the list (least recently used,
     /// or oldest write), then two slots of a round-robin sweep over the slab. The sweep
     /// reaches every entry within `len / 2` inserts, so an expired entry that is never
     /// touched again is still released. O(1); nothing without `ttl`/`idle`.
+    ///
+    /// What expires goes to `leaving`: its hooks wait until the insert is done.
     #[inline]
-    pub(crate) fn expire_some(&mut self) {
+    pub(crate) fn expire_some(&mut self, leaving: &mut Departures<K, V>) {
         if Store::<K, V, S, E>::has_expiry() {
-            self.expire_some_now();
+            self.expire_some_now(leaving);
         }
     }
 
     #[inline(never)]
-    fn expire_some_now(&mut self) {
+    fn expire_some_now(&mut self, leaving: &mut Departures<K, V>) {
         let Some(now) = self.store.now() else {
             return;
         };
         for _ in 0..2 {
             match self.store.back() {
-                Some(back) if self.store.is_expired(back, now) => self.expire_at(back),
+                Some(back) if self.store.is_expired(back, now) => {
+                    self.depart_at(back, RemovalCause::Expired, leaving);
+                }
                 _ => break,
             }
         }
@@ -588,7 +670,7 @@ where
                 break;
             };
             if self.store.is_expired(index, now) {
-                self.expire_at(index);
+                self.depart_at(index, RemovalCause::Expired, leaving);
             }
         }
     }
@@ -872,7 +954,11 @@ where
     /// assert_eq!(counts.peek("a"), Some(&2));
     /// ```
     pub fn entry(&mut self, key: K) -> Entry<'_, K, V, P, S, L, E> {
-        self.expire_some();
+        // The entry borrows the map until the caller is done with it, so expired entries'
+        // hooks run now; no value of the caller's is in flight yet (only `key`).
+        let mut leaving = Departures::default();
+        self.expire_some(&mut leaving);
+        self.notify(leaving);
         let hash = self.store.hash(&key);
         let found = self.store.find(hash, &key);
         if let Some(index) = found.and_then(|index| self.live_or_expire(index)) {
@@ -898,11 +984,18 @@ where
 
     /// Overwrites the value of a present `key`, making it the most recent entry; hands back
     /// the caller's key with the old value. An absent key comes back with its hash.
-    fn upsert(&mut self, key: K, value: V) -> Result<Option<(K, V)>, (u64, K, V)> {
-        self.expire_some();
+    /// Expired entries met on the way go to `leaving`, so that their hooks run after the
+    /// caller's value is stored.
+    fn upsert(
+        &mut self,
+        key: K,
+        value: V,
+        leaving: &mut Departures<K, V>,
+    ) -> Result<Option<(K, V)>, (u64, K, V)> {
+        self.expire_some(leaving);
         let hash = self.store.hash(&key);
         let found = self.store.find(hash, &key);
-        match found.and_then(|index| self.live_or_expire(index)) {
+        match found.and_then(|index| self.live_or_depart(index, leaving)) {
             Some(index) => {
                 self.store.touch(index);
                 self.store.mark_written(index);
@@ -945,13 +1038,15 @@ where
     /// ]);
     /// ```
     pub fn insert(&mut self, key: K, value: V) {
-        match self.upsert(key, value) {
+        let mut leaving = Departures::default();
+        match self.upsert(key, value, &mut leaving) {
             Ok(Some((key, old))) => self.release(key, old, RemovalCause::Replaced),
             Ok(None) => {}
             Err((hash, key, value)) => {
                 self.insert_absent(hash, key, value);
             }
         }
+        self.notify(leaving);
     }
 
     /// Stores `value` under `key` as the most recently used entry and hands back the value it
@@ -963,13 +1058,16 @@ where
     /// assert_eq!(map.replace("a", 2), Some(1));
     /// ```
     pub fn replace(&mut self, key: K, value: V) -> Option<V> {
-        match self.upsert(key, value) {
+        let mut leaving = Departures::default();
+        let replaced = match self.upsert(key, value, &mut leaving) {
             Ok(old) => old.map(|(_, old)| old),
             Err((hash, key, value)) => {
                 self.insert_absent(hash, key, value);
                 None
             }
-        }
+        };
+        self.notify(leaving);
+        replaced
     }
 
     /// Inserts a key known to be absent, evicting the least recently used entry if full.
@@ -1062,16 +1160,19 @@ where
     pub fn set_max(&mut self, max: usize) {
         assert_valid_max(max);
         self.store.set_max(max);
+        // The map is within its new bound before the first hook runs, so a panicking hook
+        // cannot leave it over the bound.
+        let mut leaving = Departures::default();
         while let Some(back) = self
             .store
             .back()
             .filter(|_| self.store.len() > self.store.max())
         {
-            let (key, value) = self.store.remove_at(back);
-            self.release(key, value, RemovalCause::Evicted);
+            self.depart_at(back, RemovalCause::Evicted, &mut leaving);
         }
         self.metrics
             .resized(self.store.heap_bytes(), self.store.max());
+        self.notify(leaving);
     }
 }
 
@@ -1098,10 +1199,18 @@ where
     /// assert_eq!(map.try_insert(2, 'c').unwrap_err().into_inner(), (2, 'c'));
     /// ```
     pub fn try_insert(&mut self, key: K, value: V) -> Result<(), CapacityError<K, V>> {
-        if let Some((key, old)) = self.try_replace_inner(key, value)? {
-            self.release(key, old, RemovalCause::Replaced);
-        }
-        Ok(())
+        let mut leaving = Departures::default();
+        let stored = match self.try_replace_inner(key, value, &mut leaving) {
+            Ok(replaced) => {
+                if let Some((key, old)) = replaced {
+                    self.release(key, old, RemovalCause::Replaced);
+                }
+                Ok(())
+            }
+            Err(rejected) => Err(rejected),
+        };
+        self.notify(leaving);
+        stored
     }
 
     /// Like [`try_insert`](Self::try_insert), but hands back the value it replaced (no hook
@@ -1117,15 +1226,19 @@ where
     /// assert_eq!(map.try_replace(1, 'b').unwrap(), Some('a'));
     /// ```
     pub fn try_replace(&mut self, key: K, value: V) -> Result<Option<V>, CapacityError<K, V>> {
-        Ok(self.try_replace_inner(key, value)?.map(|(_, old)| old))
+        let mut leaving = Departures::default();
+        let stored = self.try_replace_inner(key, value, &mut leaving);
+        self.notify(leaving);
+        Ok(stored?.map(|(_, old)| old))
     }
 
     fn try_replace_inner(
         &mut self,
         key: K,
         value: V,
+        leaving: &mut Departures<K, V>,
     ) -> Result<Option<(K, V)>, CapacityError<K, V>> {
-        match self.upsert(key, value) {
+        match self.upsert(key, value, leaving) {
             Ok(replaced) => Ok(replaced),
             Err((_, key, value)) if self.store.is_full() => {
                 Err(CapacityError::new(key, value, self.store.max()))
@@ -1151,7 +1264,8 @@ where
         Q: Hash + Eq + ?Sized,
     {
         let found = self.peek(key);
-        self.metrics.lookup(found.is_some());
+        // `&self`: other threads may be counting lookups on this map at the same time.
+        self.metrics.lookup_shared(found.is_some());
         found
     }
 
@@ -1224,10 +1338,13 @@ impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> Drop for ManagedMap<K, V, 
     /// Whatever is left goes through the cleanup path with [`RemovalCause::Dropped`].
     fn drop(&mut self) {
         if L::OBSERVES_REMOVALS {
-            for node in self.store.take_all() {
-                self.listener
-                    .on_removal(node.key, node.value, RemovalCause::Dropped);
-            }
+            let nodes = self.store.take_all();
+            let listener = &mut self.listener;
+            contain_while_unwinding(|| {
+                for node in nodes {
+                    listener.on_removal(node.key, node.value, RemovalCause::Dropped);
+                }
+            });
         }
     }
 }

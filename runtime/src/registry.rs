@@ -153,6 +153,10 @@ impl Untracked {
     #[inline]
     pub(crate) fn lookup(&self, _hit: bool) {}
     #[inline]
+    pub(crate) fn lookup_shared(&self, _hit: bool) {}
+    #[inline]
+    pub(crate) fn untaken(&self, _cause: RemovalCause, _count: u64) {}
+    #[inline]
     pub(crate) fn removed(&self, _cause: RemovalCause) {}
     #[inline]
     pub(crate) fn removed_many(&self, _cause: RemovalCause, _count: u64) {}
@@ -315,6 +319,15 @@ struct Entry {
 
 static REGISTRY: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
 
+/// Forgets dropped maps, and gives the registry's memory back once it is mostly unused (as
+/// the maps themselves do), so creating and dropping many maps leaves nothing behind.
+fn sweep_dropped(entries: &mut Vec<Entry>) {
+    entries.retain(|entry| entry.metrics.strong_count() > 0);
+    if entries.capacity() > 16 && entries.len() <= entries.capacity() / 4 {
+        entries.shrink_to(entries.len() * 2);
+    }
+}
+
 fn registry() -> MutexGuard<'static, Vec<Entry>> {
     REGISTRY.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -359,7 +372,7 @@ impl Metrics {
         let metrics = Arc::new(self);
         let mut entries = registry();
         // Dropped maps leave dead weak pointers behind; sweep them as new maps arrive.
-        entries.retain(|entry| entry.metrics.strong_count() > 0);
+        sweep_dropped(&mut entries);
         entries.push(Entry {
             metrics: Arc::downgrade(&metrics),
             history: Vec::new(),
@@ -410,6 +423,21 @@ impl Metrics {
     #[inline]
     pub(crate) fn taken(&self, count: u64) {
         self.taken.add(count);
+    }
+
+    /// `count` values counted as handed back left with `cause` instead (a drain dropped
+    /// before it yielded them).
+    pub(crate) fn untaken(&self, cause: RemovalCause, count: u64) {
+        self.taken.set(self.taken.get() - count);
+        self.removed_many(cause, count);
+    }
+
+    /// A lookup through `&self`, which several threads may make at once: a locked add, so
+    /// none is lost (one-writer counters would lose some).
+    #[inline]
+    pub(crate) fn lookup_shared(&self, hit: bool) {
+        let counter = if hit { &self.hits } else { &self.misses };
+        counter.0.fetch_add(1, Ordering::Relaxed);
     }
 
     #[inline]
@@ -543,7 +571,8 @@ impl MapReport {
 /// ```
 #[must_use]
 pub fn snapshot() -> Vec<MapReport> {
-    let entries = registry();
+    let mut entries = registry();
+    sweep_dropped(&mut entries);
     let mut reports: Vec<MapReport> = entries
         .iter()
         .filter_map(|entry| entry.metrics.upgrade())
@@ -684,7 +713,7 @@ pub const FORGOTTEN_SCOPE_ENDS: u64 = 10;
 #[must_use]
 pub fn leak_suspects() -> Vec<LeakSuspect> {
     let mut entries = registry();
-    entries.retain(|entry| entry.metrics.strong_count() > 0);
+    sweep_dropped(&mut entries);
     let mut suspects = Vec::new();
     for entry in entries.iter_mut() {
         let Some(metrics) = entry.metrics.upgrade() else {

@@ -5,6 +5,8 @@ use core::fmt;
 use core::ops::{Deref, DerefMut};
 use core::str::FromStr;
 
+use crate::departures::contain_while_unwinding;
+
 /// How long a map's entries are meant to live. Ending a scope clears every map of that
 /// lifetime, with [`RemovalCause::ScopeEnded`](crate::RemovalCause::ScopeEnded).
 ///
@@ -144,6 +146,11 @@ pub trait ManagedCache {
 
 /// Ends a [`Lifetime`] scope when dropped; from [`ManagedCache::scope`].
 ///
+/// When it is dropped while a panic unwinds, a hook that panics as well cannot abort the
+/// process: that second panic is contained, the scope end stops there, and the entries it had
+/// not reached stay in their maps (they leave later, at the latest when their map is
+/// dropped). The first panic goes on unwinding.
+///
 /// ```
 /// use mapguard::{Lifetime, LruMap, ManagedCache};
 /// use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -192,7 +199,10 @@ impl<C: ManagedCache + ?Sized> DerefMut for ScopeGuard<'_, C> {
 
 impl<C: ManagedCache + ?Sized> Drop for ScopeGuard<'_, C> {
     fn drop(&mut self) {
-        self.cache.end_scope(self.lifetime);
+        let Self { cache, lifetime } = self;
+        contain_while_unwinding(|| {
+            cache.end_scope(*lifetime);
+        });
     }
 }
 

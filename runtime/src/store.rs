@@ -306,6 +306,9 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry> Store<K, V, S, E> {
     /// Returns its slot, and whether the slab grew to make room (after inlining, the branch
     /// that grows it: so callers learn it for free).
     pub(crate) fn push_front(&mut self, hash: u64, key: K, value: V) -> (u32, bool) {
+        // Grow the table first: its rehash runs user `Hash`, which may panic, and must find
+        // the store as it was (see `ManagedMap`'s "When `Hash` or `Eq` panics").
+        self.reserve_table_slot();
         let grew = self.reserve_one();
         let index = self.nodes.len() as u32;
         self.nodes.push(Node {
@@ -333,7 +336,10 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry> Store<K, V, S, E> {
     /// becomes the most recent. Returns the evicted entry. Cheaper than remove + push: no node
     /// moves and the slab keeps its size.
     pub(crate) fn replace_at(&mut self, victim: u32, hash: u64, key: K, value: V) -> (K, V) {
-        self.forget_index(victim);
+        // User `Hash` runs only before anything changes.
+        let victim_hash = self.hash(&self.nodes[victim as usize].key);
+        self.reserve_table_slot();
+        self.forget_index(victim_hash, victim);
         let node = &mut self.nodes[victim as usize];
         let old_key = core::mem::replace(&mut node.key, key);
         let old_value = core::mem::replace(&mut node.value, value);
@@ -354,9 +360,15 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry> Store<K, V, S, E> {
     }
 
     /// Removes the entry at `index`, returning it. O(1) average; may shrink the storage.
+    ///
+    /// Every call of user `Hash` (the entry's, the moved node's, a shrinking rehash) comes
+    /// before the first change, so a panicking `Hash` leaves the store as it was.
     pub(crate) fn remove_at(&mut self, index: u32) -> (K, V) {
-        self.forget_index(index);
-        self.detach(index)
+        let own_hash = self.hash(&self.nodes[index as usize].key);
+        let moved_hash = self.moved_hash(index);
+        self.shrink_table_for_removal();
+        self.forget_index(own_hash, index);
+        self.detach(index, moved_hash)
     }
 
     /// Removes `key` with one probe (the table slot is taken as it is found). O(1) average.
@@ -365,32 +377,52 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry> Store<K, V, S, E> {
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        let nodes = &self.nodes;
-        let entry = self
-            .table
+        if self.table_shrinks_on_removal() {
+            // Rare (amortized over the removals before it): the shrink must come before the
+            // first change, so find the slot first and take the general path.
+            let index = self.find(hash, key)?;
+            return Some(self.remove_at(index));
+        }
+        let Self {
+            nodes,
+            table,
+            hasher,
+            ..
+        } = self;
+        let entry = table
             .find_entry(hash, |&i| nodes[i as usize].key.borrow() == key)
             .ok()?;
-        let (index, _) = entry.remove();
-        Some(self.detach(index))
+        let index = *entry.get();
+        // Hashed while the table still holds the entry: a panic here changes nothing.
+        let last = nodes.len() - 1;
+        let moved_hash = (index as usize != last).then(|| hash_key(hasher, &nodes[last].key));
+        entry.remove();
+        Some(self.detach(index, moved_hash))
+    }
+
+    /// The hash of the node that moves into `index` when it is removed (the last one), if
+    /// any moves.
+    fn moved_hash(&self, index: u32) -> Option<u64> {
+        let last = self.nodes.len() - 1;
+        (index as usize != last).then(|| self.hash(&self.nodes[last].key))
     }
 
     /// Takes the node at `index` out of the list and the slab, once the table has forgotten
-    /// it. The last node moves into the hole.
-    fn detach(&mut self, index: u32) -> (K, V) {
+    /// it. The last node moves into the hole; `moved_hash` is its hash. Runs no user code.
+    fn detach(&mut self, index: u32, moved_hash: Option<u64>) -> (K, V) {
         self.unlink(index);
         let last = (self.nodes.len() - 1) as u32;
         let removed = self.nodes.swap_remove(index as usize);
         self.stamps.swap_remove(index as usize);
-        if index != last {
-            self.renumber(last, index);
+        if let Some(hash) = moved_hash {
+            self.renumber(last, index, hash);
         }
-        self.shrink_if_sparse();
+        self.shrink_slab_if_sparse();
         (removed.key, removed.value)
     }
 
-    /// Drops the table's reference to slab position `index`.
-    fn forget_index(&mut self, index: u32) {
-        let hash = self.hash(&self.nodes[index as usize].key);
+    /// Drops the table's reference to slab position `index`, whose key hashes to `hash`.
+    fn forget_index(&mut self, hash: u64, index: u32) {
         if let Ok(entry) = self.table.find_entry(hash, |&i| i == index) {
             entry.remove();
         } else {
@@ -401,7 +433,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry> Store<K, V, S, E> {
     }
 
     /// The node formerly at `from` now sits at `to`: repoint its neighbours and the table.
-    fn renumber(&mut self, from: u32, to: u32) {
+    fn renumber(&mut self, from: u32, to: u32, hash: u64) {
         let Node { prev, next, .. } = self.nodes[to as usize];
         match prev {
             NIL => self.front = to,
@@ -411,7 +443,6 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry> Store<K, V, S, E> {
             NIL => self.back = to,
             n => self.nodes[n as usize].prev = to,
         }
-        let hash = self.hash(&self.nodes[to as usize].key);
         if let Some(slot) = self.table.find_mut(hash, |&i| i == from) {
             *slot = to;
         } else if let Some(slot) = self.table.iter_mut().find(|i| **i == from) {
@@ -424,21 +455,50 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry> Store<K, V, S, E> {
     /// to twice the live count. Growth doubles and shrinking halves (at least), so a workload
     /// that inserts and removes around one size cannot make it reallocate back and forth;
     /// each shrink is paid for by the removals before it (amortized O(1)).
-    fn shrink_if_sparse(&mut self) {
+    ///
+    /// The slab shrinks after a removal; the table, whose rehash runs user `Hash`, just before
+    /// one (`shrink_table_for_removal`), so that a panic finds nothing changed.
+    fn shrink_slab_if_sparse(&mut self) {
         let len = self.nodes.len();
         if self.nodes.capacity() > MIN_KEPT_SLOTS && len <= self.nodes.capacity() / 4 {
             self.nodes.shrink_to(len * 2);
             self.stamps.shrink_to(len * 2);
         }
-        if self.table.capacity() > MIN_KEPT_SLOTS && len <= self.table.capacity() / 4 {
+    }
+
+    /// Whether the table is due to shrink once one more entry is removed.
+    #[inline]
+    fn table_shrinks_on_removal(&self) -> bool {
+        let len_after = self.nodes.len() - 1;
+        self.table.capacity() > MIN_KEPT_SLOTS && len_after <= self.table.capacity() / 4
+    }
+
+    /// Shrinks the table ahead of a removal that leaves it sparse (see `shrink_slab_if_sparse`).
+    /// hashbrown's resize leaves the old table intact if a hash panics.
+    fn shrink_table_for_removal(&mut self) {
+        if self.table_shrinks_on_removal() {
+            let len_after = self.nodes.len() - 1;
             let Self {
                 nodes,
                 table,
                 hasher,
                 ..
             } = self;
-            table.shrink_to(len * 2, |&i| hash_key(hasher, &nodes[i as usize].key));
+            table.shrink_to(len_after * 2, |&i| hash_key(hasher, &nodes[i as usize].key));
         }
+    }
+
+    /// Makes room in the table for one more index, so that the insert that follows a change
+    /// to the slab never rehashes (rehashing runs user `Hash`, which may panic).
+    #[inline]
+    fn reserve_table_slot(&mut self) {
+        let Self {
+            nodes,
+            table,
+            hasher,
+            ..
+        } = self;
+        table.reserve(1, |&i| hash_key(hasher, &nodes[i as usize].key));
     }
 
     /// Releases all spare memory. O(n).

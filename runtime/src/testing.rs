@@ -61,7 +61,8 @@ impl MockClock {
         Self::default()
     }
 
-    /// Moves time forward by `by`.
+    /// Moves time forward by `by`, stopping at the latest time it can show (about 584
+    /// years): it never wraps around.
     ///
     /// ```
     /// use mapguard::{testing::MockClock, Clock};
@@ -69,10 +70,17 @@ impl MockClock {
     /// let clock = MockClock::new();
     /// clock.advance(Duration::from_millis(250));
     /// assert_eq!(clock.now(), Duration::from_millis(250));
+    /// clock.advance(Duration::MAX);
+    /// assert_eq!(clock.now(), Duration::from_nanos(u64::MAX));
     /// ```
     pub fn advance(&self, by: Duration) {
         let by = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
-        self.nanos.fetch_add(by, Ordering::Relaxed);
+        // Saturates at the end of time rather than wrapping back to its start.
+        let _ = self
+            .nanos
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |now| {
+                Some(now.saturating_add(by))
+            });
     }
 }
 

@@ -18,6 +18,7 @@ use weak_table::traits::WeakKey;
 
 use crate::RemovalCause;
 use crate::builder::{Builder, NoValueCleanup, WeakTarget};
+use crate::departures::{Departures, contain_while_unwinding};
 use crate::error::CapacityError;
 use crate::expiry::{Expiry, NoExpiry};
 use crate::hooks::{NoListener, RemovalListener};
@@ -112,6 +113,23 @@ type Inner<K, V, P, L, E> = ManagedMap<Weakly<K>, V, P, StoredHash, Unwrapped<L>
 /// and a bounded amount of that work runs on every insert (the least recent entry, then two
 /// slots of a round-robin sweep), so an insert-only workload whose keys die stays bounded.
 /// Until purged, a dead entry still counts in [`len`](Self::len).
+///
+/// An entry lives as long as the allocation it was inserted with. Keys compare by pointee,
+/// so an equal key in another allocation finds the entry (and `insert` through it replaces
+/// the value), but does not keep it alive: when the strong references of the first
+/// allocation are gone, the entry is collected. To tie an entry to another allocation,
+/// `remove` it and insert it again with that one.
+///
+/// ```
+/// use std::rc::{Rc, Weak};
+/// let mut map = mapguard::WeakKeyMap::<Weak<String>, u8>::new();
+/// let first = Rc::new(String::from("k"));
+/// let twin = Rc::new(String::from("k")); // equal, but another allocation
+/// map.insert(Rc::clone(&first), 1);
+/// map.insert(Rc::clone(&twin), 2); // same key: replaces the value, keeps `first`'s pointer
+/// drop(first);
+/// assert_eq!(map.get("k"), None); // collected, though `twin` is alive
+/// ```
 ///
 /// Unbounded by default; [`lru_builder`](Self::lru_builder) and
 /// [`bounded_builder`](Self::bounded_builder) add a `max` with either policy. Expiry,
@@ -307,10 +325,15 @@ where
 
     /// Bounded dead-key work on every insert: the least recent entry (twice), then two slots
     /// of a round-robin sweep, which reaches every entry within `len / 2` inserts. O(1).
-    fn collect_some(&mut self) {
+    /// What leaves goes to `leaving`: its hooks wait until the insert is done.
+    fn collect_some(&mut self, leaving: &mut Departures<Weakly<K>, V>) {
+        let is_dead =
+            |map: &Inner<K, V, P, L, E>, index: u32| map.store.node(index).key.weak.is_expired();
         for _ in 0..2 {
             match self.map.store.back() {
-                Some(back) if self.collect_if_dead(back) => {}
+                Some(back) if is_dead(&self.map, back) => {
+                    self.map.depart_at(back, RemovalCause::Collected, leaving);
+                }
                 _ => break,
             }
         }
@@ -321,9 +344,12 @@ where
             }
             let index = self.sweep % len;
             self.sweep = index + 1;
-            self.collect_if_dead(index as u32);
+            if is_dead(&self.map, index as u32) {
+                self.map
+                    .depart_at(index as u32, RemovalCause::Collected, leaving);
+            }
         }
-        self.map.expire_some();
+        self.map.expire_some(leaving);
     }
 
     /// Removes every entry whose key has died, as [`RemovalCause::Collected`]. O(n).
@@ -344,11 +370,16 @@ where
     /// Overwrites the value of a present live `key`, making it the most recent entry; the old
     /// value comes back with a weak key for the listener. An absent key comes back, with its
     /// hashed weak form, still strong (so a rejected insert can hand it back alive).
-    fn upsert(&mut self, key: K::Strong, value: V) -> Result<Option<(K, V)>, Absent<K, V>> {
-        self.collect_some();
+    fn upsert(
+        &mut self,
+        key: K::Strong,
+        value: V,
+        leaving: &mut Departures<Weakly<K>, V>,
+    ) -> Result<Option<(K, V)>, Absent<K, V>> {
+        self.collect_some(leaving);
         let slot = self.weakly(&key);
         let found = K::with_key(&key, |k| self.position(slot.hash, k));
-        match found.and_then(|index| self.map.live_or_expire(index)) {
+        match found.and_then(|index| self.map.live_or_depart(index, leaving)) {
             Some(index) => {
                 self.map.store.touch(index);
                 self.map.store.mark_written(index);
@@ -587,7 +618,8 @@ where
     /// assert_eq!(map.get(&1), Some(&11));
     /// ```
     pub fn insert(&mut self, key: K::Strong, value: V) {
-        match self.upsert(key, value) {
+        let mut leaving = Departures::default();
+        match self.upsert(key, value, &mut leaving) {
             Ok(Some((weak, old))) => self.release_replaced(weak, old),
             Ok(None) => {}
             Err((_strong, slot, value)) => {
@@ -595,6 +627,7 @@ where
                 self.map.insert_absent(hash, slot, value);
             }
         }
+        self.map.notify(leaving);
     }
 }
 
@@ -625,7 +658,8 @@ where
         key: K::Strong,
         value: V,
     ) -> Result<(), CapacityError<K::Strong, V>> {
-        match self.upsert(key, value) {
+        let mut leaving = Departures::default();
+        let stored = match self.upsert(key, value, &mut leaving) {
             Ok(Some((weak, old))) => {
                 self.release_replaced(weak, old);
                 Ok(())
@@ -639,7 +673,9 @@ where
                 self.map.push_absent(hash, slot, value);
                 Ok(())
             }
-        }
+        };
+        self.map.notify(leaving);
+        stored
     }
 }
 
@@ -694,19 +730,26 @@ where
     L: RemovalListener<K, V>,
     E: Expiry,
 {
-    /// Entries whose key died leave as [`RemovalCause::Collected`]; the inner map then
-    /// cleans the rest as [`RemovalCause::Dropped`].
+    /// Entries whose key died leave as [`RemovalCause::Collected`], then the rest as
+    /// [`RemovalCause::Dropped`]. As for [`ManagedMap`], a panicking hook ends the cleanup:
+    /// the remaining values are dropped without their hooks.
     fn drop(&mut self) {
         if L::OBSERVES_REMOVALS {
-            let mut index = 0;
-            while index < self.map.store.len() {
-                if self.map.store.node(index as u32).key.weak.is_expired() {
-                    let (key, value) = self.map.store.remove_at(index as u32);
-                    self.map.release(key, value, RemovalCause::Collected);
-                } else {
-                    index += 1;
+            // All out first, so that nothing is left for the inner map's own drop to clean
+            // while a panic from these hooks unwinds.
+            let mut nodes = self.map.store.take_all();
+            nodes.sort_unstable_by_key(|node| !node.key.weak.is_expired());
+            let listener = &mut self.map.listener;
+            contain_while_unwinding(|| {
+                for node in nodes {
+                    let cause = if node.key.weak.is_expired() {
+                        RemovalCause::Collected
+                    } else {
+                        RemovalCause::Dropped
+                    };
+                    listener.on_removal(node.key, node.value, cause);
                 }
-            }
+            });
         }
     }
 }

@@ -111,6 +111,24 @@ fn memory_follows_live_entries() {
     scope_end_gives_memory_back();
     concurrent_map_memory();
     heap_checkpoint_asserts_returned_memory();
+    registry_gives_memory_back_after_many_maps();
+}
+
+/// The registry forgets dropped maps and gives back the room they took.
+fn registry_gives_memory_back_after_many_maps() {
+    // One registry read first, so that earlier scenarios' dropped maps are swept.
+    drop(mapguard::registry::snapshot());
+    let before = heap().curr_bytes;
+    let maps: Vec<LruMap<u8, u8>> = (0..100_000).map(|_| LruMap::new(4)).collect();
+    let peak = heap().curr_bytes - before;
+    drop(maps);
+    drop(mapguard::registry::snapshot());
+    let retained = heap().curr_bytes.saturating_sub(before);
+    println!("100000 maps created and dropped: {peak} bytes at the peak, {retained} held after");
+    assert!(
+        retained * 100 <= peak,
+        "{retained} of {peak} bytes still held after every map was dropped"
+    );
 }
 
 /// Inserting and removing around one size must not reallocate back and forth.

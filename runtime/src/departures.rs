@@ -1,0 +1,98 @@
+//! Entries that have left a map but whose hooks have not run yet.
+//!
+//! Hooks are user code and may panic, so every operation first finishes changing the map —
+//! the caller's value stored, the bound restored — and only then runs the hooks of what left
+//! on the way. [`Departures`] holds those entries in between: entries expired or collected
+//! by an insert's housekeeping, and everything that leaves a concurrent map's shard while
+//! its lock is held.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use crate::RemovalCause;
+use crate::hooks::RemovalListener;
+
+/// One entry that left, with why.
+pub(crate) type Departed<K, V> = (K, V, RemovalCause);
+
+/// Entries waiting for their hooks, in the order they left. The first one is kept inline, so
+/// the common case (one departure per operation) allocates nothing.
+pub(crate) struct Departures<K, V> {
+    first: Option<Departed<K, V>>,
+    rest: Vec<Departed<K, V>>,
+}
+
+impl<K, V> Default for Departures<K, V> {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            first: None,
+            rest: Vec::new(),
+        }
+    }
+}
+
+impl<K, V> Departures<K, V> {
+    #[inline]
+    pub(crate) fn push(&mut self, key: K, value: V, cause: RemovalCause) {
+        if self.first.is_none() {
+            self.first = Some((key, value, cause));
+        } else {
+            self.rest.push((key, value, cause));
+        }
+    }
+
+    /// Takes the waiting entries, leaving none.
+    #[inline]
+    pub(crate) fn take(&mut self) -> Self {
+        core::mem::take(self)
+    }
+}
+
+/// A concurrent map's shard queues what leaves under its lock; the map runs the hooks after
+/// unlocking.
+impl<K, V> RemovalListener<K, V> for Departures<K, V> {
+    #[inline]
+    fn on_removal(&mut self, key: K, value: V, cause: RemovalCause) {
+        self.push(key, value, cause);
+    }
+}
+
+impl<K, V> IntoIterator for Departures<K, V> {
+    type Item = Departed<K, V>;
+    type IntoIter = DeparturesIter<K, V>;
+
+    #[inline]
+    fn into_iter(self) -> Self::IntoIter {
+        DeparturesIter {
+            first: self.first,
+            rest: self.rest.into_iter(),
+        }
+    }
+}
+
+/// The entries of [`Departures`], in the order they left.
+pub(crate) struct DeparturesIter<K, V> {
+    first: Option<Departed<K, V>>,
+    rest: std::vec::IntoIter<Departed<K, V>>,
+}
+
+impl<K, V> Iterator for DeparturesIter<K, V> {
+    type Item = Departed<K, V>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        self.first.take().or_else(|| self.rest.next())
+    }
+}
+
+/// Runs hooks (`work`) from a destructor. If the thread is already unwinding (a map, iterator
+/// or guard dropped during a panic), a panicking hook would abort the process: the panic is
+/// contained instead, and whatever `work` had not reached is dropped without its hooks, as
+/// when a hook panics outside unwinding.
+pub(crate) fn contain_while_unwinding(work: impl FnOnce()) {
+    if std::thread::panicking() {
+        let _contained = catch_unwind(AssertUnwindSafe(work));
+    } else {
+        work();
+    }
+}

@@ -887,9 +887,8 @@ where
         assert_valid_max(max);
         let per_shard = max.div_ceil(self.shards.len());
         let departed: Vec<_> = self.resizing.with(|()| {
-            self.max.store(max, Ordering::Relaxed);
-            self.metrics.resized(0, max);
-            self.shards
+            let departed = self
+                .shards
                 .iter()
                 .map(|shard| {
                     shard.with(|shard| {
@@ -897,7 +896,11 @@ where
                         shard.listener.take()
                     })
                 })
-                .collect()
+                .collect();
+            // Published once every shard holds it (a panicking `Hash` may stop the loop).
+            self.max.store(max, Ordering::Relaxed);
+            self.metrics.resized(0, max);
+            departed
         });
         // Every shard is within the new bound before the first hook runs, so a panicking
         // hook cannot leave shards over it.

@@ -296,8 +296,7 @@ impl<K: Hash + Eq, V, P, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     /// ```
     #[must_use]
     pub fn remove_entry(self) -> (K, V) {
-        self.map.metrics.taken(1);
-        self.map.store.remove_at(self.index)
+        self.map.take_at(self.index)
     }
 
     /// Removes the entry through the cleanup path with [`RemovalCause::Explicit`].

@@ -1007,6 +1007,19 @@ where
     }
 }
 
+impl<K: Hash + Eq, V, P, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
+    ManagedMap<K, V, P, S, L, E>
+{
+    /// Takes the entry at `index` out to hand it back to the caller. Counted only once it is
+    /// out: the removal runs user `Hash`, which may panic.
+    #[inline]
+    pub(crate) fn take_at(&mut self, index: u32) -> (K, V) {
+        let taken = self.store.remove_at(index);
+        self.metrics.taken(1);
+        taken
+    }
+}
+
 impl<K, V, S, L, E: Expiry> ManagedMap<K, V, Lru, S, L, E>
 where
     K: Hash + Eq,
@@ -1140,8 +1153,7 @@ where
     /// ```
     pub fn pop_lru(&mut self) -> Option<(K, V)> {
         let back = self.store.back()?;
-        self.metrics.taken(1);
-        Some(self.store.remove_at(back))
+        Some(self.take_at(back))
     }
 
     /// Changes the bound. Shrinking below the current length evicts least recently used
@@ -1159,17 +1171,14 @@ where
     /// ```
     pub fn set_max(&mut self, max: usize) {
         assert_valid_max(max);
-        self.store.set_max(max);
         // The map is within its new bound before the first hook runs, so a panicking hook
-        // cannot leave it over the bound.
+        // cannot leave it over the bound. The bound changes only once the excess is out: if a
+        // key's `Hash` panics on the way, the old bound still holds.
         let mut leaving = Departures::default();
-        while let Some(back) = self
-            .store
-            .back()
-            .filter(|_| self.store.len() > self.store.max())
-        {
+        while let Some(back) = self.store.back().filter(|_| self.store.len() > max) {
             self.depart_at(back, RemovalCause::Evicted, &mut leaving);
         }
+        self.store.set_max(max);
         self.metrics
             .resized(self.store.heap_bytes(), self.store.max());
         self.notify(leaving);

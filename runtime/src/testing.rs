@@ -76,11 +76,15 @@ impl MockClock {
     pub fn advance(&self, by: Duration) {
         let by = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
         // Saturates at the end of time rather than wrapping back to its start.
-        let _ = self
-            .nanos
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |now| {
-                Some(now.saturating_add(by))
-            });
+        let mut now = self.nanos.load(Ordering::Relaxed);
+        while let Err(actual) = self.nanos.compare_exchange_weak(
+            now,
+            now.saturating_add(by),
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        ) {
+            now = actual;
+        }
     }
 }
 

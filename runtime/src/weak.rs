@@ -533,8 +533,7 @@ where
         Q: Hash + Eq + ?Sized,
     {
         let index = self.find_live(key)?;
-        self.map.metrics.taken(1);
-        Some(self.map.store.remove_at(index).1)
+        Some(self.map.take_at(index).1)
     }
 
     /// Removes a live `key` through the cleanup path with [`RemovalCause::Explicit`]; returns

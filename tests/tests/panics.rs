@@ -585,3 +585,41 @@ fn r10_shared_reads_count_every_hit() {
         .unwrap();
     assert_eq!(report.hits, 200_000);
 }
+
+/// Found by the fuzzer: a hand-back counted before the removal (which runs `Hash`) finished.
+#[test]
+fn a_hash_panic_while_handing_back_keeps_the_registry_exact() {
+    let mut map = LruMap::builder(8).name("panics.hash_hand_back").build();
+    for k in 0..4 {
+        map.insert(Touchy(k), k);
+    }
+    arm_hash_panic(0); // the least recent: `pop_lru` hashes it to find its table slot
+    assert!(quiet(|| map.pop_lru()).is_err());
+    assert_eq!(map.len(), 4);
+    assert_eq!(registry_report(&map), 4);
+    arm_hash_panic(1);
+    assert!(quiet(|| map.remove(&Touchy(1))).is_err());
+    assert_eq!(registry_report(&map), 4);
+}
+
+/// Found by the fuzzer: `set_max` lowered the bound, then a victim's `Hash` panicked.
+#[test]
+fn a_hash_panic_in_set_max_keeps_the_old_bound() {
+    let tracker = Tracker::new();
+    let mut map = LruMap::builder(8).cleanup().build();
+    for k in 0..8 {
+        map.insert(Touchy(k), tracker.track(k));
+    }
+    arm_hash_panic(2); // the third victim
+    assert!(quiet(|| map.set_max(2)).is_err());
+    assert!(
+        map.len() <= map.max(),
+        "{} entries, max {}",
+        map.len(),
+        map.max()
+    );
+    map.set_max(2);
+    assert_eq!(map.len(), 2);
+    drop(map);
+    tracker.assert_exactly_once();
+}

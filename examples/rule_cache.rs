@@ -46,7 +46,7 @@ fn main() -> ExitCode {
     drop(std_results);
 
     let mut engine = RuleEngine::default();
-    let _ = registry::leak_suspects(); // a monitor's first check
+    let _ = registry::leak_suspects(); // a monitor's first check: a sample to judge from
     let before = HEAP.allocated();
     for t in 0..EVALUATIONS {
         let (rule, user) = ((t % 50) as u32, (t % 1_000) as u32);

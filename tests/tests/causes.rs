@@ -165,6 +165,7 @@ fn value_cleanup_runs_before_the_listener() {
 
 #[cfg(unix)]
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot spawn processes")]
 fn cleaning_a_child_process_kills_and_reaps_it() {
     use mapguard::Cleanup;
     let mut child = std::process::Command::new("sleep")

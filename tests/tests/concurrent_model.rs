@@ -307,7 +307,7 @@ fn run_bounded(ops: &[Op], max: usize, shards: usize) -> Result<(), TestCaseErro
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig::with_cases(cases(256)))]
 
     #[test]
     fn lru_one_shard_matches_the_model(ops in prop::collection::vec(op(), 1..120), max in 1..10usize) {
@@ -327,4 +327,9 @@ proptest! {
     ) {
         run_bounded(&ops, max, shards)?;
     }
+}
+
+/// Proptest cases: `normal`, or a handful under Miri (which runs them ~1000× slower).
+const fn cases(normal: u32) -> u32 {
+    if cfg!(miri) { 4 } else { normal }
 }

@@ -208,7 +208,7 @@ fn check(model: &Model, tracker: &Tracker, log: &Log) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::with_cases(cases(256)))]
 
     #[test]
     fn lru_expiry_matches_the_model(idle: bool, max in 1..8usize, ops in prop::collection::vec(op(), 0..80)) {
@@ -235,4 +235,9 @@ proptest! {
         drop(map);
         check(&model, &tracker, &log);
     }
+}
+
+/// Proptest cases: `normal`, or a handful under Miri (which runs them ~1000× slower).
+const fn cases(normal: u32) -> u32 {
+    if cfg!(miri) { 4 } else { normal }
 }

@@ -422,7 +422,7 @@ fn apply<M: Subject>(subject: &mut M, model: &mut Model, tracker: &Tracker, op: 
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::with_cases(cases(512)))]
 
     #[test]
     fn lru_map_matches_the_model(max in 1..8usize, ops in prop::collection::vec(op(), 0..80)) {
@@ -464,11 +464,16 @@ fn fill_then_thin() -> impl Strategy<Value = (usize, Vec<Op>)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::with_cases(cases(64)))]
 
     #[test]
     fn shrinking_storage_keeps_both_maps_consistent((max, ops) in fill_then_thin()) {
         run::<Lru>(max, &ops);
         run::<Bounded>(max, &ops);
     }
+}
+
+/// Proptest cases: `normal`, or a handful under Miri (which runs them ~1000× slower).
+const fn cases(normal: u32) -> u32 {
+    if cfg!(miri) { 4 } else { normal }
 }

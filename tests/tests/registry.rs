@@ -6,16 +6,6 @@ use std::collections::HashMap;
 use mapguard::registry::{self, LeakSuspect, Suspicion};
 use mapguard::{BoundedMap, Lifetime, LruMap, ManagedCache, RemovalCause};
 
-/// `leak_suspects` judges growth and thrash against the previous call, process-wide, so the
-/// tests that call it take turns.
-static SUSPECT_CHECKS: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SUSPECT_CHECKS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 fn find(name: &str) -> Option<registry::MapReport> {
     registry::snapshot().into_iter().find(|m| m.name == name)
 }
@@ -76,41 +66,10 @@ fn figures_follow_every_path() {
 }
 
 #[test]
-fn a_growing_map_is_suspected() {
-    let _turn = serial();
-    let mut growing = LruMap::builder(1_000_000).name("Reg.growing").build();
-    let mut steady = LruMap::builder(1_000_000).name("Reg.steady").build();
-    steady.insert(0, 0);
-    for round in 0..=registry::GROWTH_CHECKS as u64 {
-        growing.insert(round, round);
-        let suspects = registry::leak_suspects();
-        let flagged = suspect("Reg.growing", &suspects);
-        if round < registry::GROWTH_CHECKS as u64 {
-            assert_eq!(flagged, None, "round {round}: not yet");
-        } else {
-            assert_eq!(
-                flagged,
-                Some(Suspicion::Growing {
-                    snapshots: registry::GROWTH_CHECKS
-                })
-            );
-        }
-        assert_eq!(suspect("Reg.steady", &suspects), None);
-    }
-    growing.remove(&0);
-    assert_eq!(
-        suspect("Reg.growing", &registry::leak_suspects()),
-        None,
-        "it shrank"
-    );
-}
-
-#[test]
 fn a_thrashing_map_is_suspected() {
-    let _turn = serial();
     let mut thrash = LruMap::builder(10).name("Reg.thrash").build();
     let mut fine = LruMap::builder(10).name("Reg.fine").build();
-    let _ = registry::leak_suspects(); // baseline
+    let _ = registry::snapshot(); // any read is a sample: the baseline
     for key in 0..100 {
         thrash.insert(key, ()); // keys never repeat
         fine.insert(key % 5, ()); // keys repeat: no evictions
@@ -125,7 +84,6 @@ fn a_thrashing_map_is_suspected() {
 
 #[test]
 fn a_request_scope_that_is_never_ended_is_suspected() {
-    let _turn = serial();
     let mut forgotten = LruMap::builder(10)
         .name("Reg.forgotten")
         .lifetime(Lifetime::Request)

@@ -181,7 +181,7 @@ fn run(max: Option<usize>, ops: &[Op]) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 384, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::with_cases(cases(384)))]
 
     #[test]
     fn unbounded_weak_map_matches_the_model(ops in prop::collection::vec(op(), 0..80)) {
@@ -211,4 +211,9 @@ fn an_insert_only_workload_with_dying_keys_stays_bounded() {
     drop(map);
     assert_eq!(tracker.cleaned(RemovalCause::Collected), 100_000);
     tracker.assert_exactly_once();
+}
+
+/// Proptest cases: `normal`, or a handful under Miri (which runs them ~1000× slower).
+const fn cases(normal: u32) -> u32 {
+    if cfg!(miri) { 4 } else { normal }
 }

@@ -18,9 +18,12 @@
 
 use std::fmt::Write as _;
 use std::panic::Location;
+use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::expiry::{Clock, SystemClock};
 
 use crate::RemovalCause;
 use crate::scope::Lifetime;
@@ -280,7 +283,10 @@ pub(crate) struct Metrics {
     max: Counter,
     site: &'static Location<'static>,
     thread: Option<String>,
-    created: Instant,
+    /// Unique for the process's life: what detectors key their histories by.
+    id: u64,
+    /// On the registry's clock ([`set_clock`]).
+    created: Duration,
     inserts: Counter,
     hits: Counter,
     misses: Counter,
@@ -298,6 +304,53 @@ pub(crate) struct Metrics {
     shards: Vec<Arc<Metrics>>,
 }
 
+mod suspects;
+
+pub use suspects::{
+    FORGOTTEN_SCOPE_ENDS, GROWTH_CHECKS, LeakDetector, LeakSuspect, Suspicion, Thresholds, Watch,
+    leak_suspects, watch,
+};
+
+/// Ids for [`MapReport::id`].
+static NEXT_MAP_ID: AtomicU64 = AtomicU64::new(0);
+
+/// The registry's clock: map ages, and the samples of the process-wide detector.
+static CLOCK: RwLock<Option<Arc<dyn Clock>>> = RwLock::new(None);
+
+/// The registry's clock ([`SystemClock`] unless [`set_clock`] replaced it).
+fn clock() -> Arc<dyn Clock> {
+    if let Some(clock) = CLOCK
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .as_ref()
+    {
+        return Arc::clone(clock);
+    }
+    let mut slot = CLOCK.write().unwrap_or_else(PoisonError::into_inner);
+    Arc::clone(slot.get_or_insert_with(|| Arc::new(SystemClock::default())))
+}
+
+/// Replaces the registry's clock: what map ages ([`MapReport::age`]) and the process-wide
+/// detector behind [`leak_suspects`] measure time with. For simulations and tests that drive
+/// a whole process on a [`MockClock`](crate::testing::MockClock); set it first thing, since
+/// maps created before keep their creation time on the old clock's scale.
+///
+/// ```
+/// use mapguard::{registry, testing::MockClock};
+/// use std::time::Duration;
+///
+/// let clock = MockClock::new();
+/// registry::set_clock(clock.clone());
+/// let map = mapguard::LruMap::<u8, u8>::builder(4).name("Docs.clock").build();
+/// clock.advance(Duration::from_secs(90));
+/// let report = registry::snapshot().into_iter().find(|m| m.name == "Docs.clock").unwrap();
+/// assert_eq!(report.age, Duration::from_secs(90));
+/// # drop(map);
+/// ```
+pub fn set_clock(clock: impl Clock + 'static) {
+    *CLOCK.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(clock));
+}
+
 /// Scope ends seen per lifetime, process-wide: how many scopes have ended since a map of that
 /// lifetime was last cleared tells whether someone forgot to end its scope.
 static SCOPE_EPOCHS: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
@@ -313,8 +366,6 @@ fn lifetime_index(lifetime: Lifetime) -> usize {
 
 struct Entry {
     metrics: Weak<Metrics>,
-    /// Lengths seen by consecutive `leak_suspects` calls (newest last, a few kept).
-    history: Vec<(u64, u64)>,
 }
 
 static REGISTRY: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
@@ -351,7 +402,8 @@ impl Metrics {
             max: Counter(AtomicU64::new(max as u64)),
             site,
             thread: std::thread::current().name().map(str::to_owned),
-            created: Instant::now(),
+            id: NEXT_MAP_ID.fetch_add(1, Ordering::Relaxed),
+            created: clock().now(),
             inserts: Counter::default(),
             hits: Counter::default(),
             misses: Counter::default(),
@@ -375,7 +427,6 @@ impl Metrics {
         sweep_dropped(&mut entries);
         entries.push(Entry {
             metrics: Arc::downgrade(&metrics),
-            history: Vec::new(),
         });
         metrics
     }
@@ -471,6 +522,7 @@ impl Metrics {
         let left = removals.iter().sum::<u64>() - removals[RemovalCause::Replaced.index()] + taken;
         let epoch = SCOPE_EPOCHS[lifetime_index(self.lifetime)].load(Ordering::Relaxed);
         MapReport {
+            id: self.id,
             name: self.name.clone(),
             lifetime: self.lifetime,
             policy: self.policy,
@@ -486,7 +538,7 @@ impl Metrics {
             scope_ends_since_cleared: epoch.saturating_sub(self.cleared_at_epoch.get()),
             site: self.site,
             thread: self.thread.clone(),
-            age: self.created.elapsed(),
+            age: clock().now().saturating_sub(self.created),
             key_lifetimes: Ages::quantiles(parts.iter().filter_map(|part| part.ages.as_deref())),
         }
     }
@@ -506,6 +558,8 @@ impl Metrics {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct MapReport {
+    /// Unique among the maps of this process, for its whole life (names may repeat).
+    pub id: u64,
     /// `Type.field`, the builder's name, or the creation site.
     pub name: String,
     /// The map's lifetime.
@@ -539,7 +593,7 @@ pub struct MapReport {
     pub site: &'static Location<'static>,
     /// The creating thread's name, if it had one.
     pub thread: Option<String>,
-    /// Time since creation.
+    /// Time since creation, on the registry's clock ([`set_clock`]).
     pub age: Duration,
     /// How long keys lived before leaving, if the map records it
     /// ([`Builder::key_lifetimes`](crate::Builder::key_lifetimes)).
@@ -580,6 +634,9 @@ pub fn snapshot() -> Vec<MapReport> {
         .collect();
     drop(entries);
     reports.sort_by(|a, b| b.len.cmp(&a.len).then_with(|| a.name.cmp(&b.name)));
+    // Every read is a sample for the leak detectors: a service that is only scraped still
+    // builds the history that growth is judged on.
+    suspects::observe(&reports);
     reports
 }
 
@@ -628,129 +685,6 @@ pub fn report() -> String {
         );
     }
     out
-}
-
-/// Why a map looks like a leak.
-///
-/// ```
-/// use mapguard::registry::{leak_suspects, Suspicion};
-/// for suspect in leak_suspects() {
-///     match suspect.suspicion {
-///         Suspicion::Growing { .. } => println!("{} keeps growing", suspect.map.name),
-///         Suspicion::Thrashing { evictions } => println!("{}: {evictions} evictions", suspect.map.name),
-///         Suspicion::ScopeNeverEnded { .. } => println!("{}: scope never ended", suspect.map.name),
-///         _ => {}
-///     }
-/// }
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Suspicion {
-    /// It grew across `snapshots` consecutive calls to [`leak_suspects`] and never shrank.
-    Growing {
-        /// How many consecutive checks saw it grow.
-        snapshots: usize,
-    },
-    /// It sits at its bound and evicted `evictions` entries since the previous check: the
-    /// bound is too small, or keys never repeat (a cache of one-off keys).
-    Thrashing {
-        /// Evictions since the previous check.
-        evictions: u64,
-    },
-    /// It is request- or batch-scoped, holds entries, and `scope_ends` scopes of its lifetime
-    /// have ended elsewhere since it was last cleared: its own scope is never ended.
-    ScopeNeverEnded {
-        /// Scopes of its lifetime ended since it was last cleared.
-        scope_ends: u64,
-    },
-}
-
-/// A map flagged by [`leak_suspects`].
-///
-/// ```
-/// let suspects: Vec<mapguard::registry::LeakSuspect> = mapguard::registry::leak_suspects();
-/// for suspect in &suspects {
-///     eprintln!("{} created at {}: {:?}", suspect.map.name, suspect.map.site, suspect.suspicion);
-/// }
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct LeakSuspect {
-    /// The map's figures.
-    pub map: MapReport,
-    /// Why it is suspected.
-    pub suspicion: Suspicion,
-}
-
-/// Consecutive growing checks before a map counts as [`Suspicion::Growing`].
-///
-/// ```
-/// assert_eq!(mapguard::registry::GROWTH_CHECKS, 3);
-/// ```
-pub const GROWTH_CHECKS: usize = 3;
-/// Scope ends elsewhere before an uncleared request/batch map counts as
-/// [`Suspicion::ScopeNeverEnded`].
-///
-/// ```
-/// assert_eq!(mapguard::registry::FORGOTTEN_SCOPE_ENDS, 10);
-/// ```
-pub const FORGOTTEN_SCOPE_ENDS: u64 = 10;
-
-/// Maps that look like leaks. Call it periodically (every minute, say): growth is judged
-/// across consecutive calls, thrashing by the evictions since the previous call.
-///
-/// ```
-/// use mapguard::{registry, LruMap};
-///
-/// let mut cache = LruMap::builder(2).name("Docs.thrash").build();
-/// let _ = registry::leak_suspects(); // first check: a baseline
-/// for key in 0..100 {
-///     cache.insert(key, ()); // keys never repeat: every insert evicts
-/// }
-/// let suspects = registry::leak_suspects();
-/// assert!(suspects.iter().any(|s| s.map.name == "Docs.thrash"));
-/// ```
-#[must_use]
-pub fn leak_suspects() -> Vec<LeakSuspect> {
-    let mut entries = registry();
-    sweep_dropped(&mut entries);
-    let mut suspects = Vec::new();
-    for entry in entries.iter_mut() {
-        let Some(metrics) = entry.metrics.upgrade() else {
-            continue;
-        };
-        let map = metrics.snapshot();
-        let evictions = map.removed(RemovalCause::Evicted);
-        let previous = entry.history.last().copied();
-        entry.history.push((map.len, evictions));
-        if entry.history.len() > GROWTH_CHECKS + 1 {
-            entry.history.remove(0);
-        }
-        let grew_every_time = entry.history.len() > GROWTH_CHECKS
-            && entry.history.windows(2).all(|pair| pair[1].0 > pair[0].0);
-        let suspicion = if grew_every_time {
-            Some(Suspicion::Growing {
-                snapshots: GROWTH_CHECKS,
-            })
-        } else if let Some((_, evicted_before)) = previous.filter(|_| map.len >= map.max) {
-            let recent = evictions - evicted_before;
-            (recent >= map.max.max(1)).then_some(Suspicion::Thrashing { evictions: recent })
-        } else {
-            None
-        };
-        let suspicion = suspicion.or_else(|| {
-            (matches!(map.lifetime, Lifetime::Request | Lifetime::Batch)
-                && map.len > 0
-                && map.scope_ends_since_cleared >= FORGOTTEN_SCOPE_ENDS)
-                .then_some(Suspicion::ScopeNeverEnded {
-                    scope_ends: map.scope_ends_since_cleared,
-                })
-        });
-        if let Some(suspicion) = suspicion {
-            suspects.push(LeakSuspect { map, suspicion });
-        }
-    }
-    suspects
 }
 
 /// Every live map's figures in the Prometheus text exposition format: gauges for entries,

@@ -1,6 +1,6 @@
 //! The cleanup path: what happens to a value that leaves a map without being handed back.
 //!
-//! The order is the seed's "safe delete" — close, then notify, then forget:
+//! The order is a safe delete — close, then notify, then forget:
 //! 1. the value's own [`Cleanup::cleanup`] (when the map was built with
 //!    [`cleanup()`](crate::Builder::cleanup)),
 //! 2. the map's [`RemovalListener`], which receives key, value and cause by value,
@@ -15,8 +15,9 @@ use crate::RemovalCause;
 /// file, a registration elsewhere.
 ///
 /// `Drop` runs when the last owner goes, which may be much later than the value leaves the map
-/// (a clone of a `Sender` kept elsewhere keeps the channel open — the seed's blocked-goroutine
-/// leak). `cleanup` runs at the moment the value leaves, and tells you why.
+/// (a clone of a `Sender` kept elsewhere keeps the channel open, and the thread blocked on
+/// its `Receiver` waits forever). `cleanup` runs at the moment the value leaves, and tells
+/// you why.
 ///
 /// # Examples
 ///
@@ -50,8 +51,8 @@ use crate::RemovalCause;
 /// `Arc<Mutex<_>>`).
 ///
 /// Not implemented, on purpose: `std::sync::mpsc::Sender` and other handles whose only close
-/// is `drop` — dropping one closes the channel only if it was the last clone, which is the
-/// seed's leak. Hold such a handle as `Option<Sender<T>>` in your value and set it to `None`
+/// is `drop` — dropping one closes the channel only if it was the last clone, so the
+/// channel can outlive the entry. Hold such a handle as `Option<Sender<T>>` in your value and set it to `None`
 /// in your own `cleanup` (as above), so this value's end is closed now and you can see that
 /// it is. [`File`](std::fs::File) has nothing to close before `drop`; write a `cleanup` that
 /// flushes or syncs if that matters to you.
@@ -71,7 +72,8 @@ pub trait Cleanup {
     fn cleanup(&mut self, cause: RemovalCause);
 }
 
-/// Cleans the inner value, then sets the option to `None` — the seed's "close, then nil".
+/// Cleans the inner value, then sets the option to `None`: close, then forget, so nothing can
+/// use the closed value by mistake.
 ///
 /// ```
 /// # use mapguard::{Cleanup, RemovalCause};
@@ -200,7 +202,28 @@ impl Cleanup for std::net::TcpStream {
     }
 }
 
-/// Kills the process and reaps it (no zombie); errors (already exited) are ignored.
+/// Kills the process and reaps it; errors (already exited) are ignored.
+///
+/// Reaping waits for the process to exit, on purpose: an unreaped child stays in the process
+/// table as a zombie, a leak of its own. `SIGKILL` cannot be caught or ignored, so the wait
+/// is normally over in well under a millisecond; it lasts longer only while the process is
+/// stuck in uninterruptible I/O (a hung network file system, say). If your hooks must never
+/// block, keep children in a type of your own whose `cleanup` kills without waiting, and reap
+/// them elsewhere:
+///
+/// ```no_run
+/// use mapguard::{Cleanup, RemovalCause};
+///
+/// /// A child that is killed, not waited for, when it leaves the map.
+/// struct Detached(std::process::Child);
+///
+/// impl Cleanup for Detached {
+///     fn cleanup(&mut self, _cause: RemovalCause) {
+///         let _ = self.0.kill();
+///         let _ = self.0.try_wait(); // reaps it if it is already gone; never blocks
+///     }
+/// }
+/// ```
 ///
 /// ```no_run
 /// # use mapguard::{Cleanup, RemovalCause};

@@ -1,5 +1,5 @@
 //! Lifetimes and scopes: the `lifetime = "request" | "session" | "batch" | "process"` half of
-//! the seed's `@ManagedMap` annotation.
+//! `#[managed_map(...)]`: how long a map's entries may live, and what ends them.
 
 use core::fmt;
 use core::ops::{Deref, DerefMut};

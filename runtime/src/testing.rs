@@ -374,7 +374,8 @@ impl<T: fmt::Debug> fmt::Debug for Tracked<T> {
 }
 
 /// The live heap at one moment, to assert later that memory came back (feature `dhat-heap`):
-/// the Rust counterpart of the seed's `runtime.GC()` + `ReadGCStats` assertion.
+/// a test that a workload gives back everything it took, measured on the real heap rather than
+/// read off `capacity()`.
 ///
 /// It reads [dhat]'s live-heap counter, so the test binary must install dhat's allocator and
 /// start its profiler in testing mode. dhat was chosen over a hand-written counting allocator

@@ -105,8 +105,8 @@ type Inner<K, V, P, L, E> = ManagedMap<Weakly<K>, V, P, StoredHash, Unwrapped<L>
 
 /// A map keyed by weak pointers (`std::rc::Weak<T>` or `std::sync::Weak<T>`): it never keeps
 /// a key alive, and when a key's last strong reference is dropped, its entry leaves through
-/// the cleanup path with [`RemovalCause::Collected`] — the seed's weak-reference fix for maps
-/// that pin their keys.
+/// the cleanup path with [`RemovalCause::Collected`]. A map that indexes objects by strong
+/// pointers keeps every object alive as long as the map lives; this one does not.
 ///
 /// Inserts take the strong pointer (`Rc<T>`/`Arc<T>`); lookups take the pointee (`&T`, or
 /// any borrowed form of it). Dead entries are purged by [`maintain`](ManagedCache::maintain),

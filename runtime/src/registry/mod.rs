@@ -1,5 +1,5 @@
-//! Every live managed map, with its figures: the in-process version of the seed's tracking
-//! agent, leak dashboard and "find the map that grows" procedure.
+//! Every live managed map, with its figures: which map holds how much, where it was created,
+//! what leaves it and why, and which maps look like leaks.
 //!
 //! Maps register when created and leave when dropped. Each map writes its own counters (one
 //! writer, so plain relaxed load + store, no locked read-modify-write); the registry reads

@@ -7,12 +7,12 @@ use hashbrown::DefaultHashBuilder;
 
 use crate::RemovalCause;
 use crate::concurrent::{ConcurrentMap, Locks, Sizing};
-use crate::expiry::{Clock, Expiring, Expiry, NoExpiry};
+use crate::core::expiry::{Clock, Expiring, Expiry, NoExpiry};
+use crate::core::store::Store;
 use crate::hooks::{Cleanup, ConcurrentListener, NoListener, RemovalListener, WithCleanup};
 use crate::map::{ManagedMap, assert_valid_max};
 use crate::policy::Policy;
 use crate::scope::Lifetime;
-use crate::store::Store;
 use crate::weak::{StoredHash, WeakKeyMap};
 use core::hash::BuildHasher;
 use std::borrow::Cow;

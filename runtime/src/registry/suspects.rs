@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::{MapReport, clock, snapshot};
 use crate::RemovalCause;
-use crate::expiry::Clock;
+use crate::core::expiry::Clock;
 use crate::scope::Lifetime;
 
 /// Samples within one window a detector needs before it judges growth from its history.

@@ -16,7 +16,7 @@ use core::hash::{BuildHasher, Hash};
 
 use hashbrown::HashTable;
 
-use crate::expiry::{Expiry, NoExpiry};
+use crate::core::expiry::{Expiry, NoExpiry};
 
 /// The "no node" link.
 const NIL: u32 = u32::MAX;
@@ -121,7 +121,7 @@ impl<K, V, S, E: Expiry> Store<K, V, S, E> {
     }
 
     /// The key-lifetime histogram, if the map records one.
-    pub(crate) fn ages(&self) -> Option<std::sync::Arc<crate::registry::Ages>> {
+    pub(crate) fn ages(&self) -> Option<std::sync::Arc<crate::core::ages::Ages>> {
         self.stamps.ages()
     }
 

@@ -19,16 +19,16 @@ use hashbrown::DefaultHashBuilder;
 
 use crate::RemovalCause;
 use crate::builder::{Builder, ConcurrentTarget, NoValueCleanup};
+use crate::core::expiry::{Expiry, NoExpiry};
+use crate::core::store::{Node, Store};
 use crate::departures::{Departures, contain_while_unwinding};
 use crate::error::CapacityError;
-use crate::expiry::{Expiry, NoExpiry};
 use crate::hooks::{ConcurrentListener, NoListener};
 use crate::map::{ManagedMap, assert_valid_max};
 use crate::policy::{Lru, Policy, Reject};
 use crate::registry::{self, MapMetrics};
 use crate::scope::{Lifetime, ManagedCache};
 use crate::stats::MapStats;
-use crate::store::{Node, Store};
 
 /// A thread-safe managed map: sharded, bounded, with hooks that run outside its locks.
 ///

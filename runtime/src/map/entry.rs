@@ -4,8 +4,8 @@ use core::fmt;
 use core::hash::{BuildHasher, Hash};
 
 use crate::RemovalCause;
+use crate::core::expiry::{Expiry, NoExpiry};
 use crate::error::CapacityError;
-use crate::expiry::{Expiry, NoExpiry};
 use crate::hooks::RemovalListener;
 use crate::map::ManagedMap;
 use crate::policy::{Lru, Policy, Reject};

@@ -18,15 +18,15 @@ use weak_table::traits::WeakKey;
 
 use crate::RemovalCause;
 use crate::builder::{Builder, NoValueCleanup, WeakTarget};
+use crate::core::expiry::{Expiry, NoExpiry};
+use crate::core::store::{MAX_LIMIT, Store};
 use crate::departures::{Departures, contain_while_unwinding};
 use crate::error::CapacityError;
-use crate::expiry::{Expiry, NoExpiry};
 use crate::hooks::{NoListener, RemovalListener};
-use crate::iter::Iter;
 use crate::map::ManagedMap;
+use crate::map::iter::Iter;
 use crate::policy::{Lru, Policy, Reject};
 use crate::scope::{Lifetime, ManagedCache};
-use crate::store::{MAX_LIMIT, Store};
 
 /// A weak key and the hash of its pointee, taken while it was alive.
 pub(crate) struct Weakly<K> {

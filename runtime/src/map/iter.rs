@@ -4,12 +4,12 @@ use core::fmt;
 use core::iter::FusedIterator;
 
 use crate::RemovalCause;
+use crate::core::expiry::{Expiry, NoExpiry};
+use crate::core::store::{Node, Recency};
 use crate::departures::contain_while_unwinding;
-use crate::expiry::{Expiry, NoExpiry};
 use crate::hooks::RemovalListener;
 use crate::map::ManagedMap;
 use crate::registry::MapMetrics;
-use crate::store::{Node, Recency};
 
 /// Entries from most to least recent; from [`ManagedMap::iter`].
 ///

@@ -1,4 +1,8 @@
-//! [`ManagedMap`], and its two faces [`LruMap`] and [`BoundedMap`].
+//! [`ManagedMap`], and its two faces [`LruMap`] and [`BoundedMap`], with its entries and
+//! iterators.
+
+pub(crate) mod entry;
+pub(crate) mod iter;
 
 use core::borrow::Borrow;
 use core::fmt;
@@ -11,17 +15,17 @@ use hashbrown::DefaultHashBuilder;
 
 use crate::RemovalCause;
 use crate::builder::{Builder, NoValueCleanup};
+use crate::core::expiry::{Expiry, NoExpiry};
+use crate::core::store::{Node, Store};
 use crate::departures::{Departures, contain_while_unwinding};
-use crate::entry::{Entry, OccupiedEntry, VacantEntry};
 use crate::error::CapacityError;
-use crate::expiry::{Expiry, NoExpiry};
 use crate::hooks::{NoListener, RemovalListener};
-use crate::iter::{Drain, IntoIter, Iter, IterMut, Keys, Values, ValuesMut};
+use crate::map::entry::{Entry, OccupiedEntry, VacantEntry};
+use crate::map::iter::{Drain, IntoIter, Iter, IterMut, Keys, Values, ValuesMut};
 use crate::policy::{Lru, Policy, Reject};
 use crate::registry::{self, MapMetrics};
 use crate::scope::{Lifetime, ManagedCache};
 use crate::stats::MapStats;
-use crate::store::{Node, Store};
 
 /// A hash map with a size bound and a cleanup path, generic over what happens when it is full.
 ///

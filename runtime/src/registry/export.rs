@@ -1,0 +1,40 @@
+//! The registry's figures through the `metrics` facade (feature `metrics`).
+
+use super::report::snapshot;
+use crate::RemovalCause;
+
+/// Publishes every live map's figures through the [`metrics`] facade (feature `metrics`):
+/// the same names as [`render_prometheus`], gauges set and counters set to their totals
+/// (`Counter::absolute`), with `map`, `lifetime` and `policy` labels. Call it before each
+/// scrape, or on a timer; whichever recorder you installed receives them.
+///
+/// ```
+/// let mut map = mapguard::LruMap::builder(4).name("Docs.metrics").build();
+/// map.insert(1, 1);
+/// mapguard::registry::export_metrics(); // a no-op until a recorder is installed
+/// ```
+pub fn export_metrics() {
+    for map in snapshot() {
+        let labels = [
+            ("map", map.name.clone()),
+            ("lifetime", map.lifetime.to_string()),
+            ("policy", map.policy.to_owned()),
+        ];
+        metrics::gauge!("mapguard_map_entries", &labels).set(map.len as f64);
+        metrics::gauge!("mapguard_map_peak_entries", &labels).set(map.peak_len as f64);
+        metrics::gauge!("mapguard_map_max_entries", &labels).set(map.max as f64);
+        metrics::gauge!("mapguard_map_heap_bytes", &labels).set(map.heap_bytes as f64);
+        metrics::counter!("mapguard_map_inserts_total", &labels).absolute(map.inserts);
+        metrics::counter!("mapguard_map_hits_total", &labels).absolute(map.hits);
+        metrics::counter!("mapguard_map_misses_total", &labels).absolute(map.misses);
+        for cause in RemovalCause::ALL {
+            let labels = [
+                ("map", map.name.clone()),
+                ("lifetime", map.lifetime.to_string()),
+                ("policy", map.policy.to_owned()),
+                ("cause", cause.as_str().to_owned()),
+            ];
+            metrics::counter!("mapguard_map_removals_total", &labels).absolute(map.removed(cause));
+        }
+    }
+}

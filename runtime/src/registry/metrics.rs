@@ -1,0 +1,346 @@
+//! The figures each map publishes: one-writer counters, and their registration.
+
+use std::panic::Location;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use super::report::{MapReport, key_lifetimes};
+use super::{Entry, NEXT_MAP_ID, SCOPE_EPOCHS, clock, lifetime_index, registry, sweep_dropped};
+use crate::RemovalCause;
+use crate::core::ages::Ages;
+use crate::scope::Lifetime;
+
+/// A counter written by one thread only: relaxed load + store, no locked read-modify-write.
+#[derive(Debug, Default)]
+struct Counter(AtomicU64);
+
+impl Counter {
+    #[inline]
+    fn bump(&self) {
+        self.add(1);
+    }
+
+    #[inline]
+    fn add(&self, n: u64) {
+        let value = self.0.load(Ordering::Relaxed);
+        self.0.store(value.wrapping_add(n), Ordering::Relaxed);
+    }
+
+    #[inline]
+    fn set(&self, value: u64) {
+        self.0.store(value, Ordering::Relaxed);
+    }
+
+    #[inline]
+    fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// What a map holds to publish its figures: shared counters, or nothing when the `tracking`
+/// feature is off.
+#[cfg(feature = "tracking")]
+pub(crate) type MapMetrics = Arc<Metrics>;
+/// What a map holds to publish its figures: nothing, the `tracking` feature is off.
+#[cfg(not(feature = "tracking"))]
+pub(crate) type MapMetrics = Untracked;
+
+/// Registers a new map's figures (or does nothing without the `tracking` feature).
+pub(crate) fn register(
+    name: String,
+    lifetime: Lifetime,
+    policy: &'static str,
+    max: usize,
+    site: &'static Location<'static>,
+    ages: Option<Arc<Ages>>,
+) -> MapMetrics {
+    #[cfg(feature = "tracking")]
+    {
+        Metrics::new(name, lifetime, policy, max, site, ages, Vec::new()).register()
+    }
+    #[cfg(not(feature = "tracking"))]
+    {
+        let _ = (name, lifetime, policy, max, site, ages);
+        Untracked
+    }
+}
+
+/// Figures for one shard of a concurrent map, written under that shard's lock. Not registered
+/// on their own: [`register_sharded`] publishes their sum as one map.
+pub(crate) fn shard_metrics(
+    lifetime: Lifetime,
+    policy: &'static str,
+    max: usize,
+    site: &'static Location<'static>,
+    ages: Option<Arc<Ages>>,
+) -> MapMetrics {
+    #[cfg(feature = "tracking")]
+    {
+        Arc::new(Metrics::new(
+            String::new(),
+            lifetime,
+            policy,
+            max,
+            site,
+            ages,
+            Vec::new(),
+        ))
+    }
+    #[cfg(not(feature = "tracking"))]
+    {
+        let _ = (lifetime, policy, max, site, ages);
+        Untracked
+    }
+}
+
+/// Registers a concurrent map whose figures are the sum of its shards'.
+pub(crate) fn register_sharded(
+    name: String,
+    lifetime: Lifetime,
+    policy: &'static str,
+    max: usize,
+    site: &'static Location<'static>,
+    shards: &[MapMetrics],
+) -> MapMetrics {
+    #[cfg(feature = "tracking")]
+    {
+        Metrics::new(name, lifetime, policy, max, site, None, shards.to_vec()).register()
+    }
+    #[cfg(not(feature = "tracking"))]
+    {
+        let _ = (name, lifetime, policy, max, site, shards);
+        Untracked
+    }
+}
+
+/// The `tracking` feature is off: every figure is dropped on the floor, at no cost.
+#[cfg(not(feature = "tracking"))]
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Untracked;
+
+#[cfg(not(feature = "tracking"))]
+#[allow(
+    clippy::unused_self,
+    clippy::trivially_copy_pass_by_ref,
+    reason = "mirrors Metrics' methods, which take &self"
+)]
+impl Untracked {
+    #[inline]
+    pub(crate) fn inserted(
+        &self,
+        _len: usize,
+        _slab_grew: bool,
+        _heap_bytes: impl FnOnce() -> usize,
+    ) {
+    }
+    #[inline]
+    pub(crate) fn inserted_in_place(&self) {}
+    #[inline]
+    pub(crate) fn lookup(&self, _hit: bool) {}
+    #[inline]
+    pub(crate) fn lookup_shared(&self, _hit: bool) {}
+    #[inline]
+    pub(crate) fn untaken(&self, _cause: RemovalCause, _count: u64) {}
+    #[inline]
+    pub(crate) fn removed(&self, _cause: RemovalCause) {}
+    #[inline]
+    pub(crate) fn removed_many(&self, _cause: RemovalCause, _count: u64) {}
+    #[inline]
+    pub(crate) fn taken(&self, _count: u64) {}
+    #[inline]
+    pub(crate) fn resized(&self, _heap_bytes: usize, _max: usize) {}
+    #[inline]
+    pub(crate) fn scope_ended(&self) {}
+}
+
+/// The figures one map publishes.
+#[derive(Debug)]
+pub(crate) struct Metrics {
+    name: String,
+    lifetime: Lifetime,
+    policy: &'static str,
+    max: Counter,
+    site: &'static Location<'static>,
+    thread: Option<String>,
+    /// Unique for the process's life: what detectors key their histories by.
+    id: u64,
+    /// On the registry's clock ([`set_clock`]).
+    created: Duration,
+    inserts: Counter,
+    hits: Counter,
+    misses: Counter,
+    /// Values handed back to the caller (`remove`, `replace`, `drain`, ...).
+    taken: Counter,
+    removals: [Counter; 8],
+    peak_len: Counter,
+    heap_bytes: Counter,
+    /// The scope-end epoch of this map's lifetime when the map was last emptied by a scope end.
+    cleared_at_epoch: Counter,
+    /// Key lifetimes, for maps that record them.
+    ages: Option<Arc<Ages>>,
+    /// A concurrent map's shards, each with figures of its own (one writer per counter);
+    /// empty for other maps. The map's own counters then stay unused.
+    shards: Vec<Arc<Metrics>>,
+}
+
+#[cfg_attr(not(feature = "tracking"), allow(dead_code))]
+impl Metrics {
+    /// The figures of a new map, not yet registered.
+    fn new(
+        name: String,
+        lifetime: Lifetime,
+        policy: &'static str,
+        max: usize,
+        site: &'static Location<'static>,
+        ages: Option<Arc<Ages>>,
+        shards: Vec<Arc<Metrics>>,
+    ) -> Self {
+        Self {
+            name,
+            lifetime,
+            policy,
+            max: Counter(AtomicU64::new(max as u64)),
+            site,
+            thread: std::thread::current().name().map(str::to_owned),
+            id: NEXT_MAP_ID.fetch_add(1, Ordering::Relaxed),
+            created: clock().now(),
+            inserts: Counter::default(),
+            hits: Counter::default(),
+            misses: Counter::default(),
+            taken: Counter::default(),
+            removals: Default::default(),
+            peak_len: Counter::default(),
+            heap_bytes: Counter::default(),
+            cleared_at_epoch: Counter(AtomicU64::new(
+                SCOPE_EPOCHS[lifetime_index(lifetime)].load(Ordering::Relaxed),
+            )),
+            ages,
+            shards,
+        }
+    }
+
+    /// Publishes these figures in the registry until the returned handle is dropped.
+    fn register(self) -> Arc<Self> {
+        let metrics = Arc::new(self);
+        let mut entries = registry();
+        // Dropped maps leave dead weak pointers behind; sweep them as new maps arrive.
+        sweep_dropped(&mut entries);
+        entries.push(Entry {
+            metrics: Arc::downgrade(&metrics),
+        });
+        metrics
+    }
+
+    /// A new key went in, growing the map; `slab_grew` says whether its storage grew to make
+    /// room, which is when the heap estimate is refreshed (the caller's growth branch already
+    /// knows it, so the common path pays nothing for it).
+    #[inline]
+    pub(crate) fn inserted(&self, len: usize, slab_grew: bool, heap_bytes: impl FnOnce() -> usize) {
+        self.inserts.bump();
+        let len = len as u64;
+        if len > self.peak_len.get() {
+            self.peak_len.set(len);
+        }
+        if slab_grew {
+            self.heap_bytes.set(heap_bytes() as u64);
+        }
+    }
+
+    /// A new key took an evicted entry's slot: the length, and so the peak, is unchanged.
+    #[inline]
+    pub(crate) fn inserted_in_place(&self) {
+        self.inserts.bump();
+    }
+
+    #[inline]
+    pub(crate) fn lookup(&self, hit: bool) {
+        if hit {
+            self.hits.bump();
+        } else {
+            self.misses.bump();
+        }
+    }
+
+    #[inline]
+    pub(crate) fn removed(&self, cause: RemovalCause) {
+        self.removals[cause.index()].bump();
+    }
+
+    #[inline]
+    pub(crate) fn removed_many(&self, cause: RemovalCause, count: u64) {
+        self.removals[cause.index()].add(count);
+    }
+
+    #[inline]
+    pub(crate) fn taken(&self, count: u64) {
+        self.taken.add(count);
+    }
+
+    /// `count` values counted as handed back left with `cause` instead (a drain dropped
+    /// before it yielded them).
+    pub(crate) fn untaken(&self, cause: RemovalCause, count: u64) {
+        self.taken.set(self.taken.get() - count);
+        self.removed_many(cause, count);
+    }
+
+    /// A lookup through `&self`, which several threads may make at once: a locked add, so
+    /// none is lost (one-writer counters would lose some).
+    #[inline]
+    pub(crate) fn lookup_shared(&self, hit: bool) {
+        let counter = if hit { &self.hits } else { &self.misses };
+        counter.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    #[inline]
+    pub(crate) fn resized(&self, heap_bytes: usize, max: usize) {
+        self.heap_bytes.set(heap_bytes as u64);
+        self.max.set(max as u64);
+    }
+
+    /// A scope of this map's lifetime ended and emptied it.
+    pub(crate) fn scope_ended(&self) {
+        let epoch = &SCOPE_EPOCHS[lifetime_index(self.lifetime)];
+        let now = epoch.fetch_add(1, Ordering::Relaxed) + 1;
+        self.cleared_at_epoch.set(now);
+    }
+
+    pub(super) fn snapshot(&self) -> MapReport {
+        // A concurrent map's figures are its shards' sums; its peak is the sum of theirs.
+        let parts: Vec<&Self> = if self.shards.is_empty() {
+            vec![self]
+        } else {
+            self.shards.iter().map(Arc::as_ref).collect()
+        };
+        let sum = |counter: fn(&Self) -> &Counter| -> u64 {
+            parts.iter().map(|part| counter(part).get()).sum()
+        };
+        let removals: [u64; 8] =
+            core::array::from_fn(|i| parts.iter().map(|part| part.removals[i].get()).sum());
+        let inserts = sum(|m| &m.inserts);
+        let taken = sum(|m| &m.taken);
+        // Every entry leaves exactly once; a replaced value leaves but its entry stays.
+        let left = removals.iter().sum::<u64>() - removals[RemovalCause::Replaced.index()] + taken;
+        let epoch = SCOPE_EPOCHS[lifetime_index(self.lifetime)].load(Ordering::Relaxed);
+        MapReport {
+            id: self.id,
+            name: self.name.clone(),
+            lifetime: self.lifetime,
+            policy: self.policy,
+            len: inserts.saturating_sub(left),
+            peak_len: sum(|m| &m.peak_len),
+            max: self.max.get(),
+            heap_bytes: sum(|m| &m.heap_bytes),
+            inserts,
+            hits: sum(|m| &m.hits),
+            misses: sum(|m| &m.misses),
+            handed_back: taken,
+            removals,
+            scope_ends_since_cleared: epoch.saturating_sub(self.cleared_at_epoch.get()),
+            site: self.site,
+            thread: self.thread.clone(),
+            age: clock().now().saturating_sub(self.created),
+            key_lifetimes: key_lifetimes(parts.iter().filter_map(|part| part.ages.as_deref())),
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! The Prometheus text exposition of the registry.
+
+use std::fmt::Write as _;
+
+use super::report::{MapReport, snapshot};
+use crate::RemovalCause;
+
+/// Every live map's figures in the Prometheus text exposition format: gauges for entries,
+/// bound and bytes, counters (`_total`) for inserts, hits, misses and removals by cause.
+/// Labels are `map`, `lifetime` and `policy` — never keys.
+///
+/// ```
+/// let map = mapguard::LruMap::<u8, u8>::builder(4).name("Docs.prom").build();
+/// let text = mapguard::registry::render_prometheus();
+/// assert!(text.contains("# TYPE mapguard_map_entries gauge"));
+/// assert!(text.contains(r#"mapguard_map_max_entries{map="Docs.prom",lifetime="process",policy="lru"} 4"#));
+/// # drop(map);
+/// ```
+#[must_use]
+pub fn render_prometheus() -> String {
+    let maps = snapshot();
+    let mut out = String::new();
+    let gauges: [Family; 4] = [
+        ("mapguard_map_entries", "Entries in the map.", |m| m.len),
+        (
+            "mapguard_map_peak_entries",
+            "Most entries the map has held.",
+            |m| m.peak_len,
+        ),
+        ("mapguard_map_max_entries", "The map's bound.", |m| m.max),
+        (
+            "mapguard_map_heap_bytes",
+            "Estimated heap bytes of the map's storage.",
+            |m| m.heap_bytes,
+        ),
+    ];
+    let counters: [Family; 3] = [
+        ("mapguard_map_inserts_total", "Keys inserted.", |m| {
+            m.inserts
+        }),
+        (
+            "mapguard_map_hits_total",
+            "Lookups that found their key.",
+            |m| m.hits,
+        ),
+        ("mapguard_map_misses_total", "Lookups that did not.", |m| {
+            m.misses
+        }),
+    ];
+    for (kind, families) in [("gauge", &gauges[..]), ("counter", &counters[..])] {
+        for (name, help, value) in families {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for map in &maps {
+                let _ = writeln!(out, "{name}{{{}}} {}", labels(map), value(map));
+            }
+        }
+    }
+    let name = "mapguard_map_removals_total";
+    let _ = writeln!(
+        out,
+        "# HELP {name} Values that left through the cleanup path, by cause.\n# TYPE {name} counter"
+    );
+    for map in &maps {
+        for cause in RemovalCause::ALL {
+            let count = map.removed(cause);
+            let _ = writeln!(out, "{name}{{{},cause=\"{cause}\"}} {count}", labels(map));
+        }
+    }
+    out
+}
+
+/// A metric family: name, help text, and the figure it reads.
+type Family = (&'static str, &'static str, fn(&MapReport) -> u64);
+
+fn labels(map: &MapReport) -> String {
+    format!(
+        "map=\"{}\",lifetime=\"{}\",policy=\"{}\"",
+        escape(&map.name),
+        map.lifetime,
+        map.policy
+    )
+}
+
+/// Escapes a label value: backslash, double quote and newline.
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}

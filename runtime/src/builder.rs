@@ -6,7 +6,7 @@ use core::marker::PhantomData;
 use hashbrown::DefaultHashBuilder;
 
 use crate::RemovalCause;
-use crate::concurrent::{ConcurrentMap, Locks, Sizing};
+use crate::concurrent::{ConcurrentMap, Sizing};
 use crate::core::expiry::{Clock, Expiring, Expiry, NoExpiry};
 use crate::core::store::Store;
 use crate::hooks::{Cleanup, ConcurrentListener, NoListener, RemovalListener, WithCleanup};
@@ -625,10 +625,10 @@ impl<K, V, P: Policy, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E, Concurren
         self.listener(on_removal)
     }
 
-    fn build_concurrent<L2: ConcurrentListener<K, V>, M: Locks>(
+    fn build_concurrent<L2: ConcurrentListener<K, V>>(
         mut self,
         wrap: impl FnOnce(L) -> L2,
-    ) -> ConcurrentMap<K, V, P, S, L2, E, M>
+    ) -> ConcurrentMap<K, V, P, S, L2, E>
     where
         S: Clone,
     {
@@ -659,15 +659,6 @@ impl<K, V, P: Policy, S: Clone, L, E: Expiry>
     /// assert!(map.try_insert(1, 1).is_ok());
     /// ```
     pub fn build(self) -> ConcurrentMap<K, V, P, S, L, E>
-    where
-        L: ConcurrentListener<K, V>,
-    {
-        self.build_concurrent(|listener| listener)
-    }
-
-    /// Builds the map on another lock family. Not part of the API: for the model test.
-    #[doc(hidden)]
-    pub fn build_with_locks<M: Locks>(self) -> ConcurrentMap<K, V, P, S, L, E, M>
     where
         L: ConcurrentListener<K, V>,
     {

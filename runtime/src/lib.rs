@@ -102,8 +102,6 @@ mod weak;
 pub use builder::{Builder, ConcurrentTarget, MapTarget, NoValueCleanup, ValueCleanup, WeakTarget};
 pub use cause::RemovalCause;
 pub use concurrent::{ConcurrentBoundedMap, ConcurrentLruMap, ConcurrentMap};
-#[doc(hidden)]
-pub use concurrent::{Locks, Padded, ShardLock, StdLocks};
 pub use config::FieldConfig;
 pub use core::expiry::{Clock, Expiring, Expiry, NoExpiry, SystemClock};
 pub use error::CapacityError;

@@ -530,6 +530,10 @@ fn r7_every_way_to_hand_a_value_back_keeps_the_registry_exact() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "hundreds of thousands of operations: too slow under Miri"
+)]
 fn r8_concurrent_set_max_calls_take_turns_and_the_last_holds_everywhere() {
     for _ in 0..20 {
         let map = ConcurrentLruMap::<u32, u32>::builder(1_000_000)
@@ -566,6 +570,10 @@ fn shard_count_never_exceeds_max() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "hundreds of thousands of operations: too slow under Miri"
+)]
 fn r10_shared_reads_count_every_hit() {
     let mut map = BoundedMap::builder(8).name("panics.r10").build();
     map.try_insert(1, 1).unwrap();

@@ -3,48 +3,21 @@
 //! many random ones of larger ones (PCT). Shuttle fails a run that deadlocks, so hooks that
 //! lock the map again prove that no hook runs under a shard lock; the ledger checks that every
 //! value left exactly once, with a cause its operation allows.
+//!
+//! The map runs on shuttle's mutexes only when built with `--cfg mapguard_shuttle`, so this
+//! test is empty otherwise. Run it with
+//! `RUSTFLAGS="--cfg mapguard_shuttle" CARGO_TARGET_DIR=target/shuttle cargo test -p mapguard-tests --test shuttle_model`
+//! (CI does).
+#![cfg(mapguard_shuttle)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 
 use mapguard::policy::{Lru, Reject};
 use mapguard::testing::{Tracked, Tracker};
-use mapguard::{
-    ConcurrentListener, ConcurrentMap, DefaultHashBuilder, Locks, RemovalCause, ShardLock,
-};
+use mapguard::{ConcurrentListener, ConcurrentMap, DefaultHashBuilder, RemovalCause};
 
-/// Shuttle's mutex around each shard, so shuttle schedules every lock and unlock.
-struct ShuttleLocks;
-
-struct ShuttleLock<T>(shuttle::sync::Mutex<T>);
-
-impl Locks for ShuttleLocks {
-    type Lock<T> = ShuttleLock<T>;
-}
-
-impl<T> ShardLock<T> for ShuttleLock<T> {
-    fn new(value: T) -> Self {
-        Self(shuttle::sync::Mutex::new(value))
-    }
-
-    fn with<R>(&self, work: impl FnOnce(&mut T) -> R) -> R {
-        work(&mut self.0.lock().unwrap())
-    }
-
-    fn get_mut(&mut self) -> &mut T {
-        self.0.get_mut().unwrap()
-    }
-}
-
-type Map<P> = ConcurrentMap<
-    u8,
-    Tracked<u8>,
-    P,
-    DefaultHashBuilder,
-    Hook<P>,
-    mapguard::NoExpiry,
-    ShuttleLocks,
->;
+type Map<P> = ConcurrentMap<u8, Tracked<u8>, P, DefaultHashBuilder, Hook<P>>;
 
 /// Counts departures by cause, and locks the map again from inside every hook.
 struct Hook<P: mapguard::Policy> {
@@ -74,7 +47,7 @@ fn shared<P: mapguard::Policy>(max: usize, shards: usize) -> (Arc<Map<P>>, Arc<[
                 map: Arc::clone(&slot),
                 causes: Arc::clone(&causes),
             })
-            .build_with_locks::<ShuttleLocks>(),
+            .build(),
     );
     slot.set(Arc::downgrade(&map)).unwrap();
     (map, causes)

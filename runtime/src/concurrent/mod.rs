@@ -13,9 +13,11 @@ use core::hash::{BuildHasher, Hash};
 use std::borrow::Cow;
 use std::panic::Location;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
 
 use hashbrown::DefaultHashBuilder;
+
+mod lock;
+use lock::ShardLock;
 
 use crate::RemovalCause;
 use crate::builder::{Builder, ConcurrentTarget, NoValueCleanup};
@@ -92,19 +94,12 @@ use crate::stats::MapStats;
 /// drop(cache);
 /// assert!(evicted.load(Ordering::Relaxed) >= 3_000 - 1_000);
 /// ```
-pub struct ConcurrentMap<
-    K,
-    V,
-    P,
-    S = DefaultHashBuilder,
-    L = NoListener,
-    E = NoExpiry,
-    M: Locks = StdLocks,
-> where
+pub struct ConcurrentMap<K, V, P, S = DefaultHashBuilder, L = NoListener, E = NoExpiry>
+where
     L: ConcurrentListener<K, V>,
     E: Expiry,
 {
-    shards: Shards<K, V, P, S, E, M>,
+    shards: Shards<K, V, P, S, E>,
     /// Picks a key's shard: the same hash the shard's table uses, so one `BuildHasher`.
     hasher: S,
     /// `64 - 7 - log2(shards)`: the shard comes from the bits just below the seven the hash
@@ -117,7 +112,7 @@ pub struct ConcurrentMap<
     max: AtomicUsize,
     /// Held by `set_max` while it sets the bound and applies it to every shard, so concurrent
     /// calls take turns and the last one holds everywhere.
-    resizing: M::Lock<()>,
+    resizing: ShardLock<()>,
     /// The registry entry summing the shards' figures; gone when the map is dropped.
     metrics: MapMetrics,
 }
@@ -171,62 +166,10 @@ pub type ConcurrentBoundedMap<K, V, S = DefaultHashBuilder, L = NoListener, E = 
 type Shard<K, V, P, S, E> = ManagedMap<K, V, P, S, Departures<K, V>, E>;
 
 /// One shard behind its lock.
-type Locked<K, V, P, S, E, M> = <M as Locks>::Lock<Shard<K, V, P, S, E>>;
+type Locked<K, V, P, S, E> = ShardLock<Shard<K, V, P, S, E>>;
 
 /// All of a map's shards.
-type Shards<K, V, P, S, E, M> = Box<[Locked<K, V, P, S, E, M>]>;
-
-/// How a concurrent map locks its shards. Not part of the API: it exists so that the
-/// project's model test can run the real map on a model checker's locks.
-#[doc(hidden)]
-pub trait Locks: 'static {
-    /// The lock around one shard.
-    type Lock<T>: ShardLock<T>;
-}
-
-/// A lock around one shard. Not part of the API (see [`Locks`]).
-#[doc(hidden)]
-pub trait ShardLock<T> {
-    /// A lock holding `value`.
-    fn new(value: T) -> Self;
-    /// Runs `work` with the value locked.
-    fn with<R>(&self, work: impl FnOnce(&mut T) -> R) -> R;
-    /// The value, through exclusive access (no locking).
-    fn get_mut(&mut self) -> &mut T;
-}
-
-/// `std::sync::Mutex`, each on its own cache line. Not part of the API (see [`Locks`]).
-#[doc(hidden)]
-#[derive(Debug)]
-pub struct StdLocks;
-
-impl Locks for StdLocks {
-    type Lock<T> = Padded<Mutex<T>>;
-}
-
-/// A value on a cache line of its own (128 bytes: two lines on x86, where the adjacent-line
-/// prefetcher pairs them), so neighbouring shards' locks do not contend.
-#[doc(hidden)]
-#[derive(Debug, Default)]
-#[repr(align(128))]
-pub struct Padded<T>(T);
-
-impl<T> ShardLock<T> for Padded<Mutex<T>> {
-    fn new(value: T) -> Self {
-        Padded(Mutex::new(value))
-    }
-
-    #[inline]
-    fn with<R>(&self, work: impl FnOnce(&mut T) -> R) -> R {
-        // No hook runs under the lock, so a poisoned lock only means a key's `Hash`/`Eq` or a
-        // caller's closure panicked; the shard is consistent between operations.
-        work(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner))
-    }
-
-    fn get_mut(&mut self) -> &mut T {
-        self.0.get_mut().unwrap_or_else(PoisonError::into_inner)
-    }
-}
+type Shards<K, V, P, S, E> = Box<[Locked<K, V, P, S, E>]>;
 
 /// Runs the hooks of entries that left a shard, in the order they left; no lock is held.
 #[inline]
@@ -335,13 +278,12 @@ impl<K, V, P: Policy> ConcurrentMap<K, V, P> {
     }
 }
 
-impl<K, V, P, S, L, E, M> ConcurrentMap<K, V, P, S, L, E, M>
+impl<K, V, P, S, L, E> ConcurrentMap<K, V, P, S, L, E>
 where
     P: Policy,
     S: Clone,
     L: ConcurrentListener<K, V>,
     E: Expiry,
-    M: Locks,
 {
     pub(crate) fn from_parts(
         Sizing {
@@ -376,7 +318,7 @@ where
                     reason = "an `Arc` with `tracking` on; a `Copy` unit without it"
                 )]
                 parts.push(metrics.clone());
-                M::Lock::new(ManagedMap::with_metrics(
+                ShardLock::new(ManagedMap::with_metrics(
                     store,
                     Departures::default(),
                     lifetime,
@@ -395,17 +337,16 @@ where
             lifetime,
             name,
             max: AtomicUsize::new(max),
-            resizing: M::Lock::new(()),
+            resizing: ShardLock::new(()),
             metrics,
         }
     }
 }
 
-impl<K, V, P, S, L, E, M> ConcurrentMap<K, V, P, S, L, E, M>
+impl<K, V, P, S, L, E> ConcurrentMap<K, V, P, S, L, E>
 where
     L: ConcurrentListener<K, V>,
     E: Expiry,
-    M: Locks,
 {
     /// The map's name: the builder's [`name`](Builder::name), `Type.field` for a
     /// `#[mapguard::managed]` field, or else the call site that created it.
@@ -535,7 +476,7 @@ where
     #[inline]
     fn on_shard<R>(
         &self,
-        shard: &Locked<K, V, P, S, E, M>,
+        shard: &Locked<K, V, P, S, E>,
         work: impl FnOnce(&mut Shard<K, V, P, S, E>) -> R,
     ) -> R {
         let (result, departed) = shard.with(|shard| {
@@ -620,17 +561,16 @@ where
     }
 }
 
-impl<K, V, P, S, L, E, M> ConcurrentMap<K, V, P, S, L, E, M>
+impl<K, V, P, S, L, E> ConcurrentMap<K, V, P, S, L, E>
 where
     K: Hash + Eq,
     S: BuildHasher,
     P: Policy,
     L: ConcurrentListener<K, V>,
     E: Expiry,
-    M: Locks,
 {
     #[inline]
-    fn shard_of<Q: Hash + ?Sized>(&self, key: &Q) -> &Locked<K, V, P, S, E, M> {
+    fn shard_of<Q: Hash + ?Sized>(&self, key: &Q) -> &Locked<K, V, P, S, E> {
         let index = (self.hasher.hash_one(key) >> self.shift) as usize & (self.shards.len() - 1);
         &self.shards[index]
     }
@@ -801,13 +741,12 @@ where
     }
 }
 
-impl<K, V, S, L, E, M> ConcurrentMap<K, V, Lru, S, L, E, M>
+impl<K, V, S, L, E> ConcurrentMap<K, V, Lru, S, L, E>
 where
     K: Hash + Eq,
     S: BuildHasher,
     L: ConcurrentListener<K, V>,
     E: Expiry,
-    M: Locks,
 {
     /// Stores `value` under `key` as the most recently used entry of its shard.
     ///
@@ -910,13 +849,12 @@ where
     }
 }
 
-impl<K, V, S, L, E, M> ConcurrentMap<K, V, Reject, S, L, E, M>
+impl<K, V, S, L, E> ConcurrentMap<K, V, Reject, S, L, E>
 where
     K: Hash + Eq,
     S: BuildHasher,
     L: ConcurrentListener<K, V>,
     E: Expiry,
-    M: Locks,
 {
     /// Stores `value` under `key`, or hands both back if the key is new and its shard is
     /// full. A value already stored under `key` goes through the cleanup path with
@@ -955,14 +893,13 @@ where
     }
 }
 
-impl<K, V, P, S, L, E, M> ManagedCache for ConcurrentMap<K, V, P, S, L, E, M>
+impl<K, V, P, S, L, E> ManagedCache for ConcurrentMap<K, V, P, S, L, E>
 where
     K: Hash + Eq,
     S: BuildHasher,
     P: Policy,
     L: ConcurrentListener<K, V>,
     E: Expiry,
-    M: Locks,
 {
     /// [`ConcurrentMap::end_scope`].
     fn end_scope(&mut self, lifetime: Lifetime) -> usize {
@@ -988,11 +925,10 @@ where
     }
 }
 
-impl<K, V, P, S, L, E, M> Drop for ConcurrentMap<K, V, P, S, L, E, M>
+impl<K, V, P, S, L, E> Drop for ConcurrentMap<K, V, P, S, L, E>
 where
     L: ConcurrentListener<K, V>,
     E: Expiry,
-    M: Locks,
 {
     /// Whatever is left goes through the cleanup path with [`RemovalCause::Dropped`].
     fn drop(&mut self) {
@@ -1011,11 +947,10 @@ where
     }
 }
 
-impl<K, V, P: Policy, S, L, E, M> fmt::Debug for ConcurrentMap<K, V, P, S, L, E, M>
+impl<K, V, P: Policy, S, L, E> fmt::Debug for ConcurrentMap<K, V, P, S, L, E>
 where
     L: ConcurrentListener<K, V>,
     E: Expiry,
-    M: Locks,
 {
     /// Shows the name, bound, shard count and length (not the entries: that would lock every
     /// shard at once).
@@ -1039,13 +974,12 @@ where
     }
 }
 
-impl<K, V, S, L, E, M> Extend<(K, V)> for ConcurrentMap<K, V, Lru, S, L, E, M>
+impl<K, V, S, L, E> Extend<(K, V)> for ConcurrentMap<K, V, Lru, S, L, E>
 where
     K: Hash + Eq,
     S: BuildHasher,
     L: ConcurrentListener<K, V>,
     E: Expiry,
-    M: Locks,
 {
     /// Inserts each pair as [`insert`](ConcurrentMap::insert) does.
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, pairs: I) {

@@ -81,6 +81,7 @@
 //! misbehaves. For hooks, `Hash` and `Eq` that panic, see [`ManagedMap`]'s "When a hook
 //! panics" and "When `Hash` or `Eq` panics".
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 mod builder;

@@ -404,6 +404,7 @@ impl<T: fmt::Debug> fmt::Debug for Tracked<T> {
 /// # fn main() {}
 /// ```
 #[cfg(feature = "dhat-heap")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dhat-heap")))]
 #[derive(Clone, Copy, Debug)]
 pub struct HeapCheckpoint {
     live_bytes: usize,

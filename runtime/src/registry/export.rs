@@ -4,7 +4,7 @@ use super::report::snapshot;
 use crate::RemovalCause;
 
 /// Publishes every live map's figures through the [`metrics`] facade (feature `metrics`):
-/// the same names as [`render_prometheus`], gauges set and counters set to their totals
+/// the same names as [`render_prometheus`](super::render_prometheus), gauges set and counters set to their totals
 /// (`Counter::absolute`), with `map`, `lifetime` and `policy` labels. Call it before each
 /// scrape, or on a timer; whichever recorder you installed receives them.
 ///

@@ -7,6 +7,7 @@
 //! every function here reports no maps.
 //!
 //! ```
+//! # #[cfg(feature = "tracking")] { // figures need `tracking`
 //! use mapguard::{registry, Lifetime, LruMap};
 //!
 //! let mut cache = LruMap::builder(100).name("Docs.cache").lifetime(Lifetime::Session).build();
@@ -14,6 +15,7 @@
 //! let ours = registry::snapshot().into_iter().find(|m| m.name == "Docs.cache").unwrap();
 //! assert_eq!((ours.len, ours.max, ours.inserts), (1, 100, 1));
 //! println!("{}", registry::report()); // a table of every live map
+//! # }
 //! ```
 
 use std::sync::RwLock;
@@ -33,6 +35,7 @@ mod report;
 mod suspects;
 
 #[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub use export::export_metrics;
 pub(crate) use metrics::{MapMetrics, register, register_sharded, shard_metrics};
 pub use prometheus::render_prometheus;
@@ -68,6 +71,7 @@ fn clock() -> Arc<dyn Clock> {
 /// maps created before keep their creation time on the old clock's scale.
 ///
 /// ```
+/// # #[cfg(feature = "tracking")] { // figures need `tracking`
 /// use mapguard::{registry, testing::MockClock};
 /// use std::time::Duration;
 ///
@@ -78,6 +82,7 @@ fn clock() -> Arc<dyn Clock> {
 /// let report = registry::snapshot().into_iter().find(|m| m.name == "Docs.clock").unwrap();
 /// assert_eq!(report.age, Duration::from_secs(90));
 /// # drop(map);
+/// # }
 /// ```
 pub fn set_clock(clock: impl Clock + 'static) {
     *CLOCK.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(clock));

@@ -10,11 +10,13 @@ use crate::RemovalCause;
 /// Labels are `map`, `lifetime` and `policy` — never keys.
 ///
 /// ```
+/// # #[cfg(feature = "tracking")] { // figures need `tracking`
 /// let map = mapguard::LruMap::<u8, u8>::builder(4).name("Docs.prom").build();
 /// let text = mapguard::registry::render_prometheus();
 /// assert!(text.contains("# TYPE mapguard_map_entries gauge"));
 /// assert!(text.contains(r#"mapguard_map_max_entries{map="Docs.prom",lifetime="process",policy="lru"} 4"#));
 /// # drop(map);
+/// # }
 /// ```
 #[must_use]
 pub fn render_prometheus() -> String {

@@ -54,6 +54,7 @@ pub(super) fn key_lifetimes<'a>(
 /// Each quantile is the upper bound of a power-of-two bucket: at most twice the true value.
 ///
 /// ```
+/// # #[cfg(feature = "tracking")] { // figures need `tracking`
 /// use mapguard::{testing::MockClock, registry, LruMap};
 /// use std::time::Duration;
 ///
@@ -66,6 +67,7 @@ pub(super) fn key_lifetimes<'a>(
 /// let ages = report.key_lifetimes.unwrap();
 /// assert_eq!(ages.departed, 1);
 /// assert!(ages.p50 >= Duration::from_millis(3) && ages.p50 <= Duration::from_millis(6));
+/// # }
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -83,6 +85,7 @@ pub struct KeyLifetimes {
 /// One live map's figures, from [`snapshot`].
 ///
 /// ```
+/// # #[cfg(feature = "tracking")] { // figures need `tracking`
 /// let map = mapguard::LruMap::<u8, u8>::builder(4).name("Docs.report").build();
 /// let report = mapguard::registry::snapshot()
 ///     .into_iter()
@@ -90,6 +93,7 @@ pub struct KeyLifetimes {
 ///     .unwrap();
 /// assert_eq!(report.removed(mapguard::RemovalCause::Evicted), 0);
 /// # drop(map);
+/// # }
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -129,7 +133,7 @@ pub struct MapReport {
     pub site: &'static Location<'static>,
     /// The creating thread's name, if it had one.
     pub thread: Option<String>,
-    /// Time since creation, on the registry's clock ([`set_clock`]).
+    /// Time since creation, on the registry's clock ([`set_clock`](super::set_clock)).
     pub age: Duration,
     /// How long keys lived before leaving, if the map records it
     /// ([`Builder::key_lifetimes`](crate::Builder::key_lifetimes)).
@@ -140,11 +144,13 @@ impl MapReport {
     /// Values that left with `cause`.
     ///
     /// ```
+    /// # #[cfg(feature = "tracking")] { // figures need `tracking`
     /// let mut map = mapguard::LruMap::builder(1).name("Docs.removed").build();
     /// map.insert(1, ());
     /// map.insert(2, ());
     /// let report = mapguard::registry::snapshot().into_iter().find(|m| m.name == "Docs.removed").unwrap();
     /// assert_eq!(report.removed(mapguard::RemovalCause::Evicted), 1);
+    /// # }
     /// ```
     #[must_use]
     pub fn removed(&self, cause: RemovalCause) -> u64 {
@@ -155,9 +161,11 @@ impl MapReport {
 /// Every live managed map's figures, largest first.
 ///
 /// ```
+/// # #[cfg(feature = "tracking")] { // figures need `tracking`
 /// let map = mapguard::LruMap::<u8, u8>::new(4);
 /// assert!(!mapguard::registry::snapshot().is_empty());
 /// # drop(map);
+/// # }
 /// ```
 #[must_use]
 pub fn snapshot() -> Vec<MapReport> {
@@ -189,10 +197,12 @@ fn human_bytes(bytes: u64) -> String {
 /// evictions, age and creation site.
 ///
 /// ```
+/// # #[cfg(feature = "tracking")] { // figures need `tracking`
 /// let mut map = mapguard::LruMap::builder(8).name("Docs.table").build();
 /// map.insert(1, 1);
 /// let table = mapguard::registry::report();
 /// assert!(table.lines().any(|line| line.contains("Docs.table") && line.contains("1/8")));
+/// # }
 /// ```
 #[must_use]
 pub fn report() -> String {

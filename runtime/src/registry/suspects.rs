@@ -377,6 +377,7 @@ pub(super) fn observe(reports: &[MapReport]) {
 /// process has one behind [`leak_suspects`].
 ///
 /// ```
+/// # #[cfg(feature = "tracking")] { // figures need `tracking`
 /// use mapguard::{registry::{LeakDetector, Suspicion, Thresholds}, testing::MockClock, LruMap};
 /// use std::time::Duration;
 ///
@@ -399,6 +400,7 @@ pub(super) fn observe(reports: &[MapReport]) {
 ///     .expect("flagged");
 /// let Suspicion::Growing { growth, per_minute, .. } = suspect.suspicion else { panic!() };
 /// assert_eq!((growth, per_minute), (375, 375)); // the last minute: three scrapes' worth
+/// # }
 /// ```
 #[derive(Clone, Debug)]
 pub struct LeakDetector {
@@ -503,6 +505,7 @@ impl Default for LeakDetector {
 /// whole window.
 ///
 /// ```
+/// # #[cfg(feature = "tracking")] { // figures need `tracking`
 /// use mapguard::{registry, LruMap};
 ///
 /// let mut cache = LruMap::builder(2).name("Docs.thrash").build();
@@ -512,6 +515,7 @@ impl Default for LeakDetector {
 /// }
 /// let suspects = registry::leak_suspects();
 /// assert!(suspects.iter().any(|s| s.map.name == "Docs.thrash"));
+/// # }
 /// ```
 #[must_use]
 pub fn leak_suspects() -> Vec<LeakSuspect> {

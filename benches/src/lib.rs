@@ -9,9 +9,8 @@ use std::hint::black_box;
 use std::num::NonZeroUsize;
 use std::time::{Duration, Instant};
 
-use mapguard::{
-    BoundedMap, Cleanup, DefaultHashBuilder, LruMap, RemovalCause, RemovalListener, WithCleanup,
-};
+use mapguard::hooks::{RemovalListener, WithCleanup};
+use mapguard::{BoundedMap, Cleanup, DefaultHashBuilder, LruMap, RemovalCause};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -61,8 +60,8 @@ impl Subject for LruMap<Key, Value> {
     }
     fn get_or_insert(&mut self, key: Key, value: Value) -> bool {
         match self.entry(key) {
-            mapguard::Entry::Occupied(_) => true,
-            mapguard::Entry::Vacant(slot) => {
+            mapguard::map::Entry::Occupied(_) => true,
+            mapguard::map::Entry::Vacant(slot) => {
                 slot.insert(value);
                 false
             }
@@ -116,8 +115,8 @@ impl Subject for HookedLru {
     }
     fn get_or_insert(&mut self, key: Key, value: Value) -> bool {
         match self.entry(key) {
-            mapguard::Entry::Occupied(_) => true,
-            mapguard::Entry::Vacant(slot) => {
+            mapguard::map::Entry::Occupied(_) => true,
+            mapguard::map::Entry::Vacant(slot) => {
                 slot.insert(Managed(value));
                 false
             }
@@ -145,8 +144,8 @@ impl Subject for BoundedMap<Key, Value> {
     }
     fn get_or_insert(&mut self, key: Key, value: Value) -> bool {
         match self.entry(key) {
-            mapguard::Entry::Occupied(_) => true,
-            mapguard::Entry::Vacant(slot) => {
+            mapguard::map::Entry::Occupied(_) => true,
+            mapguard::map::Entry::Vacant(slot) => {
                 let _ = slot.try_insert(value);
                 false
             }

@@ -54,8 +54,8 @@ impl SharedSubject for MutexLru {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         match map.entry(key) {
-            mapguard::Entry::Occupied(_) => true,
-            mapguard::Entry::Vacant(slot) => {
+            mapguard::map::Entry::Occupied(_) => true,
+            mapguard::map::Entry::Vacant(slot) => {
                 slot.insert(value);
                 false
             }

@@ -23,10 +23,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::{Rc, Weak};
 
 use arbitrary::Arbitrary;
-use mapguard::{
-    BoundedMap, Cleanup, ConcurrentBoundedMap, ConcurrentLruMap, Entry, Lifetime, LruMap,
-    ManagedCache, RemovalCause, WeakKeyMap,
-};
+use mapguard::map::Entry;
+use mapguard::{BoundedMap, Cleanup, ConcurrentBoundedMap, ConcurrentLruMap, Lifetime, LruMap, ManagedCache, RemovalCause, WeakKeyMap};
 
 /// Which map a fuzz target drives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -163,7 +161,7 @@ type Lru = LruMap<
     Key,
     Val,
     mapguard::DefaultHashBuilder,
-    mapguard::WithCleanup<fn(Key, Val, RemovalCause)>,
+    mapguard::hooks::WithCleanup<fn(Key, Val, RemovalCause)>,
 >;
 
 /// The map under test.
@@ -174,7 +172,7 @@ enum Subject {
             Key,
             Val,
             mapguard::DefaultHashBuilder,
-            mapguard::WithCleanup<fn(Key, Val, RemovalCause)>,
+            mapguard::hooks::WithCleanup<fn(Key, Val, RemovalCause)>,
         >,
     ),
     Weak(
@@ -183,7 +181,7 @@ enum Subject {
             Val,
             mapguard::policy::Lru,
             mapguard::DefaultHashBuilder,
-            mapguard::WithCleanup<fn(Weak<Key>, Val, RemovalCause)>,
+            mapguard::hooks::WithCleanup<fn(Weak<Key>, Val, RemovalCause)>,
         >,
         Pool,
     ),
@@ -192,7 +190,7 @@ enum Subject {
             Key,
             Val,
             mapguard::DefaultHashBuilder,
-            mapguard::WithCleanup<fn(Key, Val, RemovalCause)>,
+            mapguard::hooks::WithCleanup<fn(Key, Val, RemovalCause)>,
         >,
     ),
     ConcurrentBounded(
@@ -200,7 +198,7 @@ enum Subject {
             Key,
             Val,
             mapguard::DefaultHashBuilder,
-            mapguard::WithCleanup<fn(Key, Val, RemovalCause)>,
+            mapguard::hooks::WithCleanup<fn(Key, Val, RemovalCause)>,
         >,
     ),
 }
@@ -495,13 +493,13 @@ impl Subject {
     }
 }
 
-fn concurrent_common<P: mapguard::Policy>(
+fn concurrent_common<P: mapguard::policy::Policy>(
     map: &mapguard::ConcurrentMap<
         Key,
         Val,
         P,
         mapguard::DefaultHashBuilder,
-        mapguard::WithCleanup<fn(Key, Val, RemovalCause)>,
+        mapguard::hooks::WithCleanup<fn(Key, Val, RemovalCause)>,
     >,
     op: Op,
     handed: &mut Vec<Val>,

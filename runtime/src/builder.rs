@@ -24,7 +24,7 @@ use weak_table::traits::WeakKey;
 /// Builder state: values are dropped without their own [`Cleanup`].
 ///
 /// ```
-/// let builder: mapguard::Builder<u8, u8, mapguard::policy::Lru> = mapguard::LruMap::builder(4);
+/// let builder: mapguard::builder::Builder<u8, u8, mapguard::policy::Lru> = mapguard::LruMap::builder(4);
 /// # drop(builder);
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
@@ -33,7 +33,9 @@ pub struct NoValueCleanup;
 /// Builder state: every value's [`Cleanup::cleanup`] runs before the listener.
 ///
 /// ```
-/// use mapguard::{Builder, Cleanup, DefaultHashBuilder, NoListener, RemovalCause, ValueCleanup};
+/// use mapguard::builder::{Builder, ValueCleanup};
+/// use mapguard::hooks::NoListener;
+/// use mapguard::{Cleanup, DefaultHashBuilder, RemovalCause};
 /// struct Conn;
 /// impl Cleanup for Conn { fn cleanup(&mut self, _: RemovalCause) {} }
 /// let builder: Builder<u8, Conn, mapguard::policy::Lru, DefaultHashBuilder, NoListener, ValueCleanup> =
@@ -117,7 +119,7 @@ type TypeMarker<K, V, P> = PhantomData<fn() -> (K, V, P)>;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct MapTarget;
 
-/// Builder target: [`WeakKeyMap`](crate::WeakKeyMap).
+/// Builder target: [`WeakKeyMap`].
 ///
 /// ```
 /// use std::rc::Weak;
@@ -127,7 +129,7 @@ pub struct MapTarget;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct WeakTarget;
 
-/// Builder target: [`ConcurrentMap`](crate::ConcurrentMap), with its shard count if set.
+/// Builder target: [`ConcurrentMap`], with its shard count if set.
 ///
 /// ```
 /// let map = mapguard::ConcurrentLruMap::<u8, u8>::builder(8).build(); // built for ConcurrentTarget
@@ -245,7 +247,7 @@ impl<K, V, P: Policy, S, L, C, E: Expiry, T> Builder<K, V, P, S, L, C, E, T> {
 
     /// Entries expire `ttl` after they were last written (inserted or replaced). Expired
     /// entries are invisible to lookups at once and leave through the cleanup path with
-    /// [`RemovalCause::Expired`](crate::RemovalCause::Expired). Each entry then carries one
+    /// [`RemovalCause::Expired`]. Each entry then carries one
     /// `u64` timestamp; maps without `ttl`/`idle` store none.
     ///
     /// ```
@@ -300,7 +302,7 @@ impl<K, V, P: Policy, S, L, C, E: Expiry, T> Builder<K, V, P, S, L, C, E, T> {
         builder
     }
 
-    /// The time source for `ttl`/`idle` (default: [`SystemClock`](crate::SystemClock)). Tests
+    /// The time source for `ttl`/`idle` (default: [`SystemClock`](crate::expiry::SystemClock)). Tests
     /// pass a [`MockClock`](crate::testing::MockClock) and advance it instead of sleeping.
     ///
     /// ```
@@ -357,7 +359,8 @@ impl<K, V, P: Policy, S, L, C, E: Expiry, T: target::SingleOwner> Builder<K, V, 
     /// listener set before; keeps [`cleanup`](Self::cleanup).
     ///
     /// ```
-    /// use mapguard::{LruMap, RemovalCause, RemovalListener};
+    /// use mapguard::hooks::RemovalListener;
+    ///use mapguard::{LruMap, RemovalCause};
     ///
     /// struct Log;
     /// impl RemovalListener<u32, String> for Log {
@@ -582,7 +585,8 @@ impl<K, V, P: Policy, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E, Concurren
     /// before; keeps [`cleanup`](Self::cleanup).
     ///
     /// ```
-    /// use mapguard::{ConcurrentListener, ConcurrentLruMap, RemovalCause};
+    /// use mapguard::hooks::ConcurrentListener;
+    ///use mapguard::{ConcurrentLruMap, RemovalCause};
     ///
     /// struct Log;
     /// impl ConcurrentListener<u32, String> for Log {

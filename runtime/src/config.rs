@@ -25,7 +25,9 @@ use crate::weak::{StoredHash, WeakKeyMap};
 /// Implement it by hand to give a hand-written map type the same `Default`:
 ///
 /// ```
-/// use mapguard::{FieldConfig, Lifetime, LruMap, RemovalCause, RemovalListener};
+/// use mapguard::config::FieldConfig;
+///use mapguard::hooks::RemovalListener;
+/// use mapguard::{Lifetime, LruMap, RemovalCause};
 ///
 /// #[derive(Default)]
 /// struct Sessions;
@@ -35,7 +37,7 @@ use crate::weak::{StoredHash, WeakKeyMap};
 ///     const NAME: &'static str = "App.sessions";
 /// }
 /// impl RemovalListener<u64, String> for Sessions {
-///     fn on_removal(&mut self, _id: u64, _session: String, _cause: RemovalCause) {}
+///    fn on_removal(&mut self, _id: u64, _session: String, _cause: RemovalCause) {}
 /// }
 ///
 /// let map: LruMap<u64, String, mapguard::DefaultHashBuilder, Sessions> = Default::default();

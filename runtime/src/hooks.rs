@@ -2,7 +2,7 @@
 //!
 //! The order is a safe delete — close, then notify, then forget:
 //! 1. the value's own [`Cleanup::cleanup`] (when the map was built with
-//!    [`cleanup()`](crate::Builder::cleanup)),
+//!    [`cleanup()`](crate::builder::Builder::cleanup)),
 //! 2. the map's [`RemovalListener`], which receives key, value and cause by value,
 //! 3. drop.
 //!
@@ -248,10 +248,11 @@ impl Cleanup for std::process::Child {
 /// # Examples
 ///
 /// ```
-/// use mapguard::{LruMap, RemovalCause, RemovalListener};
+/// use mapguard::hooks::RemovalListener;
+///use mapguard::{LruMap, RemovalCause};
 ///
 /// #[derive(Default)]
-/// struct CountEvictions(usize);
+///struct CountEvictions(usize);
 ///
 /// impl<K, V> RemovalListener<K, V> for CountEvictions {
 ///     fn on_removal(&mut self, _key: K, _value: V, cause: RemovalCause) {
@@ -259,7 +260,7 @@ impl Cleanup for std::process::Child {
 ///             self.0 += 1;
 ///         }
 ///     }
-/// }
+///}
 ///
 /// let mut map = LruMap::builder(2).listener(CountEvictions::default()).build();
 /// for i in 0..5 {
@@ -271,7 +272,7 @@ impl Cleanup for std::process::Child {
     message = "`{Self}` cannot listen to removals from a map of `{K}` to `{V}`",
     label = "not a removal listener for `{K}` -> `{V}`",
     note = "a listener is a closure `|key: {K}, value: {V}, cause: RemovalCause| ...` or a type \
-            implementing `mapguard::RemovalListener<{K}, {V}>`"
+            implementing `mapguard::hooks::RemovalListener<{K}, {V}>`"
 )]
 pub trait RemovalListener<K, V> {
     /// Called once for every entry that leaves through the cleanup path, after the value's
@@ -287,7 +288,8 @@ pub trait RemovalListener<K, V> {
 /// The default listener: removed entries are simply dropped.
 ///
 /// ```
-/// use mapguard::{LruMap, NoListener};
+/// use mapguard::hooks::NoListener;
+/// use mapguard::LruMap;
 /// let map: LruMap<u32, String, mapguard::DefaultHashBuilder, NoListener> = LruMap::new(8);
 /// # drop(map);
 /// ```
@@ -310,16 +312,17 @@ impl<K, V, F: FnMut(K, V, RemovalCause)> RemovalListener<K, V> for F {
 
 /// Runs the value's [`Cleanup`] first, then the wrapped listener.
 ///
-/// Built by [`Builder::cleanup`](crate::Builder::cleanup); name it when a struct field needs
+/// Built by [`Builder::cleanup`](crate::builder::Builder::cleanup); name it when a struct field needs
 /// the map's full type.
 ///
 /// ```
-/// use mapguard::{Cleanup, LruMap, NoListener, RemovalCause, WithCleanup};
+/// use mapguard::hooks::{NoListener, WithCleanup};
+///use mapguard::{Cleanup, LruMap, RemovalCause};
 ///
 /// struct Conn;
 /// impl Cleanup for Conn {
 ///     fn cleanup(&mut self, _: RemovalCause) {}
-/// }
+///}
 ///
 /// let map: LruMap<u32, Conn, mapguard::DefaultHashBuilder, WithCleanup<NoListener>> =
 ///     LruMap::builder(8).cleanup().build();
@@ -346,11 +349,12 @@ impl<K, V: Cleanup, L: RemovalListener<K, V>> RemovalListener<K, V> for WithClea
 /// # Examples
 ///
 /// ```
-/// use mapguard::{ConcurrentListener, ConcurrentLruMap, RemovalCause};
-/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use mapguard::hooks::ConcurrentListener;
+/// use mapguard::{ConcurrentLruMap, RemovalCause};
+///use std::sync::atomic::{AtomicUsize, Ordering};
 ///
 /// #[derive(Default)]
-/// struct CountEvictions(AtomicUsize);
+///struct CountEvictions(AtomicUsize);
 ///
 /// impl<K, V> ConcurrentListener<K, V> for CountEvictions {
 ///     fn on_removal(&self, _key: K, _value: V, cause: RemovalCause) {
@@ -358,7 +362,7 @@ impl<K, V: Cleanup, L: RemovalListener<K, V>> RemovalListener<K, V> for WithClea
 ///             self.0.fetch_add(1, Ordering::Relaxed);
 ///         }
 ///     }
-/// }
+///}
 ///
 /// let cache = ConcurrentLruMap::builder(2)
 ///     .shards(1)
@@ -374,7 +378,7 @@ impl<K, V: Cleanup, L: RemovalListener<K, V>> RemovalListener<K, V> for WithClea
     label = "not a concurrent removal listener for `{K}` -> `{V}`",
     note = "a concurrent listener is a closure `|key: {K}, value: {V}, cause: RemovalCause| ...` \
             that is `Fn + Send + Sync` (it may run on several threads at once), or a type \
-            implementing `mapguard::ConcurrentListener<{K}, {V}>`"
+            implementing `mapguard::hooks::ConcurrentListener<{K}, {V}>`"
 )]
 pub trait ConcurrentListener<K, V>: Send + Sync {
     /// Called once for every entry that leaves through the cleanup path, after the value's

@@ -52,12 +52,12 @@
 //! - [`LruMap`] and [`BoundedMap`] are the two policies of one type, [`ManagedMap`]: what to
 //!   do when full (evict the least recently used, or refuse and hand the entry back).
 //! - [`RemovalCause`] says why a value left; [`Cleanup`] is the value's own close, and a
-//!   [`RemovalListener`] (any `FnMut(K, V, RemovalCause)`) is the map's. Both are type
+//!   [`RemovalListener`](hooks::RemovalListener) (any `FnMut(K, V, RemovalCause)`) is the map's. Both are type
 //!   parameters, so hooks cost nothing when absent and are called statically when present.
 //! - [`WeakKeyMap`] holds weak keys (`Weak<T>`): a key's death sends its value through the
 //!   cleanup path with [`RemovalCause::Collected`].
-//! - `ttl`/`idle` on the [`Builder`] make entries expire on an injectable [`Clock`]
-//!   ([`testing::MockClock`] in tests). Expiry is a type parameter ([`NoExpiry`] by default),
+//! - `ttl`/`idle` on the [`Builder`](builder::Builder) make entries expire on an injectable [`Clock`](expiry::Clock)
+//!   ([`testing::MockClock`] in tests). Expiry is a type parameter ([`NoExpiry`](expiry::NoExpiry) by default),
 //!   so maps without it pay nothing.
 //! - A [`Lifetime`] tags a map; [`ManagedCache::end_scope`] clears the maps of one lifetime and
 //!   [`ManagedCache::scope`] returns a guard that does so on drop, even while unwinding.
@@ -67,13 +67,13 @@
 //!   derive the traits of the same names.
 //! - [`ConcurrentLruMap`] and [`ConcurrentBoundedMap`] ([`ConcurrentMap`]) are the same maps
 //!   for sharing between threads: sharded, `&self` methods, `Send + Sync`, and hooks (a
-//!   [`ConcurrentListener`]) that run after the shard's lock is released, so they may use the
+//!   [`ConcurrentListener`](hooks::ConcurrentListener)) that run after the shard's lock is released, so they may use the
 //!   map. `#[managed_map(..., concurrent)]` makes a field one.
-//! - [`ManagedCache::stats`] gives a [`MapStats`] per map: name, lifetime, size, bound, bytes.
+//! - [`ManagedCache::stats`] gives a [`MapStats`](scope::MapStats) per map: name, lifetime, size, bound, bytes.
 //! - Lookups take any borrowed form of the key (`&str` for `String` keys), as `std` does.
 //! - The default hasher is foldhash (hashbrown's default): fast and randomly seeded per
 //!   process. Keys an attacker controls deserve `std`'s SipHash: pass
-//!   `std::collections::hash_map::RandomState` to [`Builder::hasher`].
+//!   `std::collections::hash_map::RandomState` to [`Builder::hasher`](builder::Builder::hasher).
 //!
 //! ## Panics
 //!
@@ -84,51 +84,55 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
-mod builder;
+pub mod builder;
 mod cause;
-mod concurrent;
-mod config;
+pub mod concurrent;
+pub mod config;
 mod core;
 mod departures;
 mod error;
-mod hooks;
-mod map;
+pub mod hooks;
+pub mod map;
 pub mod policy;
 pub mod registry;
-mod scope;
+pub mod scope;
 mod stats;
 pub mod testing;
-mod weak;
+pub mod weak;
 
-pub use builder::{Builder, ConcurrentTarget, MapTarget, NoValueCleanup, ValueCleanup, WeakTarget};
+/// Clocks and expiry: what `ttl`/`idle` on a builder measure time with.
+///
+/// ```
+/// use mapguard::expiry::{Clock, SystemClock};
+/// let clock = SystemClock::default();
+/// assert!(clock.now() < std::time::Duration::from_secs(60));
+/// ```
+pub mod expiry {
+    pub use crate::core::expiry::{Clock, Expiring, Expiry, NoExpiry, SystemClock};
+}
+
 pub use cause::RemovalCause;
 pub use concurrent::{ConcurrentBoundedMap, ConcurrentLruMap, ConcurrentMap};
-pub use config::FieldConfig;
-pub use core::expiry::{Clock, Expiring, Expiry, NoExpiry, SystemClock};
 pub use error::CapacityError;
 pub use hashbrown::DefaultHashBuilder;
-pub use hooks::{Cleanup, ConcurrentListener, NoListener, RemovalListener, WithCleanup};
-pub use map::entry::{Entry, OccupiedEntry, VacantEntry};
-pub use map::iter::{Drain, IntoIter, Iter, IterMut, Keys, Values, ValuesMut};
+pub use hooks::Cleanup;
 pub use map::{BoundedMap, LruMap, ManagedMap};
-pub use policy::Policy;
-pub use scope::{Lifetime, ManagedCache, ParseLifetimeError, ScopeGuard};
-pub use stats::MapStats;
-pub use weak::{WeakIter, WeakKeyMap};
-/// weak-table's abstraction over `rc::Weak`/`sync::Weak`, re-exported for naming
-/// [`WeakKeyMap`]'s bounds.
-pub use weak_table::traits::{WeakElement, WeakKey};
+pub use scope::{Lifetime, ManagedCache};
+pub use weak::WeakKeyMap;
 
 pub use mapguard_macros::{Cleanup, ManagedCache, managed};
 
 /// What the macros' generated code names, and nothing else: paths here are not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::config::FieldConfig;
+    pub use crate::expiry::{Expiring, NoExpiry};
+    pub use crate::hooks::{ConcurrentListener, RemovalListener};
     pub use crate::policy::{Lru, Reject};
+    pub use crate::scope::MapStats;
     pub use crate::{
-        Cleanup, ConcurrentListener, ConcurrentMap, DefaultHashBuilder, Expiring, FieldConfig,
-        Lifetime, ManagedCache, ManagedMap, MapStats, NoExpiry, RemovalCause, RemovalListener,
-        WeakKeyMap,
+        Cleanup, ConcurrentMap, DefaultHashBuilder, Lifetime, ManagedCache, ManagedMap,
+        RemovalCause, WeakKeyMap,
     };
     pub use core::clone::Clone;
     pub use core::default::Default;

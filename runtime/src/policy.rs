@@ -2,7 +2,8 @@
 //!
 //! ```
 //! use mapguard::policy::{Lru, Reject};
-//! use mapguard::{ManagedMap, Policy};
+//! use mapguard::policy::Policy;
+//!use mapguard::ManagedMap;
 //!
 //! let cache: ManagedMap<u32, u32, Lru> = ManagedMap::new(2); // = LruMap
 //! let table: ManagedMap<u32, u32, Reject> = ManagedMap::new(2); // = BoundedMap
@@ -18,7 +19,8 @@ mod sealed {
 /// policies; the map's methods differ by policy where the answer matters.
 ///
 /// ```
-/// use mapguard::{policy::Lru, Policy};
+/// use mapguard::policy::Policy;
+/// use mapguard::policy::Lru;
 /// fn describe<P: Policy>() -> &'static str { P::NAME }
 /// assert_eq!(describe::<Lru>(), "lru");
 /// assert!(Lru::READS_PROMOTE);
@@ -37,7 +39,8 @@ pub trait Policy:
 /// Evict the least recently used entry through the cleanup path ([`LruMap`](crate::LruMap)).
 ///
 /// ```
-/// use mapguard::{policy::Lru, Policy};
+/// use mapguard::policy::Policy;
+/// use mapguard::policy::Lru;
 /// assert_eq!(Lru::NAME, "lru");
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -46,7 +49,8 @@ pub struct Lru;
 /// Refuse the new key and hand it back ([`BoundedMap`](crate::BoundedMap)).
 ///
 /// ```
-/// use mapguard::{policy::Reject, Policy};
+/// use mapguard::policy::Policy;
+/// use mapguard::policy::Reject;
 /// assert_eq!(Reject::NAME, "reject");
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

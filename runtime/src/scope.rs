@@ -7,6 +7,8 @@ use core::str::FromStr;
 
 use crate::departures::contain_while_unwinding;
 
+pub use crate::stats::MapStats;
+
 /// How long a map's entries are meant to live. Ending a scope clears every map of that
 /// lifetime, with [`RemovalCause::ScopeEnded`](crate::RemovalCause::ScopeEnded).
 ///
@@ -128,8 +130,8 @@ pub trait ManagedCache {
     /// entries were released.
     fn maintain(&mut self) -> usize;
 
-    /// One [`MapStats`](crate::MapStats) per managed map, in declaration order.
-    fn stats(&self) -> Vec<crate::MapStats>;
+    /// One [`MapStats`] per managed map, in declaration order.
+    fn stats(&self) -> Vec<crate::scope::MapStats>;
 
     /// A guard that ends `lifetime`'s scope when dropped — also while unwinding from a panic,
     /// so a failing request handler cannot leak its request-scoped entries. Derefs to `self`.
@@ -238,7 +240,7 @@ impl<C: ManagedCache> ManagedCache for [C] {
         self.iter_mut().map(ManagedCache::maintain).sum()
     }
 
-    fn stats(&self) -> Vec<crate::MapStats> {
+    fn stats(&self) -> Vec<crate::scope::MapStats> {
         self.iter().flat_map(ManagedCache::stats).collect()
     }
 }
@@ -259,7 +261,7 @@ impl<C: ManagedCache> ManagedCache for Vec<C> {
         self.as_mut_slice().maintain()
     }
 
-    fn stats(&self) -> Vec<crate::MapStats> {
+    fn stats(&self) -> Vec<crate::scope::MapStats> {
         self.as_slice().stats()
     }
 }

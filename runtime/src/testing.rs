@@ -30,14 +30,16 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::{Cleanup, Clock, RemovalCause};
+use crate::expiry::Clock;
+use crate::{Cleanup, RemovalCause};
 
 /// A clock that moves only when told to, for testing expiry without sleeping. Clones share
 /// the same time.
 ///
 /// ```
-/// use mapguard::{testing::MockClock, Clock};
-/// use std::time::Duration;
+/// use mapguard::expiry::Clock;
+/// use mapguard::testing::MockClock;
+///use std::time::Duration;
 ///
 /// let clock = MockClock::new();
 /// let handle = clock.clone();
@@ -53,7 +55,8 @@ impl MockClock {
     /// A clock at time zero.
     ///
     /// ```
-    /// use mapguard::{testing::MockClock, Clock};
+    /// use mapguard::expiry::Clock;
+    /// use mapguard::testing::MockClock;
     /// assert_eq!(MockClock::new().now(), std::time::Duration::ZERO);
     /// ```
     #[must_use]
@@ -65,7 +68,8 @@ impl MockClock {
     /// years): it never wraps around.
     ///
     /// ```
-    /// use mapguard::{testing::MockClock, Clock};
+    /// use mapguard::expiry::Clock;
+    /// use mapguard::testing::MockClock;
     /// use std::time::Duration;
     /// let clock = MockClock::new();
     /// clock.advance(Duration::from_millis(250));

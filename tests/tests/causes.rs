@@ -4,7 +4,8 @@
 use mapguard::testing::{Tracked, Tracker};
 use mapguard::{BoundedMap, LruMap, RemovalCause};
 
-type TrackedLru = LruMap<u32, Tracked<u32>, mapguard::DefaultHashBuilder, mapguard::WithCleanup>;
+type TrackedLru =
+    LruMap<u32, Tracked<u32>, mapguard::DefaultHashBuilder, mapguard::hooks::WithCleanup>;
 
 fn lru(max: usize) -> TrackedLru {
     LruMap::builder(max).cleanup().build()
@@ -185,6 +186,12 @@ fn maps_are_send_and_sync_when_their_parts_are() {
     send_sync::<BoundedMap<u64, String>>();
     send_sync::<mapguard::WeakKeyMap<std::sync::Weak<str>, u64>>();
     send_sync::<
-        LruMap<u64, u64, mapguard::DefaultHashBuilder, mapguard::NoListener, mapguard::Expiring>,
+        LruMap<
+            u64,
+            u64,
+            mapguard::DefaultHashBuilder,
+            mapguard::hooks::NoListener,
+            mapguard::expiry::Expiring,
+        >,
     >();
 }

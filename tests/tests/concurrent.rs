@@ -214,7 +214,7 @@ struct ReentrantHook {
     reinserted: Arc<AtomicUsize>,
 }
 
-impl mapguard::ConcurrentListener<u32, u32> for ReentrantHook {
+impl mapguard::hooks::ConcurrentListener<u32, u32> for ReentrantHook {
     fn on_removal(&self, key: u32, value: u32, cause: RemovalCause) {
         self.calls.fetch_add(1, Ordering::Relaxed);
         let Some(map) = self.map.get().and_then(Weak::upgrade) else {
@@ -277,7 +277,7 @@ struct Probe {
 /// The listener: shares the probe with the test.
 struct ProbeHook(Arc<Probe>);
 
-impl mapguard::ConcurrentListener<u8, u8> for ProbeHook {
+impl mapguard::hooks::ConcurrentListener<u8, u8> for ProbeHook {
     fn on_removal(&self, key: u8, _value: u8, cause: RemovalCause) {
         let map = self.0.map.get().and_then(Weak::upgrade);
         let present = map.is_some_and(|map| map.contains_key(&key));

@@ -104,7 +104,10 @@ fn expect_left(
 }
 
 /// One operation both maps serve the same way; `false` if `op` is not one of them.
-fn common_op<P: mapguard::Policy, L: mapguard::ConcurrentListener<Key, Tracked<Key>>>(
+fn common_op<
+    P: mapguard::policy::Policy,
+    L: mapguard::hooks::ConcurrentListener<Key, Tracked<Key>>,
+>(
     op: &Op,
     map: &mapguard::ConcurrentMap<Key, Tracked<Key>, P, DefaultHashBuilder, L>,
     model: &mut Model,
@@ -155,7 +158,10 @@ fn admitted(
     Ok(())
 }
 
-fn contents<P: mapguard::Policy, L: mapguard::ConcurrentListener<Key, Tracked<Key>>>(
+fn contents<
+    P: mapguard::policy::Policy,
+    L: mapguard::hooks::ConcurrentListener<Key, Tracked<Key>>,
+>(
     map: &mapguard::ConcurrentMap<Key, Tracked<Key>, P, DefaultHashBuilder, L>,
 ) -> Vec<(Key, u64)> {
     let mut seen = Vec::new();

@@ -15,8 +15,8 @@ fn ttl_map(
     u32,
     Tracked<u32>,
     mapguard::DefaultHashBuilder,
-    mapguard::WithCleanup,
-    mapguard::Expiring,
+    mapguard::hooks::WithCleanup,
+    mapguard::expiry::Expiring,
 > {
     LruMap::builder(max)
         .ttl(TTL)
@@ -169,7 +169,7 @@ fn a_victim_that_expired_while_an_entry_was_held_leaves_as_expired() {
     let (tracker, clock) = (Tracker::new(), MockClock::new());
     let mut map = ttl_map(&clock, 1);
     map.insert(1, tracker.track(1));
-    let mapguard::Entry::Vacant(slot) = map.entry(2) else {
+    let mapguard::map::Entry::Vacant(slot) = map.entry(2) else {
         panic!("2 is absent");
     };
     clock.advance(TTL); // time passes while the caller holds the entry

@@ -91,9 +91,10 @@ macro_rules! subject {
 }
 
 type Listener = Box<dyn FnMut(u8, Tracked<u8>, RemovalCause)>;
-type Hooks = mapguard::WithCleanup<Listener>;
-type Lru = LruMap<u8, Tracked<u8>, mapguard::DefaultHashBuilder, Hooks, mapguard::Expiring>;
-type Bounded = BoundedMap<u8, Tracked<u8>, mapguard::DefaultHashBuilder, Hooks, mapguard::Expiring>;
+type Hooks = mapguard::hooks::WithCleanup<Listener>;
+type Lru = LruMap<u8, Tracked<u8>, mapguard::DefaultHashBuilder, Hooks, mapguard::expiry::Expiring>;
+type Bounded =
+    BoundedMap<u8, Tracked<u8>, mapguard::DefaultHashBuilder, Hooks, mapguard::expiry::Expiring>;
 
 subject!(
     Lru,
@@ -112,7 +113,7 @@ subject!(
 fn listener(log: &Log, clock: &MockClock) -> Listener {
     let (log, clock) = (Rc::clone(log), clock.clone());
     Box::new(move |_k, v: Tracked<u8>, cause| {
-        let at = u64::try_from(mapguard::Clock::now(&clock).as_millis()).unwrap();
+        let at = u64::try_from(mapguard::expiry::Clock::now(&clock).as_millis()).unwrap();
         log.borrow_mut().push((v.id(), cause, at));
     })
 }

@@ -7,8 +7,10 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use mapguard::hooks::{RemovalListener, WithCleanup};
+use mapguard::map::Entry;
 use mapguard::testing::{Tracked, Tracker};
-use mapguard::{BoundedMap, Entry, LruMap, RemovalCause, RemovalListener, WithCleanup};
+use mapguard::{BoundedMap, LruMap, RemovalCause};
 use proptest::prelude::*;
 
 type Key = u8;
@@ -151,7 +153,7 @@ trait Subject {
         mapguard::DefaultHashBuilder,
         WithCleanup<Witness>,
     >;
-    type P: mapguard::Policy;
+    type P: mapguard::policy::Policy;
 }
 
 impl Subject for Lru {

@@ -6,10 +6,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
+use mapguard::expiry::Clock;
+use mapguard::map::Entry;
 use mapguard::testing::{MockClock, Tracked, Tracker};
 use mapguard::{
-    BoundedMap, Clock, ConcurrentLruMap, Entry, Lifetime, LruMap, ManagedCache, RemovalCause,
-    WeakKeyMap,
+    BoundedMap, ConcurrentLruMap, Lifetime, LruMap, ManagedCache, RemovalCause, WeakKeyMap,
 };
 
 /// Builds an LRU map whose listener panics when it receives value id `panic_on`.
@@ -20,7 +21,7 @@ fn map_panicking_on(
     u32,
     Tracked<u32>,
     mapguard::DefaultHashBuilder,
-    impl mapguard::RemovalListener<u32, Tracked<u32>>,
+    impl mapguard::hooks::RemovalListener<u32, Tracked<u32>>,
 > {
     let trigger = Rc::clone(panic_on);
     LruMap::builder(max)
@@ -409,7 +410,13 @@ fn r4_siblings_hash_panics_in_eviction_growth_shrink_and_discard() {
 }
 
 /// The registry's idea of a map's length.
-fn registry_report<K, V, P: mapguard::Policy, S, L: mapguard::RemovalListener<K, V>>(
+fn registry_report<
+    K,
+    V,
+    P: mapguard::policy::Policy,
+    S,
+    L: mapguard::hooks::RemovalListener<K, V>,
+>(
     map: &mapguard::ManagedMap<K, V, P, S, L>,
 ) -> u64 {
     mapguard::registry::snapshot()

@@ -6,7 +6,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use mapguard::testing::{Tracked, Tracker};
 use mapguard::{Lifetime, LruMap, ManagedCache, RemovalCause};
 
-type Map = LruMap<u32, Tracked<u32>, mapguard::DefaultHashBuilder, mapguard::WithCleanup>;
+type Map = LruMap<u32, Tracked<u32>, mapguard::DefaultHashBuilder, mapguard::hooks::WithCleanup>;
 
 fn map(lifetime: Lifetime) -> Map {
     LruMap::builder(16).lifetime(lifetime).cleanup().build()

@@ -13,19 +13,20 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 
+use mapguard::hooks::ConcurrentListener;
 use mapguard::policy::{Lru, Reject};
 use mapguard::testing::{Tracked, Tracker};
-use mapguard::{ConcurrentListener, ConcurrentMap, DefaultHashBuilder, RemovalCause};
+use mapguard::{ConcurrentMap, DefaultHashBuilder, RemovalCause};
 
 type Map<P> = ConcurrentMap<u8, Tracked<u8>, P, DefaultHashBuilder, Hook<P>>;
 
 /// Counts departures by cause, and locks the map again from inside every hook.
-struct Hook<P: mapguard::Policy> {
+struct Hook<P: mapguard::policy::Policy> {
     map: Arc<OnceLock<Weak<Map<P>>>>,
     causes: Arc<[AtomicUsize; 8]>,
 }
 
-impl<P: mapguard::Policy> ConcurrentListener<u8, Tracked<u8>> for Hook<P> {
+impl<P: mapguard::policy::Policy> ConcurrentListener<u8, Tracked<u8>> for Hook<P> {
     fn on_removal(&self, key: u8, value: Tracked<u8>, cause: RemovalCause) {
         assert_eq!(*value, key, "a value reached the hook under another key");
         self.causes[cause.index()].fetch_add(1, Ordering::Relaxed);
@@ -37,7 +38,10 @@ impl<P: mapguard::Policy> ConcurrentListener<u8, Tracked<u8>> for Hook<P> {
     }
 }
 
-fn shared<P: mapguard::Policy>(max: usize, shards: usize) -> (Arc<Map<P>>, Arc<[AtomicUsize; 8]>) {
+fn shared<P: mapguard::policy::Policy>(
+    max: usize,
+    shards: usize,
+) -> (Arc<Map<P>>, Arc<[AtomicUsize; 8]>) {
     let slot = Arc::new(OnceLock::new());
     let causes: Arc<[AtomicUsize; 8]> = Arc::new(Default::default());
     let map = Arc::new(

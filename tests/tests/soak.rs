@@ -139,13 +139,13 @@ type Lru = ConcurrentLruMap<
     u32,
     Tracked<u32>,
     mapguard::DefaultHashBuilder,
-    mapguard::WithCleanup<fn(u32, Tracked<u32>, RemovalCause)>,
+    mapguard::hooks::WithCleanup<fn(u32, Tracked<u32>, RemovalCause)>,
 >;
 type Bounded = ConcurrentBoundedMap<
     u32,
     Tracked<u32>,
     mapguard::DefaultHashBuilder,
-    mapguard::WithCleanup<fn(u32, Tracked<u32>, RemovalCause)>,
+    mapguard::hooks::WithCleanup<fn(u32, Tracked<u32>, RemovalCause)>,
 >;
 
 /// One thread's share of the soak: random operations until `deadline`.

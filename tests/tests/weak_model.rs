@@ -41,7 +41,7 @@ type Map = WeakKeyMap<
     Tracked<u8>,
     mapguard::policy::Lru,
     mapguard::DefaultHashBuilder,
-    mapguard::WithCleanup<Listener>,
+    mapguard::hooks::WithCleanup<Listener>,
 >;
 
 #[derive(Default)]

@@ -397,7 +397,7 @@ where
     ///
     /// ```
     /// let map = mapguard::ConcurrentLruMap::<u8, u8>::new(4);
-    /// assert_eq!(*map.listener(), mapguard::NoListener);
+    /// assert_eq!(*map.listener(), mapguard::hooks::NoListener);
     /// ```
     #[must_use]
     pub fn listener(&self) -> &L {

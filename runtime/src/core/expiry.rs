@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 /// # Examples
 ///
 /// ```
-/// use mapguard::{Clock, SystemClock};
+/// use mapguard::expiry::{Clock, SystemClock};
 /// let clock = SystemClock::default();
 /// let earlier = clock.now();
 /// assert!(clock.now() >= earlier);
@@ -27,7 +27,7 @@ pub trait Clock: Send + Sync + fmt::Debug {
 /// The default clock: `std::time::Instant`, measured from the clock's creation.
 ///
 /// ```
-/// use mapguard::{Clock, SystemClock};
+/// use mapguard::expiry::{Clock, SystemClock};
 /// assert!(SystemClock::default().now() < std::time::Duration::from_secs(60));
 /// ```
 #[derive(Clone, Copy, Debug)]
@@ -90,11 +90,12 @@ pub(crate) mod sealed {
 /// so a map without expiry carries no timestamps and runs no expiry checks at all.
 ///
 /// ```
-/// use mapguard::{Expiring, LruMap, NoExpiry};
-/// use std::time::Duration;
+/// use mapguard::expiry::{Expiring, NoExpiry};
+/// use mapguard::LruMap;
+///use std::time::Duration;
 ///
 /// let plain: LruMap<u32, u32> = LruMap::new(8); // E = NoExpiry
-/// let timed: LruMap<u32, u32, mapguard::DefaultHashBuilder, mapguard::NoListener, Expiring> =
+/// let timed: LruMap<u32, u32, mapguard::DefaultHashBuilder, mapguard::hooks::NoListener, Expiring> =
 ///     LruMap::builder(8).ttl(Duration::from_secs(30)).build();
 /// # drop((plain, timed));
 /// ```
@@ -103,7 +104,7 @@ pub trait Expiry: sealed::ExpiryState {}
 /// No expiry: nothing stored per entry, no checks. The default.
 ///
 /// ```
-/// let map: mapguard::LruMap<u8, u8, mapguard::DefaultHashBuilder, mapguard::NoListener, mapguard::NoExpiry> =
+/// let map: mapguard::LruMap<u8, u8, mapguard::DefaultHashBuilder, mapguard::hooks::NoListener, mapguard::expiry::NoExpiry> =
 ///     mapguard::LruMap::new(4);
 /// # drop(map);
 /// ```

@@ -13,7 +13,8 @@ use crate::policy::{Lru, Policy, Reject};
 /// A view into one key's slot, from [`ManagedMap::entry`].
 ///
 /// ```
-/// use mapguard::{Entry, LruMap};
+/// use mapguard::map::Entry;
+///use mapguard::LruMap;
 ///
 /// let mut map = LruMap::new(4);
 /// match map.entry("a") {
@@ -34,7 +35,8 @@ pub enum Entry<'a, K, V, P, S, L: RemovalListener<K, V>, E: Expiry = NoExpiry> {
 /// A present key's slot. For an [`LruMap`](crate::LruMap) it is already the most recent.
 ///
 /// ```
-/// use mapguard::{Entry, LruMap};
+/// use mapguard::map::Entry;
+///use mapguard::LruMap;
 ///
 /// let mut map = LruMap::new(4);
 /// map.insert("a", 1);
@@ -51,7 +53,8 @@ pub struct OccupiedEntry<'a, K, V, P, S, L: RemovalListener<K, V>, E: Expiry = N
 /// An absent key's slot.
 ///
 /// ```
-/// use mapguard::{Entry, LruMap};
+/// use mapguard::map::Entry;
+///use mapguard::LruMap;
 ///
 /// let mut map = LruMap::<&str, i32>::new(4);
 /// if let Entry::Vacant(slot) = map.entry("a") {
@@ -190,7 +193,7 @@ impl<'a, K, V, P, S, L: RemovalListener<K, V>, E: Expiry> OccupiedEntry<'a, K, V
     /// The stored key.
     ///
     /// ```
-    /// # use mapguard::Entry;
+    /// # use mapguard::map::Entry;
     /// let mut map = mapguard::LruMap::new(2);
     /// map.insert(1, 'a');
     /// if let Entry::Occupied(slot) = map.entry(1) {
@@ -205,7 +208,7 @@ impl<'a, K, V, P, S, L: RemovalListener<K, V>, E: Expiry> OccupiedEntry<'a, K, V
     /// The value.
     ///
     /// ```
-    /// # use mapguard::Entry;
+    /// # use mapguard::map::Entry;
     /// let mut map = mapguard::LruMap::new(2);
     /// map.insert(1, 'a');
     /// if let Entry::Occupied(slot) = map.entry(1) {
@@ -220,7 +223,7 @@ impl<'a, K, V, P, S, L: RemovalListener<K, V>, E: Expiry> OccupiedEntry<'a, K, V
     /// The value, mutably, for as long as the entry lives.
     ///
     /// ```
-    /// # use mapguard::Entry;
+    /// # use mapguard::map::Entry;
     /// let mut map = mapguard::LruMap::new(2);
     /// map.insert(1, 1);
     /// if let Entry::Occupied(mut slot) = map.entry(1) {
@@ -235,7 +238,7 @@ impl<'a, K, V, P, S, L: RemovalListener<K, V>, E: Expiry> OccupiedEntry<'a, K, V
     /// The value, mutably, for as long as the map borrow lasts.
     ///
     /// ```
-    /// # use mapguard::Entry;
+    /// # use mapguard::map::Entry;
     /// let mut map = mapguard::LruMap::new(2);
     /// map.insert(1, 1);
     /// let value = match map.entry(1) {
@@ -253,7 +256,7 @@ impl<'a, K, V, P, S, L: RemovalListener<K, V>, E: Expiry> OccupiedEntry<'a, K, V
     /// Stores `value` and hands back the old one (no hook runs for it).
     ///
     /// ```
-    /// # use mapguard::Entry;
+    /// # use mapguard::map::Entry;
     /// let mut map = mapguard::LruMap::new(2);
     /// map.insert(1, 'a');
     /// if let Entry::Occupied(mut slot) = map.entry(1) {
@@ -271,7 +274,7 @@ impl<K: Hash + Eq, V, P, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     /// Removes the entry and hands back its value (no hook runs).
     ///
     /// ```
-    /// # use mapguard::Entry;
+    /// # use mapguard::map::Entry;
     /// let mut map = mapguard::LruMap::new(2);
     /// map.insert(1, 'a');
     /// if let Entry::Occupied(slot) = map.entry(1) {
@@ -287,7 +290,7 @@ impl<K: Hash + Eq, V, P, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     /// Removes the entry and hands back its key and value (no hook runs).
     ///
     /// ```
-    /// # use mapguard::Entry;
+    /// # use mapguard::map::Entry;
     /// let mut map = mapguard::LruMap::new(2);
     /// map.insert(1, 'a');
     /// if let Entry::Occupied(slot) = map.entry(1) {
@@ -302,7 +305,7 @@ impl<K: Hash + Eq, V, P, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     /// Removes the entry through the cleanup path with [`RemovalCause::Explicit`].
     ///
     /// ```
-    /// # use mapguard::Entry;
+    /// # use mapguard::map::Entry;
     /// let mut causes = Vec::new();
     /// let mut map = mapguard::LruMap::builder(2)
     ///     .on_removal(|_: u8, _: char, cause| causes.push(cause))
@@ -328,7 +331,7 @@ impl<'a, K, V, P, S, L: RemovalListener<K, V>, E: Expiry> VacantEntry<'a, K, V, 
     /// The key that would be inserted.
     ///
     /// ```
-    /// # use mapguard::Entry;
+    /// # use mapguard::map::Entry;
     /// let mut map = mapguard::LruMap::<u8, u8>::new(2);
     /// if let Entry::Vacant(slot) = map.entry(4) {
     ///     assert_eq!(*slot.key(), 4);
@@ -341,7 +344,7 @@ impl<'a, K, V, P, S, L: RemovalListener<K, V>, E: Expiry> VacantEntry<'a, K, V, 
     /// Takes the key back without inserting.
     ///
     /// ```
-    /// # use mapguard::Entry;
+    /// # use mapguard::map::Entry;
     /// let mut map = mapguard::LruMap::<String, u8>::new(2);
     /// if let Entry::Vacant(slot) = map.entry(String::from("k")) {
     ///     assert_eq!(slot.into_key(), "k");
@@ -359,7 +362,7 @@ impl<'a, K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     /// through the cleanup path if the map is full.
     ///
     /// ```
-    /// # use mapguard::Entry;
+    /// # use mapguard::map::Entry;
     /// let mut map = mapguard::LruMap::new(1);
     /// map.insert(1, 'a');
     /// if let Entry::Vacant(slot) = map.entry(2) {
@@ -383,7 +386,7 @@ impl<'a, K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     /// [`CapacityError`] with the key and value when the map is full.
     ///
     /// ```
-    /// # use mapguard::Entry;
+    /// # use mapguard::map::Entry;
     /// let mut map = mapguard::BoundedMap::new(1);
     /// map.try_insert(1, 'a').unwrap();
     /// if let Entry::Vacant(slot) = map.entry(2) {

@@ -4,6 +4,9 @@
 pub(crate) mod entry;
 pub(crate) mod iter;
 
+pub use entry::{Entry, OccupiedEntry, VacantEntry};
+pub use iter::{Drain, IntoIter, Iter, IterMut, Keys, Values, ValuesMut};
+
 use core::borrow::Borrow;
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
@@ -20,8 +23,6 @@ use crate::core::store::{Node, Store};
 use crate::departures::{Departures, contain_while_unwinding};
 use crate::error::CapacityError;
 use crate::hooks::{NoListener, RemovalListener};
-use crate::map::entry::{Entry, OccupiedEntry, VacantEntry};
-use crate::map::iter::{Drain, IntoIter, Iter, IterMut, Keys, Values, ValuesMut};
 use crate::policy::{Lru, Policy, Reject};
 use crate::registry::{self, MapMetrics};
 use crate::scope::{Lifetime, ManagedCache};
@@ -72,7 +73,7 @@ use crate::stats::MapStats;
 ///   the cleanup: the remaining values are dropped without their hooks, as `Vec` does with a
 ///   panicking `Drop`.
 ///
-/// A map, iterator or [`ScopeGuard`](crate::ScopeGuard) dropped *while a panic unwinds*
+/// A map, iterator or [`ScopeGuard`](crate::scope::ScopeGuard) dropped *while a panic unwinds*
 /// still runs its hooks; if one of them panics too, that second panic is contained (it would
 /// otherwise abort the process) and the rest are dropped without hooks.
 ///
@@ -438,7 +439,7 @@ impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P, S, L, 
     ///
     /// ```
     /// let map = mapguard::LruMap::<u8, u8>::new(4);
-    /// assert_eq!(*map.listener(), mapguard::NoListener);
+    /// assert_eq!(*map.listener(), mapguard::hooks::NoListener);
     /// ```
     #[must_use]
     pub fn listener(&self) -> &L {
@@ -448,7 +449,8 @@ impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P, S, L, 
     /// The map's removal listener, mutably (to read and reset counters it keeps, say).
     ///
     /// ```
-    /// use mapguard::{LruMap, RemovalCause, RemovalListener};
+    /// use mapguard::hooks::RemovalListener;
+    ///use mapguard::{LruMap, RemovalCause};
     ///
     /// #[derive(Default)]
     /// struct Evictions(u64);
@@ -456,7 +458,7 @@ impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P, S, L, 
     ///     fn on_removal(&mut self, _: K, _: V, cause: RemovalCause) {
     ///         self.0 += u64::from(cause == RemovalCause::Evicted);
     ///     }
-    /// }
+    ///}
     ///
     /// let mut map = LruMap::builder(1).listener(Evictions::default()).build();
     /// map.extend([(1, ()), (2, ()), (3, ())]);

@@ -14,7 +14,9 @@ use core::hash::{BuildHasher, Hash, Hasher};
 use std::borrow::Cow;
 
 use hashbrown::DefaultHashBuilder;
-use weak_table::traits::WeakKey;
+/// weak-table's abstraction over `rc::Weak`/`sync::Weak`, re-exported for naming
+/// [`WeakKeyMap`]'s bounds.
+pub use weak_table::traits::{WeakElement, WeakKey};
 
 use crate::RemovalCause;
 use crate::builder::{Builder, NoValueCleanup, WeakTarget};
@@ -718,7 +720,7 @@ where
     }
 
     /// This map's figures, as the only element.
-    fn stats(&self) -> Vec<crate::MapStats> {
+    fn stats(&self) -> Vec<crate::scope::MapStats> {
         self.map.stats()
     }
 }

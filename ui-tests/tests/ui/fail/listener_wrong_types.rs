@@ -1,5 +1,6 @@
 // A listener for `u64` keys on a map of `u32` keys.
-use mapguard::{LruMap, RemovalCause, RemovalListener};
+use mapguard::hooks::RemovalListener;
+use mapguard::{LruMap, RemovalCause};
 
 struct Log;
 impl RemovalListener<u64, String> for Log {

@@ -1,5 +1,6 @@
 // Every builder combination compiles, with nameable types for struct fields.
-use mapguard::{BoundedMap, Cleanup, DefaultHashBuilder, LruMap, RemovalCause, WithCleanup};
+use mapguard::hooks::WithCleanup;
+use mapguard::{BoundedMap, Cleanup, DefaultHashBuilder, LruMap, RemovalCause};
 use std::collections::hash_map::RandomState;
 
 struct Conn;

@@ -24,7 +24,10 @@ use std::rc::{Rc, Weak};
 
 use arbitrary::Arbitrary;
 use mapguard::map::Entry;
-use mapguard::{BoundedMap, Cleanup, ConcurrentBoundedMap, ConcurrentLruMap, Lifetime, LruMap, ManagedCache, RemovalCause, WeakKeyMap};
+use mapguard::{
+    BoundedMap, Cleanup, ConcurrentBoundedMap, ConcurrentLruMap, Lifetime, LruMap, ManagedCache,
+    RemovalCause, WeakKeyMap,
+};
 
 /// Which map a fuzz target drives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -414,7 +417,7 @@ impl Subject {
                 }
             }
             (Self::Lru(map), Op::EntryOrInsert(k)) => {
-                drop(map.entry(Key(k % KEYS)).or_insert_with(fresh))
+                let _ = map.entry(Key(k % KEYS)).or_insert_with(fresh);
             }
             (Self::Lru(map), Op::Maintain) => drop(map.maintain()),
             (Self::Lru(map), Op::EndScope) => drop(map.end_scope(Lifetime::Request)),

@@ -427,12 +427,12 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(cases(512)))]
 
     #[test]
-    fn lru_map_matches_the_model(max in 1..8usize, ops in prop::collection::vec(op(), 0..80)) {
+    fn lru_map_matches_the_model(max in 1..8usize, ops in prop::collection::vec(op(), 0..ops(80))) {
         run::<Lru>(max, &ops);
     }
 
     #[test]
-    fn bounded_map_matches_the_model(max in 1..8usize, ops in prop::collection::vec(op(), 0..80)) {
+    fn bounded_map_matches_the_model(max in 1..8usize, ops in prop::collection::vec(op(), 0..ops(80))) {
         run::<Bounded>(max, &ops);
     }
 }
@@ -451,7 +451,7 @@ fn fill_then_thin() -> impl Strategy<Value = (usize, Vec<Op>)> {
         (
             Just(n),
             prop::collection::vec(any::<bool>(), keys),
-            prop::collection::vec(op(), 0..60),
+            prop::collection::vec(op(), 0..ops(60)),
         )
             .prop_map(move |(n, thin, tail)| {
                 let mut ops: Vec<Op> = (0..keys).map(|k| Op::Insert(k as Key)).collect();
@@ -483,5 +483,10 @@ proptest! {
 
 /// Proptest cases: `normal`, or a handful under Miri (which runs them ~1000× slower).
 const fn cases(normal: u32) -> u32 {
-    if cfg!(miri) { 4 } else { normal }
+    if cfg!(miri) { 2 } else { normal }
+}
+
+/// The most operations a generated run has: `normal`, or a short run under Miri.
+const fn ops(normal: usize) -> usize {
+    if cfg!(miri) { 24 } else { normal }
 }

@@ -62,6 +62,7 @@ fn a_panicking_handler_still_ends_its_scope() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "50,000 inserts: too slow under Miri")]
 fn scope_end_gives_memory_back() {
     let mut request = LruMap::builder(100_000).lifetime(Lifetime::Request).build();
     for k in 0..50_000_u64 {

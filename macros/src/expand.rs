@@ -2,6 +2,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::ext::IdentExt as _;
 use syn::spanned::Spanned;
 use syn::{GenericParam, Ident, Item, ItemStruct, Member, Type};
 
@@ -250,8 +251,9 @@ fn config(item: &ItemStruct, field: &Managed) -> (TokenStream, TokenStream) {
     let attr = &field.attr;
     let name = attr.name.as_ref().map_or_else(
         || match &field.member {
-            Member::Named(ident) => format!("{}.{}", item.ident, ident),
-            Member::Unnamed(index) => format!("{}.{}", item.ident, index.index),
+            // `r#type` is the field `type`: names are for people, not for the parser.
+            Member::Named(ident) => format!("{}.{}", item.ident.unraw(), ident.unraw()),
+            Member::Unnamed(index) => format!("{}.{}", item.ident.unraw(), index.index),
         },
         syn::LitStr::value,
     );

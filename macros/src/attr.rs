@@ -33,7 +33,7 @@ pub(crate) struct MapAttr {
     /// The whole attribute, for errors about what it lacks.
     pub(crate) attr: syn::Attribute,
     pub(crate) lifetime: Option<String>,
-    pub(crate) max: Option<u64>,
+    pub(crate) max: Option<Max>,
     pub(crate) evict: Option<(Evict, Span)>,
     pub(crate) weak_keys: Option<Span>,
     pub(crate) ttl: Option<u64>,
@@ -62,7 +62,14 @@ fn string_value(expr: &Expr, key: &str, example: &str, errors: &mut Errors) -> O
     }
 }
 
-fn parse_max(expr: &Expr, errors: &mut Errors) -> Option<u64> {
+/// The bound: a literal, checked here, or a constant expression of type `usize`, checked by
+/// the compiler (the generated code asserts it is at least 1 at compile time).
+pub(crate) enum Max {
+    Literal(u64),
+    Const(Expr),
+}
+
+fn parse_max(expr: &Expr, errors: &mut Errors) -> Option<Max> {
     match expr {
         Expr::Lit(ExprLit {
             lit: Lit::Int(int), ..
@@ -79,7 +86,7 @@ fn parse_max(expr: &Expr, errors: &mut Errors) -> Option<u64> {
                 errors.spanned(int, "`max` must be at most 4294967294 (2^32 - 2)");
                 None
             }
-            Ok(max) => Some(max),
+            Ok(max) => Some(Max::Literal(max)),
             Err(_) => {
                 errors.spanned(
                     int,
@@ -109,10 +116,16 @@ fn parse_max(expr: &Expr, errors: &mut Errors) -> Option<u64> {
             );
             None
         }
-        other => {
-            errors.spanned(other, "`max` must be an integer literal, like `max = 5000`");
+        Expr::Lit(other) => {
+            errors.spanned(
+                other,
+                "`max` must be a number of entries or a `usize` constant, like `max = 5000` or \
+                 `max = MAX_SESSIONS`",
+            );
             None
         }
+        // A path, arithmetic, a call to a `const fn`, a block ...: the compiler checks it.
+        other => Some(Max::Const(other.clone())),
     }
 }
 

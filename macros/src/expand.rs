@@ -7,7 +7,7 @@ use syn::spanned::Spanned;
 use syn::{GenericParam, Ident, Item, ItemStruct, Member, Type};
 
 use crate::ast::{FoundMap, as_hashmap, find_map, is_weak};
-use crate::attr::{Evict, MapAttr, UnmanagedAttr};
+use crate::attr::{Evict, MapAttr, Max, UnmanagedAttr};
 use crate::ctxt::Errors;
 use crate::fallback;
 
@@ -257,13 +257,24 @@ fn config(item: &ItemStruct, field: &Managed) -> (TokenStream, TokenStream) {
         },
         syn::LitStr::value,
     );
-    let max = attr.max.map_or_else(
-        || quote!(::mapguard::__private::usize::MAX),
-        |max| {
-            let max = max as usize;
+    let max = match &attr.max {
+        None => quote!(::mapguard::__private::usize::MAX),
+        Some(Max::Literal(max)) => {
+            let max = *max as usize;
             quote!(#max)
+        }
+        // Type-checked as `usize` and asserted at compile time, both reported at the expression.
+        Some(Max::Const(expr)) => quote_spanned! {expr.span()=>
+            {
+                const MAX: ::mapguard::__private::usize = #expr;
+                ::mapguard::__private::assert!(
+                    MAX >= 1,
+                    "`max` must be at least 1: a map that holds nothing would clean every value as it arrives"
+                );
+                MAX
+            }
         },
-    );
+    };
     let lifetime = lifetime_variant(attr.lifetime.as_deref().unwrap_or("process"));
     let (ttl, idle) = (duration(attr.ttl), duration(attr.idle));
     let cleanup = attr.cleanup.map(|_| {

@@ -134,6 +134,7 @@ pub mod __private {
         Cleanup, ConcurrentMap, DefaultHashBuilder, Lifetime, ManagedCache, ManagedMap,
         RemovalCause, WeakKeyMap,
     };
+    pub use core::assert;
     pub use core::clone::Clone;
     pub use core::default::Default;
     pub use core::fmt;

@@ -1,4 +1,6 @@
-// Zero, negative, a string, and an expression: each is reported at its own token.
+// Zero, negative, a string, a fraction and a constant of the wrong type: each is reported at
+// its own token. (A constant that is zero: managed_bad_max_const_zero.rs, since the compiler
+// evaluates constants only once types check.)
 use std::collections::HashMap;
 
 #[mapguard::managed]
@@ -9,10 +11,19 @@ struct Cache {
     negative: HashMap<u64, String>,
     #[managed_map(lifetime = "request", max = "5000")]
     string: HashMap<u64, String>,
-    #[managed_map(lifetime = "request", max = LIMIT)]
-    constant: HashMap<u64, String>,
+    #[managed_map(lifetime = "request", max = 2.5)]
+    fraction: HashMap<u64, String>,
 }
 
-const LIMIT: usize = 10;
+const SMALL: u32 = 10;
 
-fn main() {}
+#[mapguard::managed]
+#[derive(Default)]
+struct Consts {
+    #[managed_map(lifetime = "request", max = SMALL)]
+    wrong_type: HashMap<u64, String>,
+}
+
+fn main() {
+    let _ = Consts::default();
+}

@@ -191,10 +191,18 @@ fn collect_fields(item: &ItemStruct, errors: &mut Errors) -> Vec<Managed> {
     managed
 }
 
+/// The generated config type's name. The struct's name is length-prefixed, so `Foo_bar.baz`
+/// and `Foo.bar_baz` in one module get different names (`..._7Foo_bar_baz`, `..._3Foo_bar_baz`).
 fn config_ident(item: &ItemStruct, member: &Member) -> Ident {
+    let owner = item.ident.unraw();
+    let owner_len = owner.to_string().len();
     match member {
-        Member::Named(ident) => format_ident!("__MapguardConfig_{}_{}", item.ident, ident),
-        Member::Unnamed(index) => format_ident!("__MapguardConfig_{}_{}", item.ident, index.index),
+        Member::Named(ident) => {
+            format_ident!("__MapguardConfig_{}{}_{}", owner_len, owner, ident.unraw())
+        }
+        Member::Unnamed(index) => {
+            format_ident!("__MapguardConfig_{}{}_{}", owner_len, owner, index.index)
+        }
     }
 }
 

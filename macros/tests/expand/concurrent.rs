@@ -5,7 +5,7 @@ pub struct RuleCache {
         Arc<Rule>,
         ::mapguard::__private::Lru,
         ::mapguard::__private::DefaultHashBuilder,
-        __MapguardConfig_RuleCache_compiled,
+        __MapguardConfig_9RuleCache_compiled,
         ::mapguard::__private::NoExpiry,
     >,
     scratch: ::mapguard::__private::ConcurrentMap<
@@ -13,29 +13,29 @@ pub struct RuleCache {
         Conn,
         ::mapguard::__private::Reject,
         ::mapguard::__private::DefaultHashBuilder,
-        __MapguardConfig_RuleCache_scratch,
+        __MapguardConfig_9RuleCache_scratch,
         ::mapguard::__private::NoExpiry,
     >,
 }
 #[doc(hidden)]
 #[allow(non_camel_case_types)]
-struct __MapguardConfig_RuleCache_compiled(
+struct __MapguardConfig_9RuleCache_compiled(
     ::mapguard::__private::PhantomData<fn() -> (HashMap<String, Arc<Rule>>)>,
 );
 #[automatically_derived]
-impl ::mapguard::__private::Default for __MapguardConfig_RuleCache_compiled {
+impl ::mapguard::__private::Default for __MapguardConfig_9RuleCache_compiled {
     fn default() -> Self {
         Self(::mapguard::__private::PhantomData)
     }
 }
 #[automatically_derived]
-impl ::mapguard::__private::Clone for __MapguardConfig_RuleCache_compiled {
+impl ::mapguard::__private::Clone for __MapguardConfig_9RuleCache_compiled {
     fn clone(&self) -> Self {
         Self(::mapguard::__private::PhantomData)
     }
 }
 #[automatically_derived]
-impl ::mapguard::__private::fmt::Debug for __MapguardConfig_RuleCache_compiled {
+impl ::mapguard::__private::fmt::Debug for __MapguardConfig_9RuleCache_compiled {
     fn fmt(
         &self,
         f: &mut ::mapguard::__private::fmt::Formatter<'_>,
@@ -44,7 +44,7 @@ impl ::mapguard::__private::fmt::Debug for __MapguardConfig_RuleCache_compiled {
     }
 }
 #[automatically_derived]
-impl ::mapguard::__private::FieldConfig for __MapguardConfig_RuleCache_compiled {
+impl ::mapguard::__private::FieldConfig for __MapguardConfig_9RuleCache_compiled {
     const MAX: ::mapguard::__private::usize = 10000usize;
     const LIFETIME: ::mapguard::__private::Lifetime = ::mapguard::__private::Lifetime::Process;
     const NAME: &'static str = "RuleCache.compiled";
@@ -53,7 +53,7 @@ impl ::mapguard::__private::FieldConfig for __MapguardConfig_RuleCache_compiled 
 }
 #[automatically_derived]
 impl ::mapguard::__private::ConcurrentListener<String, Arc<Rule>>
-for __MapguardConfig_RuleCache_compiled {
+for __MapguardConfig_9RuleCache_compiled {
     fn on_removal(
         &self,
         key: String,
@@ -65,23 +65,23 @@ for __MapguardConfig_RuleCache_compiled {
 }
 #[doc(hidden)]
 #[allow(non_camel_case_types)]
-struct __MapguardConfig_RuleCache_scratch(
+struct __MapguardConfig_9RuleCache_scratch(
     ::mapguard::__private::PhantomData<fn() -> (HashMap<u64, Conn>)>,
 );
 #[automatically_derived]
-impl ::mapguard::__private::Default for __MapguardConfig_RuleCache_scratch {
+impl ::mapguard::__private::Default for __MapguardConfig_9RuleCache_scratch {
     fn default() -> Self {
         Self(::mapguard::__private::PhantomData)
     }
 }
 #[automatically_derived]
-impl ::mapguard::__private::Clone for __MapguardConfig_RuleCache_scratch {
+impl ::mapguard::__private::Clone for __MapguardConfig_9RuleCache_scratch {
     fn clone(&self) -> Self {
         Self(::mapguard::__private::PhantomData)
     }
 }
 #[automatically_derived]
-impl ::mapguard::__private::fmt::Debug for __MapguardConfig_RuleCache_scratch {
+impl ::mapguard::__private::fmt::Debug for __MapguardConfig_9RuleCache_scratch {
     fn fmt(
         &self,
         f: &mut ::mapguard::__private::fmt::Formatter<'_>,
@@ -90,7 +90,7 @@ impl ::mapguard::__private::fmt::Debug for __MapguardConfig_RuleCache_scratch {
     }
 }
 #[automatically_derived]
-impl ::mapguard::__private::FieldConfig for __MapguardConfig_RuleCache_scratch {
+impl ::mapguard::__private::FieldConfig for __MapguardConfig_9RuleCache_scratch {
     const MAX: ::mapguard::__private::usize = 64usize;
     const LIFETIME: ::mapguard::__private::Lifetime = ::mapguard::__private::Lifetime::Request;
     const NAME: &'static str = "RuleCache.scratch";
@@ -99,7 +99,7 @@ impl ::mapguard::__private::FieldConfig for __MapguardConfig_RuleCache_scratch {
 }
 #[automatically_derived]
 impl ::mapguard::__private::ConcurrentListener<u64, Conn>
-for __MapguardConfig_RuleCache_scratch {
+for __MapguardConfig_9RuleCache_scratch {
     fn on_removal(
         &self,
         key: u64,

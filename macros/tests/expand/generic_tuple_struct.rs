@@ -4,7 +4,7 @@ pub struct Pair<'a, T: Clone>(
         T,
         ::mapguard::__private::Lru,
         RandomState,
-        __MapguardConfig_Pair_0<'a, T>,
+        __MapguardConfig_4Pair_0<'a, T>,
         ::mapguard::__private::Expiring,
     >,
 )
@@ -12,7 +12,7 @@ where
     T: Default;
 #[doc(hidden)]
 #[allow(non_camel_case_types)]
-pub struct __MapguardConfig_Pair_0<'a, T: Clone>(
+pub struct __MapguardConfig_4Pair_0<'a, T: Clone>(
     ::mapguard::__private::PhantomData<
         fn() -> (&'a (), T, HashMap<&'a str, T, RandomState>),
     >,
@@ -20,7 +20,7 @@ pub struct __MapguardConfig_Pair_0<'a, T: Clone>(
 where
     T: Default;
 #[automatically_derived]
-impl<'a, T: Clone> ::mapguard::__private::Default for __MapguardConfig_Pair_0<'a, T>
+impl<'a, T: Clone> ::mapguard::__private::Default for __MapguardConfig_4Pair_0<'a, T>
 where
     T: Default,
 {
@@ -29,7 +29,7 @@ where
     }
 }
 #[automatically_derived]
-impl<'a, T: Clone> ::mapguard::__private::Clone for __MapguardConfig_Pair_0<'a, T>
+impl<'a, T: Clone> ::mapguard::__private::Clone for __MapguardConfig_4Pair_0<'a, T>
 where
     T: Default,
 {
@@ -38,7 +38,7 @@ where
     }
 }
 #[automatically_derived]
-impl<'a, T: Clone> ::mapguard::__private::fmt::Debug for __MapguardConfig_Pair_0<'a, T>
+impl<'a, T: Clone> ::mapguard::__private::fmt::Debug for __MapguardConfig_4Pair_0<'a, T>
 where
     T: Default,
 {
@@ -50,7 +50,7 @@ where
     }
 }
 #[automatically_derived]
-impl<'a, T: Clone> ::mapguard::__private::FieldConfig for __MapguardConfig_Pair_0<'a, T>
+impl<'a, T: Clone> ::mapguard::__private::FieldConfig for __MapguardConfig_4Pair_0<'a, T>
 where
     T: Default,
 {
@@ -64,7 +64,7 @@ where
 }
 #[automatically_derived]
 impl<'a, T: Clone> ::mapguard::__private::RemovalListener<&'a str, T>
-for __MapguardConfig_Pair_0<'a, T>
+for __MapguardConfig_4Pair_0<'a, T>
 where
     T: Default,
 {

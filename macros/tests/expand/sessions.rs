@@ -5,7 +5,7 @@ struct Sessions {
         Conn,
         ::mapguard::__private::Lru,
         ::mapguard::__private::DefaultHashBuilder,
-        __MapguardConfig_Sessions_by_id,
+        __MapguardConfig_8Sessions_by_id,
         ::mapguard::__private::NoExpiry,
     >,
     open: ::mapguard::__private::ManagedMap<
@@ -13,7 +13,7 @@ struct Sessions {
         Channel,
         ::mapguard::__private::Reject,
         ::mapguard::__private::DefaultHashBuilder,
-        __MapguardConfig_Sessions_open,
+        __MapguardConfig_8Sessions_open,
         ::mapguard::__private::NoExpiry,
     >,
     meta: ::mapguard::__private::WeakKeyMap<
@@ -21,7 +21,7 @@ struct Sessions {
         Meta,
         ::mapguard::__private::Lru,
         ::mapguard::__private::DefaultHashBuilder,
-        __MapguardConfig_Sessions_meta,
+        __MapguardConfig_8Sessions_meta,
         ::mapguard::__private::Expiring,
     >,
     codes: HashMap<u16, &'static str>,
@@ -29,23 +29,23 @@ struct Sessions {
 }
 #[doc(hidden)]
 #[allow(non_camel_case_types)]
-struct __MapguardConfig_Sessions_by_id(
+struct __MapguardConfig_8Sessions_by_id(
     ::mapguard::__private::PhantomData<fn() -> (HashMap<u64, Conn>)>,
 );
 #[automatically_derived]
-impl ::mapguard::__private::Default for __MapguardConfig_Sessions_by_id {
+impl ::mapguard::__private::Default for __MapguardConfig_8Sessions_by_id {
     fn default() -> Self {
         Self(::mapguard::__private::PhantomData)
     }
 }
 #[automatically_derived]
-impl ::mapguard::__private::Clone for __MapguardConfig_Sessions_by_id {
+impl ::mapguard::__private::Clone for __MapguardConfig_8Sessions_by_id {
     fn clone(&self) -> Self {
         Self(::mapguard::__private::PhantomData)
     }
 }
 #[automatically_derived]
-impl ::mapguard::__private::fmt::Debug for __MapguardConfig_Sessions_by_id {
+impl ::mapguard::__private::fmt::Debug for __MapguardConfig_8Sessions_by_id {
     fn fmt(
         &self,
         f: &mut ::mapguard::__private::fmt::Formatter<'_>,
@@ -54,7 +54,7 @@ impl ::mapguard::__private::fmt::Debug for __MapguardConfig_Sessions_by_id {
     }
 }
 #[automatically_derived]
-impl ::mapguard::__private::FieldConfig for __MapguardConfig_Sessions_by_id {
+impl ::mapguard::__private::FieldConfig for __MapguardConfig_8Sessions_by_id {
     const MAX: ::mapguard::__private::usize = 5000usize;
     const LIFETIME: ::mapguard::__private::Lifetime = ::mapguard::__private::Lifetime::Request;
     const NAME: &'static str = "Sessions.by_id";
@@ -63,7 +63,7 @@ impl ::mapguard::__private::FieldConfig for __MapguardConfig_Sessions_by_id {
 }
 #[automatically_derived]
 impl ::mapguard::__private::RemovalListener<u64, Conn>
-for __MapguardConfig_Sessions_by_id {
+for __MapguardConfig_8Sessions_by_id {
     fn on_removal(
         &mut self,
         key: u64,
@@ -76,23 +76,23 @@ for __MapguardConfig_Sessions_by_id {
 }
 #[doc(hidden)]
 #[allow(non_camel_case_types)]
-struct __MapguardConfig_Sessions_open(
+struct __MapguardConfig_8Sessions_open(
     ::mapguard::__private::PhantomData<fn() -> (HashMap<String, Channel>)>,
 );
 #[automatically_derived]
-impl ::mapguard::__private::Default for __MapguardConfig_Sessions_open {
+impl ::mapguard::__private::Default for __MapguardConfig_8Sessions_open {
     fn default() -> Self {
         Self(::mapguard::__private::PhantomData)
     }
 }
 #[automatically_derived]
-impl ::mapguard::__private::Clone for __MapguardConfig_Sessions_open {
+impl ::mapguard::__private::Clone for __MapguardConfig_8Sessions_open {
     fn clone(&self) -> Self {
         Self(::mapguard::__private::PhantomData)
     }
 }
 #[automatically_derived]
-impl ::mapguard::__private::fmt::Debug for __MapguardConfig_Sessions_open {
+impl ::mapguard::__private::fmt::Debug for __MapguardConfig_8Sessions_open {
     fn fmt(
         &self,
         f: &mut ::mapguard::__private::fmt::Formatter<'_>,
@@ -101,7 +101,7 @@ impl ::mapguard::__private::fmt::Debug for __MapguardConfig_Sessions_open {
     }
 }
 #[automatically_derived]
-impl ::mapguard::__private::FieldConfig for __MapguardConfig_Sessions_open {
+impl ::mapguard::__private::FieldConfig for __MapguardConfig_8Sessions_open {
     const MAX: ::mapguard::__private::usize = 100usize;
     const LIFETIME: ::mapguard::__private::Lifetime = ::mapguard::__private::Lifetime::Session;
     const NAME: &'static str = "Sessions.open";
@@ -110,7 +110,7 @@ impl ::mapguard::__private::FieldConfig for __MapguardConfig_Sessions_open {
 }
 #[automatically_derived]
 impl ::mapguard::__private::RemovalListener<String, Channel>
-for __MapguardConfig_Sessions_open {
+for __MapguardConfig_8Sessions_open {
     fn on_removal(
         &mut self,
         key: String,
@@ -124,23 +124,23 @@ for __MapguardConfig_Sessions_open {
 }
 #[doc(hidden)]
 #[allow(non_camel_case_types)]
-struct __MapguardConfig_Sessions_meta(
+struct __MapguardConfig_8Sessions_meta(
     ::mapguard::__private::PhantomData<fn() -> (HashMap<Weak<Node>, Meta>)>,
 );
 #[automatically_derived]
-impl ::mapguard::__private::Default for __MapguardConfig_Sessions_meta {
+impl ::mapguard::__private::Default for __MapguardConfig_8Sessions_meta {
     fn default() -> Self {
         Self(::mapguard::__private::PhantomData)
     }
 }
 #[automatically_derived]
-impl ::mapguard::__private::Clone for __MapguardConfig_Sessions_meta {
+impl ::mapguard::__private::Clone for __MapguardConfig_8Sessions_meta {
     fn clone(&self) -> Self {
         Self(::mapguard::__private::PhantomData)
     }
 }
 #[automatically_derived]
-impl ::mapguard::__private::fmt::Debug for __MapguardConfig_Sessions_meta {
+impl ::mapguard::__private::fmt::Debug for __MapguardConfig_8Sessions_meta {
     fn fmt(
         &self,
         f: &mut ::mapguard::__private::fmt::Formatter<'_>,
@@ -149,7 +149,7 @@ impl ::mapguard::__private::fmt::Debug for __MapguardConfig_Sessions_meta {
     }
 }
 #[automatically_derived]
-impl ::mapguard::__private::FieldConfig for __MapguardConfig_Sessions_meta {
+impl ::mapguard::__private::FieldConfig for __MapguardConfig_8Sessions_meta {
     const MAX: ::mapguard::__private::usize = ::mapguard::__private::usize::MAX;
     const LIFETIME: ::mapguard::__private::Lifetime = ::mapguard::__private::Lifetime::Process;
     const NAME: &'static str = "Sessions.meta";
@@ -160,7 +160,7 @@ impl ::mapguard::__private::FieldConfig for __MapguardConfig_Sessions_meta {
 }
 #[automatically_derived]
 impl ::mapguard::__private::RemovalListener<Weak<Node>, Meta>
-for __MapguardConfig_Sessions_meta {
+for __MapguardConfig_8Sessions_meta {
     fn on_removal(
         &mut self,
         key: Weak<Node>,

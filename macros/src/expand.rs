@@ -206,8 +206,10 @@ fn config_ident(item: &ItemStruct, member: &Member) -> Ident {
     }
 }
 
-/// `PhantomData<fn() -> (&'a (), T, ..., Declared)>`: ties the config type to the struct's
-/// generics, and names the field's declared type so its imports (`HashMap`) stay used.
+/// `PhantomData<fn() -> (&'a (), PhantomData<T>, ..., Declared)>`: ties the config type to
+/// the struct's generics, and names the field's declared type so its imports (`HashMap`) stay
+/// used. Each type parameter sits in a `PhantomData` of its own, which accepts `T: ?Sized`
+/// (a tuple element would not).
 fn phantom(generics: &syn::Generics, declared: &Type) -> TokenStream {
     let parts = generics.params.iter().filter_map(|param| match param {
         GenericParam::Lifetime(lt) => {
@@ -216,7 +218,7 @@ fn phantom(generics: &syn::Generics, declared: &Type) -> TokenStream {
         }
         GenericParam::Type(ty) => {
             let ident = &ty.ident;
-            Some(quote!(#ident))
+            Some(quote!(::mapguard::__private::PhantomData<#ident>))
         }
         GenericParam::Const(_) => None,
     });

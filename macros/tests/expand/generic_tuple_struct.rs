@@ -14,7 +14,11 @@ where
 #[allow(non_camel_case_types)]
 pub struct __MapguardConfig_4Pair_0<'a, T: Clone>(
     ::mapguard::__private::PhantomData<
-        fn() -> (&'a (), T, HashMap<&'a str, T, RandomState>),
+        fn() -> (
+            &'a (),
+            ::mapguard::__private::PhantomData<T>,
+            HashMap<&'a str, T, RandomState>,
+        ),
     >,
 )
 where

@@ -295,7 +295,14 @@ fn config(item: &ItemStruct, field: &Managed) -> (TokenStream, TokenStream) {
     });
     let notify = attr.on_remove.as_ref().map_or_else(
         || quote!(let _ = (key, value, cause);),
-        |path| quote_spanned! {path.span()=> #path(key, value, cause);},
+        // Through a typed fn pointer, so a hook of the wrong shape is one error at the path
+        // that names the signature to write, not rustc's errors at the generated call.
+        |path| {
+            quote_spanned! {path.span()=>
+                let hook: fn(#key, #value, ::mapguard::__private::RemovalCause) = #path;
+                hook(key, value, cause);
+            }
+        },
     );
     let observes = attr.cleanup.is_some() || attr.on_remove.is_some();
     let mutable = cleanup.as_ref().map(|_| quote!(mut));

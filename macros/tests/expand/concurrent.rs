@@ -60,7 +60,8 @@ for __MapguardConfig_9RuleCache_compiled {
         value: Arc<Rule>,
         cause: ::mapguard::__private::RemovalCause,
     ) {
-        log(key, value, cause);
+        let hook: fn(String, Arc<Rule>, ::mapguard::__private::RemovalCause) = log;
+        hook(key, value, cause);
     }
 }
 #[doc(hidden)]

@@ -167,7 +167,8 @@ for __MapguardConfig_8Sessions_meta {
         value: Meta,
         cause: ::mapguard::__private::RemovalCause,
     ) {
-        log_removal(key, value, cause);
+        let hook: fn(Weak<Node>, Meta, ::mapguard::__private::RemovalCause) = log_removal;
+        hook(key, value, cause);
     }
     const OBSERVES_REMOVALS: bool = true;
 }

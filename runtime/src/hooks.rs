@@ -60,11 +60,13 @@ use crate::RemovalCause;
 /// [`TcpStream`]: std::net::TcpStream
 /// [`Child`]: std::process::Child
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` does not implement `mapguard::Cleanup`, so the map cannot clean it",
-    label = "values of this map must implement `Cleanup`",
+    message = "`{Self}` does not implement `mapguard::Cleanup`, so it cannot be cleaned",
+    label = "must implement `Cleanup` to be cleaned",
     note = "implement `mapguard::Cleanup` for `{Self}` (or `#[derive(mapguard::Cleanup)]`), or \
             drop the `cleanup` option (`.cleanup()` on a builder, `cleanup` in #[managed_map]) \
-            and close resources in a listener or `on_remove` hook"
+            and close resources in a listener or `on_remove` hook",
+    note = "a field of a `#[derive(Cleanup)]` type that has nothing to close (a `String`, a \
+            number): mark it `#[cleanup(skip)]`"
 )]
 pub trait Cleanup {
     /// Releases what the value holds. Called exactly once, just before the map lets go of the

@@ -14,6 +14,7 @@ use mapguard::testing::{MockClock, Tracked, Tracker};
 use mapguard::{
     ConcurrentBoundedMap, ConcurrentLruMap, Lifetime, ManagedCache, RemovalCause, registry,
 };
+use mapguard_tests::Rng;
 
 /// Runs `test` on its own thread and fails if it has not finished after `limit`: a deadlock
 /// then fails the test with a message instead of hanging the run.
@@ -36,22 +37,6 @@ fn within(limit: Duration, test: impl FnOnce() + Send + 'static) {
 }
 
 const WATCHDOG: Duration = Duration::from_secs(120);
-
-/// A small deterministic generator per thread (xorshift), so runs repeat.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 #[test]
 fn lru_stress_every_value_leaves_exactly_once() {

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use mapguard::testing::{Tracked, Tracker};
 use mapguard::{ConcurrentBoundedMap, ConcurrentLruMap, Lifetime, RemovalCause};
+use mapguard_tests::Rng;
 
 /// Value ids whose hooks panic: one in `PANIC_EVERY`.
 const PANIC_EVERY: u64 = 97;
@@ -25,22 +26,6 @@ fn hook(_key: u32, value: Tracked<u32>, cause: RemovalCause) {
 
 /// On while the threads run; off for the checks after.
 static HOOKS_MAY_PANIC: AtomicBool = AtomicBool::new(true);
-
-/// A small fast generator: the soak needs speed, not quality.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u32 {
-        (self.next() % n) as u32
-    }
-}
 
 #[derive(Default)]
 struct Counts {
@@ -161,10 +146,10 @@ fn random_operations(
     tracker: &Tracker,
     counts: &Counts,
 ) {
-    let mut rng = XorShift(0x9E37_79B9_7F4A_7C15 ^ ((thread + 1) * 0x1234_5678));
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ ((thread + 1) * 0x1234_5678));
     while Instant::now() < deadline {
         for _ in 0..256 {
-            let key = rng.below(4_000);
+            let key = rng.below(4_000) as u32;
             let op = rng.below(1_000);
             let outcome = catch_unwind(AssertUnwindSafe(|| match op {
                 0..=399 => lru.insert(key, tracker.track(key)),

@@ -307,13 +307,15 @@ impl MapAttr {
                             &value,
                             format!("`{key}` is a flag: write just `{key}`, without a value"),
                         );
-                    } else if key == "weak_keys" {
-                        parsed.weak_keys = Some(key_span);
-                    } else if key == "concurrent" {
-                        parsed.concurrent = Some(key_span);
-                    } else {
-                        parsed.cleanup = Some(key_span);
                     }
+                    // Taken as meant even when written `= true`, so that the one mistake
+                    // does not also cause "needs `max`" and the like.
+                    let flag = match key.as_str() {
+                        "weak_keys" => &mut parsed.weak_keys,
+                        "concurrent" => &mut parsed.concurrent,
+                        _ => &mut parsed.cleanup,
+                    };
+                    *flag = Some(key_span);
                 }
                 known if KEYS.contains(&known) => {
                     if !has_value {

@@ -19,12 +19,20 @@ pub(crate) fn derive(input: DeriveInput) -> TokenStream {
     };
     let mut members: Vec<Member> = Vec::new();
     for (index, field) in data.fields.iter().enumerate() {
-        for attr in field
+        let marks = field
             .attrs
             .iter()
-            .filter(|a| a.path().is_ident("managed_map"))
-        {
-            members.push(member(index, field));
+            .filter(|a| a.path().is_ident("managed_map"));
+        for (nth, attr) in marks.enumerate() {
+            if nth == 0 {
+                members.push(member(index, field));
+            } else {
+                // Counted once whatever happens, but a repeated mark is a mistake to point at.
+                errors.spanned(
+                    attr,
+                    "duplicate #[managed_map] on this field: mark each managed map once",
+                );
+            }
             if let syn::Meta::List(_) = &attr.meta {
                 let result = attr.parse_nested_meta(|meta| {
                     if meta.path.is_ident("lifetime") {

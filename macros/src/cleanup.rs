@@ -16,8 +16,20 @@ enum Mode {
 
 fn mode(field: &syn::Field, errors: &mut Errors) -> Mode {
     let mut mode = Mode::Clean;
+    // `skip` and `with` each decide the field; a second one would silently win, so it is an
+    // error at the second.
+    let mut decided = false;
     for attr in field.attrs.iter().filter(|a| a.path().is_ident("cleanup")) {
         let result = attr.parse_nested_meta(|meta| {
+            let is_key = meta.path.is_ident("skip") || meta.path.is_ident("with");
+            if is_key && decided {
+                errors.spanned(
+                    &meta.path,
+                    "this field's cleanup is already decided by an earlier `skip` or `with`: \
+                     keep one of them",
+                );
+            }
+            decided |= is_key;
             if meta.path.is_ident("skip") {
                 mode = Mode::Skip;
             } else if meta.path.is_ident("with") {

@@ -32,7 +32,7 @@ pub(crate) enum Evict {
 pub(crate) struct MapAttr {
     /// The whole attribute, for errors about what it lacks.
     pub(crate) attr: syn::Attribute,
-    pub(crate) lifetime: Option<String>,
+    pub(crate) lifetime: Option<Scope>,
     pub(crate) max: Option<Max>,
     pub(crate) evict: Option<(Evict, Span)>,
     pub(crate) weak_keys: Option<Span>,
@@ -129,11 +129,39 @@ fn parse_max(expr: &Expr, errors: &mut Errors) -> Option<Max> {
     }
 }
 
+/// A map's lifetime, as `lifetime = "..."` names it.
+#[derive(Clone, Copy)]
+pub(crate) enum Scope {
+    Request,
+    Session,
+    Batch,
+    Process,
+}
+
+impl Scope {
+    /// The `mapguard::Lifetime` variant.
+    pub(crate) fn variant(self) -> &'static str {
+        match self {
+            Self::Request => "Request",
+            Self::Session => "Session",
+            Self::Batch => "Batch",
+            Self::Process => "Process",
+        }
+    }
+}
+
 /// The lifetime a string names, or an error listing the four (with "did you mean").
-pub(crate) fn lifetime_name(lit: &LitStr, errors: &mut Errors) -> Option<String> {
+pub(crate) fn lifetime_name(lit: &LitStr, errors: &mut Errors) -> Option<Scope> {
     let name = lit.value();
-    if LIFETIMES.contains(&name.as_str()) {
-        return Some(name);
+    let scope = match name.as_str() {
+        "request" => Some(Scope::Request),
+        "session" => Some(Scope::Session),
+        "batch" => Some(Scope::Batch),
+        "process" => Some(Scope::Process),
+        _ => None,
+    };
+    if scope.is_some() {
+        return scope;
     }
     errors.spanned(
         lit,

@@ -7,7 +7,7 @@ use syn::spanned::Spanned;
 use syn::{GenericParam, Ident, Item, ItemStruct, Member, Type};
 
 use crate::ast::{FoundMap, as_hashmap, find_map, is_weak};
-use crate::attr::{Evict, MapAttr, Max, UnmanagedAttr};
+use crate::attr::{Evict, MapAttr, Max, Scope, UnmanagedAttr};
 use crate::ctxt::Errors;
 use crate::fallback;
 
@@ -225,14 +225,8 @@ fn phantom(generics: &syn::Generics, declared: &Type) -> TokenStream {
     quote!(::mapguard::__private::PhantomData<fn() -> (#(#parts,)* #declared)>)
 }
 
-fn lifetime_variant(name: &str) -> Ident {
-    let variant = match name {
-        "request" => "Request",
-        "session" => "Session",
-        "batch" => "Batch",
-        _ => "Process",
-    };
-    Ident::new(variant, Span::call_site())
+fn lifetime_variant(scope: Scope) -> Ident {
+    Ident::new(scope.variant(), Span::call_site())
 }
 
 fn duration(millis: Option<u64>) -> TokenStream {
@@ -285,7 +279,8 @@ fn config(item: &ItemStruct, field: &Managed) -> (TokenStream, TokenStream) {
             }
         },
     };
-    let lifetime = lifetime_variant(attr.lifetime.as_deref().unwrap_or("process"));
+    // A missing or unknown `lifetime` got its error already; `Process` keeps the output sane.
+    let lifetime = lifetime_variant(attr.lifetime.unwrap_or(Scope::Process));
     let (ttl, idle) = (duration(attr.ttl), duration(attr.idle));
     let cleanup = attr.cleanup.map(|_| {
         // Spanned on the value type: a missing `Cleanup` impl is reported there, by name.

@@ -318,8 +318,7 @@ impl<K: Hash + Eq, V, P, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     /// assert_eq!(causes, [mapguard::RemovalCause::Explicit]);
     /// ```
     pub fn discard(self) {
-        let (key, value) = self.map.store.remove_at(self.index);
-        self.map.release(key, value, RemovalCause::Explicit);
+        self.map.release_at(self.index, RemovalCause::Explicit);
     }
 }
 

@@ -628,8 +628,7 @@ where
     #[cold]
     #[inline(never)]
     fn expire_at(&mut self, index: u32) {
-        let (key, value) = self.store.remove_at(index);
-        self.release(key, value, RemovalCause::Expired);
+        self.release_at(index, RemovalCause::Expired);
     }
 
     /// Takes the entry at `index` out with `cause`, its hooks waiting in `leaving`.
@@ -691,8 +690,7 @@ where
         while index < self.store.len() {
             if self.store.is_expired(index as u32, now) {
                 // The last node moves into `index`: look at it next.
-                let (key, value) = self.store.remove_at(index as u32);
-                self.release(key, value, RemovalCause::Expired);
+                self.release_at(index as u32, RemovalCause::Expired);
                 purged += 1;
             } else {
                 index += 1;
@@ -899,8 +897,7 @@ where
                 index += 1;
             } else {
                 // The last node moves into `index`: look at it next.
-                let (key, value) = self.store.remove_at(index as u32);
-                self.release(key, value, RemovalCause::Explicit);
+                self.release_at(index as u32, RemovalCause::Explicit);
             }
         }
     }
@@ -925,8 +922,7 @@ where
         let count = self.store.len();
         if L::OBSERVES_REMOVALS {
             while let Some(last) = self.store.last_slot() {
-                let (key, value) = self.store.remove_at(last);
-                self.release(key, value, cause);
+                self.release_at(last, cause);
             }
         } else {
             self.metrics.removed_many(cause, count as u64);
@@ -1025,6 +1021,14 @@ impl<K: Hash + Eq, V, P, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
         let taken = self.store.remove_at(index);
         self.metrics.taken(1);
         taken
+    }
+
+    /// Takes the entry at `index` out and sends it through the cleanup path with `cause`,
+    /// now (inside an operation that may not run hooks yet, use `depart_at`).
+    #[inline]
+    pub(crate) fn release_at(&mut self, index: u32, cause: RemovalCause) {
+        let (key, value) = self.store.remove_at(index);
+        self.release(key, value, cause);
     }
 }
 

@@ -317,8 +317,7 @@ where
     /// Removes the entry at `index` if its key has died, as [`RemovalCause::Collected`].
     fn collect_if_dead(&mut self, index: u32) -> bool {
         if self.map.store.node(index).key.weak.is_expired() {
-            let (key, value) = self.map.store.remove_at(index);
-            self.map.release(key, value, RemovalCause::Collected);
+            self.map.release_at(index, RemovalCause::Collected);
             true
         } else {
             false
@@ -555,8 +554,7 @@ where
     {
         match self.find_live(key) {
             Some(index) => {
-                let (key, value) = self.map.store.remove_at(index);
-                self.map.release(key, value, RemovalCause::Explicit);
+                self.map.release_at(index, RemovalCause::Explicit);
                 true
             }
             None => false,

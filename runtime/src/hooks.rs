@@ -2,7 +2,7 @@
 //!
 //! The order is a safe delete — close, then notify, then forget:
 //! 1. the value's own [`Cleanup::cleanup`] (when the map was built with
-//!    [`cleanup()`](crate::builder::Builder::cleanup)),
+//!    [`cleanup()`](crate::map::Builder::cleanup)),
 //! 2. the map's [`RemovalListener`], which receives key, value and cause by value,
 //! 3. drop.
 //!
@@ -287,6 +287,25 @@ pub trait RemovalListener<K, V> {
     const OBSERVES_REMOVALS: bool = true;
 }
 
+/// A [`RemovalListener`] of `K` and `V`, for the map `M`. The builders' `listener` and
+/// `build` take this bound, so that a wrong listener's error names the map it was meant for.
+/// Implemented for every `RemovalListener<K, V>`; never implement it yourself.
+///
+/// ```
+/// fn takes<L: mapguard::hooks::ListenerOf<u8, u8, ()>>(_: L) {}
+/// takes(|_key: u8, _value: u8, _cause| {});
+/// ```
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot listen to removals from `{M}`",
+    label = "not a removal listener for `{K}` -> `{V}`",
+    note = "a listener is a closure `|key: {K}, value: {V}, cause: RemovalCause| ...` or a type \
+            implementing `mapguard::hooks::RemovalListener<{K}, {V}>`"
+)]
+pub trait ListenerOf<K, V, M>: RemovalListener<K, V> {}
+
+impl<K, V, M, L: RemovalListener<K, V>> ListenerOf<K, V, M> for L {}
+
 /// The default listener: removed entries are simply dropped.
 ///
 /// ```
@@ -314,7 +333,7 @@ impl<K, V, F: FnMut(K, V, RemovalCause)> RemovalListener<K, V> for F {
 
 /// Runs the value's [`Cleanup`] first, then the wrapped listener.
 ///
-/// Built by [`Builder::cleanup`](crate::builder::Builder::cleanup); name it when a struct field needs
+/// Built by [`Builder::cleanup`](crate::map::Builder::cleanup); name it when a struct field needs
 /// the map's full type.
 ///
 /// ```
@@ -387,6 +406,25 @@ pub trait ConcurrentListener<K, V>: Send + Sync {
     /// own cleanup and before it is dropped, with no lock of the map held.
     fn on_removal(&self, key: K, value: V, cause: RemovalCause);
 }
+
+/// A [`ConcurrentListener`] of `K` and `V`, for the concurrent map `M`: the concurrent
+/// counterpart of [`ListenerOf`]. Never implement it yourself.
+///
+/// ```
+/// fn takes<L: mapguard::hooks::ConcurrentListenerOf<u8, u8, ()>>(_: L) {}
+/// takes(|_key: u8, _value: u8, _cause| {});
+/// ```
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot listen to removals from `{M}`",
+    label = "not a concurrent removal listener for `{K}` -> `{V}`",
+    note = "a concurrent listener is a closure `|key: {K}, value: {V}, cause: RemovalCause| ...` \
+            that is `Fn + Send + Sync` (it may run on several threads at once), or a type \
+            implementing `mapguard::hooks::ConcurrentListener<{K}, {V}>`"
+)]
+pub trait ConcurrentListenerOf<K, V, M>: ConcurrentListener<K, V> {}
+
+impl<K, V, M, L: ConcurrentListener<K, V>> ConcurrentListenerOf<K, V, M> for L {}
 
 impl<K, V> ConcurrentListener<K, V> for NoListener {
     #[inline]

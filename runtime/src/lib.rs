@@ -56,7 +56,7 @@
 //!   parameters, so hooks cost nothing when absent and are called statically when present.
 //! - [`WeakKeyMap`] holds weak keys (`Weak<T>`): a key's death sends its value through the
 //!   cleanup path with [`RemovalCause::Collected`].
-//! - `ttl`/`idle` on the [`Builder`](builder::Builder) make entries expire on an injectable [`Clock`](expiry::Clock)
+//! - `ttl`/`idle` on the [builder](map::Builder) make entries expire on an injectable [`Clock`](expiry::Clock)
 //!   ([`testing::MockClock`] in tests). Expiry is a type parameter ([`NoExpiry`](expiry::NoExpiry) by default),
 //!   so maps without it pay nothing.
 //! - A [`Lifetime`] tags a map; [`ManagedCache::end_scope`] clears the maps of one lifetime and
@@ -73,7 +73,7 @@
 //! - Lookups take any borrowed form of the key (`&str` for `String` keys), as `std` does.
 //! - The default hasher is foldhash (hashbrown's default): fast and randomly seeded per
 //!   process. Keys an attacker controls deserve `std`'s SipHash: pass
-//!   `std::collections::hash_map::RandomState` to [`Builder::hasher`](builder::Builder::hasher).
+//!   `std::collections::hash_map::RandomState` to [`Builder::hasher`](map::Builder::hasher).
 //!
 //! ## Panics
 //!
@@ -84,7 +84,6 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
-pub mod builder;
 mod cause;
 pub mod concurrent;
 pub mod config;
@@ -96,9 +95,24 @@ pub mod map;
 pub mod policy;
 pub mod registry;
 pub mod scope;
+mod settings;
 mod stats;
 pub mod testing;
 pub mod weak;
+
+/// What the builders share: the value-cleanup states of their type parameter `C`. Each map
+/// kind has its own builder: [`map::Builder`], [`weak::Builder`], [`concurrent::Builder`].
+///
+/// ```
+/// use mapguard::builder::{NoValueCleanup, ValueCleanup};
+/// let plain = mapguard::LruMap::<u8, u8>::builder(4); // C = NoValueCleanup
+/// # let _: mapguard::map::Builder<u8, u8, mapguard::policy::Lru, mapguard::DefaultHashBuilder,
+/// #     mapguard::hooks::NoListener, NoValueCleanup> = plain;
+/// # let _ = ValueCleanup;
+/// ```
+pub mod builder {
+    pub use crate::settings::{NoValueCleanup, ValueCleanup};
+}
 
 /// Clocks and expiry: what `ttl`/`idle` on a builder measure time with.
 ///

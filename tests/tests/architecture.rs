@@ -10,20 +10,13 @@ const LAYERS: &[&[&str]] = &[
     &["hooks"],
     &["departures"],
     &["scope", "stats"],
+    &["settings"],
     &["registry"],
     &["map"],
     &["weak", "concurrent"],
-    &["builder", "config"],
+    &["config"],
     &["testing"],
     &["lib"],
-];
-
-/// Upward imports still to be removed: each map kind's `builder()` constructor names the one
-/// shared builder, which knows every kind. A builder per kind, in the kind's folder, ends it.
-const KNOWN_UPWARD: &[(&str, &str)] = &[
-    ("map", "builder"),
-    ("weak", "builder"),
-    ("concurrent", "builder"),
 ];
 
 /// Where the crate root's re-exports live.
@@ -127,8 +120,7 @@ fn imports_go_down_the_layers_and_storage_never_imports_observability() {
             {
                 violations.push(format!("{}: storage imports `{imported}`", file.display()));
             }
-            let upward = layer_of(&imported) > layer_of(&module);
-            if upward && !KNOWN_UPWARD.contains(&(module.as_str(), imported.as_str())) {
+            if layer_of(&imported) > layer_of(&module) {
                 violations.push(format!(
                     "{}: `{module}` imports `{imported}`, a layer above it",
                     file.display()

@@ -16,20 +16,22 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hashbrown::DefaultHashBuilder;
 
+mod builder;
 mod lock;
+pub use builder::Builder;
 use lock::ShardLock;
 
 use crate::RemovalCause;
-use crate::builder::{Builder, ConcurrentTarget, NoValueCleanup};
 use crate::core::expiry::{Expiry, NoExpiry};
 use crate::core::store::{Node, Store};
 use crate::departures::{Departures, contain_while_unwinding};
 use crate::error::CapacityError;
 use crate::hooks::{ConcurrentListener, NoListener};
-use crate::map::{ManagedMap, assert_valid_max};
+use crate::map::ManagedMap;
 use crate::policy::{Lru, Policy, Reject};
 use crate::registry::{self, MapMetrics};
 use crate::scope::{Lifetime, ManagedCache};
+use crate::settings::assert_valid_max;
 use crate::stats::MapStats;
 
 /// A thread-safe managed map: sharded, bounded, with hooks that run outside its locks.
@@ -270,10 +272,7 @@ impl<K, V, P: Policy> ConcurrentMap<K, V, P> {
     /// assert_eq!(sessions.shard_count(), 4);
     /// ```
     #[track_caller]
-    pub fn builder(
-        max: usize,
-    ) -> Builder<K, V, P, DefaultHashBuilder, NoListener, NoValueCleanup, NoExpiry, ConcurrentTarget>
-    {
+    pub fn builder(max: usize) -> Builder<K, V, P> {
         Builder::new(max)
     }
 }

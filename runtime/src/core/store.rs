@@ -288,8 +288,8 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry> Store<K, V, S, E> {
             .copied()
     }
 
-    /// Makes room for one more node without letting the slab outgrow `max`.
-    /// Makes room for one more node; returns whether the slab grew.
+    /// Makes room for one more node without letting the slab outgrow `max`; returns whether
+    /// the slab grew.
     fn reserve_one(&mut self) -> bool {
         let (len, cap) = (self.nodes.len(), self.nodes.capacity());
         if len == cap {
@@ -318,13 +318,19 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry> Store<K, V, S, E> {
             ..
         } = self;
         table.insert_unique(hash, index, |&i| hash_key(hasher, &nodes[i as usize].key));
+        // Linked as it is pushed: no second write to the new node.
+        let old_front = self.front;
         self.nodes.push(Node {
             key,
             value,
             prev: NIL,
-            next: NIL,
+            next: old_front,
         });
-        self.link_front(index);
+        match old_front {
+            NIL => self.back = index,
+            front => self.nodes[front as usize].prev = index,
+        }
+        self.front = index;
         if E::ENABLED {
             let now = self.stamps.now();
             self.stamps.push(now);
@@ -378,10 +384,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry> Store<K, V, S, E> {
         Q: Eq + ?Sized,
     {
         if self.table_shrinks_on_removal() {
-            // Rare (amortized over the removals before it): the shrink must come before the
-            // first change, so find the slot first and take the general path.
-            let index = self.find(hash, key)?;
-            return Some(self.remove_at(index));
+            return self.remove_key_and_shrink(hash, key);
         }
         let Self {
             nodes,
@@ -398,6 +401,20 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry> Store<K, V, S, E> {
         let moved_hash = (index as usize != last).then(|| hash_key(hasher, &nodes[last].key));
         entry.remove();
         Some(self.detach(index, moved_hash))
+    }
+
+    /// `remove_key` when the table is due to shrink. Rare (amortized over the removals before
+    /// it) and out of line: the shrink must come before the first change, so the slot is found
+    /// first and the general path taken.
+    #[cold]
+    #[inline(never)]
+    fn remove_key_and_shrink<Q>(&mut self, hash: u64, key: &Q) -> Option<(K, V)>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let index = self.find(hash, key)?;
+        Some(self.remove_at(index))
     }
 
     /// The hash of the node that moves into `index` when it is removed (the last one), if

@@ -1,9 +1,11 @@
 //! [`ManagedMap`], and its two faces [`LruMap`] and [`BoundedMap`], with its entries and
 //! iterators.
 
+mod builder;
 pub(crate) mod entry;
 pub(crate) mod iter;
 
+pub use builder::Builder;
 pub use entry::{Entry, OccupiedEntry, VacantEntry};
 pub use iter::{Drain, IntoIter, Iter, IterMut, Keys, Values, ValuesMut};
 
@@ -17,7 +19,6 @@ use std::panic::Location;
 use hashbrown::DefaultHashBuilder;
 
 use crate::RemovalCause;
-use crate::builder::{Builder, NoValueCleanup};
 use crate::core::expiry::{Expiry, NoExpiry};
 use crate::core::store::{Node, Store};
 use crate::departures::{Departures, contain_while_unwinding};
@@ -26,6 +27,7 @@ use crate::hooks::{NoListener, RemovalListener};
 use crate::policy::{Lru, Policy, Reject};
 use crate::registry::{self, MapMetrics};
 use crate::scope::{Lifetime, ManagedCache};
+use crate::settings::assert_valid_max;
 use crate::stats::MapStats;
 
 /// A hash map with a size bound and a cleanup path, generic over what happens when it is full.
@@ -173,14 +175,6 @@ pub type LruMap<K, V, S = DefaultHashBuilder, L = NoListener, E = NoExpiry> =
 pub type BoundedMap<K, V, S = DefaultHashBuilder, L = NoListener, E = NoExpiry> =
     ManagedMap<K, V, Reject, S, L, E>;
 
-pub(crate) fn assert_valid_max(max: usize) {
-    assert!(
-        max > 0,
-        "mapguard: `max` must be at least 1 (a map that can hold nothing would have to clean \
-         every value as it arrives)"
-    );
-}
-
 impl<K, V, P: Policy> ManagedMap<K, V, P> {
     /// An empty map holding at most `max` entries, with the default hasher and no hooks.
     /// Allocates nothing until the first insert.
@@ -229,7 +223,7 @@ impl<K, V, P: Policy> ManagedMap<K, V, P> {
     /// assert_eq!(log, [(1, RemovalCause::Evicted), (2, RemovalCause::Dropped)]);
     /// ```
     #[track_caller]
-    pub fn builder(max: usize) -> Builder<K, V, P, DefaultHashBuilder, NoListener, NoValueCleanup> {
+    pub fn builder(max: usize) -> Builder<K, V, P> {
         Builder::new(max)
     }
 }

@@ -49,7 +49,7 @@ pub(super) fn key_lifetimes<'a>(
 }
 
 /// How long keys lived in a map before leaving (by any path), for maps built with
-/// [`Builder::key_lifetimes`](crate::builder::Builder::key_lifetimes).
+/// [`Builder::key_lifetimes`](crate::map::Builder::key_lifetimes).
 ///
 /// Each quantile is the upper bound of a power-of-two bucket: at most twice the true value.
 ///
@@ -136,7 +136,7 @@ pub struct MapReport {
     /// Time since creation, on the registry's clock ([`set_clock`](super::set_clock)).
     pub age: Duration,
     /// How long keys lived before leaving, if the map records it
-    /// ([`Builder::key_lifetimes`](crate::builder::Builder::key_lifetimes)).
+    /// ([`Builder::key_lifetimes`](crate::map::Builder::key_lifetimes)).
     pub key_lifetimes: Option<KeyLifetimes>,
 }
 

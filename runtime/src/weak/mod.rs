@@ -8,6 +8,9 @@
 //! weak-table it takes the [`WeakKey`] abstraction over `rc::Weak`/`sync::Weak` and hashing
 //! by the pointee.
 
+mod builder;
+pub use builder::Builder;
+
 use core::borrow::Borrow;
 use core::fmt;
 use core::hash::{BuildHasher, Hash, Hasher};
@@ -19,7 +22,6 @@ use hashbrown::DefaultHashBuilder;
 pub use weak_table::traits::{WeakElement, WeakKey};
 
 use crate::RemovalCause;
-use crate::builder::{Builder, NoValueCleanup, WeakTarget};
 use crate::core::expiry::{Expiry, NoExpiry};
 use crate::core::store::{MAX_LIMIT, Store};
 use crate::departures::{Departures, contain_while_unwinding};
@@ -192,9 +194,7 @@ impl<K: WeakKey, V> WeakKeyMap<K, V> {
     /// assert_eq!(map.lifetime(), Lifetime::Session);
     /// ```
     #[track_caller]
-    pub fn builder()
-    -> Builder<K, V, Lru, DefaultHashBuilder, NoListener, NoValueCleanup, NoExpiry, WeakTarget>
-    {
+    pub fn builder() -> Builder<K, V> {
         Builder::new(MAX_LIMIT)
     }
 
@@ -213,10 +213,7 @@ impl<K: WeakKey, V> WeakKeyMap<K, V> {
     /// assert!(!map.contains_key(&1) && map.contains_key(&2));
     /// ```
     #[track_caller]
-    pub fn lru_builder(
-        max: usize,
-    ) -> Builder<K, V, Lru, DefaultHashBuilder, NoListener, NoValueCleanup, NoExpiry, WeakTarget>
-    {
+    pub fn lru_builder(max: usize) -> Builder<K, V> {
         Builder::new(max)
     }
 
@@ -234,10 +231,7 @@ impl<K: WeakKey, V> WeakKeyMap<K, V> {
     /// assert!(map.try_insert(Rc::clone(&b), ()).is_err());
     /// ```
     #[track_caller]
-    pub fn bounded_builder(
-        max: usize,
-    ) -> Builder<K, V, Reject, DefaultHashBuilder, NoListener, NoValueCleanup, NoExpiry, WeakTarget>
-    {
+    pub fn bounded_builder(max: usize) -> Builder<K, V, Reject> {
         Builder::new(max)
     }
 }
@@ -432,6 +426,31 @@ where
     #[must_use]
     pub fn max(&self) -> usize {
         self.map.max()
+    }
+
+    /// How many entries the map can hold without reallocating.
+    ///
+    /// ```
+    /// use std::rc::Weak;
+    /// let map = mapguard::WeakKeyMap::<Weak<u8>, ()>::builder().capacity(10).build();
+    /// assert!(map.capacity() >= 10);
+    /// ```
+    #[must_use]
+    pub fn capacity(&self) -> usize {
+        self.map.capacity()
+    }
+
+    /// The map's name: the builder's [`name`](Builder::name), `Type.field` for a
+    /// `#[managed_map]` field, or else where it was created.
+    ///
+    /// ```
+    /// use std::rc::Weak;
+    /// let map = mapguard::WeakKeyMap::<Weak<u8>, ()>::builder().name("Docs.by_key").build();
+    /// assert_eq!(map.name(), "Docs.by_key");
+    /// ```
+    #[must_use]
+    pub fn name(&self) -> &str {
+        self.map.name()
     }
 
     /// Estimated heap bytes held by the map's own storage.

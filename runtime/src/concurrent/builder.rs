@@ -1,0 +1,206 @@
+//! [`Builder`]: shards, hooks, hasher, expiry and name for a new [`ConcurrentMap`].
+
+use core::marker::PhantomData;
+
+use hashbrown::DefaultHashBuilder;
+
+use crate::RemovalCause;
+use crate::concurrent::{ConcurrentMap, Sizing};
+use crate::core::expiry::{Expiry, NoExpiry};
+use crate::hooks::{Cleanup, ConcurrentListener, ConcurrentListenerOf, NoListener, WithCleanup};
+use crate::policy::Policy;
+use crate::settings::{NoValueCleanup, Settings, TypeMarker, ValueCleanup, settings_methods};
+
+/// Configures a [`ConcurrentMap`] ([`ConcurrentLruMap`](crate::ConcurrentLruMap) or
+/// [`ConcurrentBoundedMap`](crate::ConcurrentBoundedMap)); made by [`ConcurrentMap::builder`].
+/// The calls may come in any order.
+///
+/// # Examples
+///
+/// ```
+/// use mapguard::{ConcurrentLruMap, Lifetime};
+///
+/// let sessions = ConcurrentLruMap::<u64, String>::builder(5_000)
+///     .name("Server.sessions")
+///     .lifetime(Lifetime::Session)
+///     .shards(4)
+///     .build();
+/// assert_eq!(sessions.shard_count(), 4);
+/// ```
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct Builder<
+    K,
+    V,
+    P,
+    S = DefaultHashBuilder,
+    L = NoListener,
+    C = NoValueCleanup,
+    E = NoExpiry,
+> {
+    settings: Settings<S, E>,
+    listener: L,
+    value_cleanup: C,
+    marker: TypeMarker<K, V, P>,
+}
+
+impl<K, V, P: Policy> Builder<K, V, P> {
+    #[track_caller]
+    pub(crate) fn new(max: usize) -> Self {
+        Self {
+            settings: Settings::new(max),
+            listener: NoListener,
+            value_cleanup: NoValueCleanup,
+            marker: PhantomData,
+        }
+    }
+}
+
+settings_methods!(
+    Builder,
+    "mapguard::ConcurrentLruMap::<u64, u64>::builder(8)",
+    "mapguard::ConcurrentLruMap::<u64, Conn>::builder(8)"
+);
+
+impl<K, V, P, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
+    /// Splits the map into `shards` shards, each with its own lock (rounded up to a power of
+    /// two, at most 65,536, and never more than `max`: each shard holds at least one entry).
+    /// More shards mean less contention and a looser bound: the map holds fewer than
+    /// `max + shards` entries, and each shard at most `⌈max / shards⌉`.
+    ///
+    /// ```
+    /// let map = mapguard::ConcurrentLruMap::<u32, u32>::builder(1_000).shards(6).build();
+    /// assert_eq!(map.shard_count(), 8);
+    /// // More shards than entries would only loosen the bound: capped at `max`.
+    /// let tiny = mapguard::ConcurrentLruMap::<u32, u32>::builder(5).shards(usize::MAX).build();
+    /// assert_eq!(tiny.shard_count(), 4);
+    /// ```
+    pub fn shards(mut self, shards: usize) -> Self {
+        self.settings.shards = Some(shards);
+        self
+    }
+
+    /// Sends every entry that leaves through the cleanup path to `listener`, on the thread
+    /// that made it leave, after the map's lock is released. Replaces any listener set
+    /// before; keeps [`cleanup`](Self::cleanup).
+    ///
+    /// ```
+    /// use mapguard::hooks::ConcurrentListener;
+    /// use mapguard::{ConcurrentLruMap, RemovalCause};
+    ///
+    /// struct Log;
+    /// impl ConcurrentListener<u32, String> for Log {
+    ///     fn on_removal(&self, key: u32, _value: String, cause: RemovalCause) {
+    ///         println!("{key} left: {cause}");
+    ///     }
+    /// }
+    /// let map = ConcurrentLruMap::builder(8).listener(Log).build();
+    /// map.insert(1, String::from("x"));
+    /// ```
+    pub fn listener<L2: ConcurrentListenerOf<K, V, ConcurrentMap<K, V, P, S>>>(
+        self,
+        listener: L2,
+    ) -> Builder<K, V, P, S, L2, C, E> {
+        Builder {
+            settings: self.settings,
+            listener,
+            value_cleanup: self.value_cleanup,
+            marker: PhantomData,
+        }
+    }
+
+    /// Calls `on_removal(key, value, cause)` for every entry that leaves through the cleanup
+    /// path, possibly from several threads at once. Shorthand for
+    /// [`listener`](Self::listener) with a closure.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    ///
+    /// let removed = AtomicUsize::new(0);
+    /// let map = mapguard::ConcurrentLruMap::builder(1)
+    ///     .on_removal(|_key: u8, _value: u8, _cause| {
+    ///         removed.fetch_add(1, Ordering::Relaxed);
+    ///     })
+    ///     .build();
+    /// map.insert(1, 1);
+    /// map.insert(2, 2);
+    /// drop(map);
+    /// assert_eq!(removed.into_inner(), 2);
+    /// ```
+    pub fn on_removal<F: Fn(K, V, RemovalCause) + Send + Sync>(
+        self,
+        on_removal: F,
+    ) -> Builder<K, V, P, S, F, C, E> {
+        self.listener(on_removal)
+    }
+
+    fn build_with<L2: ConcurrentListener<K, V>>(
+        self,
+        wrap: impl FnOnce(L) -> L2,
+    ) -> ConcurrentMap<K, V, P, S, L2, E>
+    where
+        P: Policy,
+        S: Clone,
+    {
+        let mut settings = self.settings;
+        let name = settings.take_name();
+        ConcurrentMap::from_parts(
+            Sizing {
+                max: settings.max,
+                capacity: settings.capacity,
+                shards: settings.shards,
+            },
+            settings.hasher,
+            &settings.expiry,
+            wrap(self.listener),
+            settings.lifetime,
+            name,
+            settings.site,
+        )
+    }
+}
+
+impl<K, V, P: Policy, S: Clone, L, E: Expiry> Builder<K, V, P, S, L, NoValueCleanup, E> {
+    /// Builds the concurrent map.
+    ///
+    /// ```
+    /// let map = mapguard::ConcurrentBoundedMap::<u32, u32>::builder(8).build();
+    /// assert!(map.try_insert(1, 1).is_ok());
+    /// ```
+    pub fn build(self) -> ConcurrentMap<K, V, P, S, L, E>
+    where
+        L: ConcurrentListenerOf<K, V, ConcurrentMap<K, V, P, S>>,
+    {
+        self.build_with(|listener| listener)
+    }
+}
+
+impl<K, V, P: Policy, S: Clone, L, E: Expiry> Builder<K, V, P, S, L, ValueCleanup, E> {
+    /// Builds the concurrent map; values leaving through the cleanup path get their
+    /// [`Cleanup`] first.
+    ///
+    /// ```
+    /// use mapguard::{Cleanup, ConcurrentLruMap, RemovalCause};
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// struct Conn(Arc<AtomicBool>);
+    /// impl Cleanup for Conn {
+    ///     fn cleanup(&mut self, _: RemovalCause) {
+    ///         self.0.store(true, Ordering::Relaxed);
+    ///     }
+    /// }
+    ///
+    /// let closed = Arc::new(AtomicBool::new(false));
+    /// let map = ConcurrentLruMap::builder(1).cleanup().build();
+    /// map.insert(1, Conn(Arc::clone(&closed)));
+    /// map.insert(2, Conn(Arc::new(AtomicBool::new(false)))); // evicts 1
+    /// assert!(closed.load(Ordering::Relaxed));
+    /// ```
+    pub fn build(self) -> ConcurrentMap<K, V, P, S, WithCleanup<L>, E>
+    where
+        V: Cleanup,
+        L: ConcurrentListenerOf<K, V, ConcurrentMap<K, V, P, S>>,
+    {
+        self.build_with(WithCleanup)
+    }
+}

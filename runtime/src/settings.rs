@@ -1,0 +1,351 @@
+//! What every builder sets, whichever map it builds: bound, hasher, lifetime, expiry, name.
+//!
+//! Each map kind has a builder of its own in its folder (`map::Builder`, `weak::Builder`,
+//! `concurrent::Builder`); they share this state and, through [`settings_methods!`], the
+//! methods that set it. This module knows no map kind, so imports go one way.
+
+use std::borrow::Cow;
+use std::panic::Location;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hashbrown::DefaultHashBuilder;
+
+use crate::core::expiry::{Clock, Expiring, Expiry, NoExpiry};
+use crate::scope::Lifetime;
+
+/// Builder state: values are dropped without their own [`Cleanup`](crate::Cleanup).
+///
+/// ```
+/// use mapguard::builder::NoValueCleanup;
+/// let builder: mapguard::map::Builder<u8, u8, mapguard::policy::Lru> = mapguard::LruMap::builder(4);
+/// assert!(format!("{builder:?}").contains("NoValueCleanup"));
+/// # let _ = NoValueCleanup;
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoValueCleanup;
+
+/// Builder state: every value's [`Cleanup::cleanup`](crate::Cleanup::cleanup) runs before the
+/// listener.
+///
+/// ```
+/// use mapguard::builder::ValueCleanup;
+/// use mapguard::hooks::NoListener;
+/// use mapguard::map::Builder;
+/// use mapguard::{Cleanup, DefaultHashBuilder, RemovalCause};
+/// struct Conn;
+/// impl Cleanup for Conn { fn cleanup(&mut self, _: RemovalCause) {} }
+/// let builder: Builder<u8, Conn, mapguard::policy::Lru, DefaultHashBuilder, NoListener, ValueCleanup> =
+///     mapguard::LruMap::builder(4).cleanup();
+/// # drop(builder);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ValueCleanup;
+
+/// Ties a builder to its map's types without owning any of them.
+pub(crate) type TypeMarker<K, V, P> = core::marker::PhantomData<fn() -> (K, V, P)>;
+
+/// Panics on a bound that could hold nothing.
+#[track_caller]
+pub(crate) fn assert_valid_max(max: usize) {
+    assert!(
+        max > 0,
+        "mapguard: `max` must be at least 1 (a map that can hold nothing would have to clean \
+         every value as it arrives)"
+    );
+}
+
+/// The part of a builder that does not depend on the listener.
+#[derive(Debug)]
+pub(crate) struct Settings<S, E> {
+    pub(crate) max: usize,
+    /// Entries to allocate room for up front (0: grow with the entries).
+    pub(crate) capacity: usize,
+    pub(crate) hasher: S,
+    pub(crate) lifetime: Lifetime,
+    pub(crate) expiry: E,
+    name: Option<Cow<'static, str>>,
+    /// Where the map is being created: its name when none is given.
+    pub(crate) site: &'static Location<'static>,
+    /// Shard count, if set (concurrent maps only).
+    pub(crate) shards: Option<usize>,
+}
+
+impl Settings<DefaultHashBuilder, NoExpiry> {
+    #[track_caller]
+    pub(crate) fn new(max: usize) -> Self {
+        assert_valid_max(max);
+        Self {
+            max,
+            capacity: 0,
+            hasher: DefaultHashBuilder::default(),
+            lifetime: Lifetime::Process,
+            expiry: NoExpiry,
+            name: None,
+            site: Location::caller(),
+            shards: None,
+        }
+    }
+}
+
+impl<S, E: Expiry> Settings<S, E> {
+    pub(crate) fn with_hasher<S2>(self, hasher: S2) -> Settings<S2, E> {
+        Settings {
+            max: self.max,
+            capacity: self.capacity,
+            hasher,
+            lifetime: self.lifetime,
+            expiry: self.expiry,
+            name: self.name,
+            site: self.site,
+            shards: self.shards,
+        }
+    }
+
+    /// The same settings with an expiry state (keeping any `ttl`/`idle`/clock already set).
+    pub(crate) fn expiring(self) -> Settings<S, Expiring> {
+        Settings {
+            max: self.max,
+            capacity: self.capacity,
+            hasher: self.hasher,
+            lifetime: self.lifetime,
+            expiry: self.expiry.into_expiring(),
+            name: self.name,
+            site: self.site,
+            shards: self.shards,
+        }
+    }
+
+    pub(crate) fn set_name(&mut self, name: Cow<'static, str>) {
+        self.name = Some(name);
+    }
+
+    /// The name as set, or the creation site.
+    pub(crate) fn take_name(&mut self) -> Cow<'static, str> {
+        self.name
+            .take()
+            .unwrap_or_else(|| Cow::Owned(self.site.to_string()))
+    }
+
+    pub(crate) fn with_ttl(self, ttl: Duration) -> Settings<S, Expiring> {
+        let mut settings = self.expiring();
+        settings.expiry.set_ttl(ttl);
+        settings
+    }
+
+    pub(crate) fn with_idle(self, idle: Duration) -> Settings<S, Expiring> {
+        let mut settings = self.expiring();
+        settings.expiry.set_idle(idle);
+        settings
+    }
+
+    pub(crate) fn with_key_lifetimes(self) -> Settings<S, Expiring> {
+        let mut settings = self.expiring();
+        settings.expiry.record_key_lifetimes();
+        settings
+    }
+
+    pub(crate) fn with_clock(self, clock: Arc<dyn Clock>) -> Settings<S, Expiring> {
+        let mut settings = self.expiring();
+        settings.expiry.set_clock(clock);
+        settings
+    }
+}
+
+/// The setters every builder shares. `$builder` is a struct with the fields `settings`,
+/// `listener`, `value_cleanup` and `marker`, and the parameters `<K, V, P, S, L, C, E>`;
+/// `$new` is a builder expression for the doc examples (`u64` keys and values), `$conn` the
+/// same with `Conn` values.
+macro_rules! settings_methods {
+    ($builder:ident, $new:literal, $conn:literal) => {
+        impl<K, V, P, S, L, C, E: $crate::core::expiry::Expiry> $builder<K, V, P, S, L, C, E> {
+            /// Hashes keys with `hasher` instead of the default (foldhash, randomly seeded per
+            /// process). Pass `std`'s `RandomState` (SipHash) for keys an attacker may choose.
+            ///
+            /// ```
+            /// use std::collections::hash_map::RandomState;
+            #[doc = concat!("let map = ", $new, ".hasher(RandomState::new()).build();")]
+            /// assert!(map.is_empty());
+            /// ```
+            pub fn hasher<S2>(self, hasher: S2) -> $builder<K, V, P, S2, L, C, E> {
+                $builder {
+                    settings: self.settings.with_hasher(hasher),
+                    listener: self.listener,
+                    value_cleanup: self.value_cleanup,
+                    marker: ::core::marker::PhantomData,
+                }
+            }
+
+            /// Names the map in reports and [`stats`](crate::ManagedCache::stats) (default:
+            /// the call site that created the builder).
+            ///
+            /// ```
+            #[doc = concat!("let map = ", $new, ".name(\"Sessions.by_id\").build();")]
+            /// assert_eq!(map.name(), "Sessions.by_id");
+            /// ```
+            pub fn name(mut self, name: impl Into<::std::borrow::Cow<'static, str>>) -> Self {
+                self.settings.set_name(name.into());
+                self
+            }
+
+            /// Allocates room for `capacity` entries (at most `max`) when the map is built, so
+            /// it does not reallocate while it fills to that size; like
+            /// `HashMap::with_capacity`. By default storage starts empty and grows with the
+            /// entries. The automatic shrink after removals still applies.
+            ///
+            /// ```
+            #[doc = concat!("let map = ", $new, ".capacity(6).build();")]
+            /// assert!(map.capacity() >= 6);
+            /// ```
+            pub fn capacity(mut self, capacity: usize) -> Self {
+                self.settings.capacity = capacity;
+                self
+            }
+
+            /// Tags the map with a [`Lifetime`](crate::Lifetime):
+            /// [`ManagedCache::end_scope`](crate::ManagedCache::end_scope) for that lifetime
+            /// clears it. Default: [`Lifetime::Process`](crate::Lifetime::Process).
+            ///
+            /// ```
+            /// use mapguard::Lifetime;
+            #[doc = concat!("let map = ", $new, ".lifetime(Lifetime::Session).build();")]
+            /// assert_eq!(map.lifetime(), Lifetime::Session);
+            /// ```
+            pub fn lifetime(mut self, lifetime: $crate::Lifetime) -> Self {
+                self.settings.lifetime = lifetime;
+                self
+            }
+
+            /// Entries expire `ttl` after they were last written (inserted or replaced).
+            /// Expired entries are invisible to lookups at once and leave through the cleanup
+            /// path with [`RemovalCause::Expired`](crate::RemovalCause::Expired). Each entry
+            /// then carries one `u64` timestamp; maps without `ttl`/`idle` store none, and
+            /// their type says so (`E` = [`NoExpiry`](crate::expiry::NoExpiry)).
+            ///
+            /// ```
+            /// use std::time::Duration;
+            #[doc = concat!("let map = ", $new, ".ttl(Duration::from_secs(30)).build();")]
+            /// assert!(map.is_empty());
+            /// ```
+            pub fn ttl(
+                self,
+                ttl: ::std::time::Duration,
+            ) -> $builder<K, V, P, S, L, C, $crate::core::expiry::Expiring> {
+                $builder {
+                    settings: self.settings.with_ttl(ttl),
+                    listener: self.listener,
+                    value_cleanup: self.value_cleanup,
+                    marker: ::core::marker::PhantomData,
+                }
+            }
+
+            /// Entries expire `idle` after they were last read or written. See
+            /// [`ttl`](Self::ttl).
+            ///
+            /// ```
+            /// use std::time::Duration;
+            #[doc = concat!("let map = ", $new, ".idle(Duration::from_secs(10)).build();")]
+            /// assert!(map.is_empty());
+            /// ```
+            pub fn idle(
+                self,
+                idle: ::std::time::Duration,
+            ) -> $builder<K, V, P, S, L, C, $crate::core::expiry::Expiring> {
+                $builder {
+                    settings: self.settings.with_idle(idle),
+                    listener: self.listener,
+                    value_cleanup: self.value_cleanup,
+                    marker: ::core::marker::PhantomData,
+                }
+            }
+
+            /// Records how long keys live before leaving, for P50/P95/P99 in
+            /// [`registry`](crate::registry) reports. Costs one `u64` per entry and a clock
+            /// read per insert and removal, so it is off unless asked for.
+            ///
+            /// ```
+            #[doc = concat!("let map = ", $new, ".key_lifetimes().build();")]
+            /// assert!(map.is_empty());
+            /// ```
+            pub fn key_lifetimes(self) -> $builder<K, V, P, S, L, C, $crate::core::expiry::Expiring> {
+                $builder {
+                    settings: self.settings.with_key_lifetimes(),
+                    listener: self.listener,
+                    value_cleanup: self.value_cleanup,
+                    marker: ::core::marker::PhantomData,
+                }
+            }
+
+            /// The time source for `ttl`/`idle` (default:
+            /// [`SystemClock`](crate::expiry::SystemClock)). Tests pass a
+            /// [`MockClock`](crate::testing::MockClock) and advance it instead of sleeping.
+            ///
+            /// ```
+            /// use mapguard::testing::MockClock;
+            /// use std::time::Duration;
+            ///
+            /// let clock = MockClock::new();
+            #[doc = concat!("let map = ", $new, ".ttl(Duration::from_millis(250)).clock(clock.clone()).build();")]
+            /// clock.advance(Duration::from_secs(1));
+            /// assert!(map.is_empty());
+            /// ```
+            pub fn clock(
+                self,
+                clock: impl $crate::expiry::Clock + 'static,
+            ) -> $builder<K, V, P, S, L, C, $crate::core::expiry::Expiring> {
+                $builder {
+                    settings: self.settings.with_clock(::std::sync::Arc::new(clock)),
+                    listener: self.listener,
+                    value_cleanup: self.value_cleanup,
+                    marker: ::core::marker::PhantomData,
+                }
+            }
+        }
+
+        impl<K, V, P, S, L, E: $crate::core::expiry::Expiry>
+            $builder<K, V, P, S, L, $crate::settings::NoValueCleanup, E>
+        {
+            /// Runs each value's [`Cleanup::cleanup`](crate::Cleanup::cleanup) before the
+            /// listener whenever it leaves through the cleanup path.
+            ///
+            /// ```
+            /// use mapguard::{Cleanup, RemovalCause};
+            ///
+            /// struct Conn;
+            /// impl Cleanup for Conn {
+            ///     fn cleanup(&mut self, _cause: RemovalCause) { /* close it */ }
+            /// }
+            #[doc = concat!("let map = ", $conn, ".cleanup().build();")]
+            /// assert!(map.is_empty());
+            /// ```
+            pub fn cleanup(self) -> $builder<K, V, P, S, L, $crate::settings::ValueCleanup, E>
+            where
+                // On the method, not the impl, so a missing impl reports `Cleanup`'s own message.
+                V: $crate::Cleanup,
+            {
+                $builder {
+                    settings: self.settings,
+                    listener: self.listener,
+                    value_cleanup: $crate::settings::ValueCleanup,
+                    marker: ::core::marker::PhantomData,
+                }
+            }
+        }
+
+        impl<K, V, P: $crate::policy::Policy, S, L, C: ::core::fmt::Debug, E: ::core::fmt::Debug>
+            ::core::fmt::Debug for $builder<K, V, P, S, L, C, E>
+        {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.debug_struct(stringify!($builder))
+                    .field("policy", &P::NAME)
+                    .field("max", &self.settings.max)
+                    .field("value_cleanup", &self.value_cleanup)
+                    .field("lifetime", &self.settings.lifetime)
+                    .field("expiry", &self.settings.expiry)
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
+pub(crate) use settings_methods;

@@ -35,3 +35,23 @@ pub struct MapStats {
     /// Estimated heap bytes of the map's own storage.
     pub heap_bytes: usize,
 }
+
+impl MapStats {
+    /// Every map kind builds its `MapStats` here, from `[len, max, capacity, heap_bytes]`.
+    pub(crate) fn new(
+        name: &str,
+        lifetime: Lifetime,
+        policy: &'static str,
+        [len, max, capacity, heap_bytes]: [usize; 4],
+    ) -> Self {
+        Self {
+            name: name.to_owned(),
+            lifetime,
+            policy,
+            len,
+            max,
+            capacity,
+            heap_bytes,
+        }
+    }
+}

@@ -480,7 +480,7 @@ where
     ) -> R {
         let (result, departed) = shard.with(|shard| {
             let result = work(shard);
-            (result, shard.listener.take())
+            (result, shard.take_departed())
         });
         run_hooks(&self.listener, departed);
         result
@@ -831,7 +831,7 @@ where
                 .map(|shard| {
                     shard.with(|shard| {
                         shard.set_max(per_shard);
-                        shard.listener.take()
+                        shard.take_departed()
                     })
                 })
                 .collect();
@@ -912,15 +912,12 @@ where
 
     /// This map's figures, as the only element.
     fn stats(&self) -> Vec<MapStats> {
-        vec![MapStats {
-            name: self.name.to_string(),
-            lifetime: self.lifetime,
-            policy: P::NAME,
-            len: self.len(),
-            max: self.max(),
-            capacity: self.capacity(),
-            heap_bytes: self.heap_bytes(),
-        }]
+        vec![MapStats::new(
+            self.name(),
+            self.lifetime,
+            P::NAME,
+            [self.len(), self.max(), self.capacity(), self.heap_bytes()],
+        )]
     }
 }
 
@@ -939,8 +936,9 @@ where
                 let shard = shard.get_mut();
                 // Entries that left during an operation whose caller's closure panicked (so
                 // the hand-off never ran) still get their hooks, with the cause they left with.
-                run_hooks(listener, shard.listener.take());
-                release_all(listener, shard.store.take_all(), RemovalCause::Dropped);
+                run_hooks(listener, shard.take_departed());
+                let (nodes, _) = shard.take_for_drop();
+                release_all(listener, nodes, RemovalCause::Dropped);
             }
         });
     }

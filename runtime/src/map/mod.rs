@@ -118,12 +118,12 @@ where
     L: RemovalListener<K, V>,
     E: Expiry,
 {
-    pub(crate) store: Store<K, V, S, E>,
-    pub(crate) listener: L,
+    store: Store<K, V, S, E>,
+    listener: L,
     lifetime: Lifetime,
     name: Cow<'static, str>,
     /// This map's figures in the registry; registered on creation, gone when dropped.
-    pub(crate) metrics: MapMetrics,
+    metrics: MapMetrics,
     policy: PhantomData<fn() -> P>,
 }
 
@@ -777,14 +777,11 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let found = self.find_live(key);
-        self.metrics.lookup(found.is_some());
-        let index = found?;
-        if P::READS_PROMOTE {
-            self.store.touch(index);
-        }
-        self.store.mark_read(index);
-        Some(&mut self.store.node_mut(index).value)
+        let Some(index) = self.find_live(key) else {
+            self.count_miss();
+            return None;
+        };
+        Some(self.read_at(index))
     }
 
     /// Removes `key` and hands its value back to you; no hook runs. Returns `None` if absent.
@@ -994,12 +991,7 @@ where
         let hash = self.store.hash(&key);
         let found = self.store.find(hash, &key);
         match found.and_then(|index| self.live_or_depart(index, leaving)) {
-            Some(index) => {
-                self.store.touch(index);
-                self.store.mark_written(index);
-                let old = core::mem::replace(&mut self.store.node_mut(index).value, value);
-                Ok(Some((key, old)))
-            }
+            Some(index) => Ok(Some((key, self.overwrite_at(index, value)))),
             None => Err((hash, key, value)),
         }
     }
@@ -1023,6 +1015,90 @@ impl<K: Hash + Eq, V, P, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     pub(crate) fn release_at(&mut self, index: u32, cause: RemovalCause) {
         let (key, value) = self.store.remove_at(index);
         self.release(key, value, cause);
+    }
+}
+
+/// Slot-level access for the maps built on a `ManagedMap` (the weak-keyed map, the concurrent
+/// shards): they address entries by slab position and go through these methods, never
+/// through the store, the listener or the counters.
+impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P, S, L, E> {
+    #[inline]
+    pub(crate) fn key_at(&self, index: u32) -> &K {
+        &self.store.node(index).key
+    }
+
+    #[inline]
+    pub(crate) fn value_at(&self, index: u32) -> &V {
+        &self.store.node(index).value
+    }
+
+    /// Whether the entry at `index` is past its deadline (never, without expiry).
+    #[inline]
+    pub(crate) fn expired_at(&self, index: u32) -> bool {
+        self.store.expired_now(index)
+    }
+
+    /// The next eviction victim.
+    #[inline]
+    pub(crate) fn least_recent(&self) -> Option<u32> {
+        self.store.back()
+    }
+
+    /// Stores `value` at `index` as a write (the entry becomes the most recent, both expiry
+    /// timers restart); returns the value it replaced, for the caller to release.
+    #[inline]
+    pub(crate) fn overwrite_at(&mut self, index: u32, value: V) -> V {
+        self.store.touch(index);
+        self.store.mark_written(index);
+        core::mem::replace(&mut self.store.node_mut(index).value, value)
+    }
+
+    /// Counts a lookup that found nothing.
+    #[inline]
+    pub(crate) fn count_miss(&self) {
+        self.metrics.lookup(false);
+    }
+
+    /// Takes every entry out at once, uncounted, with the listener that is to see them: for
+    /// a wrapper's `Drop`, which decides each entry's cause itself.
+    pub(crate) fn take_for_drop(&mut self) -> (Vec<Node<K, V>>, &mut L) {
+        (self.store.take_all(), &mut self.listener)
+    }
+}
+
+impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P, S, L, E> {
+    /// The value at `index`, for a lookup that found it: counted as a hit, promoted if the
+    /// policy promotes on reads, idle timer restarted.
+    #[inline]
+    pub(crate) fn read_at(&mut self, index: u32) -> &mut V {
+        self.metrics.lookup(true);
+        if P::READS_PROMOTE {
+            self.store.touch(index);
+        }
+        self.store.mark_read(index);
+        &mut self.store.node_mut(index).value
+    }
+}
+
+impl<K: Hash + Eq, V, P, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
+    ManagedMap<K, V, P, S, L, E>
+{
+    /// Position of the entry, among those whose key hashed to `hash`, whose key `matches`.
+    #[inline]
+    pub(crate) fn position_by(&self, hash: u64, matches: impl Fn(&K) -> bool) -> Option<u32> {
+        if self.store.len() == 0 {
+            return None;
+        }
+        self.store.find_by(hash, matches)
+    }
+}
+
+/// A concurrent map's shard: its listener queues what leaves under the lock.
+impl<K, V, P, S, E: Expiry> ManagedMap<K, V, P, S, Departures<K, V>, E> {
+    /// The entries that left since the last call, for their hooks to run outside the lock.
+    #[inline]
+    pub(crate) fn take_departed(&mut self) -> Departures<K, V> {
+        self.listener.take()
     }
 }
 
@@ -1337,15 +1413,12 @@ where
 
     /// This map's figures, as the only element.
     fn stats(&self) -> Vec<MapStats> {
-        vec![MapStats {
-            name: self.name.to_string(),
-            lifetime: self.lifetime,
-            policy: P::NAME,
-            len: self.len(),
-            max: self.max(),
-            capacity: self.capacity(),
-            heap_bytes: self.heap_bytes(),
-        }]
+        vec![MapStats::new(
+            self.name(),
+            self.lifetime,
+            P::NAME,
+            [self.len(), self.max(), self.capacity(), self.heap_bytes()],
+        )]
     }
 }
 

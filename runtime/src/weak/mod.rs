@@ -280,10 +280,7 @@ where
         K::Key: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        if self.map.store.len() == 0 {
-            return None;
-        }
-        self.map.store.find_by(hash, |slot: &Weakly<K>| {
+        self.map.position_by(hash, |slot: &Weakly<K>| {
             slot.weak
                 .view()
                 .is_some_and(|strong| K::equals(&strong, key))
@@ -296,7 +293,7 @@ where
         Q: Hash + Eq + ?Sized,
     {
         let index = self.position(self.hasher.hash_one(key), key)?;
-        (!self.map.store.expired_now(index)).then_some(index)
+        (!self.map.expired_at(index)).then_some(index)
     }
 
     fn find_live<Q>(&mut self, key: &Q) -> Option<u32>
@@ -310,7 +307,7 @@ where
 
     /// Removes the entry at `index` if its key has died, as [`RemovalCause::Collected`].
     fn collect_if_dead(&mut self, index: u32) -> bool {
-        if self.map.store.node(index).key.weak.is_expired() {
+        if self.map.key_at(index).weak.is_expired() {
             self.map.release_at(index, RemovalCause::Collected);
             true
         } else {
@@ -322,10 +319,9 @@ where
     /// of a round-robin sweep, which reaches every entry within `len / 2` inserts. O(1).
     /// What leaves goes to `leaving`: its hooks wait until the insert is done.
     fn collect_some(&mut self, leaving: &mut Departures<Weakly<K>, V>) {
-        let is_dead =
-            |map: &Inner<K, V, P, L, E>, index: u32| map.store.node(index).key.weak.is_expired();
+        let is_dead = |map: &Inner<K, V, P, L, E>, index: u32| map.key_at(index).weak.is_expired();
         for _ in 0..2 {
-            match self.map.store.back() {
+            match self.map.least_recent() {
                 Some(back) if is_dead(&self.map, back) => {
                     self.map.depart_at(back, RemovalCause::Collected, leaving);
                 }
@@ -333,7 +329,7 @@ where
             }
         }
         for _ in 0..2 {
-            let len = self.map.store.len();
+            let len = self.map.len();
             if len == 0 {
                 break;
             }
@@ -351,7 +347,7 @@ where
     fn collect_all(&mut self) -> usize {
         let mut collected = 0;
         let mut index = 0;
-        while index < self.map.store.len() {
+        while index < self.map.len() {
             if self.collect_if_dead(index as u32) {
                 // The last node moved into `index`: look at it next.
                 collected += 1;
@@ -375,12 +371,7 @@ where
         let slot = self.weakly(&key);
         let found = K::with_key(&key, |k| self.position(slot.hash, k));
         match found.and_then(|index| self.map.live_or_depart(index, leaving)) {
-            Some(index) => {
-                self.map.store.touch(index);
-                self.map.store.mark_written(index);
-                let old = core::mem::replace(&mut self.map.store.node_mut(index).value, value);
-                Ok(Some((slot.weak, old)))
-            }
+            Some(index) => Ok(Some((slot.weak, self.map.overwrite_at(index, value)))),
             None => Err((key, slot, value)),
         }
     }
@@ -491,8 +482,7 @@ where
         K::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.find(key)
-            .map(|index| &self.map.store.node(index).value)
+        self.find(key).map(|index| self.map.value_at(index))
     }
 
     /// The value for a live `key`, mutably; makes it the most recent entry of an LRU map.
@@ -510,14 +500,11 @@ where
         K::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let found = self.find_live(key);
-        self.map.metrics.lookup(found.is_some());
-        let index = found?;
-        if P::READS_PROMOTE {
-            self.map.store.touch(index);
-        }
-        self.map.store.mark_read(index);
-        Some(&mut self.map.store.node_mut(index).value)
+        let Some(index) = self.find_live(key) else {
+            self.map.count_miss();
+            return None;
+        };
+        Some(self.map.read_at(index))
     }
 
     /// Whether a live `key` is present.
@@ -683,7 +670,7 @@ where
                 Ok(())
             }
             Ok(None) => Ok(()),
-            Err((strong, _, value)) if self.map.store.is_full() => {
+            Err((strong, _, value)) if self.map.is_full() => {
                 Err(CapacityError::new(strong, value, self.map.max()))
             }
             Err((_strong, slot, value)) => {
@@ -755,9 +742,8 @@ where
         if L::OBSERVES_REMOVALS {
             // All out first, so that nothing is left for the inner map's own drop to clean
             // while a panic from these hooks unwinds.
-            let mut nodes = self.map.store.take_all();
+            let (mut nodes, listener) = self.map.take_for_drop();
             nodes.sort_unstable_by_key(|node| !node.key.weak.is_expired());
-            let listener = &mut self.map.listener;
             contain_while_unwinding(|| {
                 for node in nodes {
                     let cause = if node.key.weak.is_expired() {

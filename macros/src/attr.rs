@@ -45,7 +45,10 @@ pub(crate) struct MapAttr {
     pub(crate) name: Option<LitStr>,
 }
 
-pub(crate) struct UnmanagedAttr;
+/// `#[unmanaged(reason = "...")]`: the reason, when one was given and is not empty.
+pub(crate) struct UnmanagedAttr {
+    pub(crate) reason: Option<String>,
+}
 
 fn string_value(expr: &Expr, key: &str, example: &str, errors: &mut Errors) -> Option<LitStr> {
     match expr {
@@ -386,12 +389,14 @@ impl UnmanagedAttr {
     pub(crate) fn parse(attr: &syn::Attribute, errors: &mut Errors) -> Self {
         let example = "#[unmanaged(reason = \"filled once at start-up\")]";
         let mut reason_seen = false;
+        let mut unknown_seen = false;
+        let mut reason = None;
         if let syn::Meta::Path(path) = &attr.meta {
             errors.spanned(
                 path,
                 format!("#[unmanaged] needs a reason, so reviewers know why this map may grow: {example}"),
             );
-            return Self;
+            return Self { reason };
         }
         let result = attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("reason") {
@@ -406,9 +411,12 @@ impl UnmanagedAttr {
                             "the reason must not be empty: say why this map cannot grow without \
                              bound, e.g. \"filled once at start-up\"",
                         );
+                    } else {
+                        reason = Some(lit.value());
                     }
                 }
             } else {
+                unknown_seen = true;
                 errors.spanned(
                     &meta.path,
                     format!(
@@ -423,10 +431,10 @@ impl UnmanagedAttr {
         });
         if let Err(error) = result {
             errors.push(error);
-        } else if !reason_seen {
+        } else if !reason_seen && !unknown_seen {
             errors.spanned(attr, format!("#[unmanaged] needs a reason: {example}"));
         }
-        Self
+        Self { reason }
     }
 }
 

@@ -4,9 +4,10 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{Data, DeriveInput, ItemStruct, Member};
 
-use crate::attr::lifetime_name;
+use crate::attr::{UnmanagedAttr, lifetime_name};
 use crate::ctxt::Errors;
 use crate::expand::{managed_cache, member};
+use crate::lifecycle::Checks;
 
 pub(crate) fn derive(input: DeriveInput) -> TokenStream {
     let mut errors = Errors::default();
@@ -18,7 +19,21 @@ pub(crate) fn derive(input: DeriveInput) -> TokenStream {
         .to_compile_error();
     };
     let mut members: Vec<Member> = Vec::new();
+    let mut checks = Checks::default();
     for (index, field) in data.fields.iter().enumerate() {
+        let unmanaged = field
+            .attrs
+            .iter()
+            .filter(|a| a.path().is_ident("unmanaged"));
+        let mut marked = false;
+        for attr in unmanaged {
+            UnmanagedAttr::parse(attr, &mut errors);
+            marked = true;
+        }
+        if !marked && !field.attrs.iter().any(|a| a.path().is_ident("managed_map")) {
+            // A plain map next to the managed ones would escape the derive: checked by type.
+            checks.add_plain(&field.ty);
+        }
         let marks = field
             .attrs
             .iter()
@@ -68,5 +83,6 @@ pub(crate) fn derive(input: DeriveInput) -> TokenStream {
     };
     let members: Vec<&Member> = members.iter().collect();
     let tokens = managed_cache(&item, &members);
-    quote!(#tokens)
+    let checks = checks.expand(&item.generics);
+    quote!(#tokens #checks)
 }

@@ -10,6 +10,7 @@ use crate::ast::{FoundMap, as_hashmap, find_map, is_weak};
 use crate::attr::{Evict, MapAttr, Max, Scope, UnmanagedAttr};
 use crate::ctxt::Errors;
 use crate::fallback;
+use crate::lifecycle::Checks;
 
 /// One field to rewrite, with everything validated.
 struct Managed {
@@ -65,9 +66,40 @@ pub(crate) fn managed(args: &TokenStream, input: TokenStream) -> TokenStream {
     }
     let managed = collect_fields(&item, &mut errors);
     match errors.finish() {
-        Ok(()) => generate(item, &managed),
+        Ok(()) => {
+            let checks = lifecycle_checks(&item, &managed);
+            let mut tokens = generate(item, &managed);
+            tokens.extend(checks);
+            tokens
+        }
         Err(error) => fallback::emit(item, &error),
     }
+}
+
+/// `#[mapguard::unmanaged(reason = "...")]` on an item: checks the reason, then emits the item
+/// with the lint level the clippy layer reads.
+pub(crate) fn unmanaged(args: &TokenStream, input: TokenStream) -> TokenStream {
+    let attr: syn::Attribute = syn::parse_quote!(#[unmanaged(#args)]);
+    let mut errors = Errors::default();
+    let parsed = if args.is_empty() {
+        errors.at(
+            Span::call_site(),
+            "#[mapguard::unmanaged] needs a reason, so reviewers know why this map may grow: \
+             #[mapguard::unmanaged(reason = \"filled once at start-up\")]",
+        );
+        UnmanagedAttr { reason: None }
+    } else {
+        UnmanagedAttr::parse(&attr, &mut errors)
+    };
+    let mut tokens = match parsed.reason {
+        Some(reason) => quote!(#[allow(clippy::disallowed_types, reason = #reason)]),
+        None => TokenStream::new(),
+    };
+    tokens.extend(input);
+    if let Err(error) = errors.finish() {
+        tokens.extend(error.to_compile_error());
+    }
+    tokens
 }
 
 fn with_error(mut tokens: TokenStream, error: &syn::Error) -> TokenStream {
@@ -92,6 +124,18 @@ fn describe(member: &Member) -> String {
         Member::Named(ident) => format!("`{ident}`"),
         Member::Unnamed(index) => format!("{}", index.index),
     }
+}
+
+/// The compiler's checks: unannotated fields hold no map, managed maps' values hold none.
+fn lifecycle_checks(item: &ItemStruct, managed: &[Managed]) -> TokenStream {
+    let mut checks = Checks::default();
+    for field in &item.fields {
+        if !field.attrs.iter().any(fallback::is_helper) {
+            checks.add_plain(&field.ty);
+        }
+    }
+    checks.managed_values = managed.iter().map(|field| &field.value).collect();
+    checks.expand(&item.generics)
 }
 
 /// Validates every field's attributes and type, reporting all problems.
@@ -332,7 +376,11 @@ fn config(item: &ItemStruct, field: &Managed) -> (TokenStream, TokenStream) {
 
     let definition = quote! {
         #[doc(hidden)]
-        #[allow(non_camel_case_types)]
+        #[allow(
+            non_camel_case_types,
+            clippy::disallowed_types,
+            reason = "names the field's declared map type, which #[mapguard::managed] replaced"
+        )]
         #vis struct #ident #generics (#phantom) #where_clause;
 
         #[automatically_derived]
@@ -459,7 +507,19 @@ fn generate(mut item: ItemStruct, managed: &[Managed]) -> TokenStream {
         new_types.push((field.member.clone(), ty));
     }
     for (index, field) in item.fields.iter_mut().enumerate() {
+        // What the field declared, as the lint attribute the clippy layer reads (clippy.toml
+        // `disallowed-types`, from `cargo mapguard clippy-config`).
+        let reason = field
+            .attrs
+            .iter()
+            .find(|attr| attr.path().is_ident("unmanaged"))
+            .and_then(|attr| UnmanagedAttr::parse(attr, &mut Errors::default()).reason);
         field.attrs.retain(|attr| !fallback::is_helper(attr));
+        if let Some(reason) = reason {
+            field.attrs.push(syn::parse_quote!(
+                #[allow(clippy::disallowed_types, reason = #reason)]
+            ));
+        }
         let member = member(index, field);
         if let Some((_, ty)) = new_types.iter().find(|(m, _)| *m == member) {
             field.ty = syn::parse2(ty.clone()).unwrap_or_else(|_| field.ty.clone());

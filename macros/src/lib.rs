@@ -11,6 +11,7 @@ mod ctxt;
 mod derive_cache;
 mod expand;
 mod fallback;
+mod lifecycle;
 
 use proc_macro::TokenStream;
 
@@ -53,6 +54,28 @@ pub fn managed(args: TokenStream, input: TokenStream) -> TokenStream {
     expand::managed(&args.into(), input.into()).into()
 }
 
+/// Declares why an item may hold a map that grows without bound:
+/// `#[mapguard::unmanaged(reason = "...")]` on a `static`, a struct, an enum or a union (all
+/// of its fields). It changes nothing but the lint level the clippy layer reads
+/// (`clippy::disallowed_types`, with the reason), and fails to compile without a reason.
+/// `cargo mapguard check` accepts the item. Inside a `#[mapguard::managed]` struct (or one
+/// deriving `ManagedCache`), fields take `#[unmanaged(reason = "...")]` without the path.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::{LazyLock, Mutex};
+///
+/// #[mapguard::unmanaged(reason = "the 50 US states, filled once at start-up")]
+/// static STATES: LazyLock<Mutex<HashMap<&'static str, u32>>> =
+///     LazyLock::new(|| Mutex::new(HashMap::from([("WA", 53)])));
+///
+/// assert_eq!(STATES.lock().unwrap()["WA"], 53);
+/// ```
+#[proc_macro_attribute]
+pub fn unmanaged(args: TokenStream, input: TokenStream) -> TokenStream {
+    expand::unmanaged(&args.into(), input.into()).into()
+}
+
 /// Implements `mapguard::ManagedCache` for a struct whose `#[managed_map]` fields are already
 /// managed maps (built by hand). Each map's own lifetime, set where it is built, decides
 /// which scope clears it; the attribute may restate it (`#[managed_map(lifetime = "...")]`),
@@ -76,7 +99,7 @@ pub fn managed(args: TokenStream, input: TokenStream) -> TokenStream {
 /// state.hits += 1;
 /// assert_eq!(state.end_scope(Lifetime::Request), 1);
 /// ```
-#[proc_macro_derive(ManagedCache, attributes(managed_map))]
+#[proc_macro_derive(ManagedCache, attributes(managed_map, unmanaged))]
 pub fn derive_managed_cache(input: TokenStream) -> TokenStream {
     match syn::parse(input) {
         Ok(input) => derive_cache::derive(input).into(),

@@ -91,6 +91,7 @@ mod core;
 mod departures;
 mod error;
 pub mod hooks;
+mod lifecycle;
 pub mod map;
 pub mod policy;
 pub mod registry;
@@ -134,7 +135,7 @@ pub use map::{BoundedMap, LruMap, ManagedMap};
 pub use scope::{Lifetime, ManagedCache};
 pub use weak::WeakKeyMap;
 
-pub use mapguard_macros::{Cleanup, ManagedCache, managed};
+pub use mapguard_macros::{Cleanup, ManagedCache, managed, unmanaged};
 
 /// What the macros' generated code names, and nothing else: paths here are not a public API.
 #[doc(hidden)]
@@ -142,6 +143,9 @@ pub mod __private {
     pub use crate::config::FieldConfig;
     pub use crate::expiry::{Expiring, NoExpiry};
     pub use crate::hooks::{ConcurrentListener, RemovalListener};
+    pub use crate::lifecycle::{
+        HoldsMap, MapProbe, PlainProbe, Probe, require_lifecycle, require_managed_values,
+    };
     pub use crate::policy::{Lru, Reject};
     pub use crate::scope::MapStats;
     pub use crate::{

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 /// Layers, lowest first. A module may use its own layer and those below.
 const LAYERS: &[&[&str]] = &[
-    &["core", "cause", "error", "policy"],
+    &["core", "cause", "error", "lifecycle", "policy"],
     &["hooks"],
     &["departures"],
     &["scope", "stats"],

@@ -18,7 +18,11 @@ pub struct RuleCache {
     >,
 }
 #[doc(hidden)]
-#[allow(non_camel_case_types)]
+#[allow(
+    non_camel_case_types,
+    clippy::disallowed_types,
+    reason = "names the field's declared map type, which #[mapguard::managed] replaced"
+)]
 struct __MapguardConfig_9RuleCache_compiled(
     ::mapguard::__private::PhantomData<fn() -> (HashMap<String, Arc<Rule>>)>,
 );
@@ -65,7 +69,11 @@ for __MapguardConfig_9RuleCache_compiled {
     }
 }
 #[doc(hidden)]
-#[allow(non_camel_case_types)]
+#[allow(
+    non_camel_case_types,
+    clippy::disallowed_types,
+    reason = "names the field's declared map type, which #[mapguard::managed] replaced"
+)]
 struct __MapguardConfig_9RuleCache_scratch(
     ::mapguard::__private::PhantomData<fn() -> (HashMap<u64, Conn>)>,
 );
@@ -137,3 +145,17 @@ impl ::mapguard::__private::ManagedCache for RuleCache {
         stats
     }
 }
+const _: () = {
+    #[allow(dead_code, clippy::all, clippy::pedantic)]
+    fn __mapguard_lifecycle_checks() {
+        use ::mapguard::__private::{MapProbe as _, PlainProbe as _};
+        ::mapguard::__private::require_managed_values::<
+            Arc<Rule>,
+            _,
+        >(&(&::mapguard::__private::Probe::<Arc<Rule>>::new()).lifecycle());
+        ::mapguard::__private::require_managed_values::<
+            Conn,
+            _,
+        >(&(&::mapguard::__private::Probe::<Conn>::new()).lifecycle());
+    }
+};

@@ -11,7 +11,11 @@ pub struct Pair<'a, T: Clone>(
 where
     T: Default;
 #[doc(hidden)]
-#[allow(non_camel_case_types)]
+#[allow(
+    non_camel_case_types,
+    clippy::disallowed_types,
+    reason = "names the field's declared map type, which #[mapguard::managed] replaced"
+)]
 pub struct __MapguardConfig_4Pair_0<'a, T: Clone>(
     ::mapguard::__private::PhantomData<
         fn() -> (
@@ -105,3 +109,16 @@ where
         stats
     }
 }
+const _: () = {
+    #[allow(dead_code, clippy::all, clippy::pedantic)]
+    fn __mapguard_lifecycle_checks<'a, T: Clone>()
+    where
+        T: Default,
+    {
+        use ::mapguard::__private::{MapProbe as _, PlainProbe as _};
+        ::mapguard::__private::require_managed_values::<
+            T,
+            _,
+        >(&(&::mapguard::__private::Probe::<T>::new()).lifecycle());
+    }
+};

@@ -24,11 +24,16 @@ struct Sessions {
         __MapguardConfig_8Sessions_meta,
         ::mapguard::__private::Expiring,
     >,
+    #[allow(clippy::disallowed_types, reason = "fixed table filled once at start-up")]
     codes: HashMap<u16, &'static str>,
     name: String,
 }
 #[doc(hidden)]
-#[allow(non_camel_case_types)]
+#[allow(
+    non_camel_case_types,
+    clippy::disallowed_types,
+    reason = "names the field's declared map type, which #[mapguard::managed] replaced"
+)]
 struct __MapguardConfig_8Sessions_by_id(
     ::mapguard::__private::PhantomData<fn() -> (HashMap<u64, Conn>)>,
 );
@@ -75,7 +80,11 @@ for __MapguardConfig_8Sessions_by_id {
     const OBSERVES_REMOVALS: bool = false;
 }
 #[doc(hidden)]
-#[allow(non_camel_case_types)]
+#[allow(
+    non_camel_case_types,
+    clippy::disallowed_types,
+    reason = "names the field's declared map type, which #[mapguard::managed] replaced"
+)]
 struct __MapguardConfig_8Sessions_open(
     ::mapguard::__private::PhantomData<fn() -> (HashMap<String, Channel>)>,
 );
@@ -123,7 +132,11 @@ for __MapguardConfig_8Sessions_open {
     const OBSERVES_REMOVALS: bool = true;
 }
 #[doc(hidden)]
-#[allow(non_camel_case_types)]
+#[allow(
+    non_camel_case_types,
+    clippy::disallowed_types,
+    reason = "names the field's declared map type, which #[mapguard::managed] replaced"
+)]
 struct __MapguardConfig_8Sessions_meta(
     ::mapguard::__private::PhantomData<fn() -> (HashMap<Weak<Node>, Meta>)>,
 );
@@ -204,3 +217,25 @@ impl ::mapguard::__private::ManagedCache for Sessions {
         stats
     }
 }
+const _: () = {
+    #[allow(dead_code, clippy::all, clippy::pedantic)]
+    fn __mapguard_lifecycle_checks() {
+        use ::mapguard::__private::{MapProbe as _, PlainProbe as _};
+        ::mapguard::__private::require_lifecycle::<
+            String,
+            _,
+        >(&(&::mapguard::__private::Probe::<String>::new()).lifecycle());
+        ::mapguard::__private::require_managed_values::<
+            Conn,
+            _,
+        >(&(&::mapguard::__private::Probe::<Conn>::new()).lifecycle());
+        ::mapguard::__private::require_managed_values::<
+            Channel,
+            _,
+        >(&(&::mapguard::__private::Probe::<Channel>::new()).lifecycle());
+        ::mapguard::__private::require_managed_values::<
+            Meta,
+            _,
+        >(&(&::mapguard::__private::Probe::<Meta>::new()).lifecycle());
+    }
+};

@@ -1,0 +1,120 @@
+//! `cargo mapguard check`: fails when a map in the workspace declares no lifecycle.
+//!
+//! Cargo runs `cargo-mapguard mapguard check ...` for `cargo mapguard check ...`; called
+//! directly, `cargo-mapguard check ...` works too. Exit codes: 0 clean, 1 findings, 2 when the
+//! check cannot run (bad arguments, no manifest).
+#![forbid(unsafe_code)]
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use cargo_mapguard::{Format, Options, clippy_config};
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cargo-mapguard",
+    bin_name = "cargo mapguard",
+    version,
+    about = "Every map in a Rust workspace declares its lifecycle: finds the ones that do not."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Reports every struct/enum/union field and static whose type is or holds a map with no
+    /// #[managed_map(...)] or #[unmanaged(reason = "...")].
+    Check(CheckArgs),
+    /// Prints a clippy.toml whose `disallowed-types` lists the std and hashbrown maps: the
+    /// layer that sees types the gate cannot resolve.
+    ClippyConfig,
+}
+
+#[derive(clap::Args, Debug)]
+struct CheckArgs {
+    /// Path to Cargo.toml (default: the one cargo finds from the current directory).
+    #[arg(long, value_name = "PATH")]
+    manifest_path: Option<PathBuf>,
+    /// Check every package of the workspace (the default when no -p is given).
+    #[arg(long)]
+    workspace: bool,
+    /// Check only this package (repeatable).
+    #[arg(short = 'p', long = "package", value_name = "SPEC")]
+    packages: Vec<String>,
+    /// How to print findings.
+    #[arg(long, value_enum, default_value_t = FormatArg::Human)]
+    format: FormatArg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum FormatArg {
+    /// rustc-like diagnostics.
+    Human,
+    /// A JSON array of findings.
+    Json,
+    /// SARIF 2.1.0, for code-scanning pages.
+    Sarif,
+}
+
+fn main() -> ExitCode {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // `cargo mapguard ...` runs `cargo-mapguard mapguard ...`.
+    if args.get(1).is_some_and(|arg| arg == "mapguard") {
+        args.remove(1);
+    }
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let code = if error.use_stderr() { 2 } else { 0 };
+            let _ = error.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.command {
+        Command::ClippyConfig => {
+            print!("{}", clippy_config());
+            ExitCode::SUCCESS
+        }
+        Command::Check(args) => check(args),
+    }
+}
+
+fn check(args: CheckArgs) -> ExitCode {
+    let options = Options {
+        manifest_path: args.manifest_path,
+        packages: if args.workspace {
+            Vec::new()
+        } else {
+            args.packages
+        },
+    };
+    let outcome = match cargo_mapguard::check(&options) {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    for skipped in &outcome.unparsed {
+        eprintln!("warning: {skipped}");
+    }
+    let format = match args.format {
+        FormatArg::Human => Format::Human,
+        FormatArg::Json => Format::Json,
+        FormatArg::Sarif => Format::Sarif,
+    };
+    let text = outcome.render(format);
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not an error of the check.
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+    if outcome.findings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}

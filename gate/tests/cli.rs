@@ -1,0 +1,296 @@
+//! The gate on its fixture workspace (`tests/fixture`: parsed, never built), through the
+//! binary as users and CI run it.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn fixture() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixture/Cargo.toml")
+}
+
+fn gate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cargo-mapguard"))
+        .args(args)
+        .output()
+        .expect("the gate runs")
+}
+
+fn json_findings(output: &Output) -> Vec<serde_json::Value> {
+    serde_json::from_slice::<Vec<serde_json::Value>>(&output.stdout).expect("a JSON array")
+}
+
+/// Every escape in the fixture, as (file, kind, item): exactly these, nothing else.
+const EXPECTED: &[(&str, &str, &str)] = &[
+    ("app/benches/load.rs", "field", "Bench.results"),
+    ("app/build.rs", "field", "BuildState.generated"),
+    ("app/examples/demo.rs", "static", "DEMO"),
+    ("app/extra/generated.rs", "field", "Generated.symbols"),
+    ("app/src/aliases.rs", "field", "UsesAliases.index"),
+    ("app/src/aliases.rs", "field", "UsesAliases.sharded"),
+    ("app/src/lib.rs", "field", "Spellings.by_alias"),
+    ("app/src/lib.rs", "field", "Spellings.renamed"),
+    ("app/src/lib.rs", "field", "Spellings.fx"),
+    ("app/src/lib.rs", "field", "Spellings.fx_set"),
+    ("app/src/lib.rs", "field", "Spellings.ahash"),
+    ("app/src/lib.rs", "field", "Spellings.index"),
+    ("app/src/lib.rs", "field", "Spellings.custom"),
+    ("app/src/lib.rs", "field", "Containers.list"),
+    ("app/src/lib.rs", "field", "Containers.array"),
+    ("app/src/lib.rs", "field", "Containers.tuple"),
+    ("app/src/lib.rs", "field", "Containers.boxed"),
+    ("app/src/lib.rs", "field", "Containers.once_lock"),
+    ("app/src/lib.rs", "field", "Containers.once_cell"),
+    ("app/src/lib.rs", "field", "Containers.lazy"),
+    ("app/src/lib.rs", "field", "Containers.shared"),
+    ("app/src/lib.rs", "map_value", "Nested.by_tenant"),
+    ("app/src/lib.rs", "field", "Newtype.0"),
+    ("app/src/lib.rs", "field", "UsesWrapper.wrapped"),
+    ("app/src/lib.rs", "field", "Derived.plain"),
+    ("app/src/lib.rs", "field", "Event::Loaded.index"),
+    ("app/src/lib.rs", "field", "Event::Batch.1"),
+    ("app/src/lib.rs", "field", "Raw.table"),
+    ("app/src/lib.rs", "static", "CACHE"),
+    ("app/src/lib.rs", "static", "COUNTS"),
+    ("app/src/lib.rs", "static", "ONCE"),
+    ("app/src/lib.rs", "thread_local", "PER_THREAD"),
+    ("app/src/lib.rs", "lazy_static", "LEGACY_GLOBAL"),
+    ("app/src/lib.rs", "static", "INSIDE"),
+    ("app/src/net/mod.rs", "field", "Router.routes"),
+    ("app/src/net/peers.rs", "field", "Peers.by_addr"),
+    ("app/tests/integration.rs", "field", "Fixture.seen"),
+];
+
+#[test]
+fn the_fixture_findings_are_exactly_the_escapes() {
+    let output = gate(&[
+        "check",
+        "--manifest-path",
+        fixture().to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "findings exit 1");
+    let found: BTreeSet<(String, String, String)> = json_findings(&output)
+        .iter()
+        .map(|f| {
+            let field = |key: &str| f[key].as_str().unwrap().to_owned();
+            (field("file"), field("kind"), field("item"))
+        })
+        .collect();
+    let expected: BTreeSet<(String, String, String)> = EXPECTED
+        .iter()
+        .map(|(file, kind, item)| ((*file).to_owned(), (*kind).to_owned(), (*item).to_owned()))
+        .collect();
+    let missing: Vec<_> = expected.difference(&found).collect();
+    let extra: Vec<_> = found.difference(&expected).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing: {missing:#?}\nextra: {extra:#?}"
+    );
+}
+
+#[test]
+fn json_findings_carry_position_type_and_message() {
+    let output = gate(&[
+        "check",
+        "--manifest-path",
+        fixture().to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let findings = json_findings(&output);
+    let cache = findings
+        .iter()
+        .find(|f| f["item"] == "CACHE")
+        .expect("CACHE is found");
+    assert_eq!(cache["file"], "app/src/lib.rs");
+    assert_eq!(cache["line"], 82);
+    assert_eq!(cache["column"], 19);
+    assert_eq!(cache["type"], "LazyLock<Mutex<HashMap<String, String>>>");
+    let message = cache["message"].as_str().unwrap();
+    assert!(
+        message.contains("`HashMap`") && message.contains("mapguard::unmanaged(reason"),
+        "{message}"
+    );
+    for finding in &findings {
+        for key in ["file", "line", "column", "kind", "item", "type", "message"] {
+            assert!(!finding[key].is_null(), "{key} missing in {finding}");
+        }
+    }
+}
+
+#[test]
+fn a_file_that_does_not_parse_is_reported_and_skipped() {
+    let output = gate(&["check", "--manifest-path", fixture().to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("app/src/broken.rs: skipped: could not parse it (line 4"),
+        "{stderr}"
+    );
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn human_output_reads_like_rustc() {
+    let output = gate(&["check", "--manifest-path", fixture().to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let expected = "error[mapguard::static]: static `CACHE` holds a map (`HashMap`) with no lifecycle, \
+                    for the life of the process\n  --> app/src/lib.rs:82:19\n   |\n\
+                    82 | pub static CACHE: LazyLock<Mutex<HashMap<String, String>>> = LazyLock::new(Default::default);\n   \
+                    |                   ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n";
+    assert!(stdout.contains(expected), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "mapguard: {} map(s) without a lifecycle",
+            EXPECTED.len()
+        )),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn sarif_has_one_result_per_finding() {
+    let output = gate(&[
+        "check",
+        "--manifest-path",
+        fixture().to_str().unwrap(),
+        "--format",
+        "sarif",
+    ]);
+    let log: serde_json::Value = serde_json::from_slice(&output.stdout).expect("SARIF is JSON");
+    assert_eq!(log["version"], "2.1.0");
+    let run = &log["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "cargo-mapguard");
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), EXPECTED.len());
+    let first = &results[0];
+    let location = &first["locations"][0]["physicalLocation"];
+    assert_eq!(location["artifactLocation"]["uri"], "app/benches/load.rs");
+    assert_eq!(location["region"]["startLine"], 2);
+    let rules: Vec<_> = run["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].clone())
+        .collect();
+    assert_eq!(
+        rules[first["ruleIndex"].as_u64().unwrap() as usize],
+        first["ruleId"]
+    );
+}
+
+#[test]
+fn a_clean_package_exits_zero_and_says_so() {
+    let output = gate(&[
+        "check",
+        "--manifest-path",
+        fixture().to_str().unwrap(),
+        "-p",
+        "clean",
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("every map declares its lifecycle"));
+}
+
+#[test]
+fn cargo_runs_it_as_cargo_mapguard_mapguard_check() {
+    let direct = gate(&[
+        "check",
+        "--manifest-path",
+        fixture().to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let via_cargo = gate(&[
+        "mapguard",
+        "check",
+        "--manifest-path",
+        fixture().to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(direct.stdout, via_cargo.stdout);
+    assert_eq!(via_cargo.status.code(), Some(1));
+}
+
+#[test]
+fn what_stops_it_from_running_exits_two_with_a_message() {
+    let missing = gate(&["check", "--manifest-path", "/nonexistent/Cargo.toml"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).starts_with("error: `cargo metadata` failed"));
+    let no_package = gate(&[
+        "check",
+        "--manifest-path",
+        fixture().to_str().unwrap(),
+        "-p",
+        "nope",
+    ]);
+    assert_eq!(no_package.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_package.stderr).contains("package `nope` is not a member"));
+    let bad_flag = gate(&["check", "--frobnicate"]);
+    assert_eq!(bad_flag.status.code(), Some(2));
+    let bad_format = gate(&["check", "--format", "xml"]);
+    assert_eq!(bad_format.status.code(), Some(2));
+    let nothing = gate(&[]);
+    assert_eq!(nothing.status.code(), Some(2));
+}
+
+#[test]
+fn help_and_version_exit_zero() {
+    let help = gate(&["--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("check"));
+    let version = gate(&["--version"]);
+    assert_eq!(version.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&version.stdout).contains(env!("CARGO_PKG_VERSION")));
+    let check_help = gate(&["mapguard", "check", "--help"]);
+    assert!(String::from_utf8_lossy(&check_help.stdout).contains("--manifest-path"));
+}
+
+#[test]
+fn an_allow_entry_without_a_reason_stops_the_check() {
+    let dir = std::env::temp_dir().join(format!("mapguard-gate-config-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        "[package]\nname = \"cfg\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+         [package.metadata.mapguard]\nallow = [{ item = \"S.m\" }]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("src/lib.rs"),
+        "pub struct S { pub m: std::collections::HashMap<u8, u8> }\n",
+    )
+    .unwrap();
+    let output = gate(&[
+        "check",
+        "--manifest-path",
+        dir.join("Cargo.toml").to_str().unwrap(),
+    ]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("the `allow` entry for `S.m` needs a `reason`")
+    );
+}
+
+#[test]
+fn clippy_config_lists_the_map_types() {
+    let output = gate(&["clippy-config"]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&output.stdout);
+    for path in [
+        "std::collections::HashMap",
+        "std::collections::BTreeSet",
+        "hashbrown::HashMap",
+    ] {
+        assert!(text.contains(&format!("path = \"{path}\"")), "{text}");
+    }
+}

@@ -81,7 +81,7 @@ pub struct NoMap;
 
 /// Found first (on `Probe<T>` itself) when `T: HoldsMap`.
 pub trait MapProbe<T: ?Sized> {
-    /// [`MapWithoutLifecycle`].
+    /// A `MapWithoutLifecycle`: the type holds a map.
     fn lifecycle(&self) -> MapWithoutLifecycle<T>;
 }
 
@@ -93,7 +93,7 @@ impl<T: HoldsMap + ?Sized> MapProbe<T> for Probe<T> {
 
 /// Found after one autoref (on `&Probe<T>`) for every `T`.
 pub trait PlainProbe {
-    /// [`NoMap`].
+    /// `NoMap`: the type holds none.
     fn lifecycle(&self) -> NoMap;
 }
 

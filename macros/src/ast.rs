@@ -2,9 +2,32 @@
 
 use syn::{GenericArgument, PathArguments, PathSegment, Type};
 
-/// Map and set types that must carry a lifecycle attribute, by last path segment.
+/// Map and set types that must carry a lifecycle attribute, by last path segment: the ones
+/// the compiler's check cannot name (other crates' types: indexmap, dashmap, ahash, ...) are
+/// found here by name. The same list as the gate's (`gate/src/types.rs`).
 pub(crate) const MAPS: &[&str] = &[
-    "HashMap", "BTreeMap", "IndexMap", "HashSet", "BTreeSet", "DashMap",
+    "HashMap",
+    "HashSet",
+    "BTreeMap",
+    "BTreeSet",
+    "HashTable",
+    "IndexMap",
+    "IndexSet",
+    "DashMap",
+    "DashSet",
+    "FxHashMap",
+    "FxHashSet",
+    "AHashMap",
+    "AHashSet",
+    "FnvHashMap",
+    "FnvHashSet",
+    "SkipMap",
+    "SkipSet",
+    "LinkedHashMap",
+    "LinkedHashSet",
+    "BiMap",
+    "BiHashMap",
+    "BiBTreeMap",
 ];
 
 /// Wrappers looked through when searching a field type for a map.

@@ -65,15 +65,14 @@ pub(crate) fn managed(args: &TokenStream, input: TokenStream) -> TokenStream {
         );
     }
     let managed = collect_fields(&item, &mut errors);
-    match errors.finish() {
-        Ok(()) => {
-            let checks = lifecycle_checks(&item, &managed);
-            let mut tokens = generate(item, &managed);
-            tokens.extend(checks);
-            tokens
-        }
+    // Checked by type on success and on error alike, so one build reports every field.
+    let checks = lifecycle_checks(&item, &managed);
+    let mut tokens = match errors.finish() {
+        Ok(()) => generate(item, &managed),
         Err(error) => fallback::emit(item, &error),
-    }
+    };
+    tokens.extend(checks);
+    tokens
 }
 
 /// `#[mapguard::unmanaged(reason = "...")]` on an item: checks the reason, then emits the item
@@ -130,7 +129,8 @@ fn describe(member: &Member) -> String {
 fn lifecycle_checks(item: &ItemStruct, managed: &[Managed]) -> TokenStream {
     let mut checks = Checks::default();
     for field in &item.fields {
-        if !field.attrs.iter().any(fallback::is_helper) {
+        // A map found by name has its own error already (see `collect_fields`).
+        if !field.attrs.iter().any(fallback::is_helper) && find_map(&field.ty).is_none() {
             checks.add_plain(&field.ty);
         }
     }

@@ -27,3 +27,15 @@ struct Service {
 }
 
 fn main() {}
+
+// Other crates' maps, which the compiler's check cannot name, are found by name.
+mod other_crates {
+    pub struct AHashMap<K, V>(std::marker::PhantomData<(K, V)>);
+    pub struct IndexSet<T>(std::marker::PhantomData<T>);
+}
+
+#[mapguard::managed]
+struct ByName {
+    ahash: other_crates::AHashMap<u32, u32>,
+    index: other_crates::IndexSet<u32>,
+}

@@ -4,7 +4,7 @@ use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, ExprPath, ExprUnary, Lit, LitStr, UnOp};
 
-use crate::ctxt::{Errors, list, suggestion};
+use crate::ctxt::{Errors, Keys, list, suggestion};
 
 pub(crate) const KEYS: &[&str] = &[
     "lifetime",
@@ -41,8 +41,12 @@ pub(crate) struct MapAttr {
     pub(crate) cleanup: Option<Span>,
     /// `concurrent`: a `ConcurrentMap`, shared through `&self`.
     pub(crate) concurrent: Option<Span>,
-    pub(crate) on_remove: Option<syn::Path>,
+    pub(crate) on_remove: Option<ExprPath>,
     pub(crate) name: Option<LitStr>,
+    /// The keys given, right or wrong (valid.rs checks what must be there).
+    pub(crate) keys: Keys,
+    /// Where `evict` was given.
+    pub(crate) evict_key: Option<Span>,
 }
 
 /// `#[unmanaged(reason = "...")]`: the reason, when one was given and is not empty.
@@ -243,7 +247,7 @@ impl MapAttr {
             "ttl" => parsed.ttl = duration_value(value, "ttl", errors),
             "idle" => parsed.idle = duration_value(value, "idle", errors),
             "on_remove" => match value {
-                Expr::Path(ExprPath { path, .. }) => parsed.on_remove = Some(path.clone()),
+                Expr::Path(path) => parsed.on_remove = Some(path.clone()),
                 other => errors.spanned(
                     other,
                     "`on_remove` takes the path of a function `fn(K, V, RemovalCause)`, \
@@ -263,41 +267,6 @@ impl MapAttr {
         }
     }
 
-    /// Keys that must be present, and keys that cannot go together.
-    fn check_required(&self, seen: &[String], evict_key: Option<Span>, errors: &mut Errors) {
-        if self.lifetime.is_none() && !seen.iter().any(|k| k == "lifetime") {
-            errors.spanned(
-                &self.attr,
-                "#[managed_map] needs a `lifetime`: add `lifetime = \"request\"` (or \"session\", \
-                 \"batch\", \"process\") so the map's entries have an owner that ends",
-            );
-        }
-        if self.max.is_none() && self.weak_keys.is_none() && !seen.iter().any(|k| k == "max") {
-            errors.spanned(
-                &self.attr,
-                "#[managed_map] needs `max = N`: an unbounded map is the leak this attribute \
-                 prevents (only `weak_keys` maps may leave it out)",
-            );
-        }
-        if let (Some(concurrent), Some(_)) = (self.concurrent, self.weak_keys) {
-            errors.at(
-                concurrent,
-                "`concurrent` and `weak_keys` cannot be combined: weak-keyed maps are not \
-                 thread-safe yet; remove `concurrent` and share the struct behind a `Mutex`, or \
-                 key the concurrent map by an id instead of a `Weak`",
-            );
-        }
-        if let Some(span) = evict_key {
-            if !seen.iter().any(|k| k == "max") {
-                errors.at(
-                    span,
-                    "`evict` needs `max`: add `max = N`, or remove `evict` (an unbounded map \
-                     evicts nothing)",
-                );
-            }
-        }
-    }
-
     /// Parses the attribute, reporting every problem into `errors`.
     pub(crate) fn parse(attr: &syn::Attribute, errors: &mut Errors) -> Self {
         let mut parsed = Self {
@@ -312,9 +281,9 @@ impl MapAttr {
             concurrent: None,
             on_remove: None,
             name: None,
+            keys: Keys::default(),
+            evict_key: None,
         };
-        let mut seen: Vec<String> = Vec::new();
-        let mut evict_key: Option<Span> = None;
         let result = attr.parse_nested_meta(|meta| {
             let path = &meta.path;
             let key = path.get_ident().map_or_else(
@@ -322,14 +291,14 @@ impl MapAttr {
                 ToString::to_string,
             );
             let key_span = meta.path.span();
-            if seen.contains(&key) {
-                errors.at(
-                    key_span,
-                    format!("duplicate key `{key}`: it is already set above"),
-                );
-            }
-            seen.push(key.clone());
             let has_value = meta.input.peek(syn::Token![=]);
+            if !parsed.keys.first(&key, &meta.path, errors) {
+                // The first one stands.
+                if has_value {
+                    let _: Expr = meta.value()?.parse()?;
+                }
+                return Ok(());
+            }
             match key.as_str() {
                 "weak_keys" | "cleanup" | "concurrent" => {
                     if has_value {
@@ -355,7 +324,7 @@ impl MapAttr {
                     }
                     let value: Expr = meta.value()?.parse()?;
                     if known == "evict" {
-                        evict_key = Some(key_span);
+                        parsed.evict_key = Some(key_span);
                     }
                     parsed.apply(known, &value, errors);
                 }
@@ -377,10 +346,7 @@ impl MapAttr {
         });
         if let Err(error) = result {
             errors.push(error);
-            return parsed;
         }
-
-        parsed.check_required(&seen, evict_key, errors);
         parsed
     }
 }
@@ -388,7 +354,7 @@ impl MapAttr {
 impl UnmanagedAttr {
     pub(crate) fn parse(attr: &syn::Attribute, errors: &mut Errors) -> Self {
         let example = "#[unmanaged(reason = \"filled once at start-up\")]";
-        let mut reason_seen = false;
+        let mut keys = Keys::default();
         let mut unknown_seen = false;
         let mut reason = None;
         if let syn::Meta::Path(path) = &attr.meta {
@@ -400,8 +366,11 @@ impl UnmanagedAttr {
         }
         let result = attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("reason") {
-                reason_seen = true;
+                let first = keys.first("reason", &meta.path, errors);
                 let value: Expr = meta.value()?.parse()?;
+                if !first {
+                    return Ok(());
+                }
                 if let Some(lit) =
                     string_value(&value, "reason", "\"filled once at start-up\"", errors)
                 {
@@ -431,7 +400,7 @@ impl UnmanagedAttr {
         });
         if let Err(error) = result {
             errors.push(error);
-        } else if !reason_seen && !unknown_seen {
+        } else if !keys.contains("reason") && !unknown_seen {
             errors.spanned(attr, format!("#[unmanaged] needs a reason: {example}"));
         }
         Self { reason }

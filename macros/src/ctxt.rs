@@ -3,27 +3,43 @@
 use quote::ToTokens;
 use std::fmt::Display;
 
-#[derive(Default)]
+/// Every error of an item, in the order found. Must end in [`finish`](Self::finish): dropping
+/// it unchecked is a bug in this crate, caught by a panic in its tests (as serde_derive's
+/// `Ctxt` does).
 pub(crate) struct Errors {
-    errors: Vec<syn::Error>,
+    errors: Option<Vec<syn::Error>>,
+}
+
+impl Default for Errors {
+    fn default() -> Self {
+        Self {
+            errors: Some(Vec::new()),
+        }
+    }
 }
 
 impl Errors {
+    fn list(&mut self) -> &mut Vec<syn::Error> {
+        self.errors
+            .as_mut()
+            .expect("mapguard-macros: errors used after `finish`")
+    }
+
     pub(crate) fn spanned(&mut self, tokens: impl ToTokens, message: impl Display) {
-        self.errors.push(syn::Error::new_spanned(tokens, message));
+        self.list().push(syn::Error::new_spanned(tokens, message));
     }
 
     pub(crate) fn at(&mut self, span: proc_macro2::Span, message: impl Display) {
-        self.errors.push(syn::Error::new(span, message));
+        self.list().push(syn::Error::new(span, message));
     }
 
     pub(crate) fn push(&mut self, error: syn::Error) {
-        self.errors.push(error);
+        self.list().push(error);
     }
 
     /// All errors as one, or `Ok` if there were none.
-    pub(crate) fn finish(self) -> Result<(), syn::Error> {
-        let mut errors = self.errors.into_iter();
+    pub(crate) fn finish(mut self) -> Result<(), syn::Error> {
+        let mut errors = self.errors.take().unwrap_or_default().into_iter();
         let Some(mut combined) = errors.next() else {
             return Ok(());
         };
@@ -31,6 +47,42 @@ impl Errors {
             combined.combine(error);
         }
         Err(combined)
+    }
+}
+
+impl Drop for Errors {
+    fn drop(&mut self) {
+        assert!(
+            self.errors.is_none() || std::thread::panicking(),
+            "mapguard-macros: errors dropped without `finish`"
+        );
+    }
+}
+
+/// The one duplicate rule every attribute follows: a key given twice is an error at its
+/// second use, and the first one stands.
+#[derive(Default)]
+pub(crate) struct Keys {
+    seen: Vec<String>,
+}
+
+impl Keys {
+    /// Records `key`; `false` (with the error reported) if it was already given.
+    pub(crate) fn first(&mut self, key: &str, at: &impl ToTokens, errors: &mut Errors) -> bool {
+        if self.seen.iter().any(|seen| seen == key) {
+            errors.spanned(
+                at,
+                format!("duplicate key `{key}`: it is already set above"),
+            );
+            false
+        } else {
+            self.seen.push(key.to_owned());
+            true
+        }
+    }
+
+    pub(crate) fn contains(&self, key: &str) -> bool {
+        self.seen.iter().any(|seen| seen == key)
     }
 }
 

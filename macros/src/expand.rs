@@ -1,39 +1,28 @@
-//! Generating the rewritten struct, one config type per managed field, and `ManagedCache`.
+//! Code generation only: the rewritten struct, one config type per managed field, the
+//! `ManagedCache` impl and the lifecycle checks, from the model ast.rs built and valid.rs
+//! checked. On errors the same is generated for every field that can be rewritten, so one
+//! mistake gives one error (not "no method `try_insert`" on a field left a `HashMap`).
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::ext::IdentExt as _;
 use syn::spanned::Spanned;
-use syn::{GenericParam, Ident, Item, ItemStruct, Member, Type};
+use syn::{Attribute, GenericParam, Ident, Item, ItemStruct, Member, Type};
 
-use crate::ast::{FoundMap, as_hashmap, find_map, is_weak};
+use crate::ast::{
+    Field, FieldKind, Input, MapParts, find_map, is_helper, is_weak, names_helper_in_cfg_attr,
+};
 use crate::attr::{Evict, MapAttr, Max, Scope, UnmanagedAttr};
 use crate::ctxt::Errors;
-use crate::fallback;
 use crate::lifecycle::Checks;
-
-/// One field to rewrite, with everything validated.
-struct Managed {
-    member: Member,
-    vis: syn::Visibility,
-    attr: MapAttr,
-    key: Type,
-    value: Type,
-    hasher: Option<Type>,
-    /// The field's type as written.
-    declared: Type,
-    weak: bool,
-    field_span: Span,
-}
+use crate::{fallback, valid};
 
 /// `#[mapguard::managed]`
 pub(crate) fn managed(args: &TokenStream, input: TokenStream) -> TokenStream {
     let item: Item = match syn::parse2(input.clone()) {
         Ok(item) => item,
         Err(error) => {
-            let mut tokens = input;
-            tokens.extend(error.to_compile_error());
-            return tokens;
+            return fallback::emit(input, &error);
         }
     };
     let message = "#[mapguard::managed] goes on a struct: an enum or union cannot own managed \
@@ -41,13 +30,13 @@ pub(crate) fn managed(args: &TokenStream, input: TokenStream) -> TokenStream {
     let item = match item {
         Item::Struct(item) => item,
         Item::Enum(item) => {
-            return with_error(input, &syn::Error::new_spanned(item.enum_token, message));
+            return fallback::emit(input, &syn::Error::new_spanned(item.enum_token, message));
         }
         Item::Union(item) => {
-            return with_error(input, &syn::Error::new_spanned(item.union_token, message));
+            return fallback::emit(input, &syn::Error::new_spanned(item.union_token, message));
         }
         other => {
-            return with_error(
+            return fallback::emit(
                 input,
                 &syn::Error::new_spanned(
                     other,
@@ -57,21 +46,12 @@ pub(crate) fn managed(args: &TokenStream, input: TokenStream) -> TokenStream {
         }
     };
     let mut errors = Errors::default();
-    if !args.is_empty() {
-        errors.spanned(
-            args,
-            "#[mapguard::managed] takes no arguments: configure each map field with \
-             #[managed_map(lifetime = \"...\", max = N)]",
-        );
+    let input = Input::from_syn(args, item, &mut errors);
+    valid::check(&input, &mut errors);
+    let mut tokens = generate(&input);
+    if let Err(error) = errors.finish() {
+        tokens.extend(error.to_compile_error());
     }
-    let managed = collect_fields(&item, &mut errors);
-    // Checked by type on success and on error alike, so one build reports every field.
-    let checks = lifecycle_checks(&item, &managed);
-    let mut tokens = match errors.finish() {
-        Ok(()) => generate(item, &managed),
-        Err(error) => fallback::emit(item, &error),
-    };
-    tokens.extend(checks);
     tokens
 }
 
@@ -101,140 +81,6 @@ pub(crate) fn unmanaged(args: &TokenStream, input: TokenStream) -> TokenStream {
     tokens
 }
 
-fn with_error(mut tokens: TokenStream, error: &syn::Error) -> TokenStream {
-    tokens.extend(error.to_compile_error());
-    tokens
-}
-
-pub(crate) fn member(index: usize, field: &syn::Field) -> Member {
-    field.ident.clone().map_or_else(
-        || {
-            Member::Unnamed(syn::Index {
-                index: index as u32,
-                span: field.ty.span(),
-            })
-        },
-        Member::Named,
-    )
-}
-
-fn describe(member: &Member) -> String {
-    match member {
-        Member::Named(ident) => format!("`{ident}`"),
-        Member::Unnamed(index) => format!("{}", index.index),
-    }
-}
-
-/// The compiler's checks: unannotated fields hold no map, managed maps' values hold none.
-fn lifecycle_checks(item: &ItemStruct, managed: &[Managed]) -> TokenStream {
-    let mut checks = Checks::default();
-    for field in &item.fields {
-        // A map found by name has its own error already (see `collect_fields`).
-        if !field.attrs.iter().any(fallback::is_helper) && find_map(&field.ty).is_none() {
-            checks.add_plain(&field.ty);
-        }
-    }
-    checks.managed_values = managed.iter().map(|field| &field.value).collect();
-    checks.expand(&item.generics)
-}
-
-/// Validates every field's attributes and type, reporting all problems.
-fn collect_fields(item: &ItemStruct, errors: &mut Errors) -> Vec<Managed> {
-    let mut managed = Vec::new();
-    for (index, field) in item.fields.iter().enumerate() {
-        let member = member(index, field);
-        let maps: Vec<_> = field
-            .attrs
-            .iter()
-            .filter(|a| a.path().is_ident("managed_map"))
-            .collect();
-        let unmanaged: Vec<_> = field
-            .attrs
-            .iter()
-            .filter(|a| a.path().is_ident("unmanaged"))
-            .collect();
-        for extra in maps.iter().skip(1).chain(unmanaged.iter().skip(1)) {
-            errors.spanned(
-                extra,
-                "this attribute is repeated: keep one and merge its keys",
-            );
-        }
-        if let (Some(_), Some(second)) = (maps.first(), unmanaged.first()) {
-            errors.spanned(
-                second,
-                "a field is either #[managed_map] or #[unmanaged], not both: remove one",
-            );
-        }
-        if let Some(attr) = unmanaged.first() {
-            UnmanagedAttr::parse(attr, errors);
-        }
-        let Some(attr) = maps.first() else {
-            if unmanaged.is_empty() {
-                if let Some(FoundMap { name, wrapper }) = find_map(&field.ty) {
-                    let within = wrapper
-                        .map(|w| format!(" (inside `{w}`)"))
-                        .unwrap_or_default();
-                    errors.spanned(
-                        &field.ty,
-                        format!(
-                            "map field {} has no lifecycle: this `{name}`{within} can grow \
-                             without bound. Add #[managed_map(lifetime = \"request\", max = 10_000)] \
-                             to bound it, or #[unmanaged(reason = \"...\")] to say why it may grow",
-                            describe(&member)
-                        ),
-                    );
-                }
-            }
-            continue;
-        };
-        let parsed = MapAttr::parse(attr, errors);
-        let Some(map) = as_hashmap(&field.ty) else {
-            let hint = match find_map(&field.ty) {
-                Some(FoundMap {
-                    name,
-                    wrapper: Some(wrapper),
-                }) => format!(
-                    "#[managed_map] rewrites a bare `HashMap<K, V>`, but this `{name}` is inside \
-                     `{wrapper}`: put the managed map in a struct of its own, or mark this field \
-                     #[unmanaged(reason = \"...\")]"
-                ),
-                Some(FoundMap {
-                    name,
-                    wrapper: None,
-                }) => format!(
-                    "#[managed_map] rewrites `HashMap<K, V>` (or `HashMap<K, V, S>`); a `{name}` \
-                     cannot be rewritten: use a HashMap, or mark the field \
-                     #[unmanaged(reason = \"...\")]"
-                ),
-                None => "#[managed_map] goes on a `HashMap<K, V>` field; this type is not a map"
-                    .to_owned(),
-            };
-            errors.spanned(&field.ty, hint);
-            continue;
-        };
-        let weak = parsed.weak_keys.is_some();
-        if weak && !is_weak(map.key) {
-            errors.spanned(
-                map.key,
-                "`weak_keys` needs a weak key type: declare the key as `std::rc::Weak<T>` or \
-                 `std::sync::Weak<T>` (inserts then take the `Rc<T>`/`Arc<T>`)",
-            );
-        }
-        managed.push(Managed {
-            member,
-            vis: field.vis.clone(),
-            key: map.key.clone(),
-            value: map.value.clone(),
-            hasher: map.hasher.cloned(),
-            declared: field.ty.clone(),
-            weak,
-            field_span: field.ty.span(),
-            attr: parsed,
-        });
-    }
-    managed
-}
-
 /// The generated config type's name. The struct's name is length-prefixed, so `Foo_bar.baz`
 /// and `Foo.bar_baz` in one module get different names (`..._7Foo_bar_baz`, `..._3Foo_bar_baz`).
 fn config_ident(item: &ItemStruct, member: &Member) -> Ident {
@@ -254,7 +100,7 @@ fn config_ident(item: &ItemStruct, member: &Member) -> Ident {
 /// the struct's generics, and names the field's declared type so its imports (`HashMap`) stay
 /// used. Each type parameter sits in a `PhantomData` of its own, which accepts `T: ?Sized`
 /// (a tuple element would not).
-fn phantom(generics: &syn::Generics, declared: &Type) -> TokenStream {
+fn phantom(krate: &syn::Path, generics: &syn::Generics, declared: &Type) -> TokenStream {
     let parts = generics.params.iter().filter_map(|param| match param {
         GenericParam::Lifetime(lt) => {
             let lt = &lt.lifetime;
@@ -262,26 +108,69 @@ fn phantom(generics: &syn::Generics, declared: &Type) -> TokenStream {
         }
         GenericParam::Type(ty) => {
             let ident = &ty.ident;
-            Some(quote!(::mapguard::__private::PhantomData<#ident>))
+            Some(quote!(#krate::__private::PhantomData<#ident>))
         }
         GenericParam::Const(_) => None,
     });
-    quote!(::mapguard::__private::PhantomData<fn() -> (#(#parts,)* #declared)>)
+    quote!(#krate::__private::PhantomData<fn() -> (#(#parts,)* #declared)>)
 }
 
 fn lifetime_variant(scope: Scope) -> Ident {
     Ident::new(scope.variant(), Span::call_site())
 }
 
-fn duration(millis: Option<u64>) -> TokenStream {
+fn duration(krate: &syn::Path, millis: Option<u64>) -> TokenStream {
     millis.map_or_else(
-        || quote!(::mapguard::__private::Option::None),
+        || quote!(#krate::__private::Option::None),
         |ms| {
-            quote!(::mapguard::__private::Option::Some(
-                ::mapguard::__private::Duration::from_millis(#ms)
+            quote!(#krate::__private::Option::Some(
+                #krate::__private::Duration::from_millis(#ms)
             ))
         },
     )
+}
+
+/// The map's name in stats: `name = "..."`, or `Type.field`.
+fn map_name(item: &ItemStruct, field: &Field, attr: &MapAttr) -> String {
+    attr.name.as_ref().map_or_else(
+        || match &field.member {
+            // `r#type` is the field `type`: names are for people, not for the parser.
+            Member::Named(ident) => format!("{}.{}", item.ident.unraw(), ident.unraw()),
+            Member::Unnamed(index) => format!("{}.{}", item.ident.unraw(), index.index),
+        },
+        syn::LitStr::value,
+    )
+}
+
+/// Which map a field becomes. Where the attribute is wrong (its error is reported already),
+/// the choice that keeps other errors away: a `weak_keys` map whose key is not a `Weak` is a
+/// plain one; `weak_keys` with `concurrent` stays weak-keyed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Weak,
+    Concurrent,
+    Plain,
+}
+
+fn kind(attr: &MapAttr, map: &MapParts) -> Kind {
+    if attr.weak_keys.is_some() && (!map.spelled || is_weak(&map.key)) {
+        Kind::Weak
+    } else if attr.concurrent.is_some() {
+        Kind::Concurrent
+    } else {
+        Kind::Plain
+    }
+}
+
+/// `path`'s tokens, all spanned at `span`: for generated code whose errors belong there.
+fn respanned(path: &syn::Path, span: Span) -> TokenStream {
+    path.to_token_stream()
+        .into_iter()
+        .map(|mut token| {
+            token.set_span(span);
+            token
+        })
+        .collect()
 }
 
 /// The config type and its impls for one field; returns them and the field's new type.
@@ -289,47 +178,50 @@ fn duration(millis: Option<u64>) -> TokenStream {
     clippy::too_many_lines,
     reason = "one quote! of five small impls reads best whole"
 )]
-fn config(item: &ItemStruct, field: &Managed) -> (TokenStream, TokenStream) {
+fn config(
+    input: &Input,
+    field: &Field,
+    attr: &MapAttr,
+    map: &MapParts,
+) -> (TokenStream, TokenStream) {
+    let krate = &input.krate;
+    let item = &input.item;
     let ident = config_ident(item, &field.member);
     let generics = &item.generics;
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
-    let phantom = phantom(generics, &field.declared);
+    let phantom = phantom(krate, generics, &field.ty);
     let vis = &field.vis;
-    let (key, value) = (&field.key, &field.value);
-    let attr = &field.attr;
-    let name = attr.name.as_ref().map_or_else(
-        || match &field.member {
-            // `r#type` is the field `type`: names are for people, not for the parser.
-            Member::Named(ident) => format!("{}.{}", item.ident.unraw(), ident.unraw()),
-            Member::Unnamed(index) => format!("{}.{}", item.ident.unraw(), index.index),
-        },
-        syn::LitStr::value,
-    );
+    let cfgs = &field.cfgs;
+    let (key, value) = (&map.key, &map.value);
+    let name = map_name(item, field, attr);
     let max = match &attr.max {
-        None => quote!(::mapguard::__private::usize::MAX),
+        None => quote!(#krate::__private::usize::MAX),
         Some(Max::Literal(max)) => {
             let max = *max as usize;
             quote!(#max)
         }
         // Type-checked as `usize` and asserted at compile time, both reported at the expression.
-        Some(Max::Const(expr)) => quote_spanned! {expr.span()=>
+        Some(Max::Const(expr)) => {
+            let krate = respanned(krate, expr.span());
+            quote_spanned! {expr.span()=>
             {
-                const MAX: ::mapguard::__private::usize = #expr;
-                ::mapguard::__private::assert!(
+                const MAX: #krate::__private::usize = #expr;
+                #krate::__private::assert!(
                     MAX >= 1,
                     "`max` must be at least 1: a map that holds nothing would clean every value as it arrives"
                 );
                 MAX
             }
-        },
+            }
+        }
     };
     // A missing or unknown `lifetime` got its error already; `Process` keeps the output sane.
     let lifetime = lifetime_variant(attr.lifetime.unwrap_or(Scope::Process));
-    let (ttl, idle) = (duration(attr.ttl), duration(attr.idle));
+    let (ttl, idle) = (duration(krate, attr.ttl), duration(krate, attr.idle));
     let cleanup = attr.cleanup.map(|_| {
         // Spanned on the value type: a missing `Cleanup` impl is reported there, by name.
         quote_spanned! {value.span()=>
-            <#value as ::mapguard::__private::Cleanup>::cleanup(&mut value, cause);
+            <#value as #krate::__private::Cleanup>::cleanup(&mut value, cause);
         }
     });
     let notify = attr.on_remove.as_ref().map_or_else(
@@ -338,7 +230,7 @@ fn config(item: &ItemStruct, field: &Managed) -> (TokenStream, TokenStream) {
         // that names the signature to write, not rustc's errors at the generated call.
         |path| {
             quote_spanned! {path.span()=>
-                let hook: fn(#key, #value, ::mapguard::__private::RemovalCause) = #path;
+                let hook: fn(#key, #value, #krate::__private::RemovalCause) = #path;
                 hook(key, value, cause);
             }
         },
@@ -346,7 +238,7 @@ fn config(item: &ItemStruct, field: &Managed) -> (TokenStream, TokenStream) {
     let observes = attr.cleanup.is_some() || attr.on_remove.is_some();
     let mutable = cleanup.as_ref().map(|_| quote!(mut));
     // A concurrent map's hook runs through `&self`, possibly on several threads at once.
-    let (listener_trait, receiver, observes_const) = if attr.concurrent.is_some() {
+    let (listener_trait, receiver, observes_const) = if kind(attr, map) == Kind::Concurrent {
         (quote!(ConcurrentListener), quote!(&self), None)
     } else {
         (
@@ -355,16 +247,64 @@ fn config(item: &ItemStruct, field: &Managed) -> (TokenStream, TokenStream) {
             Some(quote!(const OBSERVES_REMOVALS: bool = #observes;)),
         )
     };
-    let listener = quote! {
+    let definition = quote! {
+        #(#cfgs)*
+        #[doc(hidden)]
+        #[allow(
+            non_camel_case_types,
+            clippy::disallowed_types,
+            reason = "names the field's declared map type, which #[mapguard::managed] replaced"
+        )]
+        #vis struct #ident #generics (#phantom) #where_clause;
+
+        #(#cfgs)*
         #[automatically_derived]
-        impl #impl_generics ::mapguard::__private::#listener_trait<#key, #value>
+        impl #impl_generics #krate::__private::Default for #ident #ty_generics #where_clause {
+            fn default() -> Self {
+                Self(#krate::__private::PhantomData)
+            }
+        }
+
+        #(#cfgs)*
+        #[automatically_derived]
+        impl #impl_generics #krate::__private::Clone for #ident #ty_generics #where_clause {
+            fn clone(&self) -> Self {
+                Self(#krate::__private::PhantomData)
+            }
+        }
+
+        #(#cfgs)*
+        #[automatically_derived]
+        impl #impl_generics #krate::__private::fmt::Debug for #ident #ty_generics #where_clause {
+            fn fmt(
+                &self,
+                f: &mut #krate::__private::fmt::Formatter<'_>,
+            ) -> #krate::__private::fmt::Result {
+                f.write_str(#name)
+            }
+        }
+
+        #(#cfgs)*
+        #[automatically_derived]
+        impl #impl_generics #krate::__private::FieldConfig for #ident #ty_generics #where_clause {
+            const MAX: #krate::__private::usize = #max;
+            const LIFETIME: #krate::__private::Lifetime =
+                #krate::__private::Lifetime::#lifetime;
+            const NAME: &'static str = #name;
+            const TTL: #krate::__private::Option<#krate::__private::Duration> = #ttl;
+            const IDLE: #krate::__private::Option<#krate::__private::Duration> = #idle;
+        }
+
+        #(#cfgs)*
+        #[automatically_derived]
+        impl #impl_generics #krate::__private::#listener_trait<#key, #value>
             for #ident #ty_generics #where_clause
         {
             fn on_removal(
                 #receiver,
                 key: #key,
                 #mutable value: #value,
-                cause: ::mapguard::__private::RemovalCause,
+                cause: #krate::__private::RemovalCause,
             ) {
                 #cleanup
                 #notify
@@ -374,123 +314,98 @@ fn config(item: &ItemStruct, field: &Managed) -> (TokenStream, TokenStream) {
         }
     };
 
-    let definition = quote! {
-        #[doc(hidden)]
-        #[allow(
-            non_camel_case_types,
-            clippy::disallowed_types,
-            reason = "names the field's declared map type, which #[mapguard::managed] replaced"
-        )]
-        #vis struct #ident #generics (#phantom) #where_clause;
-
-        #[automatically_derived]
-        impl #impl_generics ::mapguard::__private::Default for #ident #ty_generics #where_clause {
-            fn default() -> Self {
-                Self(::mapguard::__private::PhantomData)
-            }
-        }
-
-        #[automatically_derived]
-        impl #impl_generics ::mapguard::__private::Clone for #ident #ty_generics #where_clause {
-            fn clone(&self) -> Self {
-                Self(::mapguard::__private::PhantomData)
-            }
-        }
-
-        #[automatically_derived]
-        impl #impl_generics ::mapguard::__private::fmt::Debug for #ident #ty_generics #where_clause {
-            fn fmt(
-                &self,
-                f: &mut ::mapguard::__private::fmt::Formatter<'_>,
-            ) -> ::mapguard::__private::fmt::Result {
-                f.write_str(#name)
-            }
-        }
-
-        #[automatically_derived]
-        impl #impl_generics ::mapguard::__private::FieldConfig for #ident #ty_generics #where_clause {
-            const MAX: ::mapguard::__private::usize = #max;
-            const LIFETIME: ::mapguard::__private::Lifetime =
-                ::mapguard::__private::Lifetime::#lifetime;
-            const NAME: &'static str = #name;
-            const TTL: ::mapguard::__private::Option<::mapguard::__private::Duration> = #ttl;
-            const IDLE: ::mapguard::__private::Option<::mapguard::__private::Duration> = #idle;
-        }
-
-        #listener
-    };
-
-    (definition, field_type(field, &ident, &ty_generics))
+    (definition, field_type(input, field, attr, map, &ident))
 }
 
 /// The managed map type that replaces the field's `HashMap`.
-fn field_type(field: &Managed, config: &Ident, ty_generics: &syn::TypeGenerics<'_>) -> TokenStream {
-    let attr = &field.attr;
-    let (key, value) = (&field.key, &field.value);
+fn field_type(
+    input: &Input,
+    field: &Field,
+    attr: &MapAttr,
+    map: &MapParts,
+    config: &Ident,
+) -> TokenStream {
+    let krate = &input.krate;
+    let (_, ty_generics, _) = input.item.generics.split_for_impl();
+    let (key, value) = (&map.key, &map.value);
     let policy = if let Some((Evict::Reject, _)) = attr.evict {
-        quote!(::mapguard::__private::Reject)
+        quote!(#krate::__private::Reject)
     } else {
-        quote!(::mapguard::__private::Lru)
+        quote!(#krate::__private::Lru)
     };
-    let hasher = field.hasher.as_ref().map_or_else(
-        || quote!(::mapguard::__private::DefaultHashBuilder),
+    let hasher = map.hasher.as_ref().map_or_else(
+        || quote!(#krate::__private::DefaultHashBuilder),
         ToTokens::to_token_stream,
     );
     let expiry = if attr.ttl.is_some() || attr.idle.is_some() {
-        quote!(::mapguard::__private::Expiring)
+        quote!(#krate::__private::Expiring)
     } else {
-        quote!(::mapguard::__private::NoExpiry)
+        quote!(#krate::__private::NoExpiry)
     };
-    let wrapper = if field.weak {
-        quote!(WeakKeyMap)
-    } else if attr.concurrent.is_some() {
-        quote!(ConcurrentMap)
-    } else {
-        quote!(ManagedMap)
+    let wrapper = match kind(attr, map) {
+        Kind::Weak => quote!(WeakKeyMap),
+        Kind::Concurrent => quote!(ConcurrentMap),
+        Kind::Plain => quote!(ManagedMap),
     };
-    quote_spanned! {field.field_span=>
-        ::mapguard::__private::#wrapper<#key, #value, #policy, #hasher, #config #ty_generics, #expiry>
+    let span = field.ty.span();
+    quote_spanned! {span=>
+        #krate::__private::#wrapper<#key, #value, #policy, #hasher, #config #ty_generics, #expiry>
     }
 }
 
-/// `ManagedCache` for the struct: each managed field in declaration order.
-pub(crate) fn managed_cache(item: &ItemStruct, members: &[&Member]) -> TokenStream {
+/// `ManagedCache` for a struct: each managed field in declaration order, each under its
+/// field's `#[cfg]`.
+pub(crate) fn managed_cache(
+    krate: &syn::Path,
+    item: &ItemStruct,
+    members: &[(&Member, &[Attribute], Option<&Type>)],
+) -> TokenStream {
     let ident = &item.ident;
     let (impl_generics, ty_generics, where_clause) = item.generics.split_for_impl();
-    let (lifetime, end, maintain) = if members.is_empty() {
-        (quote!(_lifetime), quote!(0), quote!(0))
-    } else {
-        let ends = members.iter().map(
-            |m| quote!(::mapguard::__private::ManagedCache::end_scope(&mut self.#m, lifetime)),
-        );
-        let maintains = members
-            .iter()
-            .map(|m| quote!(::mapguard::__private::ManagedCache::maintain(&mut self.#m)));
-        (
-            quote!(lifetime),
-            quote!(#(#ends)+*),
-            quote!(#(#maintains)+*),
+    // Spanned at the field's type: a field that is not a managed map is reported there.
+    let call = |ty: Option<&Type>, method: TokenStream| {
+        ty.map_or_else(
+            || quote!(#krate::__private::ManagedCache::#method),
+            |ty| quote_spanned!(ty.span()=> <#ty as #krate::__private::ManagedCache>::#method),
         )
     };
-    let stats = members.iter().map(|m| {
-        quote!(::mapguard::__private::Extend::extend(
-            &mut stats,
-            ::mapguard::__private::ManagedCache::stats(&self.#m),
-        );)
+    let ends = members.iter().map(|(m, cfgs, ty)| {
+        let call = call(*ty, quote!(end_scope));
+        quote!(#(#cfgs)* { total += #call(&mut self.#m, lifetime); })
     });
+    let maintains = members.iter().map(|(m, cfgs, ty)| {
+        let call = call(*ty, quote!(maintain));
+        quote!(#(#cfgs)* { total += #call(&mut self.#m); })
+    });
+    let stats = members.iter().map(|(m, cfgs, ty)| {
+        let call = call(*ty, quote!(stats));
+        quote!(#(#cfgs)* { #krate::__private::Extend::extend(&mut stats, #call(&self.#m)); })
+    });
+    let lifetime = if members.is_empty() {
+        quote!(_lifetime)
+    } else {
+        quote!(lifetime)
+    };
     quote! {
         #[automatically_derived]
-        impl #impl_generics ::mapguard::__private::ManagedCache for #ident #ty_generics #where_clause {
-            fn end_scope(&mut self, #lifetime: ::mapguard::__private::Lifetime) -> ::mapguard::__private::usize {
-                #end
+        impl #impl_generics #krate::__private::ManagedCache for #ident #ty_generics #where_clause {
+            #[allow(unused_mut)]
+            fn end_scope(&mut self, #lifetime: #krate::__private::Lifetime) -> #krate::__private::usize {
+                let mut total = 0;
+                #(#ends)*
+                total
             }
 
-            fn maintain(&mut self) -> ::mapguard::__private::usize {
-                #maintain
+            #[allow(unused_mut)]
+            fn maintain(&mut self) -> #krate::__private::usize {
+                let mut total = 0;
+                #(#maintains)*
+                total
             }
 
-            fn stats(&self) -> ::mapguard::__private::Vec<::mapguard::__private::MapStats> {
-                let mut stats = ::mapguard::__private::Vec::new();
+            #[allow(unused_mut)]
+            fn stats(&self) -> #krate::__private::Vec<#krate::__private::MapStats> {
+                let mut stats = #krate::__private::Vec::new();
                 #(#stats)*
                 stats
             }
@@ -498,39 +413,66 @@ pub(crate) fn managed_cache(item: &ItemStruct, members: &[&Member]) -> TokenStre
     }
 }
 
-fn generate(mut item: ItemStruct, managed: &[Managed]) -> TokenStream {
+/// The compiler's checks: unannotated fields hold no map, managed maps' values hold none.
+fn lifecycle_checks(input: &Input) -> TokenStream {
+    let mut checks = Checks::new(&input.krate);
+    for field in &input.fields {
+        match &field.kind {
+            // A map found by name has its own error already (valid.rs).
+            FieldKind::Plain if field.helpers.is_empty() && find_map(&field.ty).is_none() => {
+                checks.add_plain(&field.ty, &field.cfgs);
+            }
+            FieldKind::Managed(managed) => {
+                if let Some(map) = &managed.1 {
+                    checks.add_value(&map.value, &field.cfgs);
+                }
+            }
+            _ => {}
+        }
+    }
+    checks.expand(&input.item.generics)
+}
+
+fn generate(input: &Input) -> TokenStream {
+    let krate = &input.krate;
+    let mut item = input.item.clone();
     let mut definitions = TokenStream::new();
-    let mut new_types = Vec::new();
-    for field in managed {
-        let (definition, ty) = config(&item, field);
-        definitions.extend(definition);
-        new_types.push((field.member.clone(), ty));
-    }
-    for (index, field) in item.fields.iter_mut().enumerate() {
-        // What the field declared, as the lint attribute the clippy layer reads (clippy.toml
-        // `disallowed-types`, from `cargo mapguard clippy-config`).
-        let reason = field
+    let mut members: Vec<(&Member, &[Attribute], Option<&Type>)> = Vec::new();
+    for (field, model) in item.fields.iter_mut().zip(&input.fields) {
+        // A helper inside `cfg_attr` has its error already; left in, it would add a second.
+        field
             .attrs
-            .iter()
-            .find(|attr| attr.path().is_ident("unmanaged"))
-            .and_then(|attr| UnmanagedAttr::parse(attr, &mut Errors::default()).reason);
-        field.attrs.retain(|attr| !fallback::is_helper(attr));
-        if let Some(reason) = reason {
-            field.attrs.push(syn::parse_quote!(
-                #[allow(clippy::disallowed_types, reason = #reason)]
-            ));
-        }
-        let member = member(index, field);
-        if let Some((_, ty)) = new_types.iter().find(|(m, _)| *m == member) {
-            field.ty = syn::parse2(ty.clone()).unwrap_or_else(|_| field.ty.clone());
+            .retain(|attr| !is_helper(attr) && !names_helper_in_cfg_attr(attr));
+        match &model.kind {
+            FieldKind::Managed(managed) => {
+                let (attr, Some(map)) = &**managed else {
+                    continue;
+                };
+                let (definition, ty) = config(input, model, attr, map);
+                definitions.extend(definition);
+                match syn::parse2(ty) {
+                    Ok(ty) => field.ty = ty,
+                    Err(error) => definitions.extend(error.to_compile_error()),
+                }
+                members.push((&model.member, &model.cfgs, None));
+            }
+            FieldKind::Unmanaged(Some(reason)) => {
+                // What the field declared, as the lint attribute the clippy layer reads
+                // (clippy.toml `disallowed-types`, from `cargo mapguard clippy-config`).
+                field.attrs.push(syn::parse_quote!(
+                    #[allow(clippy::disallowed_types, reason = #reason)]
+                ));
+            }
+            _ => {}
         }
     }
-    let members: Vec<&Member> = managed.iter().map(|m| &m.member).collect();
-    let cache = managed_cache(&item, &members);
+    let cache = managed_cache(krate, &item, &members);
+    let checks = lifecycle_checks(input);
     quote! {
         #item
         #definitions
         #cache
+        #checks
     }
 }
 

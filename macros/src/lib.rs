@@ -12,6 +12,7 @@ mod derive_cache;
 mod expand;
 mod fallback;
 mod lifecycle;
+mod valid;
 
 use proc_macro::TokenStream;
 

@@ -9,25 +9,41 @@
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Generics, Type};
+use syn::{Attribute, Generics, Type};
 
-/// What to check: field types that must hold no map, and managed maps' value types.
-#[derive(Default)]
+/// What to check: field types that must hold no map, and managed maps' value types, each
+/// under its field's `#[cfg]`.
 pub(crate) struct Checks<'a> {
-    pub(crate) plain_fields: Vec<&'a Type>,
-    pub(crate) managed_values: Vec<&'a Type>,
+    krate: &'a syn::Path,
+    plain_fields: Vec<(&'a Type, &'a [Attribute])>,
+    managed_values: Vec<(&'a Type, &'a [Attribute])>,
 }
 
 impl<'a> Checks<'a> {
+    pub(crate) fn new(krate: &'a syn::Path) -> Self {
+        Self {
+            krate,
+            plain_fields: Vec::new(),
+            managed_values: Vec::new(),
+        }
+    }
+
     /// A field type to check; a tuple is checked element by element (the compiler's check
     /// sees through named containers, not through tuples).
-    pub(crate) fn add_plain(&mut self, ty: &'a Type) {
+    pub(crate) fn add_plain(&mut self, ty: &'a Type, cfgs: &'a [Attribute]) {
         match ty {
-            Type::Tuple(tuple) => tuple.elems.iter().for_each(|elem| self.add_plain(elem)),
-            Type::Paren(paren) => self.add_plain(&paren.elem),
-            Type::Group(group) => self.add_plain(&group.elem),
-            _ => self.plain_fields.push(ty),
+            Type::Tuple(tuple) => tuple
+                .elems
+                .iter()
+                .for_each(|elem| self.add_plain(elem, cfgs)),
+            Type::Paren(paren) => self.add_plain(&paren.elem, cfgs),
+            Type::Group(group) => self.add_plain(&group.elem, cfgs),
+            _ => self.plain_fields.push((ty, cfgs)),
         }
+    }
+
+    pub(crate) fn add_value(&mut self, ty: &'a Type, cfgs: &'a [Attribute]) {
+        self.managed_values.push((ty, cfgs));
     }
 
     /// A never-called function, generic like the struct, whose body holds the checks.
@@ -35,26 +51,29 @@ impl<'a> Checks<'a> {
         if self.plain_fields.is_empty() && self.managed_values.is_empty() {
             return TokenStream::new();
         }
+        let krate = self.krate;
         let (impl_generics, _, where_clause) = generics.split_for_impl();
-        let fields = self.plain_fields.iter().map(|ty| {
+        let check = |(ty, cfgs): &(&Type, &[Attribute]), require: TokenStream| {
             quote_spanned! {ty.span()=>
-                ::mapguard::__private::require_lifecycle::<#ty, _>(
-                    &(&::mapguard::__private::Probe::<#ty>::new()).lifecycle(),
+                #(#cfgs)*
+                #krate::__private::#require::<#ty, _>(
+                    &(&#krate::__private::Probe::<#ty>::new()).lifecycle(),
                 );
             }
-        });
-        let values = self.managed_values.iter().map(|ty| {
-            quote_spanned! {ty.span()=>
-                ::mapguard::__private::require_managed_values::<#ty, _>(
-                    &(&::mapguard::__private::Probe::<#ty>::new()).lifecycle(),
-                );
-            }
-        });
+        };
+        let fields = self
+            .plain_fields
+            .iter()
+            .map(|f| check(f, quote!(require_lifecycle)));
+        let values = self
+            .managed_values
+            .iter()
+            .map(|v| check(v, quote!(require_managed_values)));
         quote! {
             const _: () = {
                 #[allow(dead_code, clippy::all, clippy::pedantic)]
                 fn __mapguard_lifecycle_checks #impl_generics () #where_clause {
-                    use ::mapguard::__private::{MapProbe as _, PlainProbe as _};
+                    use #krate::__private::{MapProbe as _, PlainProbe as _};
                     #(#fields)*
                     #(#values)*
                 }

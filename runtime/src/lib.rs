@@ -144,7 +144,7 @@ pub mod __private {
     pub use crate::expiry::{Expiring, NoExpiry};
     pub use crate::hooks::{ConcurrentListener, RemovalListener};
     pub use crate::lifecycle::{
-        HoldsMap, MapProbe, PlainProbe, Probe, require_lifecycle, require_managed_values,
+        HoldsMap, MapProbe, MapType, PlainProbe, Probe, require_lifecycle, require_managed_values,
     };
     pub use crate::policy::{Lru, Reject};
     pub use crate::scope::MapStats;

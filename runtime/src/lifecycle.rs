@@ -136,3 +136,34 @@ pub const fn require_lifecycle<T: ?Sized, Answer: LifecycleDeclared<T>>(_: &Answ
 /// Rejects a managed map's value type that holds a map.
 #[inline]
 pub const fn require_managed_values<T: ?Sized, Answer: ValuesDeclared<T>>(_: &Answer) {}
+
+/// What `#[managed_map]` rewrites, taken apart by the compiler: a field declared through an
+/// alias (`type Sessions = HashMap<u64, Session>`, `FxHashMap<K, V>`, `use HashMap as Map`)
+/// becomes `ManagedMap<<T as MapType>::Key, <T as MapType>::Value, ..>`.
+#[diagnostic::on_unimplemented(
+    message = "#[managed_map] goes on a hash map, and `{Self}` is not one",
+    label = "not a `HashMap<K, V>`",
+    note = "#[managed_map] rewrites std's and hashbrown's `HashMap<K, V, S>`, under any name (an alias, \
+            an `FxHashMap`, a renamed import); put it on such a field, or remove it and mark the field \
+            #[unmanaged(reason = \"...\")] if it holds a map"
+)]
+pub trait MapType {
+    /// The key type.
+    type Key;
+    /// The value type.
+    type Value;
+    /// The hasher (`BuildHasher`), kept by the managed map.
+    type Hasher;
+}
+
+impl<K, V, S> MapType for std::collections::HashMap<K, V, S> {
+    type Key = K;
+    type Value = V;
+    type Hasher = S;
+}
+
+impl<K, V, S> MapType for hashbrown::HashMap<K, V, S> {
+    type Key = K;
+    type Value = V;
+    type Hasher = S;
+}

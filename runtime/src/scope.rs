@@ -120,6 +120,13 @@ impl FromStr for Lifetime {
 /// } // scope ends: the request's entries are cleaned with `ScopeEnded`
 /// assert!(per_request.is_empty());
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a managed map",
+    label = "not a managed map",
+    note = "#[derive(ManagedCache)] takes fields that are already managed maps (`LruMap<K, V>`, \
+            `BoundedMap<K, V>`, ... built with a `max`); to rewrite a `HashMap` field from its \
+            attribute, put #[mapguard::managed] on the struct instead of the derive"
+)]
 pub trait ManagedCache {
     /// Clears every map of `lifetime` through the cleanup path with
     /// [`RemovalCause::ScopeEnded`](crate::RemovalCause::ScopeEnded); maps of other

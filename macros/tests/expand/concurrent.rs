@@ -121,27 +121,54 @@ for __MapguardConfig_9RuleCache_scratch {
 }
 #[automatically_derived]
 impl ::mapguard::__private::ManagedCache for RuleCache {
+    #[allow(unused_mut)]
     fn end_scope(
         &mut self,
         lifetime: ::mapguard::__private::Lifetime,
     ) -> ::mapguard::__private::usize {
-        ::mapguard::__private::ManagedCache::end_scope(&mut self.compiled, lifetime)
-            + ::mapguard::__private::ManagedCache::end_scope(&mut self.scratch, lifetime)
+        let mut total = 0;
+        {
+            total
+                += ::mapguard::__private::ManagedCache::end_scope(
+                    &mut self.compiled,
+                    lifetime,
+                );
+        }
+        {
+            total
+                += ::mapguard::__private::ManagedCache::end_scope(
+                    &mut self.scratch,
+                    lifetime,
+                );
+        }
+        total
     }
+    #[allow(unused_mut)]
     fn maintain(&mut self) -> ::mapguard::__private::usize {
-        ::mapguard::__private::ManagedCache::maintain(&mut self.compiled)
-            + ::mapguard::__private::ManagedCache::maintain(&mut self.scratch)
+        let mut total = 0;
+        {
+            total += ::mapguard::__private::ManagedCache::maintain(&mut self.compiled);
+        }
+        {
+            total += ::mapguard::__private::ManagedCache::maintain(&mut self.scratch);
+        }
+        total
     }
+    #[allow(unused_mut)]
     fn stats(&self) -> ::mapguard::__private::Vec<::mapguard::__private::MapStats> {
         let mut stats = ::mapguard::__private::Vec::new();
-        ::mapguard::__private::Extend::extend(
-            &mut stats,
-            ::mapguard::__private::ManagedCache::stats(&self.compiled),
-        );
-        ::mapguard::__private::Extend::extend(
-            &mut stats,
-            ::mapguard::__private::ManagedCache::stats(&self.scratch),
-        );
+        {
+            ::mapguard::__private::Extend::extend(
+                &mut stats,
+                ::mapguard::__private::ManagedCache::stats(&self.compiled),
+            );
+        }
+        {
+            ::mapguard::__private::Extend::extend(
+                &mut stats,
+                ::mapguard::__private::ManagedCache::stats(&self.scratch),
+            );
+        }
         stats
     }
 }

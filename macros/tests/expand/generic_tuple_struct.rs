@@ -91,21 +91,35 @@ impl<'a, T: Clone> ::mapguard::__private::ManagedCache for Pair<'a, T>
 where
     T: Default,
 {
+    #[allow(unused_mut)]
     fn end_scope(
         &mut self,
         lifetime: ::mapguard::__private::Lifetime,
     ) -> ::mapguard::__private::usize {
-        ::mapguard::__private::ManagedCache::end_scope(&mut self.0, lifetime)
+        let mut total = 0;
+        {
+            total
+                += ::mapguard::__private::ManagedCache::end_scope(&mut self.0, lifetime);
+        }
+        total
     }
+    #[allow(unused_mut)]
     fn maintain(&mut self) -> ::mapguard::__private::usize {
-        ::mapguard::__private::ManagedCache::maintain(&mut self.0)
+        let mut total = 0;
+        {
+            total += ::mapguard::__private::ManagedCache::maintain(&mut self.0);
+        }
+        total
     }
+    #[allow(unused_mut)]
     fn stats(&self) -> ::mapguard::__private::Vec<::mapguard::__private::MapStats> {
         let mut stats = ::mapguard::__private::Vec::new();
-        ::mapguard::__private::Extend::extend(
-            &mut stats,
-            ::mapguard::__private::ManagedCache::stats(&self.0),
-        );
+        {
+            ::mapguard::__private::Extend::extend(
+                &mut stats,
+                ::mapguard::__private::ManagedCache::stats(&self.0),
+            );
+        }
         stats
     }
 }

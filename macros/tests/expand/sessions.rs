@@ -187,33 +187,70 @@ for __MapguardConfig_8Sessions_meta {
 }
 #[automatically_derived]
 impl ::mapguard::__private::ManagedCache for Sessions {
+    #[allow(unused_mut)]
     fn end_scope(
         &mut self,
         lifetime: ::mapguard::__private::Lifetime,
     ) -> ::mapguard::__private::usize {
-        ::mapguard::__private::ManagedCache::end_scope(&mut self.by_id, lifetime)
-            + ::mapguard::__private::ManagedCache::end_scope(&mut self.open, lifetime)
-            + ::mapguard::__private::ManagedCache::end_scope(&mut self.meta, lifetime)
+        let mut total = 0;
+        {
+            total
+                += ::mapguard::__private::ManagedCache::end_scope(
+                    &mut self.by_id,
+                    lifetime,
+                );
+        }
+        {
+            total
+                += ::mapguard::__private::ManagedCache::end_scope(
+                    &mut self.open,
+                    lifetime,
+                );
+        }
+        {
+            total
+                += ::mapguard::__private::ManagedCache::end_scope(
+                    &mut self.meta,
+                    lifetime,
+                );
+        }
+        total
     }
+    #[allow(unused_mut)]
     fn maintain(&mut self) -> ::mapguard::__private::usize {
-        ::mapguard::__private::ManagedCache::maintain(&mut self.by_id)
-            + ::mapguard::__private::ManagedCache::maintain(&mut self.open)
-            + ::mapguard::__private::ManagedCache::maintain(&mut self.meta)
+        let mut total = 0;
+        {
+            total += ::mapguard::__private::ManagedCache::maintain(&mut self.by_id);
+        }
+        {
+            total += ::mapguard::__private::ManagedCache::maintain(&mut self.open);
+        }
+        {
+            total += ::mapguard::__private::ManagedCache::maintain(&mut self.meta);
+        }
+        total
     }
+    #[allow(unused_mut)]
     fn stats(&self) -> ::mapguard::__private::Vec<::mapguard::__private::MapStats> {
         let mut stats = ::mapguard::__private::Vec::new();
-        ::mapguard::__private::Extend::extend(
-            &mut stats,
-            ::mapguard::__private::ManagedCache::stats(&self.by_id),
-        );
-        ::mapguard::__private::Extend::extend(
-            &mut stats,
-            ::mapguard::__private::ManagedCache::stats(&self.open),
-        );
-        ::mapguard::__private::Extend::extend(
-            &mut stats,
-            ::mapguard::__private::ManagedCache::stats(&self.meta),
-        );
+        {
+            ::mapguard::__private::Extend::extend(
+                &mut stats,
+                ::mapguard::__private::ManagedCache::stats(&self.by_id),
+            );
+        }
+        {
+            ::mapguard::__private::Extend::extend(
+                &mut stats,
+                ::mapguard::__private::ManagedCache::stats(&self.open),
+            );
+        }
+        {
+            ::mapguard::__private::Extend::extend(
+                &mut stats,
+                ::mapguard::__private::ManagedCache::stats(&self.meta),
+            );
+        }
         stats
     }
 }

@@ -4,6 +4,10 @@ use std::rc::Weak;
 
 struct Node;
 
+impl mapguard::Cleanup for Node {
+    fn cleanup(&mut self, _cause: mapguard::RemovalCause) {}
+}
+
 #[mapguard::managed]
 #[derive(Default)]
 struct Graph {

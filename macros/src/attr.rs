@@ -17,6 +17,7 @@ pub(crate) const KEYS: &[&str] = &[
     "on_remove",
     "name",
     "concurrent",
+    "alias",
 ];
 pub(crate) const LIFETIMES: &[&str] = &["request", "session", "batch", "process"];
 const EVICTIONS: &[&str] = &["lru", "reject"];
@@ -43,6 +44,8 @@ pub(crate) struct MapAttr {
     pub(crate) concurrent: Option<Span>,
     pub(crate) on_remove: Option<ExprPath>,
     pub(crate) name: Option<LitStr>,
+    /// `alias = Name`: a type alias for the rewritten field's type, to name it elsewhere.
+    pub(crate) alias: Option<syn::Ident>,
     /// The keys given, right or wrong (valid.rs checks what must be there).
     pub(crate) keys: Keys,
     /// Where `evict` was given.
@@ -254,6 +257,18 @@ impl MapAttr {
                      like `on_remove = log_removal`",
                 ),
             },
+            "alias" => match value {
+                Expr::Path(ExprPath {
+                    path, qself: None, ..
+                }) if path.get_ident().is_some() => {
+                    parsed.alias = path.get_ident().cloned();
+                }
+                other => errors.spanned(
+                    other,
+                    "`alias` takes the name of a type alias to declare for the field's managed \
+                     map type, like `alias = SessionMap`",
+                ),
+            },
             "name" => {
                 if let Some(lit) = string_value(value, "name", "\"Sessions.by_id\"", errors) {
                     if lit.value().trim().is_empty() {
@@ -281,6 +296,7 @@ impl MapAttr {
             concurrent: None,
             on_remove: None,
             name: None,
+            alias: None,
             keys: Keys::default(),
             evict_key: None,
         };

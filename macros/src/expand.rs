@@ -314,7 +314,32 @@ fn config(
         }
     };
 
-    (definition, field_type(input, field, attr, map, &ident))
+    let ty = field_type(input, field, attr, map, &ident);
+    let alias = attr.alias.as_ref().map(|alias| {
+        let docs =
+            format!("The type of `{name}`: the managed map `#[mapguard::managed]` made of it.");
+        // The struct's parameters without their bounds (bounds on an alias are not enforced).
+        let params = generics.params.iter().map(|param| match param {
+            GenericParam::Lifetime(lt) => {
+                let lt = &lt.lifetime;
+                quote!(#lt)
+            }
+            GenericParam::Type(ty) => {
+                let ident = &ty.ident;
+                quote!(#ident)
+            }
+            GenericParam::Const(konst) => {
+                let (ident, ty) = (&konst.ident, &konst.ty);
+                quote!(const #ident: #ty)
+            }
+        });
+        quote! {
+            #(#cfgs)*
+            #[doc = #docs]
+            #vis type #alias<#(#params),*> = #ty;
+        }
+    });
+    (quote!(#definition #alias), ty)
 }
 
 /// The managed map type that replaces the field's `HashMap`.

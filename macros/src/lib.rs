@@ -23,7 +23,9 @@ use proc_macro::TokenStream;
 /// `"process"`), `max` (required unless `weak_keys`), `evict` (`"lru"` default, or
 /// `"reject"`), `weak_keys`, `ttl` / `idle` (`"250ms"`, `"30s"`, `"10m"`, `"2h"`), `cleanup`,
 /// `on_remove = path`, `name = "..."`, `concurrent` (a `ConcurrentMap`: `&self` methods, hooks
-/// that are `Fn + Send + Sync`, so the struct can be shared through `Arc` without a lock).
+/// that are `Fn + Send + Sync`, so the struct can be shared through `Arc` without a lock),
+/// `alias = Name` (declares `type Name = <the field's managed map type>`).
+/// `#[mapguard::managed(crate = path)]` finds a renamed or re-exported mapguard.
 /// A map field that should stay a plain map takes
 /// `#[unmanaged(reason = "...")]`. Put the attribute above `#[derive(...)]`, and build the
 /// struct with `Default` (or `Default::default()` per field).

@@ -96,6 +96,8 @@ pub mod map;
 pub mod policy;
 pub mod registry;
 pub mod scope;
+#[cfg(feature = "serde")]
+mod serde_support;
 mod settings;
 mod stats;
 pub mod testing;

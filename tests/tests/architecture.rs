@@ -14,7 +14,7 @@ const LAYERS: &[&[&str]] = &[
     &["registry"],
     &["map"],
     &["weak", "concurrent"],
-    &["config"],
+    &["config", "serde_support"],
     &["testing"],
     &["lib"],
 ];

@@ -1532,3 +1532,77 @@ impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> IntoIterator
         IntoIter::new(nodes, self)
     }
 }
+
+/// `map[&key]`: the value for `key`, like `std`'s maps. Does not change the recency order
+/// (as [`peek`](ManagedMap::peek)). O(1) average.
+///
+/// # Panics
+///
+/// If `key` is absent (or expired), as `HashMap`'s `Index` does; use
+/// [`peek`](ManagedMap::peek) or [`get`](ManagedMap::get) to ask.
+///
+/// ```
+/// let mut map = mapguard::LruMap::new(4);
+/// map.insert(String::from("a"), 1);
+/// assert_eq!(map["a"], 1);
+/// ```
+impl<K, Q, V, P, S, L, E> core::ops::Index<&Q> for ManagedMap<K, V, P, S, L, E>
+where
+    K: Hash + Eq + Borrow<Q>,
+    Q: Hash + Eq + ?Sized,
+    P: Policy,
+    S: BuildHasher,
+    L: RemovalListener<K, V>,
+    E: Expiry,
+{
+    type Output = V;
+
+    #[track_caller]
+    fn index(&self, key: &Q) -> &V {
+        self.peek(key)
+            .expect("mapguard: no entry for the key given to `map[key]`")
+    }
+}
+
+/// Two maps are equal when they hold the same entries: the same keys with equal values.
+/// Order, bound, name and hooks are not compared (as for `HashMap`). O(n).
+///
+/// ```
+/// let mut a = mapguard::LruMap::new(4);
+/// let mut b = mapguard::LruMap::new(8);
+/// a.insert(1, 'x');
+/// a.insert(2, 'y');
+/// b.insert(2, 'y');
+/// b.insert(1, 'x');
+/// assert_eq!(a, b);
+/// b.insert(3, 'z');
+/// assert_ne!(a, b);
+/// ```
+impl<K, V, P, S, L, E> PartialEq for ManagedMap<K, V, P, S, L, E>
+where
+    K: Hash + Eq,
+    V: PartialEq,
+    P: Policy,
+    S: BuildHasher,
+    L: RemovalListener<K, V>,
+    E: Expiry,
+{
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len()
+            && self
+                .iter()
+                .all(|(key, value)| other.peek(key).is_some_and(|theirs| theirs == value))
+    }
+}
+
+/// See [`PartialEq`](#impl-PartialEq-for-ManagedMap<K,+V,+P,+S,+L,+E>).
+impl<K, V, P, S, L, E> Eq for ManagedMap<K, V, P, S, L, E>
+where
+    K: Hash + Eq,
+    V: Eq,
+    P: Policy,
+    S: BuildHasher,
+    L: RemovalListener<K, V>,
+    E: Expiry,
+{
+}

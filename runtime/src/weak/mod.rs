@@ -834,3 +834,66 @@ impl<K, V> fmt::Debug for WeakIter<'_, K, V> {
             .finish()
     }
 }
+
+/// `map[&key]`: the value for a live `key`, like `std`'s maps. O(1) average.
+///
+/// # Panics
+///
+/// If `key` is absent, or its entry's key has died.
+///
+/// ```
+/// use std::rc::{Rc, Weak};
+/// let mut map = mapguard::WeakKeyMap::<Weak<str>, u8>::new();
+/// let key: Rc<str> = Rc::from("a");
+/// map.insert(Rc::clone(&key), 1);
+/// assert_eq!(map["a"], 1);
+/// ```
+impl<K, Q, V, P, S, L, E> core::ops::Index<&Q> for WeakKeyMap<K, V, P, S, L, E>
+where
+    K: WeakKey,
+    K::Key: Borrow<Q>,
+    Q: Hash + Eq + ?Sized,
+    P: Policy,
+    S: BuildHasher,
+    L: RemovalListener<K, V>,
+    E: Expiry,
+{
+    type Output = V;
+
+    #[track_caller]
+    fn index(&self, key: &Q) -> &V {
+        self.get(key)
+            .expect("mapguard: no live entry for the key given to `map[key]`")
+    }
+}
+
+/// Two weak-keyed maps are equal when their live entries are: the same keys (compared by
+/// what they point to) with equal values. Entries whose key died are not compared. O(n).
+///
+/// ```
+/// use std::rc::{Rc, Weak};
+/// let key: Rc<str> = Rc::from("a");
+/// let mut a = mapguard::WeakKeyMap::<Weak<str>, u8>::new();
+/// let mut b = mapguard::WeakKeyMap::<Weak<str>, u8>::new();
+/// a.insert(Rc::clone(&key), 1);
+/// b.insert(Rc::from("a"), 1); // a different pointer to an equal key, dead at once
+/// assert_ne!(a, b);
+/// b.insert(Rc::clone(&key), 1);
+/// assert_eq!(a, b);
+/// ```
+impl<K, V, P, S, L, E> PartialEq for WeakKeyMap<K, V, P, S, L, E>
+where
+    K: WeakKey,
+    V: PartialEq,
+    P: Policy,
+    S: BuildHasher,
+    L: RemovalListener<K, V>,
+    E: Expiry,
+{
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().count() == other.iter().count()
+            && self.iter().all(|(strong, value)| {
+                K::with_key(&strong, |key| other.get(key)).is_some_and(|theirs| theirs == value)
+            })
+    }
+}

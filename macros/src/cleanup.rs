@@ -16,8 +16,8 @@ enum Mode {
 
 fn mode(field: &syn::Field, errors: &mut Errors) -> Mode {
     let mut mode = Mode::Clean;
-    // `skip` and `with` each decide the field; a second one would silently win, so it is an
-    // error at the second.
+    // `skip` and `with` each decide the field: the one rule for repeats applies to the
+    // decision (the first stands; a second is an error there).
     let mut decided = false;
     for attr in field.attrs.iter().filter(|a| a.path().is_ident("cleanup")) {
         let result = attr.parse_nested_meta(|meta| {
@@ -28,6 +28,10 @@ fn mode(field: &syn::Field, errors: &mut Errors) -> Mode {
                     "this field's cleanup is already decided by an earlier `skip` or `with`: \
                      keep one of them",
                 );
+                if meta.input.peek(syn::Token![=]) {
+                    let _: syn::Expr = meta.value()?.parse()?;
+                }
+                return Ok(());
             }
             decided |= is_key;
             if meta.path.is_ident("skip") {
@@ -40,6 +44,9 @@ fn mode(field: &syn::Field, errors: &mut Errors) -> Mode {
                     "unknown key in #[cleanup]: expected `skip` or `with = path::to::fn` \
                      (a `fn(&mut Field, RemovalCause)`)",
                 );
+                if meta.input.peek(syn::Token![=]) {
+                    let _: syn::Expr = meta.value()?.parse()?;
+                }
             }
             Ok(())
         });

@@ -152,12 +152,45 @@ impl<S, E: Expiry> Settings<S, E> {
     }
 }
 
-/// The setters every builder shares. `$builder` is a struct with the fields `settings`,
-/// `listener`, `value_cleanup` and `marker`, and the parameters `<K, V, P, S, L, C, E>`;
-/// `$new` is a builder expression for the doc examples (`u64` keys and values), `$conn` the
-/// same with `Conn` values.
-macro_rules! settings_methods {
-    ($builder:ident, $new:literal, $conn:literal) => {
+/// Declares a builder: the struct (fields `settings`, `listener`, `value_cleanup`, `marker`;
+/// parameters `<K, V, P, S, L, C, E>`), its `new`, and the setters every builder shares, written
+/// once here. `new` and `conn` are builder expressions for the doc examples (`u64` keys and
+/// values; `Conn` values).
+macro_rules! builder {
+    (
+        $(#[$doc:meta])*
+        pub struct $builder:ident<K, V, P $(= $policy:ty)?>;
+        new = $new:literal, conn = $conn:literal;
+    ) => {
+        $(#[$doc])*
+        #[must_use = "a builder does nothing until `build` is called"]
+        pub struct $builder<
+            K,
+            V,
+            P $(= $policy)?,
+            S = $crate::DefaultHashBuilder,
+            L = $crate::hooks::NoListener,
+            C = $crate::settings::NoValueCleanup,
+            E = $crate::core::expiry::NoExpiry,
+        > {
+            settings: $crate::settings::Settings<S, E>,
+            listener: L,
+            value_cleanup: C,
+            marker: $crate::settings::TypeMarker<K, V, P>,
+        }
+
+        impl<K, V, P: $crate::policy::Policy> $builder<K, V, P> {
+            #[track_caller]
+            pub(crate) fn new(max: usize) -> Self {
+                Self {
+                    settings: $crate::settings::Settings::new(max),
+                    listener: $crate::hooks::NoListener,
+                    value_cleanup: $crate::settings::NoValueCleanup,
+                    marker: ::core::marker::PhantomData,
+                }
+            }
+        }
+
         impl<K, V, P, S, L, C, E: $crate::core::expiry::Expiry> $builder<K, V, P, S, L, C, E> {
             /// Hashes keys with `hasher` instead of the default (foldhash, randomly seeded per
             /// process). Pass `std`'s `RandomState` (SipHash) for keys an attacker may choose.
@@ -348,4 +381,4 @@ macro_rules! settings_methods {
     };
 }
 
-pub(crate) use settings_methods;
+pub(crate) use builder;

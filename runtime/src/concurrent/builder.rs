@@ -2,15 +2,14 @@
 
 use core::marker::PhantomData;
 
-use hashbrown::DefaultHashBuilder;
-
 use crate::RemovalCause;
 use crate::concurrent::{ConcurrentMap, Sizing};
-use crate::core::expiry::{Expiry, NoExpiry};
-use crate::hooks::{Cleanup, ConcurrentListener, ConcurrentListenerOf, NoListener, WithCleanup};
+use crate::core::expiry::Expiry;
+use crate::hooks::{Cleanup, ConcurrentListener, ConcurrentListenerOf, WithCleanup};
 use crate::policy::Policy;
-use crate::settings::{NoValueCleanup, Settings, TypeMarker, ValueCleanup, settings_methods};
+use crate::settings::{NoValueCleanup, ValueCleanup, builder};
 
+builder! {
 /// Configures a [`ConcurrentMap`] ([`ConcurrentLruMap`](crate::ConcurrentLruMap) or
 /// [`ConcurrentBoundedMap`](crate::ConcurrentBoundedMap)); made by [`ConcurrentMap::builder`].
 /// The calls may come in any order.
@@ -27,39 +26,9 @@ use crate::settings::{NoValueCleanup, Settings, TypeMarker, ValueCleanup, settin
 ///     .build();
 /// assert_eq!(sessions.shard_count(), 4);
 /// ```
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct Builder<
-    K,
-    V,
-    P,
-    S = DefaultHashBuilder,
-    L = NoListener,
-    C = NoValueCleanup,
-    E = NoExpiry,
-> {
-    settings: Settings<S, E>,
-    listener: L,
-    value_cleanup: C,
-    marker: TypeMarker<K, V, P>,
+pub struct Builder<K, V, P>;
+new = "mapguard::ConcurrentLruMap::<u64, u64>::builder(8)", conn = "mapguard::ConcurrentLruMap::<u64, Conn>::builder(8)";
 }
-
-impl<K, V, P: Policy> Builder<K, V, P> {
-    #[track_caller]
-    pub(crate) fn new(max: usize) -> Self {
-        Self {
-            settings: Settings::new(max),
-            listener: NoListener,
-            value_cleanup: NoValueCleanup,
-            marker: PhantomData,
-        }
-    }
-}
-
-settings_methods!(
-    Builder,
-    "mapguard::ConcurrentLruMap::<u64, u64>::builder(8)",
-    "mapguard::ConcurrentLruMap::<u64, Conn>::builder(8)"
-);
 
 impl<K, V, P, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
     /// Splits the map into `shards` shards, each with its own lock (rounded up to a power of

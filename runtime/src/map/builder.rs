@@ -2,16 +2,15 @@
 
 use core::marker::PhantomData;
 
-use hashbrown::DefaultHashBuilder;
-
 use crate::RemovalCause;
-use crate::core::expiry::{Expiry, NoExpiry};
+use crate::core::expiry::Expiry;
 use crate::core::store::Store;
-use crate::hooks::{Cleanup, ListenerOf, NoListener, WithCleanup};
+use crate::hooks::{Cleanup, ListenerOf, RemovalListener, WithCleanup};
 use crate::map::ManagedMap;
 use crate::policy::Policy;
-use crate::settings::{NoValueCleanup, Settings, TypeMarker, ValueCleanup, settings_methods};
+use crate::settings::{NoValueCleanup, ValueCleanup, builder};
 
+builder! {
 /// Configures a [`ManagedMap`] ([`LruMap`](crate::LruMap) or
 /// [`BoundedMap`](crate::BoundedMap)); made by [`ManagedMap::builder`].
 ///
@@ -48,39 +47,9 @@ use crate::settings::{NoValueCleanup, Settings, TypeMarker, ValueCleanup, settin
 /// drop(conns);
 /// assert_eq!(closed, 2);
 /// ```
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct Builder<
-    K,
-    V,
-    P,
-    S = DefaultHashBuilder,
-    L = NoListener,
-    C = NoValueCleanup,
-    E = NoExpiry,
-> {
-    settings: Settings<S, E>,
-    listener: L,
-    value_cleanup: C,
-    marker: TypeMarker<K, V, P>,
+pub struct Builder<K, V, P>;
+new = "mapguard::LruMap::<u64, u64>::builder(8)", conn = "mapguard::LruMap::<u64, Conn>::builder(8)";
 }
-
-impl<K, V, P: Policy> Builder<K, V, P> {
-    #[track_caller]
-    pub(crate) fn new(max: usize) -> Self {
-        Self {
-            settings: Settings::new(max),
-            listener: NoListener,
-            value_cleanup: NoValueCleanup,
-            marker: PhantomData,
-        }
-    }
-}
-
-settings_methods!(
-    Builder,
-    "mapguard::LruMap::<u64, u64>::builder(8)",
-    "mapguard::LruMap::<u64, Conn>::builder(8)"
-);
 
 impl<K, V, P, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
     /// Sends every entry that leaves through the cleanup path to `listener`. Replaces any
@@ -132,6 +101,29 @@ impl<K, V, P, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
     }
 }
 
+impl<K, V, P: Policy, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
+    /// The one way a map is made; the listener wrapped as the cleanup state says.
+    fn build_with<L2: RemovalListener<K, V>>(
+        self,
+        wrap: impl FnOnce(L) -> L2,
+    ) -> ManagedMap<K, V, P, S, L2, E> {
+        let mut settings = self.settings;
+        let name = settings.take_name();
+        ManagedMap::from_parts(
+            Store::with_capacity(
+                settings.max,
+                settings.hasher,
+                settings.expiry,
+                settings.capacity,
+            ),
+            wrap(self.listener),
+            settings.lifetime,
+            name,
+            settings.site,
+        )
+    }
+}
+
 impl<K, V, P: Policy, S, L, E: Expiry> Builder<K, V, P, S, L, NoValueCleanup, E> {
     /// Makes the map.
     ///
@@ -143,20 +135,7 @@ impl<K, V, P: Policy, S, L, E: Expiry> Builder<K, V, P, S, L, NoValueCleanup, E>
     where
         L: ListenerOf<K, V, ManagedMap<K, V, P, S>>,
     {
-        let mut settings = self.settings;
-        let name = settings.take_name();
-        ManagedMap::from_parts(
-            Store::with_capacity(
-                settings.max,
-                settings.hasher,
-                settings.expiry,
-                settings.capacity,
-            ),
-            self.listener,
-            settings.lifetime,
-            name,
-            settings.site,
-        )
+        self.build_with(|listener| listener)
     }
 }
 
@@ -175,19 +154,6 @@ impl<K, V, P: Policy, S, L, E: Expiry> Builder<K, V, P, S, L, ValueCleanup, E> {
         V: Cleanup,
         L: ListenerOf<K, V, ManagedMap<K, V, P, S>>,
     {
-        let mut settings = self.settings;
-        let name = settings.take_name();
-        ManagedMap::from_parts(
-            Store::with_capacity(
-                settings.max,
-                settings.hasher,
-                settings.expiry,
-                settings.capacity,
-            ),
-            WithCleanup(self.listener),
-            settings.lifetime,
-            name,
-            settings.site,
-        )
+        self.build_with(WithCleanup)
     }
 }

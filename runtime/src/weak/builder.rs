@@ -3,17 +3,17 @@
 use core::hash::BuildHasher;
 use core::marker::PhantomData;
 
-use hashbrown::DefaultHashBuilder;
 use weak_table::traits::WeakKey;
 
 use crate::RemovalCause;
-use crate::core::expiry::{Expiry, NoExpiry};
+use crate::core::expiry::Expiry;
 use crate::core::store::Store;
-use crate::hooks::{Cleanup, ListenerOf, NoListener, WithCleanup};
+use crate::hooks::{Cleanup, ListenerOf, RemovalListener, WithCleanup};
 use crate::policy::{Lru, Policy};
-use crate::settings::{NoValueCleanup, Settings, TypeMarker, ValueCleanup, settings_methods};
+use crate::settings::{NoValueCleanup, ValueCleanup, builder};
 use crate::weak::{StoredHash, WeakKeyMap};
 
+builder! {
 /// Configures a [`WeakKeyMap`]; made by [`WeakKeyMap::builder`],
 /// [`lru_builder`](WeakKeyMap::lru_builder) or [`bounded_builder`](WeakKeyMap::bounded_builder).
 /// The calls may come in any order.
@@ -36,39 +36,9 @@ use crate::weak::{StoredHash, WeakKeyMap};
 /// drop(map);
 /// assert_eq!(collected, [(1, RemovalCause::Collected)]);
 /// ```
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct Builder<
-    K,
-    V,
-    P = Lru,
-    S = DefaultHashBuilder,
-    L = NoListener,
-    C = NoValueCleanup,
-    E = NoExpiry,
-> {
-    settings: Settings<S, E>,
-    listener: L,
-    value_cleanup: C,
-    marker: TypeMarker<K, V, P>,
+pub struct Builder<K, V, P = Lru>;
+new = "mapguard::WeakKeyMap::<std::rc::Weak<u64>, u64>::builder()", conn = "mapguard::WeakKeyMap::<std::rc::Weak<u64>, Conn>::builder()";
 }
-
-impl<K, V, P: Policy> Builder<K, V, P> {
-    #[track_caller]
-    pub(crate) fn new(max: usize) -> Self {
-        Self {
-            settings: Settings::new(max),
-            listener: NoListener,
-            value_cleanup: NoValueCleanup,
-            marker: PhantomData,
-        }
-    }
-}
-
-settings_methods!(
-    Builder,
-    "mapguard::WeakKeyMap::<std::rc::Weak<u64>, u64>::builder()",
-    "mapguard::WeakKeyMap::<std::rc::Weak<u64>, Conn>::builder()"
-);
 
 impl<K: WeakKey, V, P, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
     /// Sends every entry that leaves through the cleanup path to `listener`, with the key's
@@ -122,6 +92,25 @@ impl<K: WeakKey, V, P, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
     }
 }
 
+impl<K: WeakKey, V, P: Policy, S: BuildHasher, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
+    /// The one way a map is made; the listener wrapped as the cleanup state says.
+    fn build_with<L2: RemovalListener<K, V>>(
+        self,
+        wrap: impl FnOnce(L) -> L2,
+    ) -> WeakKeyMap<K, V, P, S, L2, E> {
+        let mut settings = self.settings;
+        let name = settings.take_name();
+        WeakKeyMap::from_parts(
+            Store::with_capacity(settings.max, StoredHash, settings.expiry, settings.capacity),
+            wrap(self.listener),
+            settings.lifetime,
+            name,
+            settings.site,
+            settings.hasher,
+        )
+    }
+}
+
 impl<K: WeakKey, V, P: Policy, S: BuildHasher, L, E: Expiry>
     Builder<K, V, P, S, L, NoValueCleanup, E>
 {
@@ -138,16 +127,7 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L, E: Expiry>
     where
         L: ListenerOf<K, V, WeakKeyMap<K, V, P, S>>,
     {
-        let mut settings = self.settings;
-        let name = settings.take_name();
-        WeakKeyMap::from_parts(
-            Store::with_capacity(settings.max, StoredHash, settings.expiry, settings.capacity),
-            self.listener,
-            settings.lifetime,
-            name,
-            settings.site,
-            settings.hasher,
-        )
+        self.build_with(|listener| listener)
     }
 }
 
@@ -169,15 +149,6 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L, E: Expiry>
         V: Cleanup,
         L: ListenerOf<K, V, WeakKeyMap<K, V, P, S>>,
     {
-        let mut settings = self.settings;
-        let name = settings.take_name();
-        WeakKeyMap::from_parts(
-            Store::with_capacity(settings.max, StoredHash, settings.expiry, settings.capacity),
-            WithCleanup(self.listener),
-            settings.lifetime,
-            name,
-            settings.site,
-            settings.hasher,
-        )
+        self.build_with(WithCleanup)
     }
 }

@@ -4,6 +4,9 @@
 # Usage: bash benches/instructions-vs.sh BASE_REV   (needs valgrind)
 # Counts repeat exactly and do not depend on what else the machine runs.
 set -euo pipefail
+# One codegen unit: with the default sixteen, which functions share a unit (and so can be
+# inlined into each other) shifts with unrelated items, moving counts by a few percent.
+export CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1
 cd "$(dirname "$0")/.."
 base=${1:?usage: instructions-vs.sh BASE_REV}
 command -v valgrind >/dev/null || { echo "instructions-vs: valgrind is needed" >&2; exit 1; }

@@ -4,6 +4,9 @@
 # Instruction counts repeat exactly and do not depend on what else the machine runs, as
 # wall-clock times of two separate processes would. Needs valgrind.
 set -euo pipefail
+# One codegen unit: with the default sixteen, which functions share a unit (and so can be
+# inlined into each other) shifts with unrelated items, moving counts by a few percent.
+export CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "tracking-cost: valgrind is needed" >&2; exit 1; }
 

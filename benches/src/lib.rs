@@ -17,6 +17,7 @@ use rand::seq::SliceRandom;
 use rand_distr::{Distribution, Zipf};
 
 pub mod shared;
+pub mod traces;
 
 /// Keys and values are `u64`: what is measured is the map, not hashing or copying payloads.
 pub type Key = u64;

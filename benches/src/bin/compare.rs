@@ -10,6 +10,10 @@
 //! `--json PATH` (default `target/mapguard-compare.json`), `--only TEXT` (implementations whose
 //! name contains TEXT), `--workloads a,b` (ids: fill, get_hit, zipf_0.99, zipf_1.2, churn,
 //! remove_all), `--threads a,b` (shared-map table; default 1,2,8), `--suite all|single|shared`.
+//!
+//! `--suite traces [--traces DIR]` prints hit ratios instead: recorded traces from `DIR` (the
+//! files of `shared/traces/`, see its README for formats and citation conditions) and synthetic
+//! Zipf traces, two capacities each, for `LruMap`, lru, quick_cache and moka.
 //! The filters make single runs for `valgrind --tool=callgrind`, which counts
 //! instructions repeatably where wall-clock time on a shared machine is noise.
 
@@ -18,6 +22,7 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use mapguard_bench::shared::{ConcurrentLru, SharedSubject, SharedTiming, time_shared};
+use mapguard_bench::traces;
 use mapguard_bench::{
     BoundedMapU64, Hashlink, HookedLru, Keys, LruCrate, LruMapU64, Memory, Moka, QuickCache, Raw,
     Schnellru, Subject, Timing, Workload, for_each_shared_subject, for_each_subject, memory, time,
@@ -39,6 +44,8 @@ struct Options {
     threads: Vec<usize>,
     /// Which tables: single-owner maps, shared maps, or both.
     suite: Suite,
+    /// Where the recorded traces are, for `--suite traces`.
+    traces: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -46,6 +53,7 @@ enum Suite {
     All,
     Single,
     Shared,
+    Traces,
 }
 
 fn parse_options() -> Result<Options, String> {
@@ -58,6 +66,7 @@ fn parse_options() -> Result<Options, String> {
         workloads: Workload::ALL.to_vec(),
         threads: vec![1, 2, 8],
         suite: Suite::All,
+        traces: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -97,17 +106,19 @@ fn parse_options() -> Result<Options, String> {
                     "all" => Suite::All,
                     "single" => Suite::Single,
                     "shared" => Suite::Shared,
+                    "traces" => Suite::Traces,
                     other => {
                         return Err(format!(
-                            "--suite: expected all, single or shared, not {other}"
+                            "--suite: expected all, single, shared or traces, not {other}"
                         ));
                     }
                 };
             }
+            "--traces" => options.traces = Some(value()?.into()),
             other => {
                 return Err(format!(
                     "unknown option {other}; expected --sizes, --ops, --reps, --json, --only, \
-                     --workloads, --threads or --suite"
+                     --workloads, --threads, --suite or --traces"
                 ));
             }
         }
@@ -363,6 +374,55 @@ fn to_json(results: &Results, options: &Options) -> serde_json::Value {
     })
 }
 
+/// The hit-ratio table: one row per trace and capacity, one column per candidate, and the
+/// mean of each column.
+fn hit_ratios(options: &Options) -> Result<String, String> {
+    let mut traces = match &options.traces {
+        Some(dir) => traces::read_dir(dir)?,
+        None => Vec::new(),
+    };
+    traces.extend(traces::synthetic());
+    let names = [
+        LruMapU64::NAME,
+        LruCrate::NAME,
+        QuickCache::NAME,
+        <Moka as Subject>::NAME,
+    ];
+    let mut table = format!("| trace | capacity | {} |\n|---|---:|", names.join(" | "));
+    table.push_str(&"---:|".repeat(names.len()));
+    table.push('\n');
+    let mut sums = [0.0; 4];
+    let mut rows = 0.0;
+    for trace in &traces {
+        for &capacity in &trace.capacities {
+            eprintln!(
+                "{} at {capacity}: {} requests",
+                trace.name,
+                trace.keys.len()
+            );
+            let ratios = [
+                traces::hit_ratio::<LruMapU64>(&trace.keys, capacity),
+                traces::hit_ratio::<LruCrate>(&trace.keys, capacity),
+                traces::hit_ratio::<QuickCache>(&trace.keys, capacity),
+                traces::hit_ratio::<Moka>(&trace.keys, capacity),
+            ];
+            let _ = write!(table, "| {} | {capacity} |", trace.name);
+            for (sum, ratio) in sums.iter_mut().zip(ratios) {
+                *sum += ratio;
+                let _ = write!(table, " {:.1}% |", ratio * 100.0);
+            }
+            table.push('\n');
+            rows += 1.0;
+        }
+    }
+    let _ = write!(table, "| **mean** | |");
+    for sum in sums {
+        let _ = write!(table, " **{:.1}%** |", sum / rows * 100.0);
+    }
+    table.push('\n');
+    Ok(table)
+}
+
 fn main() -> ExitCode {
     let options = match parse_options() {
         Ok(options) => options,
@@ -371,6 +431,19 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if options.suite == Suite::Traces {
+        return match hit_ratios(&options) {
+            Ok(table) => {
+                println!("Hit ratios, get-or-insert per request, same keys and capacity for all.");
+                print!("{table}");
+                ExitCode::SUCCESS
+            }
+            Err(message) => {
+                eprintln!("compare: {message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let mut results = Results::default();
     for &size in &options.sizes {
         eprintln!("max = {size}: generating keys ...");

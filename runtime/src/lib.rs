@@ -126,6 +126,61 @@ pub mod builder {
 /// ```
 pub mod expiry {
     pub use crate::core::expiry::{Clock, Expiring, Expiry, NoExpiry, SystemClock};
+
+    use crate::DefaultHashBuilder;
+    use crate::hooks::NoListener;
+
+    /// An [`LruMap`](crate::LruMap) built with `ttl`, `idle`, `clock` or `key_lifetimes`:
+    /// the name to write for such a map's type.
+    ///
+    /// ```
+    /// use mapguard::expiry::ExpiringLruMap;
+    /// use std::time::Duration;
+    ///
+    /// struct Sessions {
+    ///     by_token: ExpiringLruMap<String, u64>,
+    /// }
+    /// let sessions = Sessions {
+    ///     by_token: mapguard::LruMap::builder(1_000).ttl(Duration::from_secs(30)).build(),
+    /// };
+    /// assert!(sessions.by_token.is_empty());
+    /// ```
+    pub type ExpiringLruMap<K, V, S = DefaultHashBuilder, L = NoListener> =
+        crate::LruMap<K, V, S, L, Expiring>;
+
+    /// A [`BoundedMap`](crate::BoundedMap) with expiry; see [`ExpiringLruMap`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let map: mapguard::expiry::ExpiringBoundedMap<u8, u8> =
+    ///     mapguard::BoundedMap::builder(4).idle(Duration::from_secs(5)).build();
+    /// # drop(map);
+    /// ```
+    pub type ExpiringBoundedMap<K, V, S = DefaultHashBuilder, L = NoListener> =
+        crate::BoundedMap<K, V, S, L, Expiring>;
+
+    /// A [`ConcurrentLruMap`](crate::ConcurrentLruMap) with expiry; see [`ExpiringLruMap`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let map: mapguard::expiry::ExpiringConcurrentLruMap<u8, u8> =
+    ///     mapguard::ConcurrentLruMap::builder(4).ttl(Duration::from_secs(5)).build();
+    /// # drop(map);
+    /// ```
+    pub type ExpiringConcurrentLruMap<K, V, S = DefaultHashBuilder, L = NoListener> =
+        crate::ConcurrentLruMap<K, V, S, L, Expiring>;
+
+    /// A [`ConcurrentBoundedMap`](crate::ConcurrentBoundedMap) with expiry; see
+    /// [`ExpiringLruMap`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let map: mapguard::expiry::ExpiringConcurrentBoundedMap<u8, u8> =
+    ///     mapguard::ConcurrentBoundedMap::builder(4).ttl(Duration::from_secs(5)).build();
+    /// # drop(map);
+    /// ```
+    pub type ExpiringConcurrentBoundedMap<K, V, S = DefaultHashBuilder, L = NoListener> =
+        crate::ConcurrentBoundedMap<K, V, S, L, Expiring>;
 }
 
 pub use cause::RemovalCause;

@@ -97,7 +97,9 @@ pub(crate) mod sealed {
 /// let plain: LruMap<u32, u32> = LruMap::new(8); // E = NoExpiry
 /// let timed: LruMap<u32, u32, mapguard::DefaultHashBuilder, mapguard::hooks::NoListener, Expiring> =
 ///     LruMap::builder(8).ttl(Duration::from_secs(30)).build();
-/// # drop((plain, timed));
+/// // The same type, by its short name:
+/// let same: mapguard::expiry::ExpiringLruMap<u32, u32> = timed;
+/// # drop((plain, same));
 /// ```
 pub trait Expiry: sealed::ExpiryState {}
 

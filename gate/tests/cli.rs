@@ -16,6 +16,14 @@ fn gate(args: &[&str]) -> Output {
         .expect("the gate runs")
 }
 
+/// `check` on the fixture, with `extra` arguments.
+fn check_fixture(extra: &[&str]) -> Output {
+    let manifest = fixture();
+    let mut args = vec!["check", "--manifest-path", manifest.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    gate(&args)
+}
+
 fn json_findings(output: &Output) -> Vec<serde_json::Value> {
     serde_json::from_slice::<Vec<serde_json::Value>>(&output.stdout).expect("a JSON array")
 }
@@ -63,13 +71,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
 
 #[test]
 fn the_fixture_findings_are_exactly_the_escapes() {
-    let output = gate(&[
-        "check",
-        "--manifest-path",
-        fixture().to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+    let output = check_fixture(&["--format", "json"]);
     assert_eq!(output.status.code(), Some(1), "findings exit 1");
     let found: BTreeSet<(String, String, String)> = json_findings(&output)
         .iter()
@@ -92,13 +94,7 @@ fn the_fixture_findings_are_exactly_the_escapes() {
 
 #[test]
 fn json_findings_carry_position_type_and_message() {
-    let output = gate(&[
-        "check",
-        "--manifest-path",
-        fixture().to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+    let output = check_fixture(&["--format", "json"]);
     let findings = json_findings(&output);
     let cache = findings
         .iter()
@@ -122,7 +118,7 @@ fn json_findings_carry_position_type_and_message() {
 
 #[test]
 fn a_file_that_does_not_parse_is_reported_and_skipped() {
-    let output = gate(&["check", "--manifest-path", fixture().to_str().unwrap()]);
+    let output = check_fixture(&[]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("app/src/broken.rs: skipped: could not parse it (line 4"),
@@ -133,7 +129,7 @@ fn a_file_that_does_not_parse_is_reported_and_skipped() {
 
 #[test]
 fn human_output_reads_like_rustc() {
-    let output = gate(&["check", "--manifest-path", fixture().to_str().unwrap()]);
+    let output = check_fixture(&[]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let expected = "error[mapguard::static]: static `CACHE` holds a map (`HashMap`) with no lifecycle, \
                     for the life of the process\n  --> app/src/lib.rs:82:19\n   |\n\
@@ -151,13 +147,7 @@ fn human_output_reads_like_rustc() {
 
 #[test]
 fn sarif_has_one_result_per_finding() {
-    let output = gate(&[
-        "check",
-        "--manifest-path",
-        fixture().to_str().unwrap(),
-        "--format",
-        "sarif",
-    ]);
+    let output = check_fixture(&["--format", "sarif"]);
     let log: serde_json::Value = serde_json::from_slice(&output.stdout).expect("SARIF is JSON");
     assert_eq!(log["version"], "2.1.0");
     let run = &log["runs"][0];
@@ -182,13 +172,7 @@ fn sarif_has_one_result_per_finding() {
 
 #[test]
 fn a_clean_package_exits_zero_and_says_so() {
-    let output = gate(&[
-        "check",
-        "--manifest-path",
-        fixture().to_str().unwrap(),
-        "-p",
-        "clean",
-    ]);
+    let output = check_fixture(&["-p", "clean"]);
     assert_eq!(
         output.status.code(),
         Some(0),
@@ -200,13 +184,7 @@ fn a_clean_package_exits_zero_and_says_so() {
 
 #[test]
 fn cargo_runs_it_as_cargo_mapguard_mapguard_check() {
-    let direct = gate(&[
-        "check",
-        "--manifest-path",
-        fixture().to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+    let direct = check_fixture(&["--format", "json"]);
     let via_cargo = gate(&[
         "mapguard",
         "check",
@@ -224,13 +202,7 @@ fn what_stops_it_from_running_exits_two_with_a_message() {
     let missing = gate(&["check", "--manifest-path", "/nonexistent/Cargo.toml"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).starts_with("error: `cargo metadata` failed"));
-    let no_package = gate(&[
-        "check",
-        "--manifest-path",
-        fixture().to_str().unwrap(),
-        "-p",
-        "nope",
-    ]);
+    let no_package = check_fixture(&["-p", "nope"]);
     assert_eq!(no_package.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&no_package.stderr).contains("package `nope` is not a member"));
     let bad_flag = gate(&["check", "--frobnicate"]);

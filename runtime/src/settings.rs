@@ -179,6 +179,18 @@ macro_rules! builder {
             marker: $crate::settings::TypeMarker<K, V, P>,
         }
 
+        impl<K, V, P, S, L, C, E> $builder<K, V, P, S, L, C, E> {
+            /// The same builder with another listener; each kind's `listener` bounds it.
+            fn with_listener<L2>(self, listener: L2) -> $builder<K, V, P, S, L2, C, E> {
+                $builder {
+                    settings: self.settings,
+                    listener,
+                    value_cleanup: self.value_cleanup,
+                    marker: ::core::marker::PhantomData,
+                }
+            }
+        }
+
         impl<K, V, P: $crate::policy::Policy> $builder<K, V, P> {
             #[track_caller]
             pub(crate) fn new(max: usize) -> Self {

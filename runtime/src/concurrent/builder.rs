@@ -1,7 +1,5 @@
 //! [`Builder`]: shards, hooks, hasher, expiry and name for a new [`ConcurrentMap`].
 
-use core::marker::PhantomData;
-
 use crate::RemovalCause;
 use crate::concurrent::{ConcurrentMap, Sizing};
 use crate::core::expiry::Expiry;
@@ -69,12 +67,7 @@ impl<K, V, P, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
         self,
         listener: L2,
     ) -> Builder<K, V, P, S, L2, C, E> {
-        Builder {
-            settings: self.settings,
-            listener,
-            value_cleanup: self.value_cleanup,
-            marker: PhantomData,
-        }
+        self.with_listener(listener)
     }
 
     /// Calls `on_removal(key, value, cause)` for every entry that leaves through the cleanup

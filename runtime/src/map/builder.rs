@@ -1,7 +1,5 @@
 //! [`Builder`]: hooks, hasher, expiry and name for a new [`ManagedMap`].
 
-use core::marker::PhantomData;
-
 use crate::RemovalCause;
 use crate::core::expiry::Expiry;
 use crate::core::store::Store;
@@ -72,12 +70,7 @@ impl<K, V, P, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
         self,
         listener: L2,
     ) -> Builder<K, V, P, S, L2, C, E> {
-        Builder {
-            settings: self.settings,
-            listener,
-            value_cleanup: self.value_cleanup,
-            marker: PhantomData,
-        }
+        self.with_listener(listener)
     }
 
     /// Calls `on_removal(key, value, cause)` for every entry that leaves through the cleanup

@@ -1,7 +1,6 @@
 //! [`Builder`]: hooks, hasher, expiry and name for a new [`WeakKeyMap`].
 
 use core::hash::BuildHasher;
-use core::marker::PhantomData;
 
 use weak_table::traits::WeakKey;
 
@@ -63,12 +62,7 @@ impl<K: WeakKey, V, P, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
         self,
         listener: L2,
     ) -> Builder<K, V, P, S, L2, C, E> {
-        Builder {
-            settings: self.settings,
-            listener,
-            value_cleanup: self.value_cleanup,
-            marker: PhantomData,
-        }
+        self.with_listener(listener)
     }
 
     /// Calls `on_removal(key, value, cause)` for every entry that leaves through the cleanup

@@ -144,21 +144,22 @@ fn map_name(item: &ItemStruct, field: &Field, attr: &MapAttr) -> String {
 
 /// Which map a field becomes. Where the attribute is wrong (its error is reported already),
 /// the choice that keeps other errors away: a `weak_keys` map whose key is not a `Weak` is a
-/// plain one; `weak_keys` with `concurrent` stays weak-keyed.
+/// plain one.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Weak,
+    ConcurrentWeak,
     Concurrent,
     Plain,
 }
 
 fn kind(attr: &MapAttr, map: &MapParts) -> Kind {
-    if attr.weak_keys.is_some() && (!map.spelled || is_weak(&map.key)) {
-        Kind::Weak
-    } else if attr.concurrent.is_some() {
-        Kind::Concurrent
-    } else {
-        Kind::Plain
+    let weak = attr.weak_keys.is_some() && (!map.spelled || is_weak(&map.key));
+    match (weak, attr.concurrent.is_some()) {
+        (true, true) => Kind::ConcurrentWeak,
+        (true, false) => Kind::Weak,
+        (false, true) => Kind::Concurrent,
+        (false, false) => Kind::Plain,
     }
 }
 
@@ -238,7 +239,8 @@ fn config(
     let observes = attr.cleanup.is_some() || attr.on_remove.is_some();
     let mutable = cleanup.as_ref().map(|_| quote!(mut));
     // A concurrent map's hook runs through `&self`, possibly on several threads at once.
-    let (listener_trait, receiver, observes_const) = if kind(attr, map) == Kind::Concurrent {
+    let concurrent = matches!(kind(attr, map), Kind::Concurrent | Kind::ConcurrentWeak);
+    let (listener_trait, receiver, observes_const) = if concurrent {
         (quote!(ConcurrentListener), quote!(&self), None)
     } else {
         (
@@ -369,6 +371,7 @@ fn field_type(
     };
     let wrapper = match kind(attr, map) {
         Kind::Weak => quote!(WeakKeyMap),
+        Kind::ConcurrentWeak => quote!(ConcurrentWeakKeyMap),
         Kind::Concurrent => quote!(ConcurrentMap),
         Kind::Plain => quote!(ManagedMap),
     };

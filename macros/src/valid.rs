@@ -162,14 +162,6 @@ fn check_map_attr(attr: &MapAttr, errors: &mut Errors) {
              prevents (only `weak_keys` maps may leave it out)",
         );
     }
-    if let (Some(concurrent), Some(_)) = (attr.concurrent, attr.weak_keys) {
-        errors.at(
-            concurrent,
-            "`concurrent` and `weak_keys` cannot be combined: weak-keyed maps are not \
-             thread-safe yet; remove `concurrent` and share the struct behind a `Mutex`, or \
-             key the concurrent map by an id instead of a `Weak`",
-        );
-    }
     if let Some(span) = attr.evict_key {
         if !attr.keys.contains("max") {
             errors.at(

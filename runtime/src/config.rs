@@ -135,3 +135,30 @@ where
         )
     }
 }
+
+impl<K, V, P, S, L, E> Default for crate::ConcurrentWeakKeyMap<K, V, P, S, L, E>
+where
+    K: WeakKey,
+    P: Policy,
+    S: BuildHasher + Clone + Default,
+    L: ConcurrentListener<K, V> + FieldConfig,
+    E: Expiry,
+{
+    /// An empty map configured by its listener type's [`FieldConfig`]: what
+    /// `#[managed_map(weak_keys, concurrent, ...)]` builds.
+    #[track_caller]
+    fn default() -> Self {
+        let (max, expiry, lifetime, name) = configured::<L, E>();
+        Self::from_parts(
+            max,
+            0,
+            None,
+            S::default(),
+            &expiry,
+            L::default(),
+            lifetime,
+            name,
+            Location::caller(),
+        )
+    }
+}

@@ -12,7 +12,7 @@
 //! | dropping a value does not close what a clone keeps open | [`Cleanup`] runs when the value leaves |
 //! | keys kept alive by the map that indexes them | [`WeakKeyMap`] holds weak keys |
 //! | request data that outlives the request | [`Lifetime`] scopes clear it, even on panic |
-//! | a map shared by threads has all of the above | [`ConcurrentLruMap`], [`ConcurrentBoundedMap`]: sharded, `&self`, hooks outside the locks |
+//! | a map shared by threads has all of the above | [`ConcurrentLruMap`], [`ConcurrentBoundedMap`], [`ConcurrentWeakKeyMap`]: sharded, `&self`, hooks outside the locks |
 //!
 //! ## A guided tour
 //!
@@ -190,7 +190,7 @@ pub use hashbrown::DefaultHashBuilder;
 pub use hooks::Cleanup;
 pub use map::{BoundedMap, LruMap, ManagedMap};
 pub use scope::{Lifetime, ManagedCache};
-pub use weak::WeakKeyMap;
+pub use weak::{ConcurrentWeakKeyMap, WeakKeyMap};
 
 pub use mapguard_macros::{Cleanup, ManagedCache, managed, unmanaged};
 
@@ -206,8 +206,8 @@ pub mod __private {
     pub use crate::policy::{Lru, Reject};
     pub use crate::scope::MapStats;
     pub use crate::{
-        Cleanup, ConcurrentMap, DefaultHashBuilder, Lifetime, ManagedCache, ManagedMap,
-        RemovalCause, WeakKeyMap,
+        Cleanup, ConcurrentMap, ConcurrentWeakKeyMap, DefaultHashBuilder, Lifetime, ManagedCache,
+        ManagedMap, RemovalCause, WeakKeyMap,
     };
     pub use core::assert;
     pub use core::clone::Clone;

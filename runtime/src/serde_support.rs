@@ -206,3 +206,25 @@ where
         unreachable!("`SerializableWeakKeys` has no implementations")
     }
 }
+
+impl<K, V, P, S, L, E> Serialize for crate::ConcurrentWeakKeyMap<K, V, P, S, L, E>
+where
+    K: weak_table::traits::WeakKey + SerializableWeakKeys,
+    L: ConcurrentListener<K, V>,
+    E: Expiry,
+{
+    fn serialize<Z: Serializer>(&self, _serializer: Z) -> Result<Z::Ok, Z::Error> {
+        unreachable!("`SerializableWeakKeys` has no implementations")
+    }
+}
+
+impl<'de, K, V, P, S, L, E> Deserialize<'de> for crate::ConcurrentWeakKeyMap<K, V, P, S, L, E>
+where
+    K: weak_table::traits::WeakKey + SerializableWeakKeys,
+    L: ConcurrentListener<K, V>,
+    E: Expiry,
+{
+    fn deserialize<D: Deserializer<'de>>(_deserializer: D) -> Result<Self, D::Error> {
+        unreachable!("`SerializableWeakKeys` has no implementations")
+    }
+}

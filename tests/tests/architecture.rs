@@ -30,6 +30,7 @@ const ROOT_NAMES: &[(&str, &str)] = &[
     ("LruMap", "map"),
     ("BoundedMap", "map"),
     ("WeakKeyMap", "weak"),
+    ("ConcurrentWeakKeyMap", "weak"),
     ("ConcurrentMap", "concurrent"),
     ("ConcurrentLruMap", "concurrent"),
     ("ConcurrentBoundedMap", "concurrent"),

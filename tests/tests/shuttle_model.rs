@@ -172,3 +172,52 @@ fn bounded_race() {
 fn every_interleaving_of_a_bounded_race() {
     shuttle::check_dfs(bounded_race, None);
 }
+
+/// The weak-keyed concurrent map: one thread drops its key while another inserts into the
+/// same shard and a third collects. In every interleaving the dead key's value leaves once,
+/// with `Collected`, and the live one once, with `Dropped`, after the map is dropped.
+fn weak_key_dies_across_threads() {
+    use mapguard::ConcurrentWeakKeyMap;
+
+    let tracker = Tracker::new();
+    let map = Arc::new(
+        ConcurrentWeakKeyMap::<std::sync::Weak<u8>, Tracked<u8>>::builder()
+            .shards(1)
+            .cleanup()
+            .build(),
+    );
+    let dying = Arc::new(1_u8);
+    map.insert(Arc::clone(&dying), tracker.track(1));
+    let living = Arc::new(2_u8);
+    let dropper = shuttle::thread::spawn(move || drop(dying));
+    let inserter = {
+        let (map, tracker, living) = (Arc::clone(&map), tracker.clone(), Arc::clone(&living));
+        shuttle::thread::spawn(move || map.insert(living, tracker.track(2)))
+    };
+    let collector = {
+        let map = Arc::clone(&map);
+        shuttle::thread::spawn(move || map.maintain())
+    };
+    dropper.join().unwrap();
+    inserter.join().unwrap();
+    collector.join().unwrap();
+    map.maintain();
+    assert_eq!(
+        tracker.cleanups_of(0),
+        [RemovalCause::Collected],
+        "{tracker:?}"
+    );
+    drop(map);
+    assert_eq!(
+        tracker.cleanups_of(1),
+        [RemovalCause::Dropped],
+        "{tracker:?}"
+    );
+    tracker.assert_exactly_once();
+    drop(living);
+}
+
+#[test]
+fn every_interleaving_of_a_weak_key_dying_across_threads() {
+    shuttle::check_dfs(weak_key_dies_across_threads, Some(20_000));
+}

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use hashbrown::DefaultHashBuilder;
 
 mod builder;
-mod lock;
+pub(crate) mod lock;
 pub use builder::Builder;
 use lock::ShardLock;
 
@@ -175,7 +175,10 @@ type Shards<K, V, P, S, E> = Box<[Locked<K, V, P, S, E>]>;
 
 /// Runs the hooks of entries that left a shard, in the order they left; no lock is held.
 #[inline]
-fn run_hooks<K, V>(listener: &impl ConcurrentListener<K, V>, departed: Departures<K, V>) {
+pub(crate) fn run_hooks<K, V>(
+    listener: &impl ConcurrentListener<K, V>,
+    departed: Departures<K, V>,
+) {
     for (key, value, cause) in departed {
         listener.on_removal(key, value, cause);
     }
@@ -212,7 +215,7 @@ fn default_shards(max: usize) -> usize {
 /// The shard count for a bound: `wanted` (or the default) rounded up to a power of two, but
 /// never more shards than `max` — each shard holds at least one entry, so more shards than
 /// `max` would only loosen the bound (`len < max + shards`).
-fn shard_count(wanted: Option<usize>, max: usize) -> usize {
+pub(crate) fn shard_count(wanted: Option<usize>, max: usize) -> usize {
     wanted
         .unwrap_or_else(|| default_shards(max))
         .clamp(1, MAX_SHARDS)

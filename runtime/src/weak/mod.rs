@@ -9,7 +9,9 @@
 //! by the pointee.
 
 mod builder;
+mod shared;
 pub use builder::Builder;
+pub use shared::{ConcurrentBuilder, ConcurrentWeakKeyMap};
 
 use core::borrow::Borrow;
 use core::fmt;
@@ -24,7 +26,7 @@ pub use weak_table::traits::{WeakElement, WeakKey};
 use crate::RemovalCause;
 use crate::core::expiry::{Expiry, NoExpiry};
 use crate::core::store::{MAX_LIMIT, Store};
-use crate::departures::{Departures, contain_while_unwinding};
+use crate::departures::{Departed, Departures, contain_while_unwinding};
 use crate::error::CapacityError;
 use crate::hooks::{NoListener, RemovalListener};
 use crate::map::ManagedMap;
@@ -260,6 +262,28 @@ where
     ) -> Self {
         Self {
             map: ManagedMap::from_parts(store, Unwrapped(listener), lifetime, name, site),
+            hasher,
+            sweep: 0,
+        }
+    }
+
+    /// A shard of a [`ConcurrentWeakKeyMap`]: its figures go to the sharded map's registry
+    /// entry rather than one of its own.
+    pub(crate) fn with_metrics(
+        store: Store<Weakly<K>, V, StoredHash, E>,
+        listener: L,
+        lifetime: Lifetime,
+        hasher: S,
+        metrics: crate::registry::MapMetrics,
+    ) -> Self {
+        Self {
+            map: ManagedMap::with_metrics(
+                store,
+                Unwrapped(listener),
+                lifetime,
+                Cow::Borrowed(""),
+                metrics,
+            ),
             hasher,
             sweep: 0,
         }
@@ -742,16 +766,10 @@ where
         if L::OBSERVES_REMOVALS {
             // All out first, so that nothing is left for the inner map's own drop to clean
             // while a panic from these hooks unwinds.
-            let (mut nodes, listener) = self.map.take_for_drop();
-            nodes.sort_unstable_by_key(|node| !node.key.weak.is_expired());
+            let (leaving, listener) = self.take_for_drop();
             contain_while_unwinding(|| {
-                for node in nodes {
-                    let cause = if node.key.weak.is_expired() {
-                        RemovalCause::Collected
-                    } else {
-                        RemovalCause::Dropped
-                    };
-                    listener.on_removal(node.key, node.value, cause);
+                for (key, value, cause) in leaving {
+                    listener.on_removal(key, value, cause);
                 }
             });
         }
@@ -832,6 +850,52 @@ impl<K, V> fmt::Debug for WeakIter<'_, K, V> {
         f.debug_struct("WeakIter")
             .field("remaining_at_most", &self.inner.len())
             .finish()
+    }
+}
+
+impl<K: WeakKey, V, P, S, L: RemovalListener<K, V>, E: Expiry> WeakKeyMap<K, V, P, S, L, E> {
+    /// Takes every entry out at once, dead keys first, each with its cause (`Collected` or
+    /// `Dropped`), uncounted, with the listener that is to see them: what a `Drop` does.
+    fn take_for_drop(&mut self) -> (Vec<Departed<K, V>>, &mut L) {
+        let (mut nodes, listener) = self.map.take_for_drop();
+        nodes.sort_unstable_by_key(|node| !node.key.weak.is_expired());
+        let leaving = nodes
+            .into_iter()
+            .map(|node| {
+                let cause = if node.key.weak.is_expired() {
+                    RemovalCause::Collected
+                } else {
+                    RemovalCause::Dropped
+                };
+                (node.key.weak, node.value, cause)
+            })
+            .collect();
+        (leaving, &mut listener.0)
+    }
+}
+
+/// A [`ConcurrentWeakKeyMap`]'s shard: its listener queues what leaves under the lock.
+impl<K: WeakKey, V, P, S, E: Expiry> WeakKeyMap<K, V, P, S, Departures<K, V>, E> {
+    /// The entries that left since the last call, for their hooks to run outside the lock.
+    pub(crate) fn take_departed(&mut self) -> Departures<K, V> {
+        self.map.listener_mut().0.take()
+    }
+
+    /// Takes every entry out through the cleanup path with `cause`: a concurrent map's
+    /// `clear` and scope end, which count the scope once for the whole map.
+    pub(crate) fn remove_all(&mut self, cause: RemovalCause) -> usize
+    where
+        P: Policy,
+    {
+        self.map.remove_all(cause)
+    }
+
+    /// Everything out, with causes, for the hooks of a dropped concurrent map; what left
+    /// before (an operation whose closure panicked) comes first.
+    pub(crate) fn take_leaving(&mut self) -> (Departures<K, V>, Vec<Departed<K, V>>) {
+        let departed = self.take_departed();
+        let (leaving, _) = self.take_for_drop();
+        (departed, leaving)
     }
 }
 

@@ -150,9 +150,11 @@ where
     fn default() -> Self {
         let (max, expiry, lifetime, name) = configured::<L, E>();
         Self::from_parts(
-            max,
-            0,
-            None,
+            Sizing {
+                max,
+                capacity: 0,
+                shards: None,
+            },
             S::default(),
             &expiry,
             L::default(),

@@ -204,6 +204,54 @@ pub(crate) struct Sizing {
     pub(crate) shards: Option<usize>,
 }
 
+/// Builds a concurrent map's shards: how many, each's bound and reserved room, each with its
+/// registry counters (one writer per counter), and those counters, for the map's one registry
+/// entry. Shared by the concurrent maps: `store` makes a shard's storage, `shard` the shard.
+pub(crate) fn build_shards<T, K2, V2, S2, E2: Expiry>(
+    Sizing {
+        max,
+        capacity,
+        shards,
+    }: Sizing,
+    lifetime: Lifetime,
+    policy: &'static str,
+    site: &'static Location<'static>,
+    mut store: impl FnMut(usize, usize) -> Store<K2, V2, S2, E2>,
+    mut shard: impl FnMut(Store<K2, V2, S2, E2>, MapMetrics) -> T,
+) -> BuiltShards<T> {
+    assert_valid_max(max);
+    let count = shard_count(shards, max);
+    let per_shard = max.div_ceil(count);
+    let capacity_per_shard = capacity.div_ceil(count);
+    let mut parts = Vec::with_capacity(count);
+    let shards = (0..count)
+        .map(|_| {
+            let store = store(per_shard, capacity_per_shard);
+            let metrics = registry::shard_metrics(lifetime, policy, per_shard, site, store.ages());
+            #[allow(
+                clippy::clone_on_copy,
+                reason = "an `Arc` with `tracking` on; a `Copy` unit without it"
+            )]
+            parts.push(metrics.clone());
+            ShardLock::new(shard(store, metrics))
+        })
+        .collect();
+    BuiltShards {
+        shards,
+        shift: 64 - 7 - count.trailing_zeros(),
+        parts,
+    }
+}
+
+/// What [`build_shards`] made.
+pub(crate) struct BuiltShards<T> {
+    pub(crate) shards: Box<[ShardLock<T>]>,
+    /// `64 - 7 - log2(shards)`: see `ConcurrentMap::shift`.
+    pub(crate) shift: u32,
+    /// Each shard's registry counters.
+    pub(crate) parts: Vec<MapMetrics>,
+}
+
 /// The default shard count for a bound: a power of two near four per CPU, with at least 64
 /// entries per shard.
 fn default_shards(max: usize) -> usize {
@@ -288,11 +336,7 @@ where
     E: Expiry,
 {
     pub(crate) fn from_parts(
-        Sizing {
-            max,
-            capacity,
-            shards,
-        }: Sizing,
+        sizing: Sizing,
         hasher: S,
         expiry: &E,
         listener: L,
@@ -300,41 +344,33 @@ where
         name: Cow<'static, str>,
         site: &'static Location<'static>,
     ) -> Self {
-        assert_valid_max(max);
-        let count = shard_count(shards, max);
-        let per_shard = max.div_ceil(count);
-        let capacity_per_shard = capacity.div_ceil(count);
-        let mut parts = Vec::with_capacity(count);
-        let shards: Box<[_]> = (0..count)
-            .map(|_| {
-                let store = Store::with_capacity(
-                    per_shard,
-                    hasher.clone(),
-                    expiry.split(),
-                    capacity_per_shard,
-                );
-                let metrics =
-                    registry::shard_metrics(lifetime, P::NAME, per_shard, site, store.ages());
-                #[allow(
-                    clippy::clone_on_copy,
-                    reason = "an `Arc` with `tracking` on; a `Copy` unit without it"
-                )]
-                parts.push(metrics.clone());
-                ShardLock::new(ManagedMap::with_metrics(
+        let max = sizing.max;
+        let BuiltShards {
+            shards,
+            shift,
+            parts,
+        } = build_shards(
+            sizing,
+            lifetime,
+            P::NAME,
+            site,
+            |max, capacity| Store::with_capacity(max, hasher.clone(), expiry.split(), capacity),
+            |store, metrics| {
+                ManagedMap::with_metrics(
                     store,
                     Departures::default(),
                     lifetime,
                     Cow::Borrowed(""),
                     metrics,
-                ))
-            })
-            .collect();
+                )
+            },
+        );
         let metrics =
             registry::register_sharded(name.to_string(), lifetime, P::NAME, max, site, &parts);
         Self {
             shards,
             hasher,
-            shift: 64 - 7 - count.trailing_zeros(),
+            shift,
             listener,
             lifetime,
             name,

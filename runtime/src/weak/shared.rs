@@ -18,7 +18,7 @@ use weak_table::traits::WeakKey;
 use crate::DefaultHashBuilder;
 use crate::RemovalCause;
 use crate::concurrent::lock::ShardLock;
-use crate::concurrent::{run_hooks, shard_count};
+use crate::concurrent::{BuiltShards, Sizing, build_shards, run_hooks};
 use crate::core::expiry::{Expiry, NoExpiry};
 use crate::core::store::{MAX_LIMIT, Store};
 use crate::departures::{Departures, contain_while_unwinding};
@@ -188,9 +188,11 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher + Clone, L, C, E: Expiry>
         let mut settings = self.settings;
         let name = settings.take_name();
         ConcurrentWeakKeyMap::from_parts(
-            settings.max,
-            settings.capacity,
-            settings.shards,
+            Sizing {
+                max: settings.max,
+                capacity: settings.capacity,
+                shards: settings.shards,
+            },
             settings.hasher,
             &settings.expiry,
             wrap(self.listener),
@@ -320,11 +322,8 @@ where
     L: ConcurrentListener<K, V>,
     E: Expiry,
 {
-    #[allow(clippy::too_many_arguments, reason = "one call site, the builder's")]
     pub(crate) fn from_parts(
-        max: usize,
-        capacity: usize,
-        shards: Option<usize>,
+        sizing: Sizing,
         hasher: S,
         expiry: &E,
         listener: L,
@@ -332,44 +331,37 @@ where
         name: Cow<'static, str>,
         site: &'static Location<'static>,
     ) -> Self {
-        let count = shard_count(shards, max);
-        let per_shard = if max >= MAX_LIMIT {
-            MAX_LIMIT
-        } else {
-            max.div_ceil(count)
-        };
-        let capacity_per_shard = capacity.div_ceil(count);
-        let mut parts = Vec::with_capacity(count);
-        let shards: Box<[_]> = (0..count)
-            .map(|_| {
-                let store =
-                    Store::with_capacity(per_shard, StoredHash, expiry.split(), capacity_per_shard);
-                let metrics =
-                    registry::shard_metrics(lifetime, P::NAME, per_shard, site, store.ages());
-                #[allow(
-                    clippy::clone_on_copy,
-                    reason = "an `Arc` with `tracking` on; a `Copy` unit without it"
-                )]
-                parts.push(metrics.clone());
-                ShardLock::new(WeakKeyMap::with_metrics(
+        let max = sizing.max.min(MAX_LIMIT);
+        let BuiltShards {
+            shards,
+            shift,
+            parts,
+        } = build_shards(
+            sizing,
+            lifetime,
+            P::NAME,
+            site,
+            |max, capacity| Store::with_capacity(max, StoredHash, expiry.split(), capacity),
+            |store, metrics| {
+                WeakKeyMap::with_metrics(
                     store,
                     Departures::default(),
                     lifetime,
                     hasher.clone(),
                     metrics,
-                ))
-            })
-            .collect();
+                )
+            },
+        );
         let metrics =
             registry::register_sharded(name.to_string(), lifetime, P::NAME, max, site, &parts);
         Self {
             shards,
             hasher,
-            shift: 64 - 7 - count.trailing_zeros(),
+            shift,
             listener,
             lifetime,
             name,
-            max: max.min(MAX_LIMIT),
+            max,
             metrics,
         }
     }

@@ -48,6 +48,13 @@ impl<K, V> Departures<K, V> {
     }
 }
 
+/// A concurrent map's shard: its listener queues what leaves under the shard's lock, and the
+/// map takes the queue before unlocking (see `concurrent::on_shard`).
+pub(crate) trait QueuesDepartures<K, V> {
+    /// The entries that left since the last call, for their hooks to run outside the lock.
+    fn take_departed(&mut self) -> Departures<K, V>;
+}
+
 /// A concurrent map's shard queues what leaves under its lock; the map runs the hooks after
 /// unlocking.
 impl<K, V> RemovalListener<K, V> for Departures<K, V> {

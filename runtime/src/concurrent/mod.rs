@@ -24,7 +24,7 @@ use lock::ShardLock;
 use crate::RemovalCause;
 use crate::core::expiry::{Expiry, NoExpiry};
 use crate::core::store::{Node, Store};
-use crate::departures::{Departures, contain_while_unwinding};
+use crate::departures::{Departures, QueuesDepartures, contain_while_unwinding};
 use crate::error::CapacityError;
 use crate::hooks::{ConcurrentListener, NoListener};
 use crate::map::ManagedMap;
@@ -172,6 +172,23 @@ type Locked<K, V, P, S, E> = ShardLock<Shard<K, V, P, S, E>>;
 
 /// All of a map's shards.
 type Shards<K, V, P, S, E> = Box<[Locked<K, V, P, S, E>]>;
+
+/// The concurrent maps' one hand-off: runs `work` on the locked shard, takes what left while
+/// the lock is held, and runs the hooks of that once it is released (so a hook may use the
+/// map, and a slow one blocks no other thread's access to the shard).
+#[inline]
+pub(crate) fn on_shard<T: QueuesDepartures<K, V>, K, V, R>(
+    listener: &impl ConcurrentListener<K, V>,
+    shard: &ShardLock<T>,
+    work: impl FnOnce(&mut T) -> R,
+) -> R {
+    let (result, departed) = shard.with(|shard| {
+        let result = work(shard);
+        (result, shard.take_departed())
+    });
+    run_hooks(listener, departed);
+    result
+}
 
 /// Runs the hooks of entries that left a shard, in the order they left; no lock is held.
 #[inline]
@@ -517,12 +534,7 @@ where
         shard: &Locked<K, V, P, S, E>,
         work: impl FnOnce(&mut Shard<K, V, P, S, E>) -> R,
     ) -> R {
-        let (result, departed) = shard.with(|shard| {
-            let result = work(shard);
-            (result, shard.take_departed())
-        });
-        run_hooks(&self.listener, departed);
-        result
+        on_shard(&self.listener, shard, work)
     }
 
     /// Runs `work` on every shard in turn, each time running the hooks after unlocking.

@@ -21,7 +21,7 @@ use hashbrown::DefaultHashBuilder;
 use crate::RemovalCause;
 use crate::core::expiry::{Expiry, NoExpiry};
 use crate::core::store::{Node, Store};
-use crate::departures::{Departures, contain_while_unwinding};
+use crate::departures::{Departures, QueuesDepartures, contain_while_unwinding};
 use crate::error::CapacityError;
 use crate::hooks::{NoListener, RemovalListener};
 use crate::policy::{Lru, Policy, Reject};
@@ -1094,10 +1094,9 @@ impl<K: Hash + Eq, V, P, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
 }
 
 /// A concurrent map's shard: its listener queues what leaves under the lock.
-impl<K, V, P, S, E: Expiry> ManagedMap<K, V, P, S, Departures<K, V>, E> {
-    /// The entries that left since the last call, for their hooks to run outside the lock.
+impl<K, V, P, S, E: Expiry> QueuesDepartures<K, V> for ManagedMap<K, V, P, S, Departures<K, V>, E> {
     #[inline]
-    pub(crate) fn take_departed(&mut self) -> Departures<K, V> {
+    fn take_departed(&mut self) -> Departures<K, V> {
         self.listener.take()
     }
 }

@@ -26,7 +26,7 @@ pub use weak_table::traits::{WeakElement, WeakKey};
 use crate::RemovalCause;
 use crate::core::expiry::{Expiry, NoExpiry};
 use crate::core::store::{MAX_LIMIT, Store};
-use crate::departures::{Departed, Departures, contain_while_unwinding};
+use crate::departures::{Departed, Departures, QueuesDepartures, contain_while_unwinding};
 use crate::error::CapacityError;
 use crate::hooks::{NoListener, RemovalListener};
 use crate::map::ManagedMap;
@@ -875,12 +875,15 @@ impl<K: WeakKey, V, P, S, L: RemovalListener<K, V>, E: Expiry> WeakKeyMap<K, V, 
 }
 
 /// A [`ConcurrentWeakKeyMap`]'s shard: its listener queues what leaves under the lock.
-impl<K: WeakKey, V, P, S, E: Expiry> WeakKeyMap<K, V, P, S, Departures<K, V>, E> {
-    /// The entries that left since the last call, for their hooks to run outside the lock.
-    pub(crate) fn take_departed(&mut self) -> Departures<K, V> {
+impl<K: WeakKey, V, P, S, E: Expiry> QueuesDepartures<K, V>
+    for WeakKeyMap<K, V, P, S, Departures<K, V>, E>
+{
+    fn take_departed(&mut self) -> Departures<K, V> {
         self.map.listener_mut().0.take()
     }
+}
 
+impl<K: WeakKey, V, P, S, E: Expiry> WeakKeyMap<K, V, P, S, Departures<K, V>, E> {
     /// Takes every entry out through the cleanup path with `cause`: a concurrent map's
     /// `clear` and scope end, which count the scope once for the whole map.
     pub(crate) fn remove_all(&mut self, cause: RemovalCause) -> usize

@@ -18,7 +18,7 @@ use weak_table::traits::WeakKey;
 use crate::DefaultHashBuilder;
 use crate::RemovalCause;
 use crate::concurrent::lock::ShardLock;
-use crate::concurrent::{BuiltShards, Sizing, build_shards, run_hooks};
+use crate::concurrent::{BuiltShards, Sizing, build_shards, on_shard, run_hooks};
 use crate::core::expiry::{Expiry, NoExpiry};
 use crate::core::store::{MAX_LIMIT, Store};
 use crate::departures::{Departures, contain_while_unwinding};
@@ -381,12 +381,7 @@ where
         shard: &Shard<K, V, P, S, E>,
         work: impl FnOnce(&mut WeakKeyMap<K, V, P, S, Departures<K, V>, E>) -> R,
     ) -> R {
-        let (result, departed) = shard.with(|shard| {
-            let result = work(shard);
-            (result, shard.take_departed())
-        });
-        run_hooks(&self.listener, departed);
-        result
+        on_shard(&self.listener, shard, work)
     }
 
     /// Runs `work` on every shard in turn; returns the sum of what it returns.

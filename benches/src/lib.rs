@@ -10,7 +10,7 @@ use std::num::NonZeroUsize;
 use std::time::{Duration, Instant};
 
 use mapguard::hooks::{RemovalListener, WithCleanup};
-use mapguard::{BoundedMap, Cleanup, DefaultHashBuilder, LruMap, RemovalCause};
+use mapguard::{AdaptiveMap, BoundedMap, Cleanup, DefaultHashBuilder, LruMap, RemovalCause};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -73,6 +73,34 @@ impl Subject for LruMap<Key, Value> {
     }
     fn len(&mut self) -> usize {
         LruMap::len(self)
+    }
+}
+
+impl Subject for AdaptiveMap<Key, Value> {
+    const NAME: &'static str = "mapguard AdaptiveMap";
+    fn with_max(max: usize) -> Self {
+        AdaptiveMap::new(max)
+    }
+    fn insert(&mut self, key: Key, value: Value) {
+        AdaptiveMap::insert(self, key, value);
+    }
+    fn get(&mut self, key: Key) -> Option<Value> {
+        AdaptiveMap::get(self, &key).copied()
+    }
+    fn get_or_insert(&mut self, key: Key, value: Value) -> bool {
+        match self.entry(key) {
+            mapguard::map::Entry::Occupied(_) => true,
+            mapguard::map::Entry::Vacant(slot) => {
+                slot.insert(value);
+                false
+            }
+        }
+    }
+    fn remove(&mut self, key: Key) -> Option<Value> {
+        AdaptiveMap::remove(self, &key)
+    }
+    fn len(&mut self) -> usize {
+        AdaptiveMap::len(self)
     }
 }
 
@@ -594,6 +622,7 @@ pub fn memory<S: Subject>(max: usize, allocated: impl Fn() -> usize) -> Memory {
 macro_rules! for_each_subject {
     ($mac:ident) => {
         $mac!($crate::LruMapU64);
+        $mac!($crate::AdaptiveMapU64);
         $mac!($crate::HookedLru);
         $mac!($crate::BoundedMapU64);
         $mac!($crate::LruCrate);
@@ -607,6 +636,8 @@ macro_rules! for_each_subject {
 
 /// `LruMap<u64, u64>` with default hasher and no hooks.
 pub type LruMapU64 = LruMap<Key, Value>;
+/// `AdaptiveMap<u64, u64>` with default hasher and no hooks.
+pub type AdaptiveMapU64 = AdaptiveMap<Key, Value>;
 /// `BoundedMap<u64, u64>` with default hasher and no hooks.
 pub type BoundedMapU64 = BoundedMap<Key, Value>;
 /// The `lru` crate's cache with foldhash.

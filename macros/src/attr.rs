@@ -20,11 +20,12 @@ pub(crate) const KEYS: &[&str] = &[
     "alias",
 ];
 pub(crate) const LIFETIMES: &[&str] = &["request", "session", "batch", "process"];
-const EVICTIONS: &[&str] = &["lru", "reject"];
+const EVICTIONS: &[&str] = &["lru", "adaptive", "reject"];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Evict {
     Lru,
+    Adaptive,
     Reject,
 }
 
@@ -232,14 +233,17 @@ impl MapAttr {
                 if let Some(lit) = string_value(value, "evict", "\"lru\"", errors) {
                     match lit.value().as_str() {
                         "lru" => parsed.evict = Some((Evict::Lru, lit.span())),
+                        "adaptive" => parsed.evict = Some((Evict::Adaptive, lit.span())),
                         "reject" => parsed.evict = Some((Evict::Reject, lit.span())),
                         other => errors.spanned(
                             &lit,
                             format!(
                                 "unknown eviction {other:?}: expected {} (evict the \
-                                 least recently used) or {} (refuse new keys when \
+                                 least recently used), {} (evict by recency and \
+                                 frequency, for caches) or {} (refuse new keys when \
                                  full){}",
                                 "`lru`",
+                                "`adaptive`",
                                 "`reject`",
                                 suggestion(other, EVICTIONS)
                             ),

@@ -355,10 +355,10 @@ fn field_type(
     let krate = &input.krate;
     let (_, ty_generics, _) = input.item.generics.split_for_impl();
     let (key, value) = (&map.key, &map.value);
-    let policy = if let Some((Evict::Reject, _)) = attr.evict {
-        quote!(#krate::__private::Reject)
-    } else {
-        quote!(#krate::__private::Lru)
+    let policy = match attr.evict {
+        Some((Evict::Reject, _)) => quote!(#krate::__private::Reject),
+        Some((Evict::Adaptive, _)) => quote!(#krate::__private::Adaptive),
+        Some((Evict::Lru, _)) | None => quote!(#krate::__private::Lru),
     };
     let hasher = map.hasher.as_ref().map_or_else(
         || quote!(#krate::__private::DefaultHashBuilder),

@@ -68,7 +68,7 @@ fn configured<L: FieldConfig, E: Expiry>() -> (usize, E, Lifetime, Cow<'static, 
     )
 }
 
-impl<K, V, P, S, L, E> Default for ManagedMap<K, V, P, S, L, E>
+impl<K, V, P: Policy, S, L, E> Default for ManagedMap<K, V, P, S, L, E>
 where
     P: Policy,
     S: BuildHasher + Default,
@@ -85,7 +85,7 @@ where
     }
 }
 
-impl<K, V, P, S, L, E> Default for WeakKeyMap<K, V, P, S, L, E>
+impl<K, V, P: Policy, S, L, E> Default for WeakKeyMap<K, V, P, S, L, E>
 where
     K: WeakKey,
     P: Policy,
@@ -110,7 +110,7 @@ where
     }
 }
 
-impl<K, V, P, S, L, E> Default for ConcurrentMap<K, V, P, S, L, E>
+impl<K, V, P: Policy, S, L, E> Default for ConcurrentMap<K, V, P, S, L, E>
 where
     P: Policy,
     S: BuildHasher + Clone + Default,
@@ -136,7 +136,7 @@ where
     }
 }
 
-impl<K, V, P, S, L, E> Default for crate::ConcurrentWeakKeyMap<K, V, P, S, L, E>
+impl<K, V, P: Policy, S, L, E> Default for crate::ConcurrentWeakKeyMap<K, V, P, S, L, E>
 where
     K: WeakKey,
     P: Policy,

@@ -184,11 +184,13 @@ pub mod expiry {
 }
 
 pub use cause::RemovalCause;
-pub use concurrent::{ConcurrentBoundedMap, ConcurrentLruMap, ConcurrentMap};
+pub use concurrent::{
+    ConcurrentAdaptiveMap, ConcurrentBoundedMap, ConcurrentLruMap, ConcurrentMap,
+};
 pub use error::CapacityError;
 pub use hashbrown::DefaultHashBuilder;
 pub use hooks::Cleanup;
-pub use map::{BoundedMap, LruMap, ManagedMap};
+pub use map::{AdaptiveMap, BoundedMap, LruMap, ManagedMap};
 pub use scope::{Lifetime, ManagedCache};
 pub use weak::{ConcurrentWeakKeyMap, WeakKeyMap};
 
@@ -203,7 +205,7 @@ pub mod __private {
     pub use crate::lifecycle::{
         HoldsMap, MapProbe, MapType, PlainProbe, Probe, require_lifecycle, require_managed_values,
     };
-    pub use crate::policy::{Lru, Reject};
+    pub use crate::policy::{Adaptive, Lru, Reject};
     pub use crate::scope::MapStats;
     pub use crate::{
         Cleanup, ConcurrentMap, ConcurrentWeakKeyMap, DefaultHashBuilder, Lifetime, ManagedCache,

@@ -1,4 +1,5 @@
-//! What a full map does with one more key: [`Lru`] evicts, [`Reject`] refuses.
+//! What a full map does with one more key: [`Lru`] and [`Adaptive`] evict, [`Reject`]
+//! refuses.
 //!
 //! ```
 //! use mapguard::policy::{Lru, Reject};
@@ -12,11 +13,15 @@
 //! ```
 
 mod sealed {
-    pub trait Sealed {}
+    /// Sealed, and where each policy names its eviction state.
+    pub trait Sealed {
+        /// The store's eviction order for this policy.
+        type Queues: crate::core::queues::Queues;
+    }
 }
 
-/// A map's answer to "full, and a new key arrives". Sealed: [`Lru`] and [`Reject`] are the
-/// policies; the map's methods differ by policy where the answer matters.
+/// A map's answer to "full, and a new key arrives". Sealed: [`Lru`], [`Adaptive`] and
+/// [`Reject`] are the policies; the map's methods differ by policy where the answer matters.
 ///
 /// ```
 /// use mapguard::policy::Policy;
@@ -28,13 +33,34 @@ mod sealed {
 pub trait Policy:
     sealed::Sealed + Copy + Default + core::fmt::Debug + Send + Sync + 'static
 {
-    /// The name used in registry reports and metrics (`"lru"`, `"reject"`).
+    /// The name used in registry reports and metrics (`"lru"`, `"adaptive"`, `"reject"`).
     const NAME: &'static str;
     /// The wrapper's user-facing type name, for `Debug`.
     const TYPE_NAME: &'static str;
-    /// Whether reads (`get`, `get_mut`, `entry`) make an entry the most recent.
+    /// Whether reads (`get`, `get_mut`, `entry`) count as uses of an entry (LRU: it becomes
+    /// the most recent; adaptive: its frequency grows).
     const READS_PROMOTE: bool;
 }
+
+/// The policies that evict when full ([`Lru`], [`Adaptive`]): their maps share `insert`,
+/// `replace`, `get` and `set_max`, so code generic over `P: Evicting` takes either.
+///
+/// ```
+/// use mapguard::ManagedMap;
+/// use mapguard::policy::Evicting;
+///
+/// fn warm<P: Evicting>(map: &mut ManagedMap<u32, u32, P>) {
+///     for key in 0..10 {
+///         map.insert(key, key * 2);
+///     }
+/// }
+/// let mut lru = mapguard::LruMap::new(4);
+/// let mut adaptive = mapguard::AdaptiveMap::new(4);
+/// warm(&mut lru);
+/// warm(&mut adaptive);
+/// assert_eq!((lru.len(), adaptive.len()), (4, 4));
+/// ```
+pub trait Evicting: Policy {}
 
 /// Evict the least recently used entry through the cleanup path ([`LruMap`](crate::LruMap)).
 ///
@@ -46,6 +72,18 @@ pub trait Policy:
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Lru;
 
+/// Evict by an adaptive blend of recency and frequency ([`AdaptiveMap`](crate::AdaptiveMap)):
+/// an S3-FIFO variant whose probation share adapts as ARC's does. Hits write one byte; the
+/// entry pushed out goes through the cleanup path with
+/// [`RemovalCause::Evicted`](crate::RemovalCause::Evicted).
+///
+/// ```
+/// use mapguard::policy::{Adaptive, Policy};
+/// assert_eq!(Adaptive::NAME, "adaptive");
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Adaptive;
+
 /// Refuse the new key and hand it back ([`BoundedMap`](crate::BoundedMap)).
 ///
 /// ```
@@ -56,12 +94,31 @@ pub struct Lru;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Reject;
 
-impl sealed::Sealed for Lru {}
-impl sealed::Sealed for Reject {}
+impl sealed::Sealed for Lru {
+    type Queues = crate::core::queues::OneQueue;
+}
+impl sealed::Sealed for Adaptive {
+    type Queues = crate::core::queues::TwoQueues;
+}
+impl sealed::Sealed for Reject {
+    type Queues = crate::core::queues::OneQueue;
+}
+
+/// The store's eviction state for `P`.
+pub(crate) type QueuesOf<P> = <P as sealed::Sealed>::Queues;
+
+impl Evicting for Lru {}
+impl Evicting for Adaptive {}
 
 impl Policy for Lru {
     const NAME: &'static str = "lru";
     const TYPE_NAME: &'static str = "LruMap";
+    const READS_PROMOTE: bool = true;
+}
+
+impl Policy for Adaptive {
+    const NAME: &'static str = "adaptive";
+    const TYPE_NAME: &'static str = "AdaptiveMap";
     const READS_PROMOTE: bool = true;
 }
 

@@ -21,9 +21,9 @@ use crate::concurrent::ConcurrentMap;
 use crate::core::expiry::Expiry;
 use crate::hooks::{ConcurrentListener, RemovalListener};
 use crate::map::ManagedMap;
-use crate::policy::{Lru, Policy, Reject};
+use crate::policy::{Evicting, Policy, Reject};
 
-impl<K, V, P, S, L, E> Serialize for ManagedMap<K, V, P, S, L, E>
+impl<K, V, P: Policy, S, L, E> Serialize for ManagedMap<K, V, P, S, L, E>
 where
     K: Serialize,
     V: Serialize,
@@ -39,7 +39,7 @@ where
     }
 }
 
-impl<K, V, P, S, L, E> Serialize for ConcurrentMap<K, V, P, S, L, E>
+impl<K, V, P: Policy, S, L, E> Serialize for ConcurrentMap<K, V, P, S, L, E>
 where
     K: Serialize + Hash + Eq,
     V: Serialize,
@@ -69,8 +69,8 @@ trait Admit<K, V> {
     fn admit(&mut self, key: K, value: V) -> Result<(), String>;
 }
 
-impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry> Admit<K, V>
-    for ManagedMap<K, V, Lru, S, L, E>
+impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry> Admit<K, V>
+    for ManagedMap<K, V, P, S, L, E>
 {
     fn admit(&mut self, key: K, value: V) -> Result<(), String> {
         self.insert(key, value);
@@ -87,7 +87,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry> Admit
     }
 }
 
-impl<K, V, S, L, E> Admit<K, V> for ConcurrentMap<K, V, Lru, S, L, E>
+impl<K, V, P: Evicting, S, L, E> Admit<K, V> for ConcurrentMap<K, V, P, S, L, E>
 where
     K: Hash + Eq,
     S: BuildHasher + Clone,
@@ -146,7 +146,7 @@ where
 
 /// Into the map its type configures (a `#[mapguard::managed]` field type); see the module
 /// docs for what happens past the bound.
-impl<'de, K, V, P, S, L, E> Deserialize<'de> for ManagedMap<K, V, P, S, L, E>
+impl<'de, K, V, P: Policy, S, L, E> Deserialize<'de> for ManagedMap<K, V, P, S, L, E>
 where
     K: Deserialize<'de>,
     V: Deserialize<'de>,
@@ -161,7 +161,7 @@ where
 
 /// Into the map its type configures (a `#[mapguard::managed]` field type); see the module
 /// docs for what happens past the bound.
-impl<'de, K, V, P, S, L, E> Deserialize<'de> for ConcurrentMap<K, V, P, S, L, E>
+impl<'de, K, V, P: Policy, S, L, E> Deserialize<'de> for ConcurrentMap<K, V, P, S, L, E>
 where
     K: Deserialize<'de>,
     V: Deserialize<'de>,
@@ -185,7 +185,7 @@ where
 )]
 pub trait SerializableWeakKeys {}
 
-impl<K, V, P, S, L, E> Serialize for crate::WeakKeyMap<K, V, P, S, L, E>
+impl<K, V, P: Policy, S, L, E> Serialize for crate::WeakKeyMap<K, V, P, S, L, E>
 where
     K: weak_table::traits::WeakKey + SerializableWeakKeys,
     L: RemovalListener<K, V>,
@@ -196,7 +196,7 @@ where
     }
 }
 
-impl<'de, K, V, P, S, L, E> Deserialize<'de> for crate::WeakKeyMap<K, V, P, S, L, E>
+impl<'de, K, V, P: Policy, S, L, E> Deserialize<'de> for crate::WeakKeyMap<K, V, P, S, L, E>
 where
     K: weak_table::traits::WeakKey + SerializableWeakKeys,
     L: RemovalListener<K, V>,
@@ -207,7 +207,7 @@ where
     }
 }
 
-impl<K, V, P, S, L, E> Serialize for crate::ConcurrentWeakKeyMap<K, V, P, S, L, E>
+impl<K, V, P: Policy, S, L, E> Serialize for crate::ConcurrentWeakKeyMap<K, V, P, S, L, E>
 where
     K: weak_table::traits::WeakKey + SerializableWeakKeys,
     L: ConcurrentListener<K, V>,
@@ -218,7 +218,8 @@ where
     }
 }
 
-impl<'de, K, V, P, S, L, E> Deserialize<'de> for crate::ConcurrentWeakKeyMap<K, V, P, S, L, E>
+impl<'de, K, V, P: Policy, S, L, E> Deserialize<'de>
+    for crate::ConcurrentWeakKeyMap<K, V, P, S, L, E>
 where
     K: weak_table::traits::WeakKey + SerializableWeakKeys,
     L: ConcurrentListener<K, V>,

@@ -179,7 +179,7 @@ macro_rules! builder {
             marker: $crate::settings::TypeMarker<K, V, P>,
         }
 
-        impl<K, V, P, S, L, C, E> $builder<K, V, P, S, L, C, E> {
+        impl<K, V, P: Policy, S, L, C, E> $builder<K, V, P, S, L, C, E> {
             /// The same builder with another listener; each kind's `listener` bounds it.
             fn with_listener<L2>(self, listener: L2) -> $builder<K, V, P, S, L2, C, E> {
                 $builder {
@@ -203,7 +203,7 @@ macro_rules! builder {
             }
         }
 
-        impl<K, V, P, S, L, C, E: $crate::core::expiry::Expiry> $builder<K, V, P, S, L, C, E> {
+        impl<K, V, P: Policy, S, L, C, E: $crate::core::expiry::Expiry> $builder<K, V, P, S, L, C, E> {
             /// Hashes keys with `hasher` instead of the default (foldhash, randomly seeded per
             /// process). Pass `std`'s `RandomState` (SipHash) for keys an attacker may choose.
             ///
@@ -347,7 +347,7 @@ macro_rules! builder {
             }
         }
 
-        impl<K, V, P, S, L, E: $crate::core::expiry::Expiry>
+        impl<K, V, P: Policy, S, L, E: $crate::core::expiry::Expiry>
             $builder<K, V, P, S, L, $crate::settings::NoValueCleanup, E>
         {
             /// Runs each value's [`Cleanup::cleanup`](crate::Cleanup::cleanup) before the

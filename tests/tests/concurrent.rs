@@ -40,6 +40,15 @@ const WATCHDOG: Duration = Duration::from_secs(120);
 
 #[test]
 fn lru_stress_every_value_leaves_exactly_once() {
+    evicting_stress::<mapguard::policy::Lru>();
+}
+
+#[test]
+fn adaptive_stress_every_value_leaves_exactly_once() {
+    evicting_stress::<mapguard::policy::Adaptive>();
+}
+
+fn evicting_stress<P: mapguard::policy::Evicting>() {
     within(WATCHDOG, || {
         const THREADS: u64 = 4;
         const OPS: u64 = 20_000;
@@ -50,7 +59,7 @@ fn lru_stress_every_value_leaves_exactly_once() {
         let handed_back = AtomicU64::new(0);
         let made = AtomicU64::new(0);
         let seen = Arc::clone(&listened);
-        let map = ConcurrentLruMap::builder(MAX)
+        let map = mapguard::ConcurrentMap::<u64, Tracked<u64>, P>::builder(MAX)
             .shards(SHARDS)
             .cleanup()
             .on_removal(move |_key: u64, value: Tracked<u64>, _cause| {

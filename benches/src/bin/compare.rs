@@ -24,8 +24,9 @@ use std::process::ExitCode;
 use mapguard_bench::shared::{ConcurrentLru, SharedSubject, SharedTiming, time_shared};
 use mapguard_bench::traces;
 use mapguard_bench::{
-    BoundedMapU64, Hashlink, HookedLru, Keys, LruCrate, LruMapU64, Memory, Moka, QuickCache, Raw,
-    Schnellru, Subject, Timing, Workload, for_each_shared_subject, for_each_subject, memory, time,
+    AdaptiveMapU64, BoundedMapU64, Hashlink, HookedLru, Keys, LruCrate, LruMapU64, Memory, Moka,
+    QuickCache, Raw, Schnellru, Subject, Timing, Workload, for_each_shared_subject,
+    for_each_subject, memory, time,
 };
 
 // Counting allocator (one relaxed atomic add per allocation and free). It slows every
@@ -383,15 +384,19 @@ fn hit_ratios(options: &Options) -> Result<String, String> {
     };
     traces.extend(traces::synthetic());
     let names = [
+        AdaptiveMapU64::NAME,
         LruMapU64::NAME,
         LruCrate::NAME,
         QuickCache::NAME,
         <Moka as Subject>::NAME,
     ];
-    let mut table = format!("| trace | capacity | {} |\n|---|---:|", names.join(" | "));
-    table.push_str(&"---:|".repeat(names.len()));
+    let mut table = format!(
+        "| trace | capacity | {} | vs best peer |\n|---|---:|",
+        names.join(" | ")
+    );
+    table.push_str(&"---:|".repeat(names.len() + 1));
     table.push('\n');
-    let mut sums = [0.0; 4];
+    let mut sums = [0.0; 5];
     let mut rows = 0.0;
     for trace in &traces {
         for &capacity in &trace.capacities {
@@ -401,6 +406,7 @@ fn hit_ratios(options: &Options) -> Result<String, String> {
                 trace.keys.len()
             );
             let ratios = [
+                traces::hit_ratio::<AdaptiveMapU64>(&trace.keys, capacity),
                 traces::hit_ratio::<LruMapU64>(&trace.keys, capacity),
                 traces::hit_ratio::<LruCrate>(&trace.keys, capacity),
                 traces::hit_ratio::<QuickCache>(&trace.keys, capacity),
@@ -411,6 +417,9 @@ fn hit_ratios(options: &Options) -> Result<String, String> {
                 *sum += ratio;
                 let _ = write!(table, " {:.1}% |", ratio * 100.0);
             }
+            // How far the first candidate is below the best of the others, in points.
+            let best_peer = ratios[1..].iter().copied().fold(0.0, f64::max);
+            let _ = write!(table, " {:+.1} |", (ratios[0] - best_peer) * 100.0);
             table.push('\n');
             rows += 1.0;
         }
@@ -419,6 +428,12 @@ fn hit_ratios(options: &Options) -> Result<String, String> {
     for sum in sums {
         let _ = write!(table, " **{:.1}%** |", sum / rows * 100.0);
     }
+    let best_peer_mean = sums[1..].iter().copied().fold(0.0, f64::max);
+    let _ = write!(
+        table,
+        " **{:+.1}** |",
+        (sums[0] - best_peer_mean) / rows * 100.0
+    );
     table.push('\n');
     Ok(table)
 }

@@ -28,7 +28,7 @@ pub struct Builder<K, V, P>;
 new = "mapguard::ConcurrentLruMap::<u64, u64>::builder(8)", conn = "mapguard::ConcurrentLruMap::<u64, Conn>::builder(8)";
 }
 
-impl<K, V, P, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
+impl<K, V, P: Policy, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
     /// Splits the map into `shards` shards, each with its own lock (rounded up to a power of
     /// two, at most 65,536, and never more than `max`: each shard holds at least one entry).
     /// More shards mean less contention and a looser bound: the map holds fewer than

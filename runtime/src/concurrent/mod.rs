@@ -23,12 +23,13 @@ use lock::ShardLock;
 
 use crate::RemovalCause;
 use crate::core::expiry::{Expiry, NoExpiry};
+use crate::core::queues::Queues;
 use crate::core::store::{Node, Store};
 use crate::departures::{Departures, QueuesDepartures, contain_while_unwinding};
 use crate::error::CapacityError;
 use crate::hooks::{ConcurrentListener, NoListener};
 use crate::map::ManagedMap;
-use crate::policy::{Lru, Policy, Reject};
+use crate::policy::{Adaptive, Evicting, Lru, Policy, Reject};
 use crate::registry::{self, MapMetrics};
 use crate::scope::{Lifetime, ManagedCache};
 use crate::settings::assert_valid_max;
@@ -96,7 +97,7 @@ use crate::stats::MapStats;
 /// drop(cache);
 /// assert!(evicted.load(Ordering::Relaxed) >= 3_000 - 1_000);
 /// ```
-pub struct ConcurrentMap<K, V, P, S = DefaultHashBuilder, L = NoListener, E = NoExpiry>
+pub struct ConcurrentMap<K, V, P: Policy, S = DefaultHashBuilder, L = NoListener, E = NoExpiry>
 where
     L: ConcurrentListener<K, V>,
     E: Expiry,
@@ -142,6 +143,22 @@ where
 /// ```
 pub type ConcurrentLruMap<K, V, S = DefaultHashBuilder, L = NoListener, E = NoExpiry> =
     ConcurrentMap<K, V, Lru, S, L, E>;
+
+/// A [`ConcurrentMap`] whose shards evict as an [`AdaptiveMap`](crate::AdaptiveMap) does (each
+/// shard adapts to what it sees). `&self` methods, hooks outside the locks.
+///
+/// ```
+/// let cache = mapguard::ConcurrentAdaptiveMap::builder(1_000).shards(4).build();
+/// std::thread::scope(|s| {
+///     for t in 0..2 {
+///         let cache = &cache;
+///         s.spawn(move || (0..2_000).for_each(|i| cache.insert(i * 2 + t, i)));
+///     }
+/// });
+/// assert!(cache.len() <= 1_000);
+/// ```
+pub type ConcurrentAdaptiveMap<K, V, S = DefaultHashBuilder, L = NoListener, E = NoExpiry> =
+    ConcurrentMap<K, V, Adaptive, S, L, E>;
 
 /// A concurrent map that never evicts: when the key's shard is full,
 /// [`try_insert`](ConcurrentMap::try_insert) of a new key fails and hands the key and value
@@ -224,7 +241,7 @@ pub(crate) struct Sizing {
 /// Builds a concurrent map's shards: how many, each's bound and reserved room, each with its
 /// registry counters (one writer per counter), and those counters, for the map's one registry
 /// entry. Shared by the concurrent maps: `store` makes a shard's storage, `shard` the shard.
-pub(crate) fn build_shards<T, K2, V2, S2, E2: Expiry>(
+pub(crate) fn build_shards<T, K2, V2, S2, E2: Expiry, O2: Queues>(
     Sizing {
         max,
         capacity,
@@ -233,8 +250,8 @@ pub(crate) fn build_shards<T, K2, V2, S2, E2: Expiry>(
     lifetime: Lifetime,
     policy: &'static str,
     site: &'static Location<'static>,
-    mut store: impl FnMut(usize, usize) -> Store<K2, V2, S2, E2>,
-    mut shard: impl FnMut(Store<K2, V2, S2, E2>, MapMetrics) -> T,
+    mut store: impl FnMut(usize, usize) -> Store<K2, V2, S2, E2, O2>,
+    mut shard: impl FnMut(Store<K2, V2, S2, E2, O2>, MapMetrics) -> T,
 ) -> BuiltShards<T> {
     assert_valid_max(max);
     let count = shard_count(shards, max);
@@ -345,7 +362,7 @@ impl<K, V, P: Policy> ConcurrentMap<K, V, P> {
     }
 }
 
-impl<K, V, P, S, L, E> ConcurrentMap<K, V, P, S, L, E>
+impl<K, V, P: Policy, S, L, E> ConcurrentMap<K, V, P, S, L, E>
 where
     P: Policy,
     S: Clone,
@@ -398,7 +415,7 @@ where
     }
 }
 
-impl<K, V, P, S, L, E> ConcurrentMap<K, V, P, S, L, E>
+impl<K, V, P: Policy, S, L, E> ConcurrentMap<K, V, P, S, L, E>
 where
     L: ConcurrentListener<K, V>,
     E: Expiry,
@@ -611,7 +628,7 @@ where
     }
 }
 
-impl<K, V, P, S, L, E> ConcurrentMap<K, V, P, S, L, E>
+impl<K, V, P: Policy, S, L, E> ConcurrentMap<K, V, P, S, L, E>
 where
     K: Hash + Eq,
     S: BuildHasher,
@@ -791,7 +808,7 @@ where
     }
 }
 
-impl<K, V, S, L, E> ConcurrentMap<K, V, Lru, S, L, E>
+impl<K, V, P: Evicting, S, L, E> ConcurrentMap<K, V, P, S, L, E>
 where
     K: Hash + Eq,
     S: BuildHasher,
@@ -943,7 +960,7 @@ where
     }
 }
 
-impl<K, V, P, S, L, E> ManagedCache for ConcurrentMap<K, V, P, S, L, E>
+impl<K, V, P: Policy, S, L, E> ManagedCache for ConcurrentMap<K, V, P, S, L, E>
 where
     K: Hash + Eq,
     S: BuildHasher,
@@ -972,7 +989,7 @@ where
     }
 }
 
-impl<K, V, P, S, L, E> Drop for ConcurrentMap<K, V, P, S, L, E>
+impl<K, V, P: Policy, S, L, E> Drop for ConcurrentMap<K, V, P, S, L, E>
 where
     L: ConcurrentListener<K, V>,
     E: Expiry,
@@ -1022,7 +1039,7 @@ where
     }
 }
 
-impl<K, V, S, L, E> Extend<(K, V)> for ConcurrentMap<K, V, Lru, S, L, E>
+impl<K, V, P: Evicting, S, L, E> Extend<(K, V)> for ConcurrentMap<K, V, P, S, L, E>
 where
     K: Hash + Eq,
     S: BuildHasher,

@@ -4,4 +4,5 @@
 
 pub(crate) mod ages;
 pub(crate) mod expiry;
+pub(crate) mod queues;
 pub(crate) mod store;

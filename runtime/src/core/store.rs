@@ -17,9 +17,7 @@ use core::hash::{BuildHasher, Hash};
 use hashbrown::HashTable;
 
 use crate::core::expiry::{Expiry, NoExpiry};
-
-/// The "no node" link.
-const NIL: u32 = u32::MAX;
+use crate::core::queues::{NIL, OneQueue, Queues, SMALL, TwoQueues};
 
 /// The largest `max` a map accepts: links are `u32` and `u32::MAX` is the "no node" link.
 pub(crate) const MAX_LIMIT: usize = (u32::MAX - 1) as usize;
@@ -38,7 +36,7 @@ pub(crate) struct Node<K, V> {
 }
 
 #[derive(Clone)]
-pub(crate) struct Store<K, V, S, E = NoExpiry> {
+pub(crate) struct Store<K, V, S, E = NoExpiry, O = OneQueue> {
     nodes: Vec<Node<K, V>>,
     table: HashTable<u32>,
     /// Most recent node.
@@ -49,6 +47,8 @@ pub(crate) struct Store<K, V, S, E = NoExpiry> {
     max: usize,
     /// Expiry timestamps, slab-aligned; a zero-sized no-op for `NoExpiry`.
     stamps: E,
+    /// The eviction order beyond the list: zero-sized for LRU and bounded maps.
+    queues: O,
 }
 
 /// Hashes a key with the map's hasher; the one place keys are hashed.
@@ -57,7 +57,7 @@ fn hash_key<S: BuildHasher, Q: Hash + ?Sized>(hasher: &S, key: &Q) -> u64 {
     hasher.hash_one(key)
 }
 
-impl<K, V, S, E: Expiry> Store<K, V, S, E> {
+impl<K, V, S, E: Expiry, O: Queues> Store<K, V, S, E, O> {
     pub(crate) fn new(max: usize, hasher: S, expiry: E) -> Self {
         Self {
             nodes: Vec::new(),
@@ -67,6 +67,7 @@ impl<K, V, S, E: Expiry> Store<K, V, S, E> {
             hasher,
             max: max.min(MAX_LIMIT),
             stamps: expiry,
+            queues: O::default(),
         }
     }
 
@@ -172,7 +173,8 @@ impl<K, V, S, E: Expiry> Store<K, V, S, E> {
             table * (size_of::<u32>() + 1) + GROUP_WIDTH
         };
         let stamps = self.stamps.heap_bytes();
-        self.nodes.capacity() * size_of::<Node<K, V>>() + table_bytes + stamps
+        let queues = self.queues.two().map_or(0, TwoQueues::heap_bytes);
+        self.nodes.capacity() * size_of::<Node<K, V>>() + table_bytes + stamps + queues
     }
 
     pub(crate) fn hasher(&self) -> &S {
@@ -222,11 +224,19 @@ impl<K, V, S, E: Expiry> Store<K, V, S, E> {
         self.front = NIL;
         self.back = NIL;
         self.stamps.clear();
+        if let Some(q) = self.queues.two_mut() {
+            q.reset();
+        }
         core::mem::take(&mut self.nodes)
     }
 
     fn unlink(&mut self, index: u32) {
         let Node { prev, next, .. } = self.nodes[index as usize];
+        if let Some(q) = self.queues.two_mut()
+            && q.small_head == index
+        {
+            q.small_head = next;
+        }
         match prev {
             NIL => self.front = next,
             p => self.nodes[p as usize].next = next,
@@ -249,17 +259,127 @@ impl<K, V, S, E: Expiry> Store<K, V, S, E> {
         self.front = index;
     }
 
+    /// Links `index` just before `at` (at the back for `NIL`).
+    fn link_before(&mut self, index: u32, at: u32) {
+        let prev = match at {
+            NIL => self.back,
+            at => self.nodes[at as usize].prev,
+        };
+        let node = &mut self.nodes[index as usize];
+        node.prev = prev;
+        node.next = at;
+        match prev {
+            NIL => self.front = index,
+            p => self.nodes[p as usize].next = index,
+        }
+        match at {
+            NIL => self.back = index,
+            a => self.nodes[a as usize].prev = index,
+        }
+    }
+
     /// Marks the entry as the most recent. O(1).
     #[inline]
-    pub(crate) fn touch(&mut self, index: u32) {
+    fn touch(&mut self, index: u32) {
         if self.front != index {
             self.unlink(index);
             self.link_front(index);
         }
     }
+
+    /// Records a use of the entry (a hit or an overwrite): LRU moves it to the front; the
+    /// adaptive policy writes one byte. O(1).
+    #[inline]
+    pub(crate) fn promote(&mut self, index: u32) {
+        match self.queues.two_mut() {
+            Some(q) => {
+                q.hit(index);
+                q.sample(true, self.max);
+            }
+            None => self.touch(index),
+        }
+    }
+
+    /// Links a node that is in no queue as a newly arrived key with `hash`: the front for
+    /// one queue; for two, the small queue's head, or the main queue's if the ghost
+    /// remembers the key.
+    fn place(&mut self, index: u32, hash: u64) {
+        let Some(q) = self.queues.two_mut() else {
+            self.link_front(index);
+            return;
+        };
+        q.sample(false, self.max);
+        let main_len = self.nodes.len() - q.small_len as usize - 1;
+        let main_room = main_len + q.small_target(self.max) < self.max;
+        if q.admit_to_main(hash) || main_room {
+            q.marks[index as usize] = 0;
+            self.link_front(index);
+        } else {
+            q.marks[index as usize] = SMALL;
+            q.small_len += 1;
+            let at = q.small_head;
+            self.link_before(index, at);
+            if let Some(q) = self.queues.two_mut() {
+                q.small_head = index;
+            }
+        }
+    }
+
+    /// Counts the node at `index` out of its queue, before it is unlinked for good.
+    fn leave_queue(&mut self, index: u32) {
+        if let Some(q) = self.queues.two_mut()
+            && q.is_small(index)
+        {
+            q.small_len -= 1;
+        }
+    }
+
+    /// The entry to evict next; for the adaptive policy, the queues turn over (entries hit
+    /// since they were last looked at move on instead of leaving) until one is found.
+    /// Amortized O(1): every turn spends one hit. `None` when empty.
+    pub(crate) fn next_victim(&mut self) -> Option<u32> {
+        if !O::TWO {
+            return self.back();
+        }
+        loop {
+            let Some(q) = self.queues.two() else {
+                return self.back();
+            };
+            if self.nodes.is_empty() {
+                return None;
+            }
+            let small_len = q.small_len as usize;
+            let main_len = self.nodes.len() - small_len;
+            if small_len > 0 && (small_len >= q.small_target(self.max) || main_len == 0) {
+                // The small queue's tail is the list's back.
+                let tail = self.back;
+                if q.frequency(tail) == 0 {
+                    return Some(tail);
+                }
+                self.unlink(tail);
+                if let Some(q) = self.queues.two_mut() {
+                    q.small_len -= 1;
+                    q.marks[tail as usize] = 0;
+                }
+                self.link_front(tail);
+            } else {
+                let tail = match q.small_head {
+                    NIL => self.back,
+                    head => self.nodes[head as usize].prev,
+                };
+                if q.frequency(tail) == 0 {
+                    return Some(tail);
+                }
+                if let Some(q) = self.queues.two_mut() {
+                    q.marks[tail as usize] -= 1;
+                }
+                self.touch(tail);
+            }
+        }
+    }
 }
 
-impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry> Store<K, V, S, E> {
+impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O> {
     #[inline]
     pub(crate) fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
         hash_key(&self.hasher, key)
@@ -318,6 +438,21 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry> Store<K, V, S, E> {
             ..
         } = self;
         table.insert_unique(hash, index, |&i| hash_key(hasher, &nodes[i as usize].key));
+        if E::ENABLED {
+            let now = self.stamps.now();
+            self.stamps.push(now);
+        }
+        if let Some(q) = self.queues.two_mut() {
+            q.marks.push(0);
+            self.nodes.push(Node {
+                key,
+                value,
+                prev: NIL,
+                next: NIL,
+            });
+            self.place(index, hash);
+            return (index, grew);
+        }
         // Linked as it is pushed: no second write to the new node.
         let old_front = self.front;
         self.nodes.push(Node {
@@ -331,16 +466,12 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry> Store<K, V, S, E> {
             front => self.nodes[front as usize].prev = index,
         }
         self.front = index;
-        if E::ENABLED {
-            let now = self.stamps.now();
-            self.stamps.push(now);
-        }
         (index, grew)
     }
 
     /// Evicts the entry at `victim` by reusing its slot for a key known to be absent, which
-    /// becomes the most recent. Returns the evicted entry. Cheaper than remove + push: no node
-    /// moves and the slab keeps its size.
+    /// arrives as a new key does (see `place`). Returns the evicted entry. Cheaper than
+    /// remove + push: no node moves and the slab keeps its size.
     pub(crate) fn replace_at(&mut self, victim: u32, hash: u64, key: K, value: V) -> (K, V) {
         // User `Hash` runs only before anything changes.
         let victim_hash = self.hash(&self.nodes[victim as usize].key);
@@ -349,7 +480,20 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry> Store<K, V, S, E> {
         let node = &mut self.nodes[victim as usize];
         let old_key = core::mem::replace(&mut node.key, key);
         let old_value = core::mem::replace(&mut node.value, value);
-        self.touch(victim);
+        if O::TWO {
+            let from_small = self.queues.two().is_some_and(|q| q.is_small(victim));
+            self.leave_queue(victim);
+            self.unlink(victim);
+            let slots = self.nodes.len();
+            if let Some(q) = self.queues.two_mut()
+                && from_small
+            {
+                q.remember(victim_hash, slots);
+            }
+            self.place(victim, hash);
+        } else {
+            self.touch(victim);
+        }
         self.mark_written(victim);
         if E::ENABLED {
             let now = self.stamps.now();
@@ -430,10 +574,14 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry> Store<K, V, S, E> {
     #[allow(clippy::inline_always, reason = "measured, see above")]
     #[inline(always)]
     fn detach(&mut self, index: u32, moved_hash: Option<u64>) -> (K, V) {
+        self.leave_queue(index);
         self.unlink(index);
         let last = (self.nodes.len() - 1) as u32;
         let removed = self.nodes.swap_remove(index as usize);
         self.stamps.swap_remove(index as usize);
+        if let Some(q) = self.queues.two_mut() {
+            q.marks.swap_remove(index as usize);
+        }
         if let Some(hash) = moved_hash {
             self.renumber(last, index, hash);
         }
@@ -460,6 +608,11 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry> Store<K, V, S, E> {
     #[inline(always)]
     fn renumber(&mut self, from: u32, to: u32, hash: u64) {
         let Node { prev, next, .. } = self.nodes[to as usize];
+        if let Some(q) = self.queues.two_mut()
+            && q.small_head == from
+        {
+            q.small_head = to;
+        }
         match prev {
             NIL => self.front = to,
             p => self.nodes[p as usize].next = to,
@@ -488,6 +641,9 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry> Store<K, V, S, E> {
         if self.nodes.capacity() > MIN_KEPT_SLOTS && len <= self.nodes.capacity() / 4 {
             self.nodes.shrink_to(len * 2);
             self.stamps.shrink_to(len * 2);
+            if let Some(q) = self.queues.two_mut() {
+                q.shrink_to(len * 2);
+            }
         }
     }
 
@@ -530,6 +686,10 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry> Store<K, V, S, E> {
     pub(crate) fn shrink_to_fit(&mut self) {
         self.nodes.shrink_to_fit();
         self.stamps.shrink_to(0);
+        let len = self.nodes.len();
+        if let Some(q) = self.queues.two_mut() {
+            q.shrink_to(len);
+        }
         let Self {
             nodes,
             table,
@@ -586,6 +746,7 @@ impl<'a, K, V> Recency<'a, K, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::queues::TwoQueues;
     use hashbrown::DefaultHashBuilder;
 
     fn order(store: &Store<u32, u32, DefaultHashBuilder>) -> Vec<u32> {
@@ -629,6 +790,83 @@ mod tests {
         assert_eq!(order(&store), [7, 0, 2]);
         assert_eq!(store.len(), 3);
         assert!(store.find(store.hash(&1), &1).is_none());
+    }
+
+    /// The two-queue split stays consistent: main nodes, then small nodes, `small_head` the
+    /// first small one, `small_len` their count, marks slab-aligned.
+    fn check_queues(store: &Store<u32, u32, DefaultHashBuilder, NoExpiry, TwoQueues>) {
+        let q = store.queues.two().unwrap();
+        assert_eq!(q.marks.len(), store.nodes.len());
+        let order: Vec<u32> = {
+            let mut at = store.front;
+            core::iter::from_fn(|| {
+                (at != NIL).then(|| {
+                    let here = at;
+                    at = store.nodes[here as usize].next;
+                    here
+                })
+            })
+            .collect()
+        };
+        assert_eq!(order.len(), store.nodes.len());
+        let first_small = order.iter().position(|&i| q.is_small(i));
+        if let Some(first) = first_small {
+            assert!(
+                order[first..].iter().all(|&i| q.is_small(i)),
+                "main after small"
+            );
+            assert_eq!(q.small_head, order[first]);
+        } else {
+            assert_eq!(q.small_head, NIL);
+        }
+        assert_eq!(
+            q.small_len as usize,
+            order.iter().filter(|&&i| q.is_small(i)).count()
+        );
+    }
+
+    #[test]
+    fn two_queues_stay_consistent_through_every_operation() {
+        let mut store: Store<u32, u32, DefaultHashBuilder, NoExpiry, TwoQueues> =
+            Store::new(24, DefaultHashBuilder::default(), NoExpiry);
+        // A fixed pseudo-random walk over inserts, hits, evictions and removals.
+        let mut seed = 0x2545_f491_u32;
+        let mut next = move |n: u32| {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed % n
+        };
+        let steps = if cfg!(miri) { 2_000 } else { 20_000 };
+        for _ in 0..steps {
+            let key = next(60);
+            let hash = store.hash(&key);
+            match (next(10), store.find(hash, &key)) {
+                (0..=4, Some(index)) => store.promote(index),
+                (0..=4, None) if store.is_full() => {
+                    let victim = store.next_victim().unwrap();
+                    store.replace_at(victim, hash, key, key);
+                }
+                (0..=4, None) => {
+                    store.push_front(hash, key, key);
+                }
+                (5..=6, Some(index)) => {
+                    assert_eq!(store.remove_at(index), (key, key));
+                }
+                // Callers never remove from an empty store.
+                (7, _) if store.len() > 0 => {
+                    store.remove_key(hash, &key);
+                }
+                (8, _) => store.set_max(1 + next(30) as usize),
+                _ => {
+                    while store.len() > store.max() {
+                        let victim = store.next_victim().unwrap();
+                        store.remove_at(victim);
+                    }
+                }
+            }
+            check_queues(&store);
+        }
     }
 
     #[test]

@@ -49,7 +49,7 @@ pub struct Builder<K, V, P>;
 new = "mapguard::LruMap::<u64, u64>::builder(8)", conn = "mapguard::LruMap::<u64, Conn>::builder(8)";
 }
 
-impl<K, V, P, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
+impl<K, V, P: Policy, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
     /// Sends every entry that leaves through the cleanup path to `listener`. Replaces any
     /// listener set before; keeps [`cleanup`](Self::cleanup).
     ///

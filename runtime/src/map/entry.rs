@@ -8,7 +8,7 @@ use crate::core::expiry::{Expiry, NoExpiry};
 use crate::error::CapacityError;
 use crate::hooks::RemovalListener;
 use crate::map::ManagedMap;
-use crate::policy::{Lru, Policy, Reject};
+use crate::policy::{Evicting, Policy, Reject};
 
 /// A view into one key's slot, from [`ManagedMap::entry`].
 ///
@@ -25,7 +25,7 @@ use crate::policy::{Lru, Policy, Reject};
 /// }
 /// assert_eq!(map.peek("a"), Some(&1));
 /// ```
-pub enum Entry<'a, K, V, P, S, L: RemovalListener<K, V>, E: Expiry = NoExpiry> {
+pub enum Entry<'a, K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry = NoExpiry> {
     /// The key is present.
     Occupied(OccupiedEntry<'a, K, V, P, S, L, E>),
     /// The key is absent.
@@ -45,7 +45,7 @@ pub enum Entry<'a, K, V, P, S, L: RemovalListener<K, V>, E: Expiry = NoExpiry> {
 /// }
 /// assert_eq!(map.peek("a"), Some(&2));
 /// ```
-pub struct OccupiedEntry<'a, K, V, P, S, L: RemovalListener<K, V>, E: Expiry = NoExpiry> {
+pub struct OccupiedEntry<'a, K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry = NoExpiry> {
     map: &'a mut ManagedMap<K, V, P, S, L, E>,
     index: u32,
 }
@@ -61,13 +61,13 @@ pub struct OccupiedEntry<'a, K, V, P, S, L: RemovalListener<K, V>, E: Expiry = N
 ///     assert_eq!(*slot.key(), "a");
 /// }
 /// ```
-pub struct VacantEntry<'a, K, V, P, S, L: RemovalListener<K, V>, E: Expiry = NoExpiry> {
+pub struct VacantEntry<'a, K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry = NoExpiry> {
     map: &'a mut ManagedMap<K, V, P, S, L, E>,
     hash: u64,
     key: K,
 }
 
-impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> Entry<'_, K, V, P, S, L, E> {
+impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> Entry<'_, K, V, P, S, L, E> {
     /// The entry's key.
     ///
     /// ```
@@ -98,8 +98,8 @@ impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> Entry<'_, K, V, P, S, L, E
     }
 }
 
-impl<'a, K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
-    Entry<'a, K, V, Lru, S, L, E>
+impl<'a, K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
+    Entry<'a, K, V, P, S, L, E>
 {
     /// The value, inserting `default` if absent (which may evict the least recently used
     /// entry through the cleanup path).
@@ -185,7 +185,9 @@ impl<'a, K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     }
 }
 
-impl<'a, K, V, P, S, L: RemovalListener<K, V>, E: Expiry> OccupiedEntry<'a, K, V, P, S, L, E> {
+impl<'a, K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry>
+    OccupiedEntry<'a, K, V, P, S, L, E>
+{
     pub(crate) fn new(map: &'a mut ManagedMap<K, V, P, S, L, E>, index: u32) -> Self {
         Self { map, index }
     }
@@ -268,7 +270,7 @@ impl<'a, K, V, P, S, L: RemovalListener<K, V>, E: Expiry> OccupiedEntry<'a, K, V
     }
 }
 
-impl<K: Hash + Eq, V, P, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
+impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     OccupiedEntry<'_, K, V, P, S, L, E>
 {
     /// Removes the entry and hands back its value (no hook runs).
@@ -322,7 +324,9 @@ impl<K: Hash + Eq, V, P, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     }
 }
 
-impl<'a, K, V, P, S, L: RemovalListener<K, V>, E: Expiry> VacantEntry<'a, K, V, P, S, L, E> {
+impl<'a, K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry>
+    VacantEntry<'a, K, V, P, S, L, E>
+{
     pub(crate) fn new(map: &'a mut ManagedMap<K, V, P, S, L, E>, hash: u64, key: K) -> Self {
         Self { map, hash, key }
     }
@@ -354,8 +358,8 @@ impl<'a, K, V, P, S, L: RemovalListener<K, V>, E: Expiry> VacantEntry<'a, K, V, 
     }
 }
 
-impl<'a, K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
-    VacantEntry<'a, K, V, Lru, S, L, E>
+impl<'a, K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
+    VacantEntry<'a, K, V, P, S, L, E>
 {
     /// Inserts `value` as the most recently used entry, evicting the least recently used one
     /// through the cleanup path if the map is full.

@@ -1,5 +1,6 @@
 //! Iterators over managed maps.
 
+use crate::policy::Policy;
 use core::fmt;
 use core::iter::FusedIterator;
 
@@ -258,13 +259,13 @@ impl<'a, K, V, L: RemovalListener<K, V>> Drain<'a, K, V, L> {
 /// let all: Vec<_> = map.into_iter().collect();
 /// assert_eq!(all, [(1, 'a')]);
 /// ```
-pub struct IntoIter<K, V, P, S, L: RemovalListener<K, V>, E: Expiry = NoExpiry> {
+pub struct IntoIter<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry = NoExpiry> {
     rest: std::vec::IntoIter<Node<K, V>>,
     /// The emptied map, kept for its listener.
     map: ManagedMap<K, V, P, S, L, E>,
 }
 
-impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> IntoIter<K, V, P, S, L, E> {
+impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> IntoIter<K, V, P, S, L, E> {
     pub(crate) fn new(nodes: Vec<Node<K, V>>, map: ManagedMap<K, V, P, S, L, E>) -> Self {
         Self {
             rest: nodes.into_iter(),
@@ -297,7 +298,7 @@ impl<K, V, L: RemovalListener<K, V>> Drop for Drain<'_, K, V, L> {
     }
 }
 
-impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> Drop for IntoIter<K, V, P, S, L, E> {
+impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> Drop for IntoIter<K, V, P, S, L, E> {
     fn drop(&mut self) {
         release_rest(
             &mut self.rest,
@@ -366,4 +367,4 @@ where
 
 owning_iterator!(Drain<'a, K, V, L> where L: RemovalListener<K, V>);
 
-owning_iterator!(IntoIter<K, V, P, S, L, E> where L: RemovalListener<K, V>, E: Expiry);
+owning_iterator!(IntoIter<K, V, P, S, L, E> where P: Policy, L: RemovalListener<K, V>, E: Expiry);

@@ -24,7 +24,7 @@ use crate::core::store::{Node, Store};
 use crate::departures::{Departures, QueuesDepartures, contain_while_unwinding};
 use crate::error::CapacityError;
 use crate::hooks::{NoListener, RemovalListener};
-use crate::policy::{Lru, Policy, Reject};
+use crate::policy::{Adaptive, Evicting, Lru, Policy, QueuesOf, Reject};
 use crate::registry::{self, MapMetrics};
 use crate::scope::{Lifetime, ManagedCache};
 use crate::settings::assert_valid_max;
@@ -113,12 +113,13 @@ use crate::stats::MapStats;
 /// drop(cache);
 /// assert_eq!(evicted, ["b"]);
 /// ```
-pub struct ManagedMap<K, V, P, S = DefaultHashBuilder, L = NoListener, E = NoExpiry>
+pub struct ManagedMap<K, V, P: Policy, S = DefaultHashBuilder, L = NoListener, E = NoExpiry>
 where
+    P: Policy,
     L: RemovalListener<K, V>,
     E: Expiry,
 {
-    store: Store<K, V, S, E>,
+    store: Store<K, V, S, E, QueuesOf<P>>,
     listener: L,
     lifetime: Lifetime,
     name: Cow<'static, str>,
@@ -174,6 +175,42 @@ pub type LruMap<K, V, S = DefaultHashBuilder, L = NoListener, E = NoExpiry> =
 /// ```
 pub type BoundedMap<K, V, S = DefaultHashBuilder, L = NoListener, E = NoExpiry> =
     ManagedMap<K, V, Reject, S, L, E>;
+
+/// A map that evicts by an adaptive blend of recency and frequency when a new key arrives
+/// while full; the evicted value goes through the cleanup path with
+/// [`RemovalCause::Evicted`].
+///
+/// For caches, where the hit ratio is what counts: on recorded traces it keeps LRU's hits where
+/// recency rules and a frequency-based cache's where loops and scans defeat LRU (see the
+/// README's "Choosing a policy"). A hit writes one byte and relinks nothing, so `get` costs
+/// about what a lookup in a plain hash map does. The policy is an S3-FIFO variant: new keys
+/// serve a probation in a small FIFO queue, keys hit during it move on to a main queue (a
+/// CLOCK), and keys that return soon after leaving (remembered by 16-bit fingerprints, never
+/// their values) move the probation's length, as ARC adapts its lists.
+///
+/// It has [`LruMap`]'s methods, except `peek_lru`/`pop_lru` (there is no least recently used
+/// entry to name). Iteration runs through the main queue, then the probation queue, each from
+/// most to least recently arrived. All methods are O(1) average (an eviction amortized) unless
+/// noted.
+///
+/// # Examples
+///
+/// ```
+/// use mapguard::AdaptiveMap;
+///
+/// let mut cache = AdaptiveMap::new(100);
+/// for round in 0..3 {
+///     for key in 0..150 {
+///         if cache.get(&key).is_none() {
+///             cache.insert(key, round);
+///         }
+///     }
+/// }
+/// // A loop bigger than the cache: LRU would hit nothing in rounds two and three.
+/// assert!(cache.len() == 100);
+/// ```
+pub type AdaptiveMap<K, V, S = DefaultHashBuilder, L = NoListener, E = NoExpiry> =
+    ManagedMap<K, V, Adaptive, S, L, E>;
 
 impl<K, V, P: Policy> ManagedMap<K, V, P> {
     /// An empty map holding at most `max` entries, with the default hasher and no hooks.
@@ -253,9 +290,9 @@ impl<K, V, P: Policy, S> ManagedMap<K, V, P, S> {
     }
 }
 
-impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P, S, L, E> {
+impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P, S, L, E> {
     pub(crate) fn from_parts(
-        store: Store<K, V, S, E>,
+        store: Store<K, V, S, E, QueuesOf<P>>,
         listener: L,
         lifetime: Lifetime,
         name: Cow<'static, str>,
@@ -272,7 +309,7 @@ impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P, S, L, 
 
     /// A map publishing its figures through `metrics` (a concurrent map's shard).
     pub(crate) fn with_metrics(
-        store: Store<K, V, S, E>,
+        store: Store<K, V, S, E, QueuesOf<P>>,
         listener: L,
         lifetime: Lifetime,
         name: Cow<'static, str>,
@@ -547,7 +584,7 @@ impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P, S, L, 
     }
 }
 
-impl<K, V, P, S, L, E: Expiry> ManagedMap<K, V, P, S, L, E>
+impl<K, V, P: Policy, S, L, E: Expiry> ManagedMap<K, V, P, S, L, E>
 where
     K: Hash + Eq,
     S: BuildHasher,
@@ -957,7 +994,7 @@ where
         if let Some(index) = found.and_then(|index| self.live_or_expire(index)) {
             self.metrics.lookup(true);
             if P::READS_PROMOTE {
-                self.store.touch(index);
+                self.store.promote(index);
             }
             self.store.mark_read(index);
             Entry::Occupied(OccupiedEntry::new(self, index))
@@ -997,7 +1034,7 @@ where
     }
 }
 
-impl<K: Hash + Eq, V, P, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
+impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     ManagedMap<K, V, P, S, L, E>
 {
     /// Takes the entry at `index` out to hand it back to the caller. Counted only once it is
@@ -1021,7 +1058,7 @@ impl<K: Hash + Eq, V, P, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
 /// Slot-level access for the maps built on a `ManagedMap` (the weak-keyed map, the concurrent
 /// shards): they address entries by slab position and go through these methods, never
 /// through the store, the listener or the counters.
-impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P, S, L, E> {
+impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P, S, L, E> {
     #[inline]
     pub(crate) fn key_at(&self, index: u32) -> &K {
         &self.store.node(index).key
@@ -1048,7 +1085,7 @@ impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P, S, L, 
     /// timers restart); returns the value it replaced, for the caller to release.
     #[inline]
     pub(crate) fn overwrite_at(&mut self, index: u32, value: V) -> V {
-        self.store.touch(index);
+        self.store.promote(index);
         self.store.mark_written(index);
         core::mem::replace(&mut self.store.node_mut(index).value, value)
     }
@@ -1073,14 +1110,14 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
     pub(crate) fn read_at(&mut self, index: u32) -> &mut V {
         self.metrics.lookup(true);
         if P::READS_PROMOTE {
-            self.store.touch(index);
+            self.store.promote(index);
         }
         self.store.mark_read(index);
         &mut self.store.node_mut(index).value
     }
 }
 
-impl<K: Hash + Eq, V, P, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
+impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     ManagedMap<K, V, P, S, L, E>
 {
     /// Position of the entry, among those whose key hashed to `hash`, whose key `matches`.
@@ -1094,14 +1131,16 @@ impl<K: Hash + Eq, V, P, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
 }
 
 /// A concurrent map's shard: its listener queues what leaves under the lock.
-impl<K, V, P, S, E: Expiry> QueuesDepartures<K, V> for ManagedMap<K, V, P, S, Departures<K, V>, E> {
+impl<K, V, P: Policy, S, E: Expiry> QueuesDepartures<K, V>
+    for ManagedMap<K, V, P, S, Departures<K, V>, E>
+{
     #[inline]
     fn take_departed(&mut self) -> Departures<K, V> {
         self.listener.take()
     }
 }
 
-impl<K, V, S, L, E: Expiry> ManagedMap<K, V, Lru, S, L, E>
+impl<K, V, P: Evicting, S, L, E: Expiry> ManagedMap<K, V, P, S, L, E>
 where
     K: Hash + Eq,
     S: BuildHasher,
@@ -1167,9 +1206,12 @@ where
     /// Inserts a key known to be absent, evicting the least recently used entry if full.
     #[inline]
     pub(crate) fn insert_absent(&mut self, hash: u64, key: K, value: V) -> u32 {
-        match self.store.back().filter(|_| self.store.is_full()) {
-            Some(victim) => self.evict_into(victim, hash, key, value),
-            None => self.push_absent(hash, key, value),
+        if self.store.is_full()
+            && let Some(victim) = self.store.next_victim()
+        {
+            self.evict_into(victim, hash, key, value)
+        } else {
+            self.push_absent(hash, key, value)
         }
     }
 
@@ -1207,6 +1249,43 @@ where
         self.get_mut(key).map(|value| &*value)
     }
 
+    /// Changes the bound. Shrinking below the current length evicts least recently used
+    /// entries through the cleanup path with [`RemovalCause::Evicted`]. O(evicted).
+    ///
+    /// # Panics
+    ///
+    /// If `max` is 0.
+    ///
+    /// ```
+    /// let mut map = mapguard::LruMap::new(5);
+    /// map.extend((0..5).map(|i| (i, ())));
+    /// map.set_max(2);
+    /// assert_eq!(map.keys().copied().collect::<Vec<_>>(), [4, 3]);
+    /// ```
+    pub fn set_max(&mut self, max: usize) {
+        assert_valid_max(max);
+        // The map is within its new bound before the first hook runs, so a panicking hook
+        // cannot leave it over the bound. The bound changes only once the excess is out: if a
+        // key's `Hash` panics on the way, the old bound still holds.
+        let mut leaving = Departures::default();
+        while self.store.len() > max
+            && let Some(victim) = self.store.next_victim()
+        {
+            self.depart_at(victim, RemovalCause::Evicted, &mut leaving);
+        }
+        self.store.set_max(max);
+        self.metrics
+            .resized(self.store.heap_bytes(), self.store.max());
+        self.notify(leaving);
+    }
+}
+
+impl<K, V, S, L, E: Expiry> ManagedMap<K, V, Lru, S, L, E>
+where
+    K: Hash + Eq,
+    S: BuildHasher,
+    L: RemovalListener<K, V>,
+{
     /// The least recently used entry — the next to be evicted — without changing the order.
     ///
     /// ```
@@ -1235,34 +1314,6 @@ where
     pub fn pop_lru(&mut self) -> Option<(K, V)> {
         let back = self.store.back()?;
         Some(self.take_at(back))
-    }
-
-    /// Changes the bound. Shrinking below the current length evicts least recently used
-    /// entries through the cleanup path with [`RemovalCause::Evicted`]. O(evicted).
-    ///
-    /// # Panics
-    ///
-    /// If `max` is 0.
-    ///
-    /// ```
-    /// let mut map = mapguard::LruMap::new(5);
-    /// map.extend((0..5).map(|i| (i, ())));
-    /// map.set_max(2);
-    /// assert_eq!(map.keys().copied().collect::<Vec<_>>(), [4, 3]);
-    /// ```
-    pub fn set_max(&mut self, max: usize) {
-        assert_valid_max(max);
-        // The map is within its new bound before the first hook runs, so a panicking hook
-        // cannot leave it over the bound. The bound changes only once the excess is out: if a
-        // key's `Hash` panics on the way, the old bound still holds.
-        let mut leaving = Departures::default();
-        while let Some(back) = self.store.back().filter(|_| self.store.len() > max) {
-            self.depart_at(back, RemovalCause::Evicted, &mut leaving);
-        }
-        self.store.set_max(max);
-        self.metrics
-            .resized(self.store.heap_bytes(), self.store.max());
-        self.notify(leaving);
     }
 }
 
@@ -1384,7 +1435,7 @@ where
     }
 }
 
-impl<K, V, P, S, L, E: Expiry> ManagedCache for ManagedMap<K, V, P, S, L, E>
+impl<K, V, P: Policy, S, L, E: Expiry> ManagedCache for ManagedMap<K, V, P, S, L, E>
 where
     K: Hash + Eq,
     S: BuildHasher,
@@ -1421,7 +1472,9 @@ where
     }
 }
 
-impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> Drop for ManagedMap<K, V, P, S, L, E> {
+impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> Drop
+    for ManagedMap<K, V, P, S, L, E>
+{
     /// Whatever is left goes through the cleanup path with [`RemovalCause::Dropped`].
     fn drop(&mut self) {
         if L::OBSERVES_REMOVALS {
@@ -1481,7 +1534,7 @@ impl<K: fmt::Debug, V: fmt::Debug, P: Policy, S, L: RemovalListener<K, V>, E: Ex
     }
 }
 
-impl<K, V, S, L, E: Expiry> Extend<(K, V)> for ManagedMap<K, V, Lru, S, L, E>
+impl<K, V, P: Evicting, S, L, E: Expiry> Extend<(K, V)> for ManagedMap<K, V, P, S, L, E>
 where
     K: Hash + Eq,
     S: BuildHasher,
@@ -1496,7 +1549,7 @@ where
     }
 }
 
-impl<'a, K, V, P, S, L: RemovalListener<K, V>, E: Expiry> IntoIterator
+impl<'a, K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> IntoIterator
     for &'a ManagedMap<K, V, P, S, L, E>
 {
     type Item = (&'a K, &'a V);
@@ -1507,7 +1560,7 @@ impl<'a, K, V, P, S, L: RemovalListener<K, V>, E: Expiry> IntoIterator
     }
 }
 
-impl<'a, K, V, P, S, L: RemovalListener<K, V>, E: Expiry> IntoIterator
+impl<'a, K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> IntoIterator
     for &'a mut ManagedMap<K, V, P, S, L, E>
 {
     type Item = (&'a K, &'a mut V);
@@ -1518,7 +1571,7 @@ impl<'a, K, V, P, S, L: RemovalListener<K, V>, E: Expiry> IntoIterator
     }
 }
 
-impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> IntoIterator
+impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> IntoIterator
     for ManagedMap<K, V, P, S, L, E>
 {
     type Item = (K, V);
@@ -1545,7 +1598,7 @@ impl<K, V, P, S, L: RemovalListener<K, V>, E: Expiry> IntoIterator
 /// map.insert(String::from("a"), 1);
 /// assert_eq!(map["a"], 1);
 /// ```
-impl<K, Q, V, P, S, L, E> core::ops::Index<&Q> for ManagedMap<K, V, P, S, L, E>
+impl<K, Q, V, P: Policy, S, L, E> core::ops::Index<&Q> for ManagedMap<K, V, P, S, L, E>
 where
     K: Hash + Eq + Borrow<Q>,
     Q: Hash + Eq + ?Sized,
@@ -1577,7 +1630,7 @@ where
 /// b.insert(3, 'z');
 /// assert_ne!(a, b);
 /// ```
-impl<K, V, P, S, L, E> PartialEq for ManagedMap<K, V, P, S, L, E>
+impl<K, V, P: Policy, S, L, E> PartialEq for ManagedMap<K, V, P, S, L, E>
 where
     K: Hash + Eq,
     V: PartialEq,
@@ -1595,7 +1648,7 @@ where
 }
 
 /// See [`PartialEq`](#impl-PartialEq-for-ManagedMap<K,+V,+P,+S,+L,+E>).
-impl<K, V, P, S, L, E> Eq for ManagedMap<K, V, P, S, L, E>
+impl<K, V, P: Policy, S, L, E> Eq for ManagedMap<K, V, P, S, L, E>
 where
     K: Hash + Eq,
     V: Eq,

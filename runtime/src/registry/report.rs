@@ -104,7 +104,7 @@ pub struct MapReport {
     pub name: String,
     /// The map's lifetime.
     pub lifetime: Lifetime,
-    /// `"lru"` or `"reject"`.
+    /// `"lru"`, `"adaptive"` or `"reject"`.
     pub policy: &'static str,
     /// Entries now (inserted and not yet left).
     pub len: u64,

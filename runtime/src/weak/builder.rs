@@ -39,7 +39,7 @@ pub struct Builder<K, V, P = Lru>;
 new = "mapguard::WeakKeyMap::<std::rc::Weak<u64>, u64>::builder()", conn = "mapguard::WeakKeyMap::<std::rc::Weak<u64>, Conn>::builder()";
 }
 
-impl<K: WeakKey, V, P, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
+impl<K: WeakKey, V, P: Policy, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
     /// Sends every entry that leaves through the cleanup path to `listener`, with the key's
     /// `Weak` (dead for [`Collected`](RemovalCause::Collected) entries). Replaces any
     /// listener set before; keeps [`cleanup`](Self::cleanup).

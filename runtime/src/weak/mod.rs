@@ -31,7 +31,7 @@ use crate::error::CapacityError;
 use crate::hooks::{NoListener, RemovalListener};
 use crate::map::ManagedMap;
 use crate::map::iter::Iter;
-use crate::policy::{Lru, Policy, Reject};
+use crate::policy::{Evicting, Lru, Policy, QueuesOf, Reject};
 use crate::scope::{Lifetime, ManagedCache};
 
 /// A weak key and the hash of its pointee, taken while it was alive.
@@ -161,7 +161,7 @@ type Inner<K, V, P, L, E> = ManagedMap<Weakly<K>, V, P, StoredHash, Unwrapped<L>
 /// drop(meta);
 /// assert_eq!(collected, [(7, RemovalCause::Collected)]);
 /// ```
-pub struct WeakKeyMap<K, V, P = Lru, S = DefaultHashBuilder, L = NoListener, E = NoExpiry>
+pub struct WeakKeyMap<K, V, P: Policy = Lru, S = DefaultHashBuilder, L = NoListener, E = NoExpiry>
 where
     K: WeakKey,
     L: RemovalListener<K, V>,
@@ -244,7 +244,7 @@ impl<K: WeakKey, V> Default for WeakKeyMap<K, V> {
     }
 }
 
-impl<K, V, P, S, L, E> WeakKeyMap<K, V, P, S, L, E>
+impl<K, V, P: Policy, S, L, E> WeakKeyMap<K, V, P, S, L, E>
 where
     K: WeakKey,
     P: Policy,
@@ -253,7 +253,7 @@ where
     E: Expiry,
 {
     pub(crate) fn from_parts(
-        store: Store<Weakly<K>, V, StoredHash, E>,
+        store: Store<Weakly<K>, V, StoredHash, E, QueuesOf<P>>,
         listener: L,
         lifetime: Lifetime,
         name: Cow<'static, str>,
@@ -270,7 +270,7 @@ where
     /// A shard of a [`ConcurrentWeakKeyMap`]: its figures go to the sharded map's registry
     /// entry rather than one of its own.
     pub(crate) fn with_metrics(
-        store: Store<Weakly<K>, V, StoredHash, E>,
+        store: Store<Weakly<K>, V, StoredHash, E, QueuesOf<P>>,
         listener: L,
         lifetime: Lifetime,
         hasher: S,
@@ -627,7 +627,7 @@ where
     }
 }
 
-impl<K, V, S, L, E> WeakKeyMap<K, V, Lru, S, L, E>
+impl<K, V, P: Evicting, S, L, E> WeakKeyMap<K, V, P, S, L, E>
 where
     K: WeakKey,
     S: BuildHasher,
@@ -708,7 +708,7 @@ where
     }
 }
 
-impl<'a, K, V, P, S, L, E> IntoIterator for &'a WeakKeyMap<K, V, P, S, L, E>
+impl<'a, K, V, P: Policy, S, L, E> IntoIterator for &'a WeakKeyMap<K, V, P, S, L, E>
 where
     K: WeakKey,
     P: Policy,
@@ -724,7 +724,7 @@ where
     }
 }
 
-impl<K, V, P, S, L, E> ManagedCache for WeakKeyMap<K, V, P, S, L, E>
+impl<K, V, P: Policy, S, L, E> ManagedCache for WeakKeyMap<K, V, P, S, L, E>
 where
     K: WeakKey,
     P: Policy,
@@ -753,7 +753,7 @@ where
     }
 }
 
-impl<K, V, P, S, L, E> Drop for WeakKeyMap<K, V, P, S, L, E>
+impl<K, V, P: Policy, S, L, E> Drop for WeakKeyMap<K, V, P, S, L, E>
 where
     K: WeakKey,
     L: RemovalListener<K, V>,
@@ -776,7 +776,7 @@ where
     }
 }
 
-impl<K, V, P, S, L, E> fmt::Debug for WeakKeyMap<K, V, P, S, L, E>
+impl<K, V, P: Policy, S, L, E> fmt::Debug for WeakKeyMap<K, V, P, S, L, E>
 where
     K: WeakKey,
     K::Strong: fmt::Debug,
@@ -853,7 +853,9 @@ impl<K, V> fmt::Debug for WeakIter<'_, K, V> {
     }
 }
 
-impl<K: WeakKey, V, P, S, L: RemovalListener<K, V>, E: Expiry> WeakKeyMap<K, V, P, S, L, E> {
+impl<K: WeakKey, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry>
+    WeakKeyMap<K, V, P, S, L, E>
+{
     /// Takes every entry out at once, dead keys first, each with its cause (`Collected` or
     /// `Dropped`), uncounted, with the listener that is to see them: what a `Drop` does.
     fn take_for_drop(&mut self) -> (Vec<Departed<K, V>>, &mut L) {
@@ -875,7 +877,7 @@ impl<K: WeakKey, V, P, S, L: RemovalListener<K, V>, E: Expiry> WeakKeyMap<K, V, 
 }
 
 /// A [`ConcurrentWeakKeyMap`]'s shard: its listener queues what leaves under the lock.
-impl<K: WeakKey, V, P, S, E: Expiry> QueuesDepartures<K, V>
+impl<K: WeakKey, V, P: Policy, S, E: Expiry> QueuesDepartures<K, V>
     for WeakKeyMap<K, V, P, S, Departures<K, V>, E>
 {
     fn take_departed(&mut self) -> Departures<K, V> {
@@ -883,7 +885,7 @@ impl<K: WeakKey, V, P, S, E: Expiry> QueuesDepartures<K, V>
     }
 }
 
-impl<K: WeakKey, V, P, S, E: Expiry> WeakKeyMap<K, V, P, S, Departures<K, V>, E> {
+impl<K: WeakKey, V, P: Policy, S, E: Expiry> WeakKeyMap<K, V, P, S, Departures<K, V>, E> {
     /// Takes every entry out through the cleanup path with `cause`: a concurrent map's
     /// `clear` and scope end, which count the scope once for the whole map.
     pub(crate) fn remove_all(&mut self, cause: RemovalCause) -> usize
@@ -915,7 +917,7 @@ impl<K: WeakKey, V, P, S, E: Expiry> WeakKeyMap<K, V, P, S, Departures<K, V>, E>
 /// map.insert(Rc::clone(&key), 1);
 /// assert_eq!(map["a"], 1);
 /// ```
-impl<K, Q, V, P, S, L, E> core::ops::Index<&Q> for WeakKeyMap<K, V, P, S, L, E>
+impl<K, Q, V, P: Policy, S, L, E> core::ops::Index<&Q> for WeakKeyMap<K, V, P, S, L, E>
 where
     K: WeakKey,
     K::Key: Borrow<Q>,
@@ -948,7 +950,7 @@ where
 /// b.insert(Rc::clone(&key), 1);
 /// assert_eq!(a, b);
 /// ```
-impl<K, V, P, S, L, E> PartialEq for WeakKeyMap<K, V, P, S, L, E>
+impl<K, V, P: Policy, S, L, E> PartialEq for WeakKeyMap<K, V, P, S, L, E>
 where
     K: WeakKey,
     V: PartialEq,

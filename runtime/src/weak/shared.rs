@@ -24,7 +24,7 @@ use crate::core::store::{MAX_LIMIT, Store};
 use crate::departures::{Departures, contain_while_unwinding};
 use crate::error::CapacityError;
 use crate::hooks::{Cleanup, ConcurrentListener, ConcurrentListenerOf, NoListener, WithCleanup};
-use crate::policy::{Lru, Policy, Reject};
+use crate::policy::{Evicting, Lru, Policy, Reject};
 use crate::registry::{self, MapMetrics};
 use crate::scope::{Lifetime, ManagedCache};
 use crate::settings::{NoValueCleanup, ValueCleanup, builder};
@@ -71,8 +71,14 @@ type Shards<K, V, P, S, E> = Box<[Shard<K, V, P, S, E>]>;
 /// assert_eq!(sessions.maintain(), 1);
 /// assert_eq!(collected.load(Ordering::Relaxed), 1);
 /// ```
-pub struct ConcurrentWeakKeyMap<K, V, P = Lru, S = DefaultHashBuilder, L = NoListener, E = NoExpiry>
-where
+pub struct ConcurrentWeakKeyMap<
+    K,
+    V,
+    P: Policy = Lru,
+    S = DefaultHashBuilder,
+    L = NoListener,
+    E = NoExpiry,
+> where
     K: WeakKey,
     L: ConcurrentListener<K, V>,
     E: Expiry,
@@ -111,7 +117,7 @@ new = "mapguard::ConcurrentWeakKeyMap::<std::sync::Weak<u64>, u64>::builder()",
 conn = "mapguard::ConcurrentWeakKeyMap::<std::sync::Weak<u64>, Conn>::builder()";
 }
 
-impl<K, V, P, S, L, C, E: Expiry> ConcurrentBuilder<K, V, P, S, L, C, E> {
+impl<K, V, P: Policy, S, L, C, E: Expiry> ConcurrentBuilder<K, V, P, S, L, C, E> {
     /// Splits the map into `shards` shards (rounded up to a power of two, at most 65,536, and
     /// never more than `max`). See [`concurrent::Builder::shards`](crate::concurrent::Builder::shards).
     ///
@@ -314,7 +320,7 @@ impl<K: WeakKey, V> Default for ConcurrentWeakKeyMap<K, V> {
     }
 }
 
-impl<K, V, P, S, L, E> ConcurrentWeakKeyMap<K, V, P, S, L, E>
+impl<K, V, P: Policy, S, L, E> ConcurrentWeakKeyMap<K, V, P, S, L, E>
 where
     K: WeakKey,
     P: Policy,
@@ -580,7 +586,7 @@ where
     }
 }
 
-impl<K, V, P, S, L, E> ConcurrentWeakKeyMap<K, V, P, S, L, E>
+impl<K, V, P: Policy, S, L, E> ConcurrentWeakKeyMap<K, V, P, S, L, E>
 where
     K: WeakKey,
     L: ConcurrentListener<K, V>,
@@ -648,7 +654,7 @@ where
     }
 }
 
-impl<K, V, S, L, E> ConcurrentWeakKeyMap<K, V, Lru, S, L, E>
+impl<K, V, P: Evicting, S, L, E> ConcurrentWeakKeyMap<K, V, P, S, L, E>
 where
     K: WeakKey,
     S: BuildHasher + Clone,
@@ -701,7 +707,7 @@ where
     }
 }
 
-impl<K, V, P, S, L, E> ManagedCache for ConcurrentWeakKeyMap<K, V, P, S, L, E>
+impl<K, V, P: Policy, S, L, E> ManagedCache for ConcurrentWeakKeyMap<K, V, P, S, L, E>
 where
     K: WeakKey,
     P: Policy,
@@ -730,7 +736,7 @@ where
     }
 }
 
-impl<K, V, P, S, L, E> Drop for ConcurrentWeakKeyMap<K, V, P, S, L, E>
+impl<K, V, P: Policy, S, L, E> Drop for ConcurrentWeakKeyMap<K, V, P, S, L, E>
 where
     K: WeakKey,
     L: ConcurrentListener<K, V>,
@@ -754,7 +760,7 @@ where
     }
 }
 
-impl<K, V, P, S, L, E> fmt::Debug for ConcurrentWeakKeyMap<K, V, P, S, L, E>
+impl<K, V, P: Policy, S, L, E> fmt::Debug for ConcurrentWeakKeyMap<K, V, P, S, L, E>
 where
     K: WeakKey,
     L: ConcurrentListener<K, V>,

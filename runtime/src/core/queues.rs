@@ -22,6 +22,10 @@
 
 /// The per-store eviction state behind a [`Policy`](crate::policy::Policy). Hidden: the
 /// policies name it, users never do.
+#[allow(
+    unreachable_pub,
+    reason = "the sealed `Policy` names it; public so the bound is, unnameable outside"
+)]
 pub trait Queues: Clone + Default + Send + Sync + 'static {
     /// `false` for the plain recency list: every two-queue branch compiles away.
     const TWO: bool;

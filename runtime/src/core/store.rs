@@ -232,9 +232,7 @@ impl<K, V, S, E: Expiry, O: Queues> Store<K, V, S, E, O> {
 
     fn unlink(&mut self, index: u32) {
         let Node { prev, next, .. } = self.nodes[index as usize];
-        if let Some(q) = self.queues.two_mut()
-            && q.small_head == index
-        {
+        if let Some(q) = self.queues.two_mut().filter(|q| q.small_head == index) {
             q.small_head = next;
         }
         match prev {
@@ -327,9 +325,7 @@ impl<K, V, S, E: Expiry, O: Queues> Store<K, V, S, E, O> {
 
     /// Counts the node at `index` out of its queue, before it is unlinked for good.
     fn leave_queue(&mut self, index: u32) {
-        if let Some(q) = self.queues.two_mut()
-            && q.is_small(index)
-        {
+        if let Some(q) = self.queues.two_mut().filter(|q| q.is_small(index)) {
             q.small_len -= 1;
         }
     }
@@ -485,9 +481,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O>
             self.leave_queue(victim);
             self.unlink(victim);
             let slots = self.nodes.len();
-            if let Some(q) = self.queues.two_mut()
-                && from_small
-            {
+            if let Some(q) = self.queues.two_mut().filter(|_| from_small) {
                 q.remember(victim_hash, slots);
             }
             self.place(victim, hash);
@@ -608,9 +602,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O>
     #[inline(always)]
     fn renumber(&mut self, from: u32, to: u32, hash: u64) {
         let Node { prev, next, .. } = self.nodes[to as usize];
-        if let Some(q) = self.queues.two_mut()
-            && q.small_head == from
-        {
+        if let Some(q) = self.queues.two_mut().filter(|q| q.small_head == from) {
             q.small_head = to;
         }
         match prev {

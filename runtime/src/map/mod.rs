@@ -1206,12 +1206,15 @@ where
     /// Inserts a key known to be absent, evicting the least recently used entry if full.
     #[inline]
     pub(crate) fn insert_absent(&mut self, hash: u64, key: K, value: V) -> u32 {
-        if self.store.is_full()
-            && let Some(victim) = self.store.next_victim()
+        // `is_full` first: only a full map turns its queues over to find a victim.
+        match self
+            .store
+            .is_full()
+            .then(|| self.store.next_victim())
+            .flatten()
         {
-            self.evict_into(victim, hash, key, value)
-        } else {
-            self.push_absent(hash, key, value)
+            Some(victim) => self.evict_into(victim, hash, key, value),
+            None => self.push_absent(hash, key, value),
         }
     }
 
@@ -1268,9 +1271,10 @@ where
         // cannot leave it over the bound. The bound changes only once the excess is out: if a
         // key's `Hash` panics on the way, the old bound still holds.
         let mut leaving = Departures::default();
-        while self.store.len() > max
-            && let Some(victim) = self.store.next_victim()
-        {
+        while self.store.len() > max {
+            let Some(victim) = self.store.next_victim() else {
+                break;
+            };
             self.depart_at(victim, RemovalCause::Evicted, &mut leaving);
         }
         self.store.set_max(max);

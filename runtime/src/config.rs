@@ -106,6 +106,7 @@ where
             name,
             Location::caller(),
             S::default(),
+            None,
         )
     }
 }
@@ -132,6 +133,7 @@ where
             lifetime,
             name,
             Location::caller(),
+            None,
         )
     }
 }
@@ -161,6 +163,7 @@ where
             lifetime,
             name,
             Location::caller(),
+            None,
         )
     }
 }

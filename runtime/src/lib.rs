@@ -102,6 +102,7 @@ mod settings;
 mod stats;
 pub mod testing;
 pub mod weak;
+pub mod weight;
 
 /// What the builders share: the value-cleanup states of their type parameter `C`. Each map
 /// kind has its own builder: [`map::Builder`], [`weak::Builder`], [`concurrent::Builder`].

@@ -40,6 +40,8 @@ pub trait Policy:
     /// Whether reads (`get`, `get_mut`, `entry`) count as uses of an entry (LRU: it becomes
     /// the most recent; adaptive: its frequency grows).
     const READS_PROMOTE: bool;
+    /// Whether a full map evicts to make room (`Lru`, `Adaptive`) rather than refusing.
+    const EVICTS: bool;
 }
 
 /// The policies that evict when full ([`Lru`], [`Adaptive`]): their maps share `insert`,
@@ -114,16 +116,19 @@ impl Policy for Lru {
     const NAME: &'static str = "lru";
     const TYPE_NAME: &'static str = "LruMap";
     const READS_PROMOTE: bool = true;
+    const EVICTS: bool = true;
 }
 
 impl Policy for Adaptive {
     const NAME: &'static str = "adaptive";
     const TYPE_NAME: &'static str = "AdaptiveMap";
     const READS_PROMOTE: bool = true;
+    const EVICTS: bool = true;
 }
 
 impl Policy for Reject {
     const NAME: &'static str = "reject";
     const TYPE_NAME: &'static str = "BoundedMap";
     const READS_PROMOTE: bool = false;
+    const EVICTS: bool = false;
 }

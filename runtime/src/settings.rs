@@ -45,6 +45,21 @@ pub struct ValueCleanup;
 /// Ties a builder to its map's types without owning any of them.
 pub(crate) type TypeMarker<K, V, P> = core::marker::PhantomData<fn() -> (K, V, P)>;
 
+/// The weight budget a builder asked for, and its weigher: entries weigh 1 without one, and a
+/// weigher without a budget only keeps the sum.
+pub(crate) fn budget<K, V>(
+    max_weight: Option<u64>,
+    weigher: Option<crate::weight::Weigher<K, V>>,
+) -> Option<(u64, crate::weight::Weigher<K, V>)> {
+    match (max_weight, weigher) {
+        (None, None) => None,
+        (max_weight, weigher) => Some((
+            max_weight.unwrap_or(u64::MAX),
+            weigher.unwrap_or_else(|| Arc::new(|_: &K, _: &V| 1)),
+        )),
+    }
+}
+
 /// Panics on a bound that could hold nothing.
 #[track_caller]
 pub(crate) fn assert_valid_max(max: usize) {
@@ -69,6 +84,8 @@ pub(crate) struct Settings<S, E> {
     pub(crate) site: &'static Location<'static>,
     /// Shard count, if set (concurrent maps only).
     pub(crate) shards: Option<usize>,
+    /// The weight budget, if set.
+    pub(crate) max_weight: Option<u64>,
 }
 
 impl Settings<DefaultHashBuilder, NoExpiry> {
@@ -84,6 +101,7 @@ impl Settings<DefaultHashBuilder, NoExpiry> {
             name: None,
             site: Location::caller(),
             shards: None,
+            max_weight: None,
         }
     }
 }
@@ -99,6 +117,7 @@ impl<S, E: Expiry> Settings<S, E> {
             name: self.name,
             site: self.site,
             shards: self.shards,
+            max_weight: self.max_weight,
         }
     }
 
@@ -113,6 +132,7 @@ impl<S, E: Expiry> Settings<S, E> {
             name: self.name,
             site: self.site,
             shards: self.shards,
+            max_weight: self.max_weight,
         }
     }
 
@@ -176,6 +196,8 @@ macro_rules! builder {
             settings: $crate::settings::Settings<S, E>,
             listener: L,
             value_cleanup: C,
+            /// What entries weigh, if weighed ([`crate::weight`]).
+            weigher: Option<$crate::weight::Weigher<K, V>>,
             marker: $crate::settings::TypeMarker<K, V, P>,
         }
 
@@ -186,6 +208,7 @@ macro_rules! builder {
                     settings: self.settings,
                     listener,
                     value_cleanup: self.value_cleanup,
+                    weigher: self.weigher,
                     marker: ::core::marker::PhantomData,
                 }
             }
@@ -198,6 +221,7 @@ macro_rules! builder {
                     settings: $crate::settings::Settings::new(max),
                     listener: $crate::hooks::NoListener,
                     value_cleanup: $crate::settings::NoValueCleanup,
+                    weigher: None,
                     marker: ::core::marker::PhantomData,
                 }
             }
@@ -217,6 +241,7 @@ macro_rules! builder {
                     settings: self.settings.with_hasher(hasher),
                     listener: self.listener,
                     value_cleanup: self.value_cleanup,
+                    weigher: self.weigher,
                     marker: ::core::marker::PhantomData,
                 }
             }
@@ -244,6 +269,40 @@ macro_rules! builder {
             /// ```
             pub fn capacity(mut self, capacity: usize) -> Self {
                 self.settings.capacity = capacity;
+                self
+            }
+
+            /// Weighs entries with `weigher` (usually the heap bytes a value owns): the map
+            /// keeps their sum ([`weight`](crate::ManagedMap::weight)), and with
+            /// [`max_weight`](Self::max_weight) bounds it. See [`crate::weight`] for what
+            /// happens when an entry does not fit. [`weight::by_value`](crate::weight::by_value)
+            /// weighs values through their [`Weigh`](crate::weight::Weigh) impl.
+            ///
+            /// ```
+            #[doc = concat!("let map = ", $new, ".weigher(|_key, value| *value).max_weight(1 << 20).build();")]
+            /// assert!(map.is_empty());
+            /// ```
+            pub fn weigher(mut self, weigher: impl Fn(&K, &V) -> u64 + Send + Sync + 'static) -> Self {
+                self.weigher = Some(::std::sync::Arc::new(weigher));
+                self
+            }
+
+            /// Bounds what the entries weigh together (beside `max`, which still bounds how
+            /// many there are). Without a [`weigher`](Self::weigher) each entry weighs 1.
+            /// See [`crate::weight`].
+            ///
+            /// # Panics
+            ///
+            /// If `max_weight` is 0.
+            ///
+            /// ```
+            #[doc = concat!("let map = ", $new, ".weigher(|_key, value| *value).max_weight(64).build();")]
+            /// assert_eq!(map.max_weight(), Some(64));
+            /// ```
+            #[track_caller]
+            pub fn max_weight(mut self, max_weight: u64) -> Self {
+                assert!(max_weight > 0, "mapguard: `max_weight` must be at least 1");
+                self.settings.max_weight = Some(max_weight);
                 self
             }
 
@@ -280,6 +339,7 @@ macro_rules! builder {
                     settings: self.settings.with_ttl(ttl),
                     listener: self.listener,
                     value_cleanup: self.value_cleanup,
+                    weigher: self.weigher,
                     marker: ::core::marker::PhantomData,
                 }
             }
@@ -300,6 +360,7 @@ macro_rules! builder {
                     settings: self.settings.with_idle(idle),
                     listener: self.listener,
                     value_cleanup: self.value_cleanup,
+                    weigher: self.weigher,
                     marker: ::core::marker::PhantomData,
                 }
             }
@@ -317,6 +378,7 @@ macro_rules! builder {
                     settings: self.settings.with_key_lifetimes(),
                     listener: self.listener,
                     value_cleanup: self.value_cleanup,
+                    weigher: self.weigher,
                     marker: ::core::marker::PhantomData,
                 }
             }
@@ -342,6 +404,7 @@ macro_rules! builder {
                     settings: self.settings.with_clock(::std::sync::Arc::new(clock)),
                     listener: self.listener,
                     value_cleanup: self.value_cleanup,
+                    weigher: self.weigher,
                     marker: ::core::marker::PhantomData,
                 }
             }
@@ -372,6 +435,7 @@ macro_rules! builder {
                     settings: self.settings,
                     listener: self.listener,
                     value_cleanup: $crate::settings::ValueCleanup,
+                    weigher: self.weigher,
                     marker: ::core::marker::PhantomData,
                 }
             }
@@ -387,6 +451,7 @@ macro_rules! builder {
                     .field("value_cleanup", &self.value_cleanup)
                     .field("lifetime", &self.settings.lifetime)
                     .field("expiry", &self.settings.expiry)
+                    .field("max_weight", &self.settings.max_weight)
                     .finish_non_exhaustive()
             }
         }

@@ -105,6 +105,7 @@ impl<K, V, P: Policy, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
     {
         let mut settings = self.settings;
         let name = settings.take_name();
+        let budget = crate::settings::budget(settings.max_weight, self.weigher);
         ConcurrentMap::from_parts(
             Sizing {
                 max: settings.max,
@@ -117,6 +118,7 @@ impl<K, V, P: Policy, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
             settings.lifetime,
             name,
             settings.site,
+            budget,
         )
     }
 }

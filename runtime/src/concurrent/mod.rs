@@ -34,6 +34,8 @@ use crate::registry::{self, MapMetrics};
 use crate::scope::{Lifetime, ManagedCache};
 use crate::settings::assert_valid_max;
 use crate::stats::MapStats;
+use crate::weight::Weigher;
+use std::sync::Arc;
 
 /// A thread-safe managed map: sharded, bounded, with hooks that run outside its locks.
 ///
@@ -113,6 +115,8 @@ where
     name: Cow<'static, str>,
     /// The bound; atomic so `set_max` can take `&self`.
     max: AtomicUsize,
+    /// The weight budget, if any (each shard holds `⌈max_weight / shards⌉`).
+    max_weight: Option<u64>,
     /// Held by `set_max` while it sets the bound and applies it to every shard, so concurrent
     /// calls take turns and the last one holds everywhere.
     resizing: ShardLock<()>,
@@ -369,6 +373,10 @@ where
     L: ConcurrentListener<K, V>,
     E: Expiry,
 {
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one private constructor, called by the builder"
+    )]
     pub(crate) fn from_parts(
         sizing: Sizing,
         hasher: S,
@@ -377,8 +385,10 @@ where
         lifetime: Lifetime,
         name: Cow<'static, str>,
         site: &'static Location<'static>,
+        budget: Option<(u64, Weigher<K, V>)>,
     ) -> Self {
         let max = sizing.max;
+        let shard_budget = shard_budget(budget.as_ref(), sizing.shards, max);
         let BuiltShards {
             shards,
             shift,
@@ -390,13 +400,19 @@ where
             site,
             |max, capacity| Store::with_capacity(max, hasher.clone(), expiry.split(), capacity),
             |store, metrics| {
-                ManagedMap::with_metrics(
+                let shard = ManagedMap::with_metrics(
                     store,
                     Departures::default(),
                     lifetime,
                     Cow::Borrowed(""),
                     metrics,
-                )
+                );
+                match &shard_budget {
+                    Some((max_weight, weigher)) => {
+                        shard.with_budget(*max_weight, Some(Arc::clone(weigher)))
+                    }
+                    None => shard,
+                }
             },
         );
         let metrics =
@@ -409,10 +425,22 @@ where
             lifetime,
             name,
             max: AtomicUsize::new(max),
+            max_weight: budget.map(|(max_weight, _)| max_weight),
             resizing: ShardLock::new(()),
             metrics,
         }
     }
+}
+
+/// Each shard's part of a weight budget: `⌈max_weight / shards⌉`, the way the count bound is
+/// split (so the map may weigh up to `shards - 1` units more than its budget).
+pub(crate) fn shard_budget<W: Clone>(
+    budget: Option<&(u64, W)>,
+    shards: Option<usize>,
+    max: usize,
+) -> Option<(u64, W)> {
+    let count = shard_count(shards, max) as u64;
+    budget.map(|(max_weight, weigher)| (max_weight.div_ceil(count), weigher.clone()))
 }
 
 impl<K, V, P: Policy, S, L, E> ConcurrentMap<K, V, P, S, L, E>
@@ -529,6 +557,36 @@ where
     #[must_use]
     pub fn capacity(&self) -> usize {
         self.sum(ManagedMap::capacity)
+    }
+
+    /// What the entries weigh together (0 without a weight budget; see [`crate::weight`]).
+    /// O(shards).
+    ///
+    /// ```
+    /// let map = mapguard::ConcurrentLruMap::builder(100)
+    ///     .weigher(|_: &u8, v: &String| v.len() as u64)
+    ///     .max_weight(1_000)
+    ///     .build();
+    /// map.insert(1, String::from("four"));
+    /// assert_eq!(map.weight(), 4);
+    /// ```
+    #[must_use]
+    pub fn weight(&self) -> u64 {
+        self.shards
+            .iter()
+            .map(|shard| shard.with(|s| s.weight()))
+            .sum()
+    }
+
+    /// The weight budget, if the map has one. Each shard holds `⌈max_weight / shards⌉`.
+    ///
+    /// ```
+    /// let map = mapguard::ConcurrentLruMap::<u8, u8>::builder(64).max_weight(640).build();
+    /// assert_eq!(map.max_weight(), Some(640));
+    /// ```
+    #[must_use]
+    pub fn max_weight(&self) -> Option<u64> {
+        self.max_weight
     }
 
     /// Estimated heap bytes held by the shards' storage. O(shards).
@@ -713,7 +771,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.on_shard(self.shard_of(key), |shard| shard.get_mut(key).map(change))
+        self.on_shard(self.shard_of(key), |shard| shard.update(key, change))
     }
 
     /// Removes `key` and hands its value back to you; no hook runs.

@@ -49,6 +49,17 @@ pub(crate) struct Store<K, V, S, E = NoExpiry, O = OneQueue> {
     stamps: E,
     /// The eviction order beyond the list: zero-sized for LRU and bounded maps.
     queues: O,
+    /// Per-entry weights, for a map with a weight budget.
+    weights: Weights,
+}
+
+/// What a weighed map's entries weigh: slab-aligned, and their sum. Empty and never touched
+/// for a map without a weight budget (one predictable branch per insert and removal).
+#[derive(Clone, Debug, Default)]
+struct Weights {
+    enabled: bool,
+    each: Vec<u64>,
+    total: u64,
 }
 
 /// Hashes a key with the map's hasher; the one place keys are hashed.
@@ -68,6 +79,7 @@ impl<K, V, S, E: Expiry, O: Queues> Store<K, V, S, E, O> {
             max: max.min(MAX_LIMIT),
             stamps: expiry,
             queues: O::default(),
+            weights: Weights::default(),
         }
     }
 
@@ -78,6 +90,34 @@ impl<K, V, S, E: Expiry, O: Queues> Store<K, V, S, E, O> {
         store.nodes = Vec::with_capacity(capacity);
         store.table = HashTable::with_capacity(capacity);
         store
+    }
+
+    /// Keeps a weight per entry from now on (the store must be empty).
+    pub(crate) fn enable_weights(&mut self) {
+        debug_assert!(self.nodes.is_empty());
+        self.weights.enabled = true;
+    }
+
+    /// The sum of the entries' weights (0 without a weight budget).
+    #[inline]
+    pub(crate) fn total_weight(&self) -> u64 {
+        self.weights.total
+    }
+
+    /// The weight recorded for the entry at `index`.
+    #[inline]
+    pub(crate) fn weight_at(&self, index: u32) -> u64 {
+        self.weights.each.get(index as usize).copied().unwrap_or(0)
+    }
+
+    /// Records `weight` for the entry at `index`; returns the weight it had.
+    pub(crate) fn set_weight(&mut self, index: u32, weight: u64) -> u64 {
+        let Some(slot) = self.weights.each.get_mut(index as usize) else {
+            return 0;
+        };
+        let old = core::mem::replace(slot, weight);
+        self.weights.total = self.weights.total - old + weight;
+        old
     }
 
     /// A constant per map type: `false` compiles every expiry branch away.
@@ -174,6 +214,7 @@ impl<K, V, S, E: Expiry, O: Queues> Store<K, V, S, E, O> {
         };
         let stamps = self.stamps.heap_bytes();
         let queues = self.queues.two().map_or(0, TwoQueues::heap_bytes);
+        let queues = queues + self.weights.each.capacity() * size_of::<u64>();
         self.nodes.capacity() * size_of::<Node<K, V>>() + table_bytes + stamps + queues
     }
 
@@ -224,6 +265,10 @@ impl<K, V, S, E: Expiry, O: Queues> Store<K, V, S, E, O> {
         self.front = NIL;
         self.back = NIL;
         self.stamps.clear();
+        if self.weights.enabled {
+            self.weights.each = Vec::new();
+            self.weights.total = 0;
+        }
         if let Some(q) = self.queues.two_mut() {
             q.reset();
         }
@@ -438,6 +483,10 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O>
             let now = self.stamps.now();
             self.stamps.push(now);
         }
+        if self.weights.enabled {
+            // Weighed by the caller once stored (`set_weight`).
+            self.weights.each.push(0);
+        }
         if let Some(q) = self.queues.two_mut() {
             q.marks.push(0);
             self.nodes.push(Node {
@@ -573,6 +622,9 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O>
         let last = (self.nodes.len() - 1) as u32;
         let removed = self.nodes.swap_remove(index as usize);
         self.stamps.swap_remove(index as usize);
+        if self.weights.enabled {
+            self.weights.total -= self.weights.each.swap_remove(index as usize);
+        }
         if let Some(q) = self.queues.two_mut() {
             q.marks.swap_remove(index as usize);
         }
@@ -633,6 +685,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O>
         if self.nodes.capacity() > MIN_KEPT_SLOTS && len <= self.nodes.capacity() / 4 {
             self.nodes.shrink_to(len * 2);
             self.stamps.shrink_to(len * 2);
+            self.weights.each.shrink_to(len * 2);
             if let Some(q) = self.queues.two_mut() {
                 q.shrink_to(len * 2);
             }
@@ -678,6 +731,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O>
     pub(crate) fn shrink_to_fit(&mut self) {
         self.nodes.shrink_to_fit();
         self.stamps.shrink_to(0);
+        self.weights.each.shrink_to_fit();
         let len = self.nodes.len();
         if let Some(q) = self.queues.two_mut() {
             q.shrink_to(len);

@@ -102,7 +102,8 @@ impl<K, V, P: Policy, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
     ) -> ManagedMap<K, V, P, S, L2, E> {
         let mut settings = self.settings;
         let name = settings.take_name();
-        ManagedMap::from_parts(
+        let budget = crate::settings::budget(settings.max_weight, self.weigher);
+        let map = ManagedMap::from_parts(
             Store::with_capacity(
                 settings.max,
                 settings.hasher,
@@ -113,7 +114,11 @@ impl<K, V, P: Policy, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
             settings.lifetime,
             name,
             settings.site,
-        )
+        );
+        match budget {
+            Some((max_weight, weigher)) => map.with_budget(max_weight, Some(weigher)),
+            None => map,
+        }
     }
 }
 

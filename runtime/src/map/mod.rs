@@ -29,6 +29,7 @@ use crate::registry::{self, MapMetrics};
 use crate::scope::{Lifetime, ManagedCache};
 use crate::settings::assert_valid_max;
 use crate::stats::MapStats;
+use crate::weight::Weigher;
 
 /// A hash map with a size bound and a cleanup path, generic over what happens when it is full.
 ///
@@ -125,7 +126,26 @@ where
     name: Cow<'static, str>,
     /// This map's figures in the registry; registered on creation, gone when dropped.
     metrics: MapMetrics,
+    /// The weight budget, if any ([`crate::weight`]).
+    budget: Option<Budget<K, V>>,
     policy: PhantomData<fn() -> P>,
+}
+
+/// A map's weight budget: what its entries may weigh together, and what weighs them.
+struct Budget<K, V> {
+    max_weight: u64,
+    /// `None` when a wrapper weighs entries itself (the weak-keyed maps, whose weigher sees
+    /// the weak key) and passes the weights in.
+    weigher: Option<Weigher<K, V>>,
+}
+
+impl<K, V> Clone for Budget<K, V> {
+    fn clone(&self) -> Self {
+        Self {
+            max_weight: self.max_weight,
+            weigher: self.weigher.clone(),
+        }
+    }
 }
 
 /// A map that evicts its least recently used entry when a new key arrives while full; the
@@ -325,8 +345,69 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
             lifetime,
             name,
             metrics,
+            budget: None,
             policy: PhantomData,
         }
+    }
+
+    /// Gives the (empty) map a weight budget.
+    pub(crate) fn with_budget(mut self, max_weight: u64, weigher: Option<Weigher<K, V>>) -> Self {
+        self.store.enable_weights();
+        self.metrics.weight_budget(max_weight);
+        self.budget = Some(Budget {
+            max_weight,
+            weigher,
+        });
+        self
+    }
+
+    /// What the entries weigh together: 0 for a map without a weight budget. Entries are
+    /// weighed when written (see [`crate::weight`]).
+    ///
+    /// ```
+    /// let mut map = mapguard::LruMap::builder(10)
+    ///     .weigher(|_: &u8, v: &String| v.len() as u64)
+    ///     .max_weight(100)
+    ///     .build();
+    /// map.insert(1, String::from("four"));
+    /// assert_eq!(map.weight(), 4);
+    /// ```
+    #[must_use]
+    pub fn weight(&self) -> u64 {
+        self.store.total_weight()
+    }
+
+    /// The weight budget, if the map has one.
+    ///
+    /// ```
+    /// let map = mapguard::LruMap::<u8, u8>::builder(10).max_weight(64).build();
+    /// assert_eq!(map.max_weight(), Some(64));
+    /// assert_eq!(mapguard::LruMap::<u8, u8>::new(10).max_weight(), None);
+    /// ```
+    #[must_use]
+    pub fn max_weight(&self) -> Option<u64> {
+        self.budget.as_ref().map(|budget| budget.max_weight)
+    }
+
+    /// What `key` and `value` weigh under this map's weigher (0 without a budget).
+    #[inline]
+    fn weigh(&self, key: &K, value: &V) -> u64 {
+        match self
+            .budget
+            .as_ref()
+            .and_then(|budget| budget.weigher.as_ref())
+        {
+            Some(weigher) => weigher(key, value),
+            None => 0,
+        }
+    }
+
+    /// The weight budget (`u64::MAX` without one).
+    #[inline]
+    fn weight_limit(&self) -> u64 {
+        self.budget
+            .as_ref()
+            .map_or(u64::MAX, |budget| budget.max_weight)
     }
 
     /// Takes every entry out at once, counted as leaving with `cause`; the caller passes each
@@ -728,6 +809,130 @@ where
             }
         }
         purged
+    }
+
+    /// Evicts in the policy's order until one more entry weighing `incoming` fits beside the
+    /// rest (count and weight), or, with `keep`, until the map is within its budget without
+    /// evicting `keep`'s entry unless nothing else is left. What leaves goes to `leaving`.
+    fn shed(&mut self, incoming: u64, mut keep: Option<u32>, leaving: &mut Departures<K, V>) {
+        let limit = self.weight_limit();
+        loop {
+            let over_count = keep.is_none() && self.store.is_full();
+            let over_weight = self.store.total_weight().saturating_add(incoming) > limit;
+            if !(over_count || over_weight) {
+                break;
+            }
+            let Some(victim) = self.store.next_victim() else {
+                break;
+            };
+            if keep == Some(victim) {
+                if self.store.len() == 1 {
+                    break;
+                }
+                // The policy chose the entry being written: count it as used and ask again.
+                // Others lose a turn each time round, so one of them comes up (LRU: at once).
+                self.store.promote(victim);
+                continue;
+            }
+            let cause = if self.store.expired_now(victim) {
+                RemovalCause::Expired
+            } else {
+                RemovalCause::Evicted
+            };
+            // The last slab node moves into the victim's slot.
+            let last = self.store.last_slot();
+            self.depart_at(victim, cause, leaving);
+            if keep.is_some() && keep == last {
+                keep = Some(victim);
+            }
+        }
+    }
+
+    /// Changes the value for `key` in place and returns what `change` returned (`None` if
+    /// the key is absent). A write: the entry counts as used and its expiry timers restart.
+    ///
+    /// Under a weight budget the entry is re-weighed (the way to change a value's weight;
+    /// `get_mut` does not re-weigh). If the map is then over its budget, an evicting map
+    /// evicts other entries, in its policy's order, until it fits; the updated entry itself
+    /// leaves with [`RemovalCause::Evicted`] when it alone is heavier than the budget, or when
+    /// the map is a [`BoundedMap`], which never evicts others.
+    ///
+    /// ```
+    /// let mut map = mapguard::LruMap::builder(10)
+    ///     .weigher(|_: &u8, v: &Vec<u8>| v.len() as u64)
+    ///     .max_weight(10)
+    ///     .build();
+    /// map.insert(1, vec![0; 4]);
+    /// map.insert(2, vec![0; 4]);
+    /// assert_eq!(map.update(&2, |v| v.extend([0; 4])), Some(()));
+    /// assert_eq!(map.weight(), 8); // 12 did not fit: key 1 was evicted
+    /// assert!(!map.contains_key(&1));
+    /// ```
+    pub fn update<Q, R>(&mut self, key: &Q, change: impl FnOnce(&mut V) -> R) -> Option<R>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let Some(index) = self.find_live(key) else {
+            self.count_miss();
+            return None;
+        };
+        self.metrics.lookup(true);
+        self.store.promote(index);
+        self.store.mark_written(index);
+        let result = change(&mut self.store.node_mut(index).value);
+        if self.budget.is_some() {
+            self.reweigh(index);
+        }
+        Some(result)
+    }
+
+    /// Re-weighs the entry at `index` after a change, and sheds what no longer fits.
+    #[cold]
+    #[inline(never)]
+    fn reweigh(&mut self, index: u32) {
+        let node = self.store.node(index);
+        let weight = self.weigh(&node.key, &node.value);
+        let mut own = Departures::default();
+        self.reweigh_into(index, weight, &mut own);
+        self.notify(own);
+    }
+
+    /// Re-weighs the entry at `index` after a write (for a map without a budget: nothing).
+    /// Over the budget, an evicting map evicts others; the entry itself leaves with
+    /// `Evicted` when it alone is too heavy, or when the map never evicts others. What leaves
+    /// goes to `leaving`; `index` may be stale afterwards.
+    pub(crate) fn reweigh_into(&mut self, index: u32, weight: u64, leaving: &mut Departures<K, V>) {
+        if self.budget.is_none() {
+            return;
+        }
+        self.store.set_weight(index, weight);
+        let limit = self.weight_limit();
+        if weight > limit || (!P::EVICTS && self.store.total_weight() > limit) {
+            self.depart_at(index, RemovalCause::Evicted, leaving);
+        } else if P::EVICTS {
+            self.shed(0, Some(index), leaving);
+        }
+        self.metrics.weighed(self.store.total_weight());
+    }
+
+    /// Whether an entry weighing `weight`, replacing the one at `replacing` if any, keeps
+    /// the map within its weight budget (always, without one).
+    pub(crate) fn weight_fits(&self, weight: u64, replacing: Option<u32>) -> bool {
+        let freed = replacing.map_or(0, |index| self.store.weight_at(index));
+        let after = (self.store.total_weight() - freed).saturating_add(weight);
+        after <= self.weight_limit()
+    }
+
+    /// Stores a key known to be absent in a map that never evicts, once the caller has
+    /// checked the bounds (`is_full`, [`weight_fits`](Self::weight_fits)).
+    pub(crate) fn push_weighed(&mut self, hash: u64, key: K, value: V, weight: u64) -> u32 {
+        let index = self.push_absent(hash, key, value);
+        if self.budget.is_some() {
+            self.store.set_weight(index, weight);
+            self.metrics.weighed(self.store.total_weight());
+        }
+        index
     }
 
     /// Whether `key` is present. Does not change the recency order.
@@ -1171,6 +1376,10 @@ where
     /// ]);
     /// ```
     pub fn insert(&mut self, key: K, value: V) {
+        if self.budget.is_some() {
+            self.upsert_weighed(key, value, false);
+            return;
+        }
         let mut leaving = Departures::default();
         match self.upsert(key, value, &mut leaving) {
             Ok(Some((key, old))) => self.release(key, old, RemovalCause::Replaced),
@@ -1191,6 +1400,9 @@ where
     /// assert_eq!(map.replace("a", 2), Some(1));
     /// ```
     pub fn replace(&mut self, key: K, value: V) -> Option<V> {
+        if self.budget.is_some() {
+            return self.upsert_weighed(key, value, true);
+        }
         let mut leaving = Departures::default();
         let replaced = match self.upsert(key, value, &mut leaving) {
             Ok(old) => old.map(|(_, old)| old),
@@ -1206,6 +1418,10 @@ where
     /// Inserts a key known to be absent, evicting the least recently used entry if full.
     #[inline]
     pub(crate) fn insert_absent(&mut self, hash: u64, key: K, value: V) -> u32 {
+        if self.budget.is_some() {
+            let weight = self.weigh(&key, &value);
+            return self.insert_absent_weighed(hash, key, value, weight);
+        }
         // `is_full` first: only a full map turns its queues over to find a victim.
         match self
             .store
@@ -1216,6 +1432,88 @@ where
             Some(victim) => self.evict_into(victim, hash, key, value),
             None => self.push_absent(hash, key, value),
         }
+    }
+
+    /// `insert`/`replace` under a weight budget: the entry is weighed, what no longer fits is
+    /// evicted, and an entry heavier than the budget is never stored (its value leaves with
+    /// [`RemovalCause::Evicted`]). Returns the replaced value if `hand_back`. Out of line:
+    /// maps without a budget never come here.
+    #[cold]
+    #[inline(never)]
+    fn upsert_weighed(&mut self, key: K, value: V, hand_back: bool) -> Option<V> {
+        // This operation's own departures first, then what expired on the way.
+        let (mut own, mut leaving) = (Departures::default(), Departures::default());
+        self.expire_some(&mut leaving);
+        let weight = self.weigh(&key, &value);
+        let too_heavy = weight > self.weight_limit();
+        let hash = self.store.hash(&key);
+        let found = self.store.find(hash, &key);
+        let mut replaced = None;
+        match found.and_then(|index| self.live_or_depart(index, &mut leaving)) {
+            Some(index) => {
+                let old = self.overwrite_at(index, value);
+                self.store.set_weight(index, weight);
+                if hand_back {
+                    replaced = Some(old);
+                } else {
+                    self.depart(&mut own, key, old, RemovalCause::Replaced);
+                }
+                if too_heavy {
+                    self.depart_at(index, RemovalCause::Evicted, &mut own);
+                } else {
+                    self.shed(0, Some(index), &mut own);
+                }
+            }
+            None if too_heavy => {
+                // Counted in and out, so the registry's length stays exact.
+                self.metrics.inserted_in_place();
+                self.depart(&mut own, key, value, RemovalCause::Evicted);
+            }
+            None => {
+                self.shed(weight, None, &mut own);
+                let index = self.push_absent(hash, key, value);
+                self.store.set_weight(index, weight);
+            }
+        }
+        self.metrics.weighed(self.store.total_weight());
+        self.notify(own);
+        self.notify(leaving);
+        replaced
+    }
+
+    /// A key known to be absent, for wrappers' `insert`: as `insert_absent`, except that under
+    /// a weight budget an entry heavier than the whole budget is never stored (its value
+    /// leaves with `Evicted` at once, and `None` comes back).
+    pub(crate) fn insert_absent_checked(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        weight: u64,
+    ) -> Option<u32> {
+        if self.budget.is_none() {
+            return Some(self.insert_absent(hash, key, value));
+        }
+        if weight > self.weight_limit() {
+            self.metrics.inserted_in_place();
+            self.release(key, value, RemovalCause::Evicted);
+            return None;
+        }
+        Some(self.insert_absent_weighed(hash, key, value, weight))
+    }
+
+    /// A new key under a weight budget, for an entry API that must keep it: evicts until it
+    /// fits, or until it is alone if it is heavier than the whole budget.
+    #[cold]
+    #[inline(never)]
+    fn insert_absent_weighed(&mut self, hash: u64, key: K, value: V, weight: u64) -> u32 {
+        let mut own = Departures::default();
+        self.shed(weight, None, &mut own);
+        let index = self.push_absent(hash, key, value);
+        self.store.set_weight(index, weight);
+        self.metrics.weighed(self.store.total_weight());
+        self.notify(own);
+        index
     }
 
     /// Replaces the least recent entry with a new one. Out of line: it keeps the common
@@ -1383,6 +1681,9 @@ where
         value: V,
         leaving: &mut Departures<K, V>,
     ) -> Result<Option<(K, V)>, CapacityError<K, V>> {
+        if self.budget.is_some() {
+            return self.try_replace_weighed(key, value, leaving);
+        }
         match self.upsert(key, value, leaving) {
             Ok(replaced) => Ok(replaced),
             Err((_, key, value)) if self.store.is_full() => {
@@ -1393,6 +1694,42 @@ where
                 Ok(None)
             }
         }
+    }
+
+    /// `try_insert`/`try_replace` under a weight budget: refused when the entry would take
+    /// the map past its count or its weight budget (a present key's old weight is freed
+    /// first), so nothing is ever evicted.
+    #[cold]
+    #[inline(never)]
+    fn try_replace_weighed(
+        &mut self,
+        key: K,
+        value: V,
+        leaving: &mut Departures<K, V>,
+    ) -> Result<Option<(K, V)>, CapacityError<K, V>> {
+        self.expire_some(leaving);
+        let weight = self.weigh(&key, &value);
+        let hash = self.store.hash(&key);
+        let found = self.store.find(hash, &key);
+        let present = found.and_then(|index| self.live_or_depart(index, leaving));
+        let freed = present.map_or(0, |index| self.store.weight_at(index));
+        let weight_after = (self.store.total_weight() - freed).saturating_add(weight);
+        let fits =
+            weight_after <= self.weight_limit() && (present.is_some() || !self.store.is_full());
+        if !fits {
+            return Err(CapacityError::new(key, value, self.store.max()));
+        }
+        let replaced = if let Some(index) = present {
+            let old = self.overwrite_at(index, value);
+            self.store.set_weight(index, weight);
+            Some((key, old))
+        } else {
+            let index = self.push_absent(hash, key, value);
+            self.store.set_weight(index, weight);
+            None
+        };
+        self.metrics.weighed(self.store.total_weight());
+        Ok(replaced)
     }
 
     /// The value for `key`. Reads never reorder a bounded map, so this takes `&self`.
@@ -1499,13 +1836,19 @@ impl<K: Clone, V: Clone, P: Policy, S: Clone, L: RemovalListener<K, V> + Clone, 
     /// Clones entries, order, bound, hasher and listener. Each copy of a value leaves its own
     /// map through that map's cleanup path.
     fn clone(&self) -> Self {
-        Self::from_parts(
+        let mut clone = Self::from_parts(
             self.store.clone(),
             self.listener.clone(),
             self.lifetime,
             self.name.clone(),
             Location::caller(),
-        )
+        );
+        if let Some(budget) = &self.budget {
+            clone.metrics.weight_budget(budget.max_weight);
+            clone.metrics.weighed(clone.store.total_weight());
+            clone.budget = Some(budget.clone());
+        }
+        clone
     }
 }
 

@@ -149,6 +149,10 @@ impl Untracked {
     #[inline]
     pub(crate) fn taken(&self, _count: u64) {}
     #[inline]
+    pub(crate) fn weight_budget(&self, _max_weight: u64) {}
+    #[inline]
+    pub(crate) fn weighed(&self, _weight: u64) {}
+    #[inline]
     pub(crate) fn resized(&self, _heap_bytes: usize, _max: usize) {}
     #[inline]
     pub(crate) fn scope_ended(&self) {}
@@ -175,6 +179,10 @@ pub(crate) struct Metrics {
     removals: [Counter; 8],
     peak_len: Counter,
     heap_bytes: Counter,
+    /// What the entries weigh, refreshed by every weighed write; 0 without a budget.
+    weight: Counter,
+    /// The weight budget; 0 without one.
+    max_weight: Counter,
     /// The scope-end epoch of this map's lifetime when the map was last emptied by a scope end.
     cleared_at_epoch: Counter,
     /// Key lifetimes, for maps that record them.
@@ -212,6 +220,8 @@ impl Metrics {
             removals: Default::default(),
             peak_len: Counter::default(),
             heap_bytes: Counter::default(),
+            weight: Counter::default(),
+            max_weight: Counter::default(),
             cleared_at_epoch: Counter(AtomicU64::new(
                 SCOPE_EPOCHS[lifetime_index(lifetime)].load(Ordering::Relaxed),
             )),
@@ -277,6 +287,17 @@ impl Metrics {
         self.taken.add(count);
     }
 
+    /// The map (or shard) has a weight budget of `max_weight`.
+    pub(crate) fn weight_budget(&self, max_weight: u64) {
+        self.max_weight.set(max_weight);
+    }
+
+    /// What the map (or shard) weighs now.
+    #[inline]
+    pub(crate) fn weighed(&self, weight: u64) {
+        self.weight.set(weight);
+    }
+
     /// `count` values counted as handed back left with `cause` instead (a drain dropped
     /// before it yielded them).
     pub(crate) fn untaken(&self, cause: RemovalCause, count: u64) {
@@ -331,6 +352,8 @@ impl Metrics {
             peak_len: sum(|m| &m.peak_len),
             max: self.max.get(),
             heap_bytes: sum(|m| &m.heap_bytes),
+            weight: sum(|m| &m.weight),
+            max_weight: sum(|m| &m.max_weight),
             inserts,
             hits: sum(|m| &m.hits),
             misses: sum(|m| &m.misses),

@@ -22,7 +22,7 @@ use crate::RemovalCause;
 pub fn render_prometheus() -> String {
     let maps = snapshot();
     let mut out = String::new();
-    let gauges: [Family; 4] = [
+    let gauges: [Family; 6] = [
         ("mapguard_map_entries", "Entries in the map.", |m| m.len),
         (
             "mapguard_map_peak_entries",
@@ -34,6 +34,16 @@ pub fn render_prometheus() -> String {
             "mapguard_map_heap_bytes",
             "Estimated heap bytes of the map's storage.",
             |m| m.heap_bytes,
+        ),
+        (
+            "mapguard_map_weight_bytes",
+            "What the map's entries weigh (0 without a weight budget).",
+            |m| m.weight,
+        ),
+        (
+            "mapguard_map_max_weight_bytes",
+            "The map's weight budget (0 without one).",
+            |m| m.max_weight,
         ),
     ];
     let counters: [Family; 3] = [

@@ -117,6 +117,11 @@ pub struct MapReport {
     /// `maintain`, scope ends and `set_max` (not after the automatic shrink during removals,
     /// nor when only its hash table grew).
     pub heap_bytes: u64,
+    /// What the entries weigh (usually heap bytes; see [`crate::weight`]), as of the last
+    /// weighed write; 0 for a map without a weight budget.
+    pub weight: u64,
+    /// The weight budget; 0 for a map without one.
+    pub max_weight: u64,
     /// Keys inserted (new keys only).
     pub inserts: u64,
     /// Lookups that found their key.
@@ -194,7 +199,7 @@ fn human_bytes(bytes: u64) -> String {
 }
 
 /// A human table of every live map, largest first: name, lifetime, len/max, bytes,
-/// evictions, age and creation site.
+/// weight/budget (for maps with a weight budget), evictions, age and creation site.
 ///
 /// ```
 /// # #[cfg(feature = "tracking")] { // figures need `tracking`
@@ -209,8 +214,8 @@ pub fn report() -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<32} {:<8} {:>17} {:>10} {:>10} {:>8}  site",
-        "map", "lifetime", "len/max", "bytes", "evictions", "age"
+        "{:<32} {:<8} {:>17} {:>10} {:>21} {:>10} {:>8}  site",
+        "map", "lifetime", "len/max", "bytes", "weight/budget", "evictions", "age"
     );
     for map in snapshot() {
         let max = if map.max >= u64::from(u32::MAX - 1) {
@@ -218,13 +223,23 @@ pub fn report() -> String {
         } else {
             map.max.to_string()
         };
+        let weight = if map.max_weight == 0 {
+            String::from("-")
+        } else {
+            format!(
+                "{}/{}",
+                human_bytes(map.weight),
+                human_bytes(map.max_weight)
+            )
+        };
         let _ = writeln!(
             out,
-            "{:<32} {:<8} {:>17} {:>10} {:>10} {:>7.0}s  {}",
+            "{:<32} {:<8} {:>17} {:>10} {:>21} {:>10} {:>7.0}s  {}",
             map.name,
             map.lifetime,
             format!("{}/{}", map.len, max),
             human_bytes(map.heap_bytes),
+            weight,
             map.removed(RemovalCause::Evicted),
             map.age.as_secs_f64(),
             map.site

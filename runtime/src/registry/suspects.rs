@@ -43,7 +43,8 @@ const MAX_SAMPLES: usize = 32;
 ///   holds at least `min_growth` entries, is within 10% of its peak and below its bound, and
 ///   averaged at least `min_rate_per_minute` entries per minute since it was created.
 /// - **Thrashing**: the map is at its bound and evicted at least `max` entries since the
-///   window's start (or the oldest sample, if the history is shorter).
+///   window's start (or the oldest sample, if the history is shorter); or it has a weight
+///   budget, weighs at least 90% of it, and evicted at least as many entries as it holds.
 /// - **Scope never ended**: a request- or batch-scoped map holds entries while
 ///   `forgotten_scope_ends` scopes of its lifetime ended elsewhere since it was last cleared.
 ///
@@ -318,11 +319,17 @@ fn grew_since_creation(report: &MapReport, thresholds: &Thresholds) -> Option<Su
         })
 }
 
-/// At its bound, the map evicted at least its bound since the `start` sample.
+/// At its bound, the map evicted at least its bound since the `start` sample; or, with a
+/// weight budget, it weighs at least 90% of it and evicted at least as many entries as it
+/// holds (its whole content turned over).
 fn thrashed(history: &VecDeque<Sample>, start: usize, report: &MapReport) -> Option<Suspicion> {
     let (first, now) = (history.get(start)?, history.back()?);
     let evictions = now.evictions.saturating_sub(first.evictions);
-    (history.len() > start + 1 && report.len >= report.max && evictions >= report.max.max(1))
+    let on_count = report.len >= report.max && evictions >= report.max.max(1);
+    let on_weight = report.max_weight > 0
+        && report.weight.saturating_mul(10) >= report.max_weight.saturating_mul(9)
+        && evictions >= report.len.max(1);
+    (history.len() > start + 1 && (on_count || on_weight))
         .then_some(Suspicion::Thrashing { evictions })
 }
 

@@ -94,6 +94,7 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L, C, E: Expiry> Builder<K, V, P,
     ) -> WeakKeyMap<K, V, P, S, L2, E> {
         let mut settings = self.settings;
         let name = settings.take_name();
+        let budget = crate::settings::budget(settings.max_weight, self.weigher);
         WeakKeyMap::from_parts(
             Store::with_capacity(settings.max, StoredHash, settings.expiry, settings.capacity),
             wrap(self.listener),
@@ -101,6 +102,7 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L, C, E: Expiry> Builder<K, V, P,
             name,
             settings.site,
             settings.hasher,
+            budget,
         )
     }
 }

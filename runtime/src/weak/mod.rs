@@ -33,6 +33,7 @@ use crate::map::ManagedMap;
 use crate::map::iter::Iter;
 use crate::policy::{Evicting, Lru, Policy, QueuesOf, Reject};
 use crate::scope::{Lifetime, ManagedCache};
+use crate::weight::Weigher;
 
 /// A weak key and the hash of its pointee, taken while it was alive.
 pub(crate) struct Weakly<K> {
@@ -169,6 +170,8 @@ where
 {
     map: Inner<K, V, P, L, E>,
     hasher: S,
+    /// What entries weigh, for a map with a weight budget (the inner map keeps the weights).
+    weigher: Option<Weigher<K, V>>,
     /// Next slab position the incremental dead-key sweep looks at.
     sweep: usize,
 }
@@ -259,12 +262,10 @@ where
         name: Cow<'static, str>,
         site: &'static std::panic::Location<'static>,
         hasher: S,
+        budget: Option<(u64, Weigher<K, V>)>,
     ) -> Self {
-        Self {
-            map: ManagedMap::from_parts(store, Unwrapped(listener), lifetime, name, site),
-            hasher,
-            sweep: 0,
-        }
+        let map = ManagedMap::from_parts(store, Unwrapped(listener), lifetime, name, site);
+        Self::with_weigher(map, hasher, budget)
     }
 
     /// A shard of a [`ConcurrentWeakKeyMap`]: its figures go to the sharded map's registry
@@ -275,18 +276,71 @@ where
         lifetime: Lifetime,
         hasher: S,
         metrics: crate::registry::MapMetrics,
+        budget: Option<(u64, Weigher<K, V>)>,
     ) -> Self {
+        let map = ManagedMap::with_metrics(
+            store,
+            Unwrapped(listener),
+            lifetime,
+            Cow::Borrowed(""),
+            metrics,
+        );
+        Self::with_weigher(map, hasher, budget)
+    }
+
+    /// The map around `map`; with a budget, `map` keeps the weights this map's weigher
+    /// computes (it sees the weak key, which `map`'s entries wrap).
+    fn with_weigher(
+        map: Inner<K, V, P, L, E>,
+        hasher: S,
+        budget: Option<(u64, Weigher<K, V>)>,
+    ) -> Self {
+        let (map, weigher) = match budget {
+            Some((max_weight, weigher)) => (map.with_budget(max_weight, None), Some(weigher)),
+            None => (map, None),
+        };
         Self {
-            map: ManagedMap::with_metrics(
-                store,
-                Unwrapped(listener),
-                lifetime,
-                Cow::Borrowed(""),
-                metrics,
-            ),
+            map,
             hasher,
+            weigher,
             sweep: 0,
         }
+    }
+
+    /// What an entry weighs under this map's weigher (0 without one).
+    fn weigh(&self, key: &K, value: &V) -> u64 {
+        self.weigher
+            .as_ref()
+            .map_or(0, |weigher| weigher(key, value))
+    }
+
+    /// What the entries weigh together (0 without a weight budget; see [`crate::weight`]).
+    ///
+    /// ```
+    /// use std::rc::{Rc, Weak};
+    /// let mut map = mapguard::WeakKeyMap::<Weak<u8>, String>::builder()
+    ///     .weigher(|_key, value| value.len() as u64)
+    ///     .max_weight(100)
+    ///     .build();
+    /// let key = Rc::new(1);
+    /// map.insert(Rc::clone(&key), String::from("four"));
+    /// assert_eq!(map.weight(), 4);
+    /// ```
+    #[must_use]
+    pub fn weight(&self) -> u64 {
+        self.map.weight()
+    }
+
+    /// The weight budget, if the map has one.
+    ///
+    /// ```
+    /// use std::rc::Weak;
+    /// let map = mapguard::WeakKeyMap::<Weak<u8>, u8>::builder().max_weight(10).build();
+    /// assert_eq!(map.max_weight(), Some(10));
+    /// ```
+    #[must_use]
+    pub fn max_weight(&self) -> Option<u64> {
+        self.map.max_weight()
     }
 
     fn weakly(&self, key: &K::Strong) -> Weakly<K> {
@@ -395,7 +449,12 @@ where
         let slot = self.weakly(&key);
         let found = K::with_key(&key, |k| self.position(slot.hash, k));
         match found.and_then(|index| self.map.live_or_depart(index, leaving)) {
-            Some(index) => Ok(Some((slot.weak, self.map.overwrite_at(index, value)))),
+            Some(index) => {
+                let weight = self.weigh(&slot.weak, &value);
+                let old = self.map.overwrite_at(index, value);
+                self.map.reweigh_into(index, weight, leaving);
+                Ok(Some((slot.weak, old)))
+            }
             None => Err((key, slot, value)),
         }
     }
@@ -652,8 +711,8 @@ where
             Ok(Some((weak, old))) => self.release_replaced(weak, old),
             Ok(None) => {}
             Err((_strong, slot, value)) => {
-                let hash = slot.hash;
-                self.map.insert_absent(hash, slot, value);
+                let (hash, weight) = (slot.hash, self.weigh(&slot.weak, &value));
+                self.map.insert_absent_checked(hash, slot, value, weight);
             }
         }
         self.map.notify(leaving);
@@ -694,12 +753,15 @@ where
                 Ok(())
             }
             Ok(None) => Ok(()),
-            Err((strong, _, value)) if self.map.is_full() => {
+            Err((strong, slot, value))
+                if self.map.is_full()
+                    || !self.map.weight_fits(self.weigh(&slot.weak, &value), None) =>
+            {
                 Err(CapacityError::new(strong, value, self.map.max()))
             }
             Err((_strong, slot, value)) => {
-                let hash = slot.hash;
-                self.map.push_absent(hash, slot, value);
+                let (hash, weight) = (slot.hash, self.weigh(&slot.weak, &value));
+                self.map.push_weighed(hash, slot, value, weight);
                 Ok(())
             }
         };

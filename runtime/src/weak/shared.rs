@@ -18,7 +18,7 @@ use weak_table::traits::WeakKey;
 use crate::DefaultHashBuilder;
 use crate::RemovalCause;
 use crate::concurrent::lock::ShardLock;
-use crate::concurrent::{BuiltShards, Sizing, build_shards, on_shard, run_hooks};
+use crate::concurrent::{BuiltShards, Sizing, build_shards, on_shard, run_hooks, shard_budget};
 use crate::core::expiry::{Expiry, NoExpiry};
 use crate::core::store::{MAX_LIMIT, Store};
 use crate::departures::{Departures, contain_while_unwinding};
@@ -30,6 +30,7 @@ use crate::scope::{Lifetime, ManagedCache};
 use crate::settings::{NoValueCleanup, ValueCleanup, builder};
 use crate::stats::MapStats;
 use crate::weak::{StoredHash, WeakKeyMap};
+use crate::weight::Weigher;
 
 type Shard<K, V, P, S, E> = ShardLock<WeakKeyMap<K, V, P, S, Departures<K, V>, E>>;
 type Shards<K, V, P, S, E> = Box<[Shard<K, V, P, S, E>]>;
@@ -92,6 +93,8 @@ pub struct ConcurrentWeakKeyMap<
     lifetime: Lifetime,
     name: Cow<'static, str>,
     max: usize,
+    /// The weight budget, if any (each shard holds `⌈max_weight / shards⌉`).
+    max_weight: Option<u64>,
     /// The registry entry summing the shards' figures; gone when the map is dropped.
     metrics: MapMetrics,
 }
@@ -193,6 +196,7 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher + Clone, L, C, E: Expiry>
     ) -> ConcurrentWeakKeyMap<K, V, P, S, L2, E> {
         let mut settings = self.settings;
         let name = settings.take_name();
+        let budget = crate::settings::budget(settings.max_weight, self.weigher);
         ConcurrentWeakKeyMap::from_parts(
             Sizing {
                 max: settings.max,
@@ -205,6 +209,7 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher + Clone, L, C, E: Expiry>
             settings.lifetime,
             name,
             settings.site,
+            budget,
         )
     }
 }
@@ -328,6 +333,10 @@ where
     L: ConcurrentListener<K, V>,
     E: Expiry,
 {
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one private constructor, called by the builder"
+    )]
     pub(crate) fn from_parts(
         sizing: Sizing,
         hasher: S,
@@ -336,8 +345,10 @@ where
         lifetime: Lifetime,
         name: Cow<'static, str>,
         site: &'static Location<'static>,
+        budget: Option<(u64, Weigher<K, V>)>,
     ) -> Self {
         let max = sizing.max.min(MAX_LIMIT);
+        let shard_budget = shard_budget(budget.as_ref(), sizing.shards, sizing.max);
         let BuiltShards {
             shards,
             shift,
@@ -355,6 +366,7 @@ where
                     lifetime,
                     hasher.clone(),
                     metrics,
+                    shard_budget.clone(),
                 )
             },
         );
@@ -368,6 +380,7 @@ where
             lifetime,
             name,
             max,
+            max_weight: budget.map(|(max_weight, _)| max_weight),
             metrics,
         }
     }
@@ -472,6 +485,39 @@ where
         Q: Hash + Eq + ?Sized,
     {
         self.in_shard(self.shard_for(key), |shard| shard.discard(key))
+    }
+
+    /// What the entries weigh together (0 without a weight budget; see [`crate::weight`]).
+    /// Locks each shard in turn.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Weak};
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, String>::builder()
+    ///     .weigher(|_key, value| value.len() as u64)
+    ///     .max_weight(1_000)
+    ///     .build();
+    /// let key = Arc::new(1);
+    /// map.insert(Arc::clone(&key), String::from("four"));
+    /// assert_eq!(map.weight(), 4);
+    /// ```
+    #[must_use]
+    pub fn weight(&self) -> u64 {
+        self.shards
+            .iter()
+            .map(|shard| shard.with(|s| s.weight()))
+            .sum()
+    }
+
+    /// The weight budget, if the map has one. Each shard holds `⌈max_weight / shards⌉`.
+    ///
+    /// ```
+    /// use std::sync::Weak;
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, u8>::builder().max_weight(64).build();
+    /// assert_eq!(map.max_weight(), Some(64));
+    /// ```
+    #[must_use]
+    pub fn max_weight(&self) -> Option<u64> {
+        self.max_weight
     }
 
     /// Entries, including any whose key died and that have not been collected yet. Locks

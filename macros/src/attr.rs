@@ -18,6 +18,8 @@ pub(crate) const KEYS: &[&str] = &[
     "name",
     "concurrent",
     "alias",
+    "max_bytes",
+    "weigher",
 ];
 pub(crate) const LIFETIMES: &[&str] = &["request", "session", "batch", "process"];
 const EVICTIONS: &[&str] = &["lru", "adaptive", "reject"];
@@ -47,6 +49,10 @@ pub(crate) struct MapAttr {
     pub(crate) name: Option<LitStr>,
     /// `alias = Name`: a type alias for the rewritten field's type, to name it elsewhere.
     pub(crate) alias: Option<syn::Ident>,
+    /// `max_bytes = "64MiB"`: the weight budget in bytes, and where it was given.
+    pub(crate) max_bytes: Option<(u64, Span)>,
+    /// `weigher = path`: what weighs entries, instead of the value's `Weigh` impl.
+    pub(crate) weigher: Option<ExprPath>,
     /// The keys given, right or wrong (valid.rs checks what must be there).
     pub(crate) keys: Keys,
     /// Where `evict` was given.
@@ -201,6 +207,38 @@ pub(crate) fn parse_duration(text: &str) -> Option<u64> {
     number.checked_mul(factor).filter(|&ms| ms > 0)
 }
 
+/// `"64MiB"` in bytes: a positive whole number and `B`, `KiB`, `MiB` or `GiB`.
+pub(crate) fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    let factor: u64 = match unit.trim() {
+        "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        _ => return None,
+    };
+    number.checked_mul(factor).filter(|&bytes| bytes > 0)
+}
+
+fn size_value(expr: &Expr, errors: &mut Errors) -> Option<(u64, Span)> {
+    let lit = string_value(expr, "max_bytes", "\"64MiB\"", errors)?;
+    let parsed = parse_size(&lit.value());
+    if parsed.is_none() {
+        errors.spanned(
+            &lit,
+            format!(
+                "invalid size {:?} for `max_bytes`: write a positive whole number followed by \
+                 `B`, `KiB`, `MiB` or `GiB`, like \"512KiB\", \"64MiB\" or \"2GiB\"",
+                lit.value()
+            ),
+        );
+    }
+    parsed.map(|bytes| (bytes, lit.span()))
+}
+
 fn duration_value(expr: &Expr, key: &str, errors: &mut Errors) -> Option<u64> {
     let lit = string_value(expr, key, "\"30s\"", errors)?;
     let parsed = parse_duration(&lit.value());
@@ -261,6 +299,15 @@ impl MapAttr {
                      like `on_remove = log_removal`",
                 ),
             },
+            "max_bytes" => parsed.max_bytes = size_value(value, errors),
+            "weigher" => match value {
+                Expr::Path(path) => parsed.weigher = Some(path.clone()),
+                other => errors.spanned(
+                    other,
+                    "`weigher` takes the path of a function `fn(&K, &V) -> u64`, like \
+                     `weigher = page_bytes`",
+                ),
+            },
             "alias" => match value {
                 Expr::Path(ExprPath {
                     path, qself: None, ..
@@ -298,6 +345,8 @@ impl MapAttr {
             idle: None,
             cleanup: None,
             concurrent: None,
+            max_bytes: None,
+            weigher: None,
             on_remove: None,
             name: None,
             alias: None,

@@ -219,6 +219,24 @@ fn config(
     // A missing or unknown `lifetime` got its error already; `Process` keeps the output sane.
     let lifetime = lifetime_variant(attr.lifetime.unwrap_or(Scope::Process));
     let (ttl, idle) = (duration(krate, attr.ttl), duration(krate, attr.idle));
+    let max_weight = attr.max_bytes.map_or_else(
+        || quote!(#krate::__private::Option::None),
+        |(bytes, _)| quote!(#krate::__private::Option::Some(#bytes)),
+    );
+    // The weigher, typed as the listener trait's `WEIGHER`: a path of the wrong shape is an
+    // error at the path; values without `Weigh` are an error at `max_bytes`.
+    // Without `max_bytes` a `weigher` has its one error already (valid.rs); nothing is emitted.
+    let weigher = match (&attr.weigher, attr.max_bytes) {
+        (Some(path), Some(_)) => Some(quote_spanned! {path.span()=>
+            const WEIGHER: #krate::__private::Option<fn(&#key, &#value) -> #krate::__private::u64> =
+                #krate::__private::Option::Some(#path);
+        }),
+        (None, Some((_, span))) => Some(quote_spanned! {span=>
+            const WEIGHER: #krate::__private::Option<fn(&#key, &#value) -> #krate::__private::u64> =
+                #krate::__private::Option::Some(#krate::__private::by_value::<#key, #value>);
+        }),
+        (_, None) => None,
+    };
     let cleanup = attr.cleanup.map(|_| {
         // Spanned on the value type: a missing `Cleanup` impl is reported there, by name.
         quote_spanned! {value.span()=>
@@ -295,6 +313,7 @@ fn config(
             const NAME: &'static str = #name;
             const TTL: #krate::__private::Option<#krate::__private::Duration> = #ttl;
             const IDLE: #krate::__private::Option<#krate::__private::Duration> = #idle;
+            const MAX_WEIGHT: #krate::__private::Option<#krate::__private::u64> = #max_weight;
         }
 
         #(#cfgs)*
@@ -313,6 +332,7 @@ fn config(
             }
 
             #observes_const
+            #weigher
         }
     };
 

@@ -155,12 +155,25 @@ fn check_map_attr(attr: &MapAttr, errors: &mut Errors) {
              \"batch\", \"process\") so the map's entries have an owner that ends",
         );
     }
-    if attr.max.is_none() && attr.weak_keys.is_none() && !attr.keys.contains("max") {
+    if attr.max.is_none()
+        && attr.weak_keys.is_none()
+        && !attr.keys.contains("max")
+        && !attr.keys.contains("max_bytes")
+    {
         errors.spanned(
             &attr.attr,
-            "#[managed_map] needs `max = N`: an unbounded map is the leak this attribute \
-             prevents (only `weak_keys` maps may leave it out)",
+            "#[managed_map] needs `max = N` or `max_bytes = \"64MiB\"`: an unbounded map is \
+             the leak this attribute prevents (only `weak_keys` maps may leave both out)",
         );
+    }
+    if let Some(weigher) = &attr.weigher {
+        if !attr.keys.contains("max_bytes") {
+            errors.spanned(
+                weigher,
+                "`weigher` needs `max_bytes`: add `max_bytes = \"64MiB\"` (the budget it \
+                 weighs against), or remove `weigher`",
+            );
+        }
     }
     if let Some(span) = attr.evict_key {
         if !attr.keys.contains("max") {

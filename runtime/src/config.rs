@@ -54,6 +54,17 @@ pub trait FieldConfig: Default {
     const TTL: Option<Duration> = None;
     /// Expire entries this long after their last read or write.
     const IDLE: Option<Duration> = None;
+    /// The weight budget (`max_bytes`), weighed by the listener's hidden `WEIGHER` (which the
+    /// attribute sets) or, without one, 1 per entry.
+    const MAX_WEIGHT: Option<u64> = None;
+}
+
+/// The budget a configured map gets: `MAX_WEIGHT`, weighed by `weigher`.
+fn configured_budget<L: FieldConfig, K, V>(
+    weigher: Option<fn(&K, &V) -> u64>,
+) -> Option<(u64, crate::weight::Weigher<K, V>)> {
+    L::MAX_WEIGHT?;
+    crate::settings::budget(L::MAX_WEIGHT, weigher.map(crate::weight::Weigher::Function))
 }
 
 /// What every configured map starts from: its bound, expiry state, lifetime and name. A
@@ -81,7 +92,11 @@ where
     fn default() -> Self {
         let (max, expiry, lifetime, name) = configured::<L, E>();
         let store = Store::new(max, S::default(), expiry);
-        Self::from_parts(store, L::default(), lifetime, name, Location::caller())
+        let map = Self::from_parts(store, L::default(), lifetime, name, Location::caller());
+        match configured_budget::<L, K, V>(L::WEIGHER) {
+            Some((max_weight, weigher)) => map.with_budget(max_weight, Some(weigher)),
+            None => map,
+        }
     }
 }
 
@@ -106,7 +121,7 @@ where
             name,
             Location::caller(),
             S::default(),
-            None,
+            configured_budget::<L, K, V>(L::WEIGHER),
         )
     }
 }
@@ -133,7 +148,7 @@ where
             lifetime,
             name,
             Location::caller(),
-            None,
+            configured_budget::<L, K, V>(<L as ConcurrentListener<K, V>>::WEIGHER),
         )
     }
 }
@@ -163,7 +178,7 @@ where
             lifetime,
             name,
             Location::caller(),
-            None,
+            configured_budget::<L, K, V>(<L as ConcurrentListener<K, V>>::WEIGHER),
         )
     }
 }

@@ -285,6 +285,11 @@ pub trait RemovalListener<K, V> {
     /// [`NoListener`]: bulk removals (`clear`, drop) then free storage wholesale instead of
     /// visiting each entry.
     const OBSERVES_REMOVALS: bool = true;
+
+    /// What `#[managed_map(max_bytes = ...)]` weighs entries with: set by the attribute on
+    /// the configuration it generates, `None` everywhere else.
+    #[doc(hidden)]
+    const WEIGHER: Option<fn(&K, &V) -> u64> = None;
 }
 
 /// A [`RemovalListener`] of `K` and `V`, for the map `M`. The builders' `listener` and
@@ -405,6 +410,11 @@ pub trait ConcurrentListener<K, V>: Send + Sync {
     /// Called once for every entry that leaves through the cleanup path, after the value's
     /// own cleanup and before it is dropped, with no lock of the map held.
     fn on_removal(&self, key: K, value: V, cause: RemovalCause);
+
+    /// What `#[managed_map(max_bytes = ...)]` weighs entries with: set by the attribute on
+    /// the configuration it generates, `None` everywhere else.
+    #[doc(hidden)]
+    const WEIGHER: Option<fn(&K, &V) -> u64> = None;
 }
 
 /// A [`ConcurrentListener`] of `K` and `V`, for the concurrent map `M`: the concurrent

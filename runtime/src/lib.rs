@@ -208,6 +208,7 @@ pub mod __private {
     };
     pub use crate::policy::{Adaptive, Lru, Reject};
     pub use crate::scope::MapStats;
+    pub use crate::weight::by_value;
     pub use crate::{
         Cleanup, ConcurrentMap, ConcurrentWeakKeyMap, DefaultHashBuilder, Lifetime, ManagedCache,
         ManagedMap, RemovalCause, WeakKeyMap,
@@ -219,7 +220,7 @@ pub mod __private {
     pub use core::iter::Extend;
     pub use core::marker::{Copy, PhantomData};
     pub use core::option::Option;
-    pub use core::primitive::usize;
+    pub use core::primitive::{u64, usize};
     pub use core::result::Result;
     pub use core::time::Duration;
     pub use std::vec::Vec;

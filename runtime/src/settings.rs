@@ -55,7 +55,7 @@ pub(crate) fn budget<K, V>(
         (None, None) => None,
         (max_weight, weigher) => Some((
             max_weight.unwrap_or(u64::MAX),
-            weigher.unwrap_or_else(|| Arc::new(|_: &K, _: &V| 1)),
+            weigher.unwrap_or(crate::weight::Weigher::Unit),
         )),
     }
 }
@@ -283,7 +283,7 @@ macro_rules! builder {
             /// assert!(map.is_empty());
             /// ```
             pub fn weigher(mut self, weigher: impl Fn(&K, &V) -> u64 + Send + Sync + 'static) -> Self {
-                self.weigher = Some(::std::sync::Arc::new(weigher));
+                self.weigher = Some($crate::weight::Weigher::Shared(::std::sync::Arc::new(weigher)));
                 self
             }
 

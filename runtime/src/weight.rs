@@ -43,8 +43,39 @@
 
 use std::sync::Arc;
 
-/// What an entry weighs: a shared function of key and value.
-pub(crate) type Weigher<K, V> = Arc<dyn Fn(&K, &V) -> u64 + Send + Sync>;
+/// A builder's weigher closure, shared by a concurrent map's shards.
+type WeighFn<K, V> = dyn Fn(&K, &V) -> u64 + Send + Sync;
+
+/// What weighs a map's entries.
+pub(crate) enum Weigher<K, V> {
+    /// A builder's closure.
+    Shared(Arc<WeighFn<K, V>>),
+    /// `#[managed_map(max_bytes = ...)]`'s function.
+    Function(fn(&K, &V) -> u64),
+    /// None given: every entry weighs 1.
+    Unit,
+}
+
+impl<K, V> Clone for Weigher<K, V> {
+    fn clone(&self) -> Self {
+        match self {
+            Self::Shared(weigher) => Self::Shared(Arc::clone(weigher)),
+            Self::Function(weigher) => Self::Function(*weigher),
+            Self::Unit => Self::Unit,
+        }
+    }
+}
+
+impl<K, V> Weigher<K, V> {
+    #[inline]
+    pub(crate) fn weigh(&self, key: &K, value: &V) -> u64 {
+        match self {
+            Self::Shared(weigher) => weigher(key, value),
+            Self::Function(weigher) => weigher(key, value),
+            Self::Unit => 1,
+        }
+    }
+}
 
 /// A value that knows its weight: by convention, the heap bytes it owns (the map's own
 /// per-entry cost is not counted). `#[managed_map(max_bytes = ...)]` weighs values through it
@@ -70,6 +101,11 @@ pub(crate) type Weigher<K, V> = Arc<dyn Fn(&K, &V) -> u64 + Send + Sync>;
 /// let page = Page { url: String::from("/"), body: vec![0; 100] };
 /// assert!(page.weight() >= 101);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not implement `Weigh`, which weighs values for a weight budget",
+    label = "`max_bytes` weighs values through `Weigh`",
+    note = "implement `mapguard::weight::Weigh` for `{Self}` (the heap bytes it owns), or give a weigher: `weigher = path::to::fn(&K, &V) -> u64`"
+)]
 pub trait Weigh {
     /// The value's weight (heap bytes it owns, by convention).
     fn weight(&self) -> u64;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 /// Layers, lowest first. A module may use its own layer and those below.
 const LAYERS: &[&[&str]] = &[
-    &["core", "cause", "error", "lifecycle", "policy"],
+    &["core", "cause", "error", "lifecycle", "policy", "weight"],
     &["hooks"],
     &["departures"],
     &["scope", "stats"],
@@ -28,12 +28,14 @@ const ROOT_NAMES: &[(&str, &str)] = &[
     ("ManagedCache", "scope"),
     ("ManagedMap", "map"),
     ("LruMap", "map"),
+    ("AdaptiveMap", "map"),
     ("BoundedMap", "map"),
     ("WeakKeyMap", "weak"),
     ("ConcurrentWeakKeyMap", "weak"),
     ("ConcurrentMap", "concurrent"),
     ("ConcurrentLruMap", "concurrent"),
     ("ConcurrentBoundedMap", "concurrent"),
+    ("ConcurrentAdaptiveMap", "concurrent"),
     ("DefaultHashBuilder", "core"),
     ("expiry", "core"),
 ];

@@ -233,10 +233,10 @@ fn bounded_step(map: &mut Bounded, model: &mut Model, tracker: &Tracker, op: &Op
             let changed = map.update(&key, |v| **v = w);
             assert_eq!(changed.is_some(), model.position(key).is_some());
             if let Some(pos) = model.position(key) {
+                // A read for a bounded map: no reordering.
                 model.entries[pos].2 = w;
-                model.move_to_front(pos);
                 if model.total() > BUDGET {
-                    let (_, id, _) = model.entries.remove(0);
+                    let (_, id, _) = model.entries.remove(pos);
                     model.fates.insert(id, Fate::Cleaned(RemovalCause::Evicted));
                 }
             }

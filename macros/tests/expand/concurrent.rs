@@ -54,6 +54,7 @@ impl ::mapguard::__private::FieldConfig for __MapguardConfig_9RuleCache_compiled
     const NAME: &'static str = "RuleCache.compiled";
     const TTL: ::mapguard::__private::Option<::mapguard::__private::Duration> = ::mapguard::__private::Option::None;
     const IDLE: ::mapguard::__private::Option<::mapguard::__private::Duration> = ::mapguard::__private::Option::None;
+    const MAX_WEIGHT: ::mapguard::__private::Option<::mapguard::__private::u64> = ::mapguard::__private::Option::None;
 }
 #[automatically_derived]
 impl ::mapguard::__private::ConcurrentListener<String, Arc<Rule>>
@@ -105,6 +106,7 @@ impl ::mapguard::__private::FieldConfig for __MapguardConfig_9RuleCache_scratch 
     const NAME: &'static str = "RuleCache.scratch";
     const TTL: ::mapguard::__private::Option<::mapguard::__private::Duration> = ::mapguard::__private::Option::None;
     const IDLE: ::mapguard::__private::Option<::mapguard::__private::Duration> = ::mapguard::__private::Option::None;
+    const MAX_WEIGHT: ::mapguard::__private::Option<::mapguard::__private::u64> = ::mapguard::__private::Option::None;
 }
 #[automatically_derived]
 impl ::mapguard::__private::ConcurrentListener<u64, Conn>

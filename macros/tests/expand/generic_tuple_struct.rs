@@ -69,6 +69,7 @@ where
     const IDLE: ::mapguard::__private::Option<::mapguard::__private::Duration> = ::mapguard::__private::Option::Some(
         ::mapguard::__private::Duration::from_millis(250u64),
     );
+    const MAX_WEIGHT: ::mapguard::__private::Option<::mapguard::__private::u64> = ::mapguard::__private::Option::None;
 }
 #[automatically_derived]
 impl<'a, T: Clone> ::mapguard::__private::RemovalListener<&'a str, T>

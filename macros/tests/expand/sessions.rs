@@ -65,6 +65,7 @@ impl ::mapguard::__private::FieldConfig for __MapguardConfig_8Sessions_by_id {
     const NAME: &'static str = "Sessions.by_id";
     const TTL: ::mapguard::__private::Option<::mapguard::__private::Duration> = ::mapguard::__private::Option::None;
     const IDLE: ::mapguard::__private::Option<::mapguard::__private::Duration> = ::mapguard::__private::Option::None;
+    const MAX_WEIGHT: ::mapguard::__private::Option<::mapguard::__private::u64> = ::mapguard::__private::Option::None;
 }
 #[automatically_derived]
 impl ::mapguard::__private::RemovalListener<u64, Conn>
@@ -116,6 +117,7 @@ impl ::mapguard::__private::FieldConfig for __MapguardConfig_8Sessions_open {
     const NAME: &'static str = "Sessions.open";
     const TTL: ::mapguard::__private::Option<::mapguard::__private::Duration> = ::mapguard::__private::Option::None;
     const IDLE: ::mapguard::__private::Option<::mapguard::__private::Duration> = ::mapguard::__private::Option::None;
+    const MAX_WEIGHT: ::mapguard::__private::Option<::mapguard::__private::u64> = ::mapguard::__private::Option::None;
 }
 #[automatically_derived]
 impl ::mapguard::__private::RemovalListener<String, Channel>
@@ -170,6 +172,7 @@ impl ::mapguard::__private::FieldConfig for __MapguardConfig_8Sessions_meta {
         ::mapguard::__private::Duration::from_millis(600000u64),
     );
     const IDLE: ::mapguard::__private::Option<::mapguard::__private::Duration> = ::mapguard::__private::Option::None;
+    const MAX_WEIGHT: ::mapguard::__private::Option<::mapguard::__private::u64> = ::mapguard::__private::Option::None;
 }
 #[automatically_derived]
 impl ::mapguard::__private::RemovalListener<Weak<Node>, Meta>

@@ -35,7 +35,6 @@ use crate::scope::{Lifetime, ManagedCache};
 use crate::settings::assert_valid_max;
 use crate::stats::MapStats;
 use crate::weight::Weigher;
-use std::sync::Arc;
 
 /// A thread-safe managed map: sharded, bounded, with hooks that run outside its locks.
 ///
@@ -409,7 +408,7 @@ where
                 );
                 match &shard_budget {
                     Some((max_weight, weigher)) => {
-                        shard.with_budget(*max_weight, Some(Arc::clone(weigher)))
+                        shard.with_budget(*max_weight, Some(weigher.clone()))
                     }
                     None => shard,
                 }

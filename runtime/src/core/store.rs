@@ -54,12 +54,27 @@ pub(crate) struct Store<K, V, S, E = NoExpiry, O = OneQueue> {
 }
 
 /// What a weighed map's entries weigh: slab-aligned, and their sum. Empty and never touched
-/// for a map without a weight budget (one predictable branch per insert and removal).
+/// for a map without a weight budget: one predictable branch per insert and removal, with
+/// the work out of line so the unweighed paths stay small.
 #[derive(Clone, Debug, Default)]
 struct Weights {
     enabled: bool,
     each: Vec<u64>,
     total: u64,
+}
+
+impl Weights {
+    #[cold]
+    #[inline(never)]
+    fn push_unweighed(&mut self) {
+        self.each.push(0);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn swap_remove(&mut self, index: u32) {
+        self.total -= self.each.swap_remove(index as usize);
+    }
 }
 
 /// Hashes a key with the map's hasher; the one place keys are hashed.
@@ -483,10 +498,6 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O>
             let now = self.stamps.now();
             self.stamps.push(now);
         }
-        if self.weights.enabled {
-            // Weighed by the caller once stored (`set_weight`).
-            self.weights.each.push(0);
-        }
         if let Some(q) = self.queues.two_mut() {
             q.marks.push(0);
             self.nodes.push(Node {
@@ -496,6 +507,9 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O>
                 next: NIL,
             });
             self.place(index, hash);
+            if self.weights.enabled {
+                self.weights.push_unweighed();
+            }
             return (index, grew);
         }
         // Linked as it is pushed: no second write to the new node.
@@ -511,6 +525,11 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O>
             front => self.nodes[front as usize].prev = index,
         }
         self.front = index;
+        // Last, where it cannot disturb the rest (see `Weights`); weighed by the caller once
+        // stored (`set_weight`).
+        if self.weights.enabled {
+            self.weights.push_unweighed();
+        }
         (index, grew)
     }
 
@@ -622,9 +641,6 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O>
         let last = (self.nodes.len() - 1) as u32;
         let removed = self.nodes.swap_remove(index as usize);
         self.stamps.swap_remove(index as usize);
-        if self.weights.enabled {
-            self.weights.total -= self.weights.each.swap_remove(index as usize);
-        }
         if let Some(q) = self.queues.two_mut() {
             q.marks.swap_remove(index as usize);
         }
@@ -632,6 +648,9 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O>
             self.renumber(last, index, hash);
         }
         self.shrink_slab_if_sparse();
+        if self.weights.enabled {
+            self.weights.swap_remove(index);
+        }
         (removed.key, removed.value)
     }
 
@@ -680,15 +699,26 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O>
     ///
     /// The slab shrinks after a removal; the table, whose rehash runs user `Hash`, just before
     /// one (`shrink_table_for_removal`), so that a panic finds nothing changed.
+    #[inline]
     fn shrink_slab_if_sparse(&mut self) {
         let len = self.nodes.len();
         if self.nodes.capacity() > MIN_KEPT_SLOTS && len <= self.nodes.capacity() / 4 {
-            self.nodes.shrink_to(len * 2);
-            self.stamps.shrink_to(len * 2);
-            self.weights.each.shrink_to(len * 2);
-            if let Some(q) = self.queues.two_mut() {
-                q.shrink_to(len * 2);
-            }
+            self.shrink_slab(len * 2);
+        }
+    }
+
+    /// The shrink itself: rare (amortized over the removals before it), so out of line, which
+    /// keeps every removal's inlined check small (measured: churn +11% instructions inline).
+    #[cold]
+    #[inline(never)]
+    fn shrink_slab(&mut self, slots: usize) {
+        self.nodes.shrink_to(slots);
+        self.stamps.shrink_to(slots);
+        if self.weights.enabled {
+            self.weights.each.shrink_to(slots);
+        }
+        if let Some(q) = self.queues.two_mut() {
+            q.shrink_to(slots);
         }
     }
 

@@ -397,7 +397,7 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
             .as_ref()
             .and_then(|budget| budget.weigher.as_ref())
         {
-            Some(weigher) => weigher(key, value),
+            Some(weigher) => weigher.weigh(key, value),
             None => 0,
         }
     }
@@ -849,7 +849,8 @@ where
     }
 
     /// Changes the value for `key` in place and returns what `change` returned (`None` if
-    /// the key is absent). A write: the entry counts as used and its expiry timers restart.
+    /// the key is absent). Counted as [`get_mut`](Self::get_mut) is: a hit, a use of the
+    /// entry, and a read for the idle timer (`ttl` still runs from the last insert).
     ///
     /// Under a weight budget the entry is re-weighed (the way to change a value's weight;
     /// `get_mut` does not re-weigh). If the map is then over its budget, an evicting map
@@ -877,10 +878,7 @@ where
             self.count_miss();
             return None;
         };
-        self.metrics.lookup(true);
-        self.store.promote(index);
-        self.store.mark_written(index);
-        let result = change(&mut self.store.node_mut(index).value);
+        let result = change(self.read_at(index));
         if self.budget.is_some() {
             self.reweigh(index);
         }
@@ -1419,8 +1417,7 @@ where
     #[inline]
     pub(crate) fn insert_absent(&mut self, hash: u64, key: K, value: V) -> u32 {
         if self.budget.is_some() {
-            let weight = self.weigh(&key, &value);
-            return self.insert_absent_weighed(hash, key, value, weight);
+            return self.insert_absent_weighing(hash, key, value);
         }
         // `is_full` first: only a full map turns its queues over to find a victim.
         match self
@@ -1500,6 +1497,15 @@ where
             return None;
         }
         Some(self.insert_absent_weighed(hash, key, value, weight))
+    }
+
+    /// [`insert_absent_weighed`](Self::insert_absent_weighed), weighing the entry first; out of
+    /// line, so that maps without a budget pay one branch for it.
+    #[cold]
+    #[inline(never)]
+    fn insert_absent_weighing(&mut self, hash: u64, key: K, value: V) -> u32 {
+        let weight = self.weigh(&key, &value);
+        self.insert_absent_weighed(hash, key, value, weight)
     }
 
     /// A new key under a weight budget, for an entry API that must keep it: evicts until it

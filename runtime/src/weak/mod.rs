@@ -311,7 +311,7 @@ where
     fn weigh(&self, key: &K, value: &V) -> u64 {
         self.weigher
             .as_ref()
-            .map_or(0, |weigher| weigher(key, value))
+            .map_or(0, |weigher| weigher.weigh(key, value))
     }
 
     /// What the entries weigh together (0 without a weight budget; see [`crate::weight`]).

@@ -384,7 +384,8 @@ fn field_type(
         || quote!(#krate::__private::DefaultHashBuilder),
         ToTokens::to_token_stream,
     );
-    let expiry = if attr.ttl.is_some() || attr.idle.is_some() {
+    // A weight budget keeps its per-entry weights in the expiry state.
+    let expiry = if attr.ttl.is_some() || attr.idle.is_some() || attr.max_bytes.is_some() {
         quote!(#krate::__private::Expiring)
     } else {
         quote!(#krate::__private::NoExpiry)

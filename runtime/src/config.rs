@@ -59,10 +59,17 @@ pub trait FieldConfig: Default {
     const MAX_WEIGHT: Option<u64> = None;
 }
 
-/// The budget a configured map gets: `MAX_WEIGHT`, weighed by `weigher`.
-fn configured_budget<L: FieldConfig, K, V>(
+/// The budget a configured map gets: `MAX_WEIGHT`, weighed by `weigher`. Weights live in the
+/// expiry state, so a `MAX_WEIGHT` on a map type without one fails to compile.
+fn configured_budget<L: FieldConfig, E: Expiry, K, V>(
     weigher: Option<fn(&K, &V) -> u64>,
 ) -> Option<(u64, crate::weight::Weigher<K, V>)> {
+    const {
+        assert!(
+            L::MAX_WEIGHT.is_none() || E::ENABLED,
+            "FieldConfig::MAX_WEIGHT needs a map type with `E = Expiring`"
+        );
+    };
     L::MAX_WEIGHT?;
     crate::settings::budget(L::MAX_WEIGHT, weigher.map(crate::weight::Weigher::Function))
 }
@@ -93,7 +100,7 @@ where
         let (max, expiry, lifetime, name) = configured::<L, E>();
         let store = Store::new(max, S::default(), expiry);
         let map = Self::from_parts(store, L::default(), lifetime, name, Location::caller());
-        match configured_budget::<L, K, V>(L::WEIGHER) {
+        match configured_budget::<L, E, K, V>(L::WEIGHER) {
             Some((max_weight, weigher)) => map.with_budget(max_weight, Some(weigher)),
             None => map,
         }
@@ -121,7 +128,7 @@ where
             name,
             Location::caller(),
             S::default(),
-            configured_budget::<L, K, V>(L::WEIGHER),
+            configured_budget::<L, E, K, V>(L::WEIGHER),
         )
     }
 }
@@ -148,7 +155,7 @@ where
             lifetime,
             name,
             Location::caller(),
-            configured_budget::<L, K, V>(<L as ConcurrentListener<K, V>>::WEIGHER),
+            configured_budget::<L, E, K, V>(<L as ConcurrentListener<K, V>>::WEIGHER),
         )
     }
 }
@@ -178,7 +185,7 @@ where
             lifetime,
             name,
             Location::caller(),
-            configured_budget::<L, K, V>(<L as ConcurrentListener<K, V>>::WEIGHER),
+            configured_budget::<L, E, K, V>(<L as ConcurrentListener<K, V>>::WEIGHER),
         )
     }
 }

@@ -278,18 +278,31 @@ macro_rules! builder {
             /// happens when an entry does not fit. [`weight::by_value`](crate::weight::by_value)
             /// weighs values through their [`Weigh`](crate::weight::Weigh) impl.
             ///
+            /// A weighed map keeps one `u64` weight per entry, in the per-entry state expiry
+            /// uses: its `E` becomes [`Expiring`](crate::expiry::Expiring), as with `ttl`, so
+            /// maps without weights (or expiry) carry none of it and pay nothing for it.
+            ///
             /// ```
             #[doc = concat!("let map = ", $new, ".weigher(|_key, value| *value).max_weight(1 << 20).build();")]
             /// assert!(map.is_empty());
             /// ```
-            pub fn weigher(mut self, weigher: impl Fn(&K, &V) -> u64 + Send + Sync + 'static) -> Self {
-                self.weigher = Some($crate::weight::Weigher::Shared(::std::sync::Arc::new(weigher)));
-                self
+            pub fn weigher(
+                self,
+                weigher: impl Fn(&K, &V) -> u64 + Send + Sync + 'static,
+            ) -> $builder<K, V, P, S, L, C, $crate::core::expiry::Expiring> {
+                $builder {
+                    settings: self.settings.expiring(),
+                    listener: self.listener,
+                    value_cleanup: self.value_cleanup,
+                    weigher: Some($crate::weight::Weigher::Shared(::std::sync::Arc::new(weigher))),
+                    marker: ::core::marker::PhantomData,
+                }
             }
 
             /// Bounds what the entries weigh together (beside `max`, which still bounds how
             /// many there are). Without a [`weigher`](Self::weigher) each entry weighs 1.
-            /// See [`crate::weight`].
+            /// See [`crate::weight`]; like `weigher`, it makes `E`
+            /// [`Expiring`](crate::expiry::Expiring).
             ///
             /// # Panics
             ///
@@ -300,10 +313,20 @@ macro_rules! builder {
             /// assert_eq!(map.max_weight(), Some(64));
             /// ```
             #[track_caller]
-            pub fn max_weight(mut self, max_weight: u64) -> Self {
+            pub fn max_weight(
+                self,
+                max_weight: u64,
+            ) -> $builder<K, V, P, S, L, C, $crate::core::expiry::Expiring> {
                 assert!(max_weight > 0, "mapguard: `max_weight` must be at least 1");
-                self.settings.max_weight = Some(max_weight);
-                self
+                let mut settings = self.settings.expiring();
+                settings.max_weight = Some(max_weight);
+                $builder {
+                    settings,
+                    listener: self.listener,
+                    value_cleanup: self.value_cleanup,
+                    weigher: self.weigher,
+                    marker: ::core::marker::PhantomData,
+                }
             }
 
             /// Tags the map with a [`Lifetime`](crate::Lifetime):

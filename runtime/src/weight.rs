@@ -17,6 +17,9 @@
 //!   `RemovalCause::Evicted` (as Caffeine does), and `try_insert` hands it back. The one
 //!   exception is [`VacantEntry::insert`](crate::map::VacantEntry::insert) (and `or_insert`),
 //!   which must return a reference: the entry then stays, alone, until the next insert.
+//! - **Types**: the weights live in the per-entry state expiry uses, so a weighed map's `E`
+//!   is [`Expiring`](crate::expiry::Expiring) (`mapguard::expiry::ExpiringLruMap<K, V>`),
+//!   and maps without a budget pay nothing for this feature.
 //! - **Changing weight**: an entry is weighed when it is written by `insert`, `replace`,
 //!   `try_insert` or [`update`](crate::ManagedMap::update). Changes made through `get_mut`,
 //!   `peek_mut`, `iter_mut`, `values_mut` or an `OccupiedEntry` are not re-weighed: use

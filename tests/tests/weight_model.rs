@@ -97,8 +97,13 @@ fn weigher(_key: &Key, value: &Value) -> u64 {
     **value
 }
 
-type Lru =
-    LruMap<Key, Value, mapguard::DefaultHashBuilder, WithCleanup<mapguard::hooks::NoListener>>;
+/// A weighed map keeps its weights in the expiry state: `E = Expiring`.
+type Lru = mapguard::expiry::ExpiringLruMap<
+    Key,
+    Value,
+    mapguard::DefaultHashBuilder,
+    WithCleanup<mapguard::hooks::NoListener>,
+>;
 
 fn lru_step(map: &mut Lru, model: &mut Model, tracker: &Tracker, op: &Op) {
     match *op {
@@ -199,8 +204,12 @@ fn lru_step(map: &mut Lru, model: &mut Model, tracker: &Tracker, op: &Op) {
     }
 }
 
-type Bounded =
-    BoundedMap<Key, Value, mapguard::DefaultHashBuilder, WithCleanup<mapguard::hooks::NoListener>>;
+type Bounded = mapguard::expiry::ExpiringBoundedMap<
+    Key,
+    Value,
+    mapguard::DefaultHashBuilder,
+    WithCleanup<mapguard::hooks::NoListener>,
+>;
 
 fn bounded_step(map: &mut Bounded, model: &mut Model, tracker: &Tracker, op: &Op) {
     match *op {

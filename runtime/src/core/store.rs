@@ -53,9 +53,9 @@ pub(crate) struct Store<K, V, S, E = NoExpiry, O = OneQueue> {
     weights: Weights,
 }
 
-/// What a weighed map's entries weigh: slab-aligned, and their sum. Empty and never touched
-/// for a map without a weight budget: one predictable branch per insert and removal, with
-/// the work out of line so the unweighed paths stay small.
+/// What a weighed map's entries weigh: slab-aligned, and their sum. Only maps with an expiry
+/// state can have them (`weighs`), so for `NoExpiry` maps every branch on them compiles
+/// away; the work is out of line, where it cannot disturb the expiring maps' hot paths.
 #[derive(Clone, Debug, Default)]
 struct Weights {
     enabled: bool,
@@ -109,8 +109,16 @@ impl<K, V, S, E: Expiry, O: Queues> Store<K, V, S, E, O> {
 
     /// Keeps a weight per entry from now on (the store must be empty).
     pub(crate) fn enable_weights(&mut self) {
-        debug_assert!(self.nodes.is_empty());
+        debug_assert!(self.nodes.is_empty() && E::ENABLED);
         self.weights.enabled = true;
+    }
+
+    /// Whether this store keeps weights: only ever with an expiry state (a weight budget
+    /// switches the map's `E` to `Expiring`), so for `NoExpiry` maps every weight branch
+    /// compiles away.
+    #[inline]
+    fn weighs(&self) -> bool {
+        E::ENABLED && self.weights.enabled
     }
 
     /// The sum of the entries' weights (0 without a weight budget).
@@ -280,7 +288,7 @@ impl<K, V, S, E: Expiry, O: Queues> Store<K, V, S, E, O> {
         self.front = NIL;
         self.back = NIL;
         self.stamps.clear();
-        if self.weights.enabled {
+        if self.weighs() {
             self.weights.each = Vec::new();
             self.weights.total = 0;
         }
@@ -507,7 +515,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O>
                 next: NIL,
             });
             self.place(index, hash);
-            if self.weights.enabled {
+            if self.weighs() {
                 self.weights.push_unweighed();
             }
             return (index, grew);
@@ -527,7 +535,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O>
         self.front = index;
         // Last, where it cannot disturb the rest (see `Weights`); weighed by the caller once
         // stored (`set_weight`).
-        if self.weights.enabled {
+        if self.weighs() {
             self.weights.push_unweighed();
         }
         (index, grew)
@@ -648,7 +656,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O>
             self.renumber(last, index, hash);
         }
         self.shrink_slab_if_sparse();
-        if self.weights.enabled {
+        if self.weighs() {
             self.weights.swap_remove(index);
         }
         (removed.key, removed.value)
@@ -699,26 +707,17 @@ impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O>
     ///
     /// The slab shrinks after a removal; the table, whose rehash runs user `Hash`, just before
     /// one (`shrink_table_for_removal`), so that a panic finds nothing changed.
-    #[inline]
     fn shrink_slab_if_sparse(&mut self) {
         let len = self.nodes.len();
         if self.nodes.capacity() > MIN_KEPT_SLOTS && len <= self.nodes.capacity() / 4 {
-            self.shrink_slab(len * 2);
-        }
-    }
-
-    /// The shrink itself: rare (amortized over the removals before it), so out of line, which
-    /// keeps every removal's inlined check small (measured: churn +11% instructions inline).
-    #[cold]
-    #[inline(never)]
-    fn shrink_slab(&mut self, slots: usize) {
-        self.nodes.shrink_to(slots);
-        self.stamps.shrink_to(slots);
-        if self.weights.enabled {
-            self.weights.each.shrink_to(slots);
-        }
-        if let Some(q) = self.queues.two_mut() {
-            q.shrink_to(slots);
+            self.nodes.shrink_to(len * 2);
+            self.stamps.shrink_to(len * 2);
+            if self.weighs() {
+                self.weights.each.shrink_to(len * 2);
+            }
+            if let Some(q) = self.queues.two_mut() {
+                q.shrink_to(len * 2);
+            }
         }
     }
 

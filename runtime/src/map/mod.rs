@@ -402,6 +402,13 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
         }
     }
 
+    /// Whether the map has a weight budget: never for a map without an expiry state (a
+    /// budget switches `E` to `Expiring`), so this compiles to `false` for `NoExpiry` maps.
+    #[inline]
+    fn has_budget(&self) -> bool {
+        E::ENABLED && self.budget.is_some()
+    }
+
     /// The weight budget (`u64::MAX` without one).
     #[inline]
     fn weight_limit(&self) -> u64 {
@@ -879,7 +886,7 @@ where
             return None;
         };
         let result = change(self.read_at(index));
-        if self.budget.is_some() {
+        if self.has_budget() {
             self.reweigh(index);
         }
         Some(result)
@@ -901,7 +908,7 @@ where
     /// `Evicted` when it alone is too heavy, or when the map never evicts others. What leaves
     /// goes to `leaving`; `index` may be stale afterwards.
     pub(crate) fn reweigh_into(&mut self, index: u32, weight: u64, leaving: &mut Departures<K, V>) {
-        if self.budget.is_none() {
+        if !self.has_budget() {
             return;
         }
         self.store.set_weight(index, weight);
@@ -926,7 +933,7 @@ where
     /// checked the bounds (`is_full`, [`weight_fits`](Self::weight_fits)).
     pub(crate) fn push_weighed(&mut self, hash: u64, key: K, value: V, weight: u64) -> u32 {
         let index = self.push_absent(hash, key, value);
-        if self.budget.is_some() {
+        if self.has_budget() {
             self.store.set_weight(index, weight);
             self.metrics.weighed(self.store.total_weight());
         }
@@ -1374,7 +1381,7 @@ where
     /// ]);
     /// ```
     pub fn insert(&mut self, key: K, value: V) {
-        if self.budget.is_some() {
+        if self.has_budget() {
             self.upsert_weighed(key, value, false);
             return;
         }
@@ -1398,7 +1405,7 @@ where
     /// assert_eq!(map.replace("a", 2), Some(1));
     /// ```
     pub fn replace(&mut self, key: K, value: V) -> Option<V> {
-        if self.budget.is_some() {
+        if self.has_budget() {
             return self.upsert_weighed(key, value, true);
         }
         let mut leaving = Departures::default();
@@ -1416,7 +1423,7 @@ where
     /// Inserts a key known to be absent, evicting the least recently used entry if full.
     #[inline]
     pub(crate) fn insert_absent(&mut self, hash: u64, key: K, value: V) -> u32 {
-        if self.budget.is_some() {
+        if self.has_budget() {
             return self.insert_absent_weighing(hash, key, value);
         }
         // `is_full` first: only a full map turns its queues over to find a victim.
@@ -1488,7 +1495,7 @@ where
         value: V,
         weight: u64,
     ) -> Option<u32> {
-        if self.budget.is_none() {
+        if !self.has_budget() {
             return Some(self.insert_absent(hash, key, value));
         }
         if weight > self.weight_limit() {
@@ -1687,7 +1694,7 @@ where
         value: V,
         leaving: &mut Departures<K, V>,
     ) -> Result<Option<(K, V)>, CapacityError<K, V>> {
-        if self.budget.is_some() {
+        if self.has_budget() {
             return self.try_replace_weighed(key, value, leaving);
         }
         match self.upsert(key, value, leaving) {

@@ -72,6 +72,22 @@ impl Model {
         self.entries.insert(0, entry);
     }
 
+    /// `remove(key)` handed back `got`: the model's value, which left it.
+    fn removed(&mut self, key: Key, got: Option<u64>) {
+        let pos = self.position(key);
+        assert_eq!(got, pos.map(|p| self.entries[p].1));
+        if let Some(pos) = pos {
+            let (_, id, _) = self.entries.remove(pos);
+            self.fates.insert(id, Fate::HandedBack);
+        }
+    }
+
+    fn cleared(&mut self) {
+        for (_, id, _) in self.entries.drain(..) {
+            self.fates.insert(id, Fate::Cleaned(RemovalCause::Cleared));
+        }
+    }
+
     fn evict_back(&mut self) {
         let (_, id, _) = self.entries.pop().unwrap();
         self.fates.insert(id, Fate::Cleaned(RemovalCause::Evicted));
@@ -186,20 +202,10 @@ fn lru_step(map: &mut Lru, model: &mut Model, tracker: &Tracker, op: &Op) {
                 model.move_to_front(pos);
             }
         }
-        Op::Remove(key) => {
-            let got = map.remove(&key).map(|v| v.id());
-            let pos = model.position(key);
-            assert_eq!(got, pos.map(|p| model.entries[p].1));
-            if let Some(pos) = pos {
-                let (_, id, _) = model.entries.remove(pos);
-                model.fates.insert(id, Fate::HandedBack);
-            }
-        }
+        Op::Remove(key) => model.removed(key, map.remove(&key).map(|v| v.id())),
         Op::Clear => {
             map.clear();
-            for (_, id, _) in model.entries.drain(..) {
-                model.fates.insert(id, Fate::Cleaned(RemovalCause::Cleared));
-            }
+            model.cleared();
         }
     }
 }
@@ -257,20 +263,10 @@ fn bounded_step(map: &mut Bounded, model: &mut Model, tracker: &Tracker, op: &Op
                 pos.map(|p| model.entries[p].1)
             );
         }
-        Op::Remove(key) => {
-            let got = map.remove(&key).map(|v| v.id());
-            let pos = model.position(key);
-            assert_eq!(got, pos.map(|p| model.entries[p].1));
-            if let Some(pos) = pos {
-                let (_, id, _) = model.entries.remove(pos);
-                model.fates.insert(id, Fate::HandedBack);
-            }
-        }
+        Op::Remove(key) => model.removed(key, map.remove(&key).map(|v| v.id())),
         Op::Clear => {
             map.clear();
-            for (_, id, _) in model.entries.drain(..) {
-                model.fates.insert(id, Fate::Cleaned(RemovalCause::Cleared));
-            }
+            model.cleared();
         }
     }
 }

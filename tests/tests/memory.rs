@@ -106,12 +106,49 @@ fn memory_follows_live_entries() {
     assert_eq!(after_clear, 0, "clear frees everything");
     drop(bounded);
 
+    after_evictions();
     no_reallocation_churn_at_the_shrink_boundary();
     weak_keys_give_memory_back_after_mass_death();
     scope_end_gives_memory_back();
     concurrent_map_memory();
     heap_checkpoint_asserts_returned_memory();
     registry_gives_memory_back_after_many_maps();
+}
+
+/// Overhead per entry once a map has evicted (3×max distinct keys inserted), for LRU and
+/// the adaptive policy (its mark bytes and fingerprints included), and what removing every
+/// key leaves.
+fn after_evictions() {
+    let entry = size_of::<(u64, u64)>() as f64;
+    for max in [1_000_u64, 100_000] {
+        let before = heap().curr_bytes;
+        let mut lru = LruMap::new(max as usize);
+        (0..3 * max).for_each(|k| lru.insert(k, k));
+        let lru_bytes = heap().curr_bytes - before;
+        drop(lru);
+        let before = heap().curr_bytes;
+        let mut adaptive = mapguard::AdaptiveMap::new(max as usize);
+        (0..3 * max).for_each(|k| adaptive.insert(k, k));
+        let adaptive_bytes = heap().curr_bytes - before;
+        (0..3 * max).for_each(|k| {
+            adaptive.remove(&k);
+        });
+        let retained = heap().curr_bytes - before;
+        drop(adaptive);
+        let per_entry = |bytes: usize| bytes as f64 / max as f64 - entry;
+        println!(
+            "after evicting, {max} entries: LruMap {:.1}, AdaptiveMap {:.1} bytes per entry beyond (K, V); \
+             AdaptiveMap keeps {retained} bytes after removing every key",
+            per_entry(lru_bytes),
+            per_entry(adaptive_bytes)
+        );
+        // The adaptive policy adds its mark byte and about a byte of fingerprints.
+        assert!(per_entry(adaptive_bytes) <= per_entry(lru_bytes) + 4.0);
+        assert!(
+            retained * 20 <= adaptive_bytes,
+            "{retained} of {adaptive_bytes} bytes kept"
+        );
+    }
 }
 
 /// The registry forgets dropped maps and gives back the room they took.

@@ -48,61 +48,41 @@ pub trait Subject {
     fn len(&mut self) -> usize;
 }
 
-impl Subject for LruMap<Key, Value> {
-    const NAME: &'static str = "mapguard LruMap";
-    fn with_max(max: usize) -> Self {
-        LruMap::new(max)
-    }
-    fn insert(&mut self, key: Key, value: Value) {
-        LruMap::insert(self, key, value);
-    }
-    fn get(&mut self, key: Key) -> Option<Value> {
-        LruMap::get(self, &key).copied()
-    }
-    fn get_or_insert(&mut self, key: Key, value: Value) -> bool {
-        match self.entry(key) {
-            mapguard::map::Entry::Occupied(_) => true,
-            mapguard::map::Entry::Vacant(slot) => {
-                slot.insert(value);
-                false
+/// The evicting `ManagedMap`s, each through its own name: the same methods, another policy.
+macro_rules! evicting_subject {
+    ($map:ident, $name:literal) => {
+        impl Subject for $map<Key, Value> {
+            const NAME: &'static str = $name;
+            fn with_max(max: usize) -> Self {
+                $map::new(max)
+            }
+            fn insert(&mut self, key: Key, value: Value) {
+                $map::insert(self, key, value);
+            }
+            fn get(&mut self, key: Key) -> Option<Value> {
+                $map::get(self, &key).copied()
+            }
+            fn get_or_insert(&mut self, key: Key, value: Value) -> bool {
+                match self.entry(key) {
+                    mapguard::map::Entry::Occupied(_) => true,
+                    mapguard::map::Entry::Vacant(slot) => {
+                        slot.insert(value);
+                        false
+                    }
+                }
+            }
+            fn remove(&mut self, key: Key) -> Option<Value> {
+                $map::remove(self, &key)
+            }
+            fn len(&mut self) -> usize {
+                $map::len(self)
             }
         }
-    }
-    fn remove(&mut self, key: Key) -> Option<Value> {
-        LruMap::remove(self, &key)
-    }
-    fn len(&mut self) -> usize {
-        LruMap::len(self)
-    }
+    };
 }
 
-impl Subject for AdaptiveMap<Key, Value> {
-    const NAME: &'static str = "mapguard AdaptiveMap";
-    fn with_max(max: usize) -> Self {
-        AdaptiveMap::new(max)
-    }
-    fn insert(&mut self, key: Key, value: Value) {
-        AdaptiveMap::insert(self, key, value);
-    }
-    fn get(&mut self, key: Key) -> Option<Value> {
-        AdaptiveMap::get(self, &key).copied()
-    }
-    fn get_or_insert(&mut self, key: Key, value: Value) -> bool {
-        match self.entry(key) {
-            mapguard::map::Entry::Occupied(_) => true,
-            mapguard::map::Entry::Vacant(slot) => {
-                slot.insert(value);
-                false
-            }
-        }
-    }
-    fn remove(&mut self, key: Key) -> Option<Value> {
-        AdaptiveMap::remove(self, &key)
-    }
-    fn len(&mut self) -> usize {
-        AdaptiveMap::len(self)
-    }
-}
+evicting_subject!(LruMap, "mapguard LruMap");
+evicting_subject!(AdaptiveMap, "mapguard AdaptiveMap");
 
 /// A value with a cleanup hook, for measuring what management costs.
 #[derive(Debug, Default)]

@@ -62,6 +62,11 @@ pub trait Policy:
 /// warm(&mut adaptive);
 /// assert_eq!((lru.len(), adaptive.len()), (4, 4));
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not evict: a full map with this policy refuses new keys",
+    label = "this policy never evicts",
+    note = "a `BoundedMap` stores with `try_insert`, which hands the key and value back when full"
+)]
 pub trait Evicting: Policy {}
 
 /// Evict the least recently used entry through the cleanup path ([`LruMap`](crate::LruMap)).

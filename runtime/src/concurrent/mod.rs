@@ -516,7 +516,7 @@ where
     }
 
     /// Sums a figure over the shards, locking each in turn.
-    fn sum(&self, figure: impl Fn(&Shard<K, V, P, S, E>) -> usize) -> usize {
+    fn sum<T: core::iter::Sum>(&self, figure: impl Fn(&Shard<K, V, P, S, E>) -> T) -> T {
         self.shards
             .iter()
             .map(|shard| shard.with(|s| figure(s)))
@@ -571,10 +571,7 @@ where
     /// ```
     #[must_use]
     pub fn weight(&self) -> u64 {
-        self.shards
-            .iter()
-            .map(|shard| shard.with(|s| s.weight()))
-            .sum()
+        self.sum(ManagedMap::weight)
     }
 
     /// The weight budget, if the map has one. Each shard holds `⌈max_weight / shards⌉`.

@@ -487,6 +487,17 @@ where
         self.in_shard(self.shard_for(key), |shard| shard.discard(key))
     }
 
+    /// A figure summed over the shards, each locked in turn.
+    fn sum<T: core::iter::Sum>(
+        &self,
+        figure: impl Fn(&WeakKeyMap<K, V, P, S, Departures<K, V>, E>) -> T,
+    ) -> T {
+        self.shards
+            .iter()
+            .map(|shard| shard.with(|s| figure(s)))
+            .sum()
+    }
+
     /// What the entries weigh together (0 without a weight budget; see [`crate::weight`]).
     /// Locks each shard in turn.
     ///
@@ -502,10 +513,7 @@ where
     /// ```
     #[must_use]
     pub fn weight(&self) -> u64 {
-        self.shards
-            .iter()
-            .map(|shard| shard.with(|s| s.weight()))
-            .sum()
+        self.sum(WeakKeyMap::weight)
     }
 
     /// The weight budget, if the map has one. Each shard holds `⌈max_weight / shards⌉`.
@@ -532,10 +540,7 @@ where
     /// ```
     #[must_use]
     pub fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|shard| shard.with(|s| s.len()))
-            .sum()
+        self.sum(WeakKeyMap::len)
     }
 
     /// Entries storable without reallocating, summed over the shards.
@@ -547,10 +552,7 @@ where
     /// ```
     #[must_use]
     pub fn capacity(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|shard| shard.with(|s| s.capacity()))
-            .sum()
+        self.sum(WeakKeyMap::capacity)
     }
 
     /// Estimated heap bytes of the shards' own storage.
@@ -561,10 +563,7 @@ where
     /// ```
     #[must_use]
     pub fn heap_bytes(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|shard| shard.with(|s| s.heap_bytes()))
-            .sum()
+        self.sum(WeakKeyMap::heap_bytes)
     }
 
     /// Whether [`len`](Self::len) is 0.

@@ -7,7 +7,7 @@ use syn::{Attribute, Data, DeriveInput, ItemStruct, Member, Type};
 use crate::ast::member;
 use crate::attr::{UnmanagedAttr, lifetime_name};
 use crate::ctxt::{Errors, Keys};
-use crate::expand::managed_cache;
+use crate::expand::{CacheField, managed_cache};
 use crate::lifecycle::Checks;
 
 /// What one field declares.
@@ -106,9 +106,9 @@ pub(crate) fn derive(input: DeriveInput) -> TokenStream {
         fields: data.fields.clone(),
         semi_token: None,
     };
-    let refs: Vec<(&Member, &[Attribute], Option<&Type>)> = members
+    let refs: Vec<(&Member, &[Attribute], CacheField<'_>)> = members
         .iter()
-        .map(|(member, cfgs, ty)| (member, cfgs.as_slice(), Some(ty)))
+        .map(|(member, cfgs, ty)| (member, cfgs.as_slice(), CacheField::Declared(ty)))
         .collect();
     let mut tokens = managed_cache(&krate, &item, &refs);
     let mut checks = Checks::new(&krate);

@@ -165,11 +165,49 @@ fn kind(attr: &MapAttr, map: &MapParts) -> Kind {
 
 /// `path`'s tokens, all spanned at `span`: for generated code whose errors belong there.
 fn respanned(path: &syn::Path, span: Span) -> TokenStream {
-    path.to_token_stream()
+    respan(path.to_token_stream(), span)
+}
+
+/// The spans of the first and last tokens of `tokens`. Stable proc macros cannot join
+/// spans, so generated code that is to be reported at the whole of a user's type starts at
+/// the first and ends at the last ([`respan_across`]).
+fn outer_spans(tokens: TokenStream) -> (Span, Span) {
+    let mut tokens = tokens.into_iter();
+    let first = tokens
+        .next()
+        .map_or_else(Span::call_site, |token| token.span());
+    let last = tokens.last().map_or(first, |token| match token {
+        proc_macro2::TokenTree::Group(group) => group.span_close(),
+        token => token.span(),
+    });
+    (first, last)
+}
+
+/// `tokens` spanned from `first` (the first one) to `last` (every other one), so that rustc
+/// reports what they form at the source range those two spans delimit.
+fn respan_across(tokens: TokenStream, (first, last): (Span, Span)) -> TokenStream {
+    let mut tokens: Vec<proc_macro2::TokenTree> = respan(tokens, last).into_iter().collect();
+    if let Some(token) = tokens.first_mut() {
+        token.set_span(first);
+    }
+    tokens.into_iter().collect()
+}
+
+/// Every token of `tokens`, inside groups too, spanned at `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
         .into_iter()
-        .map(|mut token| {
-            token.set_span(span);
-            token
+        .map(|token| match token {
+            proc_macro2::TokenTree::Group(group) => {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                proc_macro2::TokenTree::Group(inner)
+            }
+            mut token => {
+                token.set_span(span);
+                token
+            }
         })
         .collect()
 }
@@ -402,33 +440,59 @@ fn field_type(
     }
 }
 
+/// How the `ManagedCache` impl names a field's type.
+pub(crate) enum CacheField<'a> {
+    /// `derive(ManagedCache)`: the field's own type, named in each call.
+    Declared(&'a Type),
+    /// `#[mapguard::managed]`: the type the macro wrote (if it parsed), spanned at the
+    /// declared type (the written one starts with our tokens).
+    Rewritten(Option<&'a Type>, (Span, Span)),
+}
+
 /// `ManagedCache` for a struct: each managed field in declaration order, each under its
 /// field's `#[cfg]`.
 pub(crate) fn managed_cache(
     krate: &syn::Path,
     item: &ItemStruct,
-    members: &[(&Member, &[Attribute], Option<&Type>)],
+    members: &[(&Member, &[Attribute], CacheField<'_>)],
 ) -> TokenStream {
     let ident = &item.ident;
     let (impl_generics, ty_generics, where_clause) = item.generics.split_for_impl();
-    // Spanned at the field's type: a field that is not a managed map is reported there.
-    let call = |ty: Option<&Type>, method: TokenStream| {
-        ty.map_or_else(
-            || quote!(#krate::__private::ManagedCache::#method),
-            |ty| quote_spanned!(ty.span()=> <#ty as #krate::__private::ManagedCache>::#method),
-        )
+    // Reported at the field's type: a field that is not a managed map (or whose key does
+    // not hash). A rewritten type mixes our tokens with the user's, so it is respanned
+    // across the declared type; a span mixing the two would be reported at the attribute.
+    let call = |field: &CacheField<'_>, method: &str, args: TokenStream| match *field {
+        CacheField::Declared(ty) => {
+            let span = ty.span();
+            let method = Ident::new(method, span);
+            quote_spanned!(span=> <#ty as #krate::__private::ManagedCache>::#method(#args))
+        }
+        CacheField::Rewritten(ty, spans) => {
+            let span = spans.0;
+            let (krate, args) = (respanned(krate, span), respan(args, span));
+            let method = Ident::new(method, span);
+            let trait_path = quote_spanned!(span=> #krate::__private::ManagedCache);
+            let callee = ty.map_or_else(
+                || quote_spanned!(span=> #trait_path::#method),
+                |ty| {
+                    let ty = respan_across(ty.to_token_stream(), spans);
+                    quote_spanned!(span=> <#ty as #trait_path>::#method)
+                },
+            );
+            quote_spanned!(span=> #callee(#args))
+        }
     };
-    let ends = members.iter().map(|(m, cfgs, ty)| {
-        let call = call(*ty, quote!(end_scope));
-        quote!(#(#cfgs)* { total += #call(&mut self.#m, lifetime); })
+    let ends = members.iter().map(|(m, cfgs, field)| {
+        let call = call(field, "end_scope", quote!(&mut self.#m, lifetime));
+        quote!(#(#cfgs)* { total += #call; })
     });
-    let maintains = members.iter().map(|(m, cfgs, ty)| {
-        let call = call(*ty, quote!(maintain));
-        quote!(#(#cfgs)* { total += #call(&mut self.#m); })
+    let maintains = members.iter().map(|(m, cfgs, field)| {
+        let call = call(field, "maintain", quote!(&mut self.#m));
+        quote!(#(#cfgs)* { total += #call; })
     });
-    let stats = members.iter().map(|(m, cfgs, ty)| {
-        let call = call(*ty, quote!(stats));
-        quote!(#(#cfgs)* { #krate::__private::Extend::extend(&mut stats, #call(&self.#m)); })
+    let stats = members.iter().map(|(m, cfgs, field)| {
+        let call = call(field, "stats", quote!(&self.#m));
+        quote!(#(#cfgs)* { #krate::__private::Extend::extend(&mut stats, #call); })
     });
     let lifetime = if members.is_empty() {
         quote!(_lifetime)
@@ -472,8 +536,22 @@ fn lifecycle_checks(input: &Input) -> TokenStream {
                 checks.add_plain(&field.ty, &field.cfgs);
             }
             FieldKind::Managed(managed) => {
-                if let Some(map) = &managed.1 {
+                if let (attr, Some(map)) = &**managed {
                     checks.add_value(&map.value, &field.cfgs);
+                    if matches!(kind(attr, map), Kind::Weak | Kind::ConcurrentWeak) {
+                        // An alias's key is `<Alias as MapType>::Key`: reported at the alias.
+                        // An alias's key is `<Alias as MapType>::Key`, our tokens: reported
+                        // across the alias instead.
+                        let key = if map.spelled {
+                            map.key.to_token_stream()
+                        } else {
+                            respan_across(
+                                map.key.to_token_stream(),
+                                outer_spans(field.ty.to_token_stream()),
+                            )
+                        };
+                        checks.add_weak_key(key, &field.cfgs);
+                    }
                 }
             }
             _ => {}
@@ -486,24 +564,30 @@ fn generate(input: &Input) -> TokenStream {
     let krate = &input.krate;
     let mut item = input.item.clone();
     let mut definitions = TokenStream::new();
-    let mut members: Vec<(&Member, &[Attribute], Option<&Type>)> = Vec::new();
+    // Each managed field, with its new type if that parsed.
+    let mut managed: Vec<(&Field, Option<Type>)> = Vec::new();
     for (field, model) in item.fields.iter_mut().zip(&input.fields) {
         // A helper inside `cfg_attr` has its error already; left in, it would add a second.
         field
             .attrs
             .retain(|attr| !is_helper(attr) && !names_helper_in_cfg_attr(attr));
         match &model.kind {
-            FieldKind::Managed(managed) => {
-                let (attr, Some(map)) = &**managed else {
+            FieldKind::Managed(parts) => {
+                let (attr, Some(map)) = &**parts else {
                     continue;
                 };
                 let (definition, ty) = config(input, model, attr, map);
                 definitions.extend(definition);
-                match syn::parse2(ty) {
-                    Ok(ty) => field.ty = ty,
-                    Err(error) => definitions.extend(error.to_compile_error()),
+                match syn::parse2::<Type>(ty) {
+                    Ok(ty) => {
+                        field.ty = ty.clone();
+                        managed.push((model, Some(ty)));
+                    }
+                    Err(error) => {
+                        definitions.extend(error.to_compile_error());
+                        managed.push((model, None));
+                    }
                 }
-                members.push((&model.member, &model.cfgs, None));
             }
             FieldKind::Unmanaged(Some(reason)) => {
                 // What the field declared, as the lint attribute the clippy layer reads
@@ -515,6 +599,16 @@ fn generate(input: &Input) -> TokenStream {
             _ => {}
         }
     }
+    // The impl names each new type, spanned at the declared one: a map whose key does not
+    // hash is reported at the field, not at the attribute.
+    let members: Vec<(&Member, &[Attribute], CacheField<'_>)> = managed
+        .iter()
+        .map(|(model, ty)| {
+            let spans = outer_spans(model.ty.to_token_stream());
+            let field = CacheField::Rewritten(ty.as_ref(), spans);
+            (&model.member, model.cfgs.as_slice(), field)
+        })
+        .collect();
     let cache = managed_cache(krate, &item, &members);
     let checks = lifecycle_checks(input);
     quote! {

@@ -17,6 +17,7 @@ pub(crate) struct Checks<'a> {
     krate: &'a syn::Path,
     plain_fields: Vec<(&'a Type, &'a [Attribute])>,
     managed_values: Vec<(&'a Type, &'a [Attribute])>,
+    weak_keys: Vec<(TokenStream, &'a [Attribute])>,
 }
 
 impl<'a> Checks<'a> {
@@ -25,6 +26,7 @@ impl<'a> Checks<'a> {
             krate,
             plain_fields: Vec::new(),
             managed_values: Vec::new(),
+            weak_keys: Vec::new(),
         }
     }
 
@@ -46,9 +48,19 @@ impl<'a> Checks<'a> {
         self.managed_values.push((ty, cfgs));
     }
 
+    /// A weak-keyed map's key: its pointee must hash and compare. The map type itself
+    /// accepts any `Weak`, so this is the one error for a pointee without `Hash`/`Eq`,
+    /// reported where `key`'s tokens are spanned.
+    pub(crate) fn add_weak_key(&mut self, key: TokenStream, cfgs: &'a [Attribute]) {
+        self.weak_keys.push((key, cfgs));
+    }
+
     /// A never-called function, generic like the struct, whose body holds the checks.
     pub(crate) fn expand(&self, generics: &Generics) -> TokenStream {
-        if self.plain_fields.is_empty() && self.managed_values.is_empty() {
+        if self.plain_fields.is_empty()
+            && self.managed_values.is_empty()
+            && self.weak_keys.is_empty()
+        {
             return TokenStream::new();
         }
         let krate = self.krate;
@@ -69,13 +81,26 @@ impl<'a> Checks<'a> {
             .managed_values
             .iter()
             .map(|v| check(v, quote!(require_managed_values)));
+        // Reported at the key in the turbofish (the bound is on it).
+        let weak_keys = self.weak_keys.iter().map(|(key, cfgs)| {
+            quote! {
+                #(#cfgs)*
+                #krate::__private::require_weak_key::<#key, _>(
+                    &(&&#krate::__private::WeakKeyProbe::<#key>::new()).weak_key(),
+                );
+            }
+        });
+        let weak_probes = (!self.weak_keys.is_empty())
+            .then(|| quote!(use #krate::__private::{AnyWeakKey as _, HashedWeakKey as _};));
         quote! {
             const _: () = {
                 #[allow(dead_code, clippy::all, clippy::pedantic)]
                 fn __mapguard_lifecycle_checks #impl_generics () #where_clause {
                     use #krate::__private::{MapProbe as _, PlainProbe as _};
+                    #weak_probes
                     #(#fields)*
                     #(#values)*
+                    #(#weak_keys)*
                 }
             };
         }

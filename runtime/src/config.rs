@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::panic::Location;
 use std::time::Duration;
 
-use weak_table::traits::WeakKey;
+use weak_table::traits::WeakElement;
 
 use crate::concurrent::{ConcurrentMap, Sizing};
 use crate::core::expiry::Expiry;
@@ -109,7 +109,7 @@ where
 
 impl<K, V, P: Policy, S, L, E> Default for WeakKeyMap<K, V, P, S, L, E>
 where
-    K: WeakKey,
+    K: WeakElement,
     P: Policy,
     S: BuildHasher + Default,
     L: RemovalListener<K, V> + FieldConfig,
@@ -162,7 +162,7 @@ where
 
 impl<K, V, P: Policy, S, L, E> Default for crate::ConcurrentWeakKeyMap<K, V, P, S, L, E>
 where
-    K: WeakKey,
+    K: WeakElement,
     P: Policy,
     S: BuildHasher + Clone + Default,
     L: ConcurrentListener<K, V> + FieldConfig,

@@ -204,7 +204,8 @@ pub mod __private {
     pub use crate::expiry::{Expiring, NoExpiry};
     pub use crate::hooks::{ConcurrentListener, RemovalListener};
     pub use crate::lifecycle::{
-        HoldsMap, MapProbe, MapType, PlainProbe, Probe, require_lifecycle, require_managed_values,
+        AnyWeakKey, HashedWeakKey, HoldsMap, MapProbe, MapType, PlainProbe, Probe, WeakKeyProbe,
+        require_lifecycle, require_managed_values, require_weak_key,
     };
     pub use crate::policy::{Adaptive, Lru, Reject};
     pub use crate::scope::MapStats;

@@ -167,3 +167,85 @@ impl<K, V, S> MapType for hashbrown::HashMap<K, V, S> {
     type Value = V;
     type Hasher = S;
 }
+
+/// Asks whether `K` can be a weak key: a `Weak<T>` whose `T` has `Hash` and `Eq`.
+///
+/// `WeakKeyMap<K, ..>` is a well-formed type for any `Weak<T>`, so a field declared with a
+/// pointee that cannot be hashed still compiles everywhere the macros use it; this check
+/// is its one error. `(&&WeakKeyProbe::<K>::new()).weak_key()` finds [`HashedWeakKey`]'s
+/// method when `K: WeakKey`, else [`AnyWeakKey`]'s, whose answer [`require_weak_key`]
+/// rejects with a message naming `K`.
+#[derive(Debug)]
+pub struct WeakKeyProbe<K: ?Sized>(PhantomData<fn() -> PhantomData<K>>);
+
+impl<K: ?Sized> WeakKeyProbe<K> {
+    /// A probe for `K`.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<K: ?Sized> Default for WeakKeyProbe<K> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The answer for a key whose pointee hashes and compares.
+#[derive(Debug)]
+pub struct WeakKeyHashes;
+
+/// The answer for any other key.
+#[derive(Debug)]
+pub struct WeakKeyCannotHash;
+
+/// Found first (on `&WeakKeyProbe<K>`) when `K: WeakKey`.
+pub trait HashedWeakKey {
+    /// `WeakKeyHashes`.
+    fn weak_key(&self) -> WeakKeyHashes;
+}
+
+impl<K: weak_table::traits::WeakKey> HashedWeakKey for &WeakKeyProbe<K> {
+    fn weak_key(&self) -> WeakKeyHashes {
+        WeakKeyHashes
+    }
+}
+
+/// Found after one dereference, for every `K`.
+pub trait AnyWeakKey {
+    /// `WeakKeyCannotHash`.
+    fn weak_key(&self) -> WeakKeyCannotHash;
+}
+
+impl<K: ?Sized> AnyWeakKey for WeakKeyProbe<K> {
+    fn weak_key(&self) -> WeakKeyCannotHash {
+        WeakKeyCannotHash
+    }
+}
+
+/// What a `#[managed_map(weak_keys)]` key must be: implemented for every key with the
+/// answer [`WeakKeyHashes`], so a key whose probe answered otherwise is reported by name.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a weak key: the map hashes and compares keys by what they point to, \
+               and what this one points to lacks `Hash` or `Eq`",
+    label = "the pointee of this `Weak` needs `Hash` and `Eq`",
+    note = "derive them on the pointed-to type: #[derive(PartialEq, Eq, Hash)]; \
+            for a type parameter `T` in `Weak<T>`, bound it: `T: Hash + Eq`"
+)]
+pub trait WeakKeyChecked<Answer> {}
+
+#[diagnostic::do_not_recommend]
+impl<K: ?Sized> WeakKeyChecked<WeakKeyHashes> for K {}
+
+/// A second answer nothing gives: with one impl only, rustc would infer the answer from it
+/// and report a type mismatch instead of the message above.
+#[derive(Debug)]
+pub enum NeverAnswered {}
+
+#[diagnostic::do_not_recommend]
+impl<K: ?Sized> WeakKeyChecked<NeverAnswered> for K {}
+
+/// Rejects a weak key whose pointee has no `Hash` or `Eq` (see [`WeakKeyProbe`]).
+#[inline]
+pub const fn require_weak_key<K: ?Sized + WeakKeyChecked<Answer>, Answer>(_: &Answer) {}

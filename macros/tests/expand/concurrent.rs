@@ -131,14 +131,28 @@ impl ::mapguard::__private::ManagedCache for RuleCache {
         let mut total = 0;
         {
             total
-                += ::mapguard::__private::ManagedCache::end_scope(
+                += <::mapguard::__private::ConcurrentMap<
+                    String,
+                    Arc<Rule>,
+                    ::mapguard::__private::Lru,
+                    ::mapguard::__private::DefaultHashBuilder,
+                    __MapguardConfig_9RuleCache_compiled,
+                    ::mapguard::__private::NoExpiry,
+                > as ::mapguard::__private::ManagedCache>::end_scope(
                     &mut self.compiled,
                     lifetime,
                 );
         }
         {
             total
-                += ::mapguard::__private::ManagedCache::end_scope(
+                += <::mapguard::__private::ConcurrentMap<
+                    u64,
+                    Conn,
+                    ::mapguard::__private::Reject,
+                    ::mapguard::__private::DefaultHashBuilder,
+                    __MapguardConfig_9RuleCache_scratch,
+                    ::mapguard::__private::NoExpiry,
+                > as ::mapguard::__private::ManagedCache>::end_scope(
                     &mut self.scratch,
                     lifetime,
                 );
@@ -149,10 +163,26 @@ impl ::mapguard::__private::ManagedCache for RuleCache {
     fn maintain(&mut self) -> ::mapguard::__private::usize {
         let mut total = 0;
         {
-            total += ::mapguard::__private::ManagedCache::maintain(&mut self.compiled);
+            total
+                += <::mapguard::__private::ConcurrentMap<
+                    String,
+                    Arc<Rule>,
+                    ::mapguard::__private::Lru,
+                    ::mapguard::__private::DefaultHashBuilder,
+                    __MapguardConfig_9RuleCache_compiled,
+                    ::mapguard::__private::NoExpiry,
+                > as ::mapguard::__private::ManagedCache>::maintain(&mut self.compiled);
         }
         {
-            total += ::mapguard::__private::ManagedCache::maintain(&mut self.scratch);
+            total
+                += <::mapguard::__private::ConcurrentMap<
+                    u64,
+                    Conn,
+                    ::mapguard::__private::Reject,
+                    ::mapguard::__private::DefaultHashBuilder,
+                    __MapguardConfig_9RuleCache_scratch,
+                    ::mapguard::__private::NoExpiry,
+                > as ::mapguard::__private::ManagedCache>::maintain(&mut self.scratch);
         }
         total
     }
@@ -162,13 +192,27 @@ impl ::mapguard::__private::ManagedCache for RuleCache {
         {
             ::mapguard::__private::Extend::extend(
                 &mut stats,
-                ::mapguard::__private::ManagedCache::stats(&self.compiled),
+                <::mapguard::__private::ConcurrentMap<
+                    String,
+                    Arc<Rule>,
+                    ::mapguard::__private::Lru,
+                    ::mapguard::__private::DefaultHashBuilder,
+                    __MapguardConfig_9RuleCache_compiled,
+                    ::mapguard::__private::NoExpiry,
+                > as ::mapguard::__private::ManagedCache>::stats(&self.compiled),
             );
         }
         {
             ::mapguard::__private::Extend::extend(
                 &mut stats,
-                ::mapguard::__private::ManagedCache::stats(&self.scratch),
+                <::mapguard::__private::ConcurrentMap<
+                    u64,
+                    Conn,
+                    ::mapguard::__private::Reject,
+                    ::mapguard::__private::DefaultHashBuilder,
+                    __MapguardConfig_9RuleCache_scratch,
+                    ::mapguard::__private::NoExpiry,
+                > as ::mapguard::__private::ManagedCache>::stats(&self.scratch),
             );
         }
         stats

@@ -100,7 +100,17 @@ where
         let mut total = 0;
         {
             total
-                += ::mapguard::__private::ManagedCache::end_scope(&mut self.0, lifetime);
+                += <::mapguard::__private::ManagedMap<
+                    &'a str,
+                    T,
+                    ::mapguard::__private::Lru,
+                    RandomState,
+                    __MapguardConfig_4Pair_0<'a, T>,
+                    ::mapguard::__private::Expiring,
+                > as ::mapguard::__private::ManagedCache>::end_scope(
+                    &mut self.0,
+                    lifetime,
+                );
         }
         total
     }
@@ -108,7 +118,15 @@ where
     fn maintain(&mut self) -> ::mapguard::__private::usize {
         let mut total = 0;
         {
-            total += ::mapguard::__private::ManagedCache::maintain(&mut self.0);
+            total
+                += <::mapguard::__private::ManagedMap<
+                    &'a str,
+                    T,
+                    ::mapguard::__private::Lru,
+                    RandomState,
+                    __MapguardConfig_4Pair_0<'a, T>,
+                    ::mapguard::__private::Expiring,
+                > as ::mapguard::__private::ManagedCache>::maintain(&mut self.0);
         }
         total
     }
@@ -118,7 +136,14 @@ where
         {
             ::mapguard::__private::Extend::extend(
                 &mut stats,
-                ::mapguard::__private::ManagedCache::stats(&self.0),
+                <::mapguard::__private::ManagedMap<
+                    &'a str,
+                    T,
+                    ::mapguard::__private::Lru,
+                    RandomState,
+                    __MapguardConfig_4Pair_0<'a, T>,
+                    ::mapguard::__private::Expiring,
+                > as ::mapguard::__private::ManagedCache>::stats(&self.0),
             );
         }
         stats

@@ -198,21 +198,42 @@ impl ::mapguard::__private::ManagedCache for Sessions {
         let mut total = 0;
         {
             total
-                += ::mapguard::__private::ManagedCache::end_scope(
+                += <::mapguard::__private::ManagedMap<
+                    u64,
+                    Conn,
+                    ::mapguard::__private::Lru,
+                    ::mapguard::__private::DefaultHashBuilder,
+                    __MapguardConfig_8Sessions_by_id,
+                    ::mapguard::__private::NoExpiry,
+                > as ::mapguard::__private::ManagedCache>::end_scope(
                     &mut self.by_id,
                     lifetime,
                 );
         }
         {
             total
-                += ::mapguard::__private::ManagedCache::end_scope(
+                += <::mapguard::__private::ManagedMap<
+                    String,
+                    Channel,
+                    ::mapguard::__private::Reject,
+                    ::mapguard::__private::DefaultHashBuilder,
+                    __MapguardConfig_8Sessions_open,
+                    ::mapguard::__private::NoExpiry,
+                > as ::mapguard::__private::ManagedCache>::end_scope(
                     &mut self.open,
                     lifetime,
                 );
         }
         {
             total
-                += ::mapguard::__private::ManagedCache::end_scope(
+                += <::mapguard::__private::WeakKeyMap<
+                    Weak<Node>,
+                    Meta,
+                    ::mapguard::__private::Lru,
+                    ::mapguard::__private::DefaultHashBuilder,
+                    __MapguardConfig_8Sessions_meta,
+                    ::mapguard::__private::Expiring,
+                > as ::mapguard::__private::ManagedCache>::end_scope(
                     &mut self.meta,
                     lifetime,
                 );
@@ -223,13 +244,37 @@ impl ::mapguard::__private::ManagedCache for Sessions {
     fn maintain(&mut self) -> ::mapguard::__private::usize {
         let mut total = 0;
         {
-            total += ::mapguard::__private::ManagedCache::maintain(&mut self.by_id);
+            total
+                += <::mapguard::__private::ManagedMap<
+                    u64,
+                    Conn,
+                    ::mapguard::__private::Lru,
+                    ::mapguard::__private::DefaultHashBuilder,
+                    __MapguardConfig_8Sessions_by_id,
+                    ::mapguard::__private::NoExpiry,
+                > as ::mapguard::__private::ManagedCache>::maintain(&mut self.by_id);
         }
         {
-            total += ::mapguard::__private::ManagedCache::maintain(&mut self.open);
+            total
+                += <::mapguard::__private::ManagedMap<
+                    String,
+                    Channel,
+                    ::mapguard::__private::Reject,
+                    ::mapguard::__private::DefaultHashBuilder,
+                    __MapguardConfig_8Sessions_open,
+                    ::mapguard::__private::NoExpiry,
+                > as ::mapguard::__private::ManagedCache>::maintain(&mut self.open);
         }
         {
-            total += ::mapguard::__private::ManagedCache::maintain(&mut self.meta);
+            total
+                += <::mapguard::__private::WeakKeyMap<
+                    Weak<Node>,
+                    Meta,
+                    ::mapguard::__private::Lru,
+                    ::mapguard::__private::DefaultHashBuilder,
+                    __MapguardConfig_8Sessions_meta,
+                    ::mapguard::__private::Expiring,
+                > as ::mapguard::__private::ManagedCache>::maintain(&mut self.meta);
         }
         total
     }
@@ -239,19 +284,40 @@ impl ::mapguard::__private::ManagedCache for Sessions {
         {
             ::mapguard::__private::Extend::extend(
                 &mut stats,
-                ::mapguard::__private::ManagedCache::stats(&self.by_id),
+                <::mapguard::__private::ManagedMap<
+                    u64,
+                    Conn,
+                    ::mapguard::__private::Lru,
+                    ::mapguard::__private::DefaultHashBuilder,
+                    __MapguardConfig_8Sessions_by_id,
+                    ::mapguard::__private::NoExpiry,
+                > as ::mapguard::__private::ManagedCache>::stats(&self.by_id),
             );
         }
         {
             ::mapguard::__private::Extend::extend(
                 &mut stats,
-                ::mapguard::__private::ManagedCache::stats(&self.open),
+                <::mapguard::__private::ManagedMap<
+                    String,
+                    Channel,
+                    ::mapguard::__private::Reject,
+                    ::mapguard::__private::DefaultHashBuilder,
+                    __MapguardConfig_8Sessions_open,
+                    ::mapguard::__private::NoExpiry,
+                > as ::mapguard::__private::ManagedCache>::stats(&self.open),
             );
         }
         {
             ::mapguard::__private::Extend::extend(
                 &mut stats,
-                ::mapguard::__private::ManagedCache::stats(&self.meta),
+                <::mapguard::__private::WeakKeyMap<
+                    Weak<Node>,
+                    Meta,
+                    ::mapguard::__private::Lru,
+                    ::mapguard::__private::DefaultHashBuilder,
+                    __MapguardConfig_8Sessions_meta,
+                    ::mapguard::__private::Expiring,
+                > as ::mapguard::__private::ManagedCache>::stats(&self.meta),
             );
         }
         stats
@@ -261,6 +327,7 @@ const _: () = {
     #[allow(dead_code, clippy::all, clippy::pedantic)]
     fn __mapguard_lifecycle_checks() {
         use ::mapguard::__private::{MapProbe as _, PlainProbe as _};
+        use ::mapguard::__private::{AnyWeakKey as _, HashedWeakKey as _};
         ::mapguard::__private::require_lifecycle::<
             String,
             _,
@@ -277,5 +344,9 @@ const _: () = {
             Meta,
             _,
         >(&(&::mapguard::__private::Probe::<Meta>::new()).lifecycle());
+        ::mapguard::__private::require_weak_key::<
+            Weak<Node>,
+            _,
+        >(&(&&::mapguard::__private::WeakKeyProbe::<Weak<Node>>::new()).weak_key());
     }
 };

@@ -443,7 +443,7 @@ impl<K, V, S, E: Expiry, O: Queues> Store<K, V, S, E, O> {
     }
 }
 
-impl<K: Hash + Eq, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O> {
+impl<K: Hash, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O> {
     #[inline]
     pub(crate) fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
         hash_key(&self.hasher, key)

@@ -674,7 +674,7 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
 
 impl<K, V, P: Policy, S, L, E: Expiry> ManagedMap<K, V, P, S, L, E>
 where
-    K: Hash + Eq,
+    K: Hash,
     S: BuildHasher,
     P: Policy,
     L: RemovalListener<K, V>,
@@ -1193,7 +1193,10 @@ where
     /// }
     /// assert_eq!(counts.peek("a"), Some(&2));
     /// ```
-    pub fn entry(&mut self, key: K) -> Entry<'_, K, V, P, S, L, E> {
+    pub fn entry(&mut self, key: K) -> Entry<'_, K, V, P, S, L, E>
+    where
+        K: Eq,
+    {
         // The entry borrows the map until the caller is done with it, so expired entries'
         // hooks run now; no value of the caller's is in flight yet (only `key`).
         let mut leaving = Departures::default();
@@ -1233,7 +1236,10 @@ where
         key: K,
         value: V,
         leaving: &mut Departures<K, V>,
-    ) -> Result<Option<(K, V)>, (u64, K, V)> {
+    ) -> Result<Option<(K, V)>, (u64, K, V)>
+    where
+        K: Eq,
+    {
         self.expire_some(leaving);
         let hash = self.store.hash(&key);
         let found = self.store.find(hash, &key);
@@ -1244,7 +1250,7 @@ where
     }
 }
 
-impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
+impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     ManagedMap<K, V, P, S, L, E>
 {
     /// Takes the entry at `index` out to hand it back to the caller. Counted only once it is
@@ -1327,7 +1333,7 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
     }
 }
 
-impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
+impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     ManagedMap<K, V, P, S, L, E>
 {
     /// Position of the entry, among those whose key hashed to `hash`, whose key `matches`.
@@ -1791,7 +1797,7 @@ where
 
 impl<K, V, P: Policy, S, L, E: Expiry> ManagedCache for ManagedMap<K, V, P, S, L, E>
 where
-    K: Hash + Eq,
+    K: Hash,
     S: BuildHasher,
     P: Policy,
     L: RemovalListener<K, V>,

@@ -138,6 +138,10 @@ type Inner<K, V, P, L, E> = ManagedMap<Weakly<K>, V, P, StoredHash, Unwrapped<L>
 /// assert_eq!(map.get("k"), None); // collected, though `twin` is alive
 /// ```
 ///
+/// The type accepts any weak pointer, so that a struct naming it compiles down to one clear
+/// error when the pointee lacks `Hash` or `Eq` (`#[managed_map(weak_keys)]` reports it at the
+/// key); building, inserting and looking up need [`WeakKey`], that is `T: Hash + Eq`.
+///
 /// Unbounded by default; [`lru_builder`](Self::lru_builder) and
 /// [`bounded_builder`](Self::bounded_builder) add a `max` with either policy. Expiry,
 /// lifetimes, value cleanup and listeners work as for [`ManagedMap`].
@@ -164,7 +168,7 @@ type Inner<K, V, P, L, E> = ManagedMap<Weakly<K>, V, P, StoredHash, Unwrapped<L>
 /// ```
 pub struct WeakKeyMap<K, V, P: Policy = Lru, S = DefaultHashBuilder, L = NoListener, E = NoExpiry>
 where
-    K: WeakKey,
+    K: WeakElement,
     L: RemovalListener<K, V>,
     E: Expiry,
 {
@@ -247,9 +251,12 @@ impl<K: WeakKey, V> Default for WeakKeyMap<K, V> {
     }
 }
 
+// Nothing here hashes a key, so it holds for any `Weak<T>`: a struct naming this type
+// compiles, and `#[managed_map(weak_keys)]` reports a pointee without `Hash`/`Eq` once, at
+// the key, instead of at every use the macro generates.
 impl<K, V, P: Policy, S, L, E> WeakKeyMap<K, V, P, S, L, E>
 where
-    K: WeakKey,
+    K: WeakElement,
     P: Policy,
     S: BuildHasher,
     L: RemovalListener<K, V>,
@@ -343,46 +350,6 @@ where
         self.map.max_weight()
     }
 
-    fn weakly(&self, key: &K::Strong) -> Weakly<K> {
-        let mut state = self.hasher.build_hasher();
-        K::hash(key, &mut state);
-        Weakly {
-            weak: K::new(key),
-            hash: state.finish(),
-        }
-    }
-
-    /// Slab position of a live entry for `key` (ignoring expiry).
-    fn position<Q>(&self, hash: u64, key: &Q) -> Option<u32>
-    where
-        K::Key: Borrow<Q>,
-        Q: Eq + ?Sized,
-    {
-        self.map.position_by(hash, |slot: &Weakly<K>| {
-            slot.weak
-                .view()
-                .is_some_and(|strong| K::equals(&strong, key))
-        })
-    }
-
-    fn find<Q>(&self, key: &Q) -> Option<u32>
-    where
-        K::Key: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        let index = self.position(self.hasher.hash_one(key), key)?;
-        (!self.map.expired_at(index)).then_some(index)
-    }
-
-    fn find_live<Q>(&mut self, key: &Q) -> Option<u32>
-    where
-        K::Key: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        let index = self.position(self.hasher.hash_one(key), key)?;
-        self.map.live_or_expire(index)
-    }
-
     /// Removes the entry at `index` if its key has died, as [`RemovalCause::Collected`].
     fn collect_if_dead(&mut self, index: u32) -> bool {
         if self.map.key_at(index).weak.is_expired() {
@@ -434,35 +401,6 @@ where
             }
         }
         collected
-    }
-
-    /// Overwrites the value of a present live `key`, making it the most recent entry; the old
-    /// value comes back with a weak key for the listener. An absent key comes back, with its
-    /// hashed weak form, still strong (so a rejected insert can hand it back alive).
-    fn upsert(
-        &mut self,
-        key: K::Strong,
-        value: V,
-        leaving: &mut Departures<Weakly<K>, V>,
-    ) -> Result<Option<(K, V)>, Absent<K, V>> {
-        self.collect_some(leaving);
-        let slot = self.weakly(&key);
-        let found = K::with_key(&key, |k| self.position(slot.hash, k));
-        match found.and_then(|index| self.map.live_or_depart(index, leaving)) {
-            Some(index) => {
-                let weight = self.weigh(&slot.weak, &value);
-                let old = self.map.overwrite_at(index, value);
-                self.map.reweigh_into(index, weight, leaving);
-                Ok(Some((slot.weak, old)))
-            }
-            None => Err((key, slot, value)),
-        }
-    }
-
-    /// The listener's view of a replaced value: the weak key only.
-    fn release_replaced(&mut self, weak: K, old: V) {
-        self.map
-            .release(Weakly { weak, hash: 0 }, old, RemovalCause::Replaced);
     }
 
     /// Number of entries, including any whose key died and that have not been purged yet
@@ -548,6 +486,120 @@ where
     #[must_use]
     pub fn lifetime(&self) -> Lifetime {
         self.map.lifetime()
+    }
+
+    /// Removes every entry: those whose key died with [`RemovalCause::Collected`], the rest
+    /// with [`RemovalCause::Cleared`]. Frees the storage. O(n).
+    ///
+    /// ```
+    /// use std::rc::{Rc, Weak};
+    /// let mut map = mapguard::WeakKeyMap::<Weak<u8>, ()>::new();
+    /// let key = Rc::new(1);
+    /// map.insert(Rc::clone(&key), ());
+    /// map.clear();
+    /// assert!(map.is_empty());
+    /// ```
+    pub fn clear(&mut self) {
+        self.collect_all();
+        self.map.clear();
+    }
+
+    /// Live entries with their strong keys, most recent first. Entries whose key died are
+    /// skipped. Does not change the order.
+    ///
+    /// ```
+    /// use std::rc::{Rc, Weak};
+    /// let mut map = mapguard::WeakKeyMap::<Weak<u8>, char>::new();
+    /// let (a, b) = (Rc::new(1), Rc::new(2));
+    /// map.insert(Rc::clone(&a), 'a');
+    /// map.insert(Rc::clone(&b), 'b');
+    /// drop(a);
+    /// let live: Vec<_> = map.iter().map(|(k, v)| (*k, *v)).collect();
+    /// assert_eq!(live, [(2, 'b')]);
+    /// ```
+    pub fn iter(&self) -> WeakIter<'_, K, V> {
+        WeakIter {
+            inner: self.map.iter(),
+        }
+    }
+}
+
+// Hashing and comparing by pointee: `K: WeakKey`, that is `T: Hash + Eq` in `Weak<T>`.
+impl<K, V, P: Policy, S, L, E> WeakKeyMap<K, V, P, S, L, E>
+where
+    K: WeakKey,
+    P: Policy,
+    S: BuildHasher,
+    L: RemovalListener<K, V>,
+    E: Expiry,
+{
+    fn weakly(&self, key: &K::Strong) -> Weakly<K> {
+        let mut state = self.hasher.build_hasher();
+        K::hash(key, &mut state);
+        Weakly {
+            weak: K::new(key),
+            hash: state.finish(),
+        }
+    }
+
+    /// Slab position of a live entry for `key` (ignoring expiry).
+    fn position<Q>(&self, hash: u64, key: &Q) -> Option<u32>
+    where
+        K::Key: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        self.map.position_by(hash, |slot: &Weakly<K>| {
+            slot.weak
+                .view()
+                .is_some_and(|strong| K::equals(&strong, key))
+        })
+    }
+
+    fn find<Q>(&self, key: &Q) -> Option<u32>
+    where
+        K::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let index = self.position(self.hasher.hash_one(key), key)?;
+        (!self.map.expired_at(index)).then_some(index)
+    }
+
+    fn find_live<Q>(&mut self, key: &Q) -> Option<u32>
+    where
+        K::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let index = self.position(self.hasher.hash_one(key), key)?;
+        self.map.live_or_expire(index)
+    }
+
+    /// Overwrites the value of a present live `key`, making it the most recent entry; the old
+    /// value comes back with a weak key for the listener. An absent key comes back, with its
+    /// hashed weak form, still strong (so a rejected insert can hand it back alive).
+    fn upsert(
+        &mut self,
+        key: K::Strong,
+        value: V,
+        leaving: &mut Departures<Weakly<K>, V>,
+    ) -> Result<Option<(K, V)>, Absent<K, V>> {
+        self.collect_some(leaving);
+        let slot = self.weakly(&key);
+        let found = K::with_key(&key, |k| self.position(slot.hash, k));
+        match found.and_then(|index| self.map.live_or_depart(index, leaving)) {
+            Some(index) => {
+                let weight = self.weigh(&slot.weak, &value);
+                let old = self.map.overwrite_at(index, value);
+                self.map.reweigh_into(index, weight, leaving);
+                Ok(Some((slot.weak, old)))
+            }
+            None => Err((key, slot, value)),
+        }
+    }
+
+    /// The listener's view of a replaced value: the weak key only.
+    fn release_replaced(&mut self, weak: K, old: V) {
+        self.map
+            .release(Weakly { weak, hash: 0 }, old, RemovalCause::Replaced);
     }
 
     /// The value for a live `key`. Does not change the recency order. O(1) average.
@@ -649,41 +701,6 @@ where
             None => false,
         }
     }
-
-    /// Removes every entry: those whose key died with [`RemovalCause::Collected`], the rest
-    /// with [`RemovalCause::Cleared`]. Frees the storage. O(n).
-    ///
-    /// ```
-    /// use std::rc::{Rc, Weak};
-    /// let mut map = mapguard::WeakKeyMap::<Weak<u8>, ()>::new();
-    /// let key = Rc::new(1);
-    /// map.insert(Rc::clone(&key), ());
-    /// map.clear();
-    /// assert!(map.is_empty());
-    /// ```
-    pub fn clear(&mut self) {
-        self.collect_all();
-        self.map.clear();
-    }
-
-    /// Live entries with their strong keys, most recent first. Entries whose key died are
-    /// skipped. Does not change the order.
-    ///
-    /// ```
-    /// use std::rc::{Rc, Weak};
-    /// let mut map = mapguard::WeakKeyMap::<Weak<u8>, char>::new();
-    /// let (a, b) = (Rc::new(1), Rc::new(2));
-    /// map.insert(Rc::clone(&a), 'a');
-    /// map.insert(Rc::clone(&b), 'b');
-    /// drop(a);
-    /// let live: Vec<_> = map.iter().map(|(k, v)| (*k, *v)).collect();
-    /// assert_eq!(live, [(2, 'b')]);
-    /// ```
-    pub fn iter(&self) -> WeakIter<'_, K, V> {
-        WeakIter {
-            inner: self.map.iter(),
-        }
-    }
 }
 
 impl<K, V, P: Evicting, S, L, E> WeakKeyMap<K, V, P, S, L, E>
@@ -772,7 +789,7 @@ where
 
 impl<'a, K, V, P: Policy, S, L, E> IntoIterator for &'a WeakKeyMap<K, V, P, S, L, E>
 where
-    K: WeakKey,
+    K: WeakElement,
     P: Policy,
     S: BuildHasher,
     L: RemovalListener<K, V>,
@@ -788,7 +805,7 @@ where
 
 impl<K, V, P: Policy, S, L, E> ManagedCache for WeakKeyMap<K, V, P, S, L, E>
 where
-    K: WeakKey,
+    K: WeakElement,
     P: Policy,
     S: BuildHasher,
     L: RemovalListener<K, V>,
@@ -817,7 +834,7 @@ where
 
 impl<K, V, P: Policy, S, L, E> Drop for WeakKeyMap<K, V, P, S, L, E>
 where
-    K: WeakKey,
+    K: WeakElement,
     L: RemovalListener<K, V>,
     E: Expiry,
 {
@@ -840,7 +857,7 @@ where
 
 impl<K, V, P: Policy, S, L, E> fmt::Debug for WeakKeyMap<K, V, P, S, L, E>
 where
-    K: WeakKey,
+    K: WeakElement,
     K::Strong: fmt::Debug,
     V: fmt::Debug,
     P: Policy,
@@ -850,8 +867,8 @@ where
 {
     /// Shows the bound and the live entries, most recent first.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        struct Live<'a, K: WeakKey, V>(WeakIter<'a, K, V>);
-        impl<K: WeakKey, V: fmt::Debug> fmt::Debug for Live<'_, K, V>
+        struct Live<'a, K: WeakElement, V>(WeakIter<'a, K, V>);
+        impl<K: WeakElement, V: fmt::Debug> fmt::Debug for Live<'_, K, V>
         where
             K::Strong: fmt::Debug,
         {
@@ -891,7 +908,7 @@ impl<K, V> Clone for WeakIter<'_, K, V> {
     }
 }
 
-impl<'a, K: WeakKey, V> Iterator for WeakIter<'a, K, V> {
+impl<'a, K: WeakElement, V> Iterator for WeakIter<'a, K, V> {
     type Item = (K::Strong, &'a V);
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -905,7 +922,7 @@ impl<'a, K: WeakKey, V> Iterator for WeakIter<'a, K, V> {
     }
 }
 
-impl<K: WeakKey, V> core::iter::FusedIterator for WeakIter<'_, K, V> {}
+impl<K: WeakElement, V> core::iter::FusedIterator for WeakIter<'_, K, V> {}
 
 impl<K, V> fmt::Debug for WeakIter<'_, K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -915,7 +932,7 @@ impl<K, V> fmt::Debug for WeakIter<'_, K, V> {
     }
 }
 
-impl<K: WeakKey, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry>
+impl<K: WeakElement, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry>
     WeakKeyMap<K, V, P, S, L, E>
 {
     /// Takes every entry out at once, dead keys first, each with its cause (`Collected` or
@@ -939,7 +956,7 @@ impl<K: WeakKey, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry>
 }
 
 /// A [`ConcurrentWeakKeyMap`]'s shard: its listener queues what leaves under the lock.
-impl<K: WeakKey, V, P: Policy, S, E: Expiry> QueuesDepartures<K, V>
+impl<K: WeakElement, V, P: Policy, S, E: Expiry> QueuesDepartures<K, V>
     for WeakKeyMap<K, V, P, S, Departures<K, V>, E>
 {
     fn take_departed(&mut self) -> Departures<K, V> {
@@ -947,7 +964,7 @@ impl<K: WeakKey, V, P: Policy, S, E: Expiry> QueuesDepartures<K, V>
     }
 }
 
-impl<K: WeakKey, V, P: Policy, S, E: Expiry> WeakKeyMap<K, V, P, S, Departures<K, V>, E> {
+impl<K: WeakElement, V, P: Policy, S, E: Expiry> WeakKeyMap<K, V, P, S, Departures<K, V>, E> {
     /// Takes every entry out through the cleanup path with `cause`: a concurrent map's
     /// `clear` and scope end, which count the scope once for the whole map.
     pub(crate) fn remove_all(&mut self, cause: RemovalCause) -> usize

@@ -13,7 +13,7 @@ use core::hash::{BuildHasher, Hash};
 use std::borrow::Cow;
 use std::panic::Location;
 
-use weak_table::traits::WeakKey;
+use weak_table::traits::{WeakElement, WeakKey};
 
 use crate::DefaultHashBuilder;
 use crate::RemovalCause;
@@ -80,7 +80,7 @@ pub struct ConcurrentWeakKeyMap<
     L = NoListener,
     E = NoExpiry,
 > where
-    K: WeakKey,
+    K: WeakElement,
     L: ConcurrentListener<K, V>,
     E: Expiry,
 {
@@ -325,9 +325,12 @@ impl<K: WeakKey, V> Default for ConcurrentWeakKeyMap<K, V> {
     }
 }
 
+// Nothing here hashes a key, so it holds for any `Weak<T>`: a struct naming this type
+// compiles, and `#[managed_map(weak_keys)]` reports a pointee without `Hash`/`Eq` once, at
+// the key, instead of at every use the macro generates.
 impl<K, V, P: Policy, S, L, E> ConcurrentWeakKeyMap<K, V, P, S, L, E>
 where
-    K: WeakKey,
+    K: WeakElement,
     P: Policy,
     S: BuildHasher + Clone,
     L: ConcurrentListener<K, V>,
@@ -412,79 +415,6 @@ where
             .iter()
             .map(|shard| self.in_shard(shard, &mut work))
             .sum()
-    }
-
-    /// A clone of the value for a live `key`. O(1) average plus one lock.
-    ///
-    /// ```
-    /// use std::sync::{Arc, Weak};
-    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<str>, String>::new();
-    /// let key: Arc<str> = Arc::from("a");
-    /// map.insert(Arc::clone(&key), String::from("x"));
-    /// assert_eq!(map.get("a").as_deref(), Some("x"));
-    /// ```
-    #[must_use]
-    pub fn get<Q>(&self, key: &Q) -> Option<V>
-    where
-        K::Key: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-        V: Clone,
-    {
-        self.in_shard(self.shard_for(key), |shard| shard.get_mut(key).cloned())
-    }
-
-    /// Whether a live `key` is present. O(1) average plus one lock.
-    ///
-    /// ```
-    /// use std::sync::{Arc, Weak};
-    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, ()>::new();
-    /// let key = Arc::new(3);
-    /// map.insert(Arc::clone(&key), ());
-    /// assert!(map.contains_key(&3));
-    /// ```
-    #[must_use]
-    pub fn contains_key<Q>(&self, key: &Q) -> bool
-    where
-        K::Key: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.in_shard(self.shard_for(key), |shard| shard.contains_key(key))
-    }
-
-    /// Removes a live `key` and hands its value back; no hook runs. O(1) average plus one lock.
-    ///
-    /// ```
-    /// use std::sync::{Arc, Weak};
-    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, u8>::new();
-    /// let key = Arc::new(1);
-    /// map.insert(Arc::clone(&key), 9);
-    /// assert_eq!(map.remove(&1), Some(9));
-    /// ```
-    pub fn remove<Q>(&self, key: &Q) -> Option<V>
-    where
-        K::Key: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.in_shard(self.shard_for(key), |shard| shard.remove(key))
-    }
-
-    /// Removes a live `key` through the cleanup path ([`RemovalCause::Explicit`]); whether it
-    /// was there. O(1) average plus one lock.
-    ///
-    /// ```
-    /// use std::sync::{Arc, Weak};
-    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, u8>::new();
-    /// let key = Arc::new(1);
-    /// map.insert(Arc::clone(&key), 9);
-    /// assert!(map.discard(&1));
-    /// assert!(!map.discard(&1));
-    /// ```
-    pub fn discard<Q>(&self, key: &Q) -> bool
-    where
-        K::Key: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.in_shard(self.shard_for(key), |shard| shard.discard(key))
     }
 
     /// A figure summed over the shards, each locked in turn.
@@ -631,9 +561,92 @@ where
     }
 }
 
+// Hashing and comparing by pointee: `K: WeakKey`, that is `T: Hash + Eq` in `Weak<T>`.
 impl<K, V, P: Policy, S, L, E> ConcurrentWeakKeyMap<K, V, P, S, L, E>
 where
     K: WeakKey,
+    P: Policy,
+    S: BuildHasher + Clone,
+    L: ConcurrentListener<K, V>,
+    E: Expiry,
+{
+    /// A clone of the value for a live `key`. O(1) average plus one lock.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Weak};
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<str>, String>::new();
+    /// let key: Arc<str> = Arc::from("a");
+    /// map.insert(Arc::clone(&key), String::from("x"));
+    /// assert_eq!(map.get("a").as_deref(), Some("x"));
+    /// ```
+    #[must_use]
+    pub fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        V: Clone,
+    {
+        self.in_shard(self.shard_for(key), |shard| shard.get_mut(key).cloned())
+    }
+
+    /// Whether a live `key` is present. O(1) average plus one lock.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Weak};
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, ()>::new();
+    /// let key = Arc::new(3);
+    /// map.insert(Arc::clone(&key), ());
+    /// assert!(map.contains_key(&3));
+    /// ```
+    #[must_use]
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.in_shard(self.shard_for(key), |shard| shard.contains_key(key))
+    }
+
+    /// Removes a live `key` and hands its value back; no hook runs. O(1) average plus one lock.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Weak};
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, u8>::new();
+    /// let key = Arc::new(1);
+    /// map.insert(Arc::clone(&key), 9);
+    /// assert_eq!(map.remove(&1), Some(9));
+    /// ```
+    pub fn remove<Q>(&self, key: &Q) -> Option<V>
+    where
+        K::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.in_shard(self.shard_for(key), |shard| shard.remove(key))
+    }
+
+    /// Removes a live `key` through the cleanup path ([`RemovalCause::Explicit`]); whether it
+    /// was there. O(1) average plus one lock.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Weak};
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, u8>::new();
+    /// let key = Arc::new(1);
+    /// map.insert(Arc::clone(&key), 9);
+    /// assert!(map.discard(&1));
+    /// assert!(!map.discard(&1));
+    /// ```
+    pub fn discard<Q>(&self, key: &Q) -> bool
+    where
+        K::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.in_shard(self.shard_for(key), |shard| shard.discard(key))
+    }
+}
+
+impl<K, V, P: Policy, S, L, E> ConcurrentWeakKeyMap<K, V, P, S, L, E>
+where
+    K: WeakElement,
     L: ConcurrentListener<K, V>,
     E: Expiry,
 {
@@ -754,7 +767,7 @@ where
 
 impl<K, V, P: Policy, S, L, E> ManagedCache for ConcurrentWeakKeyMap<K, V, P, S, L, E>
 where
-    K: WeakKey,
+    K: WeakElement,
     P: Policy,
     S: BuildHasher + Clone,
     L: ConcurrentListener<K, V>,
@@ -783,7 +796,7 @@ where
 
 impl<K, V, P: Policy, S, L, E> Drop for ConcurrentWeakKeyMap<K, V, P, S, L, E>
 where
-    K: WeakKey,
+    K: WeakElement,
     L: ConcurrentListener<K, V>,
     E: Expiry,
 {
@@ -807,7 +820,7 @@ where
 
 impl<K, V, P: Policy, S, L, E> fmt::Debug for ConcurrentWeakKeyMap<K, V, P, S, L, E>
 where
-    K: WeakKey,
+    K: WeakElement,
     L: ConcurrentListener<K, V>,
     E: Expiry,
     P: Policy,

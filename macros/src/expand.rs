@@ -539,7 +539,6 @@ fn lifecycle_checks(input: &Input) -> TokenStream {
                 if let (attr, Some(map)) = &**managed {
                     checks.add_value(&map.value, &field.cfgs);
                     if matches!(kind(attr, map), Kind::Weak | Kind::ConcurrentWeak) {
-                        // An alias's key is `<Alias as MapType>::Key`: reported at the alias.
                         // An alias's key is `<Alias as MapType>::Key`, our tokens: reported
                         // across the alias instead.
                         let key = if map.spelled {

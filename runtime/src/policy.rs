@@ -62,10 +62,17 @@ pub trait Policy:
 /// warm(&mut adaptive);
 /// assert_eq!((lru.len(), adaptive.len()), (4, 4));
 /// ```
+///
+/// The storing methods that may evict (`insert`, `replace`, an entry's `or_insert*`, a vacant
+/// entry's `insert`) exist for every policy and require `P: Evicting` themselves, so calling
+/// one on a bounded map is this trait's message, which names the `try_` form.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` does not evict: a full map with this policy refuses new keys",
-    label = "this policy never evicts",
-    note = "a `BoundedMap` stores with `try_insert`, which hands the key and value back when full"
+    label = "this policy never evicts: use the `try_` form (below)",
+    note = "a bounded map stores with `try_` methods, which hand the key and value back when full: \
+            `insert` -> `try_insert`, `replace` -> `try_replace`, `entry(k).or_insert(v)` -> \
+            `entry(k).or_try_insert_with(|| v)`, a vacant entry's `insert` -> `try_insert`",
+    note = "for a map that makes room by evicting, use `LruMap` (`evict = \"lru\"`) or `AdaptiveMap`"
 )]
 pub trait Evicting: Policy {}
 

@@ -862,7 +862,8 @@ where
     }
 }
 
-impl<K, V, P: Evicting, S, L, E> ConcurrentMap<K, V, P, S, L, E>
+// `P: Evicting` per method: on a bounded map, a call fails with `Evicting`'s message.
+impl<K, V, P: Policy, S, L, E> ConcurrentMap<K, V, P, S, L, E>
 where
     K: Hash + Eq,
     S: BuildHasher,
@@ -894,7 +895,10 @@ where
     ///     (2, 'c', RemovalCause::Dropped),
     /// ]);
     /// ```
-    pub fn insert(&self, key: K, value: V) {
+    pub fn insert(&self, key: K, value: V)
+    where
+        P: Evicting,
+    {
         self.on_shard(self.shard_of(&key), |shard| shard.insert(key, value));
     }
 
@@ -906,10 +910,21 @@ where
     /// assert_eq!(map.replace("a", 1), None);
     /// assert_eq!(map.replace("a", 2), Some(1));
     /// ```
-    pub fn replace(&self, key: K, value: V) -> Option<V> {
+    pub fn replace(&self, key: K, value: V) -> Option<V>
+    where
+        P: Evicting,
+    {
         self.on_shard(self.shard_of(&key), |shard| shard.replace(key, value))
     }
+}
 
+impl<K, V, P: Evicting, S, L, E> ConcurrentMap<K, V, P, S, L, E>
+where
+    K: Hash + Eq,
+    S: BuildHasher,
+    L: ConcurrentListener<K, V>,
+    E: Expiry,
+{
     /// A clone of the value for `key`, inserting `make()` first if the key is absent (which
     /// may evict). `make` runs at most once per call, under the shard's lock, so two threads
     /// asking for the same absent key compute it once; it must not use this map.

@@ -98,7 +98,8 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> Entry<'_, K, V, P,
     }
 }
 
-impl<'a, K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
+// `P: Evicting` per method: on a bounded map, a call fails with `Evicting`'s message.
+impl<'a, K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     Entry<'a, K, V, P, S, L, E>
 {
     /// The value, inserting `default` if absent (which may evict the least recently used
@@ -109,7 +110,10 @@ impl<'a, K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>,
     /// *map.entry("hits").or_insert(0) += 1;
     /// assert_eq!(map.peek("hits"), Some(&1));
     /// ```
-    pub fn or_insert(self, default: V) -> &'a mut V {
+    pub fn or_insert(self, default: V) -> &'a mut V
+    where
+        P: Evicting,
+    {
         self.or_insert_with(|| default)
     }
 
@@ -120,7 +124,10 @@ impl<'a, K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>,
     /// map.entry(1).or_insert_with(Vec::new).push('x');
     /// assert_eq!(map.peek(&1), Some(&vec!['x']));
     /// ```
-    pub fn or_insert_with(self, make: impl FnOnce() -> V) -> &'a mut V {
+    pub fn or_insert_with(self, make: impl FnOnce() -> V) -> &'a mut V
+    where
+        P: Evicting,
+    {
         match self {
             Entry::Occupied(entry) => entry.into_mut(),
             Entry::Vacant(entry) => entry.insert(make()),
@@ -133,7 +140,10 @@ impl<'a, K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>,
     /// let mut map = mapguard::LruMap::new(2);
     /// assert_eq!(*map.entry(3).or_insert_with_key(|k| k * 10), 30);
     /// ```
-    pub fn or_insert_with_key(self, make: impl FnOnce(&K) -> V) -> &'a mut V {
+    pub fn or_insert_with_key(self, make: impl FnOnce(&K) -> V) -> &'a mut V
+    where
+        P: Evicting,
+    {
         match self {
             Entry::Occupied(entry) => entry.into_mut(),
             Entry::Vacant(entry) => {
@@ -152,6 +162,7 @@ impl<'a, K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>,
     /// ```
     pub fn or_default(self) -> &'a mut V
     where
+        P: Evicting,
         V: Default,
     {
         self.or_insert_with(V::default)
@@ -358,7 +369,8 @@ impl<'a, K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry>
     }
 }
 
-impl<'a, K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
+// `P: Evicting` per method: on a bounded map, a call fails with `Evicting`'s message.
+impl<'a, K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     VacantEntry<'a, K, V, P, S, L, E>
 {
     /// Inserts `value` as the most recently used entry, evicting the least recently used one
@@ -373,7 +385,10 @@ impl<'a, K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>,
     /// }
     /// assert_eq!(map.keys().copied().collect::<Vec<_>>(), [2]);
     /// ```
-    pub fn insert(self, value: V) -> &'a mut V {
+    pub fn insert(self, value: V) -> &'a mut V
+    where
+        P: Evicting,
+    {
         let index = self.map.insert_absent(self.hash, self.key, value);
         &mut self.map.store.node_mut(index).value
     }

@@ -1356,7 +1356,8 @@ impl<K, V, P: Policy, S, E: Expiry> QueuesDepartures<K, V>
     }
 }
 
-impl<K, V, P: Evicting, S, L, E: Expiry> ManagedMap<K, V, P, S, L, E>
+// `P: Evicting` per method: on a bounded map, a call fails with `Evicting`'s message.
+impl<K, V, P: Policy, S, L, E: Expiry> ManagedMap<K, V, P, S, L, E>
 where
     K: Hash + Eq,
     S: BuildHasher,
@@ -1386,7 +1387,10 @@ where
     ///     (2, 'c', RemovalCause::Dropped),
     /// ]);
     /// ```
-    pub fn insert(&mut self, key: K, value: V) {
+    pub fn insert(&mut self, key: K, value: V)
+    where
+        P: Evicting,
+    {
         if self.has_budget() {
             self.upsert_weighed(key, value, false);
             return;
@@ -1410,7 +1414,10 @@ where
     /// assert_eq!(map.replace("a", 1), None);
     /// assert_eq!(map.replace("a", 2), Some(1));
     /// ```
-    pub fn replace(&mut self, key: K, value: V) -> Option<V> {
+    pub fn replace(&mut self, key: K, value: V) -> Option<V>
+    where
+        P: Evicting,
+    {
         if self.has_budget() {
             return self.upsert_weighed(key, value, true);
         }
@@ -1425,7 +1432,14 @@ where
         self.notify(leaving);
         replaced
     }
+}
 
+impl<K, V, P: Evicting, S, L, E: Expiry> ManagedMap<K, V, P, S, L, E>
+where
+    K: Hash + Eq,
+    S: BuildHasher,
+    L: RemovalListener<K, V>,
+{
     /// Inserts a key known to be absent, evicting the least recently used entry if full.
     #[inline]
     pub(crate) fn insert_absent(&mut self, hash: u64, key: K, value: V) -> u32 {

@@ -703,7 +703,8 @@ where
     }
 }
 
-impl<K, V, P: Evicting, S, L, E> WeakKeyMap<K, V, P, S, L, E>
+// `P: Evicting` per method: on a bounded map, a call fails with `Evicting`'s message.
+impl<K, V, P: Policy, S, L, E> WeakKeyMap<K, V, P, S, L, E>
 where
     K: WeakKey,
     S: BuildHasher,
@@ -722,7 +723,10 @@ where
     /// map.insert(Rc::clone(&key), 11);
     /// assert_eq!(map.get(&1), Some(&11));
     /// ```
-    pub fn insert(&mut self, key: K::Strong, value: V) {
+    pub fn insert(&mut self, key: K::Strong, value: V)
+    where
+        P: Evicting,
+    {
         let mut leaving = Departures::default();
         match self.upsert(key, value, &mut leaving) {
             Ok(Some((weak, old))) => self.release_replaced(weak, old),

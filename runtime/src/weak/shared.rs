@@ -712,7 +712,8 @@ where
     }
 }
 
-impl<K, V, P: Evicting, S, L, E> ConcurrentWeakKeyMap<K, V, P, S, L, E>
+// `P: Evicting` per method: on a bounded map, a call fails with `Evicting`'s message.
+impl<K, V, P: Policy, S, L, E> ConcurrentWeakKeyMap<K, V, P, S, L, E>
 where
     K: WeakKey,
     S: BuildHasher + Clone,
@@ -730,7 +731,10 @@ where
     /// map.insert(Arc::clone(&key), 1);
     /// assert_eq!(map.get("k"), Some(1));
     /// ```
-    pub fn insert(&self, key: K::Strong, value: V) {
+    pub fn insert(&self, key: K::Strong, value: V)
+    where
+        P: Evicting,
+    {
         let shard = self.shard_of(K::with_key(&key, |k| self.hasher.hash_one(k)));
         self.in_shard(shard, |shard| shard.insert(key, value));
     }

@@ -51,6 +51,9 @@ pub(crate) struct Store<K, V, S, E = NoExpiry, O = OneQueue> {
     queues: O,
     /// Per-entry weights, for a map with a weight budget.
     weights: Weights,
+    /// Indices erased from the table since it was last sized: at most this many tombstones
+    /// (see `make_table_room`).
+    erased: usize,
 }
 
 /// What a weighed map's entries weigh: slab-aligned, and their sum. Only maps with an expiry
@@ -95,6 +98,7 @@ impl<K, V, S, E: Expiry, O: Queues> Store<K, V, S, E, O> {
             stamps: expiry,
             queues: O::default(),
             weights: Weights::default(),
+            erased: 0,
         }
     }
 
@@ -495,6 +499,7 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O> {
         // The table first: growing it rehashes every key with user `Hash`, which may panic,
         // and then nothing may have changed (see `ManagedMap`'s "When `Hash` or `Eq` panics").
         // The rehash hashes only the nodes already there, so `index` need not exist yet.
+        self.reserve_table_slot();
         let Self {
             nodes,
             table,
@@ -614,6 +619,7 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O> {
         let last = nodes.len() - 1;
         let moved_hash = (index as usize != last).then(|| hash_key(hasher, &nodes[last].key));
         entry.remove();
+        self.erased += 1;
         Some(self.detach(index, moved_hash))
     }
 
@@ -664,6 +670,7 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O> {
 
     /// Drops the table's reference to slab position `index`, whose key hashes to `hash`.
     fn forget_index(&mut self, hash: u64, index: u32) {
+        self.erased += 1;
         if let Ok(entry) = self.table.find_entry(hash, |&i| i == index) {
             entry.remove();
         } else {
@@ -747,13 +754,40 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O> {
     /// to the slab never rehashes (rehashing runs user `Hash`, which may panic).
     #[inline]
     fn reserve_table_slot(&mut self) {
+        if self.table.capacity() == self.table.len() {
+            self.make_table_room();
+        }
+    }
+
+    /// Room for one more index in a table that has none left. Erasing an index (a
+    /// replacement erases its victim's, a removal its own) often leaves a tombstone, which
+    /// uses up the room; hashbrown's `reserve` then doubles a table more than half full,
+    /// though the map holds no more than before: an evicting map's table doubled after about
+    /// 45,000 replacements at 100,000 entries (37.1 instead of 30.6 bytes per entry in
+    /// `heap_bytes`). After erasures the table is rebuilt instead, sized for one more index
+    /// than it holds, which drops the tombstones and keeps its size unless it is really full.
+    /// O(n); `table` changes only once every key has been hashed.
+    #[cold]
+    #[inline(never)]
+    fn make_table_room(&mut self) {
         let Self {
             nodes,
             table,
             hasher,
+            erased,
             ..
         } = self;
-        table.reserve(1, |&i| hash_key(hasher, &nodes[i as usize].key));
+        let hash_at = |&i: &u32| hash_key(hasher, &nodes[i as usize].key);
+        if *erased == 0 {
+            table.reserve(1, hash_at);
+        } else {
+            let mut rebuilt = HashTable::with_capacity(table.len() + 1);
+            for index in table.iter() {
+                rebuilt.insert_unique(hash_at(index), *index, hash_at);
+            }
+            *table = rebuilt;
+        }
+        *erased = 0;
     }
 
     /// Releases all spare memory. O(n).
@@ -832,6 +866,33 @@ mod tests {
     fn push(store: &mut Store<u32, u32, DefaultHashBuilder>, key: u32) -> u32 {
         let hash = store.hash(&key);
         store.push_front(hash, key, key * 10).0
+    }
+
+    #[test]
+    fn replacements_and_removals_at_max_never_grow_the_table() {
+        let mut store = Store::new(100, DefaultHashBuilder::default(), NoExpiry);
+        for key in 0..100 {
+            push(&mut store, key);
+        }
+        let filled = store.table.allocation_size();
+        // Evictions: each replaces the least recent entry, erasing its index.
+        for key in 100..2_000 {
+            let hash = store.hash(&key);
+            let back = store.back().unwrap();
+            store.replace_at(back, hash, key, key * 10);
+        }
+        // Removal, then insert of a new key, at the bound.
+        for key in 2_000..4_000 {
+            let back = store.back().unwrap();
+            store.remove_at(back);
+            push(&mut store, key);
+        }
+        assert_eq!(store.table.allocation_size(), filled);
+        assert_eq!(store.len(), 100);
+        for key in 3_900..4_000 {
+            let index = store.find(store.hash(&key), &key).unwrap();
+            assert_eq!(store.node(index).key, key);
+        }
     }
 
     #[test]

@@ -289,6 +289,8 @@ impl<K, V, S, E: Expiry, O: Queues> Store<K, V, S, E, O> {
     /// Takes every node out at once, leaving an empty store that holds no memory.
     pub(crate) fn take_all(&mut self) -> Vec<Node<K, V>> {
         self.table = HashTable::new();
+        // A new table has no tombstones (the count only bounds them; see `make_table_room`).
+        self.erased = 0;
         self.front = NIL;
         self.back = NIL;
         self.stamps.clear();

@@ -305,6 +305,24 @@ fn config(
             Some(quote!(const OBSERVES_REMOVALS: bool = #observes;)),
         )
     };
+    // Two hooks: each runs under the map's panic rule, so a panicking `cleanup` still lets
+    // `on_remove` receive the value (and the reverse cannot happen: `cleanup` runs first).
+    let contained = match (&cleanup, attr.on_remove.is_some()) {
+        (Some(cleanup), true) => Some(quote! {
+            fn on_removal_contained(
+                #receiver,
+                key: #key,
+                mut value: #value,
+                cause: #krate::__private::RemovalCause,
+                panics: &mut #krate::__private::HookPanics,
+            ) {
+                panics.run(|| { #cleanup });
+                panics.run(|| { #notify });
+            }
+        }),
+        _ => None,
+    };
+
     let definition = quote! {
         #(#cfgs)*
         #[doc(hidden)]
@@ -369,6 +387,7 @@ fn config(
                 #notify
             }
 
+            #contained
             #observes_const
             #weigher
         }
@@ -484,11 +503,11 @@ pub(crate) fn managed_cache(
     };
     let ends = members.iter().map(|(m, cfgs, field)| {
         let call = call(field, "end_scope", quote!(&mut self.#m, lifetime));
-        quote!(#(#cfgs)* { total += #call; })
+        quote!(#(#cfgs)* { fields.run(|| #call); })
     });
     let maintains = members.iter().map(|(m, cfgs, field)| {
         let call = call(field, "maintain", quote!(&mut self.#m));
-        quote!(#(#cfgs)* { total += #call; })
+        quote!(#(#cfgs)* { fields.run(|| #call); })
     });
     let stats = members.iter().map(|(m, cfgs, field)| {
         let call = call(field, "stats", quote!(&self.#m));
@@ -502,18 +521,20 @@ pub(crate) fn managed_cache(
     quote! {
         #[automatically_derived]
         impl #impl_generics #krate::__private::ManagedCache for #ident #ty_generics #where_clause {
+            // Every field's maps, even if a hook of an earlier one panics; the first panic
+            // resumes afterwards.
             #[allow(unused_mut)]
             fn end_scope(&mut self, #lifetime: #krate::__private::Lifetime) -> #krate::__private::usize {
-                let mut total = 0;
+                let mut fields = #krate::__private::EachField::new();
                 #(#ends)*
-                total
+                fields.finish()
             }
 
             #[allow(unused_mut)]
             fn maintain(&mut self) -> #krate::__private::usize {
-                let mut total = 0;
+                let mut fields = #krate::__private::EachField::new();
                 #(#maintains)*
-                total
+                fields.finish()
             }
 
             #[allow(unused_mut)]

@@ -5,11 +5,11 @@
 //! on the way. [`Departures`] holds those entries in between: entries expired or collected
 //! by an insert's housekeeping, and everything that leaves a concurrent map's shard while
 //! its lock is held.
-
-use std::panic::{AssertUnwindSafe, catch_unwind};
+//! Their hooks run through [`HookPanics`](crate::panics::HookPanics), as every hook does.
 
 use crate::RemovalCause;
 use crate::hooks::RemovalListener;
+use crate::panics::HookPanics;
 
 /// One entry that left, with why.
 pub(crate) type Departed<K, V> = (K, V, RemovalCause);
@@ -62,6 +62,18 @@ impl<K, V> RemovalListener<K, V> for Departures<K, V> {
     fn on_removal(&mut self, key: K, value: V, cause: RemovalCause) {
         self.push(key, value, cause);
     }
+
+    /// Queuing runs no user code: nothing to catch.
+    #[inline]
+    fn on_removal_contained(
+        &mut self,
+        key: K,
+        value: V,
+        cause: RemovalCause,
+        _panics: &mut HookPanics,
+    ) {
+        self.push(key, value, cause);
+    }
 }
 
 impl<K, V> IntoIterator for Departures<K, V> {
@@ -89,17 +101,5 @@ impl<K, V> Iterator for DeparturesIter<K, V> {
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         self.first.take().or_else(|| self.rest.next())
-    }
-}
-
-/// Runs hooks (`work`) from a destructor. If the thread is already unwinding (a map, iterator
-/// or guard dropped during a panic), a panicking hook would abort the process: the panic is
-/// contained instead, and whatever `work` had not reached is dropped without its hooks, as
-/// when a hook panics outside unwinding.
-pub(crate) fn contain_while_unwinding(work: impl FnOnce()) {
-    if std::thread::panicking() {
-        let _contained = catch_unwind(AssertUnwindSafe(work));
-    } else {
-        work();
     }
 }

@@ -10,6 +10,7 @@
 //! hooks compiles to plain drops, and no `Box<dyn Fn>` sits on the hot path.
 
 use crate::RemovalCause;
+pub use crate::panics::HookPanics;
 
 /// A value that holds something to close when it leaves a map: a channel, a connection, a
 /// file, a registration elsewhere.
@@ -281,6 +282,20 @@ pub trait RemovalListener<K, V> {
     /// own cleanup and before it is dropped. The map is already consistent when this runs.
     fn on_removal(&mut self, key: K, value: V, cause: RemovalCause);
 
+    /// How the map calls the hooks: each under `panics`, so that a panicking hook stops
+    /// neither the other hooks of this value nor other values' hooks. Never override it.
+    #[doc(hidden)]
+    #[inline]
+    fn on_removal_contained(
+        &mut self,
+        key: K,
+        value: V,
+        cause: RemovalCause,
+        panics: &mut HookPanics,
+    ) {
+        panics.run(|| self.on_removal(key, value, cause));
+    }
+
     /// `false` only for a listener that does nothing with what it receives, such as
     /// [`NoListener`]: bulk removals (`clear`, drop) then free storage wholesale instead of
     /// visiting each entry.
@@ -357,11 +372,26 @@ impl<K, V, F: FnMut(K, V, RemovalCause)> RemovalListener<K, V> for F {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WithCleanup<L = NoListener>(pub L);
 
+/// Every value reaches both hooks: if its `cleanup` panics, the listener still receives it
+/// (and the panic resumes afterwards).
 impl<K, V: Cleanup, L: RemovalListener<K, V>> RemovalListener<K, V> for WithCleanup<L> {
     #[inline]
-    fn on_removal(&mut self, key: K, mut value: V, cause: RemovalCause) {
-        value.cleanup(cause);
-        self.0.on_removal(key, value, cause);
+    fn on_removal(&mut self, key: K, value: V, cause: RemovalCause) {
+        let mut panics = HookPanics::default();
+        self.on_removal_contained(key, value, cause, &mut panics);
+        panics.resume_first();
+    }
+
+    #[inline]
+    fn on_removal_contained(
+        &mut self,
+        key: K,
+        mut value: V,
+        cause: RemovalCause,
+        panics: &mut HookPanics,
+    ) {
+        panics.run(|| value.cleanup(cause));
+        self.0.on_removal_contained(key, value, cause, panics);
     }
 }
 
@@ -411,6 +441,14 @@ pub trait ConcurrentListener<K, V>: Send + Sync {
     /// own cleanup and before it is dropped, with no lock of the map held.
     fn on_removal(&self, key: K, value: V, cause: RemovalCause);
 
+    /// How the map calls the hooks: each under `panics`, so that a panicking hook stops
+    /// neither the other hooks of this value nor other values' hooks. Never override it.
+    #[doc(hidden)]
+    #[inline]
+    fn on_removal_contained(&self, key: K, value: V, cause: RemovalCause, panics: &mut HookPanics) {
+        panics.run(|| self.on_removal(key, value, cause));
+    }
+
     /// What `#[managed_map(max_bytes = ...)]` weighs entries with: set by the attribute on
     /// the configuration it generates, `None` everywhere else.
     #[doc(hidden)]
@@ -448,10 +486,24 @@ impl<K, V, F: Fn(K, V, RemovalCause) + Send + Sync> ConcurrentListener<K, V> for
     }
 }
 
+/// Every value reaches both hooks, as for [`RemovalListener`].
 impl<K, V: Cleanup, L: ConcurrentListener<K, V>> ConcurrentListener<K, V> for WithCleanup<L> {
     #[inline]
-    fn on_removal(&self, key: K, mut value: V, cause: RemovalCause) {
-        value.cleanup(cause);
-        self.0.on_removal(key, value, cause);
+    fn on_removal(&self, key: K, value: V, cause: RemovalCause) {
+        let mut panics = HookPanics::default();
+        self.on_removal_contained(key, value, cause, &mut panics);
+        panics.resume_first();
+    }
+
+    #[inline]
+    fn on_removal_contained(
+        &self,
+        key: K,
+        mut value: V,
+        cause: RemovalCause,
+        panics: &mut HookPanics,
+    ) {
+        panics.run(|| value.cleanup(cause));
+        self.0.on_removal_contained(key, value, cause, panics);
     }
 }

@@ -93,6 +93,7 @@ mod error;
 pub mod hooks;
 mod lifecycle;
 pub mod map;
+mod panics;
 pub mod policy;
 pub mod registry;
 pub mod scope;
@@ -202,11 +203,12 @@ pub use mapguard_macros::{Cleanup, ManagedCache, managed, unmanaged};
 pub mod __private {
     pub use crate::config::FieldConfig;
     pub use crate::expiry::{Expiring, NoExpiry};
-    pub use crate::hooks::{ConcurrentListener, RemovalListener};
+    pub use crate::hooks::{ConcurrentListener, HookPanics, RemovalListener};
     pub use crate::lifecycle::{
         AnyWeakKey, HashedWeakKey, HoldsMap, MapProbe, MapType, PlainProbe, Probe, WeakKeyProbe,
         require_lifecycle, require_managed_values, require_weak_key,
     };
+    pub use crate::panics::EachField;
     pub use crate::policy::{Adaptive, Lru, Reject};
     pub use crate::scope::MapStats;
     pub use crate::weight::by_value;

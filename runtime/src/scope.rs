@@ -5,8 +5,7 @@ use core::fmt;
 use core::ops::{Deref, DerefMut};
 use core::str::FromStr;
 
-use crate::departures::contain_while_unwinding;
-
+use crate::panics::{contain_while_unwinding, each_contained};
 pub use crate::stats::MapStats;
 
 /// How long a map's entries are meant to live. Ending a scope clears every map of that
@@ -208,6 +207,8 @@ impl<C: ManagedCache + ?Sized> DerefMut for ScopeGuard<'_, C> {
 
 impl<C: ManagedCache + ?Sized> Drop for ScopeGuard<'_, C> {
     fn drop(&mut self) {
+        // Every map's hooks run, and a hook's panic resumes once they have; while the thread
+        // already unwinds, a panic out of here would abort the process, so it is contained.
         let Self { cache, lifetime } = self;
         contain_while_unwinding(|| {
             cache.end_scope(*lifetime);
@@ -239,12 +240,19 @@ impl<C: ManagedCache + ?Sized + fmt::Debug> fmt::Debug for ScopeGuard<'_, C> {
 /// assert_eq!((maps[0].len(), maps[1].len()), (0, 1));
 /// ```
 impl<C: ManagedCache> ManagedCache for [C] {
+    /// Every element's scope ends, even if a hook of an earlier one panics; the first panic
+    /// resumes afterwards.
     fn end_scope(&mut self, lifetime: Lifetime) -> usize {
-        self.iter_mut().map(|cache| cache.end_scope(lifetime)).sum()
+        let mut ended = 0;
+        each_contained(self.iter_mut(), |cache| ended += cache.end_scope(lifetime));
+        ended
     }
 
+    /// Every element's maintenance runs, even if a hook of an earlier one panics.
     fn maintain(&mut self) -> usize {
-        self.iter_mut().map(ManagedCache::maintain).sum()
+        let mut purged = 0;
+        each_contained(self.iter_mut(), |cache| purged += cache.maintain());
+        purged
     }
 
     fn stats(&self) -> Vec<crate::scope::MapStats> {

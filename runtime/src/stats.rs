@@ -34,15 +34,20 @@ pub struct MapStats {
     pub capacity: usize,
     /// Estimated heap bytes of the map's own storage.
     pub heap_bytes: usize,
+    /// Hooks of this map that panicked (each contained or resumed to its caller; every other
+    /// hook still ran). Counted by the registry's figures: 0 without the `tracking` feature.
+    pub hook_panics: u64,
 }
 
 impl MapStats {
-    /// Every map kind builds its `MapStats` here, from `[len, max, capacity, heap_bytes]`.
+    /// Every map kind builds its `MapStats` here, from `[len, max, capacity, heap_bytes]`
+    /// and its hook panics.
     pub(crate) fn new(
         name: &str,
         lifetime: Lifetime,
         policy: &'static str,
         [len, max, capacity, heap_bytes]: [usize; 4],
+        hook_panics: u64,
     ) -> Self {
         Self {
             name: name.to_owned(),
@@ -52,6 +57,7 @@ impl MapStats {
             max,
             capacity,
             heap_bytes,
+            hook_panics,
         }
     }
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 /// Layers, lowest first. A module may use its own layer and those below.
 const LAYERS: &[&[&str]] = &[
     &["core", "cause", "error", "lifecycle", "policy", "weight"],
-    &["hooks"],
+    &["hooks", "panics"],
     &["departures"],
     &["scope", "stats"],
     &["settings"],

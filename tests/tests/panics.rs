@@ -66,26 +66,29 @@ fn panic_while_replacing_leaves_the_new_value_stored() {
 }
 
 #[test]
-fn panic_during_clear_keeps_the_entries_not_yet_reached() {
+fn panic_during_clear_still_clears_and_cleans_every_entry() {
     let tracker = Tracker::new();
     let trigger = Rc::new(Cell::new(None));
     let mut map = map_panicking_on(&trigger, 8);
     for k in 0..6 {
         map.insert(k, tracker.track(k));
     }
-    // `clear` works from the last slab slot backwards; slot 3 holds value 3.
     trigger.set(Some(3));
-    assert!(quiet(|| map.clear()).is_err());
-    assert_eq!(map.len(), 3, "values 0..3 were not reached and stay");
-    assert_eq!(tracker.cleaned(RemovalCause::Cleared), 3);
-    let mut left: Vec<u32> = map.keys().copied().collect();
-    left.sort_unstable();
-    assert_eq!(left, [0, 1, 2]);
-    // The map still works, and what is left is cleaned once, later.
+    assert!(
+        quiet(|| map.clear()).is_err(),
+        "the hook's panic reaches the caller"
+    );
+    assert!(map.is_empty(), "the clear finished");
+    assert_eq!(
+        tracker.cleaned(RemovalCause::Cleared),
+        6,
+        "every value was cleaned"
+    );
+    // The map still works, and what is added later is cleaned once.
     map.insert(9, tracker.track(9));
     trigger.set(None);
     drop(map);
-    assert_eq!(tracker.cleaned(RemovalCause::Dropped), 4);
+    assert_eq!(tracker.cleaned(RemovalCause::Dropped), 1);
     tracker.assert_exactly_once();
 }
 
@@ -116,7 +119,7 @@ fn panic_during_retain_hook_leaves_a_consistent_map() {
 }
 
 #[test]
-fn panic_while_dropping_the_map_drops_the_rest_without_hooks() {
+fn panic_while_dropping_the_map_still_cleans_the_rest() {
     let tracker = Tracker::new();
     let trigger = Rc::new(Cell::new(None));
     let mut map = map_panicking_on(&trigger, 8);
@@ -125,17 +128,15 @@ fn panic_while_dropping_the_map_drops_the_rest_without_hooks() {
     }
     trigger.set(Some(0));
     assert!(quiet(move || drop(map)).is_err());
-    // No value cleaned twice, none leaked. Dropping goes in slab order: value 0 was cleaned
-    // and its listener panicked; values 1..5 were dropped without hooks (documented).
+    // No value cleaned twice, none leaked, and every one reached its hooks.
     tracker.assert_exactly_once();
-    assert_eq!(tracker.cleanups_of(0), [RemovalCause::Dropped]);
-    for id in 1..5 {
-        assert!(
-            tracker.cleanups_of(id).is_empty(),
-            "value {id} got a hook after the panic"
+    for id in 0..5 {
+        assert_eq!(
+            tracker.cleanups_of(id),
+            [RemovalCause::Dropped],
+            "value {id}"
         );
     }
-    assert_eq!(tracker.cleaned_total(), 1);
     assert_eq!(tracker.dropped(), 5);
 }
 
@@ -297,10 +298,15 @@ fn r2_set_max_restores_the_bound_even_when_a_hook_panics() {
     }
     drop(map);
     tracker.assert_exactly_once();
-    // The first victim's hook ran (and panicked); the other seven were dropped without
-    // hooks, as the documented rule says.
-    assert_eq!(tracker.cleanups_of(0), [RemovalCause::Evicted]);
-    assert_eq!(tracker.cleaned(RemovalCause::Evicted), 1 + 20);
+    // Every victim's hooks ran, the first one's panicking.
+    for id in 0..8 {
+        assert_eq!(
+            tracker.cleanups_of(id),
+            [RemovalCause::Evicted],
+            "value {id}"
+        );
+    }
+    assert_eq!(tracker.cleaned(RemovalCause::Evicted), 8 + 20);
 }
 
 #[test]
@@ -439,10 +445,9 @@ fn r5_a_weak_map_whose_hooks_panic_is_dropped_without_aborting() {
     map.insert(Rc::clone(&dead), tracker.track(2));
     drop(dead);
     assert!(quiet(move || drop(map)).is_err());
-    // The dead key's value was cleaned first (its hook panicked); the live one was dropped
-    // without hooks.
+    // The dead key's value was cleaned first (its hook panicked); the live one still was.
     assert_eq!(tracker.cleanups_of(1), [RemovalCause::Collected]);
-    assert!(tracker.cleanups_of(0).is_empty());
+    assert_eq!(tracker.cleanups_of(0), [RemovalCause::Dropped]);
     tracker.assert_exactly_once();
 }
 

@@ -128,10 +128,10 @@ impl ::mapguard::__private::ManagedCache for RuleCache {
         &mut self,
         lifetime: ::mapguard::__private::Lifetime,
     ) -> ::mapguard::__private::usize {
-        let mut total = 0;
+        let mut fields = ::mapguard::__private::EachField::new();
         {
-            total
-                += <::mapguard::__private::ConcurrentMap<
+            fields
+                .run(|| <::mapguard::__private::ConcurrentMap<
                     String,
                     Arc<Rule>,
                     ::mapguard::__private::Lru,
@@ -141,11 +141,11 @@ impl ::mapguard::__private::ManagedCache for RuleCache {
                 > as ::mapguard::__private::ManagedCache>::end_scope(
                     &mut self.compiled,
                     lifetime,
-                );
+                ));
         }
         {
-            total
-                += <::mapguard::__private::ConcurrentMap<
+            fields
+                .run(|| <::mapguard::__private::ConcurrentMap<
                     u64,
                     Conn,
                     ::mapguard::__private::Reject,
@@ -155,36 +155,36 @@ impl ::mapguard::__private::ManagedCache for RuleCache {
                 > as ::mapguard::__private::ManagedCache>::end_scope(
                     &mut self.scratch,
                     lifetime,
-                );
+                ));
         }
-        total
+        fields.finish()
     }
     #[allow(unused_mut)]
     fn maintain(&mut self) -> ::mapguard::__private::usize {
-        let mut total = 0;
+        let mut fields = ::mapguard::__private::EachField::new();
         {
-            total
-                += <::mapguard::__private::ConcurrentMap<
+            fields
+                .run(|| <::mapguard::__private::ConcurrentMap<
                     String,
                     Arc<Rule>,
                     ::mapguard::__private::Lru,
                     ::mapguard::__private::DefaultHashBuilder,
                     __MapguardConfig_9RuleCache_compiled,
                     ::mapguard::__private::NoExpiry,
-                > as ::mapguard::__private::ManagedCache>::maintain(&mut self.compiled);
+                > as ::mapguard::__private::ManagedCache>::maintain(&mut self.compiled));
         }
         {
-            total
-                += <::mapguard::__private::ConcurrentMap<
+            fields
+                .run(|| <::mapguard::__private::ConcurrentMap<
                     u64,
                     Conn,
                     ::mapguard::__private::Reject,
                     ::mapguard::__private::DefaultHashBuilder,
                     __MapguardConfig_9RuleCache_scratch,
                     ::mapguard::__private::NoExpiry,
-                > as ::mapguard::__private::ManagedCache>::maintain(&mut self.scratch);
+                > as ::mapguard::__private::ManagedCache>::maintain(&mut self.scratch));
         }
-        total
+        fields.finish()
     }
     #[allow(unused_mut)]
     fn stats(&self) -> ::mapguard::__private::Vec<::mapguard::__private::MapStats> {

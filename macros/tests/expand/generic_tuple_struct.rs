@@ -97,10 +97,10 @@ where
         &mut self,
         lifetime: ::mapguard::__private::Lifetime,
     ) -> ::mapguard::__private::usize {
-        let mut total = 0;
+        let mut fields = ::mapguard::__private::EachField::new();
         {
-            total
-                += <::mapguard::__private::ManagedMap<
+            fields
+                .run(|| <::mapguard::__private::ManagedMap<
                     &'a str,
                     T,
                     ::mapguard::__private::Lru,
@@ -110,25 +110,25 @@ where
                 > as ::mapguard::__private::ManagedCache>::end_scope(
                     &mut self.0,
                     lifetime,
-                );
+                ));
         }
-        total
+        fields.finish()
     }
     #[allow(unused_mut)]
     fn maintain(&mut self) -> ::mapguard::__private::usize {
-        let mut total = 0;
+        let mut fields = ::mapguard::__private::EachField::new();
         {
-            total
-                += <::mapguard::__private::ManagedMap<
+            fields
+                .run(|| <::mapguard::__private::ManagedMap<
                     &'a str,
                     T,
                     ::mapguard::__private::Lru,
                     RandomState,
                     __MapguardConfig_4Pair_0<'a, T>,
                     ::mapguard::__private::Expiring,
-                > as ::mapguard::__private::ManagedCache>::maintain(&mut self.0);
+                > as ::mapguard::__private::ManagedCache>::maintain(&mut self.0));
         }
-        total
+        fields.finish()
     }
     #[allow(unused_mut)]
     fn stats(&self) -> ::mapguard::__private::Vec<::mapguard::__private::MapStats> {

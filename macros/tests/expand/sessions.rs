@@ -195,10 +195,10 @@ impl ::mapguard::__private::ManagedCache for Sessions {
         &mut self,
         lifetime: ::mapguard::__private::Lifetime,
     ) -> ::mapguard::__private::usize {
-        let mut total = 0;
+        let mut fields = ::mapguard::__private::EachField::new();
         {
-            total
-                += <::mapguard::__private::ManagedMap<
+            fields
+                .run(|| <::mapguard::__private::ManagedMap<
                     u64,
                     Conn,
                     ::mapguard::__private::Lru,
@@ -208,11 +208,11 @@ impl ::mapguard::__private::ManagedCache for Sessions {
                 > as ::mapguard::__private::ManagedCache>::end_scope(
                     &mut self.by_id,
                     lifetime,
-                );
+                ));
         }
         {
-            total
-                += <::mapguard::__private::ManagedMap<
+            fields
+                .run(|| <::mapguard::__private::ManagedMap<
                     String,
                     Channel,
                     ::mapguard::__private::Reject,
@@ -222,11 +222,11 @@ impl ::mapguard::__private::ManagedCache for Sessions {
                 > as ::mapguard::__private::ManagedCache>::end_scope(
                     &mut self.open,
                     lifetime,
-                );
+                ));
         }
         {
-            total
-                += <::mapguard::__private::WeakKeyMap<
+            fields
+                .run(|| <::mapguard::__private::WeakKeyMap<
                     Weak<Node>,
                     Meta,
                     ::mapguard::__private::Lru,
@@ -236,47 +236,47 @@ impl ::mapguard::__private::ManagedCache for Sessions {
                 > as ::mapguard::__private::ManagedCache>::end_scope(
                     &mut self.meta,
                     lifetime,
-                );
+                ));
         }
-        total
+        fields.finish()
     }
     #[allow(unused_mut)]
     fn maintain(&mut self) -> ::mapguard::__private::usize {
-        let mut total = 0;
+        let mut fields = ::mapguard::__private::EachField::new();
         {
-            total
-                += <::mapguard::__private::ManagedMap<
+            fields
+                .run(|| <::mapguard::__private::ManagedMap<
                     u64,
                     Conn,
                     ::mapguard::__private::Lru,
                     ::mapguard::__private::DefaultHashBuilder,
                     __MapguardConfig_8Sessions_by_id,
                     ::mapguard::__private::NoExpiry,
-                > as ::mapguard::__private::ManagedCache>::maintain(&mut self.by_id);
+                > as ::mapguard::__private::ManagedCache>::maintain(&mut self.by_id));
         }
         {
-            total
-                += <::mapguard::__private::ManagedMap<
+            fields
+                .run(|| <::mapguard::__private::ManagedMap<
                     String,
                     Channel,
                     ::mapguard::__private::Reject,
                     ::mapguard::__private::DefaultHashBuilder,
                     __MapguardConfig_8Sessions_open,
                     ::mapguard::__private::NoExpiry,
-                > as ::mapguard::__private::ManagedCache>::maintain(&mut self.open);
+                > as ::mapguard::__private::ManagedCache>::maintain(&mut self.open));
         }
         {
-            total
-                += <::mapguard::__private::WeakKeyMap<
+            fields
+                .run(|| <::mapguard::__private::WeakKeyMap<
                     Weak<Node>,
                     Meta,
                     ::mapguard::__private::Lru,
                     ::mapguard::__private::DefaultHashBuilder,
                     __MapguardConfig_8Sessions_meta,
                     ::mapguard::__private::Expiring,
-                > as ::mapguard::__private::ManagedCache>::maintain(&mut self.meta);
+                > as ::mapguard::__private::ManagedCache>::maintain(&mut self.meta));
         }
-        total
+        fields.finish()
     }
     #[allow(unused_mut)]
     fn stats(&self) -> ::mapguard::__private::Vec<::mapguard::__private::MapStats> {

@@ -25,10 +25,11 @@ use crate::RemovalCause;
 use crate::core::expiry::{Expiry, NoExpiry};
 use crate::core::queues::Queues;
 use crate::core::store::{Node, Store};
-use crate::departures::{Departures, QueuesDepartures, contain_while_unwinding};
+use crate::departures::{Departed, Departures, QueuesDepartures};
 use crate::error::CapacityError;
 use crate::hooks::{ConcurrentListener, NoListener};
-use crate::map::ManagedMap;
+use crate::map::{ManagedMap, rejected_departs, replaced_departs, stored_departs};
+use crate::panics::HookPanics;
 use crate::policy::{Adaptive, Evicting, Lru, Policy, Reject};
 use crate::registry::{self, MapMetrics};
 use crate::scope::{Lifetime, ManagedCache};
@@ -196,39 +197,117 @@ type Shards<K, V, P, S, E> = Box<[Locked<K, V, P, S, E>]>;
 /// The concurrent maps' one hand-off: runs `work` on the locked shard, takes what left while
 /// the lock is held, and runs the hooks of that once it is released (so a hook may use the
 /// map, and a slow one blocks no other thread's access to the shard).
+#[cfg_attr(
+    not(feature = "tracking"),
+    allow(
+        clippy::trivially_copy_pass_by_ref,
+        reason = "`MapMetrics` is a unit without `tracking`"
+    )
+)]
 #[inline]
 pub(crate) fn on_shard<T: QueuesDepartures<K, V>, K, V, R>(
     listener: &impl ConcurrentListener<K, V>,
+    metrics: &MapMetrics,
     shard: &ShardLock<T>,
     work: impl FnOnce(&mut T) -> R,
 ) -> R {
-    let (result, departed) = shard.with(|shard| {
+    on_shard_handing_back(listener, metrics, shard, work, |_| None)
+}
+
+/// [`on_shard`] for an operation that hands a value of the map's back to its caller: if a
+/// hook panics, the caller will never receive it, so it goes through the hooks too (with the
+/// cause `departed` gives it) before the first panic resumes.
+#[cfg_attr(
+    not(feature = "tracking"),
+    allow(
+        clippy::trivially_copy_pass_by_ref,
+        reason = "`MapMetrics` is a unit without `tracking`"
+    )
+)]
+#[inline]
+pub(crate) fn on_shard_handing_back<T: QueuesDepartures<K, V>, K, V, R>(
+    listener: &impl ConcurrentListener<K, V>,
+    metrics: &MapMetrics,
+    shard: &ShardLock<T>,
+    work: impl FnOnce(&mut T) -> R,
+    departed: impl FnOnce(R) -> Option<Departed<K, V>>,
+) -> R {
+    let (result, leaving) = locked(shard, work);
+    let mut panics = HookPanics::default();
+    run_hooks(listener, leaving, &mut panics);
+    if panics.will_resume() {
+        if let Some((key, value, cause)) = departed(result) {
+            listener.on_removal_contained(key, value, cause, &mut panics);
+        }
+        panics.resume_now(|count| metrics.hook_panicked(count));
+    }
+    panics.finish(|count| metrics.hook_panicked(count));
+    result
+}
+
+/// Runs `work` on every shard in turn, each shard's hooks after its lock is released, and
+/// every shard's work and hooks even if a hook panics; returns the sum of what `work`
+/// returned.
+#[cfg_attr(
+    not(feature = "tracking"),
+    allow(
+        clippy::trivially_copy_pass_by_ref,
+        reason = "`MapMetrics` is a unit without `tracking`"
+    )
+)]
+pub(crate) fn each_shard<T: QueuesDepartures<K, V>, K, V>(
+    listener: &impl ConcurrentListener<K, V>,
+    metrics: &MapMetrics,
+    shards: &[ShardLock<T>],
+    mut work: impl FnMut(&mut T) -> usize,
+) -> usize {
+    let mut panics = HookPanics::default();
+    let total = shards
+        .iter()
+        .map(|shard| {
+            let (result, leaving) = locked(shard, &mut work);
+            run_hooks(listener, leaving, &mut panics);
+            result
+        })
+        .sum();
+    panics.finish(|count| metrics.hook_panicked(count));
+    total
+}
+
+/// Runs `work` under the shard's lock and takes what left meanwhile, for its hooks to run
+/// once the lock is released.
+#[inline]
+fn locked<T: QueuesDepartures<K, V>, K, V, R>(
+    shard: &ShardLock<T>,
+    work: impl FnOnce(&mut T) -> R,
+) -> (R, Departures<K, V>) {
+    shard.with(|shard| {
         let result = work(shard);
         (result, shard.take_departed())
-    });
-    run_hooks(listener, departed);
-    result
+    })
 }
 
 /// Runs the hooks of entries that left a shard, in the order they left; no lock is held.
 #[inline]
 pub(crate) fn run_hooks<K, V>(
     listener: &impl ConcurrentListener<K, V>,
-    departed: Departures<K, V>,
+    departed: impl IntoIterator<Item = Departed<K, V>>,
+    panics: &mut HookPanics,
 ) {
     for (key, value, cause) in departed {
-        listener.on_removal(key, value, cause);
+        listener.on_removal_contained(key, value, cause, panics);
     }
 }
 
 /// Runs the hooks of a whole shard's entries, taken out at once, all leaving with `cause`.
 fn release_all<K, V>(
     listener: &impl ConcurrentListener<K, V>,
-    nodes: Vec<Node<K, V>>,
+    nodes: impl IntoIterator<Item = Node<K, V>>,
     cause: RemovalCause,
+    panics: &mut HookPanics,
 ) {
     for node in nodes {
-        listener.on_removal(node.key, node.value, cause);
+        listener.on_removal_contained(node.key, node.value, cause, panics);
     }
 }
 
@@ -605,26 +684,36 @@ where
         shard: &Locked<K, V, P, S, E>,
         work: impl FnOnce(&mut Shard<K, V, P, S, E>) -> R,
     ) -> R {
-        on_shard(&self.listener, shard, work)
+        on_shard(&self.listener, &self.metrics, shard, work)
+    }
+
+    /// [`on_shard_handing_back`] on this map.
+    #[inline]
+    fn on_shard_handing_back<R>(
+        &self,
+        shard: &Locked<K, V, P, S, E>,
+        work: impl FnOnce(&mut Shard<K, V, P, S, E>) -> R,
+        departed: impl FnOnce(R) -> Option<Departed<K, V>>,
+    ) -> R {
+        on_shard_handing_back(&self.listener, &self.metrics, shard, work, departed)
     }
 
     /// Runs `work` on every shard in turn, each time running the hooks after unlocking.
-    fn each_shard(&self, mut work: impl FnMut(&mut Shard<K, V, P, S, E>) -> usize) -> usize {
-        self.shards
-            .iter()
-            .map(|shard| self.on_shard(shard, &mut work))
-            .sum()
+    fn each_shard(&self, work: impl FnMut(&mut Shard<K, V, P, S, E>) -> usize) -> usize {
+        each_shard(&self.listener, &self.metrics, &self.shards, work)
     }
 
     /// Takes every entry out of every shard with `cause` and runs the hooks. O(n), one lock
     /// at a time, each held for O(1).
     fn remove_all(&self, cause: RemovalCause) -> usize {
+        let mut panics = HookPanics::default();
         let mut count = 0;
         for shard in &self.shards {
             let nodes = shard.with(|s| s.take_all_leaving(cause));
             count += nodes.len();
-            release_all(&self.listener, nodes, cause);
+            release_all(&self.listener, nodes, cause, &mut panics);
         }
+        panics.finish(|count| self.metrics.hook_panicked(count));
         count
     }
 
@@ -660,9 +749,8 @@ where
         if lifetime != self.lifetime {
             return 0;
         }
-        let released = self.remove_all(RemovalCause::ScopeEnded);
         self.metrics.scope_ended();
-        released
+        self.remove_all(RemovalCause::ScopeEnded)
     }
 
     /// Visits every entry, shard by shard, with that shard locked; the order is arbitrary.
@@ -798,7 +886,11 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.on_shard(self.shard_of(key), |shard| shard.remove_entry(key))
+        self.on_shard_handing_back(
+            self.shard_of(key),
+            |shard| shard.remove_entry(key),
+            |removed| removed.map(|(key, value)| (key, value, RemovalCause::Explicit)),
+        )
     }
 
     /// Removes `key` through the cleanup path with [`RemovalCause::Explicit`]; returns whether
@@ -914,7 +1006,12 @@ where
     where
         P: Evicting,
     {
-        self.on_shard(self.shard_of(&key), |shard| shard.replace(key, value))
+        self.on_shard_handing_back(
+            self.shard_of(&key),
+            |shard| shard.replace_entry(key, value),
+            replaced_departs,
+        )
+        .map(|(_, old)| old)
     }
 }
 
@@ -979,9 +1076,9 @@ where
         });
         // Every shard is within the new bound before the first hook runs, so a panicking
         // hook cannot leave shards over it.
-        for departures in departed {
-            run_hooks(&self.listener, departures);
-        }
+        let mut panics = HookPanics::default();
+        run_hooks(&self.listener, departed.into_iter().flatten(), &mut panics);
+        panics.finish(|count| self.metrics.hook_panicked(count));
     }
 }
 
@@ -1007,8 +1104,12 @@ where
     /// assert_eq!(map.try_insert(2, 'c').unwrap_err().into_inner(), (2, 'c'));
     /// ```
     pub fn try_insert(&self, key: K, value: V) -> Result<(), CapacityError<K, V>> {
-        self.on_shard(self.shard_of(&key), |shard| shard.try_insert(key, value))
-            .map_err(|error| error.with_max(self.max()))
+        self.on_shard_handing_back(
+            self.shard_of(&key),
+            |shard| shard.try_insert(key, value),
+            |stored| stored.err().map(rejected_departs),
+        )
+        .map_err(|error| error.with_max(self.max()))
     }
 
     /// Like [`try_insert`](Self::try_insert), but hands back the value it replaced (no hook
@@ -1024,8 +1125,13 @@ where
     /// assert_eq!(map.try_replace(1, 'b').unwrap(), Some('a'));
     /// ```
     pub fn try_replace(&self, key: K, value: V) -> Result<Option<V>, CapacityError<K, V>> {
-        self.on_shard(self.shard_of(&key), |shard| shard.try_replace(key, value))
-            .map_err(|error| error.with_max(self.max()))
+        self.on_shard_handing_back(
+            self.shard_of(&key),
+            |shard| shard.try_replace_entry(key, value),
+            stored_departs,
+        )
+        .map(|replaced| replaced.map(|(_, old)| old))
+        .map_err(|error| error.with_max(self.max()))
     }
 }
 
@@ -1054,6 +1160,7 @@ where
             self.lifetime,
             P::NAME,
             [self.len(), self.max(), self.capacity(), self.heap_bytes()],
+            self.metrics.hook_panics(),
         )]
     }
 }
@@ -1066,18 +1173,21 @@ where
     /// Whatever is left goes through the cleanup path with [`RemovalCause::Dropped`].
     fn drop(&mut self) {
         let Self {
-            shards, listener, ..
+            shards,
+            listener,
+            metrics,
+            ..
         } = self;
-        contain_while_unwinding(|| {
-            for shard in shards.iter_mut() {
-                let shard = shard.get_mut();
-                // Entries that left during an operation whose caller's closure panicked (so
-                // the hand-off never ran) still get their hooks, with the cause they left with.
-                run_hooks(listener, shard.take_departed());
-                let (nodes, _) = shard.take_for_drop();
-                release_all(listener, nodes, RemovalCause::Dropped);
-            }
-        });
+        let mut panics = HookPanics::default();
+        for shard in shards.iter_mut() {
+            let shard = shard.get_mut();
+            // Entries that left during an operation whose caller's closure panicked (so the
+            // hand-off never ran) still get their hooks, with the cause they left with.
+            run_hooks(listener, shard.take_departed(), &mut panics);
+            let (nodes, _) = shard.take_for_drop();
+            release_all(listener, nodes, RemovalCause::Dropped, &mut panics);
+        }
+        panics.finish(|count| metrics.hook_panicked(count));
     }
 }
 

@@ -8,6 +8,7 @@ use crate::core::expiry::{Expiry, NoExpiry};
 use crate::error::CapacityError;
 use crate::hooks::RemovalListener;
 use crate::map::ManagedMap;
+use crate::panics::HookPanics;
 use crate::policy::{Evicting, Policy, Reject};
 
 /// A view into one key's slot, from [`ManagedMap::entry`].
@@ -389,7 +390,11 @@ impl<'a, K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E
     where
         P: Evicting,
     {
-        let index = self.map.insert_absent(self.hash, self.key, value);
+        let mut panics = HookPanics::default();
+        let index = self
+            .map
+            .insert_absent(self.hash, self.key, value, &mut panics);
+        self.map.finish(panics);
         &mut self.map.store.node_mut(index).value
     }
 }

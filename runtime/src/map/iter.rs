@@ -7,9 +7,9 @@ use core::iter::FusedIterator;
 use crate::RemovalCause;
 use crate::core::expiry::{Expiry, NoExpiry};
 use crate::core::store::{Node, Recency};
-use crate::departures::contain_while_unwinding;
 use crate::hooks::RemovalListener;
 use crate::map::ManagedMap;
+use crate::panics::HookPanics;
 use crate::registry::MapMetrics;
 
 /// Entries from most to least recent; from [`ManagedMap::iter`].
@@ -274,18 +274,27 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> IntoIter<K, V, P, 
     }
 }
 
-/// Runs the cleanup path over whatever an owning iterator did not yield.
+/// Runs the cleanup path over whatever an owning iterator did not yield: every value's hooks,
+/// whatever an earlier hook did; then the first panic resumes (contained while unwinding).
+#[cfg_attr(
+    not(feature = "tracking"),
+    allow(
+        clippy::trivially_copy_pass_by_ref,
+        reason = "`MapMetrics` is a unit without `tracking`"
+    )
+)]
 fn release_rest<K, V, L: RemovalListener<K, V>>(
     rest: &mut std::vec::IntoIter<Node<K, V>>,
     listener: &mut L,
+    metrics: &MapMetrics,
     cause: RemovalCause,
 ) {
     if L::OBSERVES_REMOVALS {
-        contain_while_unwinding(|| {
-            for node in rest {
-                listener.on_removal(node.key, node.value, cause);
-            }
-        });
+        let mut panics = HookPanics::default();
+        for node in rest {
+            listener.on_removal_contained(node.key, node.value, cause, &mut panics);
+        }
+        panics.finish(|count| metrics.hook_panicked(count));
     }
 }
 
@@ -294,15 +303,22 @@ impl<K, V, L: RemovalListener<K, V>> Drop for Drain<'_, K, V, L> {
         // Not yielded, so not handed back after all: cleared.
         self.metrics
             .untaken(RemovalCause::Cleared, self.rest.len() as u64);
-        release_rest(&mut self.rest, self.listener, RemovalCause::Cleared);
+        release_rest(
+            &mut self.rest,
+            self.listener,
+            self.metrics,
+            RemovalCause::Cleared,
+        );
     }
 }
 
 impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> Drop for IntoIter<K, V, P, S, L, E> {
     fn drop(&mut self) {
+        let map = &mut self.map;
         release_rest(
             &mut self.rest,
-            &mut self.map.listener,
+            &mut map.listener,
+            &map.metrics,
             RemovalCause::Dropped,
         );
     }

@@ -21,9 +21,10 @@ use hashbrown::DefaultHashBuilder;
 use crate::RemovalCause;
 use crate::core::expiry::{Expiry, NoExpiry};
 use crate::core::store::{Node, Store};
-use crate::departures::{Departures, QueuesDepartures, contain_while_unwinding};
+use crate::departures::{Departed, Departures, QueuesDepartures};
 use crate::error::CapacityError;
 use crate::hooks::{NoListener, RemovalListener};
+use crate::panics::HookPanics;
 use crate::policy::{Adaptive, Evicting, Lru, Policy, QueuesOf, Reject};
 use crate::registry::{self, MapMetrics};
 use crate::scope::{Lifetime, ManagedCache};
@@ -452,12 +453,60 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
         self.lifetime
     }
 
-    /// The one exit of the cleanup path: every value that leaves without being handed back
-    /// passes here.
+    /// The cleanup path for one value leaving on its own (`discard`, an expired entry found
+    /// by a lookup): counted, its hooks run, a hook's panic resumed.
     #[inline]
     pub(crate) fn release(&mut self, key: K, value: V, cause: RemovalCause) {
+        let mut panics = HookPanics::default();
+        self.release_into(key, value, cause, &mut panics);
+        self.finish(panics);
+    }
+
+    /// The one exit of the cleanup path: every value that leaves without being handed back
+    /// passes here (or through [`depart`](Self::depart) and [`notify_into`](Self::notify_into)).
+    /// Its hooks' panics wait in `panics`, so that the operation's other values still reach
+    /// their hooks; the operation ends with [`finish`](Self::finish).
+    #[inline]
+    pub(crate) fn release_into(
+        &mut self,
+        key: K,
+        value: V,
+        cause: RemovalCause,
+        panics: &mut HookPanics,
+    ) {
         self.metrics.removed(cause);
-        self.listener.on_removal(key, value, cause);
+        self.listener
+            .on_removal_contained(key, value, cause, panics);
+    }
+
+    /// Ends an operation's hook work: counts the hooks' panics and resumes the first.
+    #[inline]
+    pub(crate) fn finish(&self, panics: HookPanics) {
+        panics.finish(|count| self.metrics.hook_panicked(count));
+    }
+
+    /// Ends an operation that hands `back` to its caller. If a hook panicked, the caller will
+    /// never receive it, so it goes through the hooks too (with the cause `departed` gives
+    /// it) before the first panic resumes: no value is dropped without its hooks.
+    ///
+    /// Such a value is not counted as a removal: the figures already count it as handed back
+    /// (or, for a rejected value, never counted it in).
+    #[inline]
+    pub(crate) fn finish_handing_back<T>(
+        &mut self,
+        mut panics: HookPanics,
+        back: T,
+        departed: impl FnOnce(T) -> Option<Departed<K, V>>,
+    ) -> T {
+        if panics.will_resume() {
+            if let Some((key, value, cause)) = departed(back) {
+                self.listener
+                    .on_removal_contained(key, value, cause, &mut panics);
+            }
+            panics.resume_now(|count| self.metrics.hook_panicked(count));
+        }
+        self.finish(panics);
+        back
     }
 
     /// Counts an entry that left during an operation and holds it in `leaving`, whose hooks
@@ -475,11 +524,21 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
         leaving.push(key, value, cause);
     }
 
-    /// Runs the hooks of entries that left (already counted by [`depart`](Self::depart)).
+    /// Runs the hooks of entries that left (already counted by [`depart`](Self::depart)),
+    /// every one of them whatever an earlier hook did; ends the operation.
     #[inline]
     pub(crate) fn notify(&mut self, leaving: Departures<K, V>) {
+        let mut panics = HookPanics::default();
+        self.notify_into(leaving, &mut panics);
+        self.finish(panics);
+    }
+
+    /// [`notify`](Self::notify) within an operation that goes on: panics wait in `panics`.
+    #[inline]
+    pub(crate) fn notify_into(&mut self, leaving: Departures<K, V>, panics: &mut HookPanics) {
         for (key, value, cause) in leaving {
-            self.listener.on_removal(key, value, cause);
+            self.listener
+                .on_removal_contained(key, value, cause, panics);
         }
     }
 
@@ -799,8 +858,26 @@ where
         }
     }
 
+    /// [`ManagedCache::end_scope`] within an operation that goes on.
+    pub(crate) fn end_scope_into(&mut self, lifetime: Lifetime, panics: &mut HookPanics) -> usize {
+        if lifetime == self.lifetime {
+            self.metrics.scope_ended();
+            self.remove_all_into(RemovalCause::ScopeEnded, panics)
+        } else {
+            0
+        }
+    }
+
+    /// [`ManagedCache::maintain`] within an operation that goes on.
+    pub(crate) fn maintain_into(&mut self, panics: &mut HookPanics) -> usize {
+        let purged = self.purge_expired(panics);
+        self.metrics
+            .resized(self.store.heap_bytes(), self.store.max());
+        purged
+    }
+
     /// Cleans every expired entry with [`RemovalCause::Expired`]; returns how many. O(n).
-    pub(crate) fn purge_expired(&mut self) -> usize {
+    pub(crate) fn purge_expired(&mut self, panics: &mut HookPanics) -> usize {
         let Some(now) = self.store.now() else {
             return 0;
         };
@@ -809,7 +886,7 @@ where
         while index < self.store.len() {
             if self.store.is_expired(index as u32, now) {
                 // The last node moves into `index`: look at it next.
-                self.release_at(index as u32, RemovalCause::Expired);
+                self.release_at_into(index as u32, RemovalCause::Expired, panics);
                 purged += 1;
             } else {
                 index += 1;
@@ -1128,6 +1205,7 @@ where
     /// assert_eq!(kept, [0, 2, 4]);
     /// ```
     pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+        let mut panics = HookPanics::default();
         let mut index = 0;
         while index < self.store.len() {
             let node = self.store.node_mut(index as u32);
@@ -1135,9 +1213,10 @@ where
                 index += 1;
             } else {
                 // The last node moves into `index`: look at it next.
-                self.release_at(index as u32, RemovalCause::Explicit);
+                self.release_at_into(index as u32, RemovalCause::Explicit, &mut panics);
             }
         }
+        self.finish(panics);
     }
 
     /// Removes every entry through the cleanup path with [`RemovalCause::Cleared`], in
@@ -1154,19 +1233,29 @@ where
         self.remove_all(RemovalCause::Cleared);
     }
 
-    /// Removes every entry through the cleanup path with `cause`, one at a time so a panicking
-    /// hook leaves the rest in place.
+    /// Removes every entry through the cleanup path with `cause`: all out at once (the map is
+    /// empty before the first hook runs), then every value's hooks.
     pub(crate) fn remove_all(&mut self, cause: RemovalCause) -> usize {
-        let count = self.store.len();
+        let mut panics = HookPanics::default();
+        let count = self.remove_all_into(cause, &mut panics);
+        self.finish(panics);
+        count
+    }
+
+    /// [`remove_all`](Self::remove_all) within an operation that goes on.
+    pub(crate) fn remove_all_into(
+        &mut self,
+        cause: RemovalCause,
+        panics: &mut HookPanics,
+    ) -> usize {
+        let nodes = self.take_all_leaving(cause);
+        let count = nodes.len();
         if L::OBSERVES_REMOVALS {
-            while let Some(last) = self.store.last_slot() {
-                self.release_at(last, cause);
+            for node in nodes {
+                self.listener
+                    .on_removal_contained(node.key, node.value, cause, panics);
             }
-        } else {
-            self.metrics.removed_many(cause, count as u64);
         }
-        drop(self.store.take_all());
-        self.metrics.resized(0, self.store.max());
         count
     }
 
@@ -1240,8 +1329,10 @@ where
     where
         K: Eq,
     {
-        self.expire_some(leaving);
+        // `Hash` first: if it panics, nothing has left yet (what leaves waits in `leaving`,
+        // whose hooks run only at the end of the operation).
         let hash = self.store.hash(&key);
+        self.expire_some(leaving);
         let found = self.store.find(hash, &key);
         match found.and_then(|index| self.live_or_depart(index, leaving)) {
             Some(index) => Ok(Some((key, self.overwrite_at(index, value)))),
@@ -1268,6 +1359,18 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     pub(crate) fn release_at(&mut self, index: u32, cause: RemovalCause) {
         let (key, value) = self.store.remove_at(index);
         self.release(key, value, cause);
+    }
+
+    /// [`release_at`](Self::release_at) within an operation that releases several values.
+    #[inline]
+    pub(crate) fn release_at_into(
+        &mut self,
+        index: u32,
+        cause: RemovalCause,
+        panics: &mut HookPanics,
+    ) {
+        let (key, value) = self.store.remove_at(index);
+        self.release_into(key, value, cause, panics);
     }
 }
 
@@ -1395,15 +1498,18 @@ where
             self.upsert_weighed(key, value, false);
             return;
         }
-        let mut leaving = Departures::default();
+        let (mut leaving, mut panics) = (Departures::default(), HookPanics::default());
         match self.upsert(key, value, &mut leaving) {
-            Ok(Some((key, old))) => self.release(key, old, RemovalCause::Replaced),
+            Ok(Some((key, old))) => {
+                self.release_into(key, old, RemovalCause::Replaced, &mut panics);
+            }
             Ok(None) => {}
             Err((hash, key, value)) => {
-                self.insert_absent(hash, key, value);
+                self.insert_absent(hash, key, value, &mut panics);
             }
         }
-        self.notify(leaving);
+        self.notify_into(leaving, &mut panics);
+        self.finish(panics);
     }
 
     /// Stores `value` under `key` as the most recently used entry and hands back the value it
@@ -1418,19 +1524,27 @@ where
     where
         P: Evicting,
     {
+        self.replace_entry(key, value).map(|(_, old)| old)
+    }
+
+    /// [`replace`](Self::replace), handing back the caller's key with the old value.
+    pub(crate) fn replace_entry(&mut self, key: K, value: V) -> Option<(K, V)>
+    where
+        P: Evicting,
+    {
         if self.has_budget() {
             return self.upsert_weighed(key, value, true);
         }
-        let mut leaving = Departures::default();
+        let (mut leaving, mut panics) = (Departures::default(), HookPanics::default());
         let replaced = match self.upsert(key, value, &mut leaving) {
-            Ok(old) => old.map(|(_, old)| old),
+            Ok(old) => old,
             Err((hash, key, value)) => {
-                self.insert_absent(hash, key, value);
+                self.insert_absent(hash, key, value, &mut panics);
                 None
             }
         };
-        self.notify(leaving);
-        replaced
+        self.notify_into(leaving, &mut panics);
+        self.finish_handing_back(panics, replaced, replaced_departs)
     }
 }
 
@@ -1442,9 +1556,15 @@ where
 {
     /// Inserts a key known to be absent, evicting the least recently used entry if full.
     #[inline]
-    pub(crate) fn insert_absent(&mut self, hash: u64, key: K, value: V) -> u32 {
+    pub(crate) fn insert_absent(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        panics: &mut HookPanics,
+    ) -> u32 {
         if self.has_budget() {
-            return self.insert_absent_weighing(hash, key, value);
+            return self.insert_absent_weighing(hash, key, value, panics);
         }
         // `is_full` first: only a full map turns its queues over to find a victim.
         match self
@@ -1453,24 +1573,24 @@ where
             .then(|| self.store.next_victim())
             .flatten()
         {
-            Some(victim) => self.evict_into(victim, hash, key, value),
+            Some(victim) => self.evict_into(victim, hash, key, value, panics),
             None => self.push_absent(hash, key, value),
         }
     }
 
     /// `insert`/`replace` under a weight budget: the entry is weighed, what no longer fits is
     /// evicted, and an entry heavier than the budget is never stored (its value leaves with
-    /// [`RemovalCause::Evicted`]). Returns the replaced value if `hand_back`. Out of line:
-    /// maps without a budget never come here.
+    /// [`RemovalCause::Evicted`]). Returns the caller's key with the replaced value if
+    /// `hand_back`. Out of line: maps without a budget never come here.
     #[cold]
     #[inline(never)]
-    fn upsert_weighed(&mut self, key: K, value: V, hand_back: bool) -> Option<V> {
+    fn upsert_weighed(&mut self, key: K, value: V, hand_back: bool) -> Option<(K, V)> {
         // This operation's own departures first, then what expired on the way.
         let (mut own, mut leaving) = (Departures::default(), Departures::default());
+        let hash = self.store.hash(&key);
         self.expire_some(&mut leaving);
         let weight = self.weigh(&key, &value);
         let too_heavy = weight > self.weight_limit();
-        let hash = self.store.hash(&key);
         let found = self.store.find(hash, &key);
         let mut replaced = None;
         match found.and_then(|index| self.live_or_depart(index, &mut leaving)) {
@@ -1478,7 +1598,7 @@ where
                 let old = self.overwrite_at(index, value);
                 self.store.set_weight(index, weight);
                 if hand_back {
-                    replaced = Some(old);
+                    replaced = Some((key, old));
                 } else {
                     self.depart(&mut own, key, old, RemovalCause::Replaced);
                 }
@@ -1500,9 +1620,10 @@ where
             }
         }
         self.metrics.weighed(self.store.total_weight());
-        self.notify(own);
-        self.notify(leaving);
-        replaced
+        let mut panics = HookPanics::default();
+        self.notify_into(own, &mut panics);
+        self.notify_into(leaving, &mut panics);
+        self.finish_handing_back(panics, replaced, replaced_departs)
     }
 
     /// A key known to be absent, for wrappers' `insert`: as `insert_absent`, except that under
@@ -1514,45 +1635,66 @@ where
         key: K,
         value: V,
         weight: u64,
+        panics: &mut HookPanics,
     ) -> Option<u32> {
         if !self.has_budget() {
-            return Some(self.insert_absent(hash, key, value));
+            return Some(self.insert_absent(hash, key, value, panics));
         }
         if weight > self.weight_limit() {
             self.metrics.inserted_in_place();
-            self.release(key, value, RemovalCause::Evicted);
+            self.release_into(key, value, RemovalCause::Evicted, panics);
             return None;
         }
-        Some(self.insert_absent_weighed(hash, key, value, weight))
+        Some(self.insert_absent_weighed(hash, key, value, weight, panics))
     }
 
     /// [`insert_absent_weighed`](Self::insert_absent_weighed), weighing the entry first; out of
     /// line, so that maps without a budget pay one branch for it.
     #[cold]
     #[inline(never)]
-    fn insert_absent_weighing(&mut self, hash: u64, key: K, value: V) -> u32 {
+    fn insert_absent_weighing(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        panics: &mut HookPanics,
+    ) -> u32 {
         let weight = self.weigh(&key, &value);
-        self.insert_absent_weighed(hash, key, value, weight)
+        self.insert_absent_weighed(hash, key, value, weight, panics)
     }
 
     /// A new key under a weight budget, for an entry API that must keep it: evicts until it
     /// fits, or until it is alone if it is heavier than the whole budget.
     #[cold]
     #[inline(never)]
-    fn insert_absent_weighed(&mut self, hash: u64, key: K, value: V, weight: u64) -> u32 {
+    fn insert_absent_weighed(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        weight: u64,
+        panics: &mut HookPanics,
+    ) -> u32 {
         let mut own = Departures::default();
         self.shed(weight, None, &mut own);
         let index = self.push_absent(hash, key, value);
         self.store.set_weight(index, weight);
         self.metrics.weighed(self.store.total_weight());
-        self.notify(own);
+        self.notify_into(own, panics);
         index
     }
 
     /// Replaces the least recent entry with a new one. Out of line: it keeps the common
     /// insert path small enough to inline (measured: +13 instructions per insert otherwise).
     #[inline(never)]
-    fn evict_into(&mut self, victim: u32, hash: u64, key: K, value: V) -> u32 {
+    fn evict_into(
+        &mut self,
+        victim: u32,
+        hash: u64,
+        key: K,
+        value: V,
+        panics: &mut HookPanics,
+    ) -> u32 {
         // A victim past its deadline leaves because it expired, not because of the bound.
         let cause = if self.store.expired_now(victim) {
             RemovalCause::Expired
@@ -1561,7 +1703,7 @@ where
         };
         let (old_key, old_value) = self.store.replace_at(victim, hash, key, value);
         self.metrics.inserted_in_place();
-        self.release(old_key, old_value, cause);
+        self.release_into(old_key, old_value, cause, panics);
         victim
     }
 
@@ -1675,18 +1817,18 @@ where
     /// assert_eq!(map.try_insert(2, 'c').unwrap_err().into_inner(), (2, 'c'));
     /// ```
     pub fn try_insert(&mut self, key: K, value: V) -> Result<(), CapacityError<K, V>> {
-        let mut leaving = Departures::default();
+        let (mut leaving, mut panics) = (Departures::default(), HookPanics::default());
         let stored = match self.try_replace_inner(key, value, &mut leaving) {
             Ok(replaced) => {
                 if let Some((key, old)) = replaced {
-                    self.release(key, old, RemovalCause::Replaced);
+                    self.release_into(key, old, RemovalCause::Replaced, &mut panics);
                 }
                 Ok(())
             }
             Err(rejected) => Err(rejected),
         };
-        self.notify(leaving);
-        stored
+        self.notify_into(leaving, &mut panics);
+        self.finish_handing_back(panics, stored, |stored| stored.err().map(rejected_departs))
     }
 
     /// Like [`try_insert`](Self::try_insert), but hands back the value it replaced (no hook
@@ -1702,10 +1844,20 @@ where
     /// assert_eq!(map.try_replace(1, 'b').unwrap(), Some('a'));
     /// ```
     pub fn try_replace(&mut self, key: K, value: V) -> Result<Option<V>, CapacityError<K, V>> {
+        Ok(self.try_replace_entry(key, value)?.map(|(_, old)| old))
+    }
+
+    /// [`try_replace`](Self::try_replace), handing back the caller's key with the old value.
+    pub(crate) fn try_replace_entry(
+        &mut self,
+        key: K,
+        value: V,
+    ) -> Result<Option<(K, V)>, CapacityError<K, V>> {
         let mut leaving = Departures::default();
         let stored = self.try_replace_inner(key, value, &mut leaving);
-        self.notify(leaving);
-        Ok(stored?.map(|(_, old)| old))
+        let mut panics = HookPanics::default();
+        self.notify_into(leaving, &mut panics);
+        self.finish_handing_back(panics, stored, stored_departs)
     }
 
     fn try_replace_inner(
@@ -1740,9 +1892,9 @@ where
         value: V,
         leaving: &mut Departures<K, V>,
     ) -> Result<Option<(K, V)>, CapacityError<K, V>> {
+        let hash = self.store.hash(&key);
         self.expire_some(leaving);
         let weight = self.weigh(&key, &value);
-        let hash = self.store.hash(&key);
         let found = self.store.find(hash, &key);
         let present = found.and_then(|index| self.live_or_depart(index, leaving));
         let freed = present.map_or(0, |index| self.store.weight_at(index));
@@ -1818,20 +1970,17 @@ where
 {
     /// Clears the map with [`RemovalCause::ScopeEnded`] if it has `lifetime`. O(n).
     fn end_scope(&mut self, lifetime: Lifetime) -> usize {
-        if lifetime == self.lifetime {
-            let released = self.remove_all(RemovalCause::ScopeEnded);
-            self.metrics.scope_ended();
-            released
-        } else {
-            0
-        }
+        let mut panics = HookPanics::default();
+        let ended = self.end_scope_into(lifetime, &mut panics);
+        self.finish(panics);
+        ended
     }
 
     /// Purges expired entries (none without `ttl`/`idle`). O(n).
     fn maintain(&mut self) -> usize {
-        let purged = self.purge_expired();
-        self.metrics
-            .resized(self.store.heap_bytes(), self.store.max());
+        let mut panics = HookPanics::default();
+        let purged = self.maintain_into(&mut panics);
+        self.finish(panics);
         purged
     }
 
@@ -1842,6 +1991,7 @@ where
             self.lifetime,
             P::NAME,
             [self.len(), self.max(), self.capacity(), self.heap_bytes()],
+            self.metrics.hook_panics(),
         )]
     }
 }
@@ -1852,13 +2002,16 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> Drop
     /// Whatever is left goes through the cleanup path with [`RemovalCause::Dropped`].
     fn drop(&mut self) {
         if L::OBSERVES_REMOVALS {
-            let nodes = self.store.take_all();
-            let listener = &mut self.listener;
-            contain_while_unwinding(|| {
-                for node in nodes {
-                    listener.on_removal(node.key, node.value, RemovalCause::Dropped);
-                }
-            });
+            let mut panics = HookPanics::default();
+            for node in self.store.take_all() {
+                self.listener.on_removal_contained(
+                    node.key,
+                    node.value,
+                    RemovalCause::Dropped,
+                    &mut panics,
+                );
+            }
+            self.finish(panics);
         }
     }
 }
@@ -2037,4 +2190,27 @@ where
     L: RemovalListener<K, V>,
     E: Expiry,
 {
+}
+
+/// What a replaced value handed back would have left with, had its caller's operation not
+/// panicked in a hook.
+pub(crate) fn replaced_departs<K, V>(replaced: Option<(K, V)>) -> Option<Departed<K, V>> {
+    replaced.map(|(key, old)| (key, old, RemovalCause::Replaced))
+}
+
+/// A rejected key and value the caller will not receive: refused by the bound, as an entry
+/// too heavy for the budget is.
+pub(crate) fn rejected_departs<K, V>(rejected: CapacityError<K, V>) -> Departed<K, V> {
+    let (key, value) = rejected.into_inner();
+    (key, value, RemovalCause::Evicted)
+}
+
+/// [`replaced_departs`] or [`rejected_departs`], for a `try_replace`.
+pub(crate) fn stored_departs<K, V>(
+    stored: Result<Option<(K, V)>, CapacityError<K, V>>,
+) -> Option<Departed<K, V>> {
+    match stored {
+        Ok(replaced) => replaced_departs(replaced),
+        Err(rejected) => Some(rejected_departs(rejected)),
+    }
 }

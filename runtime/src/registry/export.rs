@@ -29,6 +29,7 @@ pub fn export_metrics() {
         metrics::counter!("mapguard_map_inserts_total", &labels).absolute(map.inserts);
         metrics::counter!("mapguard_map_hits_total", &labels).absolute(map.hits);
         metrics::counter!("mapguard_map_misses_total", &labels).absolute(map.misses);
+        metrics::counter!("mapguard_hook_panics_total", &labels).absolute(map.hook_panics);
         for cause in RemovalCause::ALL {
             let labels = [
                 ("map", map.name.clone()),

@@ -156,6 +156,12 @@ impl Untracked {
     pub(crate) fn resized(&self, _heap_bytes: usize, _max: usize) {}
     #[inline]
     pub(crate) fn scope_ended(&self) {}
+    #[inline]
+    pub(crate) fn hook_panicked(&self, _count: u64) {}
+    #[inline]
+    pub(crate) fn hook_panics(&self) -> u64 {
+        0
+    }
 }
 
 /// The figures one map publishes.
@@ -185,6 +191,9 @@ pub(crate) struct Metrics {
     max_weight: Counter,
     /// The scope-end epoch of this map's lifetime when the map was last emptied by a scope end.
     cleared_at_epoch: Counter,
+    /// Hook panics, contained or resumed. Added to from any thread (a concurrent map runs
+    /// hooks outside its locks), so with locked adds; panics are rare.
+    hook_panics: AtomicU64,
     /// Key lifetimes, for maps that record them.
     ages: Option<Arc<Ages>>,
     /// A concurrent map's shards, each with figures of its own (one writer per counter);
@@ -225,6 +234,7 @@ impl Metrics {
             cleared_at_epoch: Counter(AtomicU64::new(
                 SCOPE_EPOCHS[lifetime_index(lifetime)].load(Ordering::Relaxed),
             )),
+            hook_panics: AtomicU64::new(0),
             ages,
             shards,
         }
@@ -319,6 +329,22 @@ impl Metrics {
         self.max.set(max as u64);
     }
 
+    /// Hooks of this map panicked `count` times in one operation.
+    #[cold]
+    pub(crate) fn hook_panicked(&self, count: u64) {
+        self.hook_panics.fetch_add(count, Ordering::Relaxed);
+    }
+
+    /// Hook panics so far: the map's own and its shards'.
+    pub(crate) fn hook_panics(&self) -> u64 {
+        self.hook_panics.load(Ordering::Relaxed)
+            + self
+                .shards
+                .iter()
+                .map(|shard| shard.hook_panics.load(Ordering::Relaxed))
+                .sum::<u64>()
+    }
+
     /// A scope of this map's lifetime ended and emptied it.
     pub(crate) fn scope_ended(&self) {
         let epoch = &SCOPE_EPOCHS[lifetime_index(self.lifetime)];
@@ -359,6 +385,7 @@ impl Metrics {
             misses: sum(|m| &m.misses),
             handed_back: taken,
             removals,
+            hook_panics: self.hook_panics(),
             scope_ends_since_cleared: epoch.saturating_sub(self.cleared_at_epoch.get()),
             site: self.site,
             thread: self.thread.clone(),

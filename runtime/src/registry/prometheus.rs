@@ -6,7 +6,8 @@ use super::report::{MapReport, snapshot};
 use crate::RemovalCause;
 
 /// Every live map's figures in the Prometheus text exposition format: gauges for entries,
-/// bound and bytes, counters (`_total`) for inserts, hits, misses and removals by cause.
+/// bound and bytes, counters (`_total`) for inserts, hits, misses, removals by cause and
+/// hook panics (`mapguard_hook_panics_total`).
 /// Labels are `map`, `lifetime` and `policy` — never keys.
 ///
 /// ```
@@ -46,7 +47,7 @@ pub fn render_prometheus() -> String {
             |m| m.max_weight,
         ),
     ];
-    let counters: [Family; 3] = [
+    let counters: [Family; 4] = [
         ("mapguard_map_inserts_total", "Keys inserted.", |m| {
             m.inserts
         }),
@@ -58,6 +59,11 @@ pub fn render_prometheus() -> String {
         ("mapguard_map_misses_total", "Lookups that did not.", |m| {
             m.misses
         }),
+        (
+            "mapguard_hook_panics_total",
+            "Hooks (Cleanup, listener) that panicked; every other hook still ran.",
+            |m| m.hook_panics,
+        ),
     ];
     for (kind, families) in [("gauge", &gauges[..]), ("counter", &counters[..])] {
         for (name, help, value) in families {

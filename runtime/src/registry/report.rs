@@ -132,6 +132,9 @@ pub struct MapReport {
     pub handed_back: u64,
     /// Values that left through the cleanup path, by [`RemovalCause::index`].
     pub removals: [u64; 8],
+    /// Hooks (a value's `Cleanup`, the listener) that panicked: each panic was contained or
+    /// resumed to the caller, and every other hook still ran. Not 0 means a hook has a bug.
+    pub hook_panics: u64,
     /// Scopes of this map's lifetime ended elsewhere since this map was last cleared by one.
     pub scope_ends_since_cleared: u64,
     /// Where the map was created.
@@ -199,7 +202,8 @@ fn human_bytes(bytes: u64) -> String {
 }
 
 /// A human table of every live map, largest first: name, lifetime, len/max, bytes,
-/// weight/budget (for maps with a weight budget), evictions, age and creation site.
+/// weight/budget (for maps with a weight budget), evictions, hook panics, age and creation
+/// site.
 ///
 /// ```
 /// # #[cfg(feature = "tracking")] { // figures need `tracking`
@@ -214,8 +218,8 @@ pub fn report() -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<32} {:<8} {:>17} {:>10} {:>21} {:>10} {:>8}  site",
-        "map", "lifetime", "len/max", "bytes", "weight/budget", "evictions", "age"
+        "{:<32} {:<8} {:>17} {:>10} {:>21} {:>10} {:>11} {:>8}  site",
+        "map", "lifetime", "len/max", "bytes", "weight/budget", "evictions", "hook panics", "age"
     );
     for map in snapshot() {
         let max = if map.max >= u64::from(u32::MAX - 1) {
@@ -234,13 +238,14 @@ pub fn report() -> String {
         };
         let _ = writeln!(
             out,
-            "{:<32} {:<8} {:>17} {:>10} {:>21} {:>10} {:>7.0}s  {}",
+            "{:<32} {:<8} {:>17} {:>10} {:>21} {:>10} {:>11} {:>7.0}s  {}",
             map.name,
             map.lifetime,
             format!("{}/{}", map.len, max),
             human_bytes(map.heap_bytes),
             weight,
             map.removed(RemovalCause::Evicted),
+            map.hook_panics,
             map.age.as_secs_f64(),
             map.site
         );

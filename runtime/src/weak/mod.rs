@@ -26,11 +26,12 @@ pub use weak_table::traits::{WeakElement, WeakKey};
 use crate::RemovalCause;
 use crate::core::expiry::{Expiry, NoExpiry};
 use crate::core::store::{MAX_LIMIT, Store};
-use crate::departures::{Departed, Departures, QueuesDepartures, contain_while_unwinding};
+use crate::departures::{Departed, Departures, QueuesDepartures};
 use crate::error::CapacityError;
 use crate::hooks::{NoListener, RemovalListener};
 use crate::map::ManagedMap;
 use crate::map::iter::Iter;
+use crate::panics::HookPanics;
 use crate::policy::{Evicting, Lru, Policy, QueuesOf, Reject};
 use crate::scope::{Lifetime, ManagedCache};
 use crate::weight::Weigher;
@@ -100,6 +101,17 @@ impl<K, V, L: RemovalListener<K, V>> RemovalListener<Weakly<K>, V> for Unwrapped
     #[inline]
     fn on_removal(&mut self, key: Weakly<K>, value: V, cause: RemovalCause) {
         self.0.on_removal(key.weak, value, cause);
+    }
+
+    #[inline]
+    fn on_removal_contained(
+        &mut self,
+        key: Weakly<K>,
+        value: V,
+        cause: RemovalCause,
+        panics: &mut HookPanics,
+    ) {
+        self.0.on_removal_contained(key.weak, value, cause, panics);
     }
 
     const OBSERVES_REMOVALS: bool = L::OBSERVES_REMOVALS;
@@ -351,9 +363,10 @@ where
     }
 
     /// Removes the entry at `index` if its key has died, as [`RemovalCause::Collected`].
-    fn collect_if_dead(&mut self, index: u32) -> bool {
+    fn collect_if_dead(&mut self, index: u32, panics: &mut HookPanics) -> bool {
         if self.map.key_at(index).weak.is_expired() {
-            self.map.release_at(index, RemovalCause::Collected);
+            self.map
+                .release_at_into(index, RemovalCause::Collected, panics);
             true
         } else {
             false
@@ -389,11 +402,11 @@ where
     }
 
     /// Removes every entry whose key has died, as [`RemovalCause::Collected`]. O(n).
-    fn collect_all(&mut self) -> usize {
+    fn collect_all(&mut self, panics: &mut HookPanics) -> usize {
         let mut collected = 0;
         let mut index = 0;
         while index < self.map.len() {
-            if self.collect_if_dead(index as u32) {
+            if self.collect_if_dead(index as u32, panics) {
                 // The last node moved into `index`: look at it next.
                 collected += 1;
             } else {
@@ -500,8 +513,10 @@ where
     /// assert!(map.is_empty());
     /// ```
     pub fn clear(&mut self) {
-        self.collect_all();
-        self.map.clear();
+        let mut panics = HookPanics::default();
+        self.collect_all(&mut panics);
+        self.map.remove_all_into(RemovalCause::Cleared, &mut panics);
+        self.map.finish(panics);
     }
 
     /// Live entries with their strong keys, most recent first. Entries whose key died are
@@ -582,8 +597,9 @@ where
         value: V,
         leaving: &mut Departures<Weakly<K>, V>,
     ) -> Result<Option<(K, V)>, Absent<K, V>> {
-        self.collect_some(leaving);
+        // `Hash` first: if it panics, nothing has left yet.
         let slot = self.weakly(&key);
+        self.collect_some(leaving);
         let found = K::with_key(&key, |k| self.position(slot.hash, k));
         match found.and_then(|index| self.map.live_or_depart(index, leaving)) {
             Some(index) => {
@@ -597,9 +613,13 @@ where
     }
 
     /// The listener's view of a replaced value: the weak key only.
-    fn release_replaced(&mut self, weak: K, old: V) {
-        self.map
-            .release(Weakly { weak, hash: 0 }, old, RemovalCause::Replaced);
+    fn release_replaced(&mut self, weak: K, old: V, panics: &mut HookPanics) {
+        self.map.release_into(
+            Weakly { weak, hash: 0 },
+            old,
+            RemovalCause::Replaced,
+            panics,
+        );
     }
 
     /// The value for a live `key`. Does not change the recency order. O(1) average.
@@ -674,8 +694,18 @@ where
         K::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        self.remove_entry_weak(key).map(|(_, value)| value)
+    }
+
+    /// Removes a live `key`, handing back its weak key and value (a concurrent map's shard).
+    pub(crate) fn remove_entry_weak<Q>(&mut self, key: &Q) -> Option<(K, V)>
+    where
+        K::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let index = self.find_live(key)?;
-        Some(self.map.take_at(index).1)
+        let (slot, value) = self.map.take_at(index);
+        Some((slot.weak, value))
     }
 
     /// Removes a live `key` through the cleanup path with [`RemovalCause::Explicit`]; returns
@@ -727,16 +757,18 @@ where
     where
         P: Evicting,
     {
-        let mut leaving = Departures::default();
+        let (mut leaving, mut panics) = (Departures::default(), HookPanics::default());
         match self.upsert(key, value, &mut leaving) {
-            Ok(Some((weak, old))) => self.release_replaced(weak, old),
+            Ok(Some((weak, old))) => self.release_replaced(weak, old, &mut panics),
             Ok(None) => {}
             Err((_strong, slot, value)) => {
                 let (hash, weight) = (slot.hash, self.weigh(&slot.weak, &value));
-                self.map.insert_absent_checked(hash, slot, value, weight);
+                self.map
+                    .insert_absent_checked(hash, slot, value, weight, &mut panics);
             }
         }
-        self.map.notify(leaving);
+        self.map.notify_into(leaving, &mut panics);
+        self.map.finish(panics);
     }
 }
 
@@ -767,10 +799,10 @@ where
         key: K::Strong,
         value: V,
     ) -> Result<(), CapacityError<K::Strong, V>> {
-        let mut leaving = Departures::default();
+        let (mut leaving, mut panics) = (Departures::default(), HookPanics::default());
         let stored = match self.upsert(key, value, &mut leaving) {
             Ok(Some((weak, old))) => {
-                self.release_replaced(weak, old);
+                self.release_replaced(weak, old, &mut panics);
                 Ok(())
             }
             Ok(None) => Ok(()),
@@ -786,8 +818,18 @@ where
                 Ok(())
             }
         };
-        self.map.notify(leaving);
-        stored
+        self.map.notify_into(leaving, &mut panics);
+        self.map.finish_handing_back(panics, stored, |stored| {
+            // The listener sees weak keys: the rejected strong key's weak form.
+            stored.err().map(|rejected| {
+                let (strong, value) = rejected.into_inner();
+                let weak = Weakly {
+                    weak: K::new(&strong),
+                    hash: 0,
+                };
+                (weak, value, RemovalCause::Evicted)
+            })
+        })
     }
 }
 
@@ -818,16 +860,21 @@ where
     /// If the map has `lifetime`: dead-key entries leave as [`RemovalCause::Collected`], the
     /// rest as [`RemovalCause::ScopeEnded`]. Returns how many left. O(n).
     fn end_scope(&mut self, lifetime: Lifetime) -> usize {
-        if lifetime == self.map.lifetime() {
-            self.collect_all() + self.map.end_scope(lifetime)
-        } else {
-            0
+        if lifetime != self.map.lifetime() {
+            return 0;
         }
+        let mut panics = HookPanics::default();
+        let ended = self.collect_all(&mut panics) + self.map.end_scope_into(lifetime, &mut panics);
+        self.map.finish(panics);
+        ended
     }
 
     /// Purges entries whose key died ([`RemovalCause::Collected`]) and expired ones. O(n).
     fn maintain(&mut self) -> usize {
-        self.collect_all() + self.map.maintain()
+        let mut panics = HookPanics::default();
+        let purged = self.collect_all(&mut panics) + self.map.maintain_into(&mut panics);
+        self.map.finish(panics);
+        purged
     }
 
     /// This map's figures, as the only element.
@@ -843,18 +890,17 @@ where
     E: Expiry,
 {
     /// Entries whose key died leave as [`RemovalCause::Collected`], then the rest as
-    /// [`RemovalCause::Dropped`]. As for [`ManagedMap`], a panicking hook ends the cleanup:
-    /// the remaining values are dropped without their hooks.
+    /// [`RemovalCause::Dropped`]. As for [`ManagedMap`], every value reaches its hooks even
+    /// if one panics; the first panic then resumes.
     fn drop(&mut self) {
         if L::OBSERVES_REMOVALS {
-            // All out first, so that nothing is left for the inner map's own drop to clean
-            // while a panic from these hooks unwinds.
+            // All out first, so that nothing is left for the inner map's own drop to clean.
             let (leaving, listener) = self.take_for_drop();
-            contain_while_unwinding(|| {
-                for (key, value, cause) in leaving {
-                    listener.on_removal(key, value, cause);
-                }
-            });
+            let mut panics = HookPanics::default();
+            for (key, value, cause) in leaving {
+                listener.on_removal_contained(key, value, cause, &mut panics);
+            }
+            self.map.finish(panics);
         }
     }
 }

@@ -18,12 +18,16 @@ use weak_table::traits::{WeakElement, WeakKey};
 use crate::DefaultHashBuilder;
 use crate::RemovalCause;
 use crate::concurrent::lock::ShardLock;
-use crate::concurrent::{BuiltShards, Sizing, build_shards, on_shard, run_hooks, shard_budget};
+use crate::concurrent::{
+    BuiltShards, Sizing, build_shards, each_shard, on_shard, on_shard_handing_back, run_hooks,
+    shard_budget,
+};
 use crate::core::expiry::{Expiry, NoExpiry};
 use crate::core::store::{MAX_LIMIT, Store};
-use crate::departures::{Departures, contain_while_unwinding};
+use crate::departures::{Departed, Departures};
 use crate::error::CapacityError;
 use crate::hooks::{Cleanup, ConcurrentListener, ConcurrentListenerOf, NoListener, WithCleanup};
+use crate::panics::HookPanics;
 use crate::policy::{Evicting, Lru, Policy, Reject};
 use crate::registry::{self, MapMetrics};
 use crate::scope::{Lifetime, ManagedCache};
@@ -403,18 +407,15 @@ where
         shard: &Shard<K, V, P, S, E>,
         work: impl FnOnce(&mut WeakKeyMap<K, V, P, S, Departures<K, V>, E>) -> R,
     ) -> R {
-        on_shard(&self.listener, shard, work)
+        on_shard(&self.listener, &self.metrics, shard, work)
     }
 
     /// Runs `work` on every shard in turn; returns the sum of what it returns.
     fn each_shard(
         &self,
-        mut work: impl FnMut(&mut WeakKeyMap<K, V, P, S, Departures<K, V>, E>) -> usize,
+        work: impl FnMut(&mut WeakKeyMap<K, V, P, S, Departures<K, V>, E>) -> usize,
     ) -> usize {
-        self.shards
-            .iter()
-            .map(|shard| self.in_shard(shard, &mut work))
-            .sum()
+        each_shard(&self.listener, &self.metrics, &self.shards, work)
     }
 
     /// A figure summed over the shards, each locked in turn.
@@ -554,10 +555,9 @@ where
         if lifetime != self.lifetime {
             return 0;
         }
-        let released = self.each_shard(|shard| shard.remove_all(RemovalCause::ScopeEnded));
         // Once for the map: the shards' own counters would count one scope end per shard.
         self.metrics.scope_ended();
-        released
+        self.each_shard(|shard| shard.remove_all(RemovalCause::ScopeEnded))
     }
 }
 
@@ -621,7 +621,14 @@ where
         K::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.in_shard(self.shard_for(key), |shard| shard.remove(key))
+        on_shard_handing_back(
+            &self.listener,
+            &self.metrics,
+            self.shard_for(key),
+            |shard| shard.remove_entry_weak(key),
+            |removed| removed.map(|(key, value)| (key, value, RemovalCause::Explicit)),
+        )
+        .map(|(_, value)| value)
     }
 
     /// Removes a live `key` through the cleanup path ([`RemovalCause::Explicit`]); whether it
@@ -765,7 +772,13 @@ where
     /// ```
     pub fn try_insert(&self, key: K::Strong, value: V) -> Result<(), CapacityError<K::Strong, V>> {
         let shard = self.shard_of(K::with_key(&key, |k| self.hasher.hash_one(k)));
-        self.in_shard(shard, |shard| shard.try_insert(key, value))
+        on_shard_handing_back(
+            &self.listener,
+            &self.metrics,
+            shard,
+            |shard| shard.try_insert(key, value),
+            |stored| stored.err().map(rejected_weak_departs::<K, V>),
+        )
     }
 }
 
@@ -794,6 +807,7 @@ where
             self.lifetime,
             P::NAME,
             [self.len(), self.max, self.capacity(), self.heap_bytes()],
+            self.metrics.hook_panics(),
         )]
     }
 }
@@ -805,20 +819,22 @@ where
     E: Expiry,
 {
     /// Entries whose key died leave as [`RemovalCause::Collected`], the rest as
-    /// [`RemovalCause::Dropped`]. A panicking hook ends the cleanup, as for the other maps.
+    /// [`RemovalCause::Dropped`]. Every value reaches its hooks even if one panics, as for
+    /// the other maps.
     fn drop(&mut self) {
         let Self {
-            shards, listener, ..
+            shards,
+            listener,
+            metrics,
+            ..
         } = self;
-        contain_while_unwinding(|| {
-            for shard in shards.iter_mut() {
-                let (departed, leaving) = shard.get_mut().take_leaving();
-                run_hooks(listener, departed);
-                for (key, value, cause) in leaving {
-                    listener.on_removal(key, value, cause);
-                }
-            }
-        });
+        let mut panics = HookPanics::default();
+        for shard in shards.iter_mut() {
+            let (departed, leaving) = shard.get_mut().take_leaving();
+            run_hooks(listener, departed, &mut panics);
+            run_hooks(listener, leaving, &mut panics);
+        }
+        panics.finish(|count| metrics.hook_panicked(count));
     }
 }
 
@@ -838,4 +854,13 @@ where
             .field("shards", &self.shards.len())
             .finish_non_exhaustive()
     }
+}
+
+/// A rejected strong key and value the caller will not receive, as the listener sees them
+/// (the key's weak form; see `map::rejected_departs`).
+fn rejected_weak_departs<K: WeakElement, V>(
+    rejected: CapacityError<K::Strong, V>,
+) -> Departed<K, V> {
+    let (strong, value) = rejected.into_inner();
+    (K::new(&strong), value, RemovalCause::Evicted)
 }

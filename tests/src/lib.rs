@@ -1,6 +1,8 @@
 //! Integration, model-based and memory tests for mapguard live in `tests/`; this crate holds
 //! the README doctest and what several of those tests share.
 
+pub mod ledger;
+
 /// The README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]

@@ -10,209 +10,17 @@
 //! once, with one cause.
 
 use std::collections::HashMap;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::{Rc, Weak as RcWeak};
-use std::sync::{Arc, Mutex, MutexGuard, Once, PoisonError, Weak as ArcWeak};
+use std::sync::{Arc, Weak as ArcWeak};
 use std::time::Duration;
+
+use mapguard_tests::ledger::{Arm, Book, Probe, listener, panic_of};
 
 use mapguard::testing::MockClock;
 use mapguard::{
-    AdaptiveMap, BoundedMap, Cleanup, ConcurrentBoundedMap, ConcurrentLruMap, ConcurrentWeakKeyMap,
+    AdaptiveMap, BoundedMap, ConcurrentBoundedMap, ConcurrentLruMap, ConcurrentWeakKeyMap,
     Lifetime, LruMap, ManagedCache, RemovalCause, WeakKeyMap,
 };
-
-/// Which hooks panic.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Arm {
-    Nothing,
-    Cleanup,
-    Listener,
-    Both,
-}
-
-impl Arm {
-    const PANICKING: [Self; 3] = [Self::Cleanup, Self::Listener, Self::Both];
-}
-
-#[derive(Debug, Default)]
-struct Record {
-    cleaned: Vec<RemovalCause>,
-    listened: Vec<RemovalCause>,
-    handed_back: bool,
-    dropped: u32,
-}
-
-#[derive(Debug)]
-struct Inner {
-    records: Vec<Record>,
-    arm: Arm,
-}
-
-/// The ledger; values carry it, so a plain `fn` hook can record through the value.
-#[derive(Clone, Debug)]
-struct Book(Arc<Mutex<Inner>>);
-
-impl Book {
-    fn new() -> Self {
-        quiet_panics();
-        Self(Arc::new(Mutex::new(Inner {
-            records: Vec::new(),
-            arm: Arm::Nothing,
-        })))
-    }
-
-    fn inner(&self) -> MutexGuard<'_, Inner> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn value(&self) -> Probe {
-        let mut inner = self.inner();
-        inner.records.push(Record::default());
-        Probe {
-            id: inner.records.len() - 1,
-            book: self.clone(),
-        }
-    }
-
-    fn arm(&self, arm: Arm) {
-        self.inner().arm = arm;
-    }
-
-    /// The caller received `value` (and drops it now): it owes no hook.
-    fn hand_back(&self, value: Probe) {
-        self.inner().records[value.id].handed_back = true;
-        drop(value);
-    }
-
-    fn cleaned(&self, id: usize) -> Vec<RemovalCause> {
-        self.inner().records[id].cleaned.clone()
-    }
-
-    fn listened(&self, id: usize) -> Vec<RemovalCause> {
-        self.inner().records[id].listened.clone()
-    }
-
-    /// Values that went through both hooks with `cause`.
-    fn left_with(&self, cause: RemovalCause) -> Vec<usize> {
-        let inner = self.inner();
-        (0..inner.records.len())
-            .filter(|&id| inner.records[id].listened == [cause])
-            .collect()
-    }
-
-    /// Values that reached a hook so far.
-    fn hooked(&self) -> usize {
-        let inner = self.inner();
-        inner
-            .records
-            .iter()
-            .filter(|r| !r.cleaned.is_empty() || !r.listened.is_empty())
-            .count()
-    }
-
-    /// No value lost: each dropped once; handed back with no hook, or through both hooks
-    /// once with one cause.
-    #[track_caller]
-    fn assert_none_lost(&self) {
-        let inner = self.inner();
-        for (id, record) in inner.records.iter().enumerate() {
-            assert_eq!(record.dropped, 1, "value {id}: {record:?}");
-            if record.handed_back {
-                assert!(
-                    record.cleaned.is_empty() && record.listened.is_empty(),
-                    "value {id} was handed back and hooked: {record:?}"
-                );
-            } else {
-                assert_eq!(record.cleaned.len(), 1, "value {id}: {record:?}");
-                assert_eq!(
-                    record.listened, record.cleaned,
-                    "value {id} missed its listener or got another cause: {record:?}"
-                );
-            }
-        }
-    }
-}
-
-/// A value whose hooks and drop the book records.
-#[derive(Debug)]
-struct Probe {
-    id: usize,
-    book: Book,
-}
-
-impl Probe {
-    /// The listener's half: records, then panics if armed.
-    fn heard(self, cause: RemovalCause) {
-        let arm = {
-            let mut inner = self.book.inner();
-            inner.records[self.id].listened.push(cause);
-            inner.arm
-        };
-        let id = self.id;
-        assert!(
-            !matches!(arm, Arm::Listener | Arm::Both),
-            "listener panics on purpose: value {id}"
-        );
-    }
-}
-
-impl Cleanup for Probe {
-    fn cleanup(&mut self, cause: RemovalCause) {
-        let arm = {
-            let mut inner = self.book.inner();
-            inner.records[self.id].cleaned.push(cause);
-            inner.arm
-        };
-        assert!(
-            !matches!(arm, Arm::Cleanup | Arm::Both),
-            "cleanup panics on purpose: value {}",
-            self.id
-        );
-    }
-}
-
-impl Drop for Probe {
-    fn drop(&mut self) {
-        self.book.inner().records[self.id].dropped += 1;
-    }
-}
-
-fn listener<K>(_key: K, value: Probe, cause: RemovalCause) {
-    value.heard(cause);
-}
-
-/// Silences the panics these tests provoke on purpose; others print as usual.
-fn quiet_panics() {
-    static QUIET: Once = Once::new();
-    QUIET.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let message = info
-                .payload()
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| info.payload().downcast_ref::<&str>().copied())
-                .unwrap_or("");
-            if !message.contains("on purpose") {
-                default(info);
-            }
-        }));
-    });
-}
-
-/// Runs `f`, returning the panic's message if it panicked.
-fn panic_of<R>(f: impl FnOnce() -> R) -> Option<String> {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(_) => None,
-        Err(payload) => Some(
-            payload
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                .unwrap_or_default(),
-        ),
-    }
-}
 
 const TTL: Duration = Duration::from_secs(10);
 
@@ -828,11 +636,28 @@ thread_local! {
     /// The ledger values deserialized on this thread go to.
     static LOADING: std::cell::RefCell<Option<Book>> = const { std::cell::RefCell::new(None) };
 }
-impl<'de> serde::Deserialize<'de> for Probe {
+
+/// A [`Probe`] read from JSON (any number), into the ledger [`LOADING`] names.
+#[derive(Debug)]
+struct Loadable(Probe);
+
+impl<'de> serde::Deserialize<'de> for Loadable {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let _: u32 = serde::Deserialize::deserialize(d)?;
-        Ok(LOADING.with(|book| book.borrow().as_ref().unwrap().value()))
+        Ok(Self(
+            LOADING.with(|book| book.borrow().as_ref().unwrap().value()),
+        ))
     }
+}
+
+impl mapguard::Cleanup for Loadable {
+    fn cleanup(&mut self, cause: RemovalCause) {
+        self.0.cleanup(cause);
+    }
+}
+
+fn loaded_removed(_key: u32, value: Loadable, cause: RemovalCause) {
+    value.0.heard(cause);
 }
 
 #[test]
@@ -840,8 +665,8 @@ fn serde_loading_past_the_bound_reaches_every_value_that_went_in() {
     #[mapguard::managed]
     #[derive(Default, serde::Deserialize)]
     struct Loaded {
-        #[managed_map(lifetime = "process", max = 2, cleanup, on_remove = on_remove)]
-        recent: HashMap<u32, Probe>,
+        #[managed_map(lifetime = "process", max = 2, cleanup, on_remove = loaded_removed)]
+        recent: HashMap<u32, Loadable>,
     }
     for arm in Arm::PANICKING {
         let book = Book::new();

@@ -57,8 +57,10 @@ use crate::weight::Weigher;
 /// shard while it holds the lock, unlocks, and then runs the hooks on the calling thread. A
 /// hook may therefore call back into the map, and hooks of different operations may run at
 /// the same time on different threads (hence `ConcurrentListener` takes `&self` and is
-/// `Send + Sync`). If a hook panics, the other entries that left in the same operation are
-/// dropped without their hooks. If your closure panics under a shard's lock (`update`,
+/// `Send + Sync`). If a hook panics, every other entry that left still reaches its hooks,
+/// and then the first panic reaches the caller (see
+/// [`ManagedMap`](crate::ManagedMap)'s "When a hook panics").
+/// If your closure panics under a shard's lock (`update`,
 /// `retain`, `get_or_insert_with`), entries that had already left run their hooks at that
 /// shard's next operation, or when the map is dropped.
 ///

@@ -60,26 +60,21 @@ use crate::weight::Weigher;
 ///
 /// # When a hook panics
 ///
-/// Every operation finishes changing the map before any hook runs: the caller's new value
-/// is stored, the bound holds, and the registry's figures are exact. Then the hooks of what
-/// left run, the operation's own departure (a replaced or evicted value) first, then entries
-/// that expired or were collected on the way. So a panicking hook never leaves the map
-/// inconsistent or over its bound, and no value is cleaned twice. What a panic costs:
+/// Every value that leaves reaches all of its hooks (its `Cleanup`, then the listener) once,
+/// whatever another hook did; the first panic reaches the caller after the operation and
+/// every other hook have finished, and later ones are contained. Every operation finishes
+/// changing the map before any hook runs (the caller's new value stored, the bound restored,
+/// a `clear`, `retain` or scope end complete), so a panicking hook never leaves the map
+/// inconsistent or over its bound, and no value is cleaned twice. A value whose `Cleanup`
+/// panicked still reaches the listener. A value the operation was to hand back (`replace`,
+/// a rejected `try_insert`) goes through the hooks instead if a hook panicked, since the
+/// caller will never receive it (with [`RemovalCause::Replaced`], or
+/// [`RemovalCause::Evicted`] for a rejected one).
 ///
-/// - the value whose hook panicked is dropped during unwinding;
-/// - other values that left in the same operation and had not reached their hooks yet, and
-///   a value the operation was about to hand back (`replace`, a rejected `try_insert`), are
-///   dropped without hooks;
-/// - `clear` and `retain` take entries out one at a time, so entries they had not reached
-///   stay in the map and leave later; `set_max` takes every excess entry out first (the
-///   bound holds at once), and those after the panicking one are dropped without hooks;
-/// - when the map itself, a [`Drain`] or an [`IntoIter`] is dropped, a panicking hook ends
-///   the cleanup: the remaining values are dropped without their hooks, as `Vec` does with a
-///   panicking `Drop`.
-///
-/// A map, iterator or [`ScopeGuard`](crate::scope::ScopeGuard) dropped *while a panic unwinds*
-/// still runs its hooks; if one of them panics too, that second panic is contained (it would
-/// otherwise abort the process) and the rest are dropped without hooks.
+/// The map counts the panics ([`MapStats::hook_panics`](crate::scope::MapStats), the
+/// registry's `hook_panics`). A map, iterator or [`ScopeGuard`](crate::scope::ScopeGuard)
+/// dropped *while a panic unwinds* runs every hook too; their panics are contained (another
+/// panic would abort the process).
 ///
 /// # When `Hash` or `Eq` panics
 ///

@@ -41,6 +41,12 @@ impl<K, V> Departures<K, V> {
         }
     }
 
+    /// Whether no entry waits.
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
     /// Takes the waiting entries, leaving none.
     #[inline]
     pub(crate) fn take(&mut self) -> Self {

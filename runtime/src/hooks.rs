@@ -293,7 +293,13 @@ pub trait RemovalListener<K, V> {
         cause: RemovalCause,
         panics: &mut HookPanics,
     ) {
-        panics.run(|| self.on_removal(key, value, cause));
+        if Self::OBSERVES_REMOVALS {
+            panics.run(|| self.on_removal(key, value, cause));
+        } else {
+            // Nothing to catch: such a listener never touches `panics`, so the map can skip
+            // looking at it (see `ManagedMap::finish`).
+            self.on_removal(key, value, cause);
+        }
     }
 
     /// `false` only for a listener that does nothing with what it receives, such as

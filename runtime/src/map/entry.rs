@@ -8,7 +8,6 @@ use crate::core::expiry::{Expiry, NoExpiry};
 use crate::error::CapacityError;
 use crate::hooks::RemovalListener;
 use crate::map::ManagedMap;
-use crate::panics::HookPanics;
 use crate::policy::{Evicting, Policy, Reject};
 
 /// A view into one key's slot, from [`ManagedMap::entry`].
@@ -390,11 +389,8 @@ impl<'a, K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E
     where
         P: Evicting,
     {
-        let mut panics = HookPanics::default();
-        let index = self
-            .map
-            .insert_absent(self.hash, self.key, value, &mut panics);
-        self.map.finish(panics);
+        // `entry` ran the housekeeping's hooks already: nothing else waits.
+        let index = self.map.insert_absent(self.hash, self.key, value);
         &mut self.map.store.node_mut(index).value
     }
 }

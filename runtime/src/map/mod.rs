@@ -477,7 +477,14 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
     /// Ends an operation's hook work: counts the hooks' panics and resumes the first.
     #[inline]
     pub(crate) fn finish(&self, panics: HookPanics) {
-        panics.finish(|count| self.metrics.hook_panicked(count));
+        if L::OBSERVES_REMOVALS {
+            panics.finish(|count| self.metrics.hook_panicked(count));
+        } else {
+            // A listener that observes nothing never catches a panic (its hook call is not
+            // wrapped), so `panics` is empty: skip the check and the drop, which the compiler
+            // cannot prove empty across the out-of-line eviction.
+            core::mem::forget(panics);
+        }
     }
 
     /// Ends an operation that hands `back` to its caller. If a hook panicked, the caller will
@@ -517,6 +524,24 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
     ) {
         self.metrics.removed(cause);
         leaving.push(key, value, cause);
+    }
+
+    /// The cleanup path for a value leaving during an operation: its hooks run now if
+    /// nothing else waits in `leaving` (so a panic loses nothing), else it waits there too.
+    /// Without expiry `leaving` is known empty here, and this is a plain release.
+    #[inline]
+    pub(crate) fn release_or_depart(
+        &mut self,
+        key: K,
+        value: V,
+        cause: RemovalCause,
+        leaving: &mut Departures<K, V>,
+    ) {
+        if leaving.is_empty() {
+            self.release(key, value, cause);
+        } else {
+            self.depart(leaving, key, value, cause);
+        }
     }
 
     /// Runs the hooks of entries that left (already counted by [`depart`](Self::depart)),
@@ -1493,18 +1518,17 @@ where
             self.upsert_weighed(key, value, false);
             return;
         }
-        let (mut leaving, mut panics) = (Departures::default(), HookPanics::default());
+        let mut leaving = Departures::default();
         match self.upsert(key, value, &mut leaving) {
             Ok(Some((key, old))) => {
-                self.release_into(key, old, RemovalCause::Replaced, &mut panics);
+                self.release_or_depart(key, old, RemovalCause::Replaced, &mut leaving);
             }
             Ok(None) => {}
             Err((hash, key, value)) => {
-                self.insert_absent(hash, key, value, &mut panics);
+                self.insert_absent_or_depart(hash, key, value, &mut leaving);
             }
         }
-        self.notify_into(leaving, &mut panics);
-        self.finish(panics);
+        self.notify(leaving);
     }
 
     /// Stores `value` under `key` as the most recently used entry and hands back the value it
@@ -1530,14 +1554,15 @@ where
         if self.has_budget() {
             return self.upsert_weighed(key, value, true);
         }
-        let (mut leaving, mut panics) = (Departures::default(), HookPanics::default());
+        let mut leaving = Departures::default();
         let replaced = match self.upsert(key, value, &mut leaving) {
             Ok(old) => old,
             Err((hash, key, value)) => {
-                self.insert_absent(hash, key, value, &mut panics);
+                self.insert_absent_or_depart(hash, key, value, &mut leaving);
                 None
             }
         };
+        let mut panics = HookPanics::default();
         self.notify_into(leaving, &mut panics);
         self.finish_handing_back(panics, replaced, replaced_departs)
     }
@@ -1549,17 +1574,13 @@ where
     S: BuildHasher,
     L: RemovalListener<K, V>,
 {
-    /// Inserts a key known to be absent, evicting the least recently used entry if full.
+    /// Inserts a key known to be absent, evicting the least recently used entry if full; the
+    /// victim's hooks run now. For an operation with nothing else waiting for hooks (else
+    /// [`insert_absent_departing`](Self::insert_absent_departing)).
     #[inline]
-    pub(crate) fn insert_absent(
-        &mut self,
-        hash: u64,
-        key: K,
-        value: V,
-        panics: &mut HookPanics,
-    ) -> u32 {
+    pub(crate) fn insert_absent(&mut self, hash: u64, key: K, value: V) -> u32 {
         if self.has_budget() {
-            return self.insert_absent_weighing(hash, key, value, panics);
+            return self.insert_absent_weighing(hash, key, value);
         }
         // `is_full` first: only a full map turns its queues over to find a victim.
         match self
@@ -1568,8 +1589,59 @@ where
             .then(|| self.store.next_victim())
             .flatten()
         {
-            Some(victim) => self.evict_into(victim, hash, key, value, panics),
+            Some(victim) => self.evict_into(victim, hash, key, value),
             None => self.push_absent(hash, key, value),
+        }
+    }
+
+    /// [`insert_absent`](Self::insert_absent) while other departures wait in `leaving` (an
+    /// insert's housekeeping expired or collected some): what this insert evicts waits with
+    /// them, so that a panicking hook cannot cost them theirs. Without expiry and weak keys
+    /// never called (`leaving` is known empty), so it costs the common path nothing.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn insert_absent_departing(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        leaving: &mut Departures<K, V>,
+    ) -> u32 {
+        if self.has_budget() {
+            let weight = self.weigh(&key, &value);
+            return self.insert_absent_weighed_into(hash, key, value, weight, leaving);
+        }
+        match self
+            .store
+            .is_full()
+            .then(|| self.store.next_victim())
+            .flatten()
+        {
+            Some(victim) => {
+                let cause = self.victim_cause(victim);
+                let (old_key, old_value) = self.store.replace_at(victim, hash, key, value);
+                self.metrics.inserted_in_place();
+                self.depart(leaving, old_key, old_value, cause);
+                victim
+            }
+            None => self.push_absent(hash, key, value),
+        }
+    }
+
+    /// Inserts an absent key, running the victim's hooks now if `leaving` is empty, else
+    /// holding them there.
+    #[inline]
+    pub(crate) fn insert_absent_or_depart(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        leaving: &mut Departures<K, V>,
+    ) -> u32 {
+        if leaving.is_empty() {
+            self.insert_absent(hash, key, value)
+        } else {
+            self.insert_absent_departing(hash, key, value, leaving)
         }
     }
 
@@ -1580,8 +1652,7 @@ where
     #[cold]
     #[inline(never)]
     fn upsert_weighed(&mut self, key: K, value: V, hand_back: bool) -> Option<(K, V)> {
-        // This operation's own departures first, then what expired on the way.
-        let (mut own, mut leaving) = (Departures::default(), Departures::default());
+        let mut leaving = Departures::default();
         let hash = self.store.hash(&key);
         self.expire_some(&mut leaving);
         let weight = self.weigh(&key, &value);
@@ -1595,28 +1666,27 @@ where
                 if hand_back {
                     replaced = Some((key, old));
                 } else {
-                    self.depart(&mut own, key, old, RemovalCause::Replaced);
+                    self.depart(&mut leaving, key, old, RemovalCause::Replaced);
                 }
                 if too_heavy {
-                    self.depart_at(index, RemovalCause::Evicted, &mut own);
+                    self.depart_at(index, RemovalCause::Evicted, &mut leaving);
                 } else {
-                    self.shed(0, Some(index), &mut own);
+                    self.shed(0, Some(index), &mut leaving);
                 }
             }
             None if too_heavy => {
                 // Counted in and out, so the registry's length stays exact.
                 self.metrics.inserted_in_place();
-                self.depart(&mut own, key, value, RemovalCause::Evicted);
+                self.depart(&mut leaving, key, value, RemovalCause::Evicted);
             }
             None => {
-                self.shed(weight, None, &mut own);
+                self.shed(weight, None, &mut leaving);
                 let index = self.push_absent(hash, key, value);
                 self.store.set_weight(index, weight);
             }
         }
         self.metrics.weighed(self.store.total_weight());
         let mut panics = HookPanics::default();
-        self.notify_into(own, &mut panics);
         self.notify_into(leaving, &mut panics);
         self.finish_handing_back(panics, replaced, replaced_departs)
     }
@@ -1630,76 +1700,80 @@ where
         key: K,
         value: V,
         weight: u64,
-        panics: &mut HookPanics,
+        leaving: &mut Departures<K, V>,
     ) -> Option<u32> {
         if !self.has_budget() {
-            return Some(self.insert_absent(hash, key, value, panics));
+            return Some(self.insert_absent_or_depart(hash, key, value, leaving));
         }
         if weight > self.weight_limit() {
             self.metrics.inserted_in_place();
-            self.release_into(key, value, RemovalCause::Evicted, panics);
+            self.release_or_depart(key, value, RemovalCause::Evicted, leaving);
             return None;
         }
-        Some(self.insert_absent_weighed(hash, key, value, weight, panics))
+        if leaving.is_empty() {
+            Some(self.insert_absent_weighed(hash, key, value, weight))
+        } else {
+            Some(self.insert_absent_weighed_into(hash, key, value, weight, leaving))
+        }
     }
 
     /// [`insert_absent_weighed`](Self::insert_absent_weighed), weighing the entry first; out of
     /// line, so that maps without a budget pay one branch for it.
     #[cold]
     #[inline(never)]
-    fn insert_absent_weighing(
-        &mut self,
-        hash: u64,
-        key: K,
-        value: V,
-        panics: &mut HookPanics,
-    ) -> u32 {
+    fn insert_absent_weighing(&mut self, hash: u64, key: K, value: V) -> u32 {
         let weight = self.weigh(&key, &value);
-        self.insert_absent_weighed(hash, key, value, weight, panics)
+        self.insert_absent_weighed(hash, key, value, weight)
     }
 
     /// A new key under a weight budget, for an entry API that must keep it: evicts until it
     /// fits, or until it is alone if it is heavier than the whole budget.
     #[cold]
     #[inline(never)]
-    fn insert_absent_weighed(
+    fn insert_absent_weighed(&mut self, hash: u64, key: K, value: V, weight: u64) -> u32 {
+        let mut own = Departures::default();
+        let index = self.insert_absent_weighed_into(hash, key, value, weight, &mut own);
+        self.notify(own);
+        index
+    }
+
+    /// [`insert_absent_weighed`](Self::insert_absent_weighed), what it evicts held in
+    /// `leaving`.
+    fn insert_absent_weighed_into(
         &mut self,
         hash: u64,
         key: K,
         value: V,
         weight: u64,
-        panics: &mut HookPanics,
+        leaving: &mut Departures<K, V>,
     ) -> u32 {
-        let mut own = Departures::default();
-        self.shed(weight, None, &mut own);
+        self.shed(weight, None, leaving);
         let index = self.push_absent(hash, key, value);
         self.store.set_weight(index, weight);
         self.metrics.weighed(self.store.total_weight());
-        self.notify_into(own, panics);
         index
     }
 
     /// Replaces the least recent entry with a new one. Out of line: it keeps the common
     /// insert path small enough to inline (measured: +13 instructions per insert otherwise).
     #[inline(never)]
-    fn evict_into(
-        &mut self,
-        victim: u32,
-        hash: u64,
-        key: K,
-        value: V,
-        panics: &mut HookPanics,
-    ) -> u32 {
+    fn evict_into(&mut self, victim: u32, hash: u64, key: K, value: V) -> u32 {
         // A victim past its deadline leaves because it expired, not because of the bound.
-        let cause = if self.store.expired_now(victim) {
+        let cause = self.victim_cause(victim);
+        let (old_key, old_value) = self.store.replace_at(victim, hash, key, value);
+        self.metrics.inserted_in_place();
+        self.release(old_key, old_value, cause);
+        victim
+    }
+
+    /// Why the victim leaves: past its deadline it expired; else the bound evicted it.
+    #[inline]
+    fn victim_cause(&self, victim: u32) -> RemovalCause {
+        if self.store.expired_now(victim) {
             RemovalCause::Expired
         } else {
             RemovalCause::Evicted
-        };
-        let (old_key, old_value) = self.store.replace_at(victim, hash, key, value);
-        self.metrics.inserted_in_place();
-        self.release_into(old_key, old_value, cause, panics);
-        victim
+        }
     }
 
     /// The value for `key`, making it the most recently used entry.
@@ -1812,16 +1886,17 @@ where
     /// assert_eq!(map.try_insert(2, 'c').unwrap_err().into_inner(), (2, 'c'));
     /// ```
     pub fn try_insert(&mut self, key: K, value: V) -> Result<(), CapacityError<K, V>> {
-        let (mut leaving, mut panics) = (Departures::default(), HookPanics::default());
+        let mut leaving = Departures::default();
         let stored = match self.try_replace_inner(key, value, &mut leaving) {
             Ok(replaced) => {
                 if let Some((key, old)) = replaced {
-                    self.release_into(key, old, RemovalCause::Replaced, &mut panics);
+                    self.release_or_depart(key, old, RemovalCause::Replaced, &mut leaving);
                 }
                 Ok(())
             }
             Err(rejected) => Err(rejected),
         };
+        let mut panics = HookPanics::default();
         self.notify_into(leaving, &mut panics);
         self.finish_handing_back(panics, stored, |stored| stored.err().map(rejected_departs))
     }

@@ -613,12 +613,12 @@ where
     }
 
     /// The listener's view of a replaced value: the weak key only.
-    fn release_replaced(&mut self, weak: K, old: V, panics: &mut HookPanics) {
-        self.map.release_into(
+    fn release_replaced(&mut self, weak: K, old: V, leaving: &mut Departures<Weakly<K>, V>) {
+        self.map.release_or_depart(
             Weakly { weak, hash: 0 },
             old,
             RemovalCause::Replaced,
-            panics,
+            leaving,
         );
     }
 
@@ -757,18 +757,17 @@ where
     where
         P: Evicting,
     {
-        let (mut leaving, mut panics) = (Departures::default(), HookPanics::default());
+        let mut leaving = Departures::default();
         match self.upsert(key, value, &mut leaving) {
-            Ok(Some((weak, old))) => self.release_replaced(weak, old, &mut panics),
+            Ok(Some((weak, old))) => self.release_replaced(weak, old, &mut leaving),
             Ok(None) => {}
             Err((_strong, slot, value)) => {
                 let (hash, weight) = (slot.hash, self.weigh(&slot.weak, &value));
                 self.map
-                    .insert_absent_checked(hash, slot, value, weight, &mut panics);
+                    .insert_absent_checked(hash, slot, value, weight, &mut leaving);
             }
         }
-        self.map.notify_into(leaving, &mut panics);
-        self.map.finish(panics);
+        self.map.notify(leaving);
     }
 }
 
@@ -799,10 +798,10 @@ where
         key: K::Strong,
         value: V,
     ) -> Result<(), CapacityError<K::Strong, V>> {
-        let (mut leaving, mut panics) = (Departures::default(), HookPanics::default());
+        let mut leaving = Departures::default();
         let stored = match self.upsert(key, value, &mut leaving) {
             Ok(Some((weak, old))) => {
-                self.release_replaced(weak, old, &mut panics);
+                self.release_replaced(weak, old, &mut leaving);
                 Ok(())
             }
             Ok(None) => Ok(()),
@@ -818,6 +817,7 @@ where
                 Ok(())
             }
         };
+        let mut panics = HookPanics::default();
         self.map.notify_into(leaving, &mut panics);
         self.map.finish_handing_back(panics, stored, |stored| {
             // The listener sees weak keys: the rejected strong key's weak form.

@@ -45,7 +45,7 @@ fn main() -> ExitCode {
     let (managed_peak, managed_after) = fill_and_empty(
         |k| managed.borrow_mut().insert(k, k),
         |k| {
-            managed.borrow_mut().remove(&k);
+            managed.borrow_mut().discard(&k);
         },
     );
 

@@ -191,20 +191,14 @@ pub(crate) fn lifetime_name(lit: &LitStr, errors: &mut Errors) -> Option<Scope> 
     None
 }
 
-/// Parses `"250ms"`, `"30s"`, `"10m"`, `"2h"` into milliseconds.
+/// Parses a duration in humantime's format (`"250ms"`, `"30s"`, `"5min"`, `"1h30m"`,
+/// `"1d"`, `"2h 15m"`) into whole milliseconds; `None` if it does not parse, is shorter than
+/// a millisecond, or does not fit.
 pub(crate) fn parse_duration(text: &str) -> Option<u64> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().ok()?;
-    let factor = match unit.trim() {
-        "ms" => 1,
-        "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        _ => return None,
-    };
-    number.checked_mul(factor).filter(|&ms| ms > 0)
+    let duration = humantime::parse_duration(text.trim()).ok()?;
+    u64::try_from(duration.as_millis())
+        .ok()
+        .filter(|&ms| ms > 0)
 }
 
 /// `"64MiB"` in bytes: a positive whole number and `B`, `KiB`, `MiB` or `GiB`.
@@ -246,8 +240,9 @@ fn duration_value(expr: &Expr, key: &str, errors: &mut Errors) -> Option<u64> {
         errors.spanned(
             &lit,
             format!(
-                "invalid duration {:?} for `{key}`: write a positive whole number followed by \
-                 `ms`, `s`, `m` or `h`, like \"250ms\", \"30s\", \"10m\" or \"2h\"",
+                "invalid duration {:?} for `{key}`: write whole numbers with units (`ms`, `s`, \
+                 `m` or `min`, `h`, `d`), at least a millisecond, like \"250ms\", \"30s\", \
+                 \"5min\", \"1h30m\" or \"1d\"",
                 lit.value()
             ),
         );
@@ -486,9 +481,15 @@ mod tests {
         assert_eq!(parse_duration("30s"), Some(30_000));
         assert_eq!(parse_duration("10m"), Some(600_000));
         assert_eq!(parse_duration("2h"), Some(7_200_000));
-        assert_eq!(parse_duration("10 minutes"), None);
+        assert_eq!(parse_duration("5min"), Some(300_000));
+        assert_eq!(parse_duration("1h30m"), Some(5_400_000));
+        assert_eq!(parse_duration("1d"), Some(86_400_000));
+        assert_eq!(parse_duration("2h 15m"), Some(8_100_000));
+        assert_eq!(parse_duration("10 minutes"), Some(600_000));
         assert_eq!(parse_duration("0s"), None);
+        assert_eq!(parse_duration("500us"), None, "under a millisecond");
         assert_eq!(parse_duration("s"), None);
-        assert_eq!(parse_duration("1.5s"), None);
+        assert_eq!(parse_duration("1.5s"), Some(1_500));
+        assert_eq!(parse_duration("soon"), None);
     }
 }

@@ -46,8 +46,8 @@ pub(crate) fn managed(args: &TokenStream, input: TokenStream) -> TokenStream {
         }
     };
     let mut errors = Errors::default();
-    let input = Input::from_syn(args, item, &mut errors);
-    valid::check(&input, &mut errors);
+    let mut input = Input::from_syn(args, item, &mut errors);
+    valid::check(&mut input, &mut errors);
     let mut tokens = generate(&input);
     if let Err(error) = errors.finish() {
         tokens.extend(error.to_compile_error());

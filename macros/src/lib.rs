@@ -21,14 +21,14 @@ use proc_macro::TokenStream;
 ///
 /// Keys of `#[managed_map(...)]`: `lifetime` (required: `"request"`, `"session"`, `"batch"`,
 /// `"process"`), `max` (required unless `weak_keys`), `evict` (`"lru"` default, or
-/// `"reject"`), `weak_keys`, `ttl` / `idle` (`"250ms"`, `"30s"`, `"10m"`, `"2h"`), `cleanup`,
+/// `"reject"`), `weak_keys`, `ttl` / `idle` (`"250ms"`, `"30s"`, `"5min"`, `"1h30m"`, `"1d"`), `cleanup`,
 /// `on_remove = path`, `name = "..."`, `concurrent` (a `ConcurrentMap`: `&self` methods, hooks
 /// that are `Fn + Send + Sync`, so the struct can be shared through `Arc` without a lock),
 /// `alias = Name` (declares `type Name = <the field's managed map type>`).
 /// `#[mapguard::managed(crate = path)]` finds a renamed or re-exported mapguard.
 /// A map field that should stay a plain map takes
-/// `#[unmanaged(reason = "...")]`. Put the attribute above `#[derive(...)]`, and build the
-/// struct with `Default` (or `Default::default()` per field).
+/// `#[unmanaged(reason = "...")]`. The attribute may stand above or below `#[derive(...)]`;
+/// build the struct with `Default` (or `Default::default()` per field).
 ///
 /// ```
 /// use mapguard::{Lifetime, ManagedCache};

@@ -5,9 +5,65 @@ use crate::ast::{Field, FieldKind, FoundMap, Input, find_map, is_helper, is_weak
 use crate::attr::MapAttr;
 use crate::ctxt::Errors;
 
-pub(crate) fn check(input: &Input, errors: &mut Errors) {
+pub(crate) fn check(input: &mut Input, errors: &mut Errors) {
     for field in &input.fields {
         check_field(field, errors);
+    }
+    let (ident, attrs) = (&input.item.ident, &mut input.item.attrs);
+    check_derived_clone(ident, attrs, &input.fields, errors);
+}
+
+/// `#[derive(Clone)]` with a concurrent or weak-keyed managed map: those maps are not
+/// `Clone`, and rustc's own error would name the generated field type. One error, at
+/// `Clone`, naming the fields and what to write instead; `Clone` is then taken out of the
+/// derive, so rustc adds no second error about the generated type.
+fn check_derived_clone(
+    ident: &syn::Ident,
+    attrs: &mut [syn::Attribute],
+    fields: &[Field],
+    errors: &mut Errors,
+) {
+    let shared: Vec<String> = fields
+        .iter()
+        .filter(|field| match &field.kind {
+            FieldKind::Managed(managed) => {
+                managed.0.concurrent.is_some() || managed.0.weak_keys.is_some()
+            }
+            _ => false,
+        })
+        .map(describe)
+        .collect();
+    if shared.is_empty() {
+        return;
+    }
+    let is_clone = |path: &syn::Path| {
+        path.segments
+            .last()
+            .is_some_and(|last| last.ident == "Clone")
+    };
+    for attr in attrs
+        .iter_mut()
+        .filter(|attr| attr.path().is_ident("derive"))
+    {
+        let Ok(derived) = attr.parse_args_with(
+            syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+        ) else {
+            continue;
+        };
+        let Some(clone) = derived.iter().find(|path| is_clone(path)) else {
+            continue;
+        };
+        errors.spanned(
+            clone,
+            format!(
+                "`#[derive(Clone)]` cannot copy {}: `concurrent` and `weak_keys` managed maps \
+                 are not `Clone` (a copy would split one map into two, each closing its own \
+                 values); share the struct instead, as `Arc<{ident}>`, or drop `Clone`",
+                shared.join(", ")
+            ),
+        );
+        let kept = derived.iter().filter(|path| !is_clone(path));
+        *attr = syn::parse_quote!(#[derive(#(#kept),*)]);
     }
 }
 

@@ -133,7 +133,7 @@ fn after_evictions() {
         (0..3 * max).for_each(|k| adaptive.insert(k, k));
         let adaptive_bytes = heap().curr_bytes - before;
         (0..3 * max).for_each(|k| {
-            adaptive.remove(&k);
+            let _ = adaptive.remove(&k);
         });
         let retained = heap().curr_bytes - before;
         drop(adaptive);
@@ -180,12 +180,12 @@ fn registry_gives_memory_back_after_many_maps() {
 fn no_reallocation_churn_at_the_shrink_boundary() {
     let mut map = full_lru(1_024);
     for k in 0..(1_024 - 255) {
-        map.remove(&k);
+        let _ = map.remove(&k);
     }
     let blocks_before = heap().total_blocks;
     for round in 0..10_000_u64 {
         map.insert(1_000_000 + round, round);
-        map.remove(&(1_000_000 + round));
+        let _ = map.remove(&(1_000_000 + round));
     }
     let reallocations = heap().total_blocks - blocks_before;
     println!("10000 insert/remove pairs at a shrink boundary: {reallocations} allocations");

@@ -174,7 +174,7 @@ fn key_lifetimes_are_recorded_when_asked() {
     }
     clock.advance(Duration::from_millis(1));
     for k in 0..90 {
-        map.remove(&k); // 90 keys live ~1 ms
+        let _ = map.remove(&k); // 90 keys live ~1 ms
     }
     clock.advance(Duration::from_secs(1));
     for k in 100..109 {
@@ -238,4 +238,32 @@ fn reserved_capacity_shows_from_the_start_and_goes_with_clear() {
     );
     map.clear();
     assert_eq!(report(), 0);
+}
+
+#[test]
+fn contains_key_counts_a_lookup_so_a_check_then_insert_cache_shows_its_misses() {
+    let mut cache = LruMap::builder(8).name("Registry.contains").build();
+    for key in [1, 2, 1, 3, 1] {
+        if !cache.contains_key(&key) {
+            cache.insert(key, key * 10);
+        }
+    }
+    let mut weak = mapguard::WeakKeyMap::<std::rc::Weak<u32>, ()>::builder()
+        .name("Registry.contains_weak")
+        .build();
+    let key = std::rc::Rc::new(7);
+    assert!(!weak.contains_key(&7));
+    weak.insert(std::rc::Rc::clone(&key), ());
+    assert!(weak.contains_key(&7));
+    let report = mapguard::registry::snapshot();
+    let figures = |name: &str| {
+        let map = report.iter().find(|m| m.name == name).unwrap();
+        (map.hits, map.misses)
+    };
+    assert_eq!(
+        figures("Registry.contains"),
+        (2, 3),
+        "hits: 1 twice; misses: 1, 2, 3"
+    );
+    assert_eq!(figures("Registry.contains_weak"), (1, 1));
 }

@@ -59,7 +59,7 @@ use crate::weight::Weigher;
 /// the same time on different threads (hence `ConcurrentListener` takes `&self` and is
 /// `Send + Sync`). If a hook panics, every other entry that left still reaches its hooks,
 /// and then the first panic reaches the caller (see
-/// [`ManagedMap`](crate::ManagedMap)'s "When a hook panics").
+/// [`ManagedMap`]'s "When a hook panics").
 /// If your closure panics under a shard's lock (`update`,
 /// `retain`, `get_or_insert_with`), entries that had already left run their hooks at that
 /// shard's next operation, or when the map is dropped.
@@ -868,6 +868,7 @@ where
     /// assert_eq!(map.remove("a"), Some(1));
     /// assert_eq!(map.remove("a"), None);
     /// ```
+    #[must_use = "`remove` hands the value back without its hooks (`Cleanup`, listener): use it, or call `discard` to close it through the cleanup path"]
     pub fn remove<Q>(&self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,
@@ -883,6 +884,7 @@ where
     /// map.insert(String::from("a"), 1);
     /// assert_eq!(map.remove_entry("a"), Some((String::from("a"), 1)));
     /// ```
+    #[must_use = "`remove_entry` hands the value back without its hooks (`Cleanup`, listener): use it, or call `discard` to close it through the cleanup path"]
     pub fn remove_entry<Q>(&self, key: &Q) -> Option<(K, V)>
     where
         K: Borrow<Q>,
@@ -1004,6 +1006,7 @@ where
     /// assert_eq!(map.replace("a", 1), None);
     /// assert_eq!(map.replace("a", 2), Some(1));
     /// ```
+    #[must_use = "`replace` hands the old value back without its hooks (`Cleanup`, listener): use it, or call `insert` to close it through the cleanup path"]
     pub fn replace(&self, key: K, value: V) -> Option<V>
     where
         P: Evicting,

@@ -295,7 +295,7 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Ex
     /// }
     /// assert!(map.is_empty());
     /// ```
-    #[must_use]
+    #[must_use = "`remove` hands the value back without its hooks (`Cleanup`, listener): use it, or call `discard` to close it through the cleanup path"]
     pub fn remove(self) -> V {
         self.remove_entry().1
     }
@@ -310,7 +310,7 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Ex
     ///     assert_eq!(slot.remove_entry(), (1, 'a'));
     /// }
     /// ```
-    #[must_use]
+    #[must_use = "`remove_entry` hands the value back without its hooks (`Cleanup`, listener): use it, or call `discard` to close it through the cleanup path"]
     pub fn remove_entry(self) -> (K, V) {
         self.map.take_at(self.index)
     }

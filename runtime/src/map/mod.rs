@@ -1037,7 +1037,9 @@ where
         index
     }
 
-    /// Whether `key` is present. Does not change the recency order.
+    /// Whether `key` is present. Does not change the recency order, but counts as a lookup
+    /// (a hit or a miss in the registry's figures), so a cache read as `contains_key` then
+    /// `insert` shows its misses. [`peek`](Self::peek) is the read that counts nothing.
     ///
     /// ```
     /// let mut map = mapguard::LruMap::new(3);
@@ -1050,7 +1052,9 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.find(key).is_some()
+        let found = self.find(key).is_some();
+        self.count_lookup_shared(found);
+        found
     }
 
     /// The value for `key`, without changing the recency order.
@@ -1137,6 +1141,7 @@ where
     /// assert_eq!(map.remove("a"), None);
     /// ```
     #[inline]
+    #[must_use = "`remove` hands the value back without its hooks (`Cleanup`, listener): use it, or call `discard` to close it through the cleanup path"]
     pub fn remove<Q>(&mut self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,
@@ -1153,6 +1158,7 @@ where
     /// assert_eq!(map.remove_entry("a"), Some((String::from("a"), 1)));
     /// ```
     #[inline]
+    #[must_use = "`remove_entry` hands the value back without its hooks (`Cleanup`, listener): use it, or call `discard` to close it through the cleanup path"]
     pub fn remove_entry<Q>(&mut self, key: &Q) -> Option<(K, V)>
     where
         K: Borrow<Q>,
@@ -1435,6 +1441,12 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
         self.metrics.lookup(false);
     }
 
+    /// Counts a lookup made through `&self` (which other threads may make at once).
+    #[inline]
+    pub(crate) fn count_lookup_shared(&self, hit: bool) {
+        self.metrics.lookup_shared(hit);
+    }
+
     /// Takes every entry out at once, uncounted, with the listener that is to see them: for
     /// a wrapper's `Drop`, which decides each entry's cause itself.
     pub(crate) fn take_for_drop(&mut self) -> (Vec<Node<K, V>>, &mut L) {
@@ -1539,6 +1551,7 @@ where
     /// assert_eq!(map.replace("a", 1), None);
     /// assert_eq!(map.replace("a", 2), Some(1));
     /// ```
+    #[must_use = "`replace` hands the old value back without its hooks (`Cleanup`, listener): use it, or call `insert` to close it through the cleanup path"]
     pub fn replace(&mut self, key: K, value: V) -> Option<V>
     where
         P: Evicting,
@@ -1857,6 +1870,7 @@ where
     /// assert_eq!(map.pop_lru(), Some((1, 'a')));
     /// assert_eq!(map.len(), 1);
     /// ```
+    #[must_use = "`pop_lru` hands the entry back without its hooks (`Cleanup`, listener): use it, or evict through `insert`/`set_max` to close it"]
     pub fn pop_lru(&mut self) -> Option<(K, V)> {
         let back = self.store.back()?;
         Some(self.take_at(back))

@@ -662,7 +662,8 @@ where
         Some(self.map.read_at(index))
     }
 
-    /// Whether a live `key` is present.
+    /// Whether a live `key` is present; counted as a lookup (a hit or a miss), as for
+    /// [`LruMap::contains_key`](crate::LruMap::contains_key).
     ///
     /// ```
     /// use std::rc::{Rc, Weak};
@@ -677,7 +678,9 @@ where
         K::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.find(key).is_some()
+        let found = self.find(key).is_some();
+        self.map.count_lookup_shared(found);
+        found
     }
 
     /// Removes a live `key` and hands its value back (no hook runs).
@@ -689,6 +692,7 @@ where
     /// map.insert(Rc::clone(&key), 'x');
     /// assert_eq!(map.remove(&1), Some('x'));
     /// ```
+    #[must_use = "`remove` hands the value back without its hooks (`Cleanup`, listener): use it, or call `discard` to close it through the cleanup path"]
     pub fn remove<Q>(&mut self, key: &Q) -> Option<V>
     where
         K::Key: Borrow<Q>,

@@ -616,6 +616,7 @@ where
     /// map.insert(Arc::clone(&key), 9);
     /// assert_eq!(map.remove(&1), Some(9));
     /// ```
+    #[must_use = "`remove` hands the value back without its hooks (`Cleanup`, listener): use it, or call `discard` to close it through the cleanup path"]
     pub fn remove<Q>(&self, key: &Q) -> Option<V>
     where
         K::Key: Borrow<Q>,

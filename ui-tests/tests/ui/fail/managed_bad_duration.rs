@@ -2,7 +2,7 @@ use std::collections::HashMap;
 
 #[mapguard::managed]
 struct Cache {
-    #[managed_map(lifetime = "request", max = 10, ttl = "10 minutes", idle = "0s")]
+    #[managed_map(lifetime = "request", max = 10, ttl = "ten minutes", idle = "0s")]
     entries: HashMap<u64, String>,
 }
 

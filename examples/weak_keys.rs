@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::process::ExitCode;
 use std::rc::{Rc, Weak};
 
-use mapguard::{ManagedCache, RemovalCause, WeakKeyMap};
+use mapguard::{RemovalCause, WeakKeyMap};
 
 #[global_allocator]
 static HEAP: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::System, usize::MAX);

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use mapguard::testing::{MockClock, Tracked, Tracker};
-use mapguard::{BoundedMap, LruMap, ManagedCache, RemovalCause};
+use mapguard::{BoundedMap, LruMap, RemovalCause};
 
 const TTL: Duration = Duration::from_secs(10);
 

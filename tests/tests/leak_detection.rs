@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use mapguard::registry::{self, LeakDetector, Suspicion, Thresholds};
 use mapguard::testing::MockClock;
-use mapguard::{Lifetime, LruMap, ManagedCache};
+use mapguard::{Lifetime, LruMap};
 
 const MINUTE: Duration = Duration::from_secs(60);
 

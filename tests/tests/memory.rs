@@ -7,7 +7,7 @@
 
 use std::rc::{Rc, Weak};
 
-use mapguard::{BoundedMap, ConcurrentLruMap, Lifetime, LruMap, ManagedCache, WeakKeyMap};
+use mapguard::{BoundedMap, ConcurrentLruMap, Lifetime, LruMap, WeakKeyMap};
 
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;

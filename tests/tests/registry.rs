@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use mapguard::registry::{self, LeakSuspect, Suspicion};
-use mapguard::{BoundedMap, Lifetime, LruMap, ManagedCache, RemovalCause};
+use mapguard::{BoundedMap, Lifetime, LruMap, RemovalCause};
 
 fn find(name: &str) -> Option<registry::MapReport> {
     registry::snapshot().into_iter().find(|m| m.name == name)

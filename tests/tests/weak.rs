@@ -5,7 +5,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use mapguard::testing::{MockClock, Tracked, Tracker};
-use mapguard::{Lifetime, ManagedCache, RemovalCause, WeakKeyMap};
+use mapguard::{Lifetime, RemovalCause, WeakKeyMap};
 
 #[test]
 fn arc_keys_are_collected_when_the_last_arc_goes() {

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 use mapguard::testing::{Tracked, Tracker};
-use mapguard::{ManagedCache, RemovalCause, WeakKeyMap};
+use mapguard::{RemovalCause, WeakKeyMap};
 use proptest::prelude::*;
 
 #[derive(Clone, Debug)]
@@ -73,7 +73,7 @@ fn evicted(log: &Log, id: u64) -> bool {
 /// A live value the map no longer shows is only acceptable as an eviction.
 fn reconcile(map: &Map, model: &mut Model, log: &Log, bounded: bool) {
     for key in 0..8u8 {
-        let shown = map.get(&key).map(Tracked::id);
+        let shown = map.peek(&key).map(Tracked::id);
         match (shown, model.live.get(&key).copied()) {
             (Some(got), Some(want)) => assert_eq!(got, want, "key {key}"),
             (None, None) => {}

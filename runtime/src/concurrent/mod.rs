@@ -1138,6 +1138,34 @@ where
         .map(|replaced| replaced.map(|(_, old)| old))
         .map_err(|error| error.with_max(self.max()))
     }
+
+    /// Changes the bound (each shard holds at most `⌈max / shards⌉`). A bounded map never
+    /// lets an entry go on its own, so lowering the bound below a shard's length keeps every
+    /// entry and rejects new keys there until removals bring it under, as for
+    /// [`BoundedMap::set_max`](crate::BoundedMap::set_max). O(shards).
+    ///
+    /// # Panics
+    ///
+    /// If `max` is 0.
+    ///
+    /// ```
+    /// let table = mapguard::ConcurrentBoundedMap::builder(8).shards(1).build();
+    /// (0..8).for_each(|k| table.try_insert(k, ()).unwrap());
+    /// table.set_max(4);
+    /// assert_eq!((table.len(), table.max()), (8, 4)); // nothing was dropped
+    /// assert!(table.try_insert(9, ()).is_err());
+    /// ```
+    pub fn set_max(&self, max: usize) {
+        assert_valid_max(max);
+        let per_shard = max.div_ceil(self.shards.len());
+        self.resizing.with(|()| {
+            for shard in &self.shards {
+                shard.with(|shard| shard.set_max(per_shard));
+            }
+            self.max.store(max, Ordering::Relaxed);
+            self.metrics.resized(0, max);
+        });
+    }
 }
 
 impl<K, V, P: Policy, S, L, E> ManagedCache for ConcurrentMap<K, V, P, S, L, E>

@@ -1285,6 +1285,38 @@ where
         count
     }
 
+    /// Clears the map through the cleanup path with [`RemovalCause::ScopeEnded`] if it has
+    /// `lifetime`; returns how many entries left. The same as
+    /// [`ManagedCache::end_scope`], without importing the trait. O(n).
+    ///
+    /// ```
+    /// use mapguard::{Lifetime, LruMap};
+    /// let mut per_request = LruMap::builder(8).lifetime(Lifetime::Request).build();
+    /// per_request.insert(1, "scratch");
+    /// assert_eq!(per_request.end_scope(Lifetime::Session), 0); // another lifetime
+    /// assert_eq!(per_request.end_scope(Lifetime::Request), 1);
+    /// ```
+    pub fn end_scope(&mut self, lifetime: Lifetime) -> usize {
+        <Self as ManagedCache>::end_scope(self, lifetime)
+    }
+
+    /// Purges expired entries ([`RemovalCause::Expired`]; none without `ttl`/`idle`) and
+    /// refreshes the registry's figures; returns how many left. The same as
+    /// [`ManagedCache::maintain`], without importing the trait. O(n).
+    ///
+    /// ```
+    /// use mapguard::{testing::MockClock, LruMap};
+    /// use std::time::Duration;
+    /// let clock = MockClock::new();
+    /// let mut sessions = LruMap::builder(8).ttl(Duration::from_secs(60)).clock(clock.clone()).build();
+    /// sessions.insert(1, "ada");
+    /// clock.advance(Duration::from_secs(61));
+    /// assert_eq!(sessions.maintain(), 1);
+    /// ```
+    pub fn maintain(&mut self) -> usize {
+        <Self as ManagedCache>::maintain(self)
+    }
+
     /// Releases all spare memory now rather than waiting for the automatic shrink. O(n).
     ///
     /// ```
@@ -1412,6 +1444,12 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
     #[inline]
     pub(crate) fn value_at(&self, index: u32) -> &V {
         &self.store.node(index).value
+    }
+
+    /// The value at `index`, mutably, uncounted and without promotion (for `retain`).
+    #[inline]
+    pub(crate) fn value_at_mut(&mut self, index: u32) -> &mut V {
+        &mut self.store.node_mut(index).value
     }
 
     /// Whether the entry at `index` is past its deadline (never, without expiry).
@@ -1807,6 +1845,21 @@ where
         self.get_mut(key).map(|value| &*value)
     }
 
+    /// The value for `key`, inserting `make()` first if the key is absent (which may evict
+    /// like [`insert`](Self::insert)); the entry becomes the most recently used. One lookup,
+    /// as [`entry`](Self::entry)`(key).or_insert_with(make)`. O(1) average.
+    ///
+    /// ```
+    /// let mut rules = mapguard::LruMap::new(100);
+    /// let compiled = rules.get_or_insert_with("a+", || String::from("compiled a+"));
+    /// assert_eq!(compiled, "compiled a+");
+    /// let again = rules.get_or_insert_with("a+", || unreachable!("already there"));
+    /// assert_eq!(again, "compiled a+");
+    /// ```
+    pub fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> &mut V {
+        self.entry(key).or_insert_with(make)
+    }
+
     /// Changes the bound. Shrinking below the current length evicts least recently used
     /// entries through the cleanup path with [`RemovalCause::Evicted`]. O(evicted).
     ///
@@ -2041,7 +2094,34 @@ where
     /// ```
     #[must_use]
     pub fn remaining(&self) -> usize {
-        self.store.max() - self.store.len()
+        self.store.max().saturating_sub(self.store.len())
+    }
+
+    /// Changes the bound. A bounded map never lets an entry go on its own, so lowering the
+    /// bound below the current length keeps every entry: the map rejects new keys (updates
+    /// of present keys still succeed) until removals bring its length under the new bound;
+    /// until then `len() > max()`. Raising it admits new keys at once. O(1).
+    ///
+    /// # Panics
+    ///
+    /// If `max` is 0.
+    ///
+    /// ```
+    /// let mut table = mapguard::BoundedMap::new(4);
+    /// (0..4).for_each(|k| table.try_insert(k, ()).unwrap());
+    /// table.set_max(2);
+    /// assert_eq!((table.len(), table.max()), (4, 2)); // nothing was dropped
+    /// assert!(table.try_insert(9, ()).is_err());
+    /// table.discard(&0);
+    /// table.discard(&1);
+    /// table.discard(&2);
+    /// assert!(table.try_insert(9, ()).is_ok()); // under the new bound again
+    /// ```
+    pub fn set_max(&mut self, max: usize) {
+        assert_valid_max(max);
+        self.store.set_max(max);
+        self.metrics
+            .resized(self.store.heap_bytes(), self.store.max());
     }
 }
 

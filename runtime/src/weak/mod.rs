@@ -622,22 +622,125 @@ where
         );
     }
 
-    /// The value for a live `key`. Does not change the recency order. O(1) average.
+    /// The value for a live `key`, without changing the recency order or counting a
+    /// lookup. O(1) average.
     ///
     /// ```
     /// use std::rc::{Rc, Weak};
     /// let mut map = mapguard::WeakKeyMap::<Weak<str>, u8>::new();
     /// let key: Rc<str> = Rc::from("a");
     /// map.insert(Rc::clone(&key), 1);
-    /// assert_eq!(map.get("a"), Some(&1));
+    /// assert_eq!(map.peek("a"), Some(&1));
     /// ```
     #[must_use]
-    pub fn get<Q>(&self, key: &Q) -> Option<&V>
+    pub fn peek<Q>(&self, key: &Q) -> Option<&V>
     where
         K::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
         self.find(key).map(|index| self.map.value_at(index))
+    }
+
+    /// Changes the value for a live `key` in place and returns what `change` returned
+    /// (`None` if absent). Counted as [`get_mut`](Self::get_mut) is (a hit, a use of the
+    /// entry); under a weight budget the entry is re-weighed, as
+    /// [`LruMap::update`](crate::LruMap::update) does. O(1) average.
+    ///
+    /// ```
+    /// use std::rc::{Rc, Weak};
+    /// let mut map = mapguard::WeakKeyMap::<Weak<u8>, Vec<u8>>::new();
+    /// let key = Rc::new(1);
+    /// map.insert(Rc::clone(&key), vec![]);
+    /// assert_eq!(map.update(&1, |v| { v.push(7); v.len() }), Some(1));
+    /// assert_eq!(map.update(&2, |v| v.len()), None);
+    /// ```
+    pub fn update<Q, R>(&mut self, key: &Q, change: impl FnOnce(&mut V) -> R) -> Option<R>
+    where
+        K::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let Some(index) = self.find_live(key) else {
+            self.map.count_miss();
+            return None;
+        };
+        let result = change(self.map.read_at(index));
+        if self.weigher.is_some() {
+            if let Some(strong) = self.map.key_at(index).weak.view() {
+                let weak = K::new(&strong);
+                let weight = self.weigh(&weak, self.map.value_at(index));
+                let mut leaving = Departures::default();
+                self.map.reweigh_into(index, weight, &mut leaving);
+                self.map.notify(leaving);
+            }
+        }
+        Some(result)
+    }
+
+    /// Keeps only the live entries for which `keep` returns `true` (it sees the strong key);
+    /// the others leave with [`RemovalCause::Explicit`], and entries whose key died with
+    /// [`RemovalCause::Collected`]. O(n).
+    ///
+    /// ```
+    /// use std::rc::{Rc, Weak};
+    /// let mut map = mapguard::WeakKeyMap::<Weak<u8>, u8>::new();
+    /// let keys: Vec<Rc<u8>> = (0..6).map(Rc::new).collect();
+    /// for key in &keys {
+    ///     map.insert(Rc::clone(key), **key);
+    /// }
+    /// map.retain(|key, _| **key % 2 == 0);
+    /// assert_eq!(map.len(), 3);
+    /// ```
+    pub fn retain(&mut self, mut keep: impl FnMut(&K::Strong, &mut V) -> bool) {
+        let mut panics = HookPanics::default();
+        let mut index = 0;
+        while index < self.map.len() {
+            let at = index as u32;
+            let cause = match self.map.key_at(at).weak.view() {
+                None => Some(RemovalCause::Collected),
+                Some(strong) => {
+                    (!keep(&strong, self.map.value_at_mut(at))).then_some(RemovalCause::Explicit)
+                }
+            };
+            match cause {
+                // The last node moves into `index`: look at it next.
+                Some(cause) => self.map.release_at_into(at, cause, &mut panics),
+                None => index += 1,
+            }
+        }
+        self.map.finish(panics);
+    }
+
+    /// Ends `lifetime`'s scope for this map, as [`ManagedCache::end_scope`] does, without
+    /// importing the trait: if the map has `lifetime`, dead-key entries leave as
+    /// [`RemovalCause::Collected`] and the rest as [`RemovalCause::ScopeEnded`]. O(n).
+    ///
+    /// ```
+    /// use mapguard::Lifetime;
+    /// use std::rc::{Rc, Weak};
+    /// let mut map = mapguard::WeakKeyMap::<Weak<u8>, ()>::builder()
+    ///     .lifetime(Lifetime::Request)
+    ///     .build();
+    /// let key = Rc::new(1);
+    /// map.insert(Rc::clone(&key), ());
+    /// assert_eq!(map.end_scope(Lifetime::Request), 1);
+    /// ```
+    pub fn end_scope(&mut self, lifetime: Lifetime) -> usize {
+        <Self as ManagedCache>::end_scope(self, lifetime)
+    }
+
+    /// Purges entries whose key died ([`RemovalCause::Collected`]) and expired ones, as
+    /// [`ManagedCache::maintain`] does, without importing the trait; returns how many. O(n).
+    ///
+    /// ```
+    /// use std::rc::{Rc, Weak};
+    /// let mut map = mapguard::WeakKeyMap::<Weak<u8>, ()>::new();
+    /// let key = Rc::new(1);
+    /// map.insert(Rc::clone(&key), ());
+    /// drop(key);
+    /// assert_eq!(map.maintain(), 1);
+    /// ```
+    pub fn maintain(&mut self) -> usize {
+        <Self as ManagedCache>::maintain(self)
     }
 
     /// The value for a live `key`, mutably; makes it the most recent entry of an LRU map.
@@ -775,6 +878,87 @@ where
     }
 }
 
+// An impl-level `P: Evicting`: a bounded map has a `get` of its own (through `&self`).
+impl<K, V, P: Evicting, S, L, E> WeakKeyMap<K, V, P, S, L, E>
+where
+    K: WeakKey,
+    S: BuildHasher,
+    L: RemovalListener<K, V>,
+    E: Expiry,
+{
+    /// The value for a live `key`, making it the most recent entry (as every LRU map's
+    /// `get` does) and counting a hit or a miss. O(1) average.
+    ///
+    /// ```
+    /// use std::rc::{Rc, Weak};
+    /// let mut map = mapguard::WeakKeyMap::<Weak<u8>, char>::lru_builder(2).build();
+    /// let (a, b, c) = (Rc::new(1), Rc::new(2), Rc::new(3));
+    /// map.insert(Rc::clone(&a), 'a');
+    /// map.insert(Rc::clone(&b), 'b');
+    /// assert_eq!(map.get(&1), Some(&'a')); // 1 is now the most recent
+    /// map.insert(Rc::clone(&c), 'c'); // evicts 2
+    /// assert!(map.contains_key(&1) && !map.contains_key(&2));
+    /// ```
+    pub fn get<Q>(&mut self, key: &Q) -> Option<&V>
+    where
+        K::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.get_mut(key).map(|value| &*value)
+    }
+
+    /// The value for `key`, inserting `make()` first if the key is absent or dead (which may
+    /// evict like [`insert`](Self::insert)); the entry becomes the most recent. O(1) average.
+    ///
+    /// ```
+    /// use std::rc::{Rc, Weak};
+    /// let mut meta = mapguard::WeakKeyMap::<Weak<u8>, String>::new();
+    /// let node = Rc::new(7);
+    /// meta.get_or_insert_with(Rc::clone(&node), || String::from("first")).push('!');
+    /// assert_eq!(meta.get_or_insert_with(node, || unreachable!()), "first!");
+    /// ```
+    pub fn get_or_insert_with(&mut self, key: K::Strong, make: impl FnOnce() -> V) -> &mut V {
+        let found = K::with_key(&key, |k| {
+            self.position(self.hasher.hash_one(k), k)
+                .and_then(|index| self.map.live_or_expire(index))
+        });
+        if let Some(index) = found {
+            return self.map.read_at(index);
+        }
+        self.map.count_miss();
+        let slot = self.weakly(&key);
+        self.insert(key, make());
+        let index = slot
+            .weak
+            .view()
+            .and_then(|strong| K::with_key(&strong, |k| self.position(slot.hash, k)));
+        match index {
+            Some(index) => self.map.value_at_mut(index),
+            // Unreachable: the caller's strong key keeps the entry alive and findable.
+            None => unreachable!("mapguard: an entry just inserted is not found"),
+        }
+    }
+
+    /// Changes the bound. Shrinking below the current length evicts least recently used
+    /// entries through the cleanup path with [`RemovalCause::Evicted`]. O(evicted).
+    ///
+    /// # Panics
+    ///
+    /// If `max` is 0.
+    ///
+    /// ```
+    /// use std::rc::{Rc, Weak};
+    /// let mut map = mapguard::WeakKeyMap::<Weak<u8>, ()>::lru_builder(4).build();
+    /// let keys: Vec<Rc<u8>> = (0..4).map(Rc::new).collect();
+    /// keys.iter().for_each(|key| map.insert(Rc::clone(key), ()));
+    /// map.set_max(2);
+    /// assert_eq!(map.len(), 2);
+    /// ```
+    pub fn set_max(&mut self, max: usize) {
+        self.map.set_max(max);
+    }
+}
+
 impl<K, V, S, L, E> WeakKeyMap<K, V, Reject, S, L, E>
 where
     K: WeakKey,
@@ -782,6 +966,44 @@ where
     L: RemovalListener<K, V>,
     E: Expiry,
 {
+    /// The value for a live `key`. Reads never reorder a bounded map, so this takes `&self`;
+    /// it counts a hit or a miss. O(1) average.
+    ///
+    /// ```
+    /// use std::rc::{Rc, Weak};
+    /// let mut map = mapguard::WeakKeyMap::<Weak<u8>, u8>::bounded_builder(4).build();
+    /// let key = Rc::new(1);
+    /// map.try_insert(Rc::clone(&key), 10).unwrap();
+    /// assert_eq!(map.get(&1), Some(&10));
+    /// ```
+    #[must_use]
+    pub fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let found = self.peek(key);
+        self.map.count_lookup_shared(found.is_some());
+        found
+    }
+
+    /// Changes the bound; lowering it below the current length keeps every entry, as for
+    /// [`BoundedMap::set_max`](crate::BoundedMap::set_max). O(1).
+    ///
+    /// # Panics
+    ///
+    /// If `max` is 0.
+    ///
+    /// ```
+    /// use std::rc::Weak;
+    /// let mut map = mapguard::WeakKeyMap::<Weak<u8>, u8>::bounded_builder(4).build();
+    /// map.set_max(8);
+    /// assert_eq!(map.max(), 8);
+    /// ```
+    pub fn set_max(&mut self, max: usize) {
+        self.map.set_max(max);
+    }
+
     /// Stores `value` under `key`, or hands both back if the key is new and the map is
     /// full. A value already stored for the key leaves with [`RemovalCause::Replaced`].
     ///
@@ -1064,7 +1286,7 @@ where
 
     #[track_caller]
     fn index(&self, key: &Q) -> &V {
-        self.get(key)
+        self.peek(key)
             .expect("mapguard: no live entry for the key given to `map[key]`")
     }
 }
@@ -1095,7 +1317,7 @@ where
     fn eq(&self, other: &Self) -> bool {
         self.iter().count() == other.iter().count()
             && self.iter().all(|(strong, value)| {
-                K::with_key(&strong, |key| other.get(key)).is_some_and(|theirs| theirs == value)
+                K::with_key(&strong, |key| other.peek(key)).is_some_and(|theirs| theirs == value)
             })
     }
 }

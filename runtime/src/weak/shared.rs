@@ -12,6 +12,7 @@ use core::fmt;
 use core::hash::{BuildHasher, Hash};
 use std::borrow::Cow;
 use std::panic::Location;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use weak_table::traits::{WeakElement, WeakKey};
 
@@ -96,7 +97,10 @@ pub struct ConcurrentWeakKeyMap<
     listener: L,
     lifetime: Lifetime,
     name: Cow<'static, str>,
-    max: usize,
+    /// The bound; atomic so `set_max` can take `&self`.
+    max: AtomicUsize,
+    /// Held by `set_max` while it applies a bound to every shard, as for `ConcurrentMap`.
+    resizing: ShardLock<()>,
     /// The weight budget, if any (each shard holds `⌈max_weight / shards⌉`).
     max_weight: Option<u64>,
     /// The registry entry summing the shards' figures; gone when the map is dropped.
@@ -386,7 +390,8 @@ where
             listener,
             lifetime,
             name,
-            max,
+            max: AtomicUsize::new(max),
+            resizing: ShardLock::new(()),
             max_weight: budget.map(|(max_weight, _)| max_weight),
             metrics,
         }
@@ -589,6 +594,83 @@ where
         self.in_shard(self.shard_for(key), |shard| shard.get_mut(key).cloned())
     }
 
+    /// A clone of the value for a live `key`, without making it the most recent or counting
+    /// a lookup. O(1) average plus one lock.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Weak};
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, u8>::new();
+    /// let key = Arc::new(1);
+    /// map.insert(Arc::clone(&key), 5);
+    /// assert_eq!(map.peek(&1), Some(5));
+    /// ```
+    #[must_use]
+    pub fn peek<Q>(&self, key: &Q) -> Option<V>
+    where
+        K::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        V: Clone,
+    {
+        self.shard_for(key).with(|shard| shard.peek(key).cloned())
+    }
+
+    /// Changes the value for a live `key` in place under its shard's lock and returns what
+    /// `change` returned (`None` if absent); counted as a hit, the entry used. `change` runs
+    /// under the lock: keep it short, and do not use this map from it. O(1) average.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Weak};
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, u32>::new();
+    /// let key = Arc::new(1);
+    /// map.insert(Arc::clone(&key), 1);
+    /// assert_eq!(map.update(&1, |hits| { *hits += 1; *hits }), Some(2));
+    /// ```
+    pub fn update<Q, R>(&self, key: &Q, change: impl FnOnce(&mut V) -> R) -> Option<R>
+    where
+        K::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.in_shard(self.shard_for(key), |shard| shard.update(key, change))
+    }
+
+    /// Keeps only the live entries for which `keep` returns `true`; the others leave with
+    /// [`RemovalCause::Explicit`], dead keys' with [`RemovalCause::Collected`]. One shard at
+    /// a time, `keep` under that shard's lock. O(n).
+    ///
+    /// ```
+    /// use std::sync::{Arc, Weak};
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, u8>::new();
+    /// let keys: Vec<Arc<u8>> = (0..6).map(Arc::new).collect();
+    /// keys.iter().for_each(|key| map.insert(Arc::clone(key), **key));
+    /// map.retain(|_, value| *value % 2 == 0);
+    /// assert_eq!(map.len(), 3);
+    /// ```
+    pub fn retain(&self, mut keep: impl FnMut(&K::Strong, &mut V) -> bool) {
+        self.each_shard(|shard| {
+            shard.retain(&mut keep);
+            0
+        });
+    }
+
+    /// Visits every live entry with its strong key, one shard at a time under its lock (do
+    /// not use this map from `visit`). Entries other threads change meanwhile in shards not
+    /// yet visited may or may not be seen. O(n).
+    ///
+    /// ```
+    /// use std::sync::{Arc, Weak};
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, u32>::new();
+    /// let keys: Vec<Arc<u8>> = (1..=3).map(Arc::new).collect();
+    /// keys.iter().for_each(|key| map.insert(Arc::clone(key), u32::from(**key)));
+    /// let mut sum = 0;
+    /// map.for_each(|_, value| sum += value);
+    /// assert_eq!(sum, 6);
+    /// ```
+    pub fn for_each(&self, mut visit: impl FnMut(&K::Strong, &V)) {
+        for shard in &self.shards {
+            shard.with(|s| s.iter().for_each(|(key, value)| visit(&key, value)));
+        }
+    }
+
     /// Whether a live `key` is present. O(1) average plus one lock.
     ///
     /// ```
@@ -679,7 +761,7 @@ where
     /// ```
     #[must_use]
     pub fn max(&self) -> usize {
-        self.max
+        self.max.load(Ordering::Relaxed)
     }
 
     /// The map's name: the builder's `name`, `Type.field` for a `#[managed_map]` field, or
@@ -746,6 +828,77 @@ where
         let shard = self.shard_of(K::with_key(&key, |k| self.hasher.hash_one(k)));
         self.in_shard(shard, |shard| shard.insert(key, value));
     }
+
+    /// A clone of the value for `key`, inserting `make()` first if the key is absent or dead
+    /// (which may evict like [`insert`](Self::insert)). `make` runs under the key's shard
+    /// lock: do not use this map from it. O(1) average plus one lock.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Weak};
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, String>::new();
+    /// let key = Arc::new(1);
+    /// assert_eq!(map.get_or_insert_with(Arc::clone(&key), || String::from("a")), "a");
+    /// assert_eq!(map.get_or_insert_with(key, || String::from("b")), "a");
+    /// ```
+    pub fn get_or_insert_with(&self, key: K::Strong, make: impl FnOnce() -> V) -> V
+    where
+        P: Evicting,
+        V: Clone,
+    {
+        let shard = self.shard_of(K::with_key(&key, |k| self.hasher.hash_one(k)));
+        self.in_shard(shard, |shard| shard.get_or_insert_with(key, make).clone())
+    }
+
+    /// Applies a new bound to every shard under the resizing lock, then runs the hooks of
+    /// what left.
+    fn set_shard_max(
+        &self,
+        max: usize,
+        apply: impl Fn(&mut WeakKeyMap<K, V, P, S, Departures<K, V>, E>, usize),
+    ) {
+        crate::settings::assert_valid_max(max);
+        let per_shard = max.div_ceil(self.shards.len());
+        self.resizing.with(|()| {
+            self.each_shard(|shard| {
+                apply(shard, per_shard);
+                0
+            });
+            self.max.store(max, Ordering::Relaxed);
+        });
+    }
+}
+
+// An impl-level `P: Evicting`: a bounded map has a `set_max` of its own.
+impl<K, V, P: Evicting, S, L, E> ConcurrentWeakKeyMap<K, V, P, S, L, E>
+where
+    K: WeakKey,
+    S: BuildHasher + Clone,
+    L: ConcurrentListener<K, V>,
+    E: Expiry,
+{
+    /// Changes the bound: each shard holds at most `⌈max / shards⌉`; shrinking evicts least
+    /// recently used entries of each shard ([`RemovalCause::Evicted`]), their hooks run after
+    /// the locks are released. O(evicted).
+    ///
+    /// # Panics
+    ///
+    /// If `max` is 0.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Weak};
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, ()>::lru_builder(64).shards(2).build();
+    /// let keys: Vec<Arc<u8>> = (0..40).map(Arc::new).collect();
+    /// keys.iter().for_each(|key| map.insert(Arc::clone(key), ()));
+    /// map.set_max(8);
+    /// assert!(map.len() <= 8);
+    /// ```
+    pub fn set_max(&self, max: usize) {
+        #[allow(
+            clippy::redundant_closure_for_method_calls,
+            reason = "the method path is ambiguous: each policy has a `set_max`"
+        )]
+        self.set_shard_max(max, |shard, per_shard| shard.set_max(per_shard));
+    }
 }
 
 impl<K, V, S, L, E> ConcurrentWeakKeyMap<K, V, Reject, S, L, E>
@@ -781,6 +934,27 @@ where
             |stored| stored.err().map(rejected_weak_departs::<K, V>),
         )
     }
+
+    /// Changes the bound; lowering it below the current length keeps every entry, as for
+    /// [`BoundedMap::set_max`](crate::BoundedMap::set_max). O(shards).
+    ///
+    /// # Panics
+    ///
+    /// If `max` is 0.
+    ///
+    /// ```
+    /// use std::sync::Weak;
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, u8>::bounded_builder(4).build();
+    /// map.set_max(16);
+    /// assert_eq!(map.max(), 16);
+    /// ```
+    pub fn set_max(&self, max: usize) {
+        #[allow(
+            clippy::redundant_closure_for_method_calls,
+            reason = "the method path is ambiguous: each policy has a `set_max`"
+        )]
+        self.set_shard_max(max, |shard, per_shard| shard.set_max(per_shard));
+    }
 }
 
 impl<K, V, P: Policy, S, L, E> ManagedCache for ConcurrentWeakKeyMap<K, V, P, S, L, E>
@@ -807,7 +981,7 @@ where
             &self.name,
             self.lifetime,
             P::NAME,
-            [self.len(), self.max, self.capacity(), self.heap_bytes()],
+            [self.len(), self.max(), self.capacity(), self.heap_bytes()],
             self.metrics.hook_panics(),
         )]
     }
@@ -851,7 +1025,7 @@ where
         f.debug_struct("ConcurrentWeakKeyMap")
             .field("name", &self.name)
             .field("policy", &P::NAME)
-            .field("max", &self.max)
+            .field("max", &self.max())
             .field("shards", &self.shards.len())
             .finish_non_exhaustive()
     }

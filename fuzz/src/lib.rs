@@ -504,8 +504,8 @@ impl Subject {
                 handed.extend(map.remove(&Key(k % KEYS)));
             }
             (Self::Weak(map, _), Op::Discard(k)) => drop(map.discard(&Key(k % KEYS))),
-            (Self::Weak(map, _), Op::Get(k)) => drop(map.get_mut(&Key(k % KEYS))),
-            (Self::Weak(map, _), Op::Peek(k)) => drop(map.get(&Key(k % KEYS))),
+            (Self::Weak(map, _), Op::Get(k)) => drop(map.get(&Key(k % KEYS))),
+            (Self::Weak(map, _), Op::Peek(k)) => drop(map.peek(&Key(k % KEYS))),
             (Self::Weak(map, _), Op::Clear | Op::Drain(_)) => map.clear(),
             (Self::Weak(_, pool), Op::KillKey(k)) => pool.slots[usize::from(k % KEYS)] = None,
             (Self::Weak(map, _), Op::Maintain) => drop(map.maintain()),

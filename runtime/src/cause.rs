@@ -38,7 +38,8 @@ pub enum RemovalCause {
     Explicit,
     /// `insert` stored a new value under its key.
     Replaced,
-    /// The size bound pushed it out (least recently used first).
+    /// The size bound (or weight budget) pushed it out, in the policy's order: least recently
+    /// used first for an LRU map.
     Evicted,
     /// Its time to live or idle time ran out.
     Expired,

@@ -49,8 +49,9 @@
 //! assert_eq!(closed, [(1, RemovalCause::Evicted), (2, RemovalCause::Explicit)]);
 //! ```
 //!
-//! - [`LruMap`] and [`BoundedMap`] are the two policies of one type, [`ManagedMap`]: what to
-//!   do when full (evict the least recently used, or refuse and hand the entry back).
+//! - [`LruMap`], [`AdaptiveMap`] and [`BoundedMap`] are the three policies of one type,
+//!   [`ManagedMap`]: what to do when full (evict the least recently used, evict by an adaptive
+//!   blend of recency and frequency, or refuse and hand the entry back).
 //! - [`RemovalCause`] says why a value left; [`Cleanup`] is the value's own close, and a
 //!   [`RemovalListener`](hooks::RemovalListener) (any `FnMut(K, V, RemovalCause)`) is the map's. Both are type
 //!   parameters, so hooks cost nothing when absent and are called statically when present.

@@ -24,7 +24,7 @@ pub struct MapStats {
     pub name: String,
     /// The lifetime whose scope end clears the map.
     pub lifetime: Lifetime,
-    /// `"lru"` or `"reject"`.
+    /// The policy: `"lru"`, `"adaptive"` or `"reject"`.
     pub policy: &'static str,
     /// Entries now (including expired or dead-key ones not yet purged).
     pub len: usize,

@@ -102,8 +102,8 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> Entry<'_, K, V, P,
 impl<'a, K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     Entry<'a, K, V, P, S, L, E>
 {
-    /// The value, inserting `default` if absent (which may evict the least recently used
-    /// entry through the cleanup path).
+    /// The value, inserting `default` if absent (which may evict an entry, in the policy's
+    /// order, through the cleanup path).
     ///
     /// ```
     /// let mut map = mapguard::LruMap::new(2);
@@ -373,7 +373,7 @@ impl<'a, K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry>
 impl<'a, K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     VacantEntry<'a, K, V, P, S, L, E>
 {
-    /// Inserts `value` as the most recently used entry, evicting the least recently used one
+    /// Inserts `value` as the most recently used entry, evicting one (in the policy's order)
     /// through the cleanup path if the map is full.
     ///
     /// ```

@@ -1540,7 +1540,8 @@ where
     ///
     /// A value already stored under `key` goes through the cleanup path with
     /// [`RemovalCause::Replaced`] (use [`replace`](Self::replace) to get it back instead). If a
-    /// new key arrives while the map is full, the least recently used entry goes through the
+    /// new key arrives while the map is full, the policy's victim (an [`LruMap`]'s least
+    /// recently used entry) goes through the
     /// cleanup path with [`RemovalCause::Evicted`].
     ///
     /// ```
@@ -1625,7 +1626,7 @@ where
     S: BuildHasher,
     L: RemovalListener<K, V>,
 {
-    /// Inserts a key known to be absent, evicting the least recently used entry if full; the
+    /// Inserts a key known to be absent, evicting the policy's victim if full; the
     /// victim's hooks run now. For an operation with nothing else waiting for hooks (else
     /// [`insert_absent_departing`](Self::insert_absent_departing)).
     #[inline]
@@ -1860,8 +1861,9 @@ where
         self.entry(key).or_insert_with(make)
     }
 
-    /// Changes the bound. Shrinking below the current length evicts least recently used
-    /// entries through the cleanup path with [`RemovalCause::Evicted`]. O(evicted).
+    /// Changes the bound. Shrinking below the current length evicts entries in the policy's
+    /// order (an [`LruMap`]'s least recently used first) through the cleanup path with
+    /// [`RemovalCause::Evicted`]. O(evicted).
     ///
     /// # Panics
     ///

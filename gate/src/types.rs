@@ -10,32 +10,8 @@ use syn::{GenericArgument, PathArguments, Type};
 use crate::config::Config;
 use crate::sources::Sources;
 
-/// Map and set types, by name: std, hashbrown, indexmap, dashmap, rustc-hash, ahash, fnv,
-/// crossbeam-skiplist, linked-hash-map, bimap, scc and papaya.
-pub(crate) const MAPS: &[&str] = &[
-    "HashMap",
-    "HashSet",
-    "BTreeMap",
-    "BTreeSet",
-    "HashTable",
-    "IndexMap",
-    "IndexSet",
-    "DashMap",
-    "DashSet",
-    "FxHashMap",
-    "FxHashSet",
-    "AHashMap",
-    "AHashSet",
-    "FnvHashMap",
-    "FnvHashSet",
-    "SkipMap",
-    "SkipSet",
-    "LinkedHashMap",
-    "LinkedHashSet",
-    "BiMap",
-    "BiHashMap",
-    "BiBTreeMap",
-];
+/// Map and set types, by name: one list with the gate and the macros (`mapguard-names`).
+pub(crate) use mapguard_names::MAPS;
 
 /// mapguard's own maps: bounded, so not findings, but what they hold is looked into.
 const MANAGED: &[&str] = &[

@@ -11,33 +11,8 @@ use syn::{
 use crate::attr::{MapAttr, UnmanagedAttr};
 use crate::ctxt::Errors;
 
-/// Map and set types that must carry a lifecycle attribute, by last path segment: the ones
-/// the compiler's check cannot name (other crates' types: indexmap, dashmap, ahash, ...) are
-/// found here by name. The same list as the gate's (`gate/src/types.rs`).
-pub(crate) const MAPS: &[&str] = &[
-    "HashMap",
-    "HashSet",
-    "BTreeMap",
-    "BTreeSet",
-    "HashTable",
-    "IndexMap",
-    "IndexSet",
-    "DashMap",
-    "DashSet",
-    "FxHashMap",
-    "FxHashSet",
-    "AHashMap",
-    "AHashSet",
-    "FnvHashMap",
-    "FnvHashSet",
-    "SkipMap",
-    "SkipSet",
-    "LinkedHashMap",
-    "LinkedHashSet",
-    "BiMap",
-    "BiHashMap",
-    "BiBTreeMap",
-];
+/// Map and set types, by name: one list with the gate and the macros (`mapguard-names`).
+pub(crate) use mapguard_names::MAPS;
 
 /// Names that may be a `HashMap` under another name (an alias with another hasher): rewritten
 /// by what they are (`MapType`), so the compiler decides.

@@ -33,14 +33,18 @@ fn weak_maps_expire_too() {
         .clock(clock.clone())
         .cleanup()
         .build();
-    let key = Rc::new(1);
+    let (key, other) = (Rc::new(1), Rc::new(2));
     map.insert(Rc::clone(&key), tracker.track(1));
+    map.insert(Rc::clone(&other), tracker.track(2));
     clock.advance(Duration::from_secs(5));
     assert!(
-        map.get(&1).is_none(),
+        map.peek(&1).is_none(),
         "expired entries are invisible at once"
     );
-    assert_eq!(map.maintain(), 1);
+    // `get` is a lookup through `&mut`: it cleans the expired entry it finds, at once.
+    assert!(map.get(&2).is_none());
+    assert_eq!(tracker.cleanups_of(1), [RemovalCause::Expired]);
+    assert_eq!(map.maintain(), 1, "the other expired entry");
     assert_eq!(tracker.cleanups_of(0), [RemovalCause::Expired]);
 }
 

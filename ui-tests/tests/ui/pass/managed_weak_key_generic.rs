@@ -17,7 +17,7 @@ impl<T: Hash + Eq> Index<T> {
     }
 
     fn tag_of(&self, node: &T) -> Option<u32> {
-        self.by_node.get(node).copied()
+        self.by_node.peek(node).copied()
     }
 }
 

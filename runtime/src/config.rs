@@ -8,12 +8,12 @@ use std::time::Duration;
 use weak_table::traits::WeakElement;
 
 use crate::concurrent::{ConcurrentMap, Sizing};
-use crate::core::expiry::Expiry;
-use crate::core::store::Store;
 use crate::hooks::{ConcurrentListener, RemovalListener};
 use crate::map::ManagedMap;
 use crate::policy::Policy;
 use crate::scope::Lifetime;
+use crate::storage::expiry::Expiry;
+use crate::storage::store::Store;
 use crate::weak::{StoredHash, WeakKeyMap};
 
 /// A map's whole configuration as a type: bound, lifetime, name, expiry, and (as a

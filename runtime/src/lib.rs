@@ -88,7 +88,6 @@
 mod cause;
 pub mod concurrent;
 pub mod config;
-mod core;
 mod departures;
 mod error;
 pub mod hooks;
@@ -102,6 +101,7 @@ pub mod scope;
 mod serde_support;
 mod settings;
 mod stats;
+mod storage;
 pub mod testing;
 pub mod weak;
 pub mod weight;
@@ -128,7 +128,7 @@ pub mod builder {
 /// assert!(clock.now() < std::time::Duration::from_secs(60));
 /// ```
 pub mod expiry {
-    pub use crate::core::expiry::{Clock, Expiring, Expiry, NoExpiry, SystemClock};
+    pub use crate::storage::expiry::{Clock, Expiring, Expiry, NoExpiry, SystemClock};
 
     use crate::DefaultHashBuilder;
     use crate::hooks::NoListener;

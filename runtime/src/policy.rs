@@ -16,7 +16,7 @@ mod sealed {
     /// Sealed, and where each policy names its eviction state.
     pub trait Sealed {
         /// The store's eviction order for this policy.
-        type Queues: crate::core::queues::Queues;
+        type Queues: crate::storage::queues::Queues;
     }
 }
 
@@ -109,13 +109,13 @@ pub struct Adaptive;
 pub struct Reject;
 
 impl sealed::Sealed for Lru {
-    type Queues = crate::core::queues::OneQueue;
+    type Queues = crate::storage::queues::OneQueue;
 }
 impl sealed::Sealed for Adaptive {
-    type Queues = crate::core::queues::TwoQueues;
+    type Queues = crate::storage::queues::TwoQueues;
 }
 impl sealed::Sealed for Reject {
-    type Queues = crate::core::queues::OneQueue;
+    type Queues = crate::storage::queues::OneQueue;
 }
 
 /// The store's eviction state for `P`.

@@ -18,10 +18,10 @@ use serde::de::{Deserialize, Deserializer, Error as _, MapAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::concurrent::ConcurrentMap;
-use crate::core::expiry::Expiry;
 use crate::hooks::{ConcurrentListener, RemovalListener};
 use crate::map::ManagedMap;
 use crate::policy::{Evicting, Policy, Reject};
+use crate::storage::expiry::Expiry;
 
 impl<K, V, P: Policy, S, L, E> Serialize for ManagedMap<K, V, P, S, L, E>
 where

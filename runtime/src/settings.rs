@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use hashbrown::DefaultHashBuilder;
 
-use crate::core::expiry::{Clock, Expiring, Expiry, NoExpiry};
 use crate::scope::Lifetime;
+use crate::storage::expiry::{Clock, Expiring, Expiry, NoExpiry};
 
 /// Builder state: values are dropped without their own [`Cleanup`](crate::Cleanup).
 ///
@@ -191,7 +191,7 @@ macro_rules! builder {
             S = $crate::DefaultHashBuilder,
             L = $crate::hooks::NoListener,
             C = $crate::settings::NoValueCleanup,
-            E = $crate::core::expiry::NoExpiry,
+            E = $crate::storage::expiry::NoExpiry,
         > {
             settings: $crate::settings::Settings<S, E>,
             listener: L,
@@ -227,7 +227,7 @@ macro_rules! builder {
             }
         }
 
-        impl<K, V, P: Policy, S, L, C, E: $crate::core::expiry::Expiry> $builder<K, V, P, S, L, C, E> {
+        impl<K, V, P: Policy, S, L, C, E: $crate::storage::expiry::Expiry> $builder<K, V, P, S, L, C, E> {
             /// Hashes keys with `hasher` instead of the default (foldhash, randomly seeded per
             /// process). Pass `std`'s `RandomState` (SipHash) for keys an attacker may choose.
             ///
@@ -289,7 +289,7 @@ macro_rules! builder {
             pub fn weigher(
                 self,
                 weigher: impl Fn(&K, &V) -> u64 + Send + Sync + 'static,
-            ) -> $builder<K, V, P, S, L, C, $crate::core::expiry::Expiring> {
+            ) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Expiring> {
                 $builder {
                     settings: self.settings.expiring(),
                     listener: self.listener,
@@ -316,7 +316,7 @@ macro_rules! builder {
             pub fn max_weight(
                 self,
                 max_weight: u64,
-            ) -> $builder<K, V, P, S, L, C, $crate::core::expiry::Expiring> {
+            ) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Expiring> {
                 assert!(max_weight > 0, "mapguard: `max_weight` must be at least 1");
                 let mut settings = self.settings.expiring();
                 settings.max_weight = Some(max_weight);
@@ -357,7 +357,7 @@ macro_rules! builder {
             pub fn ttl(
                 self,
                 ttl: ::std::time::Duration,
-            ) -> $builder<K, V, P, S, L, C, $crate::core::expiry::Expiring> {
+            ) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Expiring> {
                 $builder {
                     settings: self.settings.with_ttl(ttl),
                     listener: self.listener,
@@ -378,7 +378,7 @@ macro_rules! builder {
             pub fn idle(
                 self,
                 idle: ::std::time::Duration,
-            ) -> $builder<K, V, P, S, L, C, $crate::core::expiry::Expiring> {
+            ) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Expiring> {
                 $builder {
                     settings: self.settings.with_idle(idle),
                     listener: self.listener,
@@ -396,7 +396,7 @@ macro_rules! builder {
             #[doc = concat!("let map = ", $new, ".key_lifetimes().build();")]
             /// assert!(map.is_empty());
             /// ```
-            pub fn key_lifetimes(self) -> $builder<K, V, P, S, L, C, $crate::core::expiry::Expiring> {
+            pub fn key_lifetimes(self) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Expiring> {
                 $builder {
                     settings: self.settings.with_key_lifetimes(),
                     listener: self.listener,
@@ -422,7 +422,7 @@ macro_rules! builder {
             pub fn clock(
                 self,
                 clock: impl $crate::expiry::Clock + 'static,
-            ) -> $builder<K, V, P, S, L, C, $crate::core::expiry::Expiring> {
+            ) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Expiring> {
                 $builder {
                     settings: self.settings.with_clock(::std::sync::Arc::new(clock)),
                     listener: self.listener,
@@ -433,7 +433,7 @@ macro_rules! builder {
             }
         }
 
-        impl<K, V, P: Policy, S, L, E: $crate::core::expiry::Expiry>
+        impl<K, V, P: Policy, S, L, E: $crate::storage::expiry::Expiry>
             $builder<K, V, P, S, L, $crate::settings::NoValueCleanup, E>
         {
             /// Runs each value's [`Cleanup::cleanup`](crate::Cleanup::cleanup) before the

@@ -1,12 +1,12 @@
 //! The runtime's module layering, checked on its source: each module imports only modules of
-//! its own layer or below, and storage (`core/`) never imports hooks or observability.
+//! its own layer or below, and storage (`storage/`) never imports hooks or observability.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// Layers, lowest first. A module may use its own layer and those below.
 const LAYERS: &[&[&str]] = &[
-    &["core", "cause", "error", "lifecycle", "policy", "weight"],
+    &["storage", "cause", "error", "lifecycle", "policy", "weight"],
     &["hooks", "panics"],
     &["departures"],
     &["scope", "stats"],
@@ -36,8 +36,8 @@ const ROOT_NAMES: &[(&str, &str)] = &[
     ("ConcurrentLruMap", "concurrent"),
     ("ConcurrentBoundedMap", "concurrent"),
     ("ConcurrentAdaptiveMap", "concurrent"),
-    ("DefaultHashBuilder", "core"),
-    ("expiry", "core"),
+    ("DefaultHashBuilder", "storage"),
+    ("expiry", "storage"),
 ];
 
 fn layer_of(module: &str) -> usize {
@@ -118,8 +118,9 @@ fn imports_go_down_the_layers_and_storage_never_imports_observability() {
             if imported == module || imported == "self" || imported == "super" {
                 continue;
             }
-            if module == "core"
-                && ["hooks", "departures", "registry", "scope"].contains(&imported.as_str())
+            if module == "storage"
+                && ["hooks", "panics", "departures", "registry", "scope"]
+                    .contains(&imported.as_str())
             {
                 violations.push(format!("{}: storage imports `{imported}`", file.display()));
             }

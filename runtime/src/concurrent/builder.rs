@@ -2,10 +2,10 @@
 
 use crate::RemovalCause;
 use crate::concurrent::{ConcurrentMap, Sizing};
-use crate::core::expiry::Expiry;
 use crate::hooks::{Cleanup, ConcurrentListener, ConcurrentListenerOf, WithCleanup};
 use crate::policy::Policy;
 use crate::settings::{NoValueCleanup, ValueCleanup, builder};
+use crate::storage::expiry::Expiry;
 
 builder! {
 /// Configures a [`ConcurrentMap`] ([`ConcurrentLruMap`](crate::ConcurrentLruMap) or

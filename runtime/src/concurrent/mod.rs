@@ -22,9 +22,6 @@ pub use builder::Builder;
 use lock::ShardLock;
 
 use crate::RemovalCause;
-use crate::core::expiry::{Expiry, NoExpiry};
-use crate::core::queues::Queues;
-use crate::core::store::{Node, Store};
 use crate::departures::{Departed, Departures, QueuesDepartures};
 use crate::error::CapacityError;
 use crate::hooks::{ConcurrentListener, NoListener};
@@ -35,6 +32,9 @@ use crate::registry::{self, MapMetrics};
 use crate::scope::{Lifetime, ManagedCache};
 use crate::settings::assert_valid_max;
 use crate::stats::MapStats;
+use crate::storage::expiry::{Expiry, NoExpiry};
+use crate::storage::queues::Queues;
+use crate::storage::store::{Node, Store};
 use crate::weight::Weigher;
 
 /// A thread-safe managed map: sharded, bounded, with hooks that run outside its locks.

@@ -1,12 +1,12 @@
 //! [`Builder`]: hooks, hasher, expiry and name for a new [`ManagedMap`].
 
 use crate::RemovalCause;
-use crate::core::expiry::Expiry;
-use crate::core::store::Store;
 use crate::hooks::{Cleanup, ListenerOf, RemovalListener, WithCleanup};
 use crate::map::ManagedMap;
 use crate::policy::Policy;
 use crate::settings::{NoValueCleanup, ValueCleanup, builder};
+use crate::storage::expiry::Expiry;
+use crate::storage::store::Store;
 
 builder! {
 /// Configures a [`ManagedMap`] ([`LruMap`](crate::LruMap) or

@@ -4,11 +4,11 @@ use core::fmt;
 use core::hash::{BuildHasher, Hash};
 
 use crate::RemovalCause;
-use crate::core::expiry::{Expiry, NoExpiry};
 use crate::error::CapacityError;
 use crate::hooks::RemovalListener;
 use crate::map::ManagedMap;
 use crate::policy::{Evicting, Policy, Reject};
+use crate::storage::expiry::{Expiry, NoExpiry};
 
 /// A view into one key's slot, from [`ManagedMap::entry`].
 ///

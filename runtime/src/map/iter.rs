@@ -5,12 +5,12 @@ use core::fmt;
 use core::iter::FusedIterator;
 
 use crate::RemovalCause;
-use crate::core::expiry::{Expiry, NoExpiry};
-use crate::core::store::{Node, Recency};
 use crate::hooks::RemovalListener;
 use crate::map::ManagedMap;
 use crate::panics::HookPanics;
 use crate::registry::MapMetrics;
+use crate::storage::expiry::{Expiry, NoExpiry};
+use crate::storage::store::{Node, Recency};
 
 /// Entries from most to least recent; from [`ManagedMap::iter`].
 ///

@@ -19,8 +19,6 @@ use std::panic::Location;
 use hashbrown::DefaultHashBuilder;
 
 use crate::RemovalCause;
-use crate::core::expiry::{Expiry, NoExpiry};
-use crate::core::store::{Node, Store};
 use crate::departures::{Departed, Departures, QueuesDepartures};
 use crate::error::CapacityError;
 use crate::hooks::{NoListener, RemovalListener};
@@ -30,6 +28,8 @@ use crate::registry::{self, MapMetrics};
 use crate::scope::{Lifetime, ManagedCache};
 use crate::settings::assert_valid_max;
 use crate::stats::MapStats;
+use crate::storage::expiry::{Expiry, NoExpiry};
+use crate::storage::store::{Node, Store};
 use crate::weight::Weigher;
 
 /// A hash map with a size bound and a cleanup path, generic over what happens when it is full.

@@ -8,8 +8,8 @@ use std::time::Duration;
 use super::report::{MapReport, key_lifetimes};
 use super::{Entry, NEXT_MAP_ID, SCOPE_EPOCHS, clock, lifetime_index, registry, sweep_dropped};
 use crate::RemovalCause;
-use crate::core::ages::Ages;
 use crate::scope::Lifetime;
+use crate::storage::ages::Ages;
 
 /// A counter written by one thread only: relaxed load + store, no locked read-modify-write.
 #[derive(Debug, Default)]

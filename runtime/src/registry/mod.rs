@@ -22,8 +22,8 @@ use std::sync::RwLock;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
-use crate::core::expiry::{Clock, SystemClock};
 use crate::scope::Lifetime;
+use crate::storage::expiry::{Clock, SystemClock};
 
 use metrics::Metrics;
 

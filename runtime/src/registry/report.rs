@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use super::{registry, suspects, sweep_dropped};
 use crate::RemovalCause;
-use crate::core::ages::Ages;
 use crate::scope::Lifetime;
+use crate::storage::ages::Ages;
 
 /// Quantiles of the lifetimes recorded in all of `histograms` (a concurrent map has
 /// one per shard), each the upper bound of its bucket (so within a factor of two

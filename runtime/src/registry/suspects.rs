@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use super::{MapReport, clock, snapshot};
 use crate::RemovalCause;
-use crate::core::expiry::Clock;
 use crate::scope::Lifetime;
+use crate::storage::expiry::Clock;
 
 /// Samples within one window a detector needs before it judges growth from its history.
 ///

@@ -5,11 +5,11 @@ use core::hash::BuildHasher;
 use weak_table::traits::WeakKey;
 
 use crate::RemovalCause;
-use crate::core::expiry::Expiry;
-use crate::core::store::Store;
 use crate::hooks::{Cleanup, ListenerOf, RemovalListener, WithCleanup};
 use crate::policy::{Lru, Policy};
 use crate::settings::{NoValueCleanup, ValueCleanup, builder};
+use crate::storage::expiry::Expiry;
+use crate::storage::store::Store;
 use crate::weak::{StoredHash, WeakKeyMap};
 
 builder! {

@@ -24,8 +24,6 @@ use hashbrown::DefaultHashBuilder;
 pub use weak_table::traits::{WeakElement, WeakKey};
 
 use crate::RemovalCause;
-use crate::core::expiry::{Expiry, NoExpiry};
-use crate::core::store::{MAX_LIMIT, Store};
 use crate::departures::{Departed, Departures, QueuesDepartures};
 use crate::error::CapacityError;
 use crate::hooks::{NoListener, RemovalListener};
@@ -34,6 +32,8 @@ use crate::map::iter::Iter;
 use crate::panics::HookPanics;
 use crate::policy::{Evicting, Lru, Policy, QueuesOf, Reject};
 use crate::scope::{Lifetime, ManagedCache};
+use crate::storage::expiry::{Expiry, NoExpiry};
+use crate::storage::store::{MAX_LIMIT, Store};
 use crate::weight::Weigher;
 
 /// A weak key and the hash of its pointee, taken while it was alive.

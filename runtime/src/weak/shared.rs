@@ -23,8 +23,6 @@ use crate::concurrent::{
     BuiltShards, Sizing, build_shards, each_shard, on_shard, on_shard_handing_back, run_hooks,
     shard_budget,
 };
-use crate::core::expiry::{Expiry, NoExpiry};
-use crate::core::store::{MAX_LIMIT, Store};
 use crate::departures::{Departed, Departures};
 use crate::error::CapacityError;
 use crate::hooks::{Cleanup, ConcurrentListener, ConcurrentListenerOf, NoListener, WithCleanup};
@@ -34,6 +32,8 @@ use crate::registry::{self, MapMetrics};
 use crate::scope::{Lifetime, ManagedCache};
 use crate::settings::{NoValueCleanup, ValueCleanup, builder};
 use crate::stats::MapStats;
+use crate::storage::expiry::{Expiry, NoExpiry};
+use crate::storage::store::{MAX_LIMIT, Store};
 use crate::weak::{StoredHash, WeakKeyMap};
 use crate::weight::Weigher;
 

@@ -16,8 +16,8 @@ use core::hash::{BuildHasher, Hash};
 
 use hashbrown::HashTable;
 
-use crate::core::expiry::{Expiry, NoExpiry};
-use crate::core::queues::{NIL, OneQueue, Queues, SMALL, TwoQueues};
+use crate::storage::expiry::{Expiry, NoExpiry};
+use crate::storage::queues::{NIL, OneQueue, Queues, SMALL, TwoQueues};
 
 /// The largest `max` a map accepts: links are `u32` and `u32::MAX` is the "no node" link.
 pub(crate) const MAX_LIMIT: usize = (u32::MAX - 1) as usize;
@@ -189,7 +189,7 @@ impl<K, V, S, E: Expiry, O: Queues> Store<K, V, S, E, O> {
     }
 
     /// The key-lifetime histogram, if the map records one.
-    pub(crate) fn ages(&self) -> Option<std::sync::Arc<crate::core::ages::Ages>> {
+    pub(crate) fn ages(&self) -> Option<std::sync::Arc<crate::storage::ages::Ages>> {
         self.stamps.ages()
     }
 
@@ -857,7 +857,7 @@ impl<'a, K, V> Recency<'a, K, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::queues::TwoQueues;
+    use crate::storage::queues::TwoQueues;
     use hashbrown::DefaultHashBuilder;
 
     fn order(store: &Store<u32, u32, DefaultHashBuilder>) -> Vec<u32> {

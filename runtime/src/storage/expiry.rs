@@ -79,7 +79,7 @@ pub(crate) mod sealed {
         /// The entry at `index` leaves and a new one takes its slot (eviction in place).
         fn reborn(&mut self, index: usize, now: u64);
         /// The key-lifetime histogram, if the map records one.
-        fn ages(&self) -> Option<std::sync::Arc<crate::core::ages::Ages>>;
+        fn ages(&self) -> Option<std::sync::Arc<crate::storage::ages::Ages>>;
         /// The same settings with no entries and a histogram of its own: one shard's state.
         fn split(&self) -> Self;
     }
@@ -153,7 +153,7 @@ impl sealed::ExpiryState for NoExpiry {
     }
     #[inline]
     fn reborn(&mut self, _index: usize, _now: u64) {}
-    fn ages(&self) -> Option<std::sync::Arc<crate::core::ages::Ages>> {
+    fn ages(&self) -> Option<std::sync::Arc<crate::storage::ages::Ages>> {
         None
     }
     fn split(&self) -> Self {
@@ -188,7 +188,7 @@ pub struct Expiring {
     /// When each key went in; empty unless key lifetimes are recorded.
     born: Vec<u64>,
     /// Where departing keys' lifetimes are counted, when recorded.
-    ages: Option<Arc<crate::core::ages::Ages>>,
+    ages: Option<Arc<crate::storage::ages::Ages>>,
 }
 
 impl Default for Expiring {
@@ -221,7 +221,7 @@ impl Expiring {
 
     pub(crate) fn record_key_lifetimes(&mut self) {
         self.ages
-            .get_or_insert_with(|| Arc::new(crate::core::ages::Ages::default()));
+            .get_or_insert_with(|| Arc::new(crate::storage::ages::Ages::default()));
     }
 
     fn record_departure(&self, index: usize, now: u64) {
@@ -331,7 +331,7 @@ impl sealed::ExpiryState for Expiring {
         }
     }
 
-    fn ages(&self) -> Option<Arc<crate::core::ages::Ages>> {
+    fn ages(&self) -> Option<Arc<crate::storage::ages::Ages>> {
         self.ages.clone()
     }
 

@@ -24,6 +24,27 @@ use mapguard::{
 
 const TTL: Duration = Duration::from_secs(10);
 
+/// A builder's map with `ttl` on `clock`, the value's `Cleanup` and the ledger's listener.
+macro_rules! expiring {
+    ($builder:expr, $clock:expr) => {
+        $builder
+            .ttl(TTL)
+            .clock($clock.clone())
+            .cleanup()
+            .on_removal(listener)
+            .build()
+    };
+}
+
+/// Disarms the hooks, drops `map` (every remaining value through its hooks) and checks that
+/// no value was lost.
+#[track_caller]
+fn drop_and_check<M>(book: &Book, map: M) {
+    book.arm(Arm::Nothing);
+    drop(map);
+    book.assert_none_lost();
+}
+
 // ---- insert and replace housekeeping -------------------------------------------------------
 
 #[test]
@@ -31,12 +52,7 @@ fn insert_housekeeping_reaches_every_expired_value_in_all_four_combinations() {
     for arm in [Arm::Cleanup, Arm::Listener] {
         // Plain keys.
         let (book, clock) = (Book::new(), MockClock::new());
-        let mut map = LruMap::builder(16)
-            .ttl(TTL)
-            .clock(clock.clone())
-            .cleanup()
-            .on_removal(listener)
-            .build();
+        let mut map = expiring!(LruMap::builder(16), clock);
         for k in 0..4 {
             map.insert(k, book.value());
         }
@@ -60,9 +76,7 @@ fn insert_housekeeping_reaches_every_expired_value_in_all_four_combinations() {
                 "{arm:?}: value {id}"
             );
         }
-        book.arm(Arm::Nothing);
-        drop(map);
-        book.assert_none_lost();
+        drop_and_check(&book, map);
 
         // Weak keys.
         let (book, clock) = (Book::new(), MockClock::new());
@@ -84,9 +98,7 @@ fn insert_housekeeping_reaches_every_expired_value_in_all_four_combinations() {
             book.left_with(RemovalCause::Expired).len() >= 3,
             "{arm:?}, weak"
         );
-        book.arm(Arm::Nothing);
-        drop(map);
-        book.assert_none_lost();
+        drop_and_check(&book, map);
     }
 }
 
@@ -108,9 +120,7 @@ fn a_weak_map_insert_over_a_live_key_reaches_an_expired_neighbour() {
         clock.advance(TTL * 2);
         book.arm(arm);
         assert!(panic_of(|| map.insert(Rc::clone(&live), book.value())).is_some());
-        book.arm(Arm::Nothing);
-        drop(map);
-        book.assert_none_lost();
+        drop_and_check(&book, map);
     }
 }
 
@@ -118,12 +128,7 @@ fn a_weak_map_insert_over_a_live_key_reaches_an_expired_neighbour() {
 fn replace_hands_back_or_cleans_the_old_value_when_a_neighbours_hook_panics() {
     for arm in Arm::PANICKING {
         let (book, clock) = (Book::new(), MockClock::new());
-        let mut map = LruMap::builder(16)
-            .ttl(TTL)
-            .clock(clock.clone())
-            .cleanup()
-            .on_removal(listener)
-            .build();
+        let mut map = expiring!(LruMap::builder(16), clock);
         map.insert(100, book.value()); // value 0, kept fresh below
         for k in 0..3 {
             map.insert(k, book.value());
@@ -138,9 +143,7 @@ fn replace_hands_back_or_cleans_the_old_value_when_a_neighbours_hook_panics() {
         assert!(received.is_none());
         // The caller never got value 4: it went through its hooks instead.
         assert_eq!(book.listened(4), [RemovalCause::Replaced], "{arm:?}");
-        book.arm(Arm::Nothing);
-        drop(map);
-        book.assert_none_lost();
+        drop_and_check(&book, map);
     }
 }
 
@@ -148,12 +151,7 @@ fn replace_hands_back_or_cleans_the_old_value_when_a_neighbours_hook_panics() {
 fn try_insert_and_try_replace_on_a_bounded_map_reach_every_value() {
     for arm in Arm::PANICKING {
         let (book, clock) = (Book::new(), MockClock::new());
-        let mut map = BoundedMap::builder(4)
-            .ttl(TTL)
-            .clock(clock.clone())
-            .cleanup()
-            .on_removal(listener)
-            .build();
+        let mut map = expiring!(BoundedMap::builder(4), clock);
         for k in 0..4 {
             map.try_insert(k, book.value()).unwrap();
         }
@@ -180,9 +178,7 @@ fn try_insert_and_try_replace_on_a_bounded_map_reach_every_value() {
         assert!(panic_of(|| received = Some(map.try_replace(0, book.value()))).is_some());
         assert!(received.is_none());
         assert_eq!(book.listened(kept_id), [RemovalCause::Replaced], "{arm:?}");
-        book.arm(Arm::Nothing);
-        drop(map);
-        book.assert_none_lost();
+        drop_and_check(&book, map);
         assert_eq!(book.listened(4), [RemovalCause::Replaced], "{arm:?}");
     }
 }
@@ -237,9 +233,7 @@ fn an_insert_that_evicts_several_by_weight_reaches_every_victim() {
         );
         assert!(map.contains_key(&9));
         assert_eq!(book.left_with(RemovalCause::Evicted).len(), 4, "{arm:?}");
-        book.arm(Arm::Nothing);
-        drop(map);
-        book.assert_none_lost();
+        drop_and_check(&book, map);
     }
 }
 
@@ -256,9 +250,7 @@ fn one_eviction_with_a_panicking_cleanup_still_reaches_the_listener() {
     );
     assert_eq!(book.cleaned(0), [RemovalCause::Evicted]);
     assert_eq!(book.listened(0), [RemovalCause::Evicted]);
-    book.arm(Arm::Nothing);
-    drop(map);
-    book.assert_none_lost();
+    drop_and_check(&book, map);
 }
 
 // ---- bulk removals ---------------------------------------------------------------------------
@@ -267,12 +259,7 @@ fn one_eviction_with_a_panicking_cleanup_still_reaches_the_listener() {
 fn clear_retain_and_maintain_finish_and_reach_every_value() {
     for arm in Arm::PANICKING {
         let (book, clock) = (Book::new(), MockClock::new());
-        let mut map = LruMap::builder(32)
-            .ttl(TTL)
-            .clock(clock.clone())
-            .cleanup()
-            .on_removal(listener)
-            .build();
+        let mut map = expiring!(LruMap::builder(32), clock);
         for k in 0..20 {
             map.insert(k, book.value());
         }
@@ -292,9 +279,7 @@ fn clear_retain_and_maintain_finish_and_reach_every_value() {
         assert!(panic_of(|| map.clear()).is_some());
         assert!(map.is_empty());
         assert_eq!(book.left_with(RemovalCause::Cleared).len(), 5);
-        book.arm(Arm::Nothing);
-        drop(map);
-        book.assert_none_lost();
+        drop_and_check(&book, map);
     }
 }
 
@@ -490,9 +475,7 @@ fn weak_key_collection_reaches_every_dead_keys_value() {
         assert_eq!(book.left_with(RemovalCause::Collected).len(), 4);
         keys.truncate(1);
         assert!(panic_of(|| map.clear()).is_some());
-        book.arm(Arm::Nothing);
-        drop(map);
-        book.assert_none_lost();
+        drop_and_check(&book, map);
     }
 }
 
@@ -553,9 +536,7 @@ fn concurrent_operations_reach_every_value_and_hand_back_or_hook_theirs() {
         assert!(panic_of(|| map.retain(|k, _| *k > 1)).is_some());
         assert!(panic_of(|| map.clear()).is_some());
         assert!(map.is_empty(), "{arm:?}");
-        book.arm(Arm::Nothing);
-        drop(map);
-        book.assert_none_lost();
+        drop_and_check(&book, map);
     }
 }
 
@@ -575,9 +556,7 @@ fn a_concurrent_scope_end_empties_every_shard_when_hooks_panic() {
     assert!(panic_of(|| map.end_scope(Lifetime::Request)).is_some());
     assert!(map.is_empty(), "every shard was emptied");
     assert_eq!(book.left_with(RemovalCause::ScopeEnded).len(), 64);
-    book.arm(Arm::Nothing);
-    drop(map);
-    book.assert_none_lost();
+    drop_and_check(&book, map);
 }
 
 #[test]
@@ -597,9 +576,7 @@ fn a_concurrent_bounded_try_insert_rejected_during_a_panic_is_not_lost() {
     // Housekeeping expires both; the new key fits; the hooks' panic still reaches us.
     assert!(panic_of(|| map.try_insert(3, book.value())).is_some());
     assert!(map.contains_key(&3));
-    book.arm(Arm::Nothing);
-    drop(map);
-    book.assert_none_lost();
+    drop_and_check(&book, map);
 }
 
 #[test]
@@ -625,9 +602,7 @@ fn concurrent_weak_maps_reach_every_collected_value() {
     );
     book.hand_back(received.unwrap());
     assert!(panic_of(|| map.clear()).is_some());
-    book.arm(Arm::Nothing);
-    drop(map);
-    book.assert_none_lost();
+    drop_and_check(&book, map);
 }
 
 // ---- loading ---------------------------------------------------------------------------------
@@ -731,12 +706,7 @@ fn every_kind_counts_its_hook_panics() {
 fn without_panics_nothing_is_counted_and_nothing_changes() {
     let book = Book::new();
     let clock = MockClock::new();
-    let mut map = LruMap::builder(4)
-        .ttl(TTL)
-        .clock(clock.clone())
-        .cleanup()
-        .on_removal(listener)
-        .build();
+    let mut map = expiring!(LruMap::builder(4), clock);
     for k in 0..10 {
         map.insert(k, book.value());
     }

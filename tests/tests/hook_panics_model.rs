@@ -117,6 +117,35 @@ impl<T> Pool<T> {
 
 // ---- single-owner maps -----------------------------------------------------------------------
 
+/// What every single-owner subject reads the same way (through `self.0`).
+macro_rules! single_owner_figures {
+    () => {
+        fn contents(&self) -> Option<Vec<(u8, usize)>> {
+            Some(self.0.iter().map(|(k, v)| (*k, v.id)).collect())
+        }
+
+        fn live(&self, _: u8, _: u64) -> bool {
+            true
+        }
+
+        fn generation(&self, _: u8) -> u64 {
+            0
+        }
+
+        fn len(&self) -> usize {
+            self.0.len()
+        }
+
+        fn bound(&self) -> usize {
+            self.0.max()
+        }
+
+        fn hook_panics(&self) -> u64 {
+            stats_panics(&self.0)
+        }
+    };
+}
+
 struct Evict<M>(M, MockClock);
 struct Bound<M>(M, MockClock);
 
@@ -163,29 +192,7 @@ where
         }
     }
 
-    fn contents(&self) -> Option<Vec<(u8, usize)>> {
-        Some(self.0.iter().map(|(k, v)| (*k, v.id)).collect())
-    }
-
-    fn live(&self, _: u8, _: u64) -> bool {
-        true
-    }
-
-    fn generation(&self, _: u8) -> u64 {
-        0
-    }
-
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    fn bound(&self) -> usize {
-        self.0.max()
-    }
-
-    fn hook_panics(&self) -> u64 {
-        stats_panics(&self.0)
-    }
+    single_owner_figures!();
 }
 
 impl<S, L, E> Subject for Bound<ManagedMap<u8, Probe, Reject, S, L, E>>
@@ -235,29 +242,7 @@ where
         }
     }
 
-    fn contents(&self) -> Option<Vec<(u8, usize)>> {
-        Some(self.0.iter().map(|(k, v)| (*k, v.id)).collect())
-    }
-
-    fn live(&self, _: u8, _: u64) -> bool {
-        true
-    }
-
-    fn generation(&self, _: u8) -> u64 {
-        0
-    }
-
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    fn bound(&self) -> usize {
-        self.0.max()
-    }
-
-    fn hook_panics(&self) -> u64 {
-        stats_panics(&self.0)
-    }
+    single_owner_figures!();
 }
 
 struct Weak<M>(M, Pool<Rc<u8>>, MockClock);

@@ -211,3 +211,42 @@ fn a_scope_end_counts_once_for_the_whole_map() {
     );
     assert_eq!(tracker.cleaned(RemovalCause::ScopeEnded), 1);
 }
+
+type ResizeHook = fn(Weak<u32>, u32, RemovalCause);
+type Reentrant = ConcurrentWeakKeyMap<
+    Weak<u32>,
+    u32,
+    mapguard::policy::Lru,
+    mapguard::DefaultHashBuilder,
+    ResizeHook,
+>;
+
+static REENTRANT: OnceLock<Reentrant> = OnceLock::new();
+static REENTRANT_EVICTED: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts the eviction, then changes the map's bound from inside the hook.
+fn evicted_then_resize(_key: Weak<u32>, _value: u32, cause: RemovalCause) {
+    assert_eq!(cause, RemovalCause::Evicted);
+    REENTRANT_EVICTED.fetch_add(1, Ordering::Relaxed);
+    if let Some(map) = REENTRANT.get() {
+        map.set_max(4); // re-entrant: must not deadlock
+    }
+}
+
+#[test]
+fn a_hook_may_call_set_max_while_set_max_runs_hooks() {
+    // ResizeHooks run with no lock held, not even the resizing one.
+    let map: Reentrant = ConcurrentWeakKeyMap::lru_builder(8)
+        .shards(1)
+        .on_removal(evicted_then_resize as ResizeHook)
+        .build();
+    let keys: Vec<Arc<u32>> = (0..8).map(Arc::new).collect();
+    for key in &keys {
+        map.insert(Arc::clone(key), **key);
+    }
+    let map = REENTRANT.get_or_init(|| map);
+    map.set_max(2);
+    assert_eq!(map.len(), 2);
+    assert_eq!(REENTRANT_EVICTED.load(Ordering::Relaxed), 6);
+    assert_eq!(map.max(), 4, "the hook's set_max ran after ours");
+}

@@ -23,7 +23,7 @@ use crate::concurrent::{
     BuiltShards, Sizing, build_shards, each_shard, on_shard, on_shard_handing_back, run_hooks,
     shard_budget,
 };
-use crate::departures::{Departed, Departures};
+use crate::departures::{Departed, Departures, QueuesDepartures};
 use crate::error::CapacityError;
 use crate::hooks::{Cleanup, ConcurrentListener, ConcurrentListenerOf, NoListener, WithCleanup};
 use crate::panics::HookPanics;
@@ -858,13 +858,25 @@ where
     ) {
         crate::settings::assert_valid_max(max);
         let per_shard = max.div_ceil(self.shards.len());
-        self.resizing.with(|()| {
-            self.each_shard(|shard| {
-                apply(shard, per_shard);
-                0
-            });
+        let departed: Vec<_> = self.resizing.with(|()| {
+            let departed = self
+                .shards
+                .iter()
+                .map(|shard| {
+                    shard.with(|shard| {
+                        apply(shard, per_shard);
+                        shard.take_departed()
+                    })
+                })
+                .collect();
             self.max.store(max, Ordering::Relaxed);
+            departed
         });
+        // As `ConcurrentMap::set_max`: hooks run with no lock held, not even the resizing one,
+        // so a hook may use the map (call `set_max` too).
+        let mut panics = HookPanics::default();
+        run_hooks(&self.listener, departed.into_iter().flatten(), &mut panics);
+        panics.finish(|count| self.metrics.hook_panicked(count));
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use weak_table::traits::WeakElement;
 
-use crate::concurrent::{ConcurrentMap, Sizing};
+use crate::concurrent::{ConcurrentMap, Parts};
 use crate::hooks::{ConcurrentListener, RemovalListener};
 use crate::map::ManagedMap;
 use crate::policy::Policy;
@@ -86,6 +86,24 @@ fn configured<L: FieldConfig, E: Expiry>() -> (usize, E, Lifetime, Cow<'static, 
     )
 }
 
+/// What a configured concurrent map is made of, created at `site`.
+fn configured_parts<S: Default, L: FieldConfig, E: Expiry>(
+    site: &'static Location<'static>,
+) -> (Parts<S, L>, E) {
+    let (max, expiry, lifetime, name) = configured::<L, E>();
+    let parts = Parts {
+        max,
+        capacity: 0,
+        shards: None,
+        hasher: S::default(),
+        listener: L::default(),
+        lifetime,
+        name,
+        site,
+    };
+    (parts, expiry)
+}
+
 impl<K, V, P: Policy, S, L, E> Default for ManagedMap<K, V, P, S, L, E>
 where
     P: Policy,
@@ -142,21 +160,9 @@ where
 {
     #[track_caller]
     fn default() -> Self {
-        let (max, expiry, lifetime, name) = configured::<L, E>();
-        Self::from_parts(
-            Sizing {
-                max,
-                capacity: 0,
-                shards: None,
-            },
-            S::default(),
-            &expiry,
-            L::default(),
-            lifetime,
-            name,
-            Location::caller(),
-            configured_budget::<L, E, K, V>(<L as ConcurrentListener<K, V>>::WEIGHER),
-        )
+        let (parts, expiry) = configured_parts::<S, L, E>(Location::caller());
+        let budget = configured_budget::<L, E, K, V>(<L as ConcurrentListener<K, V>>::WEIGHER);
+        Self::from_parts(parts, &expiry, budget)
     }
 }
 
@@ -172,20 +178,8 @@ where
     /// `#[managed_map(weak_keys, concurrent, ...)]` builds.
     #[track_caller]
     fn default() -> Self {
-        let (max, expiry, lifetime, name) = configured::<L, E>();
-        Self::from_parts(
-            Sizing {
-                max,
-                capacity: 0,
-                shards: None,
-            },
-            S::default(),
-            &expiry,
-            L::default(),
-            lifetime,
-            name,
-            Location::caller(),
-            configured_budget::<L, E, K, V>(<L as ConcurrentListener<K, V>>::WEIGHER),
-        )
+        let (parts, expiry) = configured_parts::<S, L, E>(Location::caller());
+        let budget = configured_budget::<L, E, K, V>(<L as ConcurrentListener<K, V>>::WEIGHER);
+        Self::from_parts(parts, &expiry, budget)
     }
 }

@@ -54,11 +54,41 @@ impl<K, V> Departures<K, V> {
     }
 }
 
-/// A concurrent map's shard: its listener queues what leaves under the shard's lock, and the
-/// map takes the queue before unlocking (see `concurrent::on_shard`).
-pub(crate) trait QueuesDepartures<K, V> {
+/// What a concurrent map needs of each of its shards (a [`ManagedMap`](crate::ManagedMap) or
+/// a [`WeakKeyMap`](crate::WeakKeyMap) whose listener is [`Departures`]): its figures, the
+/// queue of what left under the lock, and every entry at once for `clear`, a scope end and
+/// `Drop`. The concurrent maps' one shard layer, `concurrent::sharded`, runs on this alone.
+pub(crate) trait Shard {
+    /// The key as the hooks see it.
+    type Key;
+    /// The value.
+    type Value;
+    /// Every entry, taken out under the lock; their hooks run after it is released.
+    type Taken: IntoIterator<Item = (Self::Key, Self::Value)>;
+    /// Every entry left when the map is dropped, each with the cause it leaves with.
+    type Left: IntoIterator<Item = Departed<Self::Key, Self::Value>>;
+
     /// The entries that left since the last call, for their hooks to run outside the lock.
-    fn take_departed(&mut self) -> Departures<K, V>;
+    fn take_departed(&mut self) -> Departures<Self::Key, Self::Value>;
+    /// Takes every entry out at once, counted as leaving with `cause`. O(1) under the lock.
+    fn take_all(&mut self, cause: crate::RemovalCause) -> Self::Taken;
+    /// Takes every entry out for the map's drop, uncounted.
+    fn take_left(&mut self) -> Self::Left;
+    /// Number of entries.
+    fn len(&self) -> usize;
+    /// Entries storable without reallocating.
+    fn capacity(&self) -> usize;
+    /// Estimated heap bytes of the storage.
+    fn heap_bytes(&self) -> usize;
+    /// What the entries weigh together.
+    fn weight(&self) -> u64;
+}
+
+/// A shard whose bound can change (it hashes keys, so this is apart from [`Shard`], which a
+/// map type must meet wherever it is named).
+pub(crate) trait Resize {
+    /// Sets the shard's bound, as the map kind's `set_max` does.
+    fn resize(&mut self, max: usize);
 }
 
 /// A concurrent map's shard queues what leaves under its lock; the map runs the hooks after

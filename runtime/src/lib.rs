@@ -189,13 +189,14 @@ pub mod expiry {
 pub use cause::RemovalCause;
 pub use concurrent::{
     ConcurrentAdaptiveMap, ConcurrentBoundedMap, ConcurrentLruMap, ConcurrentMap,
+    ConcurrentWeakKeyMap,
 };
 pub use error::CapacityError;
 pub use hashbrown::DefaultHashBuilder;
 pub use hooks::Cleanup;
 pub use map::{AdaptiveMap, BoundedMap, LruMap, ManagedMap};
 pub use scope::{Lifetime, ManagedCache};
-pub use weak::{ConcurrentWeakKeyMap, WeakKeyMap};
+pub use weak::WeakKeyMap;
 
 pub use mapguard_macros::{Cleanup, ManagedCache, managed, unmanaged};
 

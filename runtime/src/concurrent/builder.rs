@@ -1,9 +1,14 @@
-//! [`Builder`]: shards, hooks, hasher, expiry and name for a new [`ConcurrentMap`].
+//! [`Builder`] and [`WeakKeyBuilder`]: shards, hooks, hasher, expiry and name for a new
+//! [`ConcurrentMap`] or [`ConcurrentWeakKeyMap`].
+
+use core::hash::BuildHasher;
+
+use weak_table::traits::WeakKey;
 
 use crate::RemovalCause;
-use crate::concurrent::{ConcurrentMap, Sizing};
+use crate::concurrent::{ConcurrentMap, ConcurrentWeakKeyMap, Parts};
 use crate::hooks::{Cleanup, ConcurrentListener, ConcurrentListenerOf, WithCleanup};
-use crate::policy::Policy;
+use crate::policy::{Lru, Policy};
 use crate::settings::{NoValueCleanup, ValueCleanup, builder};
 use crate::storage::expiry::Expiry;
 
@@ -103,23 +108,9 @@ impl<K, V, P: Policy, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
         P: Policy,
         S: Clone,
     {
-        let mut settings = self.settings;
-        let name = settings.take_name();
-        let budget = crate::settings::budget(settings.max_weight, self.weigher);
-        ConcurrentMap::from_parts(
-            Sizing {
-                max: settings.max,
-                capacity: settings.capacity,
-                shards: settings.shards,
-            },
-            settings.hasher,
-            &settings.expiry,
-            wrap(self.listener),
-            settings.lifetime,
-            name,
-            settings.site,
-            budget,
-        )
+        let budget = crate::settings::budget(self.settings.max_weight, self.weigher);
+        let (parts, expiry) = Parts::from_settings(self.settings, wrap(self.listener));
+        ConcurrentMap::from_parts(parts, &expiry, budget)
     }
 }
 
@@ -164,6 +155,147 @@ impl<K, V, P: Policy, S: Clone, L, E: Expiry> Builder<K, V, P, S, L, ValueCleanu
     where
         V: Cleanup,
         L: ConcurrentListenerOf<K, V, ConcurrentMap<K, V, P, S>>,
+    {
+        self.build_with(WithCleanup)
+    }
+}
+
+builder! {
+/// Configures a [`ConcurrentWeakKeyMap`]; made by [`ConcurrentWeakKeyMap::builder`],
+/// [`lru_builder`](ConcurrentWeakKeyMap::lru_builder) or
+/// [`bounded_builder`](ConcurrentWeakKeyMap::bounded_builder). The calls may come in any order.
+///
+/// ```
+/// use mapguard::{ConcurrentWeakKeyMap, Lifetime};
+/// use std::sync::Weak;
+///
+/// let map = ConcurrentWeakKeyMap::<Weak<str>, u64>::lru_builder(1_000)
+///     .name("Docs.by_path")
+///     .lifetime(Lifetime::Session)
+///     .shards(4)
+///     .build();
+/// assert_eq!(map.shard_count(), 4);
+/// ```
+pub struct WeakKeyBuilder<K, V, P = Lru>;
+new = "mapguard::ConcurrentWeakKeyMap::<std::sync::Weak<u64>, u64>::builder()",
+conn = "mapguard::ConcurrentWeakKeyMap::<std::sync::Weak<u64>, Conn>::builder()";
+}
+
+impl<K, V, P: Policy, S, L, C, E: Expiry> WeakKeyBuilder<K, V, P, S, L, C, E> {
+    /// Splits the map into `shards` shards (rounded up to a power of two, at most 65,536, and
+    /// never more than `max`). See [`concurrent::Builder::shards`](crate::concurrent::Builder::shards).
+    ///
+    /// ```
+    /// use std::sync::Weak;
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, u8>::builder().shards(3).build();
+    /// assert_eq!(map.shard_count(), 4);
+    /// ```
+    pub fn shards(mut self, shards: usize) -> Self {
+        self.settings.shards = Some(shards);
+        self
+    }
+
+    /// Sends every entry that leaves through the cleanup path to `listener`, on the thread
+    /// that made it leave, after the map's lock is released.
+    ///
+    /// ```
+    /// use mapguard::hooks::ConcurrentListener;
+    /// use mapguard::{ConcurrentWeakKeyMap, RemovalCause};
+    /// use std::sync::Weak;
+    ///
+    /// struct Log;
+    /// impl ConcurrentListener<Weak<u32>, String> for Log {
+    ///     fn on_removal(&self, _key: Weak<u32>, value: String, cause: RemovalCause) {
+    ///         println!("{value} left: {cause}");
+    ///     }
+    /// }
+    /// let map = ConcurrentWeakKeyMap::builder().listener(Log).build();
+    /// assert!(map.is_empty());
+    /// ```
+    pub fn listener<L2: ConcurrentListenerOf<K, V, ConcurrentWeakKeyMap<K, V, P, S>>>(
+        self,
+        listener: L2,
+    ) -> WeakKeyBuilder<K, V, P, S, L2, C, E>
+    where
+        K: WeakKey,
+    {
+        self.with_listener(listener)
+    }
+
+    /// Calls `on_removal(key, value, cause)` for every entry that leaves through the cleanup
+    /// path, possibly from several threads at once.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::{Arc, Weak};
+    ///
+    /// let removed = AtomicUsize::new(0);
+    /// let map = mapguard::ConcurrentWeakKeyMap::builder()
+    ///     .on_removal(|_key: Weak<u8>, _value: u8, _cause| {
+    ///         removed.fetch_add(1, Ordering::Relaxed);
+    ///     })
+    ///     .build();
+    /// map.insert(Arc::new(1), 1); // dead at once: no other strong reference
+    /// drop(map);
+    /// assert_eq!(removed.into_inner(), 1);
+    /// ```
+    pub fn on_removal<F: Fn(K, V, RemovalCause) + Send + Sync>(
+        self,
+        on_removal: F,
+    ) -> WeakKeyBuilder<K, V, P, S, F, C, E> {
+        self.with_listener(on_removal)
+    }
+}
+
+impl<K: WeakKey, V, P: Policy, S: BuildHasher + Clone, L, C, E: Expiry>
+    WeakKeyBuilder<K, V, P, S, L, C, E>
+{
+    /// The one way a map is made; the listener wrapped as the cleanup state says.
+    fn build_with<L2: ConcurrentListener<K, V>>(
+        self,
+        wrap: impl FnOnce(L) -> L2,
+    ) -> ConcurrentWeakKeyMap<K, V, P, S, L2, E> {
+        let budget = crate::settings::budget(self.settings.max_weight, self.weigher);
+        let (parts, expiry) = Parts::from_settings(self.settings, wrap(self.listener));
+        ConcurrentWeakKeyMap::from_parts(parts, &expiry, budget)
+    }
+}
+
+impl<K: WeakKey, V, P: Policy, S: BuildHasher + Clone, L, E: Expiry>
+    WeakKeyBuilder<K, V, P, S, L, NoValueCleanup, E>
+{
+    /// Makes the map.
+    ///
+    /// ```
+    /// use std::sync::Weak;
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, u8>::builder().build();
+    /// assert!(map.is_empty());
+    /// ```
+    pub fn build(self) -> ConcurrentWeakKeyMap<K, V, P, S, L, E>
+    where
+        L: ConcurrentListenerOf<K, V, ConcurrentWeakKeyMap<K, V, P, S>>,
+    {
+        self.build_with(|listener| listener)
+    }
+}
+
+impl<K: WeakKey, V, P: Policy, S: BuildHasher + Clone, L, E: Expiry>
+    WeakKeyBuilder<K, V, P, S, L, ValueCleanup, E>
+{
+    /// Makes the map; values leaving through the cleanup path get their [`Cleanup`] first.
+    ///
+    /// ```
+    /// use mapguard::{Cleanup, RemovalCause};
+    /// use std::sync::Weak;
+    /// struct Conn;
+    /// impl Cleanup for Conn { fn cleanup(&mut self, _: RemovalCause) {} }
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, Conn>::builder().cleanup().build();
+    /// assert!(map.is_empty());
+    /// ```
+    pub fn build(self) -> ConcurrentWeakKeyMap<K, V, P, S, WithCleanup<L>, E>
+    where
+        V: Cleanup,
+        L: ConcurrentListenerOf<K, V, ConcurrentWeakKeyMap<K, V, P, S>>,
     {
         self.build_with(WithCleanup)
     }

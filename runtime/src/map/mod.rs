@@ -19,7 +19,7 @@ use std::panic::Location;
 use hashbrown::DefaultHashBuilder;
 
 use crate::RemovalCause;
-use crate::departures::{Departed, Departures, QueuesDepartures};
+use crate::departures::{Departed, Departures, Resize, Shard};
 use crate::error::CapacityError;
 use crate::hooks::{NoListener, RemovalListener};
 use crate::panics::HookPanics;
@@ -1402,6 +1402,30 @@ where
 impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     ManagedMap<K, V, P, S, L, E>
 {
+    /// Sets the bound: an evicting map first evicts its excess, least valuable first
+    /// ([`RemovalCause::Evicted`]); a bounded map keeps every entry and rejects new keys
+    /// until it is under the bound again. The map is within its new bound before the first
+    /// hook runs, so a panicking hook cannot leave it over the bound; the bound changes only
+    /// once the excess is out, so if a key's `Hash` panics on the way the old bound holds.
+    ///
+    /// # Panics
+    ///
+    /// If `max` is 0.
+    pub(crate) fn resize(&mut self, max: usize) {
+        assert_valid_max(max);
+        let mut leaving = Departures::default();
+        while P::EVICTS && self.store.len() > max {
+            let Some(victim) = self.store.next_victim() else {
+                break;
+            };
+            self.depart_at(victim, RemovalCause::Evicted, &mut leaving);
+        }
+        self.store.set_max(max);
+        self.metrics
+            .resized(self.store.heap_bytes(), self.store.max());
+        self.notify(leaving);
+    }
+
     /// Takes the entry at `index` out to hand it back to the caller. Counted only once it is
     /// out: the removal runs user `Hash`, which may panic.
     #[inline]
@@ -1519,13 +1543,53 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     }
 }
 
-/// A concurrent map's shard: its listener queues what leaves under the lock.
-impl<K, V, P: Policy, S, E: Expiry> QueuesDepartures<K, V>
+impl<K: Hash, V, P: Policy, S: BuildHasher, E: Expiry> Resize
     for ManagedMap<K, V, P, S, Departures<K, V>, E>
 {
+    fn resize(&mut self, max: usize) {
+        ManagedMap::resize(self, max);
+    }
+}
+
+/// A concurrent map's shard: its listener queues what leaves under the lock.
+impl<K, V, P: Policy, S, E: Expiry> Shard for ManagedMap<K, V, P, S, Departures<K, V>, E> {
+    type Key = K;
+    type Value = V;
+    type Taken = core::iter::Map<std::vec::IntoIter<Node<K, V>>, fn(Node<K, V>) -> (K, V)>;
+    type Left = core::iter::Map<std::vec::IntoIter<Node<K, V>>, fn(Node<K, V>) -> Departed<K, V>>;
+
     #[inline]
     fn take_departed(&mut self) -> Departures<K, V> {
         self.listener.take()
+    }
+
+    fn take_all(&mut self, cause: RemovalCause) -> Self::Taken {
+        self.take_all_leaving(cause)
+            .into_iter()
+            .map(|node| (node.key, node.value))
+    }
+
+    fn take_left(&mut self) -> Self::Left {
+        self.store
+            .take_all()
+            .into_iter()
+            .map(|node| (node.key, node.value, RemovalCause::Dropped))
+    }
+
+    fn len(&self) -> usize {
+        self.store.len()
+    }
+
+    fn capacity(&self) -> usize {
+        ManagedMap::capacity(self)
+    }
+
+    fn heap_bytes(&self) -> usize {
+        ManagedMap::heap_bytes(self)
+    }
+
+    fn weight(&self) -> u64 {
+        ManagedMap::weight(self)
     }
 }
 
@@ -1876,21 +1940,7 @@ where
     /// assert_eq!(map.keys().copied().collect::<Vec<_>>(), [4, 3]);
     /// ```
     pub fn set_max(&mut self, max: usize) {
-        assert_valid_max(max);
-        // The map is within its new bound before the first hook runs, so a panicking hook
-        // cannot leave it over the bound. The bound changes only once the excess is out: if a
-        // key's `Hash` panics on the way, the old bound still holds.
-        let mut leaving = Departures::default();
-        while self.store.len() > max {
-            let Some(victim) = self.store.next_victim() else {
-                break;
-            };
-            self.depart_at(victim, RemovalCause::Evicted, &mut leaving);
-        }
-        self.store.set_max(max);
-        self.metrics
-            .resized(self.store.heap_bytes(), self.store.max());
-        self.notify(leaving);
+        self.resize(max);
     }
 }
 
@@ -2120,10 +2170,7 @@ where
     /// assert!(table.try_insert(9, ()).is_ok()); // under the new bound again
     /// ```
     pub fn set_max(&mut self, max: usize) {
-        assert_valid_max(max);
-        self.store.set_max(max);
-        self.metrics
-            .resized(self.store.heap_bytes(), self.store.max());
+        self.resize(max);
     }
 }
 

@@ -9,9 +9,7 @@
 //! by the pointee.
 
 mod builder;
-mod shared;
 pub use builder::Builder;
-pub use shared::{ConcurrentBuilder, ConcurrentWeakKeyMap};
 
 use core::borrow::Borrow;
 use core::fmt;
@@ -24,7 +22,7 @@ use hashbrown::DefaultHashBuilder;
 pub use weak_table::traits::{WeakElement, WeakKey};
 
 use crate::RemovalCause;
-use crate::departures::{Departed, Departures, QueuesDepartures};
+use crate::departures::{Departed, Departures, Resize, Shard};
 use crate::error::CapacityError;
 use crate::hooks::{NoListener, RemovalListener};
 use crate::map::ManagedMap;
@@ -33,7 +31,7 @@ use crate::panics::HookPanics;
 use crate::policy::{Evicting, Lru, Policy, QueuesOf, Reject};
 use crate::scope::{Lifetime, ManagedCache};
 use crate::storage::expiry::{Expiry, NoExpiry};
-use crate::storage::store::{MAX_LIMIT, Store};
+use crate::storage::store::{MAX_LIMIT, Node, Store};
 use crate::weight::Weigher;
 
 /// A weak key and the hash of its pointee, taken while it was alive.
@@ -955,7 +953,7 @@ where
     /// assert_eq!(map.len(), 2);
     /// ```
     pub fn set_max(&mut self, max: usize) {
-        self.map.set_max(max);
+        self.map.resize(max);
     }
 }
 
@@ -1001,7 +999,7 @@ where
     /// assert_eq!(map.max(), 8);
     /// ```
     pub fn set_max(&mut self, max: usize) {
-        self.map.set_max(max);
+        self.map.resize(max);
     }
 
     /// Stores `value` under `key`, or hands both back if the key is new and the map is
@@ -1231,31 +1229,54 @@ impl<K: WeakElement, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry>
     }
 }
 
-/// A [`ConcurrentWeakKeyMap`]'s shard: its listener queues what leaves under the lock.
-impl<K: WeakElement, V, P: Policy, S, E: Expiry> QueuesDepartures<K, V>
+impl<K: WeakKey, V, P: Policy, S, E: Expiry> Resize
     for WeakKeyMap<K, V, P, S, Departures<K, V>, E>
 {
-    fn take_departed(&mut self) -> Departures<K, V> {
-        self.map.listener_mut().0.take()
+    fn resize(&mut self, max: usize) {
+        self.map.resize(max);
     }
 }
 
-impl<K: WeakElement, V, P: Policy, S, E: Expiry> WeakKeyMap<K, V, P, S, Departures<K, V>, E> {
-    /// Takes every entry out through the cleanup path with `cause`: a concurrent map's
-    /// `clear` and scope end, which count the scope once for the whole map.
-    pub(crate) fn remove_all(&mut self, cause: RemovalCause) -> usize
-    where
-        P: Policy,
-    {
-        self.map.remove_all(cause)
+/// A [`ConcurrentWeakKeyMap`](crate::ConcurrentWeakKeyMap)'s shard: its listener queues what
+/// leaves under the lock. `clear` and a scope end take dead keys' entries with the rest.
+impl<K: WeakElement, V, P: Policy, S, E: Expiry> Shard
+    for WeakKeyMap<K, V, P, S, Departures<K, V>, E>
+{
+    type Key = K;
+    type Value = V;
+    type Taken =
+        core::iter::Map<std::vec::IntoIter<Node<Weakly<K>, V>>, fn(Node<Weakly<K>, V>) -> (K, V)>;
+    type Left = Vec<Departed<K, V>>;
+
+    fn take_departed(&mut self) -> Departures<K, V> {
+        self.map.listener_mut().0.take()
     }
 
-    /// Everything out, with causes, for the hooks of a dropped concurrent map; what left
-    /// before (an operation whose closure panicked) comes first.
-    pub(crate) fn take_leaving(&mut self) -> (Departures<K, V>, Vec<Departed<K, V>>) {
-        let departed = self.take_departed();
-        let (leaving, _) = self.take_for_drop();
-        (departed, leaving)
+    fn take_all(&mut self, cause: RemovalCause) -> Self::Taken {
+        self.map
+            .take_all_leaving(cause)
+            .into_iter()
+            .map(|node| (node.key.weak, node.value))
+    }
+
+    fn take_left(&mut self) -> Self::Left {
+        self.take_for_drop().0
+    }
+
+    fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    fn capacity(&self) -> usize {
+        self.map.capacity()
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.map.heap_bytes()
+    }
+
+    fn weight(&self) -> u64 {
+        self.map.weight()
     }
 }
 

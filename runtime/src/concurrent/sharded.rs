@@ -1,0 +1,779 @@
+//! The one shard layer under every concurrent map.
+//!
+//! [`Sharded`] is a fixed set of shards, each a single-threaded map (any [`Shard`]) behind its
+//! own lock, with the map's hooks, name, lifetime, bound and registry entry. Every operation
+//! locks one shard, does its work there, and takes what left out of the shard before
+//! unlocking; only then do the hooks run, so a hook may use the map (even the same key), and a
+//! slow hook blocks no other thread's access to the shard. [`ConcurrentMap`] and
+//! [`ConcurrentWeakKeyMap`] are this layer over a [`ManagedMap`] and a [`WeakKeyMap`] shard.
+//!
+//! [`ConcurrentMap`]: super::ConcurrentMap
+//! [`ConcurrentWeakKeyMap`]: super::ConcurrentWeakKeyMap
+//! [`ManagedMap`]: crate::ManagedMap
+//! [`WeakKeyMap`]: crate::WeakKeyMap
+
+use core::fmt;
+use core::hash::{BuildHasher, Hash};
+use std::borrow::Cow;
+use std::panic::Location;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::lock::ShardLock;
+use crate::RemovalCause;
+use crate::departures::{Departed, Resize, Shard};
+use crate::hooks::ConcurrentListener;
+use crate::panics::HookPanics;
+use crate::registry::{self, MapMetrics};
+use crate::scope::{Lifetime, ManagedCache};
+use crate::settings::{Settings, assert_valid_max};
+use crate::stats::MapStats;
+use crate::storage::expiry::Expiry;
+use crate::storage::queues::Queues;
+use crate::storage::store::Store;
+
+/// What a new concurrent map is made of, apart from its shards: everything its builder set.
+pub(crate) struct Parts<S, L> {
+    /// The bound.
+    pub(crate) max: usize,
+    /// Entries to reserve room for up front, over all shards.
+    pub(crate) capacity: usize,
+    /// The shard count the builder asked for, if any.
+    pub(crate) shards: Option<usize>,
+    pub(crate) hasher: S,
+    pub(crate) listener: L,
+    pub(crate) lifetime: Lifetime,
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) site: &'static Location<'static>,
+}
+
+impl<S, L> Parts<S, L> {
+    /// What a builder's `settings` and `listener` say, and the expiry state the shards split.
+    pub(crate) fn from_settings<E: Expiry>(mut settings: Settings<S, E>, listener: L) -> (Self, E) {
+        let name = settings.take_name();
+        let parts = Self {
+            max: settings.max,
+            capacity: settings.capacity,
+            shards: settings.shards,
+            hasher: settings.hasher,
+            listener,
+            lifetime: settings.lifetime,
+            name,
+            site: settings.site,
+        };
+        (parts, settings.expiry)
+    }
+}
+
+/// Shards behind their locks, and what the whole map shares.
+pub(crate) struct Sharded<T, S, L>
+where
+    T: Shard,
+    L: ConcurrentListener<T::Key, T::Value>,
+{
+    shards: Box<[ShardLock<T>]>,
+    /// Picks a key's shard: the same hash the shard's table uses, so one `BuildHasher`.
+    hasher: S,
+    /// `64 - 7 - log2(shards)`: the shard comes from the bits just below the seven the hash
+    /// table keeps as tags, so keys of one shard still differ in their tags.
+    shift: u32,
+    listener: L,
+    lifetime: Lifetime,
+    name: Cow<'static, str>,
+    /// The bound; atomic so `set_max` can take `&self`.
+    max: AtomicUsize,
+    /// The weight budget, if any (each shard holds `⌈max_weight / shards⌉`).
+    max_weight: Option<u64>,
+    /// Held by `set_max` while it sets the bound and applies it to every shard, so concurrent
+    /// calls take turns and the last one holds everywhere.
+    resizing: ShardLock<()>,
+    /// The registry entry summing the shards' figures; gone when the map is dropped.
+    metrics: MapMetrics,
+}
+
+impl<T, S, L> Sharded<T, S, L>
+where
+    T: Shard,
+    L: ConcurrentListener<T::Key, T::Value>,
+{
+    /// Makes the shards — how many, each's bound, reserved room and registry counters (one
+    /// writer per counter) — and the map's one registry entry summing them. `store` makes a
+    /// shard's storage (its bound, its room), `shard` the shard around it.
+    pub(crate) fn build<K2, V2, S2, E2: Expiry, O2: Queues>(
+        parts: Parts<S, L>,
+        max_weight: Option<u64>,
+        policy: &'static str,
+        mut store: impl FnMut(usize, usize) -> Store<K2, V2, S2, E2, O2>,
+        mut shard: impl FnMut(Store<K2, V2, S2, E2, O2>, MapMetrics) -> T,
+    ) -> Self {
+        let Parts {
+            max,
+            capacity,
+            shards,
+            hasher,
+            listener,
+            lifetime,
+            name,
+            site,
+        } = parts;
+        assert_valid_max(max);
+        let count = shard_count(shards, max);
+        let per_shard = max.div_ceil(count);
+        let capacity_per_shard = capacity.div_ceil(count);
+        let mut counters = Vec::with_capacity(count);
+        let shards = (0..count)
+            .map(|_| {
+                let store = store(per_shard, capacity_per_shard);
+                let metrics =
+                    registry::shard_metrics(lifetime, policy, per_shard, site, store.ages());
+                #[allow(
+                    clippy::clone_on_copy,
+                    reason = "an `Arc` with `tracking` on; a `Copy` unit without it"
+                )]
+                counters.push(metrics.clone());
+                ShardLock::new(shard(store, metrics))
+            })
+            .collect();
+        let metrics =
+            registry::register_sharded(name.to_string(), lifetime, policy, max, site, &counters);
+        Self {
+            shards,
+            hasher,
+            shift: 64 - 7 - count.trailing_zeros(),
+            listener,
+            lifetime,
+            name,
+            max: AtomicUsize::new(max),
+            max_weight,
+            resizing: ShardLock::new(()),
+            metrics,
+        }
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn lifetime(&self) -> Lifetime {
+        self.lifetime
+    }
+
+    pub(crate) fn max(&self) -> usize {
+        self.max.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn max_weight(&self) -> Option<u64> {
+        self.max_weight
+    }
+
+    pub(crate) fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    pub(crate) fn listener(&self) -> &L {
+        &self.listener
+    }
+
+    pub(crate) fn hasher(&self) -> &S {
+        &self.hasher
+    }
+
+    /// The shard of a key whose hash is `hash`.
+    #[inline]
+    pub(crate) fn shard_at(&self, hash: u64) -> &ShardLock<T> {
+        let index = (hash >> self.shift) as usize & (self.shards.len() - 1);
+        &self.shards[index]
+    }
+
+    /// The shard of `key`.
+    #[inline]
+    pub(crate) fn shard_of<Q: Hash + ?Sized>(&self, key: &Q) -> &ShardLock<T>
+    where
+        S: BuildHasher,
+    {
+        self.shard_at(self.hasher.hash_one(key))
+    }
+
+    /// A figure summed over the shards, each locked in turn (so, under concurrent writes, a
+    /// sum of figures each true at a slightly different moment). O(shards).
+    fn sum<F: core::iter::Sum>(&self, figure: impl Fn(&T) -> F) -> F {
+        self.shards
+            .iter()
+            .map(|shard| shard.with(|s| figure(s)))
+            .sum()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.sum(T::len)
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.shards.iter().all(|shard| shard.with(|s| s.len() == 0))
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.sum(T::capacity)
+    }
+
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.sum(T::heap_bytes)
+    }
+
+    pub(crate) fn weight(&self) -> u64 {
+        self.sum(T::weight)
+    }
+
+    /// Runs `work` on the locked `shard`; then, unlocked, the hooks of what left meanwhile.
+    #[inline]
+    pub(crate) fn on_shard<R>(&self, shard: &ShardLock<T>, work: impl FnOnce(&mut T) -> R) -> R {
+        self.on_shard_handing_back(shard, work, |_| None)
+    }
+
+    /// [`on_shard`](Self::on_shard) for an operation that hands a value of the map's back to
+    /// its caller: if a hook panics, the caller will never receive it, so it goes through the
+    /// hooks too (with the cause `departed` gives it) before the first panic resumes.
+    #[inline]
+    pub(crate) fn on_shard_handing_back<R>(
+        &self,
+        shard: &ShardLock<T>,
+        work: impl FnOnce(&mut T) -> R,
+        departed: impl FnOnce(R) -> Option<Departed<T::Key, T::Value>>,
+    ) -> R {
+        let (result, leaving) = shard.with(|shard| {
+            let result = work(shard);
+            (result, shard.take_departed())
+        });
+        let mut panics = HookPanics::default();
+        self.run_hooks(leaving, &mut panics);
+        if panics.will_resume() {
+            if let Some((key, value, cause)) = departed(result) {
+                self.listener
+                    .on_removal_contained(key, value, cause, &mut panics);
+            }
+            panics.resume_now(|count| self.metrics.hook_panicked(count));
+        }
+        panics.finish(|count| self.metrics.hook_panicked(count));
+        result
+    }
+
+    /// Runs `work` on every shard in turn, each shard's hooks after its lock is released, and
+    /// every shard's work and hooks even if a hook panics; the sum of what `work` returned.
+    pub(crate) fn each_shard(&self, mut work: impl FnMut(&mut T) -> usize) -> usize {
+        let mut panics = HookPanics::default();
+        let total = self
+            .shards
+            .iter()
+            .map(|shard| {
+                let (result, leaving) = shard.with(|shard| (work(shard), shard.take_departed()));
+                self.run_hooks(leaving, &mut panics);
+                result
+            })
+            .sum();
+        panics.finish(|count| self.metrics.hook_panicked(count));
+        total
+    }
+
+    /// Runs the hooks of entries that left, in the order they left; no lock is held.
+    #[inline]
+    fn run_hooks(
+        &self,
+        departed: impl IntoIterator<Item = Departed<T::Key, T::Value>>,
+        panics: &mut HookPanics,
+    ) {
+        run_hooks(&self.listener, departed, panics);
+    }
+
+    /// Takes every entry out of every shard with `cause` (each shard's lock held for O(1)) and
+    /// runs their hooks; how many left. O(n).
+    fn remove_all(&self, cause: RemovalCause) -> usize {
+        let mut panics = HookPanics::default();
+        let mut count = 0;
+        for shard in &self.shards {
+            for (key, value) in shard.with(|s| s.take_all(cause)) {
+                count += 1;
+                self.listener
+                    .on_removal_contained(key, value, cause, &mut panics);
+            }
+        }
+        panics.finish(|count| self.metrics.hook_panicked(count));
+        count
+    }
+
+    /// Every entry through the cleanup path with [`RemovalCause::Cleared`].
+    pub(crate) fn clear(&self) {
+        self.remove_all(RemovalCause::Cleared);
+    }
+
+    /// Every entry through the cleanup path with [`RemovalCause::ScopeEnded`] if the map has
+    /// `lifetime` (the scope end counted once for the map, not once per shard).
+    pub(crate) fn end_scope(&self, lifetime: Lifetime) -> usize {
+        if lifetime != self.lifetime {
+            return 0;
+        }
+        self.metrics.scope_ended();
+        self.remove_all(RemovalCause::ScopeEnded)
+    }
+
+    /// Each shard's own `maintain`, one shard locked at a time.
+    pub(crate) fn maintain(&self) -> usize
+    where
+        T: ManagedCache,
+    {
+        self.each_shard(ManagedCache::maintain)
+    }
+
+    /// Sets the bound to `max`: each shard gets `⌈max / shards⌉` under the resizing lock, then the hooks of what left run with no lock held (not even the resizing one, so
+    /// a hook may call `set_max` too).
+    ///
+    /// # Panics
+    ///
+    /// If `max` is 0.
+    pub(crate) fn set_max(&self, max: usize)
+    where
+        T: Resize,
+    {
+        assert_valid_max(max);
+        let per_shard = max.div_ceil(self.shards.len());
+        let departed: Vec<_> = self.resizing.with(|()| {
+            let departed = self
+                .shards
+                .iter()
+                .map(|shard| {
+                    shard.with(|shard| {
+                        shard.resize(per_shard);
+                        shard.take_departed()
+                    })
+                })
+                .collect();
+            // Published once every shard holds it (a panicking `Hash` may stop the loop).
+            self.max.store(max, Ordering::Relaxed);
+            self.metrics.resized(0, max);
+            departed
+        });
+        // Every shard is within the new bound before the first hook runs, so a panicking
+        // hook cannot leave shards over it.
+        let mut panics = HookPanics::default();
+        self.run_hooks(departed.into_iter().flatten(), &mut panics);
+        panics.finish(|count| self.metrics.hook_panicked(count));
+    }
+
+    /// The map's figures, for [`ManagedCache::stats`].
+    pub(crate) fn stats(&self, policy: &'static str) -> Vec<MapStats> {
+        vec![MapStats::new(
+            self.name(),
+            self.lifetime,
+            policy,
+            [self.len(), self.max(), self.capacity(), self.heap_bytes()],
+            self.metrics.hook_panics(),
+        )]
+    }
+
+    /// The map's `Debug`: name, length, bound, shards and lifetime, not the entries (that
+    /// would lock every shard at once).
+    pub(crate) fn debug(&self, f: &mut fmt::Formatter<'_>, type_name: &str) -> fmt::Result {
+        f.debug_struct(type_name)
+            .field("name", &self.name)
+            .field("len", &self.len())
+            .field("max", &self.max())
+            .field("shards", &self.shards.len())
+            .field("lifetime", &self.lifetime)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T, S, L> Drop for Sharded<T, S, L>
+where
+    T: Shard,
+    L: ConcurrentListener<T::Key, T::Value>,
+{
+    /// Whatever is left goes through the cleanup path (with [`RemovalCause::Dropped`], or
+    /// the shard's own cause, such as `Collected` for a dead weak key), every value reaching
+    /// its hooks even if one panics.
+    fn drop(&mut self) {
+        let Self {
+            shards,
+            listener,
+            metrics,
+            ..
+        } = self;
+        let mut panics = HookPanics::default();
+        for shard in shards.iter_mut() {
+            let shard = shard.get_mut();
+            // Entries that left during an operation whose caller's closure panicked (so the
+            // hand-off never ran) still get their hooks, with the cause they left with.
+            run_hooks(listener, shard.take_departed(), &mut panics);
+            run_hooks(listener, shard.take_left(), &mut panics);
+        }
+        panics.finish(|count| metrics.hook_panicked(count));
+    }
+}
+
+/// Runs the hooks of entries that left, in the order they left.
+#[inline]
+fn run_hooks<K, V>(
+    listener: &impl ConcurrentListener<K, V>,
+    departed: impl IntoIterator<Item = Departed<K, V>>,
+    panics: &mut HookPanics,
+) {
+    for (key, value, cause) in departed {
+        listener.on_removal_contained(key, value, cause, panics);
+    }
+}
+
+/// Each shard's part of a weight budget: `⌈max_weight / shards⌉`, the way the count bound is
+/// split (so the map may weigh up to `shards - 1` units more than its budget).
+pub(crate) fn shard_budget<W: Clone>(
+    budget: Option<&(u64, W)>,
+    shards: Option<usize>,
+    max: usize,
+) -> Option<(u64, W)> {
+    let count = shard_count(shards, max) as u64;
+    budget.map(|(max_weight, weigher)| (max_weight.div_ceil(count), weigher.clone()))
+}
+
+/// The default shard count for a bound: a power of two near four per CPU, with at least 64
+/// entries per shard.
+fn default_shards(max: usize) -> usize {
+    let cpus = std::thread::available_parallelism().map_or(4, usize::from);
+    let wanted = (cpus * 4).next_power_of_two();
+    wanted.min(floor_power_of_two(max / 64))
+}
+
+/// The shard count for a bound: `wanted` (or the default) rounded up to a power of two, but
+/// never more shards than `max` — each shard holds at least one entry, so more shards than
+/// `max` would only loosen the bound (`len < max + shards`).
+pub(crate) fn shard_count(wanted: Option<usize>, max: usize) -> usize {
+    wanted
+        .unwrap_or_else(|| default_shards(max))
+        .clamp(1, MAX_SHARDS)
+        .next_power_of_two()
+        .min(floor_power_of_two(max))
+}
+
+/// The most shards a map has.
+const MAX_SHARDS: usize = 1 << 16;
+
+/// The largest power of two not above `n` (1 for 0).
+fn floor_power_of_two(n: usize) -> usize {
+    1 << (usize::BITS - 1 - n.max(1).leading_zeros())
+}
+
+/// The surface every concurrent map shares, written once over its [`Sharded`] field
+/// `sharded`: figures, `clear`, `end_scope`, `maintain`, [`ManagedCache`], and the key
+/// lookups `contains_key`, `peek`, `get`, `update` and `discard` (`key` is the bound by which
+/// a borrowed form `Q` finds a key: `K`, or for weak keys the pointee `K::Key`). `setup` is
+/// the hidden start of each example: it makes `map`, named `Docs.map`, for
+/// `Lifetime::Request`, bound 64 in 2 shards, weight budget 1,000 by `String` length, holding
+/// `1 => "one"` and `2 => "two"`.
+macro_rules! sharded_surface {
+    (
+        impl [$($generics:tt)*] $map:ty where [$($bounds:tt)*];
+        maintain where [$($maintain_bounds:tt)*];
+        lookups where [$($lookup_bounds:tt)*];
+        key [$($key:tt)*];
+        setup = $setup:literal;
+    ) => {
+        impl<$($generics)*> $map
+        where
+            $($bounds)*
+        {
+            /// The map's name: the builder's `name`, `Type.field` for a `#[mapguard::managed]`
+            /// field, or else the call site that created it.
+            ///
+            /// ```
+            #[doc = $setup]
+            /// assert_eq!(map.name(), "Docs.map");
+            /// ```
+            #[must_use]
+            pub fn name(&self) -> &str {
+                self.sharded.name()
+            }
+
+            /// The lifetime whose scope end clears this map.
+            ///
+            /// ```
+            #[doc = $setup]
+            /// assert_eq!(map.lifetime(), mapguard::Lifetime::Request);
+            /// ```
+            #[must_use]
+            pub fn lifetime(&self) -> $crate::Lifetime {
+                self.sharded.lifetime()
+            }
+
+            /// The bound (see the type's docs for its tolerance across shards).
+            ///
+            /// ```
+            #[doc = $setup]
+            /// assert_eq!(map.max(), 64);
+            /// ```
+            #[must_use]
+            pub fn max(&self) -> usize {
+                self.sharded.max()
+            }
+
+            /// How many shards (and locks) the map has.
+            ///
+            /// ```
+            #[doc = $setup]
+            /// assert_eq!(map.shard_count(), 2);
+            /// ```
+            #[must_use]
+            pub fn shard_count(&self) -> usize {
+                self.sharded.shard_count()
+            }
+
+            /// The map's removal listener.
+            ///
+            /// ```
+            #[doc = $setup]
+            /// let _listener = map.listener();
+            /// ```
+            #[must_use]
+            pub fn listener(&self) -> &L {
+                self.sharded.listener()
+            }
+
+            /// Number of entries (for weak keys, including any whose key died and that have
+            /// not been collected yet), counted shard by shard: under concurrent writes, a sum
+            /// of figures each true at a slightly different moment. O(shards).
+            ///
+            /// ```
+            #[doc = $setup]
+            /// assert_eq!(map.len(), 2);
+            /// ```
+            #[must_use]
+            pub fn len(&self) -> usize {
+                self.sharded.len()
+            }
+
+            /// Whether the map holds no entries. O(shards).
+            ///
+            /// ```
+            #[doc = $setup]
+            /// assert!(!map.is_empty());
+            /// ```
+            #[must_use]
+            pub fn is_empty(&self) -> bool {
+                self.sharded.is_empty()
+            }
+
+            /// Entries the shards can hold before they reallocate. O(shards).
+            ///
+            /// ```
+            #[doc = $setup]
+            /// assert!(map.capacity() >= 2);
+            /// ```
+            #[must_use]
+            pub fn capacity(&self) -> usize {
+                self.sharded.capacity()
+            }
+
+            /// What the entries weigh together (0 without a weight budget; see
+            /// [`crate::weight`]). O(shards).
+            ///
+            /// ```
+            #[doc = $setup]
+            /// assert_eq!(map.weight(), 6); // "one" and "two"
+            /// ```
+            #[must_use]
+            pub fn weight(&self) -> u64 {
+                self.sharded.weight()
+            }
+
+            /// The weight budget, if the map has one. Each shard holds
+            /// `⌈max_weight / shards⌉`.
+            ///
+            /// ```
+            #[doc = $setup]
+            /// assert_eq!(map.max_weight(), Some(1_000));
+            /// ```
+            #[must_use]
+            pub fn max_weight(&self) -> Option<u64> {
+                self.sharded.max_weight()
+            }
+
+            /// Estimated heap bytes held by the shards' storage. O(shards).
+            ///
+            /// ```
+            #[doc = $setup]
+            /// assert!(map.heap_bytes() > 0);
+            /// ```
+            #[must_use]
+            pub fn heap_bytes(&self) -> usize {
+                self.sharded.heap_bytes()
+            }
+
+            /// Removes every entry through the cleanup path with
+            /// [`RemovalCause::Cleared`](crate::RemovalCause::Cleared) and frees the shards'
+            /// memory: each shard is emptied under its lock in O(1), the hooks run after.
+            /// Entries inserted meanwhile by other threads into shards already cleared stay.
+            /// O(n).
+            ///
+            /// ```
+            #[doc = $setup]
+            /// map.clear();
+            /// assert!(map.is_empty());
+            /// assert_eq!(map.heap_bytes(), 0);
+            /// ```
+            pub fn clear(&self) {
+                self.sharded.clear();
+            }
+
+            /// Clears the map with
+            /// [`RemovalCause::ScopeEnded`](crate::RemovalCause::ScopeEnded) if it has
+            /// `lifetime`, and returns how many entries left; through `&self`, so a map
+            /// shared by `Arc` can end its scope. O(n).
+            ///
+            /// ```
+            #[doc = $setup]
+            /// use mapguard::Lifetime;
+            /// assert_eq!(map.end_scope(Lifetime::Session), 0); // another lifetime
+            /// assert_eq!(map.end_scope(Lifetime::Request), 2);
+            /// assert!(map.is_empty());
+            /// ```
+            pub fn end_scope(&self, lifetime: $crate::Lifetime) -> usize {
+                self.sharded.end_scope(lifetime)
+            }
+        }
+
+        impl<$($generics)*> $map
+        where
+            $($bounds)*
+            $($maintain_bounds)*
+        {
+            /// Cleans every expired entry with
+            /// [`RemovalCause::Expired`](crate::RemovalCause::Expired) (and, for weak keys,
+            /// every entry whose key died, with
+            /// [`RemovalCause::Collected`](crate::RemovalCause::Collected)); returns how many
+            /// left. Writes also clean a few entries each, so this is only needed to reclaim
+            /// the memory of a map that is rarely written. O(n), one shard locked at a time.
+            ///
+            /// ```
+            #[doc = $setup]
+            /// assert_eq!(map.maintain(), 0); // nothing expired or collected
+            /// ```
+            pub fn maintain(&self) -> usize {
+                self.sharded.maintain()
+            }
+        }
+
+        impl<$($generics)*> $crate::ManagedCache for $map
+        where
+            $($bounds)*
+            $($maintain_bounds)*
+        {
+            /// The inherent `end_scope`.
+            fn end_scope(&mut self, lifetime: $crate::Lifetime) -> usize {
+                self.sharded.end_scope(lifetime)
+            }
+
+            /// The inherent `maintain`.
+            fn maintain(&mut self) -> usize {
+                self.sharded.maintain()
+            }
+
+            /// This map's figures, as the only element.
+            fn stats(&self) -> Vec<$crate::scope::MapStats> {
+                self.sharded.stats(P::NAME)
+            }
+        }
+
+        impl<$($generics)*> $map
+        where
+            $($lookup_bounds)*
+        {
+            /// Whether `key` is present (for weak keys: alive). Does not change the recency
+            /// order. O(1) average plus one lock.
+            ///
+            /// ```
+            #[doc = $setup]
+            /// assert!(map.contains_key(&1));
+            /// assert!(!map.contains_key(&3));
+            /// ```
+            #[must_use]
+            pub fn contains_key<Q>(&self, key: &Q) -> bool
+            where
+                $($key)*: ::core::borrow::Borrow<Q>,
+                Q: ::core::hash::Hash + Eq + ?Sized,
+            {
+                self.sharded.shard_of(key).with(|shard| shard.contains_key(key))
+            }
+
+            /// A clone of the value for `key`, without making it the most recent or counting
+            /// a lookup. O(1) average plus one lock.
+            ///
+            /// ```
+            #[doc = $setup]
+            /// assert_eq!(map.peek(&1).as_deref(), Some("one"));
+            /// ```
+            #[must_use]
+            pub fn peek<Q>(&self, key: &Q) -> Option<V>
+            where
+                $($key)*: ::core::borrow::Borrow<Q>,
+                Q: ::core::hash::Hash + Eq + ?Sized,
+                V: Clone,
+            {
+                self.sharded.shard_of(key).with(|shard| shard.peek(key).cloned())
+            }
+
+            /// A clone of the value for `key`, counted as a hit or a miss. For an LRU or
+            /// adaptive map this makes the entry the most recently used; an expired entry is
+            /// cleaned ([`RemovalCause::Expired`](crate::RemovalCause::Expired)) and not
+            /// returned. O(1) average plus one lock.
+            ///
+            /// ```
+            #[doc = $setup]
+            /// assert_eq!(map.get(&2).as_deref(), Some("two"));
+            /// assert_eq!(map.get(&3), None);
+            /// ```
+            #[must_use]
+            pub fn get<Q>(&self, key: &Q) -> Option<V>
+            where
+                $($key)*: ::core::borrow::Borrow<Q>,
+                Q: ::core::hash::Hash + Eq + ?Sized,
+                V: Clone,
+            {
+                self.update(key, |value| value.clone())
+            }
+
+            /// Runs `change` on the value for `key` under its shard's lock and returns what
+            /// it returns, or `None` if the key is absent. Counts as a read like
+            /// [`get`](Self::get); under a weight budget the entry is weighed again. `change`
+            /// must not use this map (its shard is locked). O(1) average plus one lock.
+            ///
+            /// ```
+            #[doc = $setup]
+            /// assert_eq!(map.update(&1, |value| { value.push('!'); value.len() }), Some(4));
+            /// assert_eq!(map.get(&1).as_deref(), Some("one!"));
+            /// ```
+            pub fn update<Q, R>(&self, key: &Q, change: impl FnOnce(&mut V) -> R) -> Option<R>
+            where
+                $($key)*: ::core::borrow::Borrow<Q>,
+                Q: ::core::hash::Hash + Eq + ?Sized,
+            {
+                self.sharded
+                    .on_shard(self.sharded.shard_of(key), |shard| shard.update(key, change))
+            }
+
+            /// Removes `key` through the cleanup path with
+            /// [`RemovalCause::Explicit`](crate::RemovalCause::Explicit); returns whether it
+            /// was present. The hooks run after the shard is unlocked. O(1) average plus one
+            /// lock.
+            ///
+            /// ```
+            #[doc = $setup]
+            /// assert!(map.discard(&1));
+            /// assert!(!map.discard(&1));
+            /// assert_eq!(map.len(), 1);
+            /// ```
+            pub fn discard<Q>(&self, key: &Q) -> bool
+            where
+                $($key)*: ::core::borrow::Borrow<Q>,
+                Q: ::core::hash::Hash + Eq + ?Sized,
+            {
+                self.sharded
+                    .on_shard(self.sharded.shard_of(key), |shard| shard.discard(key))
+            }
+        }
+    };
+}
+pub(crate) use sharded_surface;

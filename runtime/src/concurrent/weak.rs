@@ -1,0 +1,456 @@
+//! [`ConcurrentWeakKeyMap`]: a [`WeakKeyMap`] shared between threads through `&self`.
+//!
+//! The same design as [`ConcurrentMap`](crate::ConcurrentMap): a fixed set of shards, each a
+//! `WeakKeyMap` behind its own lock, picked by the hash of what the key points to. Every
+//! operation works in one shard, takes what left out of it before unlocking, and only then runs
+//! the hooks, so a hook may use the map. An entry whose key died on another thread leaves once,
+//! with [`RemovalCause::Collected`], through whichever operation finds it under the shard's
+//! lock (an insert's incremental sweep, a lookup, [`maintain`](ConcurrentWeakKeyMap::maintain)).
+
+use core::borrow::Borrow;
+use core::fmt;
+use core::hash::{BuildHasher, Hash};
+
+use weak_table::traits::{WeakElement, WeakKey};
+
+use super::WeakKeyBuilder;
+use super::lock::ShardLock;
+use super::sharded::{Parts, Sharded, shard_budget, sharded_surface};
+use crate::DefaultHashBuilder;
+use crate::RemovalCause;
+use crate::departures::{Departed, Departures};
+use crate::error::CapacityError;
+use crate::hooks::{ConcurrentListener, NoListener};
+use crate::policy::{Evicting, Lru, Policy, Reject};
+use crate::storage::expiry::{Expiry, NoExpiry};
+use crate::storage::store::{MAX_LIMIT, Store};
+use crate::weak::{StoredHash, WeakKeyMap};
+use crate::weight::Weigher;
+
+/// One shard: a weak-keyed map whose departures wait in [`Departures`] until the lock is
+/// released.
+type WeakShard<K, V, P, S, E> = WeakKeyMap<K, V, P, S, Departures<K, V>, E>;
+
+/// A weak-keyed map shared between threads: keys are `std::sync::Weak<T>`, in shards each
+/// behind its own lock, methods take `&self`, and hooks (a
+/// [`ConcurrentListener`](crate::hooks::ConcurrentListener)) run after the shard's lock is
+/// released. A dead key's entry leaves through the cleanup path with
+/// [`RemovalCause::Collected`], exactly once, whichever thread dropped the key.
+///
+/// # Examples
+///
+/// ```
+/// use mapguard::{ConcurrentWeakKeyMap, RemovalCause};
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use std::sync::{Arc, Weak};
+///
+/// let collected = Arc::new(AtomicUsize::new(0));
+/// let seen = Arc::clone(&collected);
+/// let sessions = Arc::new(
+///     ConcurrentWeakKeyMap::<Weak<String>, u32>::builder()
+///         .on_removal(move |_key, _value, cause| {
+///             if cause == RemovalCause::Collected {
+///                 seen.fetch_add(1, Ordering::Relaxed);
+///             }
+///         })
+///         .build(),
+/// );
+/// let user = Arc::new(String::from("ada"));
+/// sessions.insert(Arc::clone(&user), 7);
+/// let worker = {
+///     let sessions = Arc::clone(&sessions);
+///     std::thread::spawn(move || {
+///         assert_eq!(sessions.get("ada"), Some(7));
+///         drop(user); // the last strong reference dies on this thread
+///     })
+/// };
+/// worker.join().unwrap();
+/// assert_eq!(sessions.maintain(), 1);
+/// assert_eq!(collected.load(Ordering::Relaxed), 1);
+/// ```
+pub struct ConcurrentWeakKeyMap<
+    K,
+    V,
+    P: Policy = Lru,
+    S = DefaultHashBuilder,
+    L = NoListener,
+    E = NoExpiry,
+> where
+    K: WeakElement,
+    L: ConcurrentListener<K, V>,
+    E: Expiry,
+{
+    /// Shards picked by the hash of what the key points to.
+    sharded: Sharded<WeakShard<K, V, P, S, E>, S, L>,
+}
+
+impl<K: WeakKey, V> ConcurrentWeakKeyMap<K, V> {
+    /// An empty, unbounded map with the default hasher and no hooks.
+    ///
+    /// ```
+    /// use std::sync::Weak;
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u32>, &str>::new();
+    /// assert!(map.is_empty());
+    /// ```
+    #[must_use]
+    #[track_caller]
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    /// A builder for an unbounded map: shards, hooks, hasher, lifetime, expiry.
+    ///
+    /// ```
+    /// use std::sync::Weak;
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, u8>::builder().shards(2).build();
+    /// assert_eq!(map.shard_count(), 2);
+    /// ```
+    #[track_caller]
+    pub fn builder() -> WeakKeyBuilder<K, V> {
+        WeakKeyBuilder::new(MAX_LIMIT)
+    }
+
+    /// A builder for a map of at most `max` entries (about `max / shards` per shard) that
+    /// evicts a shard's least recently used entry.
+    ///
+    /// # Panics
+    ///
+    /// If `max` is 0.
+    ///
+    /// ```
+    /// use std::sync::Weak;
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, u8>::lru_builder(64).build();
+    /// assert_eq!(map.max(), 64);
+    /// ```
+    #[track_caller]
+    pub fn lru_builder(max: usize) -> WeakKeyBuilder<K, V> {
+        WeakKeyBuilder::new(max)
+    }
+
+    /// A builder for a map of at most `max` entries that rejects new keys when the key's shard
+    /// is full.
+    ///
+    /// # Panics
+    ///
+    /// If `max` is 0.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Weak};
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, u8>::bounded_builder(1).build();
+    /// let (a, b) = (Arc::new(1), Arc::new(2));
+    /// assert!(map.try_insert(Arc::clone(&a), 1).is_ok());
+    /// assert!(map.try_insert(Arc::clone(&b), 2).is_err());
+    /// ```
+    #[track_caller]
+    pub fn bounded_builder(max: usize) -> WeakKeyBuilder<K, V, Reject> {
+        WeakKeyBuilder::new(max)
+    }
+}
+
+impl<K: WeakKey, V> Default for ConcurrentWeakKeyMap<K, V> {
+    /// [`ConcurrentWeakKeyMap::new`].
+    #[track_caller]
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+// Nothing here hashes a key, so it holds for any `Weak<T>`: a struct naming this type
+// compiles, and `#[managed_map(weak_keys)]` reports a pointee without `Hash`/`Eq` once, at
+// the key, instead of at every use the macro generates.
+impl<K, V, P: Policy, S, L, E> ConcurrentWeakKeyMap<K, V, P, S, L, E>
+where
+    K: WeakElement,
+    P: Policy,
+    S: BuildHasher + Clone,
+    L: ConcurrentListener<K, V>,
+    E: Expiry,
+{
+    /// The map its builder describes: `parts`, each shard's storage with `expiry`'s state,
+    /// and each shard's share of `budget`.
+    pub(crate) fn from_parts(
+        mut parts: Parts<S, L>,
+        expiry: &E,
+        budget: Option<(u64, Weigher<K, V>)>,
+    ) -> Self {
+        let shard_budget = shard_budget(budget.as_ref(), parts.shards, parts.max);
+        parts.max = parts.max.min(MAX_LIMIT);
+        let (hasher, lifetime) = (parts.hasher.clone(), parts.lifetime);
+        let sharded = Sharded::build(
+            parts,
+            budget.map(|(max_weight, _)| max_weight),
+            P::NAME,
+            |max, capacity| Store::with_capacity(max, StoredHash, expiry.split(), capacity),
+            |store, metrics| {
+                WeakKeyMap::with_metrics(
+                    store,
+                    Departures::default(),
+                    lifetime,
+                    hasher.clone(),
+                    metrics,
+                    shard_budget.clone(),
+                )
+            },
+        );
+        Self { sharded }
+    }
+
+    /// The shard of a strong key, by the hash of what it points to.
+    fn shard_of_strong(&self, key: &K::Strong) -> &ShardLock<WeakShard<K, V, P, S, E>>
+    where
+        K: WeakKey,
+    {
+        self.sharded
+            .shard_at(K::with_key(key, |k| self.sharded.hasher().hash_one(k)))
+    }
+}
+
+// Hashing and comparing by pointee: `K: WeakKey`, that is `T: Hash + Eq` in `Weak<T>`.
+impl<K, V, P: Policy, S, L, E> ConcurrentWeakKeyMap<K, V, P, S, L, E>
+where
+    K: WeakKey,
+    P: Policy,
+    S: BuildHasher + Clone,
+    L: ConcurrentListener<K, V>,
+    E: Expiry,
+{
+    /// Keeps only the live entries for which `keep` returns `true`; the others leave with
+    /// [`RemovalCause::Explicit`], dead keys' with [`RemovalCause::Collected`]. One shard at
+    /// a time, `keep` under that shard's lock. O(n).
+    ///
+    /// ```
+    /// use std::sync::{Arc, Weak};
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, u8>::new();
+    /// let keys: Vec<Arc<u8>> = (0..6).map(Arc::new).collect();
+    /// keys.iter().for_each(|key| map.insert(Arc::clone(key), **key));
+    /// map.retain(|_, value| *value % 2 == 0);
+    /// assert_eq!(map.len(), 3);
+    /// ```
+    pub fn retain(&self, mut keep: impl FnMut(&K::Strong, &mut V) -> bool) {
+        self.sharded.each_shard(|shard| {
+            shard.retain(&mut keep);
+            0
+        });
+    }
+
+    /// Visits every live entry with its strong key, one shard at a time under its lock (do
+    /// not use this map from `visit`). Entries other threads change meanwhile in shards not
+    /// yet visited may or may not be seen. O(n).
+    ///
+    /// ```
+    /// use std::sync::{Arc, Weak};
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, u32>::new();
+    /// let keys: Vec<Arc<u8>> = (1..=3).map(Arc::new).collect();
+    /// keys.iter().for_each(|key| map.insert(Arc::clone(key), u32::from(**key)));
+    /// let mut sum = 0;
+    /// map.for_each(|_, value| sum += value);
+    /// assert_eq!(sum, 6);
+    /// ```
+    pub fn for_each(&self, mut visit: impl FnMut(&K::Strong, &V)) {
+        self.sharded.each_shard(|shard| {
+            shard.iter().for_each(|(key, value)| visit(&key, value));
+            0
+        });
+    }
+
+    /// Removes a live `key` and hands its value back; no hook runs. O(1) average plus one lock.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Weak};
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, u8>::new();
+    /// let key = Arc::new(1);
+    /// map.insert(Arc::clone(&key), 9);
+    /// assert_eq!(map.remove(&1), Some(9));
+    /// ```
+    #[must_use = "`remove` hands the value back without its hooks (`Cleanup`, listener): use it, or call `discard` to close it through the cleanup path"]
+    pub fn remove<Q>(&self, key: &Q) -> Option<V>
+    where
+        K::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.sharded
+            .on_shard_handing_back(
+                self.sharded.shard_of(key),
+                |shard| shard.remove_entry_weak(key),
+                |removed| removed.map(|(key, value)| (key, value, RemovalCause::Explicit)),
+            )
+            .map(|(_, value)| value)
+    }
+}
+
+impl<K, V, P: Policy, S, L, E> ConcurrentWeakKeyMap<K, V, P, S, L, E>
+where
+    K: WeakElement,
+    L: ConcurrentListener<K, V>,
+    E: Expiry,
+{
+}
+
+// `P: Evicting` per method: on a bounded map, a call fails with `Evicting`'s message.
+impl<K, V, P: Policy, S, L, E> ConcurrentWeakKeyMap<K, V, P, S, L, E>
+where
+    K: WeakKey,
+    S: BuildHasher + Clone,
+    L: ConcurrentListener<K, V>,
+    E: Expiry,
+{
+    /// Stores `value` under the key `key` points to (the map keeps a `Weak`), or replaces the
+    /// value of a live entry (the old one leaves with [`RemovalCause::Replaced`]). A full shard
+    /// evicts its least recently used entry. O(1) average plus one lock.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Weak};
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<str>, u8>::new();
+    /// let key: Arc<str> = Arc::from("k");
+    /// map.insert(Arc::clone(&key), 1);
+    /// assert_eq!(map.get("k"), Some(1));
+    /// ```
+    pub fn insert(&self, key: K::Strong, value: V)
+    where
+        P: Evicting,
+    {
+        self.sharded
+            .on_shard(self.shard_of_strong(&key), |shard| shard.insert(key, value));
+    }
+
+    /// A clone of the value for `key`, inserting `make()` first if the key is absent or dead
+    /// (which may evict like [`insert`](Self::insert)). `make` runs under the key's shard
+    /// lock: do not use this map from it. O(1) average plus one lock.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Weak};
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, String>::new();
+    /// let key = Arc::new(1);
+    /// assert_eq!(map.get_or_insert_with(Arc::clone(&key), || String::from("a")), "a");
+    /// assert_eq!(map.get_or_insert_with(key, || String::from("b")), "a");
+    /// ```
+    pub fn get_or_insert_with(&self, key: K::Strong, make: impl FnOnce() -> V) -> V
+    where
+        P: Evicting,
+        V: Clone,
+    {
+        self.sharded.on_shard(self.shard_of_strong(&key), |shard| {
+            shard.get_or_insert_with(key, make).clone()
+        })
+    }
+}
+
+// An impl-level `P: Evicting`: a bounded map has a `set_max` of its own.
+impl<K, V, P: Evicting, S, L, E> ConcurrentWeakKeyMap<K, V, P, S, L, E>
+where
+    K: WeakKey,
+    S: BuildHasher + Clone,
+    L: ConcurrentListener<K, V>,
+    E: Expiry,
+{
+    /// Changes the bound: each shard holds at most `⌈max / shards⌉`; shrinking evicts least
+    /// recently used entries of each shard ([`RemovalCause::Evicted`]), their hooks run after
+    /// the locks are released. O(evicted).
+    ///
+    /// # Panics
+    ///
+    /// If `max` is 0.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Weak};
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, ()>::lru_builder(64).shards(2).build();
+    /// let keys: Vec<Arc<u8>> = (0..40).map(Arc::new).collect();
+    /// keys.iter().for_each(|key| map.insert(Arc::clone(key), ()));
+    /// map.set_max(8);
+    /// assert!(map.len() <= 8);
+    /// ```
+    pub fn set_max(&self, max: usize) {
+        self.sharded.set_max(max);
+    }
+}
+
+impl<K, V, S, L, E> ConcurrentWeakKeyMap<K, V, Reject, S, L, E>
+where
+    K: WeakKey,
+    S: BuildHasher + Clone,
+    L: ConcurrentListener<K, V>,
+    E: Expiry,
+{
+    /// Stores `value` under `key` unless the key is new and its shard is full: then both come
+    /// back in the error. O(1) average plus one lock.
+    ///
+    /// # Errors
+    ///
+    /// [`CapacityError`] with the (still strong) key and the value.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Weak};
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, u8>::bounded_builder(1).build();
+    /// let key = Arc::new(1);
+    /// assert!(map.try_insert(Arc::clone(&key), 10).is_ok());
+    /// let other = Arc::new(2);
+    /// let (back, value) = map.try_insert(Arc::clone(&other), 20).unwrap_err().into_inner();
+    /// assert_eq!((*back, value), (2, 20));
+    /// ```
+    pub fn try_insert(&self, key: K::Strong, value: V) -> Result<(), CapacityError<K::Strong, V>> {
+        self.sharded.on_shard_handing_back(
+            self.shard_of_strong(&key),
+            |shard| shard.try_insert(key, value),
+            |stored| stored.err().map(rejected_weak_departs::<K, V>),
+        )
+    }
+
+    /// Changes the bound; lowering it below the current length keeps every entry, as for
+    /// [`BoundedMap::set_max`](crate::BoundedMap::set_max). O(shards).
+    ///
+    /// # Panics
+    ///
+    /// If `max` is 0.
+    ///
+    /// ```
+    /// use std::sync::Weak;
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, u8>::bounded_builder(4).build();
+    /// map.set_max(16);
+    /// assert_eq!(map.max(), 16);
+    /// ```
+    pub fn set_max(&self, max: usize) {
+        self.sharded.set_max(max);
+    }
+}
+
+sharded_surface! {
+    impl[K, V, P: Policy, S, L, E] ConcurrentWeakKeyMap<K, V, P, S, L, E>
+    where [K: WeakElement, L: ConcurrentListener<K, V>, E: Expiry,];
+    maintain where [S: BuildHasher,];
+    lookups where [K: WeakKey, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry,];
+    key [K::Key];
+    setup = "# use std::sync::{Arc, Weak};
+# let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, String>::lru_builder(64)
+#     .name(\"Docs.map\")
+#     .lifetime(mapguard::Lifetime::Request)
+#     .shards(2)
+#     .weigher(|_key, value| value.len() as u64)
+#     .max_weight(1_000)
+#     .build();
+# let keys = [Arc::new(1), Arc::new(2)];
+# map.insert(Arc::clone(&keys[0]), String::from(\"one\"));
+# map.insert(Arc::clone(&keys[1]), String::from(\"two\"));";
+}
+
+impl<K, V, P: Policy, S, L, E> fmt::Debug for ConcurrentWeakKeyMap<K, V, P, S, L, E>
+where
+    K: WeakElement,
+    L: ConcurrentListener<K, V>,
+    E: Expiry,
+    P: Policy,
+{
+    /// Shows the name, length, bound, shard count and lifetime (not the entries: that
+    /// would lock every shard at once).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.sharded.debug(f, "ConcurrentWeakKeyMap")
+    }
+}
+
+/// A rejected strong key and value the caller will not receive, as the listener sees them
+/// (the key's weak form; see `map::rejected_departs`).
+fn rejected_weak_departs<K: WeakElement, V>(
+    rejected: CapacityError<K::Strong, V>,
+) -> Departed<K, V> {
+    let (strong, value) = rejected.into_inner();
+    (K::new(&strong), value, RemovalCause::Evicted)
+}

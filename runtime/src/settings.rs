@@ -173,14 +173,19 @@ impl<S, E: Expiry> Settings<S, E> {
 }
 
 /// Declares a builder: the struct (fields `settings`, `listener`, `value_cleanup`, `marker`;
-/// parameters `<K, V, P, S, L, C, E>`), its `new`, and the setters every builder shares, written
-/// once here. `new` and `conn` are builder expressions for the doc examples (`u64` keys and
-/// values; `Conn` values).
+/// parameters `<K, V, P, S, L, C, E>`), its `new`, the setters every builder shares, and its
+/// hooks and `build` — written once here. `new` and `conn` are builder expressions for the doc
+/// examples (`u64` keys, or `Weak<u64>` ones, and `u64` values; `Conn` values); `key` is that
+/// key type. `hooks` names the map the builder makes, the trait its listeners meet
+/// (`ListenerOf` or `ConcurrentListenerOf`), the closure trait `on_removal` takes and the
+/// bounds under which the map is made (each builder's own `build_with` makes it).
 macro_rules! builder {
     (
         $(#[$doc:meta])*
         pub struct $builder:ident<K, V, P $(= $policy:ty)?>;
-        new = $new:literal, conn = $conn:literal;
+        new = $new:literal, conn = $conn:literal, key = $key:literal;
+        hooks = $map:ident, $listener_of:ident, $closure:ident [$($closure_bounds:tt)*],
+            where [$($build_bounds:tt)*], note = $note:literal;
     ) => {
         $(#[$doc])*
         #[must_use = "a builder does nothing until `build` is called"]
@@ -202,15 +207,30 @@ macro_rules! builder {
         }
 
         impl<K, V, P: Policy, S, L, C, E> $builder<K, V, P, S, L, C, E> {
-            /// The same builder with another listener; each kind's `listener` bounds it.
-            fn with_listener<L2>(self, listener: L2) -> $builder<K, V, P, S, L2, C, E> {
+            /// The same builder with its settings, listener and cleanup state passed through
+            /// `change`: the one place a setter that changes a type parameter rebuilds it.
+            fn retype<S2, L2, C2, E2>(
+                self,
+                change: impl FnOnce(
+                    $crate::settings::Settings<S, E>,
+                    L,
+                    C,
+                ) -> ($crate::settings::Settings<S2, E2>, L2, C2),
+            ) -> $builder<K, V, P, S2, L2, C2, E2> {
+                let (settings, listener, value_cleanup) =
+                    change(self.settings, self.listener, self.value_cleanup);
                 $builder {
-                    settings: self.settings,
+                    settings,
                     listener,
-                    value_cleanup: self.value_cleanup,
+                    value_cleanup,
                     weigher: self.weigher,
                     marker: ::core::marker::PhantomData,
                 }
+            }
+
+            /// The same builder with another listener; each kind's `listener` bounds it.
+            fn with_listener<L2>(self, listener: L2) -> $builder<K, V, P, S, L2, C, E> {
+                self.retype(|settings, _, value_cleanup| (settings, listener, value_cleanup))
             }
         }
 
@@ -237,13 +257,7 @@ macro_rules! builder {
             /// assert!(map.is_empty());
             /// ```
             pub fn hasher<S2>(self, hasher: S2) -> $builder<K, V, P, S2, L, C, E> {
-                $builder {
-                    settings: self.settings.with_hasher(hasher),
-                    listener: self.listener,
-                    value_cleanup: self.value_cleanup,
-                    weigher: self.weigher,
-                    marker: ::core::marker::PhantomData,
-                }
+                self.retype(|settings, listener, value_cleanup| (settings.with_hasher(hasher), listener, value_cleanup))
             }
 
             /// Names the map in reports and [`stats`](crate::ManagedCache::stats) (default:
@@ -290,13 +304,10 @@ macro_rules! builder {
                 self,
                 weigher: impl Fn(&K, &V) -> u64 + Send + Sync + 'static,
             ) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Expiring> {
-                $builder {
-                    settings: self.settings.expiring(),
-                    listener: self.listener,
-                    value_cleanup: self.value_cleanup,
-                    weigher: Some($crate::weight::Weigher::Shared(::std::sync::Arc::new(weigher))),
-                    marker: ::core::marker::PhantomData,
-                }
+                let mut builder =
+                    self.retype(|settings, listener, value_cleanup| (settings.expiring(), listener, value_cleanup));
+                builder.weigher = Some($crate::weight::Weigher::Shared(::std::sync::Arc::new(weigher)));
+                builder
             }
 
             /// Bounds what the entries weigh together (beside `max`, which still bounds how
@@ -318,15 +329,11 @@ macro_rules! builder {
                 max_weight: u64,
             ) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Expiring> {
                 assert!(max_weight > 0, "mapguard: `max_weight` must be at least 1");
-                let mut settings = self.settings.expiring();
-                settings.max_weight = Some(max_weight);
-                $builder {
-                    settings,
-                    listener: self.listener,
-                    value_cleanup: self.value_cleanup,
-                    weigher: self.weigher,
-                    marker: ::core::marker::PhantomData,
-                }
+                self.retype(|settings, listener, value_cleanup| {
+                    let mut settings = settings.expiring();
+                    settings.max_weight = Some(max_weight);
+                    (settings, listener, value_cleanup)
+                })
             }
 
             /// Tags the map with a [`Lifetime`](crate::Lifetime):
@@ -358,13 +365,7 @@ macro_rules! builder {
                 self,
                 ttl: ::std::time::Duration,
             ) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Expiring> {
-                $builder {
-                    settings: self.settings.with_ttl(ttl),
-                    listener: self.listener,
-                    value_cleanup: self.value_cleanup,
-                    weigher: self.weigher,
-                    marker: ::core::marker::PhantomData,
-                }
+                self.retype(|settings, listener, value_cleanup| (settings.with_ttl(ttl), listener, value_cleanup))
             }
 
             /// Entries expire `idle` after they were last read or written. See
@@ -379,13 +380,7 @@ macro_rules! builder {
                 self,
                 idle: ::std::time::Duration,
             ) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Expiring> {
-                $builder {
-                    settings: self.settings.with_idle(idle),
-                    listener: self.listener,
-                    value_cleanup: self.value_cleanup,
-                    weigher: self.weigher,
-                    marker: ::core::marker::PhantomData,
-                }
+                self.retype(|settings, listener, value_cleanup| (settings.with_idle(idle), listener, value_cleanup))
             }
 
             /// Records how long keys live before leaving, for P50/P95/P99 in
@@ -397,13 +392,7 @@ macro_rules! builder {
             /// assert!(map.is_empty());
             /// ```
             pub fn key_lifetimes(self) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Expiring> {
-                $builder {
-                    settings: self.settings.with_key_lifetimes(),
-                    listener: self.listener,
-                    value_cleanup: self.value_cleanup,
-                    weigher: self.weigher,
-                    marker: ::core::marker::PhantomData,
-                }
+                self.retype(|settings, listener, value_cleanup| (settings.with_key_lifetimes(), listener, value_cleanup))
             }
 
             /// The time source for `ttl`/`idle` (default:
@@ -423,13 +412,7 @@ macro_rules! builder {
                 self,
                 clock: impl $crate::expiry::Clock + 'static,
             ) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Expiring> {
-                $builder {
-                    settings: self.settings.with_clock(::std::sync::Arc::new(clock)),
-                    listener: self.listener,
-                    value_cleanup: self.value_cleanup,
-                    weigher: self.weigher,
-                    marker: ::core::marker::PhantomData,
-                }
+                self.retype(|settings, listener, value_cleanup| (settings.with_clock(::std::sync::Arc::new(clock)), listener, value_cleanup))
             }
         }
 
@@ -454,13 +437,95 @@ macro_rules! builder {
                 // On the method, not the impl, so a missing impl reports `Cleanup`'s own message.
                 V: $crate::Cleanup,
             {
-                $builder {
-                    settings: self.settings,
-                    listener: self.listener,
-                    value_cleanup: $crate::settings::ValueCleanup,
-                    weigher: self.weigher,
-                    marker: ::core::marker::PhantomData,
-                }
+                self.retype(|settings, listener, _| (settings, listener, $crate::settings::ValueCleanup))
+            }
+        }
+
+        impl<K, V, P: Policy, S, L, C, E: $crate::storage::expiry::Expiry>
+            $builder<K, V, P, S, L, C, E>
+        where
+            $($build_bounds)*
+        {
+            /// Sends every entry that leaves through the cleanup path to `listener` (a closure
+            /// or a type implementing the listener trait), with its
+            /// [`RemovalCause`](crate::RemovalCause).
+            #[doc = $note]
+            /// Replaces any listener set before; keeps [`cleanup`](Self::cleanup).
+            ///
+            /// ```
+            /// use mapguard::RemovalCause;
+            #[doc = concat!("let map = ", $new, ".listener(|_key: ", $key, ", value: u64, cause: RemovalCause| println!(\"{value} left: {cause}\")).build();")]
+            /// assert!(map.is_empty());
+            /// ```
+            pub fn listener<L2: $crate::hooks::$listener_of<K, V, $map<K, V, P, S>>>(
+                self,
+                listener: L2,
+            ) -> $builder<K, V, P, S, L2, C, E> {
+                self.with_listener(listener)
+            }
+
+            /// Calls `on_removal(key, value, cause)` for every entry that leaves through the
+            /// cleanup path: shorthand for [`listener`](Self::listener) with a closure.
+            ///
+            /// ```
+            /// use std::sync::atomic::{AtomicUsize, Ordering};
+            ///
+            /// let removed = AtomicUsize::new(0);
+            #[doc = concat!("let map = ", $new, ".on_removal(|_key, _value, _cause| { removed.fetch_add(1, Ordering::Relaxed); }).build();")]
+            /// drop(map);
+            /// assert_eq!(removed.into_inner(), 0); // it held nothing
+            /// ```
+            pub fn on_removal<F: $closure(K, V, $crate::RemovalCause) $($closure_bounds)*>(
+                self,
+                on_removal: F,
+            ) -> $builder<K, V, P, S, F, C, E> {
+                self.with_listener(on_removal)
+            }
+        }
+
+        impl<K, V, P: Policy, S, L, E: $crate::storage::expiry::Expiry>
+            $builder<K, V, P, S, L, $crate::settings::NoValueCleanup, E>
+        where
+            $($build_bounds)*
+        {
+            /// Makes the map.
+            ///
+            /// ```
+            #[doc = concat!("let map = ", $new, ".build();")]
+            /// assert!(map.is_empty());
+            /// ```
+            pub fn build(self) -> $map<K, V, P, S, L, E>
+            where
+                L: $crate::hooks::$listener_of<K, V, $map<K, V, P, S>>,
+            {
+                self.build_with(|listener| listener)
+            }
+        }
+
+        impl<K, V, P: Policy, S, L, E: $crate::storage::expiry::Expiry>
+            $builder<K, V, P, S, L, $crate::settings::ValueCleanup, E>
+        where
+            $($build_bounds)*
+        {
+            /// Makes the map; values leaving through the cleanup path get their
+            /// [`Cleanup`](crate::Cleanup) first, then the listener.
+            ///
+            /// ```
+            /// use mapguard::{Cleanup, RemovalCause};
+            ///
+            /// struct Conn;
+            /// impl Cleanup for Conn {
+            ///     fn cleanup(&mut self, _cause: RemovalCause) { /* close it */ }
+            /// }
+            #[doc = concat!("let map = ", $conn, ".cleanup().build();")]
+            /// assert!(map.is_empty());
+            /// ```
+            pub fn build(self) -> $map<K, V, P, S, $crate::hooks::WithCleanup<L>, E>
+            where
+                V: $crate::Cleanup,
+                L: $crate::hooks::$listener_of<K, V, $map<K, V, P, S>>,
+            {
+                self.build_with($crate::hooks::WithCleanup)
             }
         }
 

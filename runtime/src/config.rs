@@ -7,12 +7,13 @@ use std::time::Duration;
 
 use weak_table::traits::WeakElement;
 
-use crate::concurrent::{ConcurrentMap, Parts};
+use crate::concurrent::{ConcurrentMap, ConcurrentWeakKeyMap, Parts};
 use crate::hooks::{ConcurrentListener, RemovalListener};
 use crate::map::ManagedMap;
 use crate::policy::Policy;
 use crate::scope::Lifetime;
 use crate::storage::expiry::Expiry;
+use crate::storage::queues::Queues;
 use crate::storage::store::Store;
 use crate::weak::{StoredHash, WeakKeyMap};
 
@@ -86,6 +87,23 @@ fn configured<L: FieldConfig, E: Expiry>() -> (usize, E, Lifetime, Cow<'static, 
     )
 }
 
+/// A configured map's storage, listener, lifetime and name.
+type Configured<T, L> = (T, L, Lifetime, Cow<'static, str>);
+
+/// A configured single-threaded map's storage (hashing with `hasher`), listener, lifetime and
+/// name.
+fn configured_store<K, V, S, O: Queues, L: FieldConfig, E: Expiry>(
+    hasher: S,
+) -> Configured<Store<K, V, S, E, O>, L> {
+    let (max, expiry, lifetime, name) = configured::<L, E>();
+    (
+        Store::new(max, hasher, expiry),
+        L::default(),
+        lifetime,
+        name,
+    )
+}
+
 /// What a configured concurrent map is made of, created at `site`.
 fn configured_parts<S: Default, L: FieldConfig, E: Expiry>(
     site: &'static Location<'static>,
@@ -115,9 +133,8 @@ where
     /// to compile.
     #[track_caller]
     fn default() -> Self {
-        let (max, expiry, lifetime, name) = configured::<L, E>();
-        let store = Store::new(max, S::default(), expiry);
-        let map = Self::from_parts(store, L::default(), lifetime, name, Location::caller());
+        let (store, listener, lifetime, name) = configured_store::<_, _, _, _, L, E>(S::default());
+        let map = Self::from_parts(store, listener, lifetime, name, Location::caller());
         match configured_budget::<L, E, K, V>(L::WEIGHER) {
             Some((max_weight, weigher)) => map.with_budget(max_weight, Some(weigher)),
             None => map,
@@ -137,49 +154,40 @@ where
     /// to compile.
     #[track_caller]
     fn default() -> Self {
-        let (max, expiry, lifetime, name) = configured::<L, E>();
-        let store = Store::new(max, StoredHash, expiry);
+        let (store, listener, lifetime, name) = configured_store::<_, _, _, _, L, E>(StoredHash);
+        let budget = configured_budget::<L, E, K, V>(L::WEIGHER);
         Self::from_parts(
             store,
-            L::default(),
+            listener,
             lifetime,
             name,
             Location::caller(),
             S::default(),
-            configured_budget::<L, E, K, V>(L::WEIGHER),
+            budget,
         )
     }
 }
 
-impl<K, V, P: Policy, S, L, E> Default for ConcurrentMap<K, V, P, S, L, E>
-where
-    P: Policy,
-    S: BuildHasher + Clone + Default,
-    L: ConcurrentListener<K, V> + FieldConfig,
-    E: Expiry,
-{
-    #[track_caller]
-    fn default() -> Self {
-        let (parts, expiry) = configured_parts::<S, L, E>(Location::caller());
-        let budget = configured_budget::<L, E, K, V>(<L as ConcurrentListener<K, V>>::WEIGHER);
-        Self::from_parts(parts, &expiry, budget)
-    }
+/// `Default` for a concurrent map kind: the map its listener type's [`FieldConfig`]
+/// configures (what `#[managed_map(concurrent, ...)]` builds).
+macro_rules! configured_concurrent {
+    ($($map:ident $([$($key_bound:tt)*])?),*) => {$(
+        impl<K, V, P: Policy, S, L, E> Default for $map<K, V, P, S, L, E>
+        where
+            $(K: $($key_bound)*,)?
+            S: BuildHasher + Clone + Default,
+            L: ConcurrentListener<K, V> + FieldConfig,
+            E: Expiry,
+        {
+            /// An empty map configured by its listener type's [`FieldConfig`].
+            #[track_caller]
+            fn default() -> Self {
+                let (parts, expiry) = configured_parts::<S, L, E>(Location::caller());
+                let weigher = <L as ConcurrentListener<K, V>>::WEIGHER;
+                Self::from_parts(parts, &expiry, configured_budget::<L, E, K, V>(weigher))
+            }
+        }
+    )*};
 }
 
-impl<K, V, P: Policy, S, L, E> Default for crate::ConcurrentWeakKeyMap<K, V, P, S, L, E>
-where
-    K: WeakElement,
-    P: Policy,
-    S: BuildHasher + Clone + Default,
-    L: ConcurrentListener<K, V> + FieldConfig,
-    E: Expiry,
-{
-    /// An empty map configured by its listener type's [`FieldConfig`]: what
-    /// `#[managed_map(weak_keys, concurrent, ...)]` builds.
-    #[track_caller]
-    fn default() -> Self {
-        let (parts, expiry) = configured_parts::<S, L, E>(Location::caller());
-        let budget = configured_budget::<L, E, K, V>(<L as ConcurrentListener<K, V>>::WEIGHER);
-        Self::from_parts(parts, &expiry, budget)
-    }
-}
+configured_concurrent!(ConcurrentMap, ConcurrentWeakKeyMap[WeakElement]);

@@ -17,11 +17,12 @@ use core::marker::PhantomData;
 use serde::de::{Deserialize, Deserializer, Error as _, MapAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::concurrent::ConcurrentMap;
+use crate::concurrent::{ConcurrentMap, ConcurrentWeakKeyMap};
 use crate::hooks::{ConcurrentListener, RemovalListener};
 use crate::map::ManagedMap;
 use crate::policy::{Evicting, Policy, Reject};
 use crate::storage::expiry::Expiry;
+use crate::weak::WeakKeyMap;
 
 impl<K, V, P: Policy, S, L, E> Serialize for ManagedMap<K, V, P, S, L, E>
 where
@@ -144,35 +145,28 @@ where
     }
 }
 
-/// Into the map its type configures (a `#[mapguard::managed]` field type); see the module
-/// docs for what happens past the bound.
-impl<'de, K, V, P: Policy, S, L, E> Deserialize<'de> for ManagedMap<K, V, P, S, L, E>
-where
-    K: Deserialize<'de>,
-    V: Deserialize<'de>,
-    L: RemovalListener<K, V>,
-    E: Expiry,
-    Self: Default + Admit<K, V>,
-{
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(Entries::<Self, K, V>(PhantomData, PhantomData))
-    }
+/// `Deserialize` into the map its type configures (a `#[mapguard::managed]` field type), for
+/// a map kind and the listener trait it takes.
+macro_rules! deserialize_configured {
+    ($($map:ident: $listener:ident),*) => {$(
+        /// Into the map its type configures (a `#[mapguard::managed]` field type); see the
+        /// module docs for what happens past the bound.
+        impl<'de, K, V, P: Policy, S, L, E> Deserialize<'de> for $map<K, V, P, S, L, E>
+        where
+            K: Deserialize<'de>,
+            V: Deserialize<'de>,
+            L: $listener<K, V>,
+            E: Expiry,
+            Self: Default + Admit<K, V>,
+        {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                deserializer.deserialize_map(Entries::<Self, K, V>(PhantomData, PhantomData))
+            }
+        }
+    )*};
 }
 
-/// Into the map its type configures (a `#[mapguard::managed]` field type); see the module
-/// docs for what happens past the bound.
-impl<'de, K, V, P: Policy, S, L, E> Deserialize<'de> for ConcurrentMap<K, V, P, S, L, E>
-where
-    K: Deserialize<'de>,
-    V: Deserialize<'de>,
-    L: ConcurrentListener<K, V>,
-    E: Expiry,
-    Self: Default + Admit<K, V>,
-{
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(Entries::<Self, K, V>(PhantomData, PhantomData))
-    }
-}
+deserialize_configured!(ManagedMap: RemovalListener, ConcurrentMap: ConcurrentListener);
 
 /// Never implemented: a bound that turns "`WeakKeyMap` does not implement `Serialize`" into
 /// an error that says why.
@@ -185,47 +179,32 @@ where
 )]
 pub trait SerializableWeakKeys {}
 
-impl<K, V, P: Policy, S, L, E> Serialize for crate::WeakKeyMap<K, V, P, S, L, E>
-where
-    K: weak_table::traits::WeakKey + SerializableWeakKeys,
-    L: RemovalListener<K, V>,
-    E: Expiry,
-{
-    fn serialize<Z: Serializer>(&self, _serializer: Z) -> Result<Z::Ok, Z::Error> {
-        unreachable!("`SerializableWeakKeys` has no implementations")
-    }
+/// `Serialize` and `Deserialize` for a weak-keyed map kind, bounded by
+/// [`SerializableWeakKeys`] so that using them reports why they cannot work.
+macro_rules! never_serialized {
+    ($($map:ident: $listener:ident),*) => {$(
+        impl<K, V, P: Policy, S, L, E> Serialize for $map<K, V, P, S, L, E>
+        where
+            K: weak_table::traits::WeakKey + SerializableWeakKeys,
+            L: $listener<K, V>,
+            E: Expiry,
+        {
+            fn serialize<Z: Serializer>(&self, _serializer: Z) -> Result<Z::Ok, Z::Error> {
+                unreachable!("`SerializableWeakKeys` has no implementations")
+            }
+        }
+
+        impl<'de, K, V, P: Policy, S, L, E> Deserialize<'de> for $map<K, V, P, S, L, E>
+        where
+            K: weak_table::traits::WeakKey + SerializableWeakKeys,
+            L: $listener<K, V>,
+            E: Expiry,
+        {
+            fn deserialize<D: Deserializer<'de>>(_deserializer: D) -> Result<Self, D::Error> {
+                unreachable!("`SerializableWeakKeys` has no implementations")
+            }
+        }
+    )*};
 }
 
-impl<'de, K, V, P: Policy, S, L, E> Deserialize<'de> for crate::WeakKeyMap<K, V, P, S, L, E>
-where
-    K: weak_table::traits::WeakKey + SerializableWeakKeys,
-    L: RemovalListener<K, V>,
-    E: Expiry,
-{
-    fn deserialize<D: Deserializer<'de>>(_deserializer: D) -> Result<Self, D::Error> {
-        unreachable!("`SerializableWeakKeys` has no implementations")
-    }
-}
-
-impl<K, V, P: Policy, S, L, E> Serialize for crate::ConcurrentWeakKeyMap<K, V, P, S, L, E>
-where
-    K: weak_table::traits::WeakKey + SerializableWeakKeys,
-    L: ConcurrentListener<K, V>,
-    E: Expiry,
-{
-    fn serialize<Z: Serializer>(&self, _serializer: Z) -> Result<Z::Ok, Z::Error> {
-        unreachable!("`SerializableWeakKeys` has no implementations")
-    }
-}
-
-impl<'de, K, V, P: Policy, S, L, E> Deserialize<'de>
-    for crate::ConcurrentWeakKeyMap<K, V, P, S, L, E>
-where
-    K: weak_table::traits::WeakKey + SerializableWeakKeys,
-    L: ConcurrentListener<K, V>,
-    E: Expiry,
-{
-    fn deserialize<D: Deserializer<'de>>(_deserializer: D) -> Result<Self, D::Error> {
-        unreachable!("`SerializableWeakKeys` has no implementations")
-    }
-}
+never_serialized!(WeakKeyMap: RemovalListener, ConcurrentWeakKeyMap: ConcurrentListener);

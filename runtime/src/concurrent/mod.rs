@@ -219,12 +219,8 @@ impl<K, V, P: Policy> ConcurrentMap<K, V, P> {
     }
 }
 
-impl<K, V, P: Policy, S, L, E> ConcurrentMap<K, V, P, S, L, E>
-where
-    P: Policy,
-    S: Clone,
-    L: ConcurrentListener<K, V>,
-    E: Expiry,
+impl<K, V, P: Policy, S: Clone, L: ConcurrentListener<K, V>, E: Expiry>
+    ConcurrentMap<K, V, P, S, L, E>
 {
     /// The map its builder describes: `parts`, each shard's storage with `expiry`'s state,
     /// and each shard's share of `budget`.

@@ -155,16 +155,9 @@ impl<K: WeakKey, V> Default for ConcurrentWeakKeyMap<K, V> {
     }
 }
 
-// Nothing here hashes a key, so it holds for any `Weak<T>`: a struct naming this type
-// compiles, and `#[managed_map(weak_keys)]` reports a pointee without `Hash`/`Eq` once, at
-// the key, instead of at every use the macro generates.
-impl<K, V, P: Policy, S, L, E> ConcurrentWeakKeyMap<K, V, P, S, L, E>
-where
-    K: WeakElement,
-    P: Policy,
-    S: BuildHasher + Clone,
-    L: ConcurrentListener<K, V>,
-    E: Expiry,
+// Building hashes no key, so it needs no `Hash` of the pointee (see `WeakKeyMap`).
+impl<K: WeakElement, V, P: Policy, S: BuildHasher + Clone, L: ConcurrentListener<K, V>, E: Expiry>
+    ConcurrentWeakKeyMap<K, V, P, S, L, E>
 {
     /// The map its builder describes: `parts`, each shard's storage with `expiry`'s state,
     /// and each shard's share of `budget`.
@@ -194,15 +187,6 @@ where
         );
         Self { sharded }
     }
-
-    /// The shard of a strong key, by the hash of what it points to.
-    fn shard_of_strong(&self, key: &K::Strong) -> &ShardLock<WeakShard<K, V, P, S, E>>
-    where
-        K: WeakKey,
-    {
-        self.sharded
-            .shard_at(K::with_key(key, |k| self.sharded.hasher().hash_one(k)))
-    }
 }
 
 // Hashing and comparing by pointee: `K: WeakKey`, that is `T: Hash + Eq` in `Weak<T>`.
@@ -214,6 +198,12 @@ where
     L: ConcurrentListener<K, V>,
     E: Expiry,
 {
+    /// The shard of a strong key, by the hash of what it points to.
+    fn shard_of_strong(&self, key: &K::Strong) -> &ShardLock<WeakShard<K, V, P, S, E>> {
+        self.sharded
+            .shard_at(K::with_key(key, |k| self.sharded.hasher().hash_one(k)))
+    }
+
     /// Keeps only the live entries for which `keep` returns `true`; the others leave with
     /// [`RemovalCause::Explicit`], dead keys' with [`RemovalCause::Collected`]. One shard at
     /// a time, `keep` under that shard's lock. O(n).

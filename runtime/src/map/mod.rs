@@ -796,6 +796,21 @@ where
         self.live_or_expire(index)
     }
 
+    /// [`find_live`](Self::find_live) for a read: an absent key counts as a miss (a found
+    /// one is counted by `read_at`).
+    #[inline]
+    fn find_for_read<Q>(&mut self, key: &Q) -> Option<u32>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let found = self.find_live(key);
+        if found.is_none() {
+            self.count_miss();
+        }
+        found
+    }
+
     /// `Some(index)` if the entry is live; otherwise cleans it as expired.
     #[inline]
     pub(crate) fn live_or_expire(&mut self, index: u32) -> Option<u32> {
@@ -978,10 +993,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let Some(index) = self.find_live(key) else {
-            self.count_miss();
-            return None;
-        };
+        let index = self.find_for_read(key)?;
         let result = change(self.read_at(index));
         if self.has_budget() {
             self.reweigh(index);
@@ -1125,10 +1137,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let Some(index) = self.find_live(key) else {
-            self.count_miss();
-            return None;
-        };
+        let index = self.find_for_read(key)?;
         Some(self.read_at(index))
     }
 

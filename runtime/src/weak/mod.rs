@@ -586,6 +586,21 @@ where
         self.map.live_or_expire(index)
     }
 
+    /// [`find_live`](Self::find_live) for a read: an absent key counts as a miss (a found
+    /// one is counted by `read_at`).
+    #[inline]
+    fn find_for_read<Q>(&mut self, key: &Q) -> Option<u32>
+    where
+        K::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let found = self.find_live(key);
+        if found.is_none() {
+            self.map.count_miss();
+        }
+        found
+    }
+
     /// Overwrites the value of a present live `key`, making it the most recent entry; the old
     /// value comes back with a weak key for the listener. An absent key comes back, with its
     /// hashed weak form, still strong (so a rejected insert can hand it back alive).
@@ -657,10 +672,7 @@ where
         K::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let Some(index) = self.find_live(key) else {
-            self.map.count_miss();
-            return None;
-        };
+        let index = self.find_for_read(key)?;
         let result = change(self.map.read_at(index));
         if self.weigher.is_some() {
             if let Some(strong) = self.map.key_at(index).weak.view() {
@@ -756,10 +768,7 @@ where
         K::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let Some(index) = self.find_live(key) else {
-            self.map.count_miss();
-            return None;
-        };
+        let index = self.find_for_read(key)?;
         Some(self.map.read_at(index))
     }
 

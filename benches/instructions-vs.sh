@@ -14,10 +14,14 @@ command -v valgrind >/dev/null || { echo "instructions-vs: valgrind is needed" >
 out=$(mktemp -d)
 trap 'git worktree remove --force "$out/base-tree" >/dev/null 2>&1 || true; rm -rf "$out"' EXIT
 git worktree add -q --detach "$out/base-tree" "$base"
-(cd "$out/base-tree" && CARGO_TARGET_DIR="$PWD/../target" cargo build --release -q -p mapguard-bench --bin compare)
+# Both trees' paths map to one: file names are in the binaries (panic locations, map
+# names), and paths of different lengths alone moved counts by up to 1%.
+(cd "$out/base-tree" && RUSTFLAGS="--remap-path-prefix=$PWD=/src" CARGO_TARGET_DIR="$out/target" \
+    cargo build --release -q -p mapguard-bench --bin compare)
 cp "$out/target/release/compare" "$out/base"
-cargo build --release -q -p mapguard-bench --bin compare
-cp target/release/compare "$out/head"
+RUSTFLAGS="--remap-path-prefix=$PWD=/src" CARGO_TARGET_DIR="$out/target" \
+    cargo build --release -q -p mapguard-bench --bin compare
+cp "$out/target/release/compare" "$out/head"
 
 count() { # build implementation workload size
     valgrind --tool=callgrind --callgrind-out-file="$out/cg" --toggle-collect='*mapguard_bench::time*' \

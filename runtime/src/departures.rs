@@ -82,6 +82,16 @@ pub(crate) trait Shard {
     fn heap_bytes(&self) -> usize;
     /// What the entries weigh together.
     fn weight(&self) -> u64;
+    /// Entries written with no current scope of the map's lifetime (0 for `process` maps).
+    fn unscoped(&self) -> usize;
+}
+
+/// A shard that can remove the entries of scopes that have ended (see `storage::scopes`):
+/// every operation of a concurrent map does so first, under the shard's lock. Apart from
+/// [`Shard`] because it hashes keys.
+pub(crate) trait Settle {
+    /// Queues the entries of ended scopes with `ScopeEnded`; how many.
+    fn settle_scopes(&mut self) -> usize;
 }
 
 /// A shard whose bound can change (it hashes keys, so this is apart from [`Shard`], which a

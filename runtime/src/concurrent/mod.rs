@@ -29,6 +29,7 @@ use crate::hooks::{ConcurrentListener, NoListener};
 use crate::map::{ManagedMap, rejected_departs, replaced_departs, stored_departs};
 use crate::policy::{Adaptive, Evicting, Lru, Policy, Reject};
 use crate::storage::expiry::{Expiry, NoExpiry};
+use crate::storage::scopes::Tagged;
 use crate::storage::store::Store;
 use crate::weight::Weigher;
 pub(crate) use sharded::Parts;
@@ -168,7 +169,7 @@ pub type ConcurrentBoundedMap<K, V, S = DefaultHashBuilder, L = NoListener, E = 
     ConcurrentMap<K, V, Reject, S, L, E>;
 
 /// One shard: a managed map whose departures wait in [`Departures`] until the lock is released.
-type MapShard<K, V, P, S, E> = ManagedMap<K, V, P, S, Departures<K, V>, E>;
+type MapShard<K, V, P, S, E> = ManagedMap<K, V, P, S, Departures<K, V>, Tagged<E>>;
 
 impl<K, V, P: Policy> ConcurrentMap<K, V, P> {
     /// An empty map holding at most `max` entries (within the tolerance described on
@@ -235,7 +236,9 @@ impl<K, V, P: Policy, S: Clone, L: ConcurrentListener<K, V>, E: Expiry>
             parts,
             budget.map(|(max_weight, _)| max_weight),
             P::NAME,
-            |max, capacity| Store::with_capacity(max, hasher.clone(), expiry.split(), capacity),
+            |max, capacity| {
+                Store::with_capacity(max, hasher.clone(), Tagged(expiry.split()), capacity)
+            },
             |store, metrics| {
                 let shard = ManagedMap::with_metrics(
                     store,
@@ -283,7 +286,11 @@ where
     /// map.for_each(|_key, value| sum += value);
     /// assert_eq!(sum, 60);
     /// ```
-    pub fn for_each(&self, mut visit: impl FnMut(&K, &V)) {
+    pub fn for_each(&self, mut visit: impl FnMut(&K, &V))
+    where
+        K: Hash,
+        S: BuildHasher,
+    {
         self.sharded.each_shard(|shard| {
             shard.iter().for_each(|(key, value)| visit(key, value));
             0

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::lock::ShardLock;
 use crate::RemovalCause;
-use crate::departures::{Departed, Resize, Shard};
+use crate::departures::{Departed, Resize, Settle, Shard};
 use crate::hooks::ConcurrentListener;
 use crate::panics::HookPanics;
 use crate::registry::{self, MapMetrics};
@@ -122,7 +122,10 @@ where
         let mut counters = Vec::with_capacity(count);
         let shards = (0..count)
             .map(|_| {
-                let store = store(per_shard, capacity_per_shard);
+                let mut store = store(per_shard, capacity_per_shard);
+                if let Some(slot) = lifetime.scope_slot() {
+                    store.enable_scopes(slot);
+                }
                 let metrics =
                     registry::shard_metrics(lifetime, policy, per_shard, site, store.ages());
                 #[allow(
@@ -222,9 +225,16 @@ where
         self.sum(T::weight)
     }
 
+    pub(crate) fn unscoped(&self) -> usize {
+        self.sum(T::unscoped)
+    }
+
     /// Runs `work` on the locked `shard`; then, unlocked, the hooks of what left meanwhile.
     #[inline]
-    pub(crate) fn on_shard<R>(&self, shard: &ShardLock<T>, work: impl FnOnce(&mut T) -> R) -> R {
+    pub(crate) fn on_shard<R>(&self, shard: &ShardLock<T>, work: impl FnOnce(&mut T) -> R) -> R
+    where
+        T: Settle,
+    {
         self.on_shard_handing_back(shard, work, |_| None)
     }
 
@@ -237,8 +247,12 @@ where
         shard: &ShardLock<T>,
         work: impl FnOnce(&mut T) -> R,
         departed: impl FnOnce(R) -> Option<Departed<T::Key, T::Value>>,
-    ) -> R {
+    ) -> R
+    where
+        T: Settle,
+    {
         let (result, leaving) = shard.with(|shard| {
+            shard.settle_scopes();
             let result = work(shard);
             (result, shard.take_departed())
         });
@@ -257,19 +271,31 @@ where
 
     /// Runs `work` on every shard in turn, each shard's hooks after its lock is released, and
     /// every shard's work and hooks even if a hook panics; the sum of what `work` returned.
-    pub(crate) fn each_shard(&self, mut work: impl FnMut(&mut T) -> usize) -> usize {
+    pub(crate) fn each_shard(&self, work: impl FnMut(&mut T) -> usize) -> usize
+    where
+        T: Settle,
+    {
+        self.each_shard_settling(work).0
+    }
+
+    /// [`each_shard`](Self::each_shard), returning also how many entries of ended scopes
+    /// left on the way.
+    fn each_shard_settling(&self, mut work: impl FnMut(&mut T) -> usize) -> (usize, usize)
+    where
+        T: Settle,
+    {
         let mut panics = HookPanics::default();
-        let total = self
-            .shards
-            .iter()
-            .map(|shard| {
-                let (result, leaving) = shard.with(|shard| (work(shard), shard.take_departed()));
-                self.run_hooks(leaving, &mut panics);
-                result
-            })
-            .sum();
+        let (mut total, mut settled) = (0, 0);
+        for shard in &self.shards {
+            let (result, leaving) = shard.with(|shard| {
+                settled += shard.settle_scopes();
+                (work(shard), shard.take_departed())
+            });
+            total += result;
+            self.run_hooks(leaving, &mut panics);
+        }
         panics.finish(|count| self.metrics.hook_panicked(count));
-        total
+        (total, settled)
     }
 
     /// Runs the hooks of entries that left, in the order they left; no lock is held.
@@ -313,12 +339,14 @@ where
         self.remove_all(RemovalCause::ScopeEnded)
     }
 
-    /// Each shard's own `maintain`, one shard locked at a time.
+    /// Each shard's own `maintain`, one shard locked at a time, and the entries of ended
+    /// scopes; how many left.
     pub(crate) fn maintain(&self) -> usize
     where
-        T: ManagedCache,
+        T: ManagedCache + Settle,
     {
-        self.each_shard(ManagedCache::maintain)
+        let (expired, ended) = self.each_shard_settling(ManagedCache::maintain);
+        expired + ended
     }
 
     /// Sets the bound to `max`: each shard gets `⌈max / shards⌉` under the resizing lock, then the hooks of what left run with no lock held (not even the resizing one, so
@@ -329,7 +357,7 @@ where
     /// If `max` is 0.
     pub(crate) fn set_max(&self, max: usize)
     where
-        T: Resize,
+        T: Resize + Settle,
     {
         assert_valid_max(max);
         let per_shard = max.div_ceil(self.shards.len());
@@ -339,6 +367,7 @@ where
                 .iter()
                 .map(|shard| {
                     shard.with(|shard| {
+                        shard.settle_scopes();
                         shard.resize(per_shard);
                         shard.take_departed()
                     })
@@ -545,6 +574,22 @@ macro_rules! sharded_surface {
                 self.sharded.len()
             }
 
+            /// Entries written while no [`Scope`](crate::scope::Scope) of the map's lifetime
+            /// was current (0 for a `process` map): they stay until removed, evicted or the
+            /// whole lifetime ends ([`end_scope`](Self::end_scope)). A request-lifetime map
+            /// whose unscoped entries grow is written from outside any request: run the
+            /// writer in [`Scope::run`](crate::scope::Scope::run) or under
+            /// [`Scope::enter`](crate::scope::Scope::enter). O(shards).
+            ///
+            /// ```
+            #[doc = $setup]
+            /// assert_eq!(map.unscoped(), 2); // the setup writes outside any scope
+            /// ```
+            #[must_use]
+            pub fn unscoped(&self) -> usize {
+                self.sharded.unscoped()
+            }
+
             /// Whether the map holds no entries. O(shards).
             ///
             /// ```
@@ -641,8 +686,10 @@ macro_rules! sharded_surface {
             $($maintain_bounds)*
         {
             /// Cleans every expired entry with
-            /// [`RemovalCause::Expired`](crate::RemovalCause::Expired) (and, for weak keys,
-            /// every entry whose key died, with
+            /// [`RemovalCause::Expired`](crate::RemovalCause::Expired), every entry of an
+            /// ended [`Scope`](crate::scope::Scope) with
+            /// [`RemovalCause::ScopeEnded`](crate::RemovalCause::ScopeEnded) (and, for weak
+            /// keys, every entry whose key died, with
             /// [`RemovalCause::Collected`](crate::RemovalCause::Collected)); returns how many
             /// left. Writes also clean a few entries each, so this is only needed to reclaim
             /// the memory of a map that is rarely written. O(n), one shard locked at a time.
@@ -695,7 +742,8 @@ macro_rules! sharded_surface {
                 $($key)*: ::core::borrow::Borrow<Q>,
                 Q: ::core::hash::Hash + Eq + ?Sized,
             {
-                self.sharded.shard_of(key).with(|shard| shard.contains_key(key))
+                self.sharded
+                    .on_shard(self.sharded.shard_of(key), |shard| shard.contains_key(key))
             }
 
             /// A clone of the value for `key`, without making it the most recent or counting
@@ -712,7 +760,8 @@ macro_rules! sharded_surface {
                 Q: ::core::hash::Hash + Eq + ?Sized,
                 V: Clone,
             {
-                self.sharded.shard_of(key).with(|shard| shard.peek(key).cloned())
+                self.sharded
+                    .on_shard(self.sharded.shard_of(key), |shard| shard.peek(key).cloned())
             }
 
             /// A clone of the value for `key`, counted as a hit or a miss. For an LRU or

@@ -23,13 +23,14 @@ use crate::error::CapacityError;
 use crate::hooks::{ConcurrentListener, NoListener};
 use crate::policy::{Evicting, Lru, Policy, Reject};
 use crate::storage::expiry::{Expiry, NoExpiry};
+use crate::storage::scopes::Tagged;
 use crate::storage::store::{MAX_LIMIT, Store};
 use crate::weak::{StoredHash, WeakKeyMap};
 use crate::weight::Weigher;
 
 /// One shard: a weak-keyed map whose departures wait in [`Departures`] until the lock is
 /// released.
-type WeakShard<K, V, P, S, E> = WeakKeyMap<K, V, P, S, Departures<K, V>, E>;
+type WeakShard<K, V, P, S, E> = WeakKeyMap<K, V, P, S, Departures<K, V>, Tagged<E>>;
 
 /// A weak-keyed map shared between threads: keys are `std::sync::Weak<T>`, in shards each
 /// behind its own lock, methods take `&self`, and hooks (a
@@ -173,7 +174,7 @@ impl<K: WeakElement, V, P: Policy, S: BuildHasher + Clone, L: ConcurrentListener
             parts,
             budget.map(|(max_weight, _)| max_weight),
             P::NAME,
-            |max, capacity| Store::with_capacity(max, StoredHash, expiry.split(), capacity),
+            |max, capacity| Store::with_capacity(max, StoredHash, Tagged(expiry.split()), capacity),
             |store, metrics| {
                 WeakKeyMap::with_metrics(
                     store,

@@ -63,6 +63,10 @@ pub(crate) mod sealed {
     pub trait ExpiryState: Clone + core::fmt::Debug {
         /// Whether entries can expire; `false` lets the compiler drop all expiry code.
         const ENABLED: bool;
+        /// Whether the store keeps each entry's scope (a concurrent map's shard; see
+        /// `storage::scopes::Tagged`). `false` compiles every scope hook away, so the
+        /// single-threaded maps pay nothing for scopes.
+        const SCOPE_TAGS: bool = false;
         fn into_expiring(self) -> super::Expiring;
         /// The state a `FieldConfig` asks for (`NoExpiry` ignores it).
         fn configured(ttl: Option<std::time::Duration>, idle: Option<std::time::Duration>) -> Self;

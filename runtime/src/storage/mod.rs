@@ -5,4 +5,5 @@
 pub(crate) mod ages;
 pub(crate) mod expiry;
 pub(crate) mod queues;
+pub(crate) mod scopes;
 pub(crate) mod store;

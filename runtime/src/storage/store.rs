@@ -18,6 +18,7 @@ use hashbrown::HashTable;
 
 use crate::storage::expiry::{Expiry, NoExpiry};
 use crate::storage::queues::{NIL, OneQueue, Queues, SMALL, TwoQueues};
+use crate::storage::scopes::ScopeTags;
 
 /// The largest `max` a map accepts: links are `u32` and `u32::MAX` is the "no node" link.
 pub(crate) const MAX_LIMIT: usize = (u32::MAX - 1) as usize;
@@ -54,6 +55,8 @@ pub(crate) struct Store<K, V, S, E = NoExpiry, O = OneQueue> {
     /// Indices erased from the table since it was last sized: at most this many tombstones
     /// (see `make_table_room`).
     erased: usize,
+    /// Each entry's request, session or batch scope; `None` for `process` maps.
+    scopes: Option<Box<ScopeTags>>,
 }
 
 /// What a weighed map's entries weigh: slab-aligned, and their sum. Only maps with an expiry
@@ -99,6 +102,7 @@ impl<K, V, S, E: Expiry, O: Queues> Store<K, V, S, E, O> {
             queues: O::default(),
             weights: Weights::default(),
             erased: 0,
+            scopes: None,
         }
     }
 
@@ -109,6 +113,39 @@ impl<K, V, S, E: Expiry, O: Queues> Store<K, V, S, E, O> {
         store.nodes = Vec::with_capacity(capacity);
         store.table = HashTable::with_capacity(capacity);
         store
+    }
+
+    /// Tags entries with the scope that writes them from now on: the current scope of the
+    /// lifetime in `slot` (the store must be empty).
+    pub(crate) fn enable_scopes(&mut self, slot: usize) {
+        debug_assert!(self.nodes.is_empty() && E::SCOPE_TAGS);
+        self.scopes = Some(Box::new(ScopeTags::new(slot)));
+    }
+
+    /// Entries not waiting to leave with an ended scope: what a map's `len` reports.
+    #[inline]
+    pub(crate) fn live_len(&self) -> usize {
+        self.nodes.len() - self.scopes.as_deref().map_or(0, ScopeTags::pending_entries)
+    }
+
+    /// Which slots hold an entry of an ended scope (see `ScopeTags::ended_slots`).
+    pub(crate) fn ended_slots(&mut self) -> Vec<bool> {
+        self.scopes
+            .as_deref_mut()
+            .map_or_else(Vec::new, ScopeTags::ended_slots)
+    }
+
+    /// The entries' scope tags, for a map with a scoped lifetime.
+    #[inline]
+    pub(crate) fn scopes(&self) -> Option<&ScopeTags> {
+        self.scopes.as_deref()
+    }
+
+    /// The ids of ended scopes whose entries are to leave now (none for `process` maps).
+    #[inline]
+    pub(crate) fn ended_scopes(&mut self) -> Option<Vec<u64>> {
+        let scopes = self.scopes.as_deref_mut()?;
+        scopes.has_pending().then(|| scopes.take_pending())
     }
 
     /// Keeps a weight per entry from now on (the store must be empty).
@@ -186,6 +223,12 @@ impl<K, V, S, E: Expiry, O: Queues> Store<K, V, S, E, O> {
             let now = self.stamps.now();
             self.stamps.wrote(index as usize, now);
         }
+        // A constant: only shards keep tags (see `Tagged`).
+        if E::SCOPE_TAGS {
+            if let Some(scopes) = self.scopes.as_deref_mut() {
+                scopes.rewrite(index);
+            }
+        }
     }
 
     /// The key-lifetime histogram, if the map records one.
@@ -242,6 +285,7 @@ impl<K, V, S, E: Expiry, O: Queues> Store<K, V, S, E, O> {
         let stamps = self.stamps.heap_bytes();
         let queues = self.queues.two().map_or(0, TwoQueues::heap_bytes);
         let queues = queues + self.weights.each.capacity() * size_of::<u64>();
+        let queues = queues + self.scopes.as_deref().map_or(0, ScopeTags::heap_bytes);
         self.nodes.capacity() * size_of::<Node<K, V>>() + table_bytes + stamps + queues
     }
 
@@ -297,6 +341,9 @@ impl<K, V, S, E: Expiry, O: Queues> Store<K, V, S, E, O> {
         if self.weighs() {
             self.weights.each = Vec::new();
             self.weights.total = 0;
+        }
+        if let Some(scopes) = self.scopes.as_deref_mut() {
+            scopes.clear();
         }
         if let Some(q) = self.queues.two_mut() {
             q.reset();
@@ -522,9 +569,7 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O> {
                 next: NIL,
             });
             self.place(index, hash);
-            if self.weighs() {
-                self.weights.push_unweighed();
-            }
+            self.pushed_extras(index);
             return (index, grew);
         }
         // Linked as it is pushed: no second write to the new node.
@@ -540,12 +585,23 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O> {
             front => self.nodes[front as usize].prev = index,
         }
         self.front = index;
-        // Last, where it cannot disturb the rest (see `Weights`); weighed by the caller once
-        // stored (`set_weight`).
+        self.pushed_extras(index);
+        (index, grew)
+    }
+
+    /// The new entry's weight and scope, last, where they cannot disturb the rest (see
+    /// `Weights`); weighed by the caller once stored (`set_weight`).
+    #[inline]
+    fn pushed_extras(&mut self, index: u32) {
         if self.weighs() {
             self.weights.push_unweighed();
         }
-        (index, grew)
+        // A constant: only shards keep tags (see `Tagged`).
+        if E::SCOPE_TAGS {
+            if let Some(scopes) = self.scopes.as_deref_mut() {
+                scopes.push(index);
+            }
+        }
     }
 
     /// Evicts the entry at `victim` by reusing its slot for a key known to be absent, which
@@ -667,6 +723,12 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O> {
         if self.weighs() {
             self.weights.swap_remove(index);
         }
+        // A constant: only shards keep tags (see `Tagged`).
+        if E::SCOPE_TAGS {
+            if let Some(scopes) = self.scopes.as_deref_mut() {
+                scopes.swap_remove(index);
+            }
+        }
         (removed.key, removed.value)
     }
 
@@ -716,17 +778,28 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O> {
     ///
     /// The slab shrinks after a removal; the table, whose rehash runs user `Hash`, just before
     /// one (`shrink_table_for_removal`), so that a panic finds nothing changed.
+    #[inline]
     fn shrink_slab_if_sparse(&mut self) {
         let len = self.nodes.len();
         if self.nodes.capacity() > MIN_KEPT_SLOTS && len <= self.nodes.capacity() / 4 {
-            self.nodes.shrink_to(len * 2);
-            self.stamps.shrink_to(len * 2);
-            if self.weighs() {
-                self.weights.each.shrink_to(len * 2);
-            }
-            if let Some(q) = self.queues.two_mut() {
-                q.shrink_to(len * 2);
-            }
+            self.shrink_slab_to(len * 2);
+        }
+    }
+
+    /// Out of line: rare, and inlined it would grow every removal.
+    #[cold]
+    #[inline(never)]
+    fn shrink_slab_to(&mut self, capacity: usize) {
+        self.nodes.shrink_to(capacity);
+        self.stamps.shrink_to(capacity);
+        if self.weighs() {
+            self.weights.each.shrink_to(capacity);
+        }
+        if let Some(scopes) = self.scopes.as_deref_mut() {
+            scopes.shrink_to(capacity);
+        }
+        if let Some(q) = self.queues.two_mut() {
+            q.shrink_to(capacity);
         }
     }
 
@@ -798,6 +871,9 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O> {
         self.stamps.shrink_to(0);
         self.weights.each.shrink_to_fit();
         let len = self.nodes.len();
+        if let Some(scopes) = self.scopes.as_deref_mut() {
+            scopes.shrink_to(len);
+        }
         if let Some(q) = self.queues.two_mut() {
             q.shrink_to(len);
         }

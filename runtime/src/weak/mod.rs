@@ -22,7 +22,7 @@ use hashbrown::DefaultHashBuilder;
 pub use weak_table::traits::{WeakElement, WeakKey};
 
 use crate::RemovalCause;
-use crate::departures::{Departed, Departures, Resize, Shard};
+use crate::departures::{Departed, Departures, Resize, Settle, Shard};
 use crate::error::CapacityError;
 use crate::hooks::{NoListener, RemovalListener};
 use crate::map::ManagedMap;
@@ -1238,6 +1238,16 @@ impl<K: WeakElement, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry>
     }
 }
 
+impl<K: WeakElement, V, P: Policy, S, E: Expiry> Settle
+    for WeakKeyMap<K, V, P, S, Departures<K, V>, E>
+{
+    #[inline]
+    fn settle_scopes(&mut self) -> usize {
+        // Queuing into `Departures` runs no user code: nothing to catch.
+        self.map.settle_scopes_into(&mut HookPanics::default())
+    }
+}
+
 impl<K: WeakKey, V, P: Policy, S, E: Expiry> Resize
     for WeakKeyMap<K, V, P, S, Departures<K, V>, E>
 {
@@ -1273,7 +1283,7 @@ impl<K: WeakElement, V, P: Policy, S, E: Expiry> Shard
     }
 
     fn len(&self) -> usize {
-        self.map.len()
+        self.map.live_len()
     }
 
     fn capacity(&self) -> usize {
@@ -1286,6 +1296,10 @@ impl<K: WeakElement, V, P: Policy, S, E: Expiry> Shard
 
     fn weight(&self) -> u64 {
         self.map.weight()
+    }
+
+    fn unscoped(&self) -> usize {
+        self.map.unscoped()
     }
 }
 

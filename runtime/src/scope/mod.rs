@@ -8,6 +8,9 @@ use core::str::FromStr;
 use crate::panics::{contain_while_unwinding, each_contained};
 pub use crate::stats::MapStats;
 
+mod value;
+pub use value::{Entered, InScope, Scope};
+
 /// How long a map's entries are meant to live. Ending a scope clears every map of that
 /// lifetime, with [`RemovalCause::ScopeEnded`](crate::RemovalCause::ScopeEnded).
 ///
@@ -52,6 +55,19 @@ impl Lifetime {
             Self::Session => "session",
             Self::Batch => "batch",
             Self::Process => "process",
+        }
+    }
+}
+
+impl Lifetime {
+    /// This lifetime's slot among the scoped ones (request, session, batch); `None` for
+    /// `Process`, which has no scopes.
+    pub(crate) const fn scope_slot(self) -> Option<usize> {
+        match self {
+            Self::Request => Some(0),
+            Self::Session => Some(1),
+            Self::Batch => Some(2),
+            Self::Process => None,
         }
     }
 }

@@ -103,6 +103,9 @@ mod settings;
 mod stats;
 mod storage;
 pub mod testing;
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub mod tower;
 pub mod weak;
 pub mod weight;
 

@@ -15,7 +15,7 @@ const LAYERS: &[&[&str]] = &[
     &["map"],
     &["weak"],
     &["concurrent"],
-    &["config", "serde_support"],
+    &["config", "serde_support", "tower"],
     &["testing"],
     &["lib"],
 ];

@@ -166,14 +166,8 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let polled = match this.scope.as_ref() {
-            Some(scope) => {
-                let _current = scope.enter();
-                this.future.poll(cx)
-            }
-            // Polled after it finished: the inner future decides what that means.
-            None => this.future.poll(cx),
-        };
+        // Polled after it finished (no scope): the inner future decides what that means.
+        let polled = current_during(this.scope.as_ref(), || this.future.poll(cx));
         let Poll::Ready(result) = polled else {
             return Poll::Pending;
         };
@@ -218,13 +212,7 @@ impl<B: Body> Body for ScopedBody<B> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let this = self.project();
-        let polled = match this.scope.as_ref() {
-            Some(scope) => {
-                let _current = scope.enter();
-                this.body.poll_frame(cx)
-            }
-            None => this.body.poll_frame(cx),
-        };
+        let polled = current_during(this.scope.as_ref(), || this.body.poll_frame(cx));
         if matches!(polled, Poll::Ready(None | Some(Err(_)))) {
             // Finished (or failed): the request is over.
             drop(this.scope.take());
@@ -239,4 +227,10 @@ impl<B: Body> Body for ScopedBody<B> {
     fn size_hint(&self) -> SizeHint {
         self.body.size_hint()
     }
+}
+
+/// Runs `poll` with `scope` (if any) current on this thread.
+fn current_during<R>(scope: Option<&Scope>, poll: impl FnOnce() -> R) -> R {
+    let _current = scope.map(Scope::enter);
+    poll()
 }

@@ -134,8 +134,8 @@ where
             self.inner.call(request)
         };
         ResponseFuture {
-            future,
             scope: Some(scope),
+            future,
         }
     }
 }
@@ -144,9 +144,11 @@ pin_project! {
     /// The future of [`RequestScope`]'s response: the handler's, polled in the request's
     /// scope. Dropped before it finishes (a client that went away), it ends the scope.
     pub struct ResponseFuture<F> {
+        // Before `future`, so dropped first: a cancelled request's scope has ended by the
+        // time anything the handler held is dropped.
+        scope: Option<Scope>,
         #[pin]
         future: F,
-        scope: Option<Scope>,
     }
 }
 

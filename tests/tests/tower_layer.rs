@@ -52,6 +52,18 @@ struct App {
     barrier: Arc<Barrier>,
     /// Handlers that will hang report here once their entries are written.
     written: mpsc::UnboundedSender<u64>,
+    /// Hanging and panicking handlers report here when the server drops them.
+    dropped: mpsc::UnboundedSender<u64>,
+}
+
+/// Reports its request's id when dropped: with the handler's future, so after the layer has
+/// ended the request's scope (it drops the scope first).
+struct ReportDrop(mpsc::UnboundedSender<u64>, u64);
+
+impl Drop for ReportDrop {
+    fn drop(&mut self) {
+        let _ = self.0.send(self.1);
+    }
 }
 
 /// Writes this request's entries, waits until every request of its round has written, then
@@ -67,6 +79,7 @@ async fn write_then_read(Path(id): Path<u64>, State(app): State<App>) -> &'stati
 
 /// Writes, then waits forever: only a client hanging up ends it.
 async fn write_then_hang(Path(id): Path<u64>, State(app): State<App>) -> &'static str {
+    let _report = ReportDrop(app.dropped.clone(), id);
     for i in 0..WRITES {
         app.rows.insert((id, i), id);
     }
@@ -77,6 +90,7 @@ async fn write_then_hang(Path(id): Path<u64>, State(app): State<App>) -> &'stati
 
 /// Writes, then panics.
 async fn write_then_panic(Path(id): Path<u64>, State(app): State<App>) -> &'static str {
+    let _report = ReportDrop(app.dropped.clone(), id);
     for i in 0..WRITES {
         app.rows.insert((id, i), id);
     }
@@ -108,10 +122,12 @@ async fn serve_and_check() {
             .build(),
     );
     let (written, mut hung) = mpsc::unbounded_channel();
+    let (dropped, mut gone) = mpsc::unbounded_channel();
     let app = App {
         rows: Arc::clone(&rows),
         barrier: Arc::new(Barrier::new(CONCURRENT)),
         written,
+        dropped,
     };
     let router = Router::new()
         .route("/write/{id}", get(write_then_read))
@@ -166,16 +182,18 @@ async fn serve_and_check() {
         assert!(response.is_err(), "a panicking handler sends no response");
     }
 
-    // The server drops a hung handler when it sees its connection close: wait for that
-    // (bounded by the test's timeout), running the map's housekeeping as a service would.
-    let total = (ROUNDS * CONCURRENT as u64 + CANCELLED + PANICKING) * WRITES;
-    for _ in 0..2_000 {
-        rows.maintain();
-        if log.0.lock().unwrap().len() >= total as usize {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+    // The server drops a hung handler when it sees its connection close, and a panicking one
+    // while unwinding: wait for each (bounded by the test's timeout), then run the map's
+    // housekeeping once, as a service's next request or `maintain()` would.
+    let mut ended: Vec<u64> = Vec::new();
+    while ended.len() < (CANCELLED + PANICKING) as usize {
+        ended.push(gone.recv().await.expect("the server holds a sender"));
     }
+    ended.sort_unstable();
+    let first_hung = ROUNDS * CONCURRENT as u64;
+    assert_eq!(ended, (first_hung..next_id + PANICKING).collect::<Vec<_>>());
+    rows.maintain();
+    let total = (ROUNDS * CONCURRENT as u64 + CANCELLED + PANICKING) * WRITES;
     server.abort();
 
     assert!(

@@ -24,70 +24,63 @@ fn map(entries: u64) -> ConcurrentLruMap<u64, u64> {
         .build()
 }
 
-fn unscoped(entries: u64) -> Duration {
+/// Times `work` on a new request map of room for `entries`.
+fn timed(entries: u64, work: impl FnOnce(&ConcurrentLruMap<u64, u64>)) -> Duration {
     let rows = map(entries);
     let start = Instant::now();
-    for key in 0..entries {
-        rows.insert(key, key);
-    }
+    work(&rows);
     let elapsed = start.elapsed();
     black_box(rows.len());
     elapsed
+}
+
+/// Writes request `request`'s entries.
+fn write(rows: &ConcurrentLruMap<u64, u64>, request: u64) {
+    for row in 0..PER_REQUEST {
+        let key = request * PER_REQUEST + row;
+        rows.insert(key, key);
+    }
+}
+
+fn unscoped(entries: u64) -> Duration {
+    timed(entries, |rows| {
+        (0..entries / PER_REQUEST).for_each(|r| write(rows, r));
+    })
 }
 
 fn scoped(entries: u64) -> Duration {
-    let rows = map(entries);
     let scopes: Vec<Scope> = (0..entries / PER_REQUEST)
         .map(|_| Scope::new(Lifetime::Request))
         .collect();
-    let start = Instant::now();
-    for (request, scope) in scopes.iter().enumerate() {
-        let _current = scope.enter();
-        for row in 0..PER_REQUEST {
-            let key = request as u64 * PER_REQUEST + row;
-            rows.insert(key, key);
+    timed(entries, |rows| {
+        for (request, scope) in (0..).zip(&scopes) {
+            let _current = scope.enter();
+            write(rows, request);
         }
-    }
-    let elapsed = start.elapsed();
-    black_box(rows.len());
-    elapsed
+    })
 }
 
 fn unscoped_cycle(entries: u64) -> Duration {
-    let rows = map(entries);
-    let start = Instant::now();
-    for request in 0..entries / PER_REQUEST {
-        for row in 0..PER_REQUEST {
-            let key = request * PER_REQUEST + row;
-            rows.insert(key, key);
+    timed(entries, |rows| {
+        for request in 0..entries / PER_REQUEST {
+            write(rows, request);
+            for row in 0..PER_REQUEST {
+                rows.discard(&(request * PER_REQUEST + row));
+            }
         }
-        for row in 0..PER_REQUEST {
-            rows.discard(&(request * PER_REQUEST + row));
-        }
-    }
-    let elapsed = start.elapsed();
-    black_box(rows.len());
-    elapsed
+    })
 }
 
 fn scoped_cycle(entries: u64) -> Duration {
-    let rows = map(entries);
-    let start = Instant::now();
-    for request in 0..entries / PER_REQUEST {
-        let scope = Scope::new(Lifetime::Request);
-        {
+    timed(entries, |rows| {
+        for request in 0..entries / PER_REQUEST {
+            let scope = Scope::new(Lifetime::Request);
             let _current = scope.enter();
-            for row in 0..PER_REQUEST {
-                let key = request * PER_REQUEST + row;
-                rows.insert(key, key);
-            }
-        }
-        drop(scope);
-    }
-    rows.maintain();
-    let elapsed = start.elapsed();
-    assert!(rows.is_empty(), "every request's entries left");
-    elapsed
+            write(rows, request);
+        } // the guard, then the scope's last handle: the request ends
+        rows.maintain();
+        assert!(rows.is_empty(), "every request's entries left");
+    })
 }
 
 fn best(reps: usize, run: impl Fn() -> Duration) -> Duration {

@@ -377,6 +377,8 @@ impl<T: fmt::Debug> fmt::Debug for Tracked<T> {
     }
 }
 
+// The examples that install dhat's allocator are `standalone_crate`: merged with the others,
+// it would be the allocator of every doctest, and its global lock made them all ~8× slower.
 /// The live heap at one moment, to assert later that memory came back (feature `dhat-heap`):
 /// a test that a workload gives back everything it took, measured on the real heap rather than
 /// read off `capacity()`.
@@ -386,7 +388,7 @@ impl<T: fmt::Debug> fmt::Debug for Tracked<T> {
 /// because writing a `GlobalAlloc` needs `unsafe`, which this crate forbids, and dhat is the
 /// well-kept tool for exactly these assertions.
 ///
-/// ```
+/// ```standalone_crate
 /// # #[cfg(feature = "dhat-heap")]
 /// # fn main() {
 /// use mapguard::{testing::HeapCheckpoint, LruMap};
@@ -418,7 +420,7 @@ pub struct HeapCheckpoint {
 impl HeapCheckpoint {
     /// The live heap now.
     ///
-    /// ```
+    /// ```standalone_crate
     /// # #[cfg(feature = "dhat-heap")]
     /// # fn main() {
     /// # #[global_allocator]
@@ -446,7 +448,7 @@ impl HeapCheckpoint {
 
     /// Live heap bytes gained since the checkpoint (negative if fewer are live now).
     ///
-    /// ```
+    /// ```standalone_crate
     /// # #[cfg(feature = "dhat-heap")]
     /// # fn main() {
     /// # #[global_allocator]
@@ -470,7 +472,7 @@ impl HeapCheckpoint {
 
     /// Asserts that at most `slack_bytes` more are live than at the checkpoint.
     ///
-    /// ```
+    /// ```standalone_crate
     /// # #[cfg(feature = "dhat-heap")]
     /// # fn main() {
     /// # #[global_allocator]

@@ -1,0 +1,20 @@
+//! Most integration tests, in one binary: each file was a test crate of its own, and linking
+//! thirty of them was most of the time a fresh `cargo test --workspace` took. Tests that need
+//! a process of their own stay outside: dhat's allocator (`memory`, `weight_heap`), the
+//! registry's process-wide figures (`registry`, `leak_detection*`, `metrics_export`, ...),
+//! shuttle's build (`shuttle_model`), and the subset Miri runs (`model`, `causes`, `scopes`, `weak`).
+
+mod adaptive_model;
+mod architecture;
+mod concurrent_model;
+mod expiry;
+mod expiry_model;
+mod hook_panics_model;
+mod managed;
+mod request_scopes;
+mod scope_model;
+mod serde_maps;
+mod surface;
+mod tower_layer;
+mod weak_model;
+mod weight_model;

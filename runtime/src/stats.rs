@@ -37,6 +37,10 @@ pub struct MapStats {
     /// Hooks of this map that panicked (each contained or resumed to its caller; every other
     /// hook still ran). Counted by the registry's figures: 0 without the `tracking` feature.
     pub hook_panics: u64,
+    /// Entries written while no scope of the map's lifetime was current (a request-,
+    /// session- or batch-lifetime concurrent map; 0 for every other map). See
+    /// [`MapReport::unscoped`](crate::registry::MapReport::unscoped) for finding the writer.
+    pub unscoped: usize,
 }
 
 impl MapStats {
@@ -58,6 +62,7 @@ impl MapStats {
             capacity,
             heap_bytes,
             hook_panics,
+            unscoped: 0,
         }
     }
 }

@@ -214,3 +214,69 @@ fn a_watch_reports_until_it_is_dropped() {
         Err(mpsc::RecvTimeoutError::Disconnected)
     ));
 }
+
+#[test]
+fn a_request_map_written_outside_its_requests_is_flagged_with_its_unscoped_growth() {
+    use mapguard::ConcurrentLruMap;
+    use mapguard::scope::Scope;
+
+    let clock = MockClock::new();
+    let detector =
+        LeakDetector::with_clock(clock.clone()).thresholds(Thresholds::default().min_growth(100));
+    let leaky = ConcurrentLruMap::builder(1_000_000)
+        .name("Leak.unscoped")
+        .lifetime(Lifetime::Request)
+        .build();
+    let clean = ConcurrentLruMap::builder(1_000_000)
+        .name("Leak.scoped")
+        .lifetime(Lifetime::Request)
+        .build();
+    let mut next = 0_u64;
+    for _ in 0..10 {
+        // Each minute: 50 requests whose entries leave with them, in both maps ...
+        for _ in 0..50 {
+            let request = Scope::new(Lifetime::Request);
+            let _current = request.enter();
+            leaky.insert(next, ());
+            clean.insert(next, ());
+            next += 1;
+        }
+        // ... and 40 writes into `leaky` from outside any request (a background job).
+        for _ in 0..40 {
+            leaky.insert(next, ());
+            next += 1;
+        }
+        leaky.maintain();
+        clean.maintain();
+        let _ = suspicion(&detector, "Leak.unscoped");
+        clock.advance(MINUTE);
+    }
+    assert_eq!(leaky.unscoped(), 400);
+    assert_eq!(leaky.len(), 400, "the requests' own entries left");
+    assert_eq!(suspicion(&detector, "Leak.scoped"), None);
+    let Some(Suspicion::UnscopedWrites { unscoped, growth }) =
+        suspicion(&detector, "Leak.unscoped")
+    else {
+        panic!("unscoped writes growing by 40 a minute were not flagged");
+    };
+    assert_eq!(unscoped, 400);
+    // The last check is at minute 10; the 5-minute window starts at the sample of minute 5,
+    // taken after the sixth batch of writes (6 × 40 = 240).
+    assert_eq!(growth, 400 - 240);
+
+    // The figure is in the map's stats, the report and the Prometheus page too.
+    let stats = &mapguard::ManagedCache::stats(&leaky)[0];
+    assert_eq!(stats.unscoped, 400);
+    let report = registry::snapshot();
+    let row = report.iter().find(|m| m.name == "Leak.unscoped").unwrap();
+    assert_eq!(row.unscoped, 400);
+    assert!(
+        registry::render_prometheus().lines().any(|line| line
+            .starts_with("mapguard_map_unscoped_entries{map=\"Leak.unscoped\"")
+            && line.ends_with(" 400")),
+        "the Prometheus page has the unscoped gauge"
+    );
+    let table = registry::report();
+    let header = table.lines().next().unwrap();
+    assert!(header.contains("unscoped"));
+}

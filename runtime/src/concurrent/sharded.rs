@@ -29,6 +29,7 @@ use crate::settings::{Settings, assert_valid_max};
 use crate::stats::MapStats;
 use crate::storage::expiry::Expiry;
 use crate::storage::queues::Queues;
+use crate::storage::scopes::ScopeTags;
 use crate::storage::store::Store;
 
 /// What a new concurrent map is made of, apart from its shards: everything its builder set.
@@ -126,8 +127,15 @@ where
                 if let Some(slot) = lifetime.scope_slot() {
                     store.enable_scopes(slot);
                 }
-                let metrics =
-                    registry::shard_metrics(lifetime, policy, per_shard, site, store.ages());
+                let unscoped = store.scopes().map(ScopeTags::published_unscoped);
+                let metrics = registry::shard_metrics(
+                    lifetime,
+                    policy,
+                    per_shard,
+                    site,
+                    store.ages(),
+                    unscoped,
+                );
                 #[allow(
                     clippy::clone_on_copy,
                     reason = "an `Arc` with `tracking` on; a `Copy` unit without it"
@@ -387,13 +395,15 @@ where
 
     /// The map's figures, for [`ManagedCache::stats`].
     pub(crate) fn stats(&self, policy: &'static str) -> Vec<MapStats> {
-        vec![MapStats::new(
+        let mut stats = MapStats::new(
             self.name(),
             self.lifetime,
             policy,
             [self.len(), self.max(), self.capacity(), self.heap_bytes()],
             self.metrics.hook_panics(),
-        )]
+        );
+        stats.unscoped = self.unscoped();
+        vec![stats]
     }
 
     /// The map's `Debug`: name, length, bound, shards and lifetime, not the entries (that

@@ -26,6 +26,7 @@ pub fn export_metrics() {
         metrics::gauge!("mapguard_map_heap_bytes", &labels).set(map.heap_bytes as f64);
         metrics::gauge!("mapguard_map_weight_bytes", &labels).set(map.weight as f64);
         metrics::gauge!("mapguard_map_max_weight_bytes", &labels).set(map.max_weight as f64);
+        metrics::gauge!("mapguard_map_unscoped_entries", &labels).set(map.unscoped as f64);
         metrics::counter!("mapguard_map_inserts_total", &labels).absolute(map.inserts);
         metrics::counter!("mapguard_map_hits_total", &labels).absolute(map.hits);
         metrics::counter!("mapguard_map_misses_total", &labels).absolute(map.misses);

@@ -2,7 +2,7 @@
 
 use std::panic::Location;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::report::{MapReport, key_lifetimes};
@@ -74,22 +74,18 @@ pub(crate) fn shard_metrics(
     max: usize,
     site: &'static Location<'static>,
     ages: Option<Arc<Ages>>,
+    unscoped: Option<Arc<AtomicUsize>>,
 ) -> MapMetrics {
     #[cfg(feature = "tracking")]
     {
-        Arc::new(Metrics::new(
-            String::new(),
-            lifetime,
-            policy,
-            max,
-            site,
-            ages,
-            Vec::new(),
-        ))
+        let mut metrics =
+            Metrics::new(String::new(), lifetime, policy, max, site, ages, Vec::new());
+        metrics.unscoped = unscoped;
+        Arc::new(metrics)
     }
     #[cfg(not(feature = "tracking"))]
     {
-        let _ = (lifetime, policy, max, site, ages);
+        let _ = (lifetime, policy, max, site, ages, unscoped);
         Untracked
     }
 }
@@ -196,6 +192,9 @@ pub(crate) struct Metrics {
     hook_panics: AtomicU64,
     /// Key lifetimes, for maps that record them.
     ages: Option<Arc<Ages>>,
+    /// Entries written outside any scope of the map's lifetime (a scoped concurrent map's
+    /// shard; see `storage::scopes`).
+    unscoped: Option<Arc<AtomicUsize>>,
     /// A concurrent map's shards, each with figures of its own (one writer per counter);
     /// empty for other maps. The map's own counters then stay unused.
     shards: Vec<Arc<Metrics>>,
@@ -236,6 +235,7 @@ impl Metrics {
             )),
             hook_panics: AtomicU64::new(0),
             ages,
+            unscoped: None,
             shards,
         }
     }
@@ -386,6 +386,11 @@ impl Metrics {
             handed_back: taken,
             removals,
             hook_panics: self.hook_panics(),
+            unscoped: parts
+                .iter()
+                .filter_map(|part| part.unscoped.as_deref())
+                .map(|count| count.load(Ordering::Relaxed) as u64)
+                .sum(),
             scope_ends_since_cleared: epoch.saturating_sub(self.cleared_at_epoch.get()),
             site: self.site,
             thread: self.thread.clone(),

@@ -6,7 +6,7 @@ use super::report::{MapReport, snapshot};
 use crate::RemovalCause;
 
 /// Every live map's figures in the Prometheus text exposition format: gauges for entries,
-/// bound and bytes, counters (`_total`) for inserts, hits, misses, removals by cause and
+/// bound, bytes and unscoped entries (`mapguard_map_unscoped_entries`), counters (`_total`) for inserts, hits, misses, removals by cause and
 /// hook panics (`mapguard_hook_panics_total`).
 /// Labels are `map`, `lifetime` and `policy` — never keys.
 ///
@@ -23,7 +23,7 @@ use crate::RemovalCause;
 pub fn render_prometheus() -> String {
     let maps = snapshot();
     let mut out = String::new();
-    let gauges: [Family; 6] = [
+    let gauges: [Family; 7] = [
         ("mapguard_map_entries", "Entries in the map.", |m| m.len),
         (
             "mapguard_map_peak_entries",
@@ -45,6 +45,11 @@ pub fn render_prometheus() -> String {
             "mapguard_map_max_weight_bytes",
             "The map's weight budget (0 without one).",
             |m| m.max_weight,
+        ),
+        (
+            "mapguard_map_unscoped_entries",
+            "Entries of a scoped map written outside any scope of its lifetime.",
+            |m| m.unscoped,
         ),
     ];
     let counters: [Family; 4] = [

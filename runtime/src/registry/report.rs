@@ -135,6 +135,13 @@ pub struct MapReport {
     /// Hooks (a value's `Cleanup`, the listener) that panicked: each panic was contained or
     /// resumed to the caller, and every other hook still ran. Not 0 means a hook has a bug.
     pub hook_panics: u64,
+    /// Entries of a request-, session- or batch-lifetime concurrent map written while no
+    /// scope of its lifetime was current: they leave only by eviction, removal or a
+    /// whole-lifetime `end_scope`. Growing, they are a leak; find the writer by running the
+    /// map's callers under [`Scope::run`](crate::scope::Scope::run) (or behind the `tower`
+    /// feature's `RequestScopeLayer`) and watching which path still adds; the map's `site`
+    /// and name say where it lives. 0 for other maps.
+    pub unscoped: u64,
     /// Scopes of this map's lifetime ended elsewhere since this map was last cleared by one.
     pub scope_ends_since_cleared: u64,
     /// Where the map was created.
@@ -202,8 +209,8 @@ fn human_bytes(bytes: u64) -> String {
 }
 
 /// A human table of every live map, largest first: name, lifetime, len/max, bytes,
-/// weight/budget (for maps with a weight budget), evictions, hook panics, age and creation
-/// site.
+/// weight/budget (for maps with a weight budget), evictions, unscoped entries (scoped
+/// concurrent maps), hook panics, age and creation site.
 ///
 /// ```
 /// # #[cfg(feature = "tracking")] { // figures need `tracking`
@@ -218,8 +225,16 @@ pub fn report() -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<32} {:<8} {:>17} {:>10} {:>21} {:>10} {:>11} {:>8}  site",
-        "map", "lifetime", "len/max", "bytes", "weight/budget", "evictions", "hook panics", "age"
+        "{:<32} {:<8} {:>17} {:>10} {:>21} {:>10} {:>9} {:>11} {:>8}  site",
+        "map",
+        "lifetime",
+        "len/max",
+        "bytes",
+        "weight/budget",
+        "evictions",
+        "unscoped",
+        "hook panics",
+        "age"
     );
     for map in snapshot() {
         let max = if map.max >= u64::from(u32::MAX - 1) {
@@ -238,13 +253,14 @@ pub fn report() -> String {
         };
         let _ = writeln!(
             out,
-            "{:<32} {:<8} {:>17} {:>10} {:>21} {:>10} {:>11} {:>7.0}s  {}",
+            "{:<32} {:<8} {:>17} {:>10} {:>21} {:>10} {:>9} {:>11} {:>7.0}s  {}",
             map.name,
             map.lifetime,
             format!("{}/{}", map.len, max),
             human_bytes(map.heap_bytes),
             weight,
             map.removed(RemovalCause::Evicted),
+            map.unscoped,
             map.hook_panics,
             map.age.as_secs_f64(),
             map.site

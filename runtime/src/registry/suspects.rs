@@ -177,6 +177,17 @@ pub enum Suspicion {
         /// Scopes of its lifetime ended since it was last cleared.
         scope_ends: u64,
     },
+    /// A request-lifetime concurrent map whose entries written outside any request scope
+    /// grew by at least [`Thresholds::min_growth`] over the window: a writer runs outside
+    /// the requests (a background task, a startup path, a handler not behind the layer), and
+    /// nothing ends what it writes. Run it in a [`Scope`](crate::scope::Scope), or give its
+    /// data a map of its own lifetime.
+    UnscopedWrites {
+        /// Unscoped entries now.
+        unscoped: u64,
+        /// Their growth over the window.
+        growth: u64,
+    },
 }
 
 /// A map flagged by a [`LeakDetector`] (or [`leak_suspects`]).
@@ -201,6 +212,7 @@ struct Sample {
     at: Duration,
     len: u64,
     evictions: u64,
+    unscoped: u64,
 }
 
 /// What one detector knows.
@@ -238,6 +250,7 @@ impl State {
                 at: now,
                 len: report.len,
                 evictions: report.removed(RemovalCause::Evicted),
+                unscoped: report.unscoped,
             };
             let history = histories.entry(report.id).or_default();
             // A read soon after the last kept sample updates the newest one instead of
@@ -264,7 +277,8 @@ impl State {
         // that far.
         let start = window_start.and_then(|t| history.iter().rposition(|s| s.at <= t));
         let growing = match start {
-            Some(start) => grew_over_window(history, start, report, thresholds),
+            Some(start) => unscoped_grew(history, start, report, thresholds)
+                .or_else(|| grew_over_window(history, start, report, thresholds)),
             None => grew_since_creation(report, thresholds),
         };
         growing
@@ -301,6 +315,30 @@ fn grew_over_window(
         per_minute: per_minute(growth, now.at.saturating_sub(first.at)),
         growing_for: now.at.saturating_sub(history[began].at),
     })
+}
+
+/// A request-lifetime map's entries written outside any request grew by at least
+/// `min_growth` over the window and never fell below where they started: some writer runs
+/// outside the request scopes, and nothing ends what it writes.
+fn unscoped_grew(
+    history: &VecDeque<Sample>,
+    start: usize,
+    report: &MapReport,
+    thresholds: &Thresholds,
+) -> Option<Suspicion> {
+    let (first, now) = (history[start], *history.back()?);
+    let growth = now.unscoped.saturating_sub(first.unscoped);
+    (report.lifetime == Lifetime::Request
+        && history.len() - start >= GROWTH_CHECKS
+        && history
+            .iter()
+            .skip(start)
+            .all(|s| s.unscoped >= first.unscoped)
+        && growth >= thresholds.min_growth)
+        .then_some(Suspicion::UnscopedWrites {
+            unscoped: now.unscoped,
+            growth,
+        })
 }
 
 /// The one-shot growth rule, from the figures the map itself keeps.

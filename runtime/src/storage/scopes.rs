@@ -196,6 +196,8 @@ pub(crate) struct ScopeTags {
     heads: HashMap<u64, Head>,
     /// Entries written with no current scope of the map's lifetime.
     unscoped: usize,
+    /// `unscoped`, published for the registry (one writer: the map, under its lock).
+    published: Arc<AtomicUsize>,
     mailbox: Arc<Mailbox>,
     /// Scopes that ended while an entry of theirs was being written here: their entries
     /// leave at the map's next operation.
@@ -210,6 +212,7 @@ impl ScopeTags {
             tags: Vec::new(),
             heads: HashMap::new(),
             unscoped: 0,
+            published: Arc::default(),
             mailbox: Arc::default(),
             ended_at_write: Vec::new(),
         }
@@ -218,6 +221,16 @@ impl ScopeTags {
     /// Entries that no scope wrote.
     pub(crate) fn unscoped(&self) -> usize {
         self.unscoped
+    }
+
+    /// The unscoped count as the registry reads it, from any thread.
+    pub(crate) fn published_unscoped(&self) -> Arc<AtomicUsize> {
+        Arc::clone(&self.published)
+    }
+
+    fn set_unscoped(&mut self, count: usize) {
+        self.unscoped = count;
+        self.published.store(count, Ordering::Relaxed);
     }
 
     /// Entries of ended scopes still here: they leave at the map's next operation, and no
@@ -286,7 +299,7 @@ impl ScopeTags {
     #[inline(never)]
     pub(crate) fn push(&mut self, index: u32) {
         if self.tags.is_empty() && !self.materialize(index as usize) {
-            self.unscoped += 1;
+            self.set_unscoped(self.unscoped + 1);
             return;
         }
         debug_assert_eq!(index as usize, self.tags.len());
@@ -332,7 +345,7 @@ impl ScopeTags {
     #[inline(never)]
     pub(crate) fn swap_remove(&mut self, index: u32) {
         if self.tags.is_empty() {
-            self.unscoped -= 1;
+            self.set_unscoped(self.unscoped - 1);
             return;
         }
         self.unlink(index);
@@ -365,7 +378,7 @@ impl ScopeTags {
         }
         self.heads.clear();
         self.tags = Vec::new();
-        self.unscoped = 0;
+        self.set_unscoped(0);
     }
 
     pub(crate) fn shrink_to(&mut self, capacity: usize) {
@@ -381,7 +394,7 @@ impl ScopeTags {
     /// Tags the entry at `index` with this thread's current scope of the map's lifetime.
     fn link_current(&mut self, index: u32) {
         let Some(core) = current(self.slot) else {
-            self.unscoped += 1;
+            self.set_unscoped(self.unscoped + 1);
             return;
         };
         let id = core.id;
@@ -423,7 +436,7 @@ impl ScopeTags {
     fn unlink(&mut self, index: u32) {
         let Tag { scope, prev, next } = self.tags[index as usize];
         if scope == 0 {
-            self.unscoped -= 1;
+            self.set_unscoped(self.unscoped - 1);
             return;
         }
         if next != NIL {
@@ -477,6 +490,7 @@ impl Clone for ScopeTags {
             tags: self.tags.clone(),
             heads: self.heads.clone(),
             unscoped: self.unscoped,
+            published: Arc::new(AtomicUsize::new(self.unscoped)),
             mailbox,
             ended_at_write,
         }

@@ -287,6 +287,21 @@ impl State {
     }
 }
 
+/// How much `figure` grew over the window from `start`, if the window has enough samples,
+/// the figure never fell below where it started, and it grew by at least `min_growth`.
+fn window_growth(
+    history: &VecDeque<Sample>,
+    start: usize,
+    min_growth: u64,
+    figure: fn(&Sample) -> u64,
+) -> Option<u64> {
+    let (first, now) = (figure(&history[start]), figure(history.back()?));
+    let enough_samples = history.len() - start >= GROWTH_CHECKS;
+    let never_below_start = history.iter().skip(start).all(|s| figure(s) >= first);
+    let growth = now.saturating_sub(first);
+    (enough_samples && never_below_start && growth >= min_growth).then_some(growth)
+}
+
 /// The windowed growth rule; `start` indexes the window's first sample.
 fn grew_over_window(
     history: &VecDeque<Sample>,
@@ -294,17 +309,11 @@ fn grew_over_window(
     report: &MapReport,
     thresholds: &Thresholds,
 ) -> Option<Suspicion> {
-    let (first, now) = (history[start], *history.back()?);
-    let enough_samples = history.len() - start >= GROWTH_CHECKS;
-    let never_below_start = history.iter().skip(start).all(|s| s.len >= first.len);
-    let growth = now.len.saturating_sub(first.len);
-    if report.len >= report.max
-        || !enough_samples
-        || !never_below_start
-        || growth < thresholds.min_growth
-    {
+    if report.len >= report.max {
         return None;
     }
+    let growth = window_growth(history, start, thresholds.min_growth, |s| s.len)?;
+    let (first, now) = (history[start], *history.back()?);
     // The growth began at the last minimum: walk back while the map was no larger before.
     let mut began = start;
     while began > 0 && history[began - 1].len <= history[began].len {
@@ -326,19 +335,14 @@ fn unscoped_grew(
     report: &MapReport,
     thresholds: &Thresholds,
 ) -> Option<Suspicion> {
-    let (first, now) = (history[start], *history.back()?);
-    let growth = now.unscoped.saturating_sub(first.unscoped);
-    (report.lifetime == Lifetime::Request
-        && history.len() - start >= GROWTH_CHECKS
-        && history
-            .iter()
-            .skip(start)
-            .all(|s| s.unscoped >= first.unscoped)
-        && growth >= thresholds.min_growth)
-        .then_some(Suspicion::UnscopedWrites {
-            unscoped: now.unscoped,
-            growth,
-        })
+    if report.lifetime != Lifetime::Request {
+        return None;
+    }
+    let growth = window_growth(history, start, thresholds.min_growth, |s| s.unscoped)?;
+    Some(Suspicion::UnscopedWrites {
+        unscoped: report.unscoped,
+        growth,
+    })
 }
 
 /// The one-shot growth rule, from the figures the map itself keeps.

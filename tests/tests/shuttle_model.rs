@@ -15,8 +15,9 @@ use std::sync::{Arc, OnceLock, Weak};
 
 use mapguard::hooks::ConcurrentListener;
 use mapguard::policy::{Lru, Reject};
+use mapguard::scope::Scope;
 use mapguard::testing::{Tracked, Tracker};
-use mapguard::{ConcurrentMap, DefaultHashBuilder, RemovalCause};
+use mapguard::{ConcurrentMap, DefaultHashBuilder, Lifetime, RemovalCause};
 
 type Map<P> = ConcurrentMap<u8, Tracked<u8>, P, DefaultHashBuilder, Hook<P>>;
 
@@ -220,4 +221,78 @@ fn weak_key_dies_across_threads() {
 #[test]
 fn every_interleaving_of_a_weak_key_dying_across_threads() {
     shuttle::check_dfs(weak_key_dies_across_threads, Some(20_000));
+}
+
+/// A request-lifetime map whose listener counts departures by cause.
+fn request_map() -> (Arc<Map<Lru>>, Arc<[AtomicUsize; 8]>) {
+    let slot = Arc::new(OnceLock::new());
+    let causes: Arc<[AtomicUsize; 8]> = Arc::new(Default::default());
+    let map = Arc::new(
+        ConcurrentMap::<u8, Tracked<u8>, Lru>::builder(8)
+            .shards(2)
+            .lifetime(Lifetime::Request)
+            .listener(Hook {
+                map: Arc::clone(&slot),
+                causes: Arc::clone(&causes),
+            })
+            .build(),
+    );
+    slot.set(Arc::downgrade(&map)).unwrap();
+    (map, causes)
+}
+
+/// One thread writes two entries under a request scope while another ends it, and a third
+/// writes under a second scope that stays open: in every interleaving the ended scope's
+/// entries leave once with `ScopeEnded` (none stays tagged with the ended scope, whether it
+/// was written before or after the end), and the open scope's entry is untouched.
+fn insert_racing_its_scopes_end() {
+    let tracker = Tracker::new();
+    let (map, causes) = request_map();
+    let ending = Scope::new(Lifetime::Request);
+    let open = Scope::new(Lifetime::Request);
+    let writer = {
+        let (map, tracker, scope) = (Arc::clone(&map), tracker.clone(), ending.clone());
+        shuttle::thread::spawn(move || {
+            let _current = scope.enter();
+            map.insert(1, tracker.track(1));
+            map.insert(2, tracker.track(2));
+        })
+    };
+    let other = {
+        let (map, tracker, scope) = (Arc::clone(&map), tracker.clone(), open.clone());
+        shuttle::thread::spawn(move || {
+            let _current = scope.enter();
+            map.insert(3, tracker.track(3));
+        })
+    };
+    let ender = shuttle::thread::spawn(move || {
+        ending.end();
+    });
+    for handle in [writer, other, ender] {
+        handle.join().unwrap();
+    }
+    map.maintain();
+    assert_eq!(count(&causes, RemovalCause::ScopeEnded), 2, "{tracker:?}");
+    assert!(map.contains_key(&3) && !map.contains_key(&1) && !map.contains_key(&2));
+    assert_eq!(open.entries(), 1);
+    drop(open);
+    map.maintain();
+    assert_eq!(count(&causes, RemovalCause::ScopeEnded), 3);
+    assert!(map.is_empty());
+    drop(map);
+    assert_eq!(tracker.live(), 0);
+    tracker.assert_exactly_once();
+}
+
+// Random and PCT schedules: shuttle 0.8.1's DFS scheduler trips its own assertion
+// (`task.runnable() || task.blocked()`, execution.rs) on this scenario, which takes the
+// scope's lock under a shard lock.
+#[test]
+fn random_schedules_of_an_insert_racing_its_scopes_end() {
+    shuttle::check_random(insert_racing_its_scopes_end, 5_000);
+}
+
+#[test]
+fn pct_schedules_of_an_insert_racing_its_scopes_end() {
+    shuttle::check_pct(insert_racing_its_scopes_end, 2_000, 3);
 }

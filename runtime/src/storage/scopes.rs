@@ -15,8 +15,16 @@
 //! Maps of the `process` lifetime have no `ScopeTags` and pay one branch per write.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, PoisonError, Weak};
+
+// Built with `--cfg mapguard_shuttle`, the scope's locks, flags and thread-local current
+// scopes are shuttle's, so its model test explores their interleavings (an insert racing its
+// scope's end) as it does the shard locks' (see `concurrent::lock`).
+#[cfg(mapguard_shuttle)]
+use shuttle::sync::{Mutex, atomic::AtomicBool};
+#[cfg(not(mapguard_shuttle))]
+use std::sync::{Mutex, atomic::AtomicBool};
 
 use hashbrown::HashMap;
 
@@ -139,8 +147,14 @@ impl Mailbox {
     }
 }
 
+#[cfg(not(mapguard_shuttle))]
 thread_local! {
     /// The scope current on this thread for each scoped lifetime (innermost last).
+    static CURRENT: RefCell<[Vec<Arc<ScopeCore>>; SCOPED_LIFETIMES]> =
+        const { RefCell::new([Vec::new(), Vec::new(), Vec::new()]) };
+}
+#[cfg(mapguard_shuttle)]
+shuttle::thread_local! {
     static CURRENT: RefCell<[Vec<Arc<ScopeCore>>; SCOPED_LIFETIMES]> =
         const { RefCell::new([Vec::new(), Vec::new(), Vec::new()]) };
 }

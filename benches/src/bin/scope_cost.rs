@@ -3,9 +3,10 @@
 //!
 //! `cargo run --release -p mapguard-bench --bin scope_cost [-- --entries N --reps R]`
 //!
-//! - `unscoped`: inserts into a `"request"` map with no current scope.
-//! - `scoped`: the same inserts while a request scope is current (4 entries per scope, as a
-//!   request writes), the scopes created outside the timed loop.
+//! - `unscoped`: inserts into a `"request"` map with no current scope, in batches of 256
+//!   requests of 4 entries (removed, untimed, between batches).
+//! - `scoped`: the same inserts, each request's while its own scope is current (256 live
+//!   scopes, as 256 requests in flight); the scopes are created, and ended, untimed.
 //! - `request cycle`: per 4 inserts, a new scope entered, the inserts, the scope ended, and
 //!   the next operation removing its entries (the whole life of a request's entries),
 //!   against `unscoped` inserts plus removing them one by one.
@@ -42,22 +43,50 @@ fn write(rows: &ConcurrentLruMap<u64, u64>, request: u64) {
     }
 }
 
+/// Requests in flight at once: the live scopes a map holds entries of.
+const IN_FLIGHT: u64 = 256;
+
+/// Batches of `IN_FLIGHT` requests writing their entries, timed; between batches, untimed,
+/// the batch's entries leave (with their scopes when `scoped`), so both maps stay the size a
+/// service's request map is.
+fn batches(entries: u64, scoped: bool) -> Duration {
+    let rows = map(entries);
+    let mut elapsed = Duration::ZERO;
+    for batch in 0..entries / PER_REQUEST / IN_FLIGHT {
+        let requests = batch * IN_FLIGHT..(batch + 1) * IN_FLIGHT;
+        let batch_scopes: Vec<Scope> = requests
+            .clone()
+            .filter(|_| scoped)
+            .map(|_| Scope::new(Lifetime::Request))
+            .collect();
+        let start = Instant::now();
+        if scoped {
+            for (request, scope) in requests.clone().zip(&batch_scopes) {
+                let _current = scope.enter();
+                write(&rows, request);
+            }
+        } else {
+            requests.clone().for_each(|request| write(&rows, request));
+        }
+        elapsed += start.elapsed();
+        drop(batch_scopes);
+        for request in requests.filter(|_| !scoped) {
+            for row in 0..PER_REQUEST {
+                rows.discard(&(request * PER_REQUEST + row));
+            }
+        }
+        rows.maintain();
+        assert!(rows.is_empty(), "every request's entries left");
+    }
+    elapsed
+}
+
 fn unscoped(entries: u64) -> Duration {
-    timed(entries, |rows| {
-        (0..entries / PER_REQUEST).for_each(|r| write(rows, r));
-    })
+    batches(entries, false)
 }
 
 fn scoped(entries: u64) -> Duration {
-    let scopes: Vec<Scope> = (0..entries / PER_REQUEST)
-        .map(|_| Scope::new(Lifetime::Request))
-        .collect();
-    timed(entries, |rows| {
-        for (request, scope) in (0..).zip(&scopes) {
-            let _current = scope.enter();
-            write(rows, request);
-        }
-    })
+    batches(entries, true)
 }
 
 fn unscoped_cycle(entries: u64) -> Duration {

@@ -5,26 +5,27 @@
 //! current on a thread (entered, or polling a future that runs in it), every write on that
 //! thread into a map of its lifetime tags the entry with it. A map with a request, session or
 //! batch lifetime keeps [`ScopeTags`] beside its slab: each entry's scope, threaded into one
-//! list per scope (so a scope's entries are found without a scan), and a [`Mailbox`] that the
-//! map's scopes know. Ending a scope marks it ended and posts its id to the mailbox of every
-//! map that holds its entries; each map removes them at its next operation under its own lock
-//! (`ManagedMap::settle_scopes`), with [`RemovalCause::ScopeEnded`](crate::RemovalCause).
-//! The scope never reaches into a map: maps are owned by their users, often behind locks, and
-//! of any key and value types.
+//! list per scope (so a scope's entries are found without a scan), and one head per scope
+//! that has entries there. Ending a scope marks it ended and counts the end in one
+//! process-wide counter; a map that sees the counter move looks among its own scopes for
+//! ended ones (O(scopes with entries in it)) at its next operation under its own lock
+//! (`ManagedMap::settle_scopes`), and removes their entries with
+//! [`RemovalCause::ScopeEnded`](crate::RemovalCause). The scope never reaches into a map:
+//! maps are owned by their users, often behind locks, and of any key and value types.
 //!
-//! Maps of the `process` lifetime have no `ScopeTags` and pay one branch per write.
+//! Only concurrent maps' shards keep tags (`Tagged`); every other map compiles them away.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, PoisonError, Weak};
 
-// Built with `--cfg mapguard_shuttle`, the scope's locks, flags and thread-local current
+// Built with `--cfg mapguard_shuttle`, the scope's ended flag and the thread-local current
 // scopes are shuttle's, so its model test explores their interleavings (an insert racing its
 // scope's end) as it does the shard locks' (see `concurrent::lock`).
 #[cfg(mapguard_shuttle)]
-use shuttle::sync::{Mutex, atomic::AtomicBool};
+use shuttle::sync::atomic::AtomicBool;
 #[cfg(not(mapguard_shuttle))]
-use std::sync::{Mutex, atomic::AtomicBool};
+use std::sync::atomic::AtomicBool;
 
 use hashbrown::HashMap;
 
@@ -39,8 +40,13 @@ use crate::storage::queues::NIL;
 /// session, batch.
 pub(crate) const SCOPED_LIFETIMES: usize = 3;
 
-/// A scope: its id, whether it has ended, how many entries carry it, and the mailboxes of the
-/// maps that hold them.
+/// Scope ends so far, over the process: a map whose figure of it is older looks for ended
+/// scopes among its own (see `ScopeTags::take_pending`). One counter, not a list of the maps
+/// each scope touched: registering a map with a scope on its first write there cost more
+/// than the insert itself.
+static ENDS: AtomicU64 = AtomicU64::new(0);
+
+/// A scope: its id, whether it has ended, and how many entries carry it.
 #[derive(Debug)]
 pub(crate) struct ScopeCore {
     id: u64,
@@ -48,8 +54,6 @@ pub(crate) struct ScopeCore {
     ended: AtomicBool,
     /// Entries tagged with this scope, over every map.
     entries: AtomicUsize,
-    /// The maps (their mailboxes) that have held an entry of this scope.
-    members: Mutex<Vec<Weak<Mailbox>>>,
 }
 
 impl ScopeCore {
@@ -61,7 +65,6 @@ impl ScopeCore {
             slot,
             ended: AtomicBool::new(false),
             entries: AtomicUsize::new(0),
-            members: Mutex::new(Vec::new()),
         }
     }
 
@@ -82,68 +85,16 @@ impl ScopeCore {
         self.entries.load(Ordering::Relaxed)
     }
 
-    /// Ends the scope: posts its id to every map holding its entries; returns how many entries
-    /// carried it (each map removes its own at its next operation). Ending twice does nothing
-    /// the second time (and returns 0).
+    /// Ends the scope: marks it ended and counts the end, so that every map holding its
+    /// entries removes them at its next operation; returns how many entries carried it.
+    /// Ending twice does nothing the second time (and returns 0). O(1).
     pub(crate) fn end(&self) -> usize {
-        let members = {
-            let mut members = self.members.lock().unwrap_or_else(PoisonError::into_inner);
-            if self.ended.swap(true, Ordering::AcqRel) {
-                return 0;
-            }
-            core::mem::take(&mut *members)
-        };
-        let mut members: Vec<Arc<Mailbox>> = members.iter().filter_map(Weak::upgrade).collect();
-        // A map registers again when its entries of the scope all left and one came back.
-        members.sort_unstable_by_key(Arc::as_ptr);
-        members.dedup_by(|a, b| Arc::ptr_eq(a, b));
-        for mailbox in members {
-            mailbox.post(self.id);
+        if self.ended.swap(true, Ordering::AcqRel) {
+            return 0;
         }
+        // After the flag: a map that sees the new count sees the scope ended.
+        ENDS.fetch_add(1, Ordering::AcqRel);
         self.entries()
-    }
-
-    /// Makes `mailbox` one of the maps this scope ends; `false` if it has already ended (the
-    /// map then ends the scope's entries itself).
-    fn register(&self, mailbox: &Arc<Mailbox>) -> bool {
-        let mut members = self.members.lock().unwrap_or_else(PoisonError::into_inner);
-        if self.has_ended() {
-            return false;
-        }
-        // Maps dropped since, and repeats (a map whose entries of this scope all left and
-        // came back), are pruned as the list grows.
-        if members.len() >= 8 && members.len().is_power_of_two() {
-            members.retain(|member| member.strong_count() > 0);
-            members.dedup_by(|a, b| a.ptr_eq(b));
-        }
-        members.push(Arc::downgrade(mailbox));
-        true
-    }
-}
-
-/// Where ended scopes' ids wait for a map's next operation.
-#[derive(Debug, Default)]
-pub(crate) struct Mailbox {
-    pending: AtomicBool,
-    ended: Mutex<Vec<u64>>,
-}
-
-impl Mailbox {
-    fn post(&self, id: u64) {
-        self.ended
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(id);
-        self.pending.store(true, Ordering::Release);
-    }
-
-    fn take(&self) -> Vec<u64> {
-        if !self.pending.load(Ordering::Acquire) {
-            return Vec::new();
-        }
-        let mut ended = self.ended.lock().unwrap_or_else(PoisonError::into_inner);
-        self.pending.store(false, Ordering::Relaxed);
-        core::mem::take(&mut *ended)
     }
 }
 
@@ -178,9 +129,10 @@ pub(crate) fn leave(scope: &Arc<ScopeCore>) {
     });
 }
 
-/// The scope current on this thread in `slot`, if any.
-pub(crate) fn current(slot: usize) -> Option<Arc<ScopeCore>> {
-    CURRENT.with(|current| current.borrow()[slot].last().cloned())
+/// Runs `work` with the scope current on this thread in `slot`, if any, borrowed (no reference count
+/// changes on the write path).
+fn with_current<R>(slot: usize, work: impl FnOnce(Option<&Arc<ScopeCore>>) -> R) -> R {
+    CURRENT.with(|current| work(current.borrow()[slot].last()))
 }
 
 /// One entry's scope (0: none) and its neighbours in that scope's list.
@@ -212,9 +164,10 @@ pub(crate) struct ScopeTags {
     unscoped: usize,
     /// `unscoped`, published for the registry (one writer: the map, under its lock).
     published: Arc<AtomicUsize>,
-    mailbox: Arc<Mailbox>,
-    /// Scopes that ended while an entry of theirs was being written here: their entries
-    /// leave at the map's next operation.
+    /// `ENDS` when this map last looked for ended scopes among its own.
+    seen_ends: u64,
+    /// Scopes that had ended when an entry of theirs was written here: their entries leave
+    /// at the map's next operation.
     ended_at_write: Vec<u64>,
 }
 
@@ -227,7 +180,7 @@ impl ScopeTags {
             heads: HashMap::new(),
             unscoped: 0,
             published: Arc::default(),
-            mailbox: Arc::default(),
+            seen_ends: ENDS.load(Ordering::Acquire),
             ended_at_write: Vec::new(),
         }
     }
@@ -253,15 +206,9 @@ impl ScopeTags {
         if !self.has_pending() {
             return 0;
         }
-        let ended = self
-            .mailbox
-            .ended
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        ended
-            .iter()
-            .chain(&self.ended_at_write)
-            .filter_map(|id| self.heads.get(id))
+        self.heads
+            .values()
+            .filter(|head| head.core.has_ended())
             .map(|head| head.count)
             .sum()
     }
@@ -283,16 +230,19 @@ impl ScopeTags {
     /// Whether an ended scope's entries wait to leave.
     #[inline]
     pub(crate) fn has_pending(&self) -> bool {
-        !self.ended_at_write.is_empty() || self.mailbox.pending.load(Ordering::Relaxed)
+        !self.ended_at_write.is_empty() || ENDS.load(Ordering::Acquire) != self.seen_ends
     }
 
-    /// The ids of ended scopes whose entries are to leave now.
+    /// The ids of ended scopes whose entries are to leave now: O(scopes with entries here).
     pub(crate) fn take_pending(&mut self) -> Vec<u64> {
-        let mut ended = core::mem::take(&mut self.ended_at_write);
-        ended.extend(self.mailbox.take());
-        ended.sort_unstable();
-        ended.dedup();
-        ended
+        // Read before looking: an end counted later is looked for at the next operation.
+        self.seen_ends = ENDS.load(Ordering::Acquire);
+        self.ended_at_write.clear();
+        self.heads
+            .iter()
+            .filter(|(_, head)| head.core.has_ended())
+            .map(|(&id, _)| id)
+            .collect()
     }
 
     /// Slots of the entries of scope `id`, highest first: removing them in this order never
@@ -340,7 +290,7 @@ impl ScopeTags {
     /// `len` entries so far (all unscoped) their tags and returns `true`.
     #[cold]
     fn materialize(&mut self, len: usize) -> bool {
-        if current(self.slot).is_none() {
+        if with_current(self.slot, |core| core.is_none()) {
             return false;
         }
         self.tags = vec![
@@ -407,10 +357,14 @@ impl ScopeTags {
 
     /// Tags the entry at `index` with this thread's current scope of the map's lifetime.
     fn link_current(&mut self, index: u32) {
-        let Some(core) = current(self.slot) else {
-            self.set_unscoped(self.unscoped + 1);
-            return;
-        };
+        with_current(self.slot, |core| match core {
+            Some(core) => self.link(index, core),
+            None => self.set_unscoped(self.unscoped + 1),
+        });
+    }
+
+    /// Tags the entry at `index` with `core`, first in its list.
+    fn link(&mut self, index: u32, core: &Arc<ScopeCore>) {
         let id = core.id;
         let next = if let Some(head) = self.heads.get_mut(&id) {
             let next = head.first;
@@ -418,10 +372,10 @@ impl ScopeTags {
             head.count += 1;
             next
         } else {
-            // This map's first entry of the scope: the scope must know the map. A scope that
-            // has already ended (another thread ended it) takes the entry with it at the
-            // map's next operation, as if it had ended just after this write.
-            if !core.register(&self.mailbox) {
+            // A scope that has already ended (another thread ended it, and this map may have
+            // counted that end already) takes the entry with it at the map's next operation,
+            // as if it had ended just after this write.
+            if core.has_ended() {
                 self.ended_at_write.push(id);
             }
             self.heads.insert(
@@ -429,7 +383,7 @@ impl ScopeTags {
                 Head {
                     first: index,
                     count: 1,
-                    core: Arc::clone(&core),
+                    core: Arc::clone(core),
                 },
             );
             NIL
@@ -481,23 +435,11 @@ impl ScopeTags {
 }
 
 impl Clone for ScopeTags {
-    /// A clone holds the same entries of the same scopes: the scopes learn of it, so that
-    /// ending one reaches the clone too.
+    /// A clone holds the same entries of the same scopes, and looks for ended ones at its
+    /// first operation.
     fn clone(&self) -> Self {
-        let mailbox = Arc::new(Mailbox::default());
-        let mut ended_at_write = self.ended_at_write.clone();
-        ended_at_write.extend(
-            self.mailbox
-                .ended
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .iter(),
-        );
-        for (id, head) in &self.heads {
+        for head in self.heads.values() {
             head.core.entries.fetch_add(head.count, Ordering::Relaxed);
-            if !head.core.register(&mailbox) {
-                ended_at_write.push(*id);
-            }
         }
         Self {
             slot: self.slot,
@@ -505,8 +447,8 @@ impl Clone for ScopeTags {
             heads: self.heads.clone(),
             unscoped: self.unscoped,
             published: Arc::new(AtomicUsize::new(self.unscoped)),
-            mailbox,
-            ended_at_write,
+            seen_ends: self.seen_ends.wrapping_sub(1),
+            ended_at_write: self.ended_at_write.clone(),
         }
     }
 }

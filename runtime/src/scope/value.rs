@@ -70,7 +70,7 @@ struct Handle {
 
 impl Drop for Handle {
     fn drop(&mut self) {
-        // Posts the scope's id to its maps' mailboxes: no user code, nothing that can panic
+        // Sets a flag and counts the end: no user code, nothing that can panic
         // while the thread unwinds.
         self.core.end();
     }
@@ -170,7 +170,7 @@ impl Scope {
 
     /// Ends the scope now and returns how many entries carried it; each map of its lifetime
     /// removes its own with [`RemovalCause::ScopeEnded`](crate::RemovalCause::ScopeEnded)
-    /// at its next operation. Ending an ended scope returns 0. O(maps that hold its entries).
+    /// at its next operation. Ending an ended scope returns 0. O(1).
     ///
     /// ```
     /// use mapguard::{ConcurrentLruMap, Lifetime, scope::Scope};

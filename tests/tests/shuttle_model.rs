@@ -43,11 +43,21 @@ fn shared<P: mapguard::policy::Policy>(
     max: usize,
     shards: usize,
 ) -> (Arc<Map<P>>, Arc<[AtomicUsize; 8]>) {
+    shared_with_lifetime(max, shards, Lifetime::Process)
+}
+
+/// `shared`, of `lifetime`.
+fn shared_with_lifetime<P: mapguard::policy::Policy>(
+    max: usize,
+    shards: usize,
+    lifetime: Lifetime,
+) -> (Arc<Map<P>>, Arc<[AtomicUsize; 8]>) {
     let slot = Arc::new(OnceLock::new());
     let causes: Arc<[AtomicUsize; 8]> = Arc::new(Default::default());
     let map = Arc::new(
         ConcurrentMap::<u8, Tracked<u8>, P>::builder(max)
             .shards(shards)
+            .lifetime(lifetime)
             .listener(Hook {
                 map: Arc::clone(&slot),
                 causes: Arc::clone(&causes),
@@ -223,31 +233,13 @@ fn every_interleaving_of_a_weak_key_dying_across_threads() {
     shuttle::check_dfs(weak_key_dies_across_threads, Some(20_000));
 }
 
-/// A request-lifetime map whose listener counts departures by cause.
-fn request_map() -> (Arc<Map<Lru>>, Arc<[AtomicUsize; 8]>) {
-    let slot = Arc::new(OnceLock::new());
-    let causes: Arc<[AtomicUsize; 8]> = Arc::new(Default::default());
-    let map = Arc::new(
-        ConcurrentMap::<u8, Tracked<u8>, Lru>::builder(8)
-            .shards(2)
-            .lifetime(Lifetime::Request)
-            .listener(Hook {
-                map: Arc::clone(&slot),
-                causes: Arc::clone(&causes),
-            })
-            .build(),
-    );
-    slot.set(Arc::downgrade(&map)).unwrap();
-    (map, causes)
-}
-
 /// One thread writes two entries under a request scope while another ends it, and a third
 /// writes under a second scope that stays open: in every interleaving the ended scope's
 /// entries leave once with `ScopeEnded` (none stays tagged with the ended scope, whether it
 /// was written before or after the end), and the open scope's entry is untouched.
 fn insert_racing_its_scopes_end() {
     let tracker = Tracker::new();
-    let (map, causes) = request_map();
+    let (map, causes) = shared_with_lifetime::<Lru>(8, 2, Lifetime::Request);
     let ending = Scope::new(Lifetime::Request);
     let open = Scope::new(Lifetime::Request);
     let writer = {

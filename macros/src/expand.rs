@@ -323,6 +323,33 @@ fn config(
         _ => None,
     };
 
+    // Put on the maintenance list when its types cross threads; decided here, where they are
+    // concrete (a generic struct's maps are not enrolled: lookup cannot see lifetime bounds).
+    let enrol = (concurrent && generics.params.is_empty()).then(|| {
+        let (method, map_trait, crossing, probe) =
+            if matches!(kind(attr, map), Kind::ConcurrentWeak) {
+                (
+                    quote!(__enrol_weak_map),
+                    quote!(EnrolWeakMap),
+                    quote!(CrossingWeakProbe),
+                    quote!(enrol_weak_map),
+                )
+            } else {
+                (
+                    quote!(__enrol_map),
+                    quote!(EnrolMap),
+                    quote!(CrossingProbe),
+                    quote!(enrol_map),
+                )
+            };
+        quote! {
+            fn #method<M: #krate::__private::#map_trait<#key, #value, Self>>(map: &M) {
+                use #krate::__private::{#crossing as _, LocalProbe as _};
+                (&#krate::__private::ThreadProbe::<#key, #value, Self>::NEW).#probe(map);
+            }
+        }
+    });
+
     let definition = quote! {
         #(#cfgs)*
         #[doc(hidden)]
@@ -390,6 +417,7 @@ fn config(
             #contained
             #observes_const
             #weigher
+            #enrol
         }
     };
 

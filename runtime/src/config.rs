@@ -169,25 +169,40 @@ where
 }
 
 /// `Default` for a concurrent map kind: the map its listener type's [`FieldConfig`]
-/// configures (what `#[managed_map(concurrent, ...)]` builds).
+/// configures (what `#[managed_map(concurrent, ...)]` builds), put on the maintenance list
+/// when it has something to clean while idle (`enrol` decides whether its types allow).
 macro_rules! configured_concurrent {
-    ($($map:ident $([$($key_bound:tt)*])?),*) => {$(
-        impl<K, V, P: Policy, S, L, E> Default for $map<K, V, P, S, L, E>
+    ($($map:ident $([$($key_bound:tt)*])? => $enrol:ident, $always:literal;)*) => {$(
+        impl<K, V, P, S, L, E> Default for $map<K, V, P, S, L, E>
         where
             $(K: $($key_bound)*,)?
-            S: BuildHasher + Clone + Default,
+            P: Policy + 'static,
+            S: BuildHasher + Clone + Default + Send + Sync + 'static,
             L: ConcurrentListener<K, V> + FieldConfig,
-            E: Expiry,
+            E: Expiry + Send + 'static,
         {
             /// An empty map configured by its listener type's [`FieldConfig`].
             #[track_caller]
             fn default() -> Self {
                 let (parts, expiry) = configured_parts::<S, L, E>(Location::caller());
                 let weigher = <L as ConcurrentListener<K, V>>::WEIGHER;
-                Self::from_parts(parts, &expiry, configured_budget::<L, E, K, V>(weigher))
+                let map = Self::from_parts(parts, &expiry, configured_budget::<L, E, K, V>(weigher));
+                if $always || cleans_while_idle::<L>() {
+                    L::$enrol(&map);
+                }
+                map
             }
         }
     )*};
 }
 
-configured_concurrent!(ConcurrentMap, ConcurrentWeakKeyMap[WeakElement]);
+/// Whether a configured map has entries to clean that no operation may come for: expiring
+/// ones, or ones of scopes that end. (Weak keys die any time: those maps always have.)
+fn cleans_while_idle<L: FieldConfig>() -> bool {
+    L::TTL.is_some() || L::IDLE.is_some() || L::LIFETIME != Lifetime::Process
+}
+
+configured_concurrent! {
+    ConcurrentMap => __enrol_map, false;
+    ConcurrentWeakKeyMap[WeakElement] => __enrol_weak_map, true;
+}

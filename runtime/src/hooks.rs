@@ -459,6 +459,25 @@ pub trait ConcurrentListener<K, V>: Send + Sync {
     /// the configuration it generates, `None` everywhere else.
     #[doc(hidden)]
     const WEIGHER: Option<fn(&K, &V) -> u64> = None;
+
+    /// Puts a configured [`ConcurrentMap`](crate::ConcurrentMap) on the
+    /// [`maintenance`](crate::maintenance) list if its types can cross threads: the attribute
+    /// overrides it where `K`, `V` and `Self` are known. Does nothing everywhere else.
+    #[doc(hidden)]
+    fn __enrol_map<M: crate::maintenance::EnrolMap<K, V, Self>>(_map: &M)
+    where
+        Self: Sized,
+    {
+    }
+
+    /// [`__enrol_map`](Self::__enrol_map) for a
+    /// [`ConcurrentWeakKeyMap`](crate::ConcurrentWeakKeyMap).
+    #[doc(hidden)]
+    fn __enrol_weak_map<M: crate::maintenance::EnrolWeakMap<K, V, Self>>(_map: &M)
+    where
+        Self: Sized,
+    {
+    }
 }
 
 /// A [`ConcurrentListener`] of `K` and `V`, for the concurrent map `M`: the concurrent

@@ -92,6 +92,7 @@ mod departures;
 mod error;
 pub mod hooks;
 mod lifecycle;
+pub mod maintenance;
 pub mod map;
 mod panics;
 pub mod policy;
@@ -212,6 +213,9 @@ pub mod __private {
     pub use crate::lifecycle::{
         AnyWeakKey, HashedWeakKey, HoldsMap, MapProbe, MapType, PlainProbe, Probe, WeakKeyProbe,
         require_lifecycle, require_managed_values, require_weak_key,
+    };
+    pub use crate::maintenance::{
+        CrossingProbe, CrossingWeakProbe, EnrolMap, EnrolWeakMap, LocalProbe, ThreadProbe,
     };
     pub use crate::panics::EachField;
     pub use crate::policy::{Adaptive, Lru, Reject};

@@ -8,6 +8,10 @@
 //! dropped, when the handler fails, panics (the future is dropped while unwinding), or is
 //! dropped because the client went away.
 //!
+//! An ended request's entries are invisible at once and leave (through their hooks) at each
+//! map's next operation; for maps no request touches, run the [`maintenance`](crate::maintenance)
+//! schedule too (`maintenance::spawn`, with the `tokio` feature).
+//!
 //! Behind the `tower` feature, which adds no async runtime: only the crates of tower's two
 //! traits and of http's types.
 //!

@@ -68,6 +68,13 @@ for __MapguardConfig_9RuleCache_compiled {
         let hook: fn(String, Arc<Rule>, ::mapguard::__private::RemovalCause) = log;
         hook(key, value, cause);
     }
+    fn __enrol_map<M: ::mapguard::__private::EnrolMap<String, Arc<Rule>, Self>>(
+        map: &M,
+    ) {
+        use ::mapguard::__private::{CrossingProbe as _, LocalProbe as _};
+        (&::mapguard::__private::ThreadProbe::<String, Arc<Rule>, Self>::NEW)
+            .enrol_map(map);
+    }
 }
 #[doc(hidden)]
 #[allow(
@@ -119,6 +126,10 @@ for __MapguardConfig_9RuleCache_scratch {
     ) {
         <Conn as ::mapguard::__private::Cleanup>::cleanup(&mut value, cause);
         let _ = (key, value, cause);
+    }
+    fn __enrol_map<M: ::mapguard::__private::EnrolMap<u64, Conn, Self>>(map: &M) {
+        use ::mapguard::__private::{CrossingProbe as _, LocalProbe as _};
+        (&::mapguard::__private::ThreadProbe::<u64, Conn, Self>::NEW).enrol_map(map);
     }
 }
 #[automatically_derived]

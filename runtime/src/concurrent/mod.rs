@@ -33,7 +33,7 @@ use crate::storage::scopes::Tagged;
 use crate::storage::store::Store;
 use crate::weight::Weigher;
 pub(crate) use sharded::Parts;
-use sharded::{Sharded, shard_budget, sharded_surface};
+use sharded::{Handle, Sharded, shard_budget, sharded_surface};
 
 /// A thread-safe managed map: sharded, bounded, with hooks that run outside its locks.
 ///
@@ -104,7 +104,7 @@ where
     L: ConcurrentListener<K, V>,
     E: Expiry,
 {
-    sharded: Sharded<MapShard<K, V, P, S, E>, S, L>,
+    sharded: Handle<MapShard<K, V, P, S, E>, S, L>,
 }
 
 /// A concurrent map that evicts the least recently used entry of a key's shard when a new key
@@ -255,7 +255,9 @@ impl<K, V, P: Policy, S: Clone, L: ConcurrentListener<K, V>, E: Expiry>
                 }
             },
         );
-        Self { sharded }
+        Self {
+            sharded: Handle::new(sharded),
+        }
     }
 }
 
@@ -551,6 +553,7 @@ sharded_surface! {
     where [L: ConcurrentListener<K, V>, E: Expiry,];
     maintain where [K: Hash + Eq, S: BuildHasher,];
     lookups where [K: Hash + Eq, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry,];
+    enrol [EnrolMap] where key [Hash + Eq +];
     key [K];
     setup = "# let map = mapguard::ConcurrentLruMap::builder(64)
 #     .name(\"Docs.map\")

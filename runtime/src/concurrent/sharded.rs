@@ -16,12 +16,14 @@ use core::fmt;
 use core::hash::{BuildHasher, Hash};
 use std::borrow::Cow;
 use std::panic::Location;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::lock::ShardLock;
 use crate::RemovalCause;
 use crate::departures::{Departed, Resize, Settle, Shard};
 use crate::hooks::ConcurrentListener;
+use crate::maintenance::{self, Maintain};
 use crate::panics::HookPanics;
 use crate::registry::{self, MapMetrics};
 use crate::scope::{Lifetime, ManagedCache};
@@ -332,6 +334,18 @@ where
         count
     }
 
+    /// What the shards hold, through the hooks as `Drop` sends it (each shard locked in turn):
+    /// for a map dropped while the maintenance task holds its shards.
+    fn drain_left(&self) {
+        let mut panics = HookPanics::default();
+        for shard in &self.shards {
+            let (departed, left) = shard.with(|shard| (shard.take_departed(), shard.take_left()));
+            self.run_hooks(departed, &mut panics);
+            self.run_hooks(left, &mut panics);
+        }
+        panics.finish(|count| self.metrics.hook_panicked(count));
+    }
+
     /// Every entry through the cleanup path with [`RemovalCause::Cleared`].
     pub(crate) fn clear(&self) {
         self.remove_all(RemovalCause::Cleared);
@@ -416,6 +430,79 @@ where
             .field("shards", &self.shards.len())
             .field("lifetime", &self.lifetime)
             .finish_non_exhaustive()
+    }
+}
+
+/// A map's shards, as the map holds them: shared (through a `Weak`) with the
+/// [`maintenance`](crate::maintenance) list once the map is enrolled there, so a scheduled
+/// `maintain()` can reach an idle map.
+pub(crate) struct Handle<T, S, L>(Arc<Sharded<T, S, L>>)
+where
+    T: Shard,
+    L: ConcurrentListener<T::Key, T::Value>;
+
+impl<T, S, L> Handle<T, S, L>
+where
+    T: Shard,
+    L: ConcurrentListener<T::Key, T::Value>,
+{
+    pub(crate) fn new(sharded: Sharded<T, S, L>) -> Self {
+        Self(Arc::new(sharded))
+    }
+
+    /// Puts the shards on the maintenance list (once; later calls do nothing).
+    pub(crate) fn enrol(&self)
+    where
+        Sharded<T, S, L>: Maintain + 'static,
+    {
+        if Arc::weak_count(&self.0) == 0 {
+            let shards = Arc::downgrade(&self.0);
+            maintenance::enrol(shards);
+        }
+    }
+
+    /// Whether the shards are on the maintenance list.
+    pub(crate) fn is_enrolled(&self) -> bool {
+        Arc::weak_count(&self.0) > 0
+    }
+}
+
+impl<T, S, L> core::ops::Deref for Handle<T, S, L>
+where
+    T: Shard,
+    L: ConcurrentListener<T::Key, T::Value>,
+{
+    type Target = Sharded<T, S, L>;
+
+    #[inline]
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl<T, S, L> Drop for Handle<T, S, L>
+where
+    T: Shard,
+    L: ConcurrentListener<T::Key, T::Value>,
+{
+    /// An enrolled map's shards may outlive the map for a moment, while a scheduled
+    /// `maintain()` holds them; what they hold still leaves here, on the thread that drops the
+    /// map, as it does for every map. (Not enrolled: `Sharded`'s own drop does it, lock-free.)
+    fn drop(&mut self) {
+        if self.is_enrolled() {
+            self.0.drain_left();
+        }
+    }
+}
+
+impl<T, S, L> Maintain for Sharded<T, S, L>
+where
+    T: Shard + ManagedCache + Settle,
+    L: ConcurrentListener<T::Key, T::Value>,
+    Self: Send + Sync,
+{
+    fn maintain(&self) -> usize {
+        Sharded::maintain(self)
     }
 }
 
@@ -508,6 +595,7 @@ macro_rules! sharded_surface {
         impl [$($generics:tt)*] $map:ty where [$($bounds:tt)*];
         maintain where [$($maintain_bounds:tt)*];
         lookups where [$($lookup_bounds:tt)*];
+        enrol [$enrol_trait:ident] where key [$($enrol_key:tt)*];
         key [$($key:tt)*];
         setup = $setup:literal;
     ) => {
@@ -569,6 +657,18 @@ macro_rules! sharded_surface {
             #[must_use]
             pub fn listener(&self) -> &L {
                 self.sharded.listener()
+            }
+
+            /// Whether the map is on the [`maintenance`](crate::maintenance) list (see
+            /// `enrol_for_maintenance`).
+            ///
+            /// ```
+            #[doc = $setup]
+            /// assert!(!map.is_enrolled_for_maintenance()); // built by hand: not yet
+            /// ```
+            #[must_use]
+            pub fn is_enrolled_for_maintenance(&self) -> bool {
+                self.sharded.is_enrolled()
             }
 
             /// Number of entries (for weak keys, including any whose key died and that have
@@ -731,6 +831,51 @@ macro_rules! sharded_surface {
             /// This map's figures, as the only element.
             fn stats(&self) -> Vec<$crate::scope::MapStats> {
                 self.sharded.stats(P::NAME)
+            }
+        }
+
+        impl<$($generics)*> $map
+        where
+            $($bounds)*
+            K: $($enrol_key)* Send + 'static,
+            V: Send + 'static,
+            P: 'static,
+            S: ::core::hash::BuildHasher + Send + Sync + 'static,
+            L: 'static,
+            E: Send + 'static,
+        {
+            /// Puts the map on the [`maintenance`](crate::maintenance) list, so
+            /// [`maintenance::maintain_all`](crate::maintenance::maintain_all) (and the task
+            /// `maintenance::spawn` starts, with the `tokio` feature) cleans its expired
+            /// entries, its ended scopes' entries (and for weak keys, its dead keys' entries)
+            /// while nobody touches it. Once is enough; the list lets go of the map when it
+            /// is dropped. A `#[managed_map(concurrent, ...)]` field with something to clean
+            /// while idle is enrolled already. O(1) amortized.
+            ///
+            /// ```
+            #[doc = $setup]
+            /// map.enrol_for_maintenance();
+            /// assert!(map.is_enrolled_for_maintenance());
+            /// ```
+            pub fn enrol_for_maintenance(&self) {
+                self.sharded.enrol();
+            }
+        }
+
+        impl<$($generics)*> $crate::maintenance::$enrol_trait<K, V, L> for $map
+        where
+            $($bounds)*
+            P: 'static,
+            S: ::core::hash::BuildHasher + Send + Sync + 'static,
+            E: Send + 'static,
+        {
+            fn enrol(&self)
+            where
+                K: $($enrol_key)* Send + 'static,
+                V: Send + 'static,
+                L: 'static,
+            {
+                self.enrol_for_maintenance();
             }
         }
 

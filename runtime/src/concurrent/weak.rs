@@ -15,7 +15,7 @@ use weak_table::traits::{WeakElement, WeakKey};
 
 use super::WeakKeyBuilder;
 use super::lock::ShardLock;
-use super::sharded::{Parts, Sharded, shard_budget, sharded_surface};
+use super::sharded::{Handle, Parts, Sharded, shard_budget, sharded_surface};
 use crate::DefaultHashBuilder;
 use crate::RemovalCause;
 use crate::departures::{Departed, Departures};
@@ -82,7 +82,7 @@ pub struct ConcurrentWeakKeyMap<
     E: Expiry,
 {
     /// Shards picked by the hash of what the key points to.
-    sharded: Sharded<WeakShard<K, V, P, S, E>, S, L>,
+    sharded: Handle<WeakShard<K, V, P, S, E>, S, L>,
 }
 
 impl<K: WeakKey, V> ConcurrentWeakKeyMap<K, V> {
@@ -186,7 +186,9 @@ impl<K: WeakElement, V, P: Policy, S: BuildHasher + Clone, L: ConcurrentListener
                 )
             },
         );
-        Self { sharded }
+        Self {
+            sharded: Handle::new(sharded),
+        }
     }
 }
 
@@ -409,6 +411,7 @@ sharded_surface! {
     where [K: WeakElement, L: ConcurrentListener<K, V>, E: Expiry,];
     maintain where [S: BuildHasher,];
     lookups where [K: WeakKey, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry,];
+    enrol [EnrolWeakMap] where key [];
     key [K::Key];
     setup = "# use std::sync::{Arc, Weak};
 # let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, String>::lru_builder(64)

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 /// Layers, lowest first. A module may use its own layer and those below.
 const LAYERS: &[&[&str]] = &[
     &["storage", "cause", "error", "lifecycle", "policy", "weight"],
-    &["hooks", "panics"],
+    &["hooks", "panics", "maintenance"],
     &["departures"],
     &["scope", "stats"],
     &["settings"],

@@ -6,10 +6,11 @@
 //! thread into a map of its lifetime tags the entry with it. A map with a request, session or
 //! batch lifetime keeps [`ScopeTags`] beside its slab: each entry's scope, threaded into one
 //! list per scope (so a scope's entries are found without a scan), and one head per scope
-//! that has entries there. Ending a scope marks it ended and counts the end in one
-//! process-wide counter; a map that sees the counter move looks among its own scopes for
-//! ended ones (O(scopes with entries in it)) at its next operation under its own lock
-//! (`ManagedMap::settle_scopes`), and removes their entries with
+//! that has entries there. Ending a scope marks it ended, counts the end in one
+//! process-wide counter and writes its id to a ring of recent ends; a map that sees the
+//! counter move checks the ends since it last looked against its own scopes (O(those ends),
+//! or O(scopes with entries in it) if fewer or if the ring has moved past them) at its next
+//! operation under its own lock (`ManagedMap::settle_scopes`), and removes their entries with
 //! [`RemovalCause::ScopeEnded`](crate::RemovalCause). The scope never reaches into a map:
 //! maps are owned by their users, often behind locks, and of any key and value types.
 //!
@@ -17,7 +18,7 @@
 
 use std::cell::RefCell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
 
 // Built with `--cfg mapguard_shuttle`, the scope's ended flag and the thread-local current
 // scopes are shuttle's, so its model test explores their interleavings (an insert racing its
@@ -28,6 +29,7 @@ use shuttle::sync::atomic::AtomicBool;
 use std::sync::atomic::AtomicBool;
 
 use hashbrown::HashMap;
+use hashbrown::hash_map::Entry;
 
 use std::time::Duration;
 
@@ -43,8 +45,51 @@ pub(crate) const SCOPED_LIFETIMES: usize = 3;
 /// Scope ends so far, over the process: a map whose figure of it is older looks for ended
 /// scopes among its own (see `ScopeTags::take_pending`). One counter, not a list of the maps
 /// each scope touched: registering a map with a scope on its first write there cost more
-/// than the insert itself.
+/// than the insert itself. End number `n` is also written to `RECENT_ENDS`.
 static ENDS: AtomicU64 = AtomicU64::new(0);
+
+/// How many recent ends [`RECENT_ENDS`] keeps.
+const RECENT: usize = 1024;
+
+/// The ids of the last [`RECENT`] scopes to end, end number `n` in slot `n % RECENT`: a map
+/// that last looked `lag` ends ago checks those `lag` ids against its own scopes (O(lag)
+/// hash lookups) instead of every scope it holds entries of; a service ends scopes all the
+/// time, so most operations of a busy map see a few new ends, almost never its own.
+static RECENT_ENDS: [RecentEnd; RECENT] = [const { RecentEnd::new() }; RECENT];
+
+/// One slot of [`RECENT_ENDS`], written as a seqlock: `stamp` is `2n + 1` while end `n`'s
+/// id is written and `2n + 2` once it is, so a reader knows whether the id it read is end
+/// `n`'s, not yet written, or already replaced by a later end.
+struct RecentEnd {
+    stamp: AtomicU64,
+    id: AtomicU64,
+}
+
+impl RecentEnd {
+    const fn new() -> Self {
+        Self {
+            stamp: AtomicU64::new(0),
+            id: AtomicU64::new(0),
+        }
+    }
+
+    /// Records that end number `n` was scope `id`'s.
+    fn write(&self, n: u64, id: u64) {
+        self.stamp.store(2 * n + 1, Ordering::Relaxed);
+        fence(Ordering::Release);
+        self.id.store(id, Ordering::Relaxed);
+        self.stamp.store(2 * n + 2, Ordering::Release);
+    }
+
+    /// The id of end number `n`, if this slot holds it whole.
+    fn read(&self, n: u64) -> Option<u64> {
+        let before = self.stamp.load(Ordering::Acquire);
+        let id = self.id.load(Ordering::Relaxed);
+        fence(Ordering::Acquire);
+        let after = self.stamp.load(Ordering::Relaxed);
+        (before == 2 * n + 2 && after == before).then_some(id)
+    }
+}
 
 /// A scope: its id, whether it has ended, and how many entries carry it.
 #[derive(Debug)]
@@ -92,8 +137,10 @@ impl ScopeCore {
         if self.ended.swap(true, Ordering::AcqRel) {
             return 0;
         }
-        // After the flag: a map that sees the new count sees the scope ended.
-        ENDS.fetch_add(1, Ordering::AcqRel);
+        // After the flag: a map that sees the new count sees the scope ended (also when the
+        // id below is not written yet: the map then looks at all its scopes' flags).
+        let n = ENDS.fetch_add(1, Ordering::AcqRel);
+        RECENT_ENDS[(n % RECENT as u64) as usize].write(n, self.id);
         self.entries()
     }
 }
@@ -135,6 +182,40 @@ fn with_current<R>(slot: usize, work: impl FnOnce(Option<&Arc<ScopeCore>>) -> R)
     CURRENT.with(|current| work(current.borrow()[slot].last()))
 }
 
+/// Heads a map keeps room for however few scopes it holds entries of.
+const MIN_KEPT_HEADS: usize = 64;
+
+/// Hashes scope ids, which are distinct and handed out in sequence, by one multiplication
+/// (Fibonacci hashing): the low bits stay distinct for the table's index and the high bits
+/// mix for its tags. A keyed hasher buys nothing here: no user chooses the ids.
+#[derive(Clone, Copy, Debug, Default)]
+struct IdHash;
+
+impl core::hash::BuildHasher for IdHash {
+    type Hasher = IdHasher;
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher(0)
+    }
+}
+
+/// [`IdHash`]'s hasher: only `write_u64` is ever called.
+#[derive(Debug)]
+struct IdHasher(u64);
+
+impl core::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u64(u64::from(byte));
+        }
+    }
+    fn write_u64(&mut self, id: u64) {
+        self.0 = (self.0 ^ id).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 /// One entry's scope (0: none) and its neighbours in that scope's list.
 #[derive(Clone, Copy, Debug)]
 struct Tag {
@@ -159,13 +240,15 @@ pub(crate) struct ScopeTags {
     /// Slab-aligned once the first entry is written under a scope; empty before, when every
     /// entry is unscoped (a map only ever written outside scopes pays no memory for tags).
     tags: Vec<Tag>,
-    heads: HashMap<u64, Head>,
+    heads: HashMap<u64, Head, IdHash>,
     /// Entries written with no current scope of the map's lifetime.
     unscoped: usize,
     /// `unscoped`, published for the registry (one writer: the map, under its lock).
     published: Arc<AtomicUsize>,
     /// `ENDS` when this map last looked for ended scopes among its own.
     seen_ends: u64,
+    /// Look at every scope's flag next time, not only at the recent ends (a clone).
+    rescan: bool,
     /// Scopes that had ended when an entry of theirs was written here: their entries leave
     /// at the map's next operation.
     ended_at_write: Vec<u64>,
@@ -177,10 +260,11 @@ impl ScopeTags {
         Self {
             slot,
             tags: Vec::new(),
-            heads: HashMap::new(),
+            heads: HashMap::default(),
             unscoped: 0,
             published: Arc::default(),
             seen_ends: ENDS.load(Ordering::Acquire),
+            rescan: false,
             ended_at_write: Vec::new(),
         }
     }
@@ -233,11 +317,34 @@ impl ScopeTags {
         !self.ended_at_write.is_empty() || ENDS.load(Ordering::Acquire) != self.seen_ends
     }
 
-    /// The ids of ended scopes whose entries are to leave now: O(scopes with entries here).
+    /// The ids of ended scopes whose entries are to leave now: O(ends since the last look),
+    /// or O(scopes with entries here) when that is less or the recent ends are gone.
     pub(crate) fn take_pending(&mut self) -> Vec<u64> {
         // Read before looking: an end counted later is looked for at the next operation.
-        self.seen_ends = ENDS.load(Ordering::Acquire);
-        self.ended_at_write.clear();
+        let ends = ENDS.load(Ordering::Acquire);
+        let (seen, rescan) = (self.seen_ends, self.rescan);
+        self.seen_ends = ends;
+        self.rescan = false;
+        let mut ended = core::mem::take(&mut self.ended_at_write);
+        ended.retain(|id| self.heads.contains_key(id));
+        let lag = ends.wrapping_sub(seen);
+        if !rescan && lag <= RECENT as u64 && lag <= self.heads.len() as u64 {
+            for n in seen..ends {
+                let Some(id) = RECENT_ENDS[(n % RECENT as u64) as usize].read(n) else {
+                    // Not written yet, or already replaced: the flags say it all.
+                    return self.ended_heads();
+                };
+                if self.heads.contains_key(&id) && !ended.contains(&id) {
+                    ended.push(id);
+                }
+            }
+            return ended;
+        }
+        self.ended_heads()
+    }
+
+    /// Every scope with entries here that has ended. O(scopes with entries here).
+    fn ended_heads(&self) -> Vec<u64> {
         self.heads
             .iter()
             .filter(|(_, head)| head.core.has_ended())
@@ -248,13 +355,18 @@ impl ScopeTags {
     /// Slots of the entries of scope `id`, highest first: removing them in this order never
     /// moves one still to be removed (a removal moves the last slot into the hole).
     pub(crate) fn slots_of(&self, id: u64) -> Vec<u32> {
-        let mut slots = Vec::new();
-        let mut at = self.heads.get(&id).map_or(NIL, |head| head.first);
+        let Some(head) = self.heads.get(&id) else {
+            return Vec::new();
+        };
+        let mut slots = Vec::with_capacity(head.count);
+        let mut at = head.first;
         while at != NIL {
             slots.push(at);
             at = self.tags[at as usize].next;
         }
-        slots.sort_unstable_by(|a, b| b.cmp(a));
+        if slots.len() > 1 {
+            slots.sort_unstable_by(|a, b| b.cmp(a));
+        }
         slots
     }
 
@@ -347,7 +459,12 @@ impl ScopeTags {
 
     pub(crate) fn shrink_to(&mut self, capacity: usize) {
         self.tags.shrink_to(capacity);
-        self.heads.shrink_to(0);
+        // Like the slab: only when sparse, and never below a few dozen heads (a request map
+        // that empties between bursts would otherwise regrow its heads every burst).
+        let heads = self.heads.len();
+        if self.heads.capacity() > MIN_KEPT_HEADS && heads <= self.heads.capacity() / 4 {
+            self.heads.shrink_to((heads * 2).max(MIN_KEPT_HEADS));
+        }
     }
 
     pub(crate) fn heap_bytes(&self) -> usize {
@@ -366,27 +483,28 @@ impl ScopeTags {
     /// Tags the entry at `index` with `core`, first in its list.
     fn link(&mut self, index: u32, core: &Arc<ScopeCore>) {
         let id = core.id;
-        let next = if let Some(head) = self.heads.get_mut(&id) {
-            let next = head.first;
-            head.first = index;
-            head.count += 1;
-            next
-        } else {
-            // A scope that has already ended (another thread ended it, and this map may have
-            // counted that end already) takes the entry with it at the map's next operation,
-            // as if it had ended just after this write.
-            if core.has_ended() {
-                self.ended_at_write.push(id);
+        let next = match self.heads.entry(id) {
+            Entry::Occupied(mut head) => {
+                let head = head.get_mut();
+                let next = head.first;
+                head.first = index;
+                head.count += 1;
+                next
             }
-            self.heads.insert(
-                id,
-                Head {
+            Entry::Vacant(slot) => {
+                // A scope that has already ended (another thread ended it, and this map may
+                // have counted that end already) takes the entry with it at the map's next
+                // operation, as if it had ended just after this write.
+                if core.has_ended() {
+                    self.ended_at_write.push(id);
+                }
+                slot.insert(Head {
                     first: index,
                     count: 1,
                     core: Arc::clone(core),
-                },
-            );
-            NIL
+                });
+                NIL
+            }
         };
         core.entries.fetch_add(1, Ordering::Relaxed);
         if next != NIL {
@@ -448,6 +566,7 @@ impl Clone for ScopeTags {
             unscoped: self.unscoped,
             published: Arc::new(AtomicUsize::new(self.unscoped)),
             seen_ends: self.seen_ends.wrapping_sub(1),
+            rescan: true,
             ended_at_write: self.ended_at_write.clone(),
         }
     }

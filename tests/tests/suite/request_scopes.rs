@@ -344,3 +344,51 @@ impl EnterAnd for Scope {
         work()
     }
 }
+
+/// A map finds its ended scopes among the ends since it last looked, whether that is one end
+/// among many scopes of its own, or so many ends ago that the recent ones no longer hold it
+/// (then it looks at its own scopes' flags): each ended scope's entries leave once, with
+/// `ScopeEnded`, and no live scope's entries do.
+#[test]
+fn a_map_finds_its_ended_scopes_among_few_recent_ends_or_after_very_many() {
+    let (map, log) = logged_map(10_000, Lifetime::Request);
+    let scopes: Vec<Scope> = (0..300).map(|_| Scope::new(Lifetime::Request)).collect();
+    for (key, scope) in (0_u64..).zip(&scopes) {
+        let _current = scope.enter();
+        map.insert(key, key);
+    }
+    // One end among 300 scopes of the map: found among the recent ends.
+    assert_eq!(scopes[7].end(), 1);
+    assert!(!map.contains_key(&7));
+    assert_eq!(
+        causes_of(&log),
+        HashMap::from([(7, vec![RemovalCause::ScopeEnded])])
+    );
+
+    // Then 3,000 ends of scopes the map never saw, after two more of its own: more than the
+    // recent ends keep, so the map looks at its own scopes' flags.
+    scopes[8].end();
+    scopes[9].end();
+    for _ in 0..3_000 {
+        Scope::new(Lifetime::Request).end();
+    }
+    assert_eq!(map.len(), 297);
+    // Each lookup is its shard's next operation: the hooks of what left there run.
+    assert!(!map.contains_key(&8) && !map.contains_key(&9));
+    let causes = causes_of(&log);
+    assert_eq!(causes.len(), 3);
+    assert!((7..10).all(|key| causes[&key] == [RemovalCause::ScopeEnded]));
+
+    // Every other scope's entry is still there, and leaves with its own scope.
+    assert!((0..7).chain(10..300).all(|key| map.contains_key(&key)));
+    drop(scopes);
+    assert_eq!(map.len(), 0);
+    assert_eq!(
+        map.maintain(),
+        297,
+        "the untouched shards' ended entries leave here"
+    );
+    let causes = causes_of(&log);
+    assert_eq!(causes.len(), 300);
+    assert!(causes.values().all(|c| c == &[RemovalCause::ScopeEnded]));
+}

@@ -7,7 +7,8 @@
 //!
 //! - A `#[managed_map(concurrent, ...)]` field enrols itself when it has something to clean
 //!   on its own (a `ttl` or `idle`, a `request`, `session` or `batch` lifetime, or weak keys)
-//!   and its keys, values and hasher can cross threads (`Send + 'static`).
+//!   and its keys and values can cross threads (`Send + 'static`). A field of a generic
+//!   struct does not (the attribute cannot see its types): enrol it by hand.
 //! - A map you build enrols with `enrol_for_maintenance()` (on
 //!   [`ConcurrentMap`](crate::ConcurrentMap) and
 //!   [`ConcurrentWeakKeyMap`](crate::ConcurrentWeakKeyMap)).

@@ -2,15 +2,19 @@
 //! thirty of them was most of the time a fresh `cargo test --workspace` took. Tests that need
 //! a process of their own stay outside: dhat's allocator (`memory`, `weight_heap`), the
 //! registry's process-wide figures (`registry`, `leak_detection*`, `metrics_export`, ...),
+//! the maintenance list, which reaches every map of the process (`maintenance`),
 //! shuttle's build (`shuttle_model`), and the subset Miri runs (`model`, `causes`, `scopes`, `weak`).
 
 mod adaptive_model;
 mod architecture;
+mod concurrent;
 mod concurrent_model;
 mod expiry;
 mod expiry_model;
+mod hook_panics;
 mod hook_panics_model;
 mod managed;
+mod managed_concurrent;
 mod request_scopes;
 mod scope_model;
 mod serde_maps;

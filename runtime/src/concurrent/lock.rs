@@ -27,9 +27,4 @@ impl<T> ShardLock<T> {
         // caller's closure panicked; the shard is consistent between operations.
         work(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner))
     }
-
-    /// The value, through exclusive access (no locking).
-    pub(crate) fn get_mut(&mut self) -> &mut T {
-        self.0.get_mut().unwrap_or_else(PoisonError::into_inner)
-    }
 }

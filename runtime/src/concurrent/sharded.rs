@@ -334,8 +334,9 @@ where
         count
     }
 
-    /// What the shards hold, through the hooks as `Drop` sends it (each shard locked in turn):
-    /// for a map dropped while the maintenance task holds its shards.
+    /// Whatever the shards still hold, and what left without its hooks, through the hooks
+    /// (each shard locked in turn): the map's drop, on the thread that drops it, also when a
+    /// scheduled `maintain()` still holds the shards.
     fn drain_left(&self) {
         let mut panics = HookPanics::default();
         for shard in &self.shards {
@@ -515,21 +516,9 @@ where
     /// the shard's own cause, such as `Collected` for a dead weak key), every value reaching
     /// its hooks even if one panics.
     fn drop(&mut self) {
-        let Self {
-            shards,
-            listener,
-            metrics,
-            ..
-        } = self;
-        let mut panics = HookPanics::default();
-        for shard in shards.iter_mut() {
-            let shard = shard.get_mut();
-            // Entries that left during an operation whose caller's closure panicked (so the
-            // hand-off never ran) still get their hooks, with the cause they left with.
-            run_hooks(listener, shard.take_departed(), &mut panics);
-            run_hooks(listener, shard.take_left(), &mut panics);
-        }
-        panics.finish(|count| metrics.hook_panicked(count));
+        // Entries that left during an operation whose caller's closure panicked (so the
+        // hand-off never ran) still get their hooks, with the cause they left with.
+        self.drain_left();
     }
 }
 

@@ -185,37 +185,6 @@ fn with_current<R>(slot: usize, work: impl FnOnce(Option<&Arc<ScopeCore>>) -> R)
 /// Heads a map keeps room for however few scopes it holds entries of.
 const MIN_KEPT_HEADS: usize = 64;
 
-/// Hashes scope ids, which are distinct and handed out in sequence, by one multiplication
-/// (Fibonacci hashing): the low bits stay distinct for the table's index and the high bits
-/// mix for its tags. A keyed hasher buys nothing here: no user chooses the ids.
-#[derive(Clone, Copy, Debug, Default)]
-struct IdHash;
-
-impl core::hash::BuildHasher for IdHash {
-    type Hasher = IdHasher;
-    fn build_hasher(&self) -> IdHasher {
-        IdHasher(0)
-    }
-}
-
-/// [`IdHash`]'s hasher: only `write_u64` is ever called.
-#[derive(Debug)]
-struct IdHasher(u64);
-
-impl core::hash::Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.write_u64(u64::from(byte));
-        }
-    }
-    fn write_u64(&mut self, id: u64) {
-        self.0 = (self.0 ^ id).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
 /// One entry's scope (0: none) and its neighbours in that scope's list.
 #[derive(Clone, Copy, Debug)]
 struct Tag {
@@ -240,7 +209,7 @@ pub(crate) struct ScopeTags {
     /// Slab-aligned once the first entry is written under a scope; empty before, when every
     /// entry is unscoped (a map only ever written outside scopes pays no memory for tags).
     tags: Vec<Tag>,
-    heads: HashMap<u64, Head, IdHash>,
+    heads: HashMap<u64, Head>,
     /// Entries written with no current scope of the map's lifetime.
     unscoped: usize,
     /// `unscoped`, published for the registry (one writer: the map, under its lock).
@@ -260,7 +229,7 @@ impl ScopeTags {
         Self {
             slot,
             tags: Vec::new(),
-            heads: HashMap::default(),
+            heads: HashMap::new(),
             unscoped: 0,
             published: Arc::default(),
             seen_ends: ENDS.load(Ordering::Acquire),
@@ -314,7 +283,9 @@ impl ScopeTags {
     /// Whether an ended scope's entries wait to leave.
     #[inline]
     pub(crate) fn has_pending(&self) -> bool {
-        !self.ended_at_write.is_empty() || ENDS.load(Ordering::Acquire) != self.seen_ends
+        self.rescan
+            || !self.ended_at_write.is_empty()
+            || ENDS.load(Ordering::Acquire) != self.seen_ends
     }
 
     /// The ids of ended scopes whose entries are to leave now: O(ends since the last look),
@@ -565,7 +536,7 @@ impl Clone for ScopeTags {
             heads: self.heads.clone(),
             unscoped: self.unscoped,
             published: Arc::new(AtomicUsize::new(self.unscoped)),
-            seen_ends: self.seen_ends.wrapping_sub(1),
+            seen_ends: self.seen_ends,
             rescan: true,
             ended_at_write: self.ended_at_write.clone(),
         }

@@ -345,7 +345,7 @@ fn config(
         quote! {
             fn #method<M: #krate::__private::#map_trait<#key, #value, Self>>(map: &M) {
                 use #krate::__private::{#crossing as _, LocalProbe as _};
-                (&#krate::__private::ThreadProbe::<#key, #value, Self>::NEW).#probe(map);
+                (&#krate::__private::Probe::<(#key, #value, Self)>::new()).#probe(map);
             }
         }
     });

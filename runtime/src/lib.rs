@@ -215,7 +215,7 @@ pub mod __private {
         require_lifecycle, require_managed_values, require_weak_key,
     };
     pub use crate::maintenance::{
-        CrossingProbe, CrossingWeakProbe, EnrolMap, EnrolWeakMap, LocalProbe, ThreadProbe,
+        CrossingProbe, CrossingWeakProbe, EnrolMap, EnrolWeakMap, LocalProbe,
     };
     pub use crate::panics::EachField;
     pub use crate::policy::{Adaptive, Lru, Reject};

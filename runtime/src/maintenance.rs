@@ -46,8 +46,9 @@
 //! ```
 
 use core::hash::Hash;
-use core::marker::PhantomData;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+
+use crate::lifecycle::Probe;
 
 /// A map the maintenance list can reach: its `maintain()`, through `&self`, from any thread.
 pub(crate) trait Maintain: Send + Sync {
@@ -128,7 +129,7 @@ pub fn enrolled() -> usize {
 
 /// A concurrent map that can go on the maintenance list once its key, value and listener
 /// types are known to cross threads (what `#[managed_map(concurrent, ...)]` checks where the
-/// types are concrete, through [`ThreadProbe`]). Never implement it yourself.
+/// types are concrete, through `lifecycle::Probe`). Never implement it yourself.
 #[doc(hidden)]
 pub trait EnrolMap<K, V, L> {
     /// Puts the map on the list.
@@ -150,23 +151,11 @@ pub trait EnrolWeakMap<K, V, L> {
         L: 'static;
 }
 
-/// Whether `K`, `V` and `L` can cross threads, decided where they are concrete: method
-/// lookup on `&ThreadProbe` takes [`CrossingProbe`]'s (or [`CrossingWeakProbe`]'s) impl on `ThreadProbe`
-/// when its bounds hold, and [`LocalProbe`]'s on `&ThreadProbe` (which does nothing) when they do
-/// not. (Only where no lifetime is generic: lookup does not see lifetime bounds.)
-#[doc(hidden)]
-pub struct ThreadProbe<K, V, L>(PhantomData<fn(K, V, L)>);
-
-impl<K, V, L> core::fmt::Debug for ThreadProbe<K, V, L> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("ThreadProbe")
-    }
-}
-
-impl<K, V, L> ThreadProbe<K, V, L> {
-    /// The probe.
-    pub const NEW: Self = Self(PhantomData);
-}
+// Whether `K`, `V` and `L` can cross threads is decided where they are concrete, by the
+// crate's autoref probe (`lifecycle::Probe`) over `(K, V, L)`: method lookup on `&Probe`
+// takes [`CrossingProbe`]'s (or [`CrossingWeakProbe`]'s) impl on `Probe` when its bounds hold,
+// and [`LocalProbe`]'s on `&Probe` (which does nothing) when they do not. Only where no
+// lifetime is generic: lookup does not see lifetime bounds.
 
 /// The types of a hashed-key map cross threads: enrol.
 #[doc(hidden)]
@@ -175,7 +164,7 @@ pub trait CrossingProbe<K, V, L> {
     fn enrol_map<M: EnrolMap<K, V, L>>(&self, map: &M);
 }
 
-impl<K, V, L> CrossingProbe<K, V, L> for ThreadProbe<K, V, L>
+impl<K, V, L> CrossingProbe<K, V, L> for Probe<(K, V, L)>
 where
     K: Hash + Eq + Send + 'static,
     V: Send + 'static,
@@ -194,7 +183,7 @@ pub trait CrossingWeakProbe<K, V, L> {
 }
 
 impl<K: Send + 'static, V: Send + 'static, L: 'static> CrossingWeakProbe<K, V, L>
-    for ThreadProbe<K, V, L>
+    for Probe<(K, V, L)>
 {
     fn enrol_weak_map<M: EnrolWeakMap<K, V, L>>(&self, map: &M) {
         map.enrol();
@@ -210,7 +199,7 @@ pub trait LocalProbe<K, V, L> {
     fn enrol_weak_map<M: EnrolWeakMap<K, V, L>>(&self, _map: &M) {}
 }
 
-impl<K, V, L> LocalProbe<K, V, L> for &ThreadProbe<K, V, L> {}
+impl<K, V, L> LocalProbe<K, V, L> for &Probe<(K, V, L)> {}
 
 #[cfg(feature = "tokio")]
 pub use scheduled::{MaintenanceTask, spawn};

@@ -72,7 +72,7 @@ for __MapguardConfig_9RuleCache_compiled {
         map: &M,
     ) {
         use ::mapguard::__private::{CrossingProbe as _, LocalProbe as _};
-        (&::mapguard::__private::ThreadProbe::<String, Arc<Rule>, Self>::NEW)
+        (&::mapguard::__private::Probe::<(String, Arc<Rule>, Self)>::new())
             .enrol_map(map);
     }
 }
@@ -129,7 +129,7 @@ for __MapguardConfig_9RuleCache_scratch {
     }
     fn __enrol_map<M: ::mapguard::__private::EnrolMap<u64, Conn, Self>>(map: &M) {
         use ::mapguard::__private::{CrossingProbe as _, LocalProbe as _};
-        (&::mapguard::__private::ThreadProbe::<u64, Conn, Self>::NEW).enrol_map(map);
+        (&::mapguard::__private::Probe::<(u64, Conn, Self)>::new()).enrol_map(map);
     }
 }
 #[automatically_derived]

@@ -49,6 +49,7 @@ use core::hash::Hash;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 use crate::lifecycle::Probe;
+use crate::panics::EachField;
 
 /// A map the maintenance list can reach: its `maintain()`, through `&self`, from any thread.
 pub(crate) trait Maintain: Send + Sync {
@@ -90,22 +91,13 @@ pub fn maintain_all() -> usize {
         maps.retain(|map| map.strong_count() > 0);
         maps.iter().filter_map(Weak::upgrade).collect()
     };
-    let mut first_panic = None;
-    let mut left = 0;
+    // Every map is maintained even if a hook of an earlier one panics (each map has counted
+    // its own); the first panic resumes once all have been.
+    let mut each = EachField::new();
     for map in live {
-        // A map's `maintain` runs every hook before resuming the first panic; the other maps
-        // still get theirs.
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| map.maintain())) {
-            Ok(count) => left += count,
-            Err(panic) => {
-                first_panic.get_or_insert(panic);
-            }
-        }
+        each.run(|| map.maintain());
     }
-    if let Some(panic) = first_panic {
-        std::panic::resume_unwind(panic);
-    }
-    left
+    each.finish()
 }
 
 /// How many live maps are on the maintenance list. O(enrolled maps).

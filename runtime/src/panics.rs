@@ -116,9 +116,10 @@ pub(crate) fn contain_while_unwinding(work: impl FnOnce()) {
     }
 }
 
-/// What a `#[mapguard::managed]` struct's `end_scope` and `maintain` run each field under:
-/// every field's maps are reached even if a hook of an earlier field panics, and the first
-/// panic resumes once all have been (each map has counted its own).
+/// What a `#[mapguard::managed]` struct's `end_scope` and `maintain` run each field under (and
+/// `maintenance::maintain_all` each enrolled map): every field's maps are reached even if a
+/// hook of an earlier field panics, and the first panic resumes once all have been (each map
+/// has counted its own).
 #[doc(hidden)]
 #[derive(Debug, Default)]
 pub struct EachField {

@@ -24,8 +24,8 @@ struct Service {
     config: HashMap<String, String>,
     #[managed_map(lifetime = "process", max = 1_000, ttl = "30s", concurrent)]
     tokens: HashMap<String, u64>,
-    #[managed_map(lifetime = "process", weak_keys, max = 1_000, concurrent)]
-    by_connection: HashMap<Weak<u64>, String>,
+    #[managed_map(lifetime = "process", weak_keys, max = 1_000, concurrent, cleanup)]
+    by_connection: HashMap<Weak<u64>, Tracked<u64>>,
 }
 
 #[mapguard::managed]
@@ -121,15 +121,17 @@ fn expired_and_collected_entries_leave_through_maintain_all() {
     assert_eq!(tracker.cleaned(RemovalCause::Expired), 3);
     assert_eq!(sessions.len(), 1);
 
+    // Weak keys: a field of the attribute's, enrolled by itself; its hook sees the cause.
     let service = Service::default();
     let connection = Arc::new(7);
     service
         .by_connection
-        .insert(Arc::clone(&connection), "open".to_owned());
+        .insert(Arc::clone(&connection), tracker.track(7));
     drop(connection);
     assert_eq!(service.by_connection.len(), 1, "not collected yet");
     maintenance::maintain_all();
     assert_eq!(service.by_connection.len(), 0, "collected by the list");
+    assert_eq!(tracker.cleaned(RemovalCause::Collected), 1);
     drop(sessions);
     tracker.assert_exactly_once();
 }

@@ -64,7 +64,7 @@ pub struct Scope {
 
 /// The scope while a handle lives; ends it when the last one goes.
 struct Handle {
-    core: Arc<ScopeCore>,
+    core: ScopeCore,
     lifetime: Lifetime,
 }
 
@@ -90,7 +90,7 @@ impl Scope {
         let slot = lifetime.scope_slot().unwrap_or(usize::MAX);
         Self {
             handle: Arc::new(Handle {
-                core: Arc::new(ScopeCore::new(slot)),
+                core: ScopeCore::new(slot),
                 lifetime,
             }),
         }
@@ -107,7 +107,8 @@ impl Scope {
         self.handle.lifetime
     }
 
-    /// A number no other scope of this process has: for logs.
+    /// A number no other live scope has, and no earlier one unless a slot of the scope
+    /// table has been reused 2³² times: for logs.
     ///
     /// ```
     /// use mapguard::{Lifetime, scope::Scope};
@@ -206,7 +207,9 @@ impl Scope {
         self.handle.core.has_ended()
     }
 
-    /// How many entries carry this scope now, over every map. O(1).
+    /// How many entries carry this scope now, over every map. Entries written by another
+    /// thread that is still inside the scope count once that thread leaves it (a write
+    /// touches no shared counter); on the writing thread they count at once. O(1).
     ///
     /// ```
     /// use mapguard::{Lifetime, scope::Scope};

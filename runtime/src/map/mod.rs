@@ -1375,6 +1375,9 @@ where
     }
 
     /// Stores `value` under `key` (known absent, room checked by the caller's policy).
+    /// Inlined: left to LLVM, whether it is depends on unrelated code in the crate (an
+    /// unrelated change once outlined it: +5% instructions on `BoundedMap` fill, callgrind).
+    #[inline]
     pub(crate) fn push_absent(&mut self, hash: u64, key: K, value: V) -> u32 {
         let (index, grew) = self.store.push_front(hash, key, value);
         self.metrics

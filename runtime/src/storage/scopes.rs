@@ -1022,8 +1022,12 @@ mod tests {
     }
 
     proptest! {
+        // A handful of short runs under Miri (`.ci/miri`).
+        #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 4 } else { 256 }))]
         #[test]
-        fn heads_find_every_key_as_a_map_does(ops in prop::collection::vec(heads_op(), 1..200)) {
+        fn heads_find_every_key_as_a_map_does(
+            ops in prop::collection::vec(heads_op(), 1..if cfg!(miri) { 40 } else { 200 })
+        ) {
             let mut heads = Heads::default();
             let mut model: Model<u64, (u32, u32)> = Model::new();
             for (step, op) in ops.into_iter().enumerate() {

@@ -1,8 +1,8 @@
 //! Side-by-side workloads for mapguard's maps and their peers.
 //!
 //! Every implementation runs the same pre-generated key sequences with the same hasher
-//! (foldhash, hashbrown's `DefaultHashBuilder`) in one process, so ratios between them mean
-//! something even on a noisy machine. `compare` (src/bin/compare.rs) prints the tables;
+//! ([`Hasher`]: foldhash, as hashbrown's `DefaultHashBuilder`, with a fixed seed) in one
+//! process, so ratios between them mean something even on a noisy machine. `compare` (src/bin/compare.rs) prints the tables;
 //! `benches/operations.rs` holds the criterion versions of the hot operations.
 
 use std::hint::black_box;
@@ -10,7 +10,7 @@ use std::num::NonZeroUsize;
 use std::time::{Duration, Instant};
 
 use mapguard::hooks::{RemovalListener, WithCleanup};
-use mapguard::{AdaptiveMap, BoundedMap, Cleanup, DefaultHashBuilder, LruMap, RemovalCause};
+use mapguard::{AdaptiveMap, BoundedMap, Cleanup, LruMap, RemovalCause};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -18,6 +18,12 @@ use rand_distr::{Distribution, Zipf};
 
 pub mod shared;
 pub mod traces;
+
+/// The hasher of every map measured: foldhash (hashbrown's `DefaultHashBuilder`) with a fixed
+/// seed, so two builds of the benchmarks probe their tables alike. With the default random
+/// seed, which foldhash derives in part from code addresses, two builds of the same
+/// source differed by up to 7% in instructions on churn workloads (`instructions-vs.sh`).
+pub type Hasher = foldhash::fast::FixedState;
 
 /// Keys and values are `u64`: what is measured is the map, not hashing or copying payloads.
 pub type Key = u64;
@@ -51,10 +57,10 @@ pub trait Subject {
 /// The evicting `ManagedMap`s, each through its own name: the same methods, another policy.
 macro_rules! evicting_subject {
     ($map:ident, $name:literal) => {
-        impl Subject for $map<Key, Value> {
+        impl Subject for $map<Key, Value, Hasher> {
             const NAME: &'static str = $name;
             fn with_max(max: usize) -> Self {
-                $map::new(max)
+                $map::with_hasher(max, Hasher::default())
             }
             fn insert(&mut self, key: Key, value: Value) {
                 $map::insert(self, key, value);
@@ -106,12 +112,13 @@ impl RemovalListener<Key, Managed> for CountingListener {
 }
 
 /// `LruMap` with value cleanup and a counting listener: the cost of management.
-pub type HookedLru = LruMap<Key, Managed, DefaultHashBuilder, WithCleanup<CountingListener>>;
+pub type HookedLru = LruMap<Key, Managed, Hasher, WithCleanup<CountingListener>>;
 
 impl Subject for HookedLru {
     const NAME: &'static str = "mapguard LruMap + hooks";
     fn with_max(max: usize) -> Self {
         LruMap::builder(max)
+            .hasher(Hasher::default())
             .listener(CountingListener::default())
             .cleanup()
             .build()
@@ -139,10 +146,10 @@ impl Subject for HookedLru {
     }
 }
 
-impl Subject for BoundedMap<Key, Value> {
+impl Subject for BoundedMap<Key, Value, Hasher> {
     const NAME: &'static str = "mapguard BoundedMap";
     fn with_max(max: usize) -> Self {
-        BoundedMap::new(max)
+        BoundedMap::with_hasher(max, Hasher::default())
     }
     fn insert(&mut self, key: Key, value: Value) {
         // Full means rejected: the benchmark drops the handed-back entry.
@@ -172,10 +179,10 @@ fn non_zero(max: usize) -> NonZeroUsize {
     NonZeroUsize::new(max).unwrap_or(NonZeroUsize::MIN)
 }
 
-impl Subject for lru::LruCache<Key, Value, DefaultHashBuilder> {
+impl Subject for lru::LruCache<Key, Value, Hasher> {
     const NAME: &'static str = "lru";
     fn with_max(max: usize) -> Self {
-        lru::LruCache::with_hasher(non_zero(max), DefaultHashBuilder::default())
+        lru::LruCache::with_hasher(non_zero(max), Hasher::default())
     }
     fn insert(&mut self, key: Key, value: Value) {
         self.put(key, value);
@@ -199,10 +206,10 @@ impl Subject for lru::LruCache<Key, Value, DefaultHashBuilder> {
     }
 }
 
-impl Subject for hashlink::LruCache<Key, Value, DefaultHashBuilder> {
+impl Subject for hashlink::LruCache<Key, Value, Hasher> {
     const NAME: &'static str = "hashlink LruCache";
     fn with_max(max: usize) -> Self {
-        hashlink::LruCache::with_hasher(max, DefaultHashBuilder::default())
+        hashlink::LruCache::with_hasher(max, Hasher::default())
     }
     fn insert(&mut self, key: Key, value: Value) {
         hashlink::LruCache::insert(self, key, value);
@@ -226,13 +233,13 @@ impl Subject for hashlink::LruCache<Key, Value, DefaultHashBuilder> {
 }
 
 /// schnellru's map bounded by entry count.
-pub type Schnellru = schnellru::LruMap<Key, Value, schnellru::ByLength, DefaultHashBuilder>;
+pub type Schnellru = schnellru::LruMap<Key, Value, schnellru::ByLength, Hasher>;
 
 impl Subject for Schnellru {
     const NAME: &'static str = "schnellru";
     fn with_max(max: usize) -> Self {
         let max = u32::try_from(max).unwrap_or(u32::MAX);
-        schnellru::LruMap::with_hasher(schnellru::ByLength::new(max), DefaultHashBuilder::default())
+        schnellru::LruMap::with_hasher(schnellru::ByLength::new(max), Hasher::default())
     }
     fn insert(&mut self, key: Key, value: Value) {
         schnellru::LruMap::insert(self, key, value);
@@ -261,7 +268,7 @@ pub type QuickCache = quick_cache::unsync::Cache<
     Key,
     Value,
     quick_cache::UnitWeighter,
-    DefaultHashBuilder,
+    Hasher,
     quick_cache::unsync::DefaultLifecycle<Key, Value>,
 >;
 
@@ -272,7 +279,7 @@ impl Subject for QuickCache {
             max,
             max as u64,
             quick_cache::UnitWeighter,
-            DefaultHashBuilder::default(),
+            Hasher::default(),
             quick_cache::unsync::DefaultLifecycle::default(),
         )
     }
@@ -300,14 +307,14 @@ impl Subject for QuickCache {
 }
 
 /// moka's concurrent cache (TinyLFU admission), used from one thread for context.
-pub type Moka = moka::sync::Cache<Key, Value, DefaultHashBuilder>;
+pub type Moka = moka::sync::Cache<Key, Value, Hasher>;
 
 impl Subject for Moka {
     const NAME: &'static str = "moka sync (1 thread)";
     fn with_max(max: usize) -> Self {
         moka::sync::Cache::builder()
             .max_capacity(max as u64)
-            .build_with_hasher(DefaultHashBuilder::default())
+            .build_with_hasher(Hasher::default())
     }
     fn insert(&mut self, key: Key, value: Value) {
         moka::sync::Cache::insert(self, key, value);
@@ -332,7 +339,7 @@ impl Subject for Moka {
 }
 
 /// hashbrown's `HashMap` with no policy at all: the floor.
-pub type Raw = hashbrown::HashMap<Key, Value, DefaultHashBuilder>;
+pub type Raw = hashbrown::HashMap<Key, Value, Hasher>;
 
 impl Subject for Raw {
     const NAME: &'static str = "hashbrown HashMap (no bound)";
@@ -615,15 +622,15 @@ macro_rules! for_each_subject {
 }
 
 /// `LruMap<u64, u64>` with default hasher and no hooks.
-pub type LruMapU64 = LruMap<Key, Value>;
+pub type LruMapU64 = LruMap<Key, Value, Hasher>;
 /// `AdaptiveMap<u64, u64>` with default hasher and no hooks.
-pub type AdaptiveMapU64 = AdaptiveMap<Key, Value>;
+pub type AdaptiveMapU64 = AdaptiveMap<Key, Value, Hasher>;
 /// `BoundedMap<u64, u64>` with default hasher and no hooks.
-pub type BoundedMapU64 = BoundedMap<Key, Value>;
+pub type BoundedMapU64 = BoundedMap<Key, Value, Hasher>;
 /// The `lru` crate's cache with foldhash.
-pub type LruCrate = lru::LruCache<Key, Value, DefaultHashBuilder>;
+pub type LruCrate = lru::LruCache<Key, Value, Hasher>;
 /// hashlink's LRU cache with foldhash.
-pub type Hashlink = hashlink::LruCache<Key, Value, DefaultHashBuilder>;
+pub type Hashlink = hashlink::LruCache<Key, Value, Hasher>;
 
 #[cfg(test)]
 mod tests {

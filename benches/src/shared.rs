@@ -6,9 +6,9 @@
 use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant};
 
-use mapguard::{ConcurrentLruMap, DefaultHashBuilder, LruMap};
+use mapguard::{ConcurrentLruMap, LruMap};
 
-use crate::{Key, Value};
+use crate::{Hasher, Key, Value};
 
 /// A map many threads use at once, each through its most idiomatic shared API.
 pub trait SharedSubject: Sync {
@@ -21,12 +21,15 @@ pub trait SharedSubject: Sync {
 }
 
 /// mapguard's concurrent LRU map, default shard count, no hooks.
-pub type ConcurrentLru = ConcurrentLruMap<Key, Value>;
+pub type ConcurrentLru = ConcurrentLruMap<Key, Value, Hasher>;
 
 impl SharedSubject for ConcurrentLru {
     const NAME: &'static str = "mapguard ConcurrentLruMap";
     fn with_max(max: usize) -> Self {
-        ConcurrentLruMap::builder(max).capacity(max).build()
+        ConcurrentLruMap::builder(max)
+            .hasher(Hasher::default())
+            .capacity(max)
+            .build()
     }
     fn get_or_insert(&self, key: Key, value: Value) -> bool {
         // One lock: look up, and insert on a miss, under the shard's lock.
@@ -41,12 +44,17 @@ impl SharedSubject for ConcurrentLru {
 
 /// One `LruMap` behind one `Mutex`: what a user would write without a concurrent map.
 #[derive(Debug)]
-pub struct MutexLru(Mutex<LruMap<Key, Value>>);
+pub struct MutexLru(Mutex<LruMap<Key, Value, Hasher>>);
 
 impl SharedSubject for MutexLru {
     const NAME: &'static str = "Mutex<LruMap>";
     fn with_max(max: usize) -> Self {
-        Self(Mutex::new(LruMap::builder(max).capacity(max).build()))
+        Self(Mutex::new(
+            LruMap::builder(max)
+                .hasher(Hasher::default())
+                .capacity(max)
+                .build(),
+        ))
     }
     fn get_or_insert(&self, key: Key, value: Value) -> bool {
         let mut map = self
@@ -64,8 +72,7 @@ impl SharedSubject for MutexLru {
 }
 
 /// quick_cache's sharded, thread-safe cache (CLOCK-Pro), with foldhash.
-pub type QuickCacheSync =
-    quick_cache::sync::Cache<Key, Value, quick_cache::UnitWeighter, DefaultHashBuilder>;
+pub type QuickCacheSync = quick_cache::sync::Cache<Key, Value, quick_cache::UnitWeighter, Hasher>;
 
 impl SharedSubject for QuickCacheSync {
     const NAME: &'static str = "quick_cache sync";
@@ -74,7 +81,7 @@ impl SharedSubject for QuickCacheSync {
             max,
             max as u64,
             quick_cache::UnitWeighter,
-            DefaultHashBuilder::default(),
+            Hasher::default(),
             quick_cache::sync::DefaultLifecycle::default(),
         )
     }
@@ -91,7 +98,7 @@ impl SharedSubject for QuickCacheSync {
 }
 
 /// moka's thread-safe cache (TinyLFU), with foldhash.
-pub type MokaSync = moka::sync::Cache<Key, Value, DefaultHashBuilder>;
+pub type MokaSync = moka::sync::Cache<Key, Value, Hasher>;
 
 impl SharedSubject for MokaSync {
     const NAME: &'static str = "moka sync";
@@ -99,7 +106,7 @@ impl SharedSubject for MokaSync {
         moka::sync::Cache::builder()
             .max_capacity(max as u64)
             .initial_capacity(max)
-            .build_with_hasher(DefaultHashBuilder::default())
+            .build_with_hasher(Hasher::default())
     }
     fn get_or_insert(&self, key: Key, value: Value) -> bool {
         if self.get(&key).is_some() {
@@ -111,12 +118,12 @@ impl SharedSubject for MokaSync {
 }
 
 /// dashmap, unbounded: the floor (no eviction, no recency), with foldhash.
-pub type DashMapFloor = dashmap::DashMap<Key, Value, DefaultHashBuilder>;
+pub type DashMapFloor = dashmap::DashMap<Key, Value, Hasher>;
 
 impl SharedSubject for DashMapFloor {
     const NAME: &'static str = "dashmap (unbounded floor)";
     fn with_max(max: usize) -> Self {
-        dashmap::DashMap::with_capacity_and_hasher(max, DefaultHashBuilder::default())
+        dashmap::DashMap::with_capacity_and_hasher(max, Hasher::default())
     }
     fn get_or_insert(&self, key: Key, value: Value) -> bool {
         if self.get(&key).is_some() {

@@ -369,7 +369,7 @@ fn to_json(results: &Results, options: &Options) -> serde_json::Value {
         "shared": shared,
         "ops_per_workload": options.ops,
         "reps": options.reps,
-        "hasher": "foldhash (hashbrown DefaultHashBuilder) for every implementation",
+        "hasher": "foldhash with a fixed seed (hashbrown DefaultHashBuilder's algorithm) for every implementation",
         "timings": timings,
         "memory": memory,
     })

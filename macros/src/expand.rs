@@ -475,7 +475,17 @@ fn field_type(
     } else {
         quote!(#krate::__private::NoExpiry)
     };
-    let wrapper = match kind(attr, map) {
+    let kind = kind(attr, map);
+    // A single-threaded map of a request, session or batch lifetime tags each entry with the
+    // scope that wrote it (a concurrent map's shards always can).
+    let scoped = !matches!(attr.lifetime, None | Some(Scope::Process))
+        && matches!(kind, Kind::Plain | Kind::Weak);
+    let expiry = if scoped {
+        quote!(#krate::__private::Scoped<#expiry>)
+    } else {
+        expiry
+    };
+    let wrapper = match kind {
         Kind::Weak => quote!(WeakKeyMap),
         Kind::ConcurrentWeak => quote!(ConcurrentWeakKeyMap),
         Kind::Concurrent => quote!(ConcurrentMap),

@@ -220,6 +220,7 @@ pub mod __private {
     pub use crate::panics::EachField;
     pub use crate::policy::{Adaptive, Lru, Reject};
     pub use crate::scope::MapStats;
+    pub use crate::storage::scopes::Scoped;
     pub use crate::weight::by_value;
     pub use crate::{
         Cleanup, ConcurrentMap, ConcurrentWeakKeyMap, DefaultHashBuilder, Lifetime, ManagedCache,

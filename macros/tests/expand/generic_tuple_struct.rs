@@ -5,7 +5,7 @@ pub struct Pair<'a, T: Clone>(
         ::mapguard::__private::Lru,
         RandomState,
         __MapguardConfig_4Pair_0<'a, T>,
-        ::mapguard::__private::Expiring,
+        ::mapguard::__private::Scoped<::mapguard::__private::Expiring>,
     >,
 )
 where
@@ -106,7 +106,7 @@ where
                     ::mapguard::__private::Lru,
                     RandomState,
                     __MapguardConfig_4Pair_0<'a, T>,
-                    ::mapguard::__private::Expiring,
+                    ::mapguard::__private::Scoped<::mapguard::__private::Expiring>,
                 > as ::mapguard::__private::ManagedCache>::end_scope(
                     &mut self.0,
                     lifetime,
@@ -125,7 +125,7 @@ where
                     ::mapguard::__private::Lru,
                     RandomState,
                     __MapguardConfig_4Pair_0<'a, T>,
-                    ::mapguard::__private::Expiring,
+                    ::mapguard::__private::Scoped<::mapguard::__private::Expiring>,
                 > as ::mapguard::__private::ManagedCache>::maintain(&mut self.0));
         }
         fields.finish()
@@ -142,7 +142,7 @@ where
                     ::mapguard::__private::Lru,
                     RandomState,
                     __MapguardConfig_4Pair_0<'a, T>,
-                    ::mapguard::__private::Expiring,
+                    ::mapguard::__private::Scoped<::mapguard::__private::Expiring>,
                 > as ::mapguard::__private::ManagedCache>::stats(&self.0),
             );
         }

@@ -6,7 +6,7 @@ struct Sessions {
         ::mapguard::__private::Lru,
         ::mapguard::__private::DefaultHashBuilder,
         __MapguardConfig_8Sessions_by_id,
-        ::mapguard::__private::NoExpiry,
+        ::mapguard::__private::Scoped<::mapguard::__private::NoExpiry>,
     >,
     open: ::mapguard::__private::ManagedMap<
         String,
@@ -14,7 +14,7 @@ struct Sessions {
         ::mapguard::__private::Reject,
         ::mapguard::__private::DefaultHashBuilder,
         __MapguardConfig_8Sessions_open,
-        ::mapguard::__private::NoExpiry,
+        ::mapguard::__private::Scoped<::mapguard::__private::NoExpiry>,
     >,
     meta: ::mapguard::__private::WeakKeyMap<
         Weak<Node>,
@@ -204,7 +204,7 @@ impl ::mapguard::__private::ManagedCache for Sessions {
                     ::mapguard::__private::Lru,
                     ::mapguard::__private::DefaultHashBuilder,
                     __MapguardConfig_8Sessions_by_id,
-                    ::mapguard::__private::NoExpiry,
+                    ::mapguard::__private::Scoped<::mapguard::__private::NoExpiry>,
                 > as ::mapguard::__private::ManagedCache>::end_scope(
                     &mut self.by_id,
                     lifetime,
@@ -218,7 +218,7 @@ impl ::mapguard::__private::ManagedCache for Sessions {
                     ::mapguard::__private::Reject,
                     ::mapguard::__private::DefaultHashBuilder,
                     __MapguardConfig_8Sessions_open,
-                    ::mapguard::__private::NoExpiry,
+                    ::mapguard::__private::Scoped<::mapguard::__private::NoExpiry>,
                 > as ::mapguard::__private::ManagedCache>::end_scope(
                     &mut self.open,
                     lifetime,
@@ -251,7 +251,7 @@ impl ::mapguard::__private::ManagedCache for Sessions {
                     ::mapguard::__private::Lru,
                     ::mapguard::__private::DefaultHashBuilder,
                     __MapguardConfig_8Sessions_by_id,
-                    ::mapguard::__private::NoExpiry,
+                    ::mapguard::__private::Scoped<::mapguard::__private::NoExpiry>,
                 > as ::mapguard::__private::ManagedCache>::maintain(&mut self.by_id));
         }
         {
@@ -262,7 +262,7 @@ impl ::mapguard::__private::ManagedCache for Sessions {
                     ::mapguard::__private::Reject,
                     ::mapguard::__private::DefaultHashBuilder,
                     __MapguardConfig_8Sessions_open,
-                    ::mapguard::__private::NoExpiry,
+                    ::mapguard::__private::Scoped<::mapguard::__private::NoExpiry>,
                 > as ::mapguard::__private::ManagedCache>::maintain(&mut self.open));
         }
         {
@@ -290,7 +290,7 @@ impl ::mapguard::__private::ManagedCache for Sessions {
                     ::mapguard::__private::Lru,
                     ::mapguard::__private::DefaultHashBuilder,
                     __MapguardConfig_8Sessions_by_id,
-                    ::mapguard::__private::NoExpiry,
+                    ::mapguard::__private::Scoped<::mapguard::__private::NoExpiry>,
                 > as ::mapguard::__private::ManagedCache>::stats(&self.by_id),
             );
         }
@@ -303,7 +303,7 @@ impl ::mapguard::__private::ManagedCache for Sessions {
                     ::mapguard::__private::Reject,
                     ::mapguard::__private::DefaultHashBuilder,
                     __MapguardConfig_8Sessions_open,
-                    ::mapguard::__private::NoExpiry,
+                    ::mapguard::__private::Scoped<::mapguard::__private::NoExpiry>,
                 > as ::mapguard::__private::ManagedCache>::stats(&self.open),
             );
         }

@@ -54,14 +54,17 @@ pub(crate) fn register(
     max: usize,
     site: &'static Location<'static>,
     ages: Option<Arc<Ages>>,
+    unscoped: Option<Arc<AtomicUsize>>,
 ) -> MapMetrics {
     #[cfg(feature = "tracking")]
     {
-        Metrics::new(name, lifetime, policy, max, site, ages, Vec::new()).register()
+        Metrics::new(name, lifetime, policy, max, site, ages, Vec::new())
+            .with_unscoped(unscoped)
+            .register()
     }
     #[cfg(not(feature = "tracking"))]
     {
-        let _ = (name, lifetime, policy, max, site, ages);
+        let _ = (name, lifetime, policy, max, site, ages, unscoped);
         Untracked
     }
 }
@@ -78,10 +81,10 @@ pub(crate) fn shard_metrics(
 ) -> MapMetrics {
     #[cfg(feature = "tracking")]
     {
-        let mut metrics =
-            Metrics::new(String::new(), lifetime, policy, max, site, ages, Vec::new());
-        metrics.unscoped = unscoped;
-        Arc::new(metrics)
+        Arc::new(
+            Metrics::new(String::new(), lifetime, policy, max, site, ages, Vec::new())
+                .with_unscoped(unscoped),
+        )
     }
     #[cfg(not(feature = "tracking"))]
     {
@@ -192,8 +195,8 @@ pub(crate) struct Metrics {
     hook_panics: AtomicU64,
     /// Key lifetimes, for maps that record them.
     ages: Option<Arc<Ages>>,
-    /// Entries written outside any scope of the map's lifetime (a scoped concurrent map's
-    /// shard; see `storage::scopes`).
+    /// Entries written outside any scope of the map's lifetime (a map of a scoped lifetime,
+    /// or a scoped concurrent map's shard; see `storage::scopes`).
     unscoped: Option<Arc<AtomicUsize>>,
     /// A concurrent map's shards, each with figures of its own (one writer per counter);
     /// empty for other maps. The map's own counters then stay unused.
@@ -238,6 +241,12 @@ impl Metrics {
             unscoped: None,
             shards,
         }
+    }
+
+    /// The count of entries written outside any scope, for a map of a scoped lifetime.
+    fn with_unscoped(mut self, unscoped: Option<Arc<AtomicUsize>>) -> Self {
+        self.unscoped = unscoped;
+        self
     }
 
     /// Publishes these figures in the registry until the returned handle is dropped.

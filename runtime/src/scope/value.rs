@@ -18,20 +18,27 @@ use crate::storage::scopes::{self, ScopeCore};
 ///
 /// A scope is current on a thread while it is [entered](Self::enter), or while a future
 /// [run](Self::run) in it is being polled (on any executor, and across awaits on a
-/// multi-threaded runtime). Every insert into a concurrent map of the scope's lifetime made
-/// then tags the entry with the scope; an entry written again under another scope moves to
-/// that one. Scopes of different lifetimes nest (a request inside a session), and so do
-/// scopes of one lifetime (the innermost is current).
+/// multi-threaded runtime). Every insert made then into a map of the scope's lifetime tags
+/// the entry with the scope: a concurrent map of any kind, or a single-threaded one that a
+/// `#[managed_map(lifetime = ...)]` field declares (an `LruMap`, `AdaptiveMap`, `BoundedMap`
+/// or `WeakKeyMap` made with a builder keeps no tags, and ends its whole lifetime with
+/// `end_scope`). An entry written again under another scope moves to that one. Scopes of
+/// different lifetimes nest (a request inside a session), and so do scopes of one lifetime
+/// (the innermost is current).
 ///
 /// The scope ends with [`end`](Self::end), or when its last handle is dropped — at the end
 /// of a request, while unwinding from a panic, or when a future running in it is dropped
 /// (a cancelled request). Ending it removes exactly its entries from every map of its
 /// lifetime, each with [`RemovalCause::ScopeEnded`](crate::RemovalCause::ScopeEnded) through
-/// the map's hooks, and touches no other scope's entries; each map removes them under its own
-/// lock at its next operation (or [`maintain`](crate::ConcurrentMap::maintain)), in time
-/// proportional to the scope's entries there, so they are never seen again. An entry written
-/// under a scope that has already ended leaves the same way. An entry that left earlier
-/// (evicted, removed, replaced) is no longer the scope's.
+/// the map's hooks, and touches no other scope's entries, in time proportional to the
+/// scope's entries in each map. A concurrent map removes them under its own lock at its next
+/// operation (or `maintain()`), and they vanish from its figures at once. A single-threaded
+/// map removes them at its next write (before the write evicts anything), whole-map
+/// operation, `maintain()` or drop; until then its lookups skip them (one they meet leaves
+/// at once), while `len` and iteration still count them, as they do expired entries
+/// (`&self` cannot clean). An entry written under a scope that has already ended leaves the
+/// same way. An entry that left earlier (evicted, removed, replaced) is no longer the
+/// scope's.
 ///
 /// A `Process` scope is inert: `process` maps have no scopes, so it tags nothing.
 ///
@@ -56,6 +63,33 @@ use crate::storage::scopes::{self, ScopeCore};
 /// rows.maintain();
 /// assert_eq!(rows.get("a"), None);
 /// assert_eq!(rows.get("b"), Some(2)); // the other request's entry stays
+/// ```
+///
+/// A single-threaded map, shared by the requests one thread serves (a thread-per-core
+/// server's cache, say):
+///
+/// ```
+/// use mapguard::scope::Scope;
+/// use mapguard::Lifetime;
+/// use std::collections::HashMap;
+///
+/// #[mapguard::managed]
+/// #[derive(Default)]
+/// struct Worker {
+///     #[managed_map(lifetime = "request", max = 100)]
+///     rows: HashMap<&'static str, u32>,
+/// }
+///
+/// let mut worker = Worker::default();
+/// let request = Scope::new(Lifetime::Request);
+/// {
+///     let _current = request.enter();
+///     worker.rows.insert("a", 1);
+/// }
+/// drop(request); // the request ends
+/// assert_eq!(worker.rows.peek("a"), None); // unseen at once
+/// worker.rows.insert("b", 2); // and gone before the next write
+/// assert_eq!(worker.rows.len(), 1);
 /// ```
 #[derive(Clone)]
 pub struct Scope {

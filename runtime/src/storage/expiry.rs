@@ -67,6 +67,10 @@ pub(crate) mod sealed {
         /// `storage::scopes::Tagged`). `false` compiles every scope hook away, so the
         /// single-threaded maps pay nothing for scopes.
         const SCOPE_TAGS: bool = false;
+        /// Whether a map with tags settles its ended scopes itself, at its own operations
+        /// (a single-threaded map: `storage::scopes::Scoped`), rather than being settled by
+        /// its sharded layer. `false` compiles those checks away.
+        const SELF_SETTLING: bool = false;
         fn into_expiring(self) -> super::Expiring;
         /// The state a `FieldConfig` asks for (`NoExpiry` ignores it).
         fn configured(ttl: Option<std::time::Duration>, idle: Option<std::time::Duration>) -> Self;

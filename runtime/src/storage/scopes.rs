@@ -649,6 +649,15 @@ impl ScopeTags {
             .sum()
     }
 
+    /// Whether the entry at `index` belongs to a scope that has ended.
+    pub(crate) fn has_ended_entry(&self, index: u32) -> bool {
+        self.has_pending()
+            && self
+                .tags
+                .get(index as usize)
+                .is_some_and(|tag| tag.scope != 0 && table::has_ended(tag.scope))
+    }
+
     /// Which slots hold an entry of an ended scope, for a map's drop; empty when none do.
     pub(crate) fn ended_slots(&mut self) -> Vec<bool> {
         if !self.has_pending() {
@@ -919,17 +928,24 @@ impl Drop for ScopeTags {
     }
 }
 
-/// The per-entry state of a concurrent map's shard: the map's expiry `E`, and scope tags
-/// (`SCOPE_TAGS`). Only shards are `Tagged`, so the scope hooks in the store compile away in
-/// every single-threaded map (their scoped lifetimes end whole, by `end_scope`).
+/// The per-entry state of a map whose entries carry their scope: the map's expiry `E`, and
+/// scope tags (`SCOPE_TAGS`). Every other map compiles the scope hooks away. With
+/// `SETTLES = false` it is a concurrent map's shard, which the sharded layer settles before
+/// each operation; [`Scoped`] is a single-threaded map that settles itself (its lookups skip
+/// an ended scope's entries, its writes remove them).
 #[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Tagged<E>(pub(crate) E);
+pub struct Tagged<E, const SETTLES: bool = false>(pub(crate) E);
 
-impl<E: Expiry> Expiry for Tagged<E> {}
+/// A single-threaded map's per-entry state with scope tags: the expiry type
+/// `#[managed_map(...)]` gives a field of a request, session or batch lifetime.
+pub type Scoped<E> = Tagged<E, true>;
 
-impl<E: Expiry> ExpiryState for Tagged<E> {
+impl<E: Expiry, const SETTLES: bool> Expiry for Tagged<E, SETTLES> {}
+
+impl<E: Expiry, const SETTLES: bool> ExpiryState for Tagged<E, SETTLES> {
     const ENABLED: bool = E::ENABLED;
     const SCOPE_TAGS: bool = true;
+    const SELF_SETTLING: bool = SETTLES;
     fn into_expiring(self) -> Expiring {
         self.0.into_expiring()
     }

@@ -128,11 +128,35 @@ impl<K, V, S, E: Expiry, O: Queues> Store<K, V, S, E, O> {
         self.nodes.len() - self.scopes.as_deref().map_or(0, ScopeTags::pending_entries)
     }
 
-    /// Which slots hold an entry of an ended scope (see `ScopeTags::ended_slots`).
-    pub(crate) fn ended_slots(&mut self) -> Vec<bool> {
-        self.scopes
+    /// Takes every entry out (as `take_all`), each with whether it belongs to a scope that
+    /// has ended.
+    pub(crate) fn take_all_marked(
+        &mut self,
+    ) -> impl Iterator<Item = (Node<K, V>, bool)> + use<K, V, S, E, O> {
+        let ended = self
+            .scopes
             .as_deref_mut()
-            .map_or_else(Vec::new, ScopeTags::ended_slots)
+            .map_or_else(Vec::new, ScopeTags::ended_slots);
+        self.take_all()
+            .into_iter()
+            .enumerate()
+            .map(move |(slot, node)| (node, ended.get(slot).copied().unwrap_or(false)))
+    }
+
+    /// Whether the entry at `index` belongs to a scope that has ended (it leaves at the map's
+    /// next write). A constant `false` except in a map that settles itself (see `Tagged`): a
+    /// shard's layer removes ended entries before any lookup.
+    #[inline]
+    pub(crate) fn scope_ended(&self, index: u32) -> bool {
+        E::SELF_SETTLING && self.scope_ended_now(index)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn scope_ended_now(&self, index: u32) -> bool {
+        self.scopes
+            .as_deref()
+            .is_some_and(|scopes| scopes.has_ended_entry(index))
     }
 
     /// The entries' scope tags, for a map with a scoped lifetime.

@@ -511,6 +511,7 @@ where
     /// assert!(map.is_empty());
     /// ```
     pub fn clear(&mut self) {
+        self.map.settle();
         let mut panics = HookPanics::default();
         self.collect_all(&mut panics);
         self.map.remove_all_into(RemovalCause::Cleared, &mut panics);
@@ -574,7 +575,7 @@ where
         Q: Hash + Eq + ?Sized,
     {
         let index = self.position(self.hasher.hash_one(key), key)?;
-        (!self.map.expired_at(index)).then_some(index)
+        (!self.map.expired_at(index) && !self.map.scope_ended_at(index)).then_some(index)
     }
 
     fn find_live<Q>(&mut self, key: &Q) -> Option<u32>
@@ -701,6 +702,7 @@ where
     /// assert_eq!(map.len(), 3);
     /// ```
     pub fn retain(&mut self, mut keep: impl FnMut(&K::Strong, &mut V) -> bool) {
+        self.map.settle();
         let mut panics = HookPanics::default();
         let mut index = 0;
         while index < self.map.len() {
@@ -817,6 +819,7 @@ where
         K::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        self.map.settle();
         let index = self.find_live(key)?;
         let (slot, value) = self.map.take_at(index);
         Some((slot.weak, value))
@@ -837,6 +840,7 @@ where
         K::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        self.map.settle();
         match self.find_live(key) {
             Some(index) => {
                 self.map.release_at(index, RemovalCause::Explicit);
@@ -962,6 +966,7 @@ where
     /// assert_eq!(map.len(), 2);
     /// ```
     pub fn set_max(&mut self, max: usize) {
+        self.map.settle();
         self.map.resize(max);
     }
 }
@@ -1008,6 +1013,7 @@ where
     /// assert_eq!(map.max(), 8);
     /// ```
     pub fn set_max(&mut self, max: usize) {
+        self.map.settle();
         self.map.resize(max);
     }
 
@@ -1218,18 +1224,19 @@ impl<K, V> fmt::Debug for WeakIter<'_, K, V> {
 impl<K: WeakElement, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry>
     WeakKeyMap<K, V, P, S, L, E>
 {
-    /// Takes every entry out at once, dead keys first, each with its cause (`Collected` or
-    /// `Dropped`), uncounted, with the listener that is to see them: what a `Drop` does.
+    /// Takes every entry out at once, dead keys first, each with its cause (`Collected`,
+    /// `ScopeEnded` or `Dropped`), uncounted, with the listener that is to see them: what a
+    /// `Drop` does.
     fn take_for_drop(&mut self) -> (Vec<Departed<K, V>>, &mut L) {
         let (mut nodes, listener) = self.map.take_for_drop();
-        nodes.sort_unstable_by_key(|node| !node.key.weak.is_expired());
+        nodes.sort_unstable_by_key(|(node, _)| !node.key.weak.is_expired());
         let leaving = nodes
             .into_iter()
-            .map(|node| {
+            .map(|(node, cause)| {
                 let cause = if node.key.weak.is_expired() {
                     RemovalCause::Collected
                 } else {
-                    RemovalCause::Dropped
+                    cause
                 };
                 (node.key.weak, node.value, cause)
             })

@@ -18,6 +18,7 @@ mod managed_concurrent;
 mod request_scopes;
 mod scope_model;
 mod serde_maps;
+mod single_threaded_scopes;
 mod surface;
 mod tower_layer;
 mod weak_model;

@@ -20,7 +20,7 @@
 //! current scope lives in plain thread-local cells (`TOP`); a map finds a scope's head in a
 //! table indexed by the scope's slot (`Heads`), without hashing; and a thread counts the
 //! entries it tags in its own cell, adding them to the scope's count when it leaves the
-//! scope. A scoped insert so costs about 1.25× an unscoped one (`scope_cost` bench).
+//! scope. A scoped insert so costs about 1.27× an unscoped one (`scope_cost` bench).
 //!
 //! Only concurrent maps' shards keep tags (`Tagged`); every other map compiles them away.
 

@@ -338,7 +338,11 @@ macro_rules! builder {
 
             /// Tags the map with a [`Lifetime`](crate::Lifetime):
             /// [`ManagedCache::end_scope`](crate::ManagedCache::end_scope) for that lifetime
-            /// clears it. Default: [`Lifetime::Process`](crate::Lifetime::Process).
+            /// clears it. Default: [`Lifetime::Process`](crate::Lifetime::Process). A
+            /// concurrent map also tags each entry with the [`Scope`](crate::scope::Scope) of
+            /// that lifetime current when it was written, and removes exactly a scope's
+            /// entries when it ends; a single-threaded map made by a builder does not (a
+            /// `#[managed_map]` field of that lifetime does: its type says so).
             ///
             /// ```
             /// use mapguard::Lifetime;

@@ -33,6 +33,15 @@ use crate::storage::scopes::ScopeTags;
 use crate::storage::store::{Node, Store};
 use crate::weight::Weigher;
 
+/// Why an entry leaves when its map is dropped: with its scope, if that has ended.
+fn cause_at_drop(scope_ended: bool) -> RemovalCause {
+    if scope_ended {
+        RemovalCause::ScopeEnded
+    } else {
+        RemovalCause::Dropped
+    }
+}
+
 /// An entry taken out at a drop, with the cause it leaves with.
 pub(crate) type Leaving<K, V> = (Node<K, V>, RemovalCause);
 
@@ -1512,17 +1521,10 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
 
     /// The entries of ended scopes depart into `leaving`, with [`RemovalCause::ScopeEnded`].
     fn depart_ended(&mut self, leaving: &mut Departures<K, V>) {
-        let Some(ended) = self.store.ended_scopes() else {
-            return;
-        };
-        for id in ended {
-            let slots = self
-                .store
-                .scopes()
-                .map_or_else(Vec::new, |tags| tags.slots_of(id));
-            for index in slots {
-                self.depart_at(index, RemovalCause::ScopeEnded, leaving);
-            }
+        if let Some(ended) = self.store.ended_scopes() {
+            self.each_ended_entry(&ended, |map, index| {
+                map.depart_at(index, RemovalCause::ScopeEnded, leaving);
+            });
         }
     }
 
@@ -1530,6 +1532,13 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     #[cold]
     #[inline(never)]
     fn end_scopes_into(&mut self, ended: &[u64], panics: &mut HookPanics) -> usize {
+        self.each_ended_entry(ended, |map, index| {
+            map.release_at_into(index, RemovalCause::ScopeEnded, panics);
+        })
+    }
+
+    /// Passes each entry of the scopes `ended` to `leave`, which takes it out; how many.
+    fn each_ended_entry(&mut self, ended: &[u64], mut leave: impl FnMut(&mut Self, u32)) -> usize {
         let mut count = 0;
         for &id in ended {
             let slots = self
@@ -1539,7 +1548,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
             count += slots.len();
             // Highest slot first: a removal moves only the last node, never one still to go.
             for index in slots {
-                self.release_at_into(index, RemovalCause::ScopeEnded, panics);
+                leave(self, index);
             }
         }
         count
@@ -1675,14 +1684,7 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
         let nodes = self
             .store
             .take_all_marked()
-            .map(|(node, ended)| {
-                let cause = if ended {
-                    RemovalCause::ScopeEnded
-                } else {
-                    RemovalCause::Dropped
-                };
-                (node, cause)
-            })
+            .map(|(node, ended)| (node, cause_at_drop(ended)))
             .collect();
         (nodes, &mut self.listener)
     }
@@ -2417,11 +2419,7 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> Drop
             // Straight from the slab: no second vector of causes (fill-then-drop workloads
             // paid 30% for one, callgrind).
             for (node, ended) in self.store.take_all_marked() {
-                let cause = if ended {
-                    RemovalCause::ScopeEnded
-                } else {
-                    RemovalCause::Dropped
-                };
+                let cause = cause_at_drop(ended);
                 self.listener
                     .on_removal_contained(node.key, node.value, cause, &mut panics);
             }

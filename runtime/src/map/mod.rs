@@ -1015,13 +1015,7 @@ where
                 self.store.promote(victim);
                 continue;
             }
-            let cause = if self.store.expired_now(victim) {
-                RemovalCause::Expired
-            } else if self.store.scope_ended(victim) {
-                RemovalCause::ScopeEnded
-            } else {
-                RemovalCause::Evicted
-            };
+            let cause = self.victim_cause(victim);
             // The last slab node moves into the victim's slot.
             let last = self.store.last_slot();
             self.depart_at(victim, cause, leaving);
@@ -1628,12 +1622,28 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
         &mut self.store.node_mut(index).value
     }
 
-    /// Whether the entry at `index` is past its deadline (never, without expiry).
+    /// Why a victim leaves: past its deadline it expired; with an ended scope its scope ended;
+    /// else the bound evicted it.
+    #[inline]
+    pub(crate) fn victim_cause(&self, victim: u32) -> RemovalCause {
+        if self.store.expired_now(victim) {
+            RemovalCause::Expired
+        } else if self.store.scope_ended(victim) {
+            RemovalCause::ScopeEnded
+        } else {
+            RemovalCause::Evicted
+        }
+    }
+
+    /// Whether the entry at `index` belongs to a scope that has ended (never, in a map
+    /// without scope tags).
     #[inline]
     pub(crate) fn scope_ended_at(&self, index: u32) -> bool {
         self.store.scope_ended(index)
     }
 
+    /// Whether the entry at `index` is past its deadline (never, without expiry).
+    #[inline]
     pub(crate) fn expired_at(&self, index: u32) -> bool {
         self.store.expired_now(index)
     }
@@ -1756,10 +1766,9 @@ impl<K, V, P: Policy, S, E: Expiry> Shard for ManagedMap<K, V, P, S, Departures<
     /// Entries of scopes that ended leave as [`RemovalCause::ScopeEnded`], the rest as
     /// [`RemovalCause::Dropped`].
     fn take_left(&mut self) -> Self::Left {
-        self.take_for_drop()
-            .0
-            .into_iter()
-            .map(|(node, cause)| (node.key, node.value, cause))
+        self.store
+            .take_all_marked()
+            .map(|(node, ended)| (node.key, node.value, cause_at_drop(ended)))
             .collect()
     }
 
@@ -2074,18 +2083,6 @@ where
         self.metrics.inserted_in_place();
         self.release(old_key, old_value, cause);
         victim
-    }
-
-    /// Why the victim leaves: past its deadline it expired; else the bound evicted it.
-    #[inline]
-    fn victim_cause(&self, victim: u32) -> RemovalCause {
-        if self.store.expired_now(victim) {
-            RemovalCause::Expired
-        } else if self.store.scope_ended(victim) {
-            RemovalCause::ScopeEnded
-        } else {
-            RemovalCause::Evicted
-        }
     }
 
     /// The value for `key`, making it the most recently used entry.

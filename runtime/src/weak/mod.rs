@@ -819,10 +819,12 @@ where
         K::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        let removed = self.find_live(key).map(|index| {
+            let (slot, value) = self.map.take_at(index);
+            (slot.weak, value)
+        });
         self.map.settle();
-        let index = self.find_live(key)?;
-        let (slot, value) = self.map.take_at(index);
-        Some((slot.weak, value))
+        removed
     }
 
     /// Removes a live `key` through the cleanup path with [`RemovalCause::Explicit`]; returns
@@ -840,14 +842,15 @@ where
         K::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.map.settle();
-        match self.find_live(key) {
+        let found = match self.find_live(key) {
             Some(index) => {
                 self.map.release_at(index, RemovalCause::Explicit);
                 true
             }
             None => false,
-        }
+        };
+        self.map.settle();
+        found
     }
 }
 

@@ -122,12 +122,8 @@ fn configured_parts<S: Default, L: FieldConfig, E: Expiry>(
     (parts, expiry)
 }
 
-impl<K, V, P: Policy, S, L, E> Default for ManagedMap<K, V, P, S, L, E>
-where
-    P: Policy,
-    S: BuildHasher + Default,
-    L: RemovalListener<K, V> + FieldConfig,
-    E: Expiry,
+impl<K, V, P: Policy, S: BuildHasher + Default, L: RemovalListener<K, V> + FieldConfig, E: Expiry>
+    Default for ManagedMap<K, V, P, S, L, E>
 {
     /// An empty map configured by its listener type's [`FieldConfig`]. A `MAX` of 0 fails
     /// to compile.
@@ -142,13 +138,14 @@ where
     }
 }
 
-impl<K, V, P: Policy, S, L, E> Default for WeakKeyMap<K, V, P, S, L, E>
-where
+impl<
     K: WeakElement,
+    V,
     P: Policy,
     S: BuildHasher + Default,
     L: RemovalListener<K, V> + FieldConfig,
     E: Expiry,
+> Default for WeakKeyMap<K, V, P, S, L, E>
 {
     /// An empty map configured by its listener type's [`FieldConfig`]. A `MAX` of 0 fails
     /// to compile.

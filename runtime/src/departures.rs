@@ -9,7 +9,6 @@
 
 use crate::RemovalCause;
 use crate::hooks::RemovalListener;
-use crate::panics::HookPanics;
 
 /// One entry that left, with why.
 pub(crate) type Departed<K, V> = (K, V, RemovalCause);
@@ -110,16 +109,7 @@ impl<K, V> RemovalListener<K, V> for Departures<K, V> {
     }
 
     /// Queuing runs no user code: nothing to catch.
-    #[inline]
-    fn on_removal_contained(
-        &mut self,
-        key: K,
-        value: V,
-        cause: RemovalCause,
-        _panics: &mut HookPanics,
-    ) {
-        self.push(key, value, cause);
-    }
+    const CAN_PANIC: bool = false;
 }
 
 impl<K, V> IntoIterator for Departures<K, V> {

@@ -293,7 +293,7 @@ pub trait RemovalListener<K, V> {
         cause: RemovalCause,
         panics: &mut HookPanics,
     ) {
-        if Self::OBSERVES_REMOVALS {
+        if Self::CAN_PANIC {
             panics.run(|| self.on_removal(key, value, cause));
         } else {
             // Nothing to catch: such a listener never touches `panics`, so the map can skip
@@ -301,6 +301,12 @@ pub trait RemovalListener<K, V> {
             self.on_removal(key, value, cause);
         }
     }
+
+    /// `false` for a listener that runs no user code, so no hook of it can panic (one that
+    /// ignores what it receives, or a concurrent map's shard queuing departures): the map
+    /// calls it without catching.
+    #[doc(hidden)]
+    const CAN_PANIC: bool = Self::OBSERVES_REMOVALS;
 
     /// `false` only for a listener that does nothing with what it receives, such as
     /// [`NoListener`]: bulk removals (`clear`, drop) then free storage wholesale instead of
@@ -383,22 +389,28 @@ pub struct WithCleanup<L = NoListener>(pub L);
 impl<K, V: Cleanup, L: RemovalListener<K, V>> RemovalListener<K, V> for WithCleanup<L> {
     #[inline]
     fn on_removal(&mut self, key: K, value: V, cause: RemovalCause) {
-        let mut panics = HookPanics::default();
-        self.on_removal_contained(key, value, cause, &mut panics);
-        panics.resume_first();
+        HookPanics::resuming(|panics| self.on_removal_contained(key, value, cause, panics));
     }
 
     #[inline]
     fn on_removal_contained(
         &mut self,
         key: K,
-        mut value: V,
+        value: V,
         cause: RemovalCause,
         panics: &mut HookPanics,
     ) {
-        panics.run(|| value.cleanup(cause));
+        let value = cleaned(value, cause, panics);
         self.0.on_removal_contained(key, value, cause, panics);
     }
+}
+
+/// `value` after its own [`Cleanup`], run under `panics`: the first hook of every removal
+/// from a map built with `cleanup`.
+#[inline]
+fn cleaned<V: Cleanup>(mut value: V, cause: RemovalCause, panics: &mut HookPanics) -> V {
+    panics.run(|| value.cleanup(cause));
+    value
 }
 
 /// The listener of a [`ConcurrentMap`](crate::ConcurrentMap): like [`RemovalListener`], but
@@ -515,20 +527,12 @@ impl<K, V, F: Fn(K, V, RemovalCause) + Send + Sync> ConcurrentListener<K, V> for
 impl<K, V: Cleanup, L: ConcurrentListener<K, V>> ConcurrentListener<K, V> for WithCleanup<L> {
     #[inline]
     fn on_removal(&self, key: K, value: V, cause: RemovalCause) {
-        let mut panics = HookPanics::default();
-        self.on_removal_contained(key, value, cause, &mut panics);
-        panics.resume_first();
+        HookPanics::resuming(|panics| self.on_removal_contained(key, value, cause, panics));
     }
 
     #[inline]
-    fn on_removal_contained(
-        &self,
-        key: K,
-        mut value: V,
-        cause: RemovalCause,
-        panics: &mut HookPanics,
-    ) {
-        panics.run(|| value.cleanup(cause));
-        self.0.on_removal_contained(key, value, cause, panics);
+    fn on_removal_contained(&self, key: K, value: V, cause: RemovalCause, panics: &mut HookPanics) {
+        self.0
+            .on_removal_contained(key, cleaned(value, cause, panics), cause, panics);
     }
 }

@@ -156,11 +156,8 @@ pub trait CrossingProbe<K, V, L> {
     fn enrol_map<M: EnrolMap<K, V, L>>(&self, map: &M);
 }
 
-impl<K, V, L> CrossingProbe<K, V, L> for Probe<(K, V, L)>
-where
-    K: Hash + Eq + Send + 'static,
-    V: Send + 'static,
-    L: 'static,
+impl<K: Hash + Eq + Send + 'static, V: Send + 'static, L: 'static> CrossingProbe<K, V, L>
+    for Probe<(K, V, L)>
 {
     fn enrol_map<M: EnrolMap<K, V, L>>(&self, map: &M) {
         map.enrol();

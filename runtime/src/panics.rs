@@ -85,6 +85,14 @@ impl HookPanics {
         )
     }
 
+    /// Runs `work` with a fresh collector, then resumes the first panic it caught: for one
+    /// hook call outside any operation, which contains only its own hooks.
+    pub(crate) fn resuming(work: impl FnOnce(&mut Self)) {
+        let mut panics = Self::default();
+        work(&mut panics);
+        panics.resume_first();
+    }
+
     /// Resumes the first panic, uncounted (for a hook called directly, outside any map).
     pub(crate) fn resume_first(self) {
         if let Some(first) = self.first {

@@ -24,12 +24,8 @@ use crate::policy::{Evicting, Policy, Reject};
 use crate::storage::expiry::Expiry;
 use crate::weak::WeakKeyMap;
 
-impl<K, V, P: Policy, S, L, E> Serialize for ManagedMap<K, V, P, S, L, E>
-where
-    K: Serialize,
-    V: Serialize,
-    L: RemovalListener<K, V>,
-    E: Expiry,
+impl<K: Serialize, V: Serialize, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> Serialize
+    for ManagedMap<K, V, P, S, L, E>
 {
     fn serialize<Z: Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
         let mut map = serializer.serialize_map(Some(self.len()))?;
@@ -40,14 +36,14 @@ where
     }
 }
 
-impl<K, V, P: Policy, S, L, E> Serialize for ConcurrentMap<K, V, P, S, L, E>
-where
+impl<
     K: Serialize + Hash + Eq,
     V: Serialize,
     P: Policy,
     S: BuildHasher + Clone,
     L: ConcurrentListener<K, V>,
     E: Expiry,
+> Serialize for ConcurrentMap<K, V, P, S, L, E>
 {
     fn serialize<Z: Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
         // Shard by shard, each under its lock: entries that move between shards meanwhile may
@@ -88,12 +84,8 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry> Admit
     }
 }
 
-impl<K, V, P: Evicting, S, L, E> Admit<K, V> for ConcurrentMap<K, V, P, S, L, E>
-where
-    K: Hash + Eq,
-    S: BuildHasher + Clone,
-    L: ConcurrentListener<K, V>,
-    E: Expiry,
+impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher + Clone, L: ConcurrentListener<K, V>, E: Expiry>
+    Admit<K, V> for ConcurrentMap<K, V, P, S, L, E>
 {
     fn admit(&mut self, key: K, value: V) -> Result<(), String> {
         self.insert(key, value);
@@ -101,12 +93,8 @@ where
     }
 }
 
-impl<K, V, S, L, E> Admit<K, V> for ConcurrentMap<K, V, Reject, S, L, E>
-where
-    K: Hash + Eq,
-    S: BuildHasher + Clone,
-    L: ConcurrentListener<K, V>,
-    E: Expiry,
+impl<K: Hash + Eq, V, S: BuildHasher + Clone, L: ConcurrentListener<K, V>, E: Expiry> Admit<K, V>
+    for ConcurrentMap<K, V, Reject, S, L, E>
 {
     fn admit(&mut self, key: K, value: V) -> Result<(), String> {
         self.try_insert(key, value)
@@ -124,11 +112,8 @@ fn over_bound(max: usize) -> String {
 /// Reads entries into `M::default()`.
 struct Entries<M, K, V>(PhantomData<fn() -> M>, PhantomData<fn() -> (K, V)>);
 
-impl<'de, M, K, V> Visitor<'de> for Entries<M, K, V>
-where
-    M: Default + Admit<K, V>,
-    K: Deserialize<'de>,
-    V: Deserialize<'de>,
+impl<'de, M: Default + Admit<K, V>, K: Deserialize<'de>, V: Deserialize<'de>> Visitor<'de>
+    for Entries<M, K, V>
 {
     type Value = M;
 

@@ -118,9 +118,11 @@ impl<S> RequestScope<S> {
     }
 }
 
-impl<S, ReqBody, ResBody> tower_service::Service<http::Request<ReqBody>> for RequestScope<S>
-where
+impl<
     S: tower_service::Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
+    ReqBody,
+    ResBody,
+> tower_service::Service<http::Request<ReqBody>> for RequestScope<S>
 {
     type Response = http::Response<ScopedBody<ResBody>>;
     type Error = S::Error;
@@ -164,10 +166,7 @@ impl<F> fmt::Debug for ResponseFuture<F> {
     }
 }
 
-impl<F, B, E> Future for ResponseFuture<F>
-where
-    F: Future<Output = Result<http::Response<B>, E>>,
-{
+impl<F: Future<Output = Result<http::Response<B>, E>>, B, E> Future for ResponseFuture<F> {
     type Output = Result<http::Response<ScopedBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {

@@ -261,11 +261,7 @@ impl<K, V, P: Policy, S: Clone, L: ConcurrentListener<K, V>, E: Expiry>
     }
 }
 
-impl<K, V, P: Policy, S, L, E> ConcurrentMap<K, V, P, S, L, E>
-where
-    L: ConcurrentListener<K, V>,
-    E: Expiry,
-{
+impl<K, V, P: Policy, S, L: ConcurrentListener<K, V>, E: Expiry> ConcurrentMap<K, V, P, S, L, E> {
     /// The map's hasher.
     ///
     /// ```
@@ -300,13 +296,8 @@ where
     }
 }
 
-impl<K, V, P: Policy, S, L, E> ConcurrentMap<K, V, P, S, L, E>
-where
-    K: Hash + Eq,
-    S: BuildHasher,
-    P: Policy,
-    L: ConcurrentListener<K, V>,
-    E: Expiry,
+impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry>
+    ConcurrentMap<K, V, P, S, L, E>
 {
     /// Removes `key` and hands its value back to you; no hook runs.
     ///
@@ -364,12 +355,8 @@ where
 }
 
 // `P: Evicting` per method: on a bounded map, a call fails with `Evicting`'s message.
-impl<K, V, P: Policy, S, L, E> ConcurrentMap<K, V, P, S, L, E>
-where
-    K: Hash + Eq,
-    S: BuildHasher,
-    L: ConcurrentListener<K, V>,
-    E: Expiry,
+impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry>
+    ConcurrentMap<K, V, P, S, L, E>
 {
     /// Stores `value` under `key` as the most recently used entry of its shard.
     ///
@@ -428,12 +415,8 @@ where
     }
 }
 
-impl<K, V, P: Evicting, S, L, E> ConcurrentMap<K, V, P, S, L, E>
-where
-    K: Hash + Eq,
-    S: BuildHasher,
-    L: ConcurrentListener<K, V>,
-    E: Expiry,
+impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry>
+    ConcurrentMap<K, V, P, S, L, E>
 {
     /// A clone of the value for `key`, inserting `make()` first if the key is absent (which
     /// may evict). `make` runs at most once per call, under the shard's lock, so two threads
@@ -473,12 +456,8 @@ where
     }
 }
 
-impl<K, V, S, L, E> ConcurrentMap<K, V, Reject, S, L, E>
-where
-    K: Hash + Eq,
-    S: BuildHasher,
-    L: ConcurrentListener<K, V>,
-    E: Expiry,
+impl<K: Hash + Eq, V, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry>
+    ConcurrentMap<K, V, Reject, S, L, E>
 {
     /// Stores `value` under `key`, or hands both back if the key is new and its shard is
     /// full. A value already stored under `key` goes through the cleanup path with
@@ -566,10 +545,8 @@ sharded_surface! {
 # map.insert(2, String::from(\"two\"));";
 }
 
-impl<K, V, P: Policy, S, L, E> fmt::Debug for ConcurrentMap<K, V, P, S, L, E>
-where
-    L: ConcurrentListener<K, V>,
-    E: Expiry,
+impl<K, V, P: Policy, S, L: ConcurrentListener<K, V>, E: Expiry> fmt::Debug
+    for ConcurrentMap<K, V, P, S, L, E>
 {
     /// Shows the name, bound, shard count and length (not the entries: that would lock every
     /// shard at once).
@@ -588,12 +565,8 @@ where
     }
 }
 
-impl<K, V, P: Evicting, S, L, E> Extend<(K, V)> for ConcurrentMap<K, V, P, S, L, E>
-where
-    K: Hash + Eq,
-    S: BuildHasher,
-    L: ConcurrentListener<K, V>,
-    E: Expiry,
+impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry>
+    Extend<(K, V)> for ConcurrentMap<K, V, P, S, L, E>
 {
     /// Inserts each pair as [`insert`](ConcurrentMap::insert) does.
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, pairs: I) {

@@ -93,11 +93,7 @@ where
     metrics: MapMetrics,
 }
 
-impl<T, S, L> Sharded<T, S, L>
-where
-    T: Shard,
-    L: ConcurrentListener<T::Key, T::Value>,
-{
+impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Sharded<T, S, L> {
     /// Makes the shards — how many, each's bound, reserved room and registry counters (one
     /// writer per counter) — and the map's one registry entry summing them. `store` makes a
     /// shard's storage (its bound, its room), `shard` the shard around it.
@@ -130,14 +126,14 @@ where
                     store.enable_scopes(slot);
                 }
                 let unscoped = store.scopes().map(ScopeTags::published_unscoped);
-                let metrics = registry::shard_metrics(
+                let identity = registry::Identity {
+                    name: String::new(),
                     lifetime,
                     policy,
-                    per_shard,
+                    max: per_shard,
                     site,
-                    store.ages(),
-                    unscoped,
-                );
+                };
+                let metrics = registry::shard_metrics(identity, (store.ages(), unscoped));
                 #[allow(
                     clippy::clone_on_copy,
                     reason = "an `Arc` with `tracking` on; a `Copy` unit without it"
@@ -146,8 +142,14 @@ where
                 ShardLock::new(shard(store, metrics))
             })
             .collect();
-        let metrics =
-            registry::register_sharded(name.to_string(), lifetime, policy, max, site, &counters);
+        let identity = registry::Identity {
+            name: name.to_string(),
+            lifetime,
+            policy,
+            max,
+            site,
+        };
+        let metrics = registry::register_sharded(identity, &counters);
         Self {
             shards,
             hasher,
@@ -442,11 +444,7 @@ where
     T: Shard,
     L: ConcurrentListener<T::Key, T::Value>;
 
-impl<T, S, L> Handle<T, S, L>
-where
-    T: Shard,
-    L: ConcurrentListener<T::Key, T::Value>,
-{
+impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Handle<T, S, L> {
     pub(crate) fn new(sharded: Sharded<T, S, L>) -> Self {
         Self(Arc::new(sharded))
     }
@@ -468,11 +466,7 @@ where
     }
 }
 
-impl<T, S, L> core::ops::Deref for Handle<T, S, L>
-where
-    T: Shard,
-    L: ConcurrentListener<T::Key, T::Value>,
-{
+impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> core::ops::Deref for Handle<T, S, L> {
     type Target = Sharded<T, S, L>;
 
     #[inline]
@@ -481,11 +475,7 @@ where
     }
 }
 
-impl<T, S, L> Drop for Handle<T, S, L>
-where
-    T: Shard,
-    L: ConcurrentListener<T::Key, T::Value>,
-{
+impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Drop for Handle<T, S, L> {
     /// An enrolled map's shards may outlive the map for a moment, while a scheduled
     /// `maintain()` holds them; what they hold still leaves here, on the thread that drops the
     /// map, as it does for every map. (Not enrolled: `Sharded`'s own drop does it, lock-free.)
@@ -496,10 +486,9 @@ where
     }
 }
 
-impl<T, S, L> Maintain for Sharded<T, S, L>
+impl<T: Shard + ManagedCache + Settle, S, L: ConcurrentListener<T::Key, T::Value>> Maintain
+    for Sharded<T, S, L>
 where
-    T: Shard + ManagedCache + Settle,
-    L: ConcurrentListener<T::Key, T::Value>,
     Self: Send + Sync,
 {
     fn maintain(&self) -> usize {
@@ -507,11 +496,7 @@ where
     }
 }
 
-impl<T, S, L> Drop for Sharded<T, S, L>
-where
-    T: Shard,
-    L: ConcurrentListener<T::Key, T::Value>,
-{
+impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Drop for Sharded<T, S, L> {
     /// Whatever is left goes through the cleanup path (with [`RemovalCause::Dropped`], or
     /// the shard's own cause, such as `Collected` for a dead weak key), every value reaching
     /// its hooks even if one panics.

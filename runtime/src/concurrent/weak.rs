@@ -193,13 +193,8 @@ impl<K: WeakElement, V, P: Policy, S: BuildHasher + Clone, L: ConcurrentListener
 }
 
 // Hashing and comparing by pointee: `K: WeakKey`, that is `T: Hash + Eq` in `Weak<T>`.
-impl<K, V, P: Policy, S, L, E> ConcurrentWeakKeyMap<K, V, P, S, L, E>
-where
-    K: WeakKey,
-    P: Policy,
-    S: BuildHasher + Clone,
-    L: ConcurrentListener<K, V>,
-    E: Expiry,
+impl<K: WeakKey, V, P: Policy, S: BuildHasher + Clone, L: ConcurrentListener<K, V>, E: Expiry>
+    ConcurrentWeakKeyMap<K, V, P, S, L, E>
 {
     /// The shard of a strong key, by the hash of what it points to.
     fn shard_of_strong(&self, key: &K::Strong) -> &ShardLock<WeakShard<K, V, P, S, E>> {
@@ -271,21 +266,14 @@ where
     }
 }
 
-impl<K, V, P: Policy, S, L, E> ConcurrentWeakKeyMap<K, V, P, S, L, E>
-where
-    K: WeakElement,
-    L: ConcurrentListener<K, V>,
-    E: Expiry,
+impl<K: WeakElement, V, P: Policy, S, L: ConcurrentListener<K, V>, E: Expiry>
+    ConcurrentWeakKeyMap<K, V, P, S, L, E>
 {
 }
 
 // `P: Evicting` per method: on a bounded map, a call fails with `Evicting`'s message.
-impl<K, V, P: Policy, S, L, E> ConcurrentWeakKeyMap<K, V, P, S, L, E>
-where
-    K: WeakKey,
-    S: BuildHasher + Clone,
-    L: ConcurrentListener<K, V>,
-    E: Expiry,
+impl<K: WeakKey, V, P: Policy, S: BuildHasher + Clone, L: ConcurrentListener<K, V>, E: Expiry>
+    ConcurrentWeakKeyMap<K, V, P, S, L, E>
 {
     /// Stores `value` under the key `key` points to (the map keeps a `Weak`), or replaces the
     /// value of a live entry (the old one leaves with [`RemovalCause::Replaced`]). A full shard
@@ -329,12 +317,8 @@ where
 }
 
 // An impl-level `P: Evicting`: a bounded map has a `set_max` of its own.
-impl<K, V, P: Evicting, S, L, E> ConcurrentWeakKeyMap<K, V, P, S, L, E>
-where
-    K: WeakKey,
-    S: BuildHasher + Clone,
-    L: ConcurrentListener<K, V>,
-    E: Expiry,
+impl<K: WeakKey, V, P: Evicting, S: BuildHasher + Clone, L: ConcurrentListener<K, V>, E: Expiry>
+    ConcurrentWeakKeyMap<K, V, P, S, L, E>
 {
     /// Changes the bound: each shard holds at most `⌈max / shards⌉`; shrinking evicts least
     /// recently used entries of each shard ([`RemovalCause::Evicted`]), their hooks run after
@@ -357,12 +341,8 @@ where
     }
 }
 
-impl<K, V, S, L, E> ConcurrentWeakKeyMap<K, V, Reject, S, L, E>
-where
-    K: WeakKey,
-    S: BuildHasher + Clone,
-    L: ConcurrentListener<K, V>,
-    E: Expiry,
+impl<K: WeakKey, V, S: BuildHasher + Clone, L: ConcurrentListener<K, V>, E: Expiry>
+    ConcurrentWeakKeyMap<K, V, Reject, S, L, E>
 {
     /// Stores `value` under `key` unless the key is new and its shard is full: then both come
     /// back in the error. O(1) average plus one lock.
@@ -426,12 +406,8 @@ sharded_surface! {
 # map.insert(Arc::clone(&keys[1]), String::from(\"two\"));";
 }
 
-impl<K, V, P: Policy, S, L, E> fmt::Debug for ConcurrentWeakKeyMap<K, V, P, S, L, E>
-where
-    K: WeakElement,
-    L: ConcurrentListener<K, V>,
-    E: Expiry,
-    P: Policy,
+impl<K: WeakElement, V, P: Policy, S, L: ConcurrentListener<K, V>, E: Expiry> fmt::Debug
+    for ConcurrentWeakKeyMap<K, V, P, S, L, E>
 {
     /// Shows the name, length, bound, shard count and lifetime (not the entries: that
     /// would lock every shard at once).

@@ -336,17 +336,15 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
         if let Some(slot) = lifetime.scope_slot().filter(|_| untagged) {
             store.enable_scopes(slot);
         }
-        let ages = store.ages();
         let unscoped = store.scopes().map(ScopeTags::published_unscoped);
-        let metrics = registry::register(
-            name.to_string(),
+        let identity = registry::Identity {
+            name: name.to_string(),
             lifetime,
-            P::NAME,
-            store.max(),
+            policy: P::NAME,
+            max: store.max(),
             site,
-            ages,
-            unscoped,
-        );
+        };
+        let metrics = registry::register(identity, (store.ages(), unscoped));
         Self::with_metrics(store, listener, lifetime, name, metrics)
     }
 
@@ -801,12 +799,8 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
     }
 }
 
-impl<K, V, P: Policy, S, L, E: Expiry> ManagedMap<K, V, P, S, L, E>
-where
-    K: Hash,
-    S: BuildHasher,
-    P: Policy,
-    L: RemovalListener<K, V>,
+impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
+    ManagedMap<K, V, P, S, L, E>
 {
     /// Slab position of `key`, live or expired. Always inlined: it is the whole of every
     /// lookup, and a call costs more than its body outside the probe (callgrind: ~13
@@ -1794,11 +1788,8 @@ impl<K, V, P: Policy, S, E: Expiry> Shard for ManagedMap<K, V, P, S, Departures<
 }
 
 // `P: Evicting` per method: on a bounded map, a call fails with `Evicting`'s message.
-impl<K, V, P: Policy, S, L, E: Expiry> ManagedMap<K, V, P, S, L, E>
-where
-    K: Hash + Eq,
-    S: BuildHasher,
-    L: RemovalListener<K, V>,
+impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
+    ManagedMap<K, V, P, S, L, E>
 {
     /// Stores `value` under `key` as the most recently used entry.
     ///
@@ -1884,11 +1875,8 @@ where
     }
 }
 
-impl<K, V, P: Evicting, S, L, E: Expiry> ManagedMap<K, V, P, S, L, E>
-where
-    K: Hash + Eq,
-    S: BuildHasher,
-    L: RemovalListener<K, V>,
+impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
+    ManagedMap<K, V, P, S, L, E>
 {
     /// Inserts a key known to be absent, evicting the policy's victim if full; the
     /// victim's hooks run now. For an operation with nothing else waiting for hooks (else
@@ -2138,11 +2126,8 @@ where
     }
 }
 
-impl<K, V, S, L, E: Expiry> ManagedMap<K, V, Lru, S, L, E>
-where
-    K: Hash + Eq,
-    S: BuildHasher,
-    L: RemovalListener<K, V>,
+impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
+    ManagedMap<K, V, Lru, S, L, E>
 {
     /// The least recently used entry — the next to be evicted — without changing the order.
     ///
@@ -2177,11 +2162,8 @@ where
     }
 }
 
-impl<K, V, S, L, E: Expiry> ManagedMap<K, V, Reject, S, L, E>
-where
-    K: Hash + Eq,
-    S: BuildHasher,
-    L: RemovalListener<K, V>,
+impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
+    ManagedMap<K, V, Reject, S, L, E>
 {
     /// Stores `value` under `key` as the most recently written entry, or hands both back if
     /// the key is new and the map is full.
@@ -2370,12 +2352,8 @@ where
     }
 }
 
-impl<K, V, P: Policy, S, L, E: Expiry> ManagedCache for ManagedMap<K, V, P, S, L, E>
-where
-    K: Hash,
-    S: BuildHasher,
-    P: Policy,
-    L: RemovalListener<K, V>,
+impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry> ManagedCache
+    for ManagedMap<K, V, P, S, L, E>
 {
     /// Clears the map with [`RemovalCause::ScopeEnded`] if it has `lifetime`. O(n).
     fn end_scope(&mut self, lifetime: Lifetime) -> usize {
@@ -2476,11 +2454,8 @@ impl<K: fmt::Debug, V: fmt::Debug, P: Policy, S, L: RemovalListener<K, V>, E: Ex
     }
 }
 
-impl<K, V, P: Evicting, S, L, E: Expiry> Extend<(K, V)> for ManagedMap<K, V, P, S, L, E>
-where
-    K: Hash + Eq,
-    S: BuildHasher,
-    L: RemovalListener<K, V>,
+impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
+    Extend<(K, V)> for ManagedMap<K, V, P, S, L, E>
 {
     /// Inserts each pair as [`insert`](ManagedMap::insert) does (replacing and evicting
     /// through the cleanup path).
@@ -2553,14 +2528,15 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> IntoIterator
 /// map.insert(String::from("a"), 1);
 /// assert_eq!(map["a"], 1);
 /// ```
-impl<K, Q, V, P: Policy, S, L, E> core::ops::Index<&Q> for ManagedMap<K, V, P, S, L, E>
-where
+impl<
     K: Hash + Eq + Borrow<Q>,
     Q: Hash + Eq + ?Sized,
+    V,
     P: Policy,
     S: BuildHasher,
     L: RemovalListener<K, V>,
     E: Expiry,
+> core::ops::Index<&Q> for ManagedMap<K, V, P, S, L, E>
 {
     type Output = V;
 
@@ -2585,14 +2561,8 @@ where
 /// b.insert(3, 'z');
 /// assert_ne!(a, b);
 /// ```
-impl<K, V, P: Policy, S, L, E> PartialEq for ManagedMap<K, V, P, S, L, E>
-where
-    K: Hash + Eq,
-    V: PartialEq,
-    P: Policy,
-    S: BuildHasher,
-    L: RemovalListener<K, V>,
-    E: Expiry,
+impl<K: Hash + Eq, V: PartialEq, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
+    PartialEq for ManagedMap<K, V, P, S, L, E>
 {
     fn eq(&self, other: &Self) -> bool {
         self.len() == other.len()
@@ -2603,14 +2573,8 @@ where
 }
 
 /// See [`PartialEq`](#impl-PartialEq-for-ManagedMap<K,+V,+P,+S,+L,+E>).
-impl<K, V, P: Policy, S, L, E> Eq for ManagedMap<K, V, P, S, L, E>
-where
-    K: Hash + Eq,
-    V: Eq,
-    P: Policy,
-    S: BuildHasher,
-    L: RemovalListener<K, V>,
-    E: Expiry,
+impl<K: Hash + Eq, V: Eq, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry> Eq
+    for ManagedMap<K, V, P, S, L, E>
 {
 }
 

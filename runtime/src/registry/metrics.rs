@@ -46,69 +46,45 @@ pub(crate) type MapMetrics = Arc<Metrics>;
 #[cfg(not(feature = "tracking"))]
 pub(crate) type MapMetrics = Untracked;
 
+/// Who a map is, for the registry: what every map registers with.
+pub(crate) struct Identity {
+    /// Empty for a shard, whose map registers under the name.
+    pub(crate) name: String,
+    pub(crate) lifetime: Lifetime,
+    pub(crate) policy: &'static str,
+    pub(crate) max: usize,
+    pub(crate) site: &'static Location<'static>,
+}
+
+/// What a map's storage adds to its figures: its key-lifetime histogram and its count of
+/// entries written outside any scope, each if it keeps one.
+pub(crate) type StoreFigures = (Option<Arc<Ages>>, Option<Arc<AtomicUsize>>);
+
 /// Registers a new map's figures (or does nothing without the `tracking` feature).
-pub(crate) fn register(
-    name: String,
-    lifetime: Lifetime,
-    policy: &'static str,
-    max: usize,
-    site: &'static Location<'static>,
-    ages: Option<Arc<Ages>>,
-    unscoped: Option<Arc<AtomicUsize>>,
-) -> MapMetrics {
-    #[cfg(feature = "tracking")]
-    {
-        Metrics::new(name, lifetime, policy, max, site, ages, Vec::new())
-            .with_unscoped(unscoped)
-            .register()
-    }
-    #[cfg(not(feature = "tracking"))]
-    {
-        let _ = (name, lifetime, policy, max, site, ages, unscoped);
-        Untracked
-    }
+pub(crate) fn register(identity: Identity, store: StoreFigures) -> MapMetrics {
+    figures(identity, store, &[]).register()
 }
 
 /// Figures for one shard of a concurrent map, written under that shard's lock. Not registered
 /// on their own: [`register_sharded`] publishes their sum as one map.
-pub(crate) fn shard_metrics(
-    lifetime: Lifetime,
-    policy: &'static str,
-    max: usize,
-    site: &'static Location<'static>,
-    ages: Option<Arc<Ages>>,
-    unscoped: Option<Arc<AtomicUsize>>,
-) -> MapMetrics {
-    #[cfg(feature = "tracking")]
-    {
-        Arc::new(
-            Metrics::new(String::new(), lifetime, policy, max, site, ages, Vec::new())
-                .with_unscoped(unscoped),
-        )
-    }
-    #[cfg(not(feature = "tracking"))]
-    {
-        let _ = (lifetime, policy, max, site, ages, unscoped);
-        Untracked
-    }
+pub(crate) fn shard_metrics(identity: Identity, store: StoreFigures) -> MapMetrics {
+    figures(identity, store, &[])
 }
 
 /// Registers a concurrent map whose figures are the sum of its shards'.
-pub(crate) fn register_sharded(
-    name: String,
-    lifetime: Lifetime,
-    policy: &'static str,
-    max: usize,
-    site: &'static Location<'static>,
-    shards: &[MapMetrics],
-) -> MapMetrics {
+pub(crate) fn register_sharded(identity: Identity, shards: &[MapMetrics]) -> MapMetrics {
+    figures(identity, (None, None), shards).register()
+}
+
+/// A map's figures, not yet in the registry.
+fn figures(identity: Identity, store: StoreFigures, shards: &[MapMetrics]) -> MapMetrics {
     #[cfg(feature = "tracking")]
     {
-        Metrics::new(name, lifetime, policy, max, site, None, shards.to_vec()).register()
+        Arc::new(Metrics::new(identity, store, shards.to_vec()))
     }
     #[cfg(not(feature = "tracking"))]
     {
-        let _ = (name, lifetime, policy, max, site, shards);
+        let _ = (identity, store, shards);
         Untracked
     }
 }
@@ -118,6 +94,15 @@ pub(crate) fn register_sharded(
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Untracked;
 
+/// `Untracked`'s figure-recording methods: each takes what `Metrics`' does and does nothing.
+#[cfg(not(feature = "tracking"))]
+macro_rules! untracked {
+    ($($name:ident($($argument:ty),*);)*) => {$(
+        #[inline]
+        pub(crate) fn $name(&self, $(_: $argument),*) {}
+    )*};
+}
+
 #[cfg(not(feature = "tracking"))]
 #[allow(
     clippy::unused_self,
@@ -125,38 +110,17 @@ pub(crate) struct Untracked;
     reason = "mirrors Metrics' methods, which take &self"
 )]
 impl Untracked {
-    #[inline]
-    pub(crate) fn inserted(
-        &self,
-        _len: usize,
-        _slab_grew: bool,
-        _heap_bytes: impl FnOnce() -> usize,
-    ) {
+    untracked! {
+        inserted(usize, bool, impl FnOnce() -> usize); inserted_in_place(); lookup(bool);
+        lookup_shared(bool); untaken(RemovalCause, u64); removed(RemovalCause);
+        removed_many(RemovalCause, u64); taken(u64); weight_budget(u64); weighed(u64);
+        resized(usize, usize); scope_ended(); hook_panicked(u64);
     }
-    #[inline]
-    pub(crate) fn inserted_in_place(&self) {}
-    #[inline]
-    pub(crate) fn lookup(&self, _hit: bool) {}
-    #[inline]
-    pub(crate) fn lookup_shared(&self, _hit: bool) {}
-    #[inline]
-    pub(crate) fn untaken(&self, _cause: RemovalCause, _count: u64) {}
-    #[inline]
-    pub(crate) fn removed(&self, _cause: RemovalCause) {}
-    #[inline]
-    pub(crate) fn removed_many(&self, _cause: RemovalCause, _count: u64) {}
-    #[inline]
-    pub(crate) fn taken(&self, _count: u64) {}
-    #[inline]
-    pub(crate) fn weight_budget(&self, _max_weight: u64) {}
-    #[inline]
-    pub(crate) fn weighed(&self, _weight: u64) {}
-    #[inline]
-    pub(crate) fn resized(&self, _heap_bytes: usize, _max: usize) {}
-    #[inline]
-    pub(crate) fn scope_ended(&self) {}
-    #[inline]
-    pub(crate) fn hook_panicked(&self, _count: u64) {}
+
+    pub(crate) fn register(self) -> Self {
+        self
+    }
+
     #[inline]
     pub(crate) fn hook_panics(&self) -> u64 {
         0
@@ -206,15 +170,14 @@ pub(crate) struct Metrics {
 #[cfg_attr(not(feature = "tracking"), allow(dead_code))]
 impl Metrics {
     /// The figures of a new map, not yet registered.
-    fn new(
-        name: String,
-        lifetime: Lifetime,
-        policy: &'static str,
-        max: usize,
-        site: &'static Location<'static>,
-        ages: Option<Arc<Ages>>,
-        shards: Vec<Arc<Metrics>>,
-    ) -> Self {
+    fn new(identity: Identity, (ages, unscoped): StoreFigures, shards: Vec<Arc<Metrics>>) -> Self {
+        let Identity {
+            name,
+            lifetime,
+            policy,
+            max,
+            site,
+        } = identity;
         Self {
             name,
             lifetime,
@@ -238,20 +201,14 @@ impl Metrics {
             )),
             hook_panics: AtomicU64::new(0),
             ages,
-            unscoped: None,
+            unscoped,
             shards,
         }
     }
 
-    /// The count of entries written outside any scope, for a map of a scoped lifetime.
-    fn with_unscoped(mut self, unscoped: Option<Arc<AtomicUsize>>) -> Self {
-        self.unscoped = unscoped;
-        self
-    }
-
     /// Publishes these figures in the registry until the returned handle is dropped.
-    fn register(self) -> Arc<Self> {
-        let metrics = Arc::new(self);
+    pub(crate) fn register(self: Arc<Self>) -> Arc<Self> {
+        let metrics = self;
         let mut entries = registry();
         // Dropped maps leave dead weak pointers behind; sweep them as new maps arrive.
         sweep_dropped(&mut entries);

@@ -37,7 +37,7 @@ mod suspects;
 #[cfg(feature = "metrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub use export::export_metrics;
-pub(crate) use metrics::{MapMetrics, register, register_sharded, shard_metrics};
+pub(crate) use metrics::{Identity, MapMetrics, register, register_sharded, shard_metrics};
 pub use prometheus::render_prometheus;
 pub use report::{KeyLifetimes, MapReport, report, snapshot};
 

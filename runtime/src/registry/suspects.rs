@@ -276,43 +276,53 @@ impl State {
         // The newest sample at or before the window's start, if the history reaches back
         // that far.
         let start = window_start.and_then(|t| history.iter().rposition(|s| s.at <= t));
+        let window = |start| Window {
+            history,
+            start,
+            thresholds,
+        };
         let growing = match start {
-            Some(start) => unscoped_grew(history, start, report, thresholds)
-                .or_else(|| grew_over_window(history, start, report, thresholds)),
+            Some(start) => unscoped_grew(window(start), report)
+                .or_else(|| grew_over_window(window(start), report)),
             None => grew_since_creation(report, thresholds),
         };
         growing
-            .or_else(|| thrashed(history, start.unwrap_or(0), report))
+            .or_else(|| thrashed(window(start.unwrap_or(0)), report))
             .or_else(|| scope_forgotten(report, thresholds))
     }
 }
 
-/// How much `figure` grew over the window from `start`, if the window has enough samples,
-/// the figure never fell below where it started, and it grew by at least `min_growth`.
-fn window_growth(
-    history: &VecDeque<Sample>,
+/// What a rule judges: the map's samples, where its window starts among them, and the
+/// thresholds.
+#[derive(Clone, Copy)]
+struct Window<'a> {
+    history: &'a VecDeque<Sample>,
+    /// The window's first sample.
     start: usize,
-    min_growth: u64,
-    figure: fn(&Sample) -> u64,
-) -> Option<u64> {
-    let (first, now) = (figure(&history[start]), figure(history.back()?));
-    let enough_samples = history.len() - start >= GROWTH_CHECKS;
-    let never_below_start = history.iter().skip(start).all(|s| figure(s) >= first);
-    let growth = now.saturating_sub(first);
-    (enough_samples && never_below_start && growth >= min_growth).then_some(growth)
+    thresholds: &'a Thresholds,
 }
 
-/// The windowed growth rule; `start` indexes the window's first sample.
-fn grew_over_window(
-    history: &VecDeque<Sample>,
-    start: usize,
-    report: &MapReport,
-    thresholds: &Thresholds,
-) -> Option<Suspicion> {
+impl Window<'_> {
+    /// How much `figure` grew over the window, if the window has enough samples, the figure
+    /// never fell below where it started, and it grew by at least the thresholds' `min_growth`.
+    fn growth(self, figure: fn(&Sample) -> u64) -> Option<u64> {
+        let Self { history, start, .. } = self;
+        let (first, now) = (figure(&history[start]), figure(history.back()?));
+        let enough_samples = history.len() - start >= GROWTH_CHECKS;
+        let never_below_start = history.iter().skip(start).all(|s| figure(s) >= first);
+        let growth = now.saturating_sub(first);
+        (enough_samples && never_below_start && growth >= self.thresholds.min_growth)
+            .then_some(growth)
+    }
+}
+
+/// The windowed growth rule.
+fn grew_over_window(window: Window<'_>, report: &MapReport) -> Option<Suspicion> {
     if report.len >= report.max {
         return None;
     }
-    let growth = window_growth(history, start, thresholds.min_growth, |s| s.len)?;
+    let growth = window.growth(|s| s.len)?;
+    let Window { history, start, .. } = window;
     let (first, now) = (history[start], *history.back()?);
     // The growth began at the last minimum: walk back while the map was no larger before.
     let mut began = start;
@@ -329,16 +339,11 @@ fn grew_over_window(
 /// A request-lifetime map's entries written outside any request grew by at least
 /// `min_growth` over the window and never fell below where they started: some writer runs
 /// outside the request scopes, and nothing ends what it writes.
-fn unscoped_grew(
-    history: &VecDeque<Sample>,
-    start: usize,
-    report: &MapReport,
-    thresholds: &Thresholds,
-) -> Option<Suspicion> {
+fn unscoped_grew(window: Window<'_>, report: &MapReport) -> Option<Suspicion> {
     if report.lifetime != Lifetime::Request {
         return None;
     }
-    let growth = window_growth(history, start, thresholds.min_growth, |s| s.unscoped)?;
+    let growth = window.growth(|s| s.unscoped)?;
     Some(Suspicion::UnscopedWrites {
         unscoped: report.unscoped,
         growth,
@@ -361,10 +366,11 @@ fn grew_since_creation(report: &MapReport, thresholds: &Thresholds) -> Option<Su
         })
 }
 
-/// At its bound, the map evicted at least its bound since the `start` sample; or, with a
+/// At its bound, the map evicted at least its bound since the window's start; or, with a
 /// weight budget, it weighs at least 90% of it and evicted at least as many entries as it
 /// holds (its whole content turned over).
-fn thrashed(history: &VecDeque<Sample>, start: usize, report: &MapReport) -> Option<Suspicion> {
+fn thrashed(window: Window<'_>, report: &MapReport) -> Option<Suspicion> {
+    let Window { history, start, .. } = window;
     let (first, now) = (history.get(start)?, history.back()?);
     let evictions = now.evictions.saturating_sub(first.evictions);
     let on_count = report.len >= report.max && evictions >= report.max.max(1);

@@ -232,6 +232,20 @@ impl Expiring {
             .get_or_insert_with(|| Arc::new(crate::storage::ages::Ages::default()));
     }
 
+    /// The timestamp columns in use, slab-aligned: `written` with a `ttl`, `touched` with an
+    /// `idle`, `born` when key lifetimes are recorded.
+    #[inline]
+    fn columns(&mut self) -> impl Iterator<Item = &mut Vec<u64>> {
+        let (ttl, idle, ages) = (self.ttl.is_some(), self.idle.is_some(), self.ages.is_some());
+        [
+            (ttl, &mut self.written),
+            (idle, &mut self.touched),
+            (ages, &mut self.born),
+        ]
+        .into_iter()
+        .filter_map(|(used, column)| used.then_some(column))
+    }
+
     fn record_departure(&self, index: usize, now: u64) {
         if let (Some(ages), Some(&born)) = (&self.ages, self.born.get(index)) {
             ages.record(now.saturating_sub(born));
@@ -269,14 +283,8 @@ impl sealed::ExpiryState for Expiring {
     }
 
     fn push(&mut self, now: u64) {
-        if self.ttl.is_some() {
-            self.written.push(now);
-        }
-        if self.idle.is_some() {
-            self.touched.push(now);
-        }
-        if self.ages.is_some() {
-            self.born.push(now);
+        for column in self.columns() {
+            column.push(now);
         }
     }
 
@@ -294,15 +302,11 @@ impl sealed::ExpiryState for Expiring {
     }
 
     fn swap_remove(&mut self, index: usize) {
-        if self.ttl.is_some() {
-            self.written.swap_remove(index);
-        }
-        if self.idle.is_some() {
-            self.touched.swap_remove(index);
-        }
         if self.ages.is_some() {
             self.record_departure(index, self.now());
-            self.born.swap_remove(index);
+        }
+        for column in self.columns() {
+            column.swap_remove(index);
         }
     }
 

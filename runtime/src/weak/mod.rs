@@ -264,13 +264,8 @@ impl<K: WeakKey, V> Default for WeakKeyMap<K, V> {
 // Nothing here hashes a key, so it holds for any `Weak<T>`: a struct naming this type
 // compiles, and `#[managed_map(weak_keys)]` reports a pointee without `Hash`/`Eq` once, at
 // the key, instead of at every use the macro generates.
-impl<K, V, P: Policy, S, L, E> WeakKeyMap<K, V, P, S, L, E>
-where
-    K: WeakElement,
-    P: Policy,
-    S: BuildHasher,
-    L: RemovalListener<K, V>,
-    E: Expiry,
+impl<K: WeakElement, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
+    WeakKeyMap<K, V, P, S, L, E>
 {
     pub(crate) fn from_parts(
         store: Store<Weakly<K>, V, StoredHash, E, QueuesOf<P>>,
@@ -539,13 +534,8 @@ where
 }
 
 // Hashing and comparing by pointee: `K: WeakKey`, that is `T: Hash + Eq` in `Weak<T>`.
-impl<K, V, P: Policy, S, L, E> WeakKeyMap<K, V, P, S, L, E>
-where
-    K: WeakKey,
-    P: Policy,
-    S: BuildHasher,
-    L: RemovalListener<K, V>,
-    E: Expiry,
+impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
+    WeakKeyMap<K, V, P, S, L, E>
 {
     fn weakly(&self, key: &K::Strong) -> Weakly<K> {
         let mut state = self.hasher.build_hasher();
@@ -855,12 +845,8 @@ where
 }
 
 // `P: Evicting` per method: on a bounded map, a call fails with `Evicting`'s message.
-impl<K, V, P: Policy, S, L, E> WeakKeyMap<K, V, P, S, L, E>
-where
-    K: WeakKey,
-    S: BuildHasher,
-    L: RemovalListener<K, V>,
-    E: Expiry,
+impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
+    WeakKeyMap<K, V, P, S, L, E>
 {
     /// Stores `value` under `key` as the most recent entry. A value already stored for the
     /// key leaves with [`RemovalCause::Replaced`]; a new key arriving when the map is full
@@ -893,12 +879,8 @@ where
 }
 
 // An impl-level `P: Evicting`: a bounded map has a `get` of its own (through `&self`).
-impl<K, V, P: Evicting, S, L, E> WeakKeyMap<K, V, P, S, L, E>
-where
-    K: WeakKey,
-    S: BuildHasher,
-    L: RemovalListener<K, V>,
-    E: Expiry,
+impl<K: WeakKey, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
+    WeakKeyMap<K, V, P, S, L, E>
 {
     /// The value for a live `key`, making it the most recent entry (as every LRU map's
     /// `get` does) and counting a hit or a miss. O(1) average.
@@ -974,12 +956,8 @@ where
     }
 }
 
-impl<K, V, S, L, E> WeakKeyMap<K, V, Reject, S, L, E>
-where
-    K: WeakKey,
-    S: BuildHasher,
-    L: RemovalListener<K, V>,
-    E: Expiry,
+impl<K: WeakKey, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
+    WeakKeyMap<K, V, Reject, S, L, E>
 {
     /// The value for a live `key`. Reads never reorder a bounded map, so this takes `&self`;
     /// it counts a hit or a miss. O(1) average.
@@ -1075,13 +1053,8 @@ where
     }
 }
 
-impl<'a, K, V, P: Policy, S, L, E> IntoIterator for &'a WeakKeyMap<K, V, P, S, L, E>
-where
-    K: WeakElement,
-    P: Policy,
-    S: BuildHasher,
-    L: RemovalListener<K, V>,
-    E: Expiry,
+impl<'a, K: WeakElement, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
+    IntoIterator for &'a WeakKeyMap<K, V, P, S, L, E>
 {
     type Item = (K::Strong, &'a V);
     type IntoIter = WeakIter<'a, K, V>;
@@ -1091,13 +1064,8 @@ where
     }
 }
 
-impl<K, V, P: Policy, S, L, E> ManagedCache for WeakKeyMap<K, V, P, S, L, E>
-where
-    K: WeakElement,
-    P: Policy,
-    S: BuildHasher,
-    L: RemovalListener<K, V>,
-    E: Expiry,
+impl<K: WeakElement, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry> ManagedCache
+    for WeakKeyMap<K, V, P, S, L, E>
 {
     /// If the map has `lifetime`: dead-key entries leave as [`RemovalCause::Collected`], the
     /// rest as [`RemovalCause::ScopeEnded`]. Returns how many left. O(n).
@@ -1125,11 +1093,8 @@ where
     }
 }
 
-impl<K, V, P: Policy, S, L, E> Drop for WeakKeyMap<K, V, P, S, L, E>
-where
-    K: WeakElement,
-    L: RemovalListener<K, V>,
-    E: Expiry,
+impl<K: WeakElement, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> Drop
+    for WeakKeyMap<K, V, P, S, L, E>
 {
     /// Entries whose key died leave as [`RemovalCause::Collected`], then the rest as
     /// [`RemovalCause::Dropped`]. As for [`ManagedMap`], every value reaches its hooks even
@@ -1147,15 +1112,10 @@ where
     }
 }
 
-impl<K, V, P: Policy, S, L, E> fmt::Debug for WeakKeyMap<K, V, P, S, L, E>
+impl<K: WeakElement, V: fmt::Debug, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
+    fmt::Debug for WeakKeyMap<K, V, P, S, L, E>
 where
-    K: WeakElement,
     K::Strong: fmt::Debug,
-    V: fmt::Debug,
-    P: Policy,
-    S: BuildHasher,
-    L: RemovalListener<K, V>,
-    E: Expiry,
 {
     /// Shows the bound and the live entries, most recent first.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -1326,15 +1286,17 @@ impl<K: WeakElement, V, P: Policy, S, E: Expiry> Shard
 /// map.insert(Rc::clone(&key), 1);
 /// assert_eq!(map["a"], 1);
 /// ```
-impl<K, Q, V, P: Policy, S, L, E> core::ops::Index<&Q> for WeakKeyMap<K, V, P, S, L, E>
-where
+impl<
     K: WeakKey,
-    K::Key: Borrow<Q>,
     Q: Hash + Eq + ?Sized,
+    V,
     P: Policy,
     S: BuildHasher,
     L: RemovalListener<K, V>,
     E: Expiry,
+> core::ops::Index<&Q> for WeakKeyMap<K, V, P, S, L, E>
+where
+    K::Key: Borrow<Q>,
 {
     type Output = V;
 
@@ -1359,14 +1321,8 @@ where
 /// b.insert(Rc::clone(&key), 1);
 /// assert_eq!(a, b);
 /// ```
-impl<K, V, P: Policy, S, L, E> PartialEq for WeakKeyMap<K, V, P, S, L, E>
-where
-    K: WeakKey,
-    V: PartialEq,
-    P: Policy,
-    S: BuildHasher,
-    L: RemovalListener<K, V>,
-    E: Expiry,
+impl<K: WeakKey, V: PartialEq, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
+    PartialEq for WeakKeyMap<K, V, P, S, L, E>
 {
     fn eq(&self, other: &Self) -> bool {
         self.iter().count() == other.iter().count()

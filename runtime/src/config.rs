@@ -13,7 +13,7 @@ use crate::map::ManagedMap;
 use crate::policy::Policy;
 use crate::scope::Lifetime;
 use crate::storage::expiry::Expiry;
-use crate::storage::queues::Queues;
+use crate::storage::order::EvictionOrder;
 use crate::storage::store::Store;
 use crate::weak::{StoredHash, WeakKeyMap};
 
@@ -92,7 +92,7 @@ type Configured<T, L> = (T, L, Lifetime, Cow<'static, str>);
 
 /// A configured single-threaded map's storage (hashing with `hasher`), listener, lifetime and
 /// name.
-fn configured_store<K, V, S, O: Queues, L: FieldConfig, E: Expiry>(
+fn configured_store<K, V, S, O: EvictionOrder, L: FieldConfig, E: Expiry>(
     hasher: S,
 ) -> Configured<Store<K, V, S, E, O>, L> {
     let (max, expiry, lifetime, name) = configured::<L, E>();

@@ -16,7 +16,7 @@ mod sealed {
     /// Sealed, and where each policy names its eviction state.
     pub trait Sealed {
         /// The store's eviction order for this policy.
-        type Queues: crate::storage::queues::Queues;
+        type Order: crate::storage::order::EvictionOrder;
     }
 }
 
@@ -109,17 +109,17 @@ pub struct Adaptive;
 pub struct Reject;
 
 impl sealed::Sealed for Lru {
-    type Queues = crate::storage::queues::OneQueue;
+    type Order = crate::storage::order::RecencyOrder;
 }
 impl sealed::Sealed for Adaptive {
-    type Queues = crate::storage::queues::TwoQueues;
+    type Order = crate::storage::order::AdaptiveOrder;
 }
 impl sealed::Sealed for Reject {
-    type Queues = crate::storage::queues::OneQueue;
+    type Order = crate::storage::order::RecencyOrder;
 }
 
-/// The store's eviction state for `P`.
-pub(crate) type QueuesOf<P> = <P as sealed::Sealed>::Queues;
+/// The store's eviction order for `P`.
+pub(crate) type OrderOf<P> = <P as sealed::Sealed>::Order;
 
 impl Evicting for Lru {}
 impl Evicting for Adaptive {}

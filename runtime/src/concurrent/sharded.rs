@@ -30,7 +30,7 @@ use crate::scope::{Lifetime, ManagedCache};
 use crate::settings::{Settings, assert_valid_max};
 use crate::stats::MapStats;
 use crate::storage::expiry::Expiry;
-use crate::storage::queues::Queues;
+use crate::storage::order::EvictionOrder;
 use crate::storage::scopes::ScopeTags;
 use crate::storage::store::Store;
 
@@ -97,7 +97,7 @@ impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Sharded<T, S, L> {
     /// Makes the shards — how many, each's bound, reserved room and registry counters (one
     /// writer per counter) — and the map's one registry entry summing them. `store` makes a
     /// shard's storage (its bound, its room), `shard` the shard around it.
-    pub(crate) fn build<K2, V2, S2, E2: Expiry, O2: Queues>(
+    pub(crate) fn build<K2, V2, S2, E2: Expiry, O2: EvictionOrder>(
         parts: Parts<S, L>,
         max_weight: Option<u64>,
         policy: &'static str,

@@ -23,7 +23,7 @@ use crate::departures::{Departed, Departures, Resize, Settle, Shard};
 use crate::error::CapacityError;
 use crate::hooks::{NoListener, RemovalListener};
 use crate::panics::HookPanics;
-use crate::policy::{Adaptive, Evicting, Lru, Policy, QueuesOf, Reject};
+use crate::policy::{Adaptive, Evicting, Lru, OrderOf, Policy, Reject};
 use crate::registry::{self, MapMetrics};
 use crate::scope::{Lifetime, ManagedCache};
 use crate::settings::assert_valid_max;
@@ -129,7 +129,7 @@ where
     L: RemovalListener<K, V>,
     E: Expiry,
 {
-    store: Store<K, V, S, E, QueuesOf<P>>,
+    store: Store<K, V, S, E, OrderOf<P>>,
     listener: L,
     lifetime: Lifetime,
     name: Cow<'static, str>,
@@ -321,7 +321,7 @@ impl<K, V, P: Policy, S> ManagedMap<K, V, P, S> {
 
 impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P, S, L, E> {
     pub(crate) fn from_parts(
-        store: Store<K, V, S, E, QueuesOf<P>>,
+        store: Store<K, V, S, E, OrderOf<P>>,
         listener: L,
         lifetime: Lifetime,
         name: Cow<'static, str>,
@@ -350,7 +350,7 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
 
     /// A map publishing its figures through `metrics` (a concurrent map's shard).
     pub(crate) fn with_metrics(
-        store: Store<K, V, S, E, QueuesOf<P>>,
+        store: Store<K, V, S, E, OrderOf<P>>,
         listener: L,
         lifetime: Lifetime,
         name: Cow<'static, str>,

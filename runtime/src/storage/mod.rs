@@ -4,6 +4,6 @@
 
 pub(crate) mod ages;
 pub(crate) mod expiry;
-pub(crate) mod queues;
+pub(crate) mod order;
 pub(crate) mod scopes;
 pub(crate) mod store;

@@ -40,7 +40,7 @@ use std::time::Duration;
 use crate::storage::ages::Ages;
 use crate::storage::expiry::sealed::ExpiryState;
 use crate::storage::expiry::{Expiring, Expiry};
-use crate::storage::queues::NIL;
+use crate::storage::order::NIL;
 
 /// The lifetimes that have scopes, as slots of the thread's current-scope table: request,
 /// session, batch.

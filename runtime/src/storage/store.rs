@@ -17,7 +17,7 @@ use core::hash::{BuildHasher, Hash};
 use hashbrown::HashTable;
 
 use crate::storage::expiry::{Expiry, NoExpiry};
-use crate::storage::queues::{NIL, OneQueue, Queues, SMALL, TwoQueues};
+use crate::storage::order::{Ends, EvictionOrder, Links, NIL, RecencyOrder};
 use crate::storage::scopes::ScopeTags;
 
 /// The largest `max` a map accepts: links are `u32` and `u32::MAX` is the "no node" link.
@@ -31,25 +31,23 @@ pub(crate) struct Node<K, V> {
     pub(crate) key: K,
     pub(crate) value: V,
     /// Towards the front (more recent).
-    prev: u32,
+    pub(super) prev: u32,
     /// Towards the back (less recent).
-    next: u32,
+    pub(super) next: u32,
 }
 
 #[derive(Clone)]
-pub(crate) struct Store<K, V, S, E = NoExpiry, O = OneQueue> {
+pub(crate) struct Store<K, V, S, E = NoExpiry, O = RecencyOrder> {
     nodes: Vec<Node<K, V>>,
     table: HashTable<u32>,
-    /// Most recent node.
-    front: u32,
-    /// Least recent node: the next eviction victim.
-    back: u32,
+    /// The list's ends: most recent first; the back leaves first under LRU.
+    ends: Ends,
     hasher: S,
     max: usize,
     /// Expiry timestamps, slab-aligned; a zero-sized no-op for `NoExpiry`.
     stamps: E,
-    /// The eviction order beyond the list: zero-sized for LRU and bounded maps.
-    queues: O,
+    /// The policy's eviction order over the list: zero-sized for LRU and bounded maps.
+    order: O,
     /// Per-entry weights, for a map with a weight budget.
     weights: Weights,
     /// Indices erased from the table since it was last sized: at most this many tombstones
@@ -89,17 +87,16 @@ fn hash_key<S: BuildHasher, Q: Hash + ?Sized>(hasher: &S, key: &Q) -> u64 {
     hasher.hash_one(key)
 }
 
-impl<K, V, S, E: Expiry, O: Queues> Store<K, V, S, E, O> {
+impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
     pub(crate) fn new(max: usize, hasher: S, expiry: E) -> Self {
         Self {
             nodes: Vec::new(),
             table: HashTable::new(),
-            front: NIL,
-            back: NIL,
+            ends: Ends::default(),
             hasher,
             max: max.min(MAX_LIMIT),
             stamps: expiry,
-            queues: O::default(),
+            order: O::default(),
             weights: Weights::default(),
             erased: 0,
             scopes: None,
@@ -307,8 +304,7 @@ impl<K, V, S, E: Expiry, O: Queues> Store<K, V, S, E, O> {
             table * (size_of::<u32>() + 1) + GROUP_WIDTH
         };
         let stamps = self.stamps.heap_bytes();
-        let queues = self.queues.two().map_or(0, TwoQueues::heap_bytes);
-        let queues = queues + self.weights.each.capacity() * size_of::<u64>();
+        let queues = self.order.heap_bytes() + self.weights.each.capacity() * size_of::<u64>();
         let queues = queues + self.scopes.as_deref().map_or(0, ScopeTags::heap_bytes);
         self.nodes.capacity() * size_of::<Node<K, V>>() + table_bytes + stamps + queues
     }
@@ -330,7 +326,7 @@ impl<K, V, S, E: Expiry, O: Queues> Store<K, V, S, E, O> {
     /// The least recent entry, if any.
     #[inline]
     pub(crate) fn back(&self) -> Option<u32> {
-        (self.back != NIL).then_some(self.back)
+        (self.ends.back != NIL).then_some(self.ends.back)
     }
 
     /// The last slab position, if any: removing it moves no other node.
@@ -348,8 +344,8 @@ impl<K, V, S, E: Expiry, O: Queues> Store<K, V, S, E, O> {
     pub(crate) fn recency(&self) -> Recency<'_, K, V> {
         Recency {
             nodes: &self.nodes,
-            front: self.front,
-            back: self.back,
+            front: self.ends.front,
+            back: self.ends.back,
             remaining: self.nodes.len(),
         }
     }
@@ -359,8 +355,7 @@ impl<K, V, S, E: Expiry, O: Queues> Store<K, V, S, E, O> {
         self.table = HashTable::new();
         // A new table has no tombstones (the count only bounds them; see `make_table_room`).
         self.erased = 0;
-        self.front = NIL;
-        self.back = NIL;
+        self.ends = Ends::default();
         self.stamps.clear();
         if self.weighs() {
             self.weights.each = Vec::new();
@@ -369,158 +364,38 @@ impl<K, V, S, E: Expiry, O: Queues> Store<K, V, S, E, O> {
         if let Some(scopes) = self.scopes.as_deref_mut() {
             scopes.clear();
         }
-        if let Some(q) = self.queues.two_mut() {
-            q.reset();
-        }
+        self.order.reset();
         core::mem::take(&mut self.nodes)
     }
 
-    fn unlink(&mut self, index: u32) {
-        let Node { prev, next, .. } = self.nodes[index as usize];
-        if let Some(q) = self.queues.two_mut().filter(|q| q.small_head == index) {
-            q.small_head = next;
-        }
-        match prev {
-            NIL => self.front = next,
-            p => self.nodes[p as usize].next = next,
-        }
-        match next {
-            NIL => self.back = prev,
-            n => self.nodes[n as usize].prev = prev,
-        }
-    }
-
-    fn link_front(&mut self, index: u32) {
-        let old_front = self.front;
-        let node = &mut self.nodes[index as usize];
-        node.prev = NIL;
-        node.next = old_front;
-        match old_front {
-            NIL => self.back = index,
-            f => self.nodes[f as usize].prev = index,
-        }
-        self.front = index;
-    }
-
-    /// Links `index` just before `at` (at the back for `NIL`).
-    fn link_before(&mut self, index: u32, at: u32) {
-        let prev = match at {
-            NIL => self.back,
-            at => self.nodes[at as usize].prev,
-        };
-        let node = &mut self.nodes[index as usize];
-        node.prev = prev;
-        node.next = at;
-        match prev {
-            NIL => self.front = index,
-            p => self.nodes[p as usize].next = index,
-        }
-        match at {
-            NIL => self.back = index,
-            a => self.nodes[a as usize].prev = index,
-        }
-    }
-
-    /// Marks the entry as the most recent. O(1).
+    /// The list and the order over it, borrowed apart from the rest of the store.
     #[inline]
-    fn touch(&mut self, index: u32) {
-        if self.front != index {
-            self.unlink(index);
-            self.link_front(index);
-        }
+    fn order(&mut self) -> (Links<'_, K, V>, &mut O) {
+        let Self {
+            nodes, ends, order, ..
+        } = self;
+        (Links { nodes, ends }, order)
     }
 
     /// Records a use of the entry (a hit or an overwrite): LRU moves it to the front; the
     /// adaptive policy writes one byte. O(1).
     #[inline]
     pub(crate) fn promote(&mut self, index: u32) {
-        match self.queues.two_mut() {
-            Some(q) => {
-                q.hit(index);
-                q.sample(true, self.max);
-            }
-            None => self.touch(index),
-        }
+        let max = self.max;
+        let (mut links, order) = self.order();
+        order.used(&mut links, index, max);
     }
 
-    /// Links a node that is in no queue as a newly arrived key with `hash`: the front for
-    /// one queue; for two, the small queue's head, or the main queue's if the ghost
-    /// remembers the key.
-    fn place(&mut self, index: u32, hash: u64) {
-        let Some(q) = self.queues.two_mut() else {
-            self.link_front(index);
-            return;
-        };
-        q.sample(false, self.max);
-        let main_len = self.nodes.len() - q.small_len as usize - 1;
-        let main_room = main_len + q.small_target(self.max) < self.max;
-        if q.admit_to_main(hash) || main_room {
-            q.marks[index as usize] = 0;
-            self.link_front(index);
-        } else {
-            q.marks[index as usize] = SMALL;
-            q.small_len += 1;
-            let at = q.small_head;
-            self.link_before(index, at);
-            if let Some(q) = self.queues.two_mut() {
-                q.small_head = index;
-            }
-        }
-    }
-
-    /// Counts the node at `index` out of its queue, before it is unlinked for good.
-    fn leave_queue(&mut self, index: u32) {
-        if let Some(q) = self.queues.two_mut().filter(|q| q.is_small(index)) {
-            q.small_len -= 1;
-        }
-    }
-
-    /// The entry to evict next; for the adaptive policy, the queues turn over (entries hit
-    /// since they were last looked at move on instead of leaving) until one is found.
-    /// Amortized O(1): every turn spends one hit. `None` when empty.
+    /// The entry to evict next (see `EvictionOrder::next_victim`); `None` when empty.
+    /// Amortized O(1).
     pub(crate) fn next_victim(&mut self) -> Option<u32> {
-        if !O::TWO {
-            return self.back();
-        }
-        loop {
-            let Some(q) = self.queues.two() else {
-                return self.back();
-            };
-            if self.nodes.is_empty() {
-                return None;
-            }
-            let small_len = q.small_len as usize;
-            let main_len = self.nodes.len() - small_len;
-            if small_len > 0 && (small_len >= q.small_target(self.max) || main_len == 0) {
-                // The small queue's tail is the list's back.
-                let tail = self.back;
-                if q.frequency(tail) == 0 {
-                    return Some(tail);
-                }
-                self.unlink(tail);
-                if let Some(q) = self.queues.two_mut() {
-                    q.small_len -= 1;
-                    q.marks[tail as usize] = 0;
-                }
-                self.link_front(tail);
-            } else {
-                let tail = match q.small_head {
-                    NIL => self.back,
-                    head => self.nodes[head as usize].prev,
-                };
-                if q.frequency(tail) == 0 {
-                    return Some(tail);
-                }
-                if let Some(q) = self.queues.two_mut() {
-                    q.marks[tail as usize] -= 1;
-                }
-                self.touch(tail);
-            }
-        }
+        let max = self.max;
+        let (mut links, order) = self.order();
+        order.next_victim(&mut links, max)
     }
 }
 
-impl<K: Hash, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O> {
+impl<K: Hash, V, S: BuildHasher, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
     #[inline]
     pub(crate) fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
         hash_key(&self.hasher, key)
@@ -584,31 +459,10 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O> {
             let now = self.stamps.now();
             self.stamps.push(now);
         }
-        if let Some(q) = self.queues.two_mut() {
-            q.marks.push(0);
-            self.nodes.push(Node {
-                key,
-                value,
-                prev: NIL,
-                next: NIL,
-            });
-            self.place(index, hash);
-            self.pushed_extras(index);
-            return (index, grew);
-        }
-        // Linked as it is pushed: no second write to the new node.
-        let old_front = self.front;
-        self.nodes.push(Node {
-            key,
-            value,
-            prev: NIL,
-            next: old_front,
-        });
-        match old_front {
-            NIL => self.back = index,
-            front => self.nodes[front as usize].prev = index,
-        }
-        self.front = index;
+        let max = self.max;
+        let (mut links, order) = self.order();
+        let pushed = order.push(&mut links, key, value, hash, max);
+        debug_assert_eq!(pushed, index);
         self.pushed_extras(index);
         (index, grew)
     }
@@ -639,18 +493,9 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O> {
         let node = &mut self.nodes[victim as usize];
         let old_key = core::mem::replace(&mut node.key, key);
         let old_value = core::mem::replace(&mut node.value, value);
-        if O::TWO {
-            let from_small = self.queues.two().is_some_and(|q| q.is_small(victim));
-            self.leave_queue(victim);
-            self.unlink(victim);
-            let slots = self.nodes.len();
-            if let Some(q) = self.queues.two_mut().filter(|_| from_small) {
-                q.remember(victim_hash, slots);
-            }
-            self.place(victim, hash);
-        } else {
-            self.touch(victim);
-        }
+        let max = self.max;
+        let (mut links, order) = self.order();
+        order.reborn(&mut links, victim, victim_hash, hash, max);
         self.mark_written(victim);
         if E::ENABLED {
             let now = self.stamps.now();
@@ -732,14 +577,12 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O> {
     #[allow(clippy::inline_always, reason = "measured, see above")]
     #[inline(always)]
     fn detach(&mut self, index: u32, moved_hash: Option<u64>) -> (K, V) {
-        self.leave_queue(index);
-        self.unlink(index);
-        let last = (self.nodes.len() - 1) as u32;
-        let removed = self.nodes.swap_remove(index as usize);
+        let (mut links, order) = self.order();
+        order.unlink(&mut links, index);
+        let last = (links.nodes.len() - 1) as u32;
+        let removed = links.nodes.swap_remove(index as usize);
+        order.swap_removed(&mut links, index, last);
         self.stamps.swap_remove(index as usize);
-        if let Some(q) = self.queues.two_mut() {
-            q.marks.swap_remove(index as usize);
-        }
         if let Some(hash) = moved_hash {
             self.renumber(last, index, hash);
         }
@@ -768,25 +611,14 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O> {
         }
     }
 
-    /// The node formerly at `from` now sits at `to`: repoint its neighbours and the table.
+    /// The node formerly at `from` now sits at `to` (its links already follow): repoint the
+    /// table.
     #[allow(
         clippy::inline_always,
         reason = "inlined into `detach`, as before it took a hash"
     )]
     #[inline(always)]
     fn renumber(&mut self, from: u32, to: u32, hash: u64) {
-        let Node { prev, next, .. } = self.nodes[to as usize];
-        if let Some(q) = self.queues.two_mut().filter(|q| q.small_head == from) {
-            q.small_head = to;
-        }
-        match prev {
-            NIL => self.front = to,
-            p => self.nodes[p as usize].next = to,
-        }
-        match next {
-            NIL => self.back = to,
-            n => self.nodes[n as usize].prev = to,
-        }
         if let Some(slot) = self.table.find_mut(hash, |&i| i == from) {
             *slot = to;
         } else if let Some(slot) = self.table.iter_mut().find(|i| **i == from) {
@@ -822,9 +654,7 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O> {
         if let Some(scopes) = self.scopes.as_deref_mut() {
             scopes.shrink_to(capacity);
         }
-        if let Some(q) = self.queues.two_mut() {
-            q.shrink_to(capacity);
-        }
+        self.order.shrink_to(capacity);
     }
 
     /// Whether the table is due to shrink once one more entry is removed.
@@ -898,9 +728,7 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: Queues> Store<K, V, S, E, O> {
         if let Some(scopes) = self.scopes.as_deref_mut() {
             scopes.shrink_to(len);
         }
-        if let Some(q) = self.queues.two_mut() {
-            q.shrink_to(len);
-        }
+        self.order.shrink_to(len);
         let Self {
             nodes,
             table,
@@ -957,7 +785,7 @@ impl<'a, K, V> Recency<'a, K, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::queues::TwoQueues;
+    use crate::storage::order::AdaptiveOrder;
     use hashbrown::DefaultHashBuilder;
 
     fn order(store: &Store<u32, u32, DefaultHashBuilder>) -> Vec<u32> {
@@ -1021,7 +849,7 @@ mod tests {
             push(&mut store, key);
         }
         let index0 = store.find(store.hash(&0), &0).unwrap();
-        store.touch(index0);
+        store.promote(index0);
         let hash = store.hash(&7);
         let victim = store.back().unwrap();
         assert_eq!(store.replace_at(victim, hash, 7, 70), (1, 10));
@@ -1030,42 +858,9 @@ mod tests {
         assert!(store.find(store.hash(&1), &1).is_none());
     }
 
-    /// The two-queue split stays consistent: main nodes, then small nodes, `small_head` the
-    /// first small one, `small_len` their count, marks slab-aligned.
-    fn check_queues(store: &Store<u32, u32, DefaultHashBuilder, NoExpiry, TwoQueues>) {
-        let q = store.queues.two().unwrap();
-        assert_eq!(q.marks.len(), store.nodes.len());
-        let order: Vec<u32> = {
-            let mut at = store.front;
-            core::iter::from_fn(|| {
-                (at != NIL).then(|| {
-                    let here = at;
-                    at = store.nodes[here as usize].next;
-                    here
-                })
-            })
-            .collect()
-        };
-        assert_eq!(order.len(), store.nodes.len());
-        let first_small = order.iter().position(|&i| q.is_small(i));
-        if let Some(first) = first_small {
-            assert!(
-                order[first..].iter().all(|&i| q.is_small(i)),
-                "main after small"
-            );
-            assert_eq!(q.small_head, order[first]);
-        } else {
-            assert_eq!(q.small_head, NIL);
-        }
-        assert_eq!(
-            q.small_len as usize,
-            order.iter().filter(|&&i| q.is_small(i)).count()
-        );
-    }
-
     #[test]
     fn two_queues_stay_consistent_through_every_operation() {
-        let mut store: Store<u32, u32, DefaultHashBuilder, NoExpiry, TwoQueues> =
+        let mut store: Store<u32, u32, DefaultHashBuilder, NoExpiry, AdaptiveOrder> =
             Store::new(24, DefaultHashBuilder::default(), NoExpiry);
         // A fixed pseudo-random walk over inserts, hits, evictions and removals.
         let mut seed = 0x2545_f491_u32;
@@ -1103,7 +898,7 @@ mod tests {
                     }
                 }
             }
-            check_queues(&store);
+            store.order.assert_consistent(&store.nodes, store.ends);
         }
     }
 

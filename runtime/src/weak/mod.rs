@@ -28,7 +28,7 @@ use crate::hooks::{NoListener, RemovalListener};
 use crate::map::ManagedMap;
 use crate::map::iter::Iter;
 use crate::panics::HookPanics;
-use crate::policy::{Evicting, Lru, Policy, QueuesOf, Reject};
+use crate::policy::{Evicting, Lru, OrderOf, Policy, Reject};
 use crate::scope::{Lifetime, ManagedCache};
 use crate::storage::expiry::{Expiry, NoExpiry};
 use crate::storage::store::{MAX_LIMIT, Node, Store};
@@ -268,7 +268,7 @@ impl<K: WeakElement, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: 
     WeakKeyMap<K, V, P, S, L, E>
 {
     pub(crate) fn from_parts(
-        store: Store<Weakly<K>, V, StoredHash, E, QueuesOf<P>>,
+        store: Store<Weakly<K>, V, StoredHash, E, OrderOf<P>>,
         listener: L,
         lifetime: Lifetime,
         name: Cow<'static, str>,
@@ -283,7 +283,7 @@ impl<K: WeakElement, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: 
     /// A shard of a [`ConcurrentWeakKeyMap`]: its figures go to the sharded map's registry
     /// entry rather than one of its own.
     pub(crate) fn with_metrics(
-        store: Store<Weakly<K>, V, StoredHash, E, QueuesOf<P>>,
+        store: Store<Weakly<K>, V, StoredHash, E, OrderOf<P>>,
         listener: L,
         lifetime: Lifetime,
         hasher: S,

@@ -1,8 +1,8 @@
 //! How the store orders its entries for eviction: each policy's order behind one trait,
 //! [`EvictionOrder`], so the store calls the order at each event and never asks which it is.
 //!
-//! The store threads its slab into one list ([`Links`]: the links live in the nodes, the ends
-//! here); an order rearranges that list.
+//! The store threads its slab into one list (the links live in the nodes, the ends in the
+//! store); an order rearranges that list through the store's list operations, here.
 //!
 //! [`RecencyOrder`] is the list itself (LRU, or write order for a bounded map): nothing per
 //! slot. [`AdaptiveOrder`] is the adaptive policy, an
@@ -24,7 +24,7 @@
 //!
 //! The constants were chosen on `compare --suite traces` (README, "Choosing a policy").
 
-use crate::storage::store::Node;
+use crate::storage::store::{Node, Store};
 
 /// The "no node" link.
 pub(crate) const NIL: u32 = u32::MAX;
@@ -52,36 +52,8 @@ impl Default for Ends {
     }
 }
 
-/// The slab's nodes and the ends of their list: what an order rearranges. O(1) each.
-#[allow(
-    unreachable_pub,
-    reason = "named by `EvictionOrder`'s methods; unnameable outside, as that trait is"
-)]
-pub struct Links<'a, K, V> {
-    pub(crate) nodes: &'a mut Vec<Node<K, V>>,
-    pub(crate) ends: &'a mut Ends,
-}
-
-impl<K, V> core::fmt::Debug for Links<'_, K, V> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Links")
-            .field("len", &self.nodes.len())
-            .field("ends", &self.ends)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<K, V> Links<'_, K, V> {
-    #[inline]
-    fn prev(&self, index: u32) -> u32 {
-        self.nodes[index as usize].prev
-    }
-
-    #[inline]
-    fn next(&self, index: u32) -> u32 {
-        self.nodes[index as usize].next
-    }
-
+/// The list's operations, O(1) each: what an order rearranges.
+impl<K, V, S, E, O> Store<K, V, S, E, O> {
     #[inline]
     fn unlink(&mut self, index: u32) {
         let Node { prev, next, .. } = self.nodes[index as usize];
@@ -95,9 +67,7 @@ impl<K, V> Links<'_, K, V> {
         }
     }
 
-    /// Links `index` just before `at` (at the back for `NIL`; at the front when `at` is the
-    /// front).
-    #[inline]
+    /// Links `index` just before `at` (at the back for `NIL`).
     fn link_before(&mut self, index: u32, at: u32) {
         let prev = match at {
             NIL => self.ends.back,
@@ -138,23 +108,15 @@ impl<K, V> Links<'_, K, V> {
         }
     }
 
-    /// Pushes a node onto the slab, linked at the front as it is written (no second write).
+    /// Completes linking `index` at the front: the node was pushed pointing at the old
+    /// `front` (see `EvictionOrder::pushed`), so only its neighbour and the ends change.
     #[inline]
-    fn push_front(&mut self, key: K, value: V) -> u32 {
-        let index = self.nodes.len() as u32;
-        let front = self.ends.front;
-        self.nodes.push(Node {
-            key,
-            value,
-            prev: NIL,
-            next: front,
-        });
+    fn finish_front(&mut self, index: u32, front: u32) {
         match front {
             NIL => self.ends.back = index,
             f => self.nodes[f as usize].prev = index,
         }
         self.ends.front = index;
-        index
     }
 
     /// The node now at `to` was moved there from elsewhere in the slab: repoints its
@@ -174,47 +136,44 @@ impl<K, V> Links<'_, K, V> {
 }
 
 /// A policy's eviction order: the store calls it at each event that moves an entry in or
-/// out of the list, and asks it for the next victim. Hidden: the policies name it, users
-/// never do.
+/// out of the list, and asks it for the next victim; it keeps its own state in the store
+/// (`Store::order`). Hidden: the policies name it, users never do.
 #[allow(
     unreachable_pub,
     reason = "the sealed `Policy` names it; public so the bound is, unnameable outside"
 )]
-pub trait EvictionOrder: Clone + Default + Send + Sync + 'static {
-    /// Pushes a node for a new key with `hash` onto the slab and links it; returns its slot.
+pub trait EvictionOrder: Clone + Default + Send + Sync + Sized + 'static {
+    /// A node for a new key with `hash` was pushed at `index`, the slab's end, with no
+    /// previous node and the list's front, `front`, as its next (so the plain list links it
+    /// with no second write to the node): links it.
     #[doc(hidden)]
-    fn push<K, V>(
-        &mut self,
-        links: &mut Links<'_, K, V>,
-        key: K,
-        value: V,
-        hash: u64,
-        max: usize,
-    ) -> u32;
+    fn pushed<K, V, S, E>(store: &mut Store<K, V, S, E, Self>, index: u32, front: u32, hash: u64);
     /// Records a use (a hit or an overwrite) of the entry at `index`.
     #[doc(hidden)]
-    fn used<K, V>(&mut self, links: &mut Links<'_, K, V>, index: u32, max: usize);
+    fn used<K, V, S, E>(store: &mut Store<K, V, S, E, Self>, index: u32);
     /// Takes `index` out of the list, before it leaves the slab.
     #[doc(hidden)]
-    fn unlink<K, V>(&mut self, links: &mut Links<'_, K, V>, index: u32);
+    fn unlink<K, V, S, E>(store: &mut Store<K, V, S, E, Self>, index: u32);
     /// A new key with `hash` took the slot of `victim`, whose key hashed to `victim_hash`:
     /// relinks the slot as a new key.
     #[doc(hidden)]
-    fn reborn<K, V>(
-        &mut self,
-        links: &mut Links<'_, K, V>,
+    fn reborn<K, V, S, E>(
+        store: &mut Store<K, V, S, E, Self>,
         victim: u32,
         victim_hash: u64,
         hash: u64,
-        max: usize,
     );
-    /// The slab swap-removed `removed` (already unlinked); the last node, at `last` before,
-    /// now sits there if it was not itself removed.
+    /// The slab swap-removed `removed` (already unlinked); the last node moved there from
+    /// `moved_from`, unless it was the one removed (`None`).
     #[doc(hidden)]
-    fn swap_removed<K, V>(&mut self, links: &mut Links<'_, K, V>, removed: u32, last: u32);
+    fn swap_removed<K, V, S, E>(
+        store: &mut Store<K, V, S, E, Self>,
+        removed: u32,
+        moved_from: Option<u32>,
+    );
     /// The entry to evict next; `None` when empty.
     #[doc(hidden)]
-    fn next_victim<K, V>(&mut self, links: &mut Links<'_, K, V>, max: usize) -> Option<u32>;
+    fn next_victim<K, V, S, E>(store: &mut Store<K, V, S, E, Self>) -> Option<u32>;
     /// Forgets every entry (the store was emptied).
     #[doc(hidden)]
     fn reset(&mut self) {}
@@ -237,42 +196,39 @@ pub struct RecencyOrder;
 
 impl EvictionOrder for RecencyOrder {
     #[inline]
-    fn push<K, V>(
-        &mut self,
-        links: &mut Links<'_, K, V>,
-        key: K,
-        value: V,
-        _: u64,
-        _: usize,
-    ) -> u32 {
-        links.push_front(key, value)
+    fn pushed<K, V, S, E>(store: &mut Store<K, V, S, E, Self>, index: u32, front: u32, _: u64) {
+        store.finish_front(index, front);
     }
 
     #[inline]
-    fn used<K, V>(&mut self, links: &mut Links<'_, K, V>, index: u32, _max: usize) {
-        links.touch(index);
+    fn used<K, V, S, E>(store: &mut Store<K, V, S, E, Self>, index: u32) {
+        store.touch(index);
     }
 
     #[inline]
-    fn unlink<K, V>(&mut self, links: &mut Links<'_, K, V>, index: u32) {
-        links.unlink(index);
+    fn unlink<K, V, S, E>(store: &mut Store<K, V, S, E, Self>, index: u32) {
+        store.unlink(index);
     }
 
     #[inline]
-    fn reborn<K, V>(&mut self, links: &mut Links<'_, K, V>, victim: u32, _: u64, _: u64, _: usize) {
-        links.touch(victim);
+    fn reborn<K, V, S, E>(store: &mut Store<K, V, S, E, Self>, victim: u32, _: u64, _: u64) {
+        store.touch(victim);
     }
 
     #[inline]
-    fn swap_removed<K, V>(&mut self, links: &mut Links<'_, K, V>, removed: u32, last: u32) {
-        if removed != last {
-            links.moved(removed);
+    fn swap_removed<K, V, S, E>(
+        store: &mut Store<K, V, S, E, Self>,
+        removed: u32,
+        from: Option<u32>,
+    ) {
+        if from.is_some() {
+            store.moved(removed);
         }
     }
 
     #[inline]
-    fn next_victim<K, V>(&mut self, links: &mut Links<'_, K, V>, _max: usize) -> Option<u32> {
-        let back = links.ends.back;
+    fn next_victim<K, V, S, E>(store: &mut Store<K, V, S, E, Self>) -> Option<u32> {
+        let back = store.ends.back;
         (back != NIL).then_some(back)
     }
 }
@@ -379,130 +335,128 @@ impl AdaptiveOrder {
     /// Links a node that is in no queue as a newly arrived key with `hash`: the small queue's
     /// head, or the main queue's if the ghost remembers the key (it forgets it on the way) or
     /// the main queue has room (a map filling up).
-    fn place<K, V>(&mut self, links: &mut Links<'_, K, V>, index: u32, hash: u64, max: usize) {
-        self.sample(false, max);
-        let main_len = links.nodes.len() - self.small_len as usize - 1;
-        let main_room = main_len + self.small_target(max) < max;
-        if self.ghost.take(hash) || main_room {
-            self.marks[index as usize] = 0;
-            links.link_front(index);
+    fn place<K, V, S, E>(store: &mut Store<K, V, S, E, Self>, index: u32, hash: u64) {
+        let (max, len) = (store.max, store.nodes.len());
+        let q = &mut store.order;
+        q.sample(false, max);
+        let main_len = len - q.small_len as usize - 1;
+        let main_room = main_len + q.small_target(max) < max;
+        if q.ghost.take(hash) || main_room {
+            q.marks[index as usize] = 0;
+            store.link_front(index);
         } else {
-            self.marks[index as usize] = SMALL;
-            self.small_len += 1;
-            links.link_before(index, self.small_head);
-            self.small_head = index;
+            q.marks[index as usize] = SMALL;
+            q.small_len += 1;
+            let at = q.small_head;
+            q.small_head = index;
+            store.link_before(index, at);
         }
     }
 
     /// Takes `index` out of its queue and the list.
     #[inline]
-    fn leave<K, V>(&mut self, links: &mut Links<'_, K, V>, index: u32) {
-        if self.is_small(index) {
-            self.small_len -= 1;
+    fn leave<K, V, S, E>(store: &mut Store<K, V, S, E, Self>, index: u32) {
+        let next = store.nodes[index as usize].next;
+        let q = &mut store.order;
+        if q.is_small(index) {
+            q.small_len -= 1;
         }
-        if self.small_head == index {
-            self.small_head = links.next(index);
+        if q.small_head == index {
+            q.small_head = next;
         }
-        links.unlink(index);
+        store.unlink(index);
     }
 }
 
 impl EvictionOrder for AdaptiveOrder {
-    fn push<K, V>(
-        &mut self,
-        links: &mut Links<'_, K, V>,
-        key: K,
-        value: V,
-        hash: u64,
-        max: usize,
-    ) -> u32 {
-        let index = links.nodes.len() as u32;
-        links.nodes.push(Node {
-            key,
-            value,
-            prev: NIL,
-            next: NIL,
-        });
-        self.marks.push(0);
-        self.place(links, index, hash, max);
-        index
+    fn pushed<K, V, S, E>(store: &mut Store<K, V, S, E, Self>, index: u32, _: u32, hash: u64) {
+        store.order.marks.push(0);
+        Self::place(store, index, hash);
     }
 
     /// A hit writes one byte, saturating at 3; nothing is relinked.
     #[inline]
-    fn used<K, V>(&mut self, _links: &mut Links<'_, K, V>, index: u32, max: usize) {
-        let mark = &mut self.marks[index as usize];
+    fn used<K, V, S, E>(store: &mut Store<K, V, S, E, Self>, index: u32) {
+        let max = store.max;
+        let q = &mut store.order;
+        let mark = &mut q.marks[index as usize];
         if *mark & FREQUENCY != FREQUENCY {
             *mark += 1;
         }
-        self.sample(true, max);
+        q.sample(true, max);
     }
 
     #[inline]
-    fn unlink<K, V>(&mut self, links: &mut Links<'_, K, V>, index: u32) {
-        self.leave(links, index);
+    fn unlink<K, V, S, E>(store: &mut Store<K, V, S, E, Self>, index: u32) {
+        Self::leave(store, index);
     }
 
     /// Remembers a key evicted from probation, by its hash, sized for the store's slots.
     /// Keys evicted from the main queue are not remembered: letting them skip probation when
     /// they return turns loops into churn (measured: lirs-loop at 404 entries fell from 34%
     /// to 0%).
-    fn reborn<K, V>(
-        &mut self,
-        links: &mut Links<'_, K, V>,
+    fn reborn<K, V, S, E>(
+        store: &mut Store<K, V, S, E, Self>,
         victim: u32,
         victim_hash: u64,
         hash: u64,
-        max: usize,
     ) {
-        let from_small = self.is_small(victim);
-        self.leave(links, victim);
+        let from_small = store.order.is_small(victim);
+        Self::leave(store, victim);
         if from_small {
-            self.ghost.fit(links.nodes.len());
-            self.ghost.put(victim_hash);
+            let slots = store.nodes.len();
+            store.order.ghost.fit(slots);
+            store.order.ghost.put(victim_hash);
         }
-        self.place(links, victim, hash, max);
+        Self::place(store, victim, hash);
     }
 
     #[inline]
-    fn swap_removed<K, V>(&mut self, links: &mut Links<'_, K, V>, removed: u32, last: u32) {
-        self.marks.swap_remove(removed as usize);
-        if removed != last {
-            if self.small_head == last {
-                self.small_head = removed;
+    fn swap_removed<K, V, S, E>(
+        store: &mut Store<K, V, S, E, Self>,
+        removed: u32,
+        from: Option<u32>,
+    ) {
+        let q = &mut store.order;
+        q.marks.swap_remove(removed as usize);
+        if let Some(from) = from {
+            if q.small_head == from {
+                q.small_head = removed;
             }
-            links.moved(removed);
+            store.moved(removed);
         }
     }
 
     /// The queues turn over (entries hit since they were last looked at move on instead of
     /// leaving) until a victim is found. Amortized O(1): every turn spends one hit.
-    fn next_victim<K, V>(&mut self, links: &mut Links<'_, K, V>, max: usize) -> Option<u32> {
+    fn next_victim<K, V, S, E>(store: &mut Store<K, V, S, E, Self>) -> Option<u32> {
+        let max = store.max;
         loop {
-            if links.nodes.is_empty() {
+            if store.nodes.is_empty() {
                 return None;
             }
-            let small_len = self.small_len as usize;
-            let main_len = links.nodes.len() - small_len;
-            if small_len > 0 && (small_len >= self.small_target(max) || main_len == 0) {
+            let q = &store.order;
+            let small_len = q.small_len as usize;
+            let main_len = store.nodes.len() - small_len;
+            if small_len > 0 && (small_len >= q.small_target(max) || main_len == 0) {
                 // The small queue's tail is the list's back.
-                let tail = links.ends.back;
-                if self.frequency(tail) == 0 {
+                let tail = store.ends.back;
+                if q.frequency(tail) == 0 {
                     return Some(tail);
                 }
-                self.leave(links, tail);
-                self.marks[tail as usize] = 0;
-                links.link_front(tail);
+                Self::leave(store, tail);
+                store.order.marks[tail as usize] = 0;
+                store.link_front(tail);
             } else {
-                let tail = match self.small_head {
-                    NIL => links.ends.back,
-                    head => links.prev(head),
+                let tail = match q.small_head {
+                    NIL => store.ends.back,
+                    head => store.nodes[head as usize].prev,
                 };
-                if self.frequency(tail) == 0 {
+                if q.frequency(tail) == 0 {
                     return Some(tail);
                 }
-                self.marks[tail as usize] -= 1;
-                links.touch(tail);
+                store.order.marks[tail as usize] -= 1;
+                store.touch(tail);
             }
         }
     }

@@ -17,7 +17,7 @@ use core::hash::{BuildHasher, Hash};
 use hashbrown::HashTable;
 
 use crate::storage::expiry::{Expiry, NoExpiry};
-use crate::storage::order::{Ends, EvictionOrder, Links, NIL, RecencyOrder};
+use crate::storage::order::{Ends, EvictionOrder, NIL, RecencyOrder};
 use crate::storage::scopes::ScopeTags;
 
 /// The largest `max` a map accepts: links are `u32` and `u32::MAX` is the "no node" link.
@@ -37,17 +37,21 @@ pub(crate) struct Node<K, V> {
 }
 
 #[derive(Clone)]
-pub(crate) struct Store<K, V, S, E = NoExpiry, O = RecencyOrder> {
-    nodes: Vec<Node<K, V>>,
+#[allow(
+    unreachable_pub,
+    reason = "named by `EvictionOrder`'s methods; unnameable outside, as that trait is"
+)]
+pub struct Store<K, V, S, E = NoExpiry, O = RecencyOrder> {
+    pub(super) nodes: Vec<Node<K, V>>,
     table: HashTable<u32>,
     /// The list's ends: most recent first; the back leaves first under LRU.
-    ends: Ends,
+    pub(super) ends: Ends,
     hasher: S,
-    max: usize,
+    pub(super) max: usize,
     /// Expiry timestamps, slab-aligned; a zero-sized no-op for `NoExpiry`.
     stamps: E,
     /// The policy's eviction order over the list: zero-sized for LRU and bounded maps.
-    order: O,
+    pub(super) order: O,
     /// Per-entry weights, for a map with a weight budget.
     weights: Weights,
     /// Indices erased from the table since it was last sized: at most this many tombstones
@@ -55,6 +59,15 @@ pub(crate) struct Store<K, V, S, E = NoExpiry, O = RecencyOrder> {
     erased: usize,
     /// Each entry's request, session or batch scope; `None` for `process` maps.
     scopes: Option<Box<ScopeTags>>,
+}
+
+impl<K, V, S, E, O> core::fmt::Debug for Store<K, V, S, E, O> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Store")
+            .field("len", &self.nodes.len())
+            .field("max", &self.max)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a weighed map's entries weigh: slab-aligned, and their sum. Only maps with an expiry
@@ -368,30 +381,17 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
         core::mem::take(&mut self.nodes)
     }
 
-    /// The list and the order over it, borrowed apart from the rest of the store.
-    #[inline]
-    fn order(&mut self) -> (Links<'_, K, V>, &mut O) {
-        let Self {
-            nodes, ends, order, ..
-        } = self;
-        (Links { nodes, ends }, order)
-    }
-
     /// Records a use of the entry (a hit or an overwrite): LRU moves it to the front; the
     /// adaptive policy writes one byte. O(1).
     #[inline]
     pub(crate) fn promote(&mut self, index: u32) {
-        let max = self.max;
-        let (mut links, order) = self.order();
-        order.used(&mut links, index, max);
+        O::used(self, index);
     }
 
     /// The entry to evict next (see `EvictionOrder::next_victim`); `None` when empty.
     /// Amortized O(1).
     pub(crate) fn next_victim(&mut self) -> Option<u32> {
-        let max = self.max;
-        let (mut links, order) = self.order();
-        order.next_victim(&mut links, max)
+        O::next_victim(self)
     }
 }
 
@@ -459,10 +459,14 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: EvictionOrder> Store<K, V, S, E, 
             let now = self.stamps.now();
             self.stamps.push(now);
         }
-        let max = self.max;
-        let (mut links, order) = self.order();
-        let pushed = order.push(&mut links, key, value, hash, max);
-        debug_assert_eq!(pushed, index);
+        let next = self.ends.front;
+        self.nodes.push(Node {
+            key,
+            value,
+            prev: NIL,
+            next,
+        });
+        O::pushed(self, index, next, hash);
         self.pushed_extras(index);
         (index, grew)
     }
@@ -493,9 +497,7 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: EvictionOrder> Store<K, V, S, E, 
         let node = &mut self.nodes[victim as usize];
         let old_key = core::mem::replace(&mut node.key, key);
         let old_value = core::mem::replace(&mut node.value, value);
-        let max = self.max;
-        let (mut links, order) = self.order();
-        order.reborn(&mut links, victim, victim_hash, hash, max);
+        O::reborn(self, victim, victim_hash, hash);
         self.mark_written(victim);
         if E::ENABLED {
             let now = self.stamps.now();
@@ -577,11 +579,10 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: EvictionOrder> Store<K, V, S, E, 
     #[allow(clippy::inline_always, reason = "measured, see above")]
     #[inline(always)]
     fn detach(&mut self, index: u32, moved_hash: Option<u64>) -> (K, V) {
-        let (mut links, order) = self.order();
-        order.unlink(&mut links, index);
-        let last = (links.nodes.len() - 1) as u32;
-        let removed = links.nodes.swap_remove(index as usize);
-        order.swap_removed(&mut links, index, last);
+        O::unlink(self, index);
+        let last = (self.nodes.len() - 1) as u32;
+        let removed = self.nodes.swap_remove(index as usize);
+        O::swap_removed(self, index, moved_hash.map(|_| last));
         self.stamps.swap_remove(index as usize);
         if let Some(hash) = moved_hash {
             self.renumber(last, index, hash);

@@ -11,6 +11,7 @@ use crate::concurrent::{ConcurrentMap, ConcurrentWeakKeyMap, Parts};
 use crate::hooks::{ConcurrentListener, RemovalListener};
 use crate::map::ManagedMap;
 use crate::policy::Policy;
+use crate::raw::RawMap;
 use crate::scope::Lifetime;
 use crate::storage::expiry::Expiry;
 use crate::storage::order::EvictionOrder;
@@ -130,11 +131,11 @@ impl<K, V, P: Policy, S: BuildHasher + Default, L: RemovalListener<K, V> + Field
     #[track_caller]
     fn default() -> Self {
         let (store, listener, lifetime, name) = configured_store::<_, _, _, _, L, E>(S::default());
-        let map = Self::from_parts(store, listener, lifetime, name, Location::caller());
-        match configured_budget::<L, E, K, V>(L::WEIGHER) {
+        let map = RawMap::from_parts(store, listener, lifetime, name, Location::caller());
+        Self::from_raw(match configured_budget::<L, E, K, V>(L::WEIGHER) {
             Some((max_weight, weigher)) => map.with_budget(max_weight, Some(weigher)),
             None => map,
-        }
+        })
     }
 }
 

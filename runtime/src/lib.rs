@@ -96,6 +96,7 @@ pub mod maintenance;
 pub mod map;
 mod panics;
 pub mod policy;
+mod raw;
 pub mod registry;
 pub mod scope;
 #[cfg(feature = "serde")]

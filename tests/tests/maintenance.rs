@@ -42,8 +42,18 @@ struct Generic<V: Send + 'static> {
     rows: HashMap<u64, V>,
 }
 
+/// The maintenance list is one per process and a test's `maintain_all` runs every enrolled
+/// map, other tests' too (one of them maintains in a loop on a thread of its own; another
+/// enrols a map whose hook panics): each test holds the list alone.
+fn list_alone() -> std::sync::MutexGuard<'static, ()> {
+    static LIST: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LIST.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 #[test]
 fn managed_maps_enrol_when_they_have_something_to_clean_alone_and_can_cross_threads() {
+    let _alone = list_alone();
     let service = Service::default();
     assert!(service.rows.is_enrolled_for_maintenance(), "a request map");
     assert!(service.tokens.is_enrolled_for_maintenance(), "a ttl map");
@@ -67,6 +77,7 @@ fn managed_maps_enrol_when_they_have_something_to_clean_alone_and_can_cross_thre
 
 #[test]
 fn an_ended_scopes_entries_leave_through_maintain_all_without_a_touch_of_the_map() {
+    let _alone = list_alone();
     let tracker = Tracker::new();
     let service = Service::default();
     let (request, other) = (Scope::new(Lifetime::Request), Scope::new(Lifetime::Request));
@@ -100,6 +111,7 @@ fn an_ended_scopes_entries_leave_through_maintain_all_without_a_touch_of_the_map
 
 #[test]
 fn expired_and_collected_entries_leave_through_maintain_all() {
+    let _alone = list_alone();
     let clock = MockClock::new();
     let tracker = Tracker::new();
     let sessions: ConcurrentLruMap<u64, Tracked<u64>, _, _, Expiring> =
@@ -138,6 +150,7 @@ fn expired_and_collected_entries_leave_through_maintain_all() {
 
 #[test]
 fn a_map_dropped_while_maintain_all_holds_it_still_cleans_on_the_dropping_thread() {
+    let _alone = list_alone();
     let stop = Arc::new(AtomicBool::new(false));
     let maintainer = {
         let stop = Arc::clone(&stop);
@@ -168,6 +181,7 @@ fn a_map_dropped_while_maintain_all_holds_it_still_cleans_on_the_dropping_thread
 
 #[test]
 fn a_panicking_hook_of_one_map_stops_no_other_maps_maintenance() {
+    let _alone = list_alone();
     let clock = MockClock::new();
     let tracker = Tracker::new();
     let panicking = ConcurrentLruMap::builder(8)
@@ -206,7 +220,12 @@ async fn yield_until(limit: usize, done: impl Fn() -> bool) -> bool {
 }
 
 #[tokio::test(start_paused = true)]
+#[allow(
+    clippy::await_holding_lock,
+    reason = "no other task of this one-thread runtime takes the list; other tests wait on theirs"
+)]
 async fn the_scheduled_task_cleans_an_idle_map_each_period_until_dropped() {
+    let _alone = list_alone();
     let clock = MockClock::new();
     let tracker = Tracker::new();
     let sessions = ConcurrentLruMap::builder(100)

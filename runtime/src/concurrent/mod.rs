@@ -1,7 +1,7 @@
 //! [`ConcurrentMap`], and its two faces [`ConcurrentLruMap`] and [`ConcurrentBoundedMap`]:
 //! managed maps shared between threads through `&self`.
 //!
-//! A concurrent map is a fixed set of shards, each a [`ManagedMap`] behind its own lock; a
+//! A concurrent map is a fixed set of shards, each a [`ManagedMap`](crate::ManagedMap) behind its own lock; a
 //! key's hash picks its shard. Every operation locks one shard, does its work there, and takes
 //! the entries that left out of the shard before unlocking. Only then do the hooks run, so a
 //! hook may use the map (even the same key) without deadlock, and a slow hook never blocks
@@ -26,8 +26,8 @@ use crate::RemovalCause;
 use crate::departures::Departures;
 use crate::error::CapacityError;
 use crate::hooks::{ConcurrentListener, NoListener};
-use crate::map::{ManagedMap, rejected_departs, replaced_departs, stored_departs};
 use crate::policy::{Adaptive, Evicting, Lru, Policy, Reject};
+use crate::raw::{RawMap, rejected_departs, replaced_departs, stored_departs};
 use crate::storage::expiry::{Expiry, NoExpiry};
 use crate::storage::scopes::Tagged;
 use crate::storage::store::Store;
@@ -57,7 +57,7 @@ use sharded::{Handle, Sharded, shard_budget, sharded_surface};
 /// the same time on different threads (hence `ConcurrentListener` takes `&self` and is
 /// `Send + Sync`). If a hook panics, every other entry that left still reaches its hooks,
 /// and then the first panic reaches the caller (see
-/// [`ManagedMap`]'s "When a hook panics").
+/// [`ManagedMap`](crate::ManagedMap)'s "When a hook panics").
 /// If your closure panics under a shard's lock (`update`,
 /// `retain`, `get_or_insert_with`), entries that had already left run their hooks at that
 /// shard's next operation, or when the map is dropped.
@@ -169,7 +169,7 @@ pub type ConcurrentBoundedMap<K, V, S = DefaultHashBuilder, L = NoListener, E = 
     ConcurrentMap<K, V, Reject, S, L, E>;
 
 /// One shard: a managed map whose departures wait in [`Departures`] until the lock is released.
-type MapShard<K, V, P, S, E> = ManagedMap<K, V, P, S, Departures<K, V>, Tagged<E>>;
+type MapShard<K, V, P, S, E> = RawMap<K, V, P, S, Departures<K, V>, Tagged<E>>;
 
 impl<K, V, P: Policy> ConcurrentMap<K, V, P> {
     /// An empty map holding at most `max` entries (within the tolerance described on
@@ -240,7 +240,7 @@ impl<K, V, P: Policy, S: Clone, L: ConcurrentListener<K, V>, E: Expiry>
                 Store::with_capacity(max, hasher.clone(), Tagged(expiry.split()), capacity)
             },
             |store, metrics| {
-                let shard = ManagedMap::with_metrics(
+                let shard = RawMap::with_metrics(
                     store,
                     Departures::default(),
                     lifetime,

@@ -3,6 +3,7 @@
 use crate::hooks::RemovalListener;
 use crate::map::ManagedMap;
 use crate::policy::Policy;
+use crate::raw::RawMap;
 use crate::settings::builder;
 use crate::storage::expiry::Expiry;
 use crate::storage::store::Store;
@@ -58,7 +59,7 @@ impl<K, V, P: Policy, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
         let mut settings = self.settings;
         let name = settings.take_name();
         let budget = crate::settings::budget(settings.max_weight, self.weigher);
-        let map = ManagedMap::from_parts(
+        let map = RawMap::from_parts(
             Store::with_capacity(
                 settings.max,
                 settings.hasher,
@@ -70,9 +71,9 @@ impl<K, V, P: Policy, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
             name,
             settings.site,
         );
-        match budget {
+        ManagedMap::from_raw(match budget {
             Some((max_weight, weigher)) => map.with_budget(max_weight, Some(weigher)),
             None => map,
-        }
+        })
     }
 }

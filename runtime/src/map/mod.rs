@@ -2,48 +2,24 @@
 //! iterators.
 
 mod builder;
-pub(crate) mod entry;
-pub(crate) mod iter;
 
+pub use crate::raw::entry::{Entry, OccupiedEntry, VacantEntry};
+pub use crate::raw::iter::{Drain, IntoIter, Iter, IterMut, Keys, Values, ValuesMut};
 pub use builder::Builder;
-pub use entry::{Entry, OccupiedEntry, VacantEntry};
-pub use iter::{Drain, IntoIter, Iter, IterMut, Keys, Values, ValuesMut};
 
 use core::borrow::Borrow;
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
-use core::marker::PhantomData;
-use std::borrow::Cow;
-use std::panic::Location;
 
 use hashbrown::DefaultHashBuilder;
 
-use crate::RemovalCause;
-use crate::departures::{Departed, Departures, Resize, Settle, Shard};
 use crate::error::CapacityError;
 use crate::hooks::{NoListener, RemovalListener};
-use crate::panics::HookPanics;
-use crate::policy::{Adaptive, Evicting, Lru, OrderOf, Policy, Reject};
-use crate::registry::{self, MapMetrics};
+use crate::policy::{Adaptive, Evicting, Lru, Policy, Reject};
+use crate::raw::RawMap;
 use crate::scope::{Lifetime, ManagedCache};
-use crate::settings::assert_valid_max;
 use crate::stats::MapStats;
 use crate::storage::expiry::{Expiry, NoExpiry};
-use crate::storage::scopes::ScopeTags;
-use crate::storage::store::{Node, Store};
-use crate::weight::Weigher;
-
-/// Why an entry leaves when its map is dropped: with its scope, if that has ended.
-fn cause_at_drop(scope_ended: bool) -> RemovalCause {
-    if scope_ended {
-        RemovalCause::ScopeEnded
-    } else {
-        RemovalCause::Dropped
-    }
-}
-
-/// An entry taken out at a drop, with the cause it leaves with.
-pub(crate) type Leaving<K, V> = (Node<K, V>, RemovalCause);
 
 /// A hash map with a size bound and a cleanup path, generic over what happens when it is full.
 ///
@@ -57,7 +33,7 @@ pub(crate) type Leaving<K, V> = (Node<K, V>, RemovalCause);
 /// - **handed back** to the caller by a method whose name and type say so: `remove` and
 ///   `remove_entry`, `replace`, `drain`, `into_iter`, a rejected `try_insert`,
 ///   [`OccupiedEntry::insert`]; or
-/// - **through the cleanup path** with its [`RemovalCause`]: the value's
+/// - **through the cleanup path** with its [`RemovalCause`](crate::RemovalCause): the value's
 ///   [`Cleanup`](crate::Cleanup) (if the map was built with it), then the map's
 ///   [`RemovalListener`], then drop.
 ///
@@ -81,8 +57,8 @@ pub(crate) type Leaving<K, V> = (Node<K, V>, RemovalCause);
 /// inconsistent or over its bound, and no value is cleaned twice. A value whose `Cleanup`
 /// panicked still reaches the listener. A value the operation was to hand back (`replace`,
 /// a rejected `try_insert`) goes through the hooks instead if a hook panicked, since the
-/// caller will never receive it (with [`RemovalCause::Replaced`], or
-/// [`RemovalCause::Evicted`] for a rejected one).
+/// caller will never receive it (with [`RemovalCause::Replaced`](crate::RemovalCause::Replaced), or
+/// [`RemovalCause::Evicted`](crate::RemovalCause::Evicted) for a rejected one).
 ///
 /// The map counts the panics ([`MapStats::hook_panics`](crate::scope::MapStats), the
 /// registry's `hook_panics`). A map, iterator or [`ScopeGuard`](crate::scope::ScopeGuard)
@@ -129,36 +105,11 @@ where
     L: RemovalListener<K, V>,
     E: Expiry,
 {
-    store: Store<K, V, S, E, OrderOf<P>>,
-    listener: L,
-    lifetime: Lifetime,
-    name: Cow<'static, str>,
-    /// This map's figures in the registry; registered on creation, gone when dropped.
-    metrics: MapMetrics,
-    /// The weight budget, if any ([`crate::weight`]).
-    budget: Option<Budget<K, V>>,
-    policy: PhantomData<fn() -> P>,
-}
-
-/// A map's weight budget: what its entries may weigh together, and what weighs them.
-struct Budget<K, V> {
-    max_weight: u64,
-    /// `None` when a wrapper weighs entries itself (the weak-keyed maps, whose weigher sees
-    /// the weak key) and passes the weights in.
-    weigher: Option<Weigher<K, V>>,
-}
-
-impl<K, V> Clone for Budget<K, V> {
-    fn clone(&self) -> Self {
-        Self {
-            max_weight: self.max_weight,
-            weigher: self.weigher.clone(),
-        }
-    }
+    raw: RawMap<K, V, P, S, L, E>,
 }
 
 /// A map that evicts its least recently used entry when a new key arrives while full; the
-/// evicted value goes through the cleanup path with [`RemovalCause::Evicted`].
+/// evicted value goes through the cleanup path with [`RemovalCause::Evicted`](crate::RemovalCause::Evicted).
 ///
 /// `get`, `get_mut` and `entry` make an entry the most recent; `peek`, `peek_mut` and
 /// `contains_key` do not. Iteration runs from most to least recently used.
@@ -207,7 +158,7 @@ pub type BoundedMap<K, V, S = DefaultHashBuilder, L = NoListener, E = NoExpiry> 
 
 /// A map that evicts by an adaptive blend of recency and frequency when a new key arrives
 /// while full; the evicted value goes through the cleanup path with
-/// [`RemovalCause::Evicted`].
+/// [`RemovalCause::Evicted`](crate::RemovalCause::Evicted).
 ///
 /// For caches, where the hit ratio is what counts: on recorded traces it keeps LRU's hits where
 /// recency rules and a frequency-based cache's where loops and scans defeat LRU (see the
@@ -240,6 +191,13 @@ pub type BoundedMap<K, V, S = DefaultHashBuilder, L = NoListener, E = NoExpiry> 
 /// ```
 pub type AdaptiveMap<K, V, S = DefaultHashBuilder, L = NoListener, E = NoExpiry> =
     ManagedMap<K, V, Adaptive, S, L, E>;
+
+impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P, S, L, E> {
+    /// The public face of `raw`.
+    pub(crate) fn from_raw(raw: RawMap<K, V, P, S, L, E>) -> Self {
+        Self { raw }
+    }
+}
 
 impl<K, V, P: Policy> ManagedMap<K, V, P> {
     /// An empty map holding at most `max` entries, with the default hasher and no hooks.
@@ -320,68 +278,6 @@ impl<K, V, P: Policy, S> ManagedMap<K, V, P, S> {
 }
 
 impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P, S, L, E> {
-    pub(crate) fn from_parts(
-        store: Store<K, V, S, E, OrderOf<P>>,
-        listener: L,
-        lifetime: Lifetime,
-        name: Cow<'static, str>,
-        site: &'static Location<'static>,
-    ) -> Self
-    where
-        P: Policy,
-    {
-        let mut store = store;
-        // A clone's store comes with its tags; only `Tagged` maps keep any.
-        let untagged = E::SELF_SETTLING && store.scopes().is_none();
-        if let Some(slot) = lifetime.scope_slot().filter(|_| untagged) {
-            store.enable_scopes(slot);
-        }
-        let unscoped = store.scopes().map(ScopeTags::published_unscoped);
-        let identity = registry::Identity {
-            name: name.to_string(),
-            lifetime,
-            policy: P::NAME,
-            max: store.max(),
-            site,
-        };
-        let metrics = registry::register(identity, (store.ages(), unscoped));
-        Self::with_metrics(store, listener, lifetime, name, metrics)
-    }
-
-    /// A map publishing its figures through `metrics` (a concurrent map's shard).
-    pub(crate) fn with_metrics(
-        store: Store<K, V, S, E, OrderOf<P>>,
-        listener: L,
-        lifetime: Lifetime,
-        name: Cow<'static, str>,
-        metrics: MapMetrics,
-    ) -> Self {
-        // Storage reserved up front (`Builder::capacity`) shows in the registry from the start.
-        if store.capacity() > 0 {
-            metrics.resized(store.heap_bytes(), store.max());
-        }
-        Self {
-            store,
-            listener,
-            lifetime,
-            name,
-            metrics,
-            budget: None,
-            policy: PhantomData,
-        }
-    }
-
-    /// Gives the (empty) map a weight budget.
-    pub(crate) fn with_budget(mut self, max_weight: u64, weigher: Option<Weigher<K, V>>) -> Self {
-        self.store.enable_weights();
-        self.metrics.weight_budget(max_weight);
-        self.budget = Some(Budget {
-            max_weight,
-            weigher,
-        });
-        self
-    }
-
     /// What the entries weigh together: 0 for a map without a weight budget. Entries are
     /// weighed when written (see [`crate::weight`]).
     ///
@@ -395,7 +291,7 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
     /// ```
     #[must_use]
     pub fn weight(&self) -> u64 {
-        self.store.total_weight()
+        self.raw.weight()
     }
 
     /// The weight budget, if the map has one.
@@ -407,58 +303,7 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
     /// ```
     #[must_use]
     pub fn max_weight(&self) -> Option<u64> {
-        self.budget.as_ref().map(|budget| budget.max_weight)
-    }
-
-    /// What `key` and `value` weigh under this map's weigher (0 without a budget).
-    #[inline]
-    fn weigh(&self, key: &K, value: &V) -> u64 {
-        match self
-            .budget
-            .as_ref()
-            .and_then(|budget| budget.weigher.as_ref())
-        {
-            Some(weigher) => weigher.weigh(key, value),
-            None => 0,
-        }
-    }
-
-    /// Whether the map has a weight budget: never for a map without an expiry state (a
-    /// budget switches `E` to `Expiring`), so this compiles to `false` for `NoExpiry` maps.
-    #[inline]
-    fn has_budget(&self) -> bool {
-        E::ENABLED && self.budget.is_some()
-    }
-
-    /// The weight budget (`u64::MAX` without one).
-    #[inline]
-    fn weight_limit(&self) -> u64 {
-        self.budget
-            .as_ref()
-            .map_or(u64::MAX, |budget| budget.max_weight)
-    }
-
-    /// Takes every entry out at once, counted as leaving with `cause`; the caller passes each
-    /// one to the hooks. O(1): what a concurrent map does under its lock.
-    pub(crate) fn take_all_leaving(&mut self, cause: RemovalCause) -> Vec<Node<K, V>> {
-        self.metrics.removed_many(cause, self.store.len() as u64);
-        self.metrics.resized(0, self.store.max());
-        self.store.take_all()
-    }
-
-    /// Takes every entry out (a drain, an owning iteration, a drop): an ended scope's entries
-    /// go through the cleanup path now with [`RemovalCause::ScopeEnded`], as they would have
-    /// at the map's next operation; the rest come back, in slab order. Hashes nothing.
-    pub(crate) fn take_all_settled(&mut self, panics: &mut HookPanics) -> Vec<Node<K, V>> {
-        let mut rest = Vec::with_capacity(self.store.len());
-        for (node, ended) in self.store.take_all_marked() {
-            if ended {
-                self.release_into(node.key, node.value, RemovalCause::ScopeEnded, panics);
-            } else {
-                rest.push(node);
-            }
-        }
-        rest
+        self.raw.max_weight()
     }
 
     /// The map's name: the builder's [`name`](Builder::name), `Type.field` for a
@@ -472,7 +317,7 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
     /// ```
     #[must_use]
     pub fn name(&self) -> &str {
-        &self.name
+        self.raw.name()
     }
 
     /// The lifetime whose scope end clears this map ([`Lifetime::Process`] unless the builder
@@ -485,121 +330,7 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
     /// ```
     #[must_use]
     pub fn lifetime(&self) -> Lifetime {
-        self.lifetime
-    }
-
-    /// The cleanup path for one value leaving on its own (`discard`, an expired entry found
-    /// by a lookup): counted, its hooks run, a hook's panic resumed.
-    #[inline]
-    pub(crate) fn release(&mut self, key: K, value: V, cause: RemovalCause) {
-        let mut panics = HookPanics::default();
-        self.release_into(key, value, cause, &mut panics);
-        self.finish(panics);
-    }
-
-    /// The one exit of the cleanup path: every value that leaves without being handed back
-    /// passes here (or through [`depart`](Self::depart) and [`notify_into`](Self::notify_into)).
-    /// Its hooks' panics wait in `panics`, so that the operation's other values still reach
-    /// their hooks; the operation ends with [`finish`](Self::finish).
-    #[inline]
-    pub(crate) fn release_into(
-        &mut self,
-        key: K,
-        value: V,
-        cause: RemovalCause,
-        panics: &mut HookPanics,
-    ) {
-        self.metrics.removed(cause);
-        self.listener
-            .on_removal_contained(key, value, cause, panics);
-    }
-
-    /// Ends an operation's hook work: counts the hooks' panics and resumes the first.
-    #[inline]
-    pub(crate) fn finish(&self, panics: HookPanics) {
-        if L::OBSERVES_REMOVALS {
-            panics.finish(|count| self.metrics.hook_panicked(count));
-        } else {
-            // A listener that observes nothing never catches a panic (its hook call is not
-            // wrapped), so `panics` is empty: skip the check and the drop, which the compiler
-            // cannot prove empty across the out-of-line eviction.
-            core::mem::forget(panics);
-        }
-    }
-
-    /// Ends an operation that hands `back` to its caller. If a hook panicked, the caller will
-    /// never receive it, so it goes through the hooks too (with the cause `departed` gives
-    /// it) before the first panic resumes: no value is dropped without its hooks.
-    ///
-    /// Such a value is not counted as a removal: the figures already count it as handed back
-    /// (or, for a rejected value, never counted it in).
-    #[inline]
-    pub(crate) fn finish_handing_back<T>(
-        &mut self,
-        mut panics: HookPanics,
-        back: T,
-        departed: impl FnOnce(T) -> Option<Departed<K, V>>,
-    ) -> T {
-        if panics.will_resume() {
-            if let Some((key, value, cause)) = departed(back) {
-                self.listener
-                    .on_removal_contained(key, value, cause, &mut panics);
-            }
-            panics.resume_now(|count| self.metrics.hook_panicked(count));
-        }
-        self.finish(panics);
-        back
-    }
-
-    /// Counts an entry that left during an operation and holds it in `leaving`, whose hooks
-    /// run (through [`notify`](Self::notify)) once the operation has finished changing the
-    /// map.
-    #[inline]
-    pub(crate) fn depart(
-        &self,
-        leaving: &mut Departures<K, V>,
-        key: K,
-        value: V,
-        cause: RemovalCause,
-    ) {
-        self.metrics.removed(cause);
-        leaving.push(key, value, cause);
-    }
-
-    /// The cleanup path for a value leaving during an operation: its hooks run now if
-    /// nothing else waits in `leaving` (so a panic loses nothing), else it waits there too.
-    /// Without expiry `leaving` is known empty here, and this is a plain release.
-    #[inline]
-    pub(crate) fn release_or_depart(
-        &mut self,
-        key: K,
-        value: V,
-        cause: RemovalCause,
-        leaving: &mut Departures<K, V>,
-    ) {
-        if leaving.is_empty() {
-            self.release(key, value, cause);
-        } else {
-            self.depart(leaving, key, value, cause);
-        }
-    }
-
-    /// Runs the hooks of entries that left (already counted by [`depart`](Self::depart)),
-    /// every one of them whatever an earlier hook did; ends the operation.
-    #[inline]
-    pub(crate) fn notify(&mut self, leaving: Departures<K, V>) {
-        let mut panics = HookPanics::default();
-        self.notify_into(leaving, &mut panics);
-        self.finish(panics);
-    }
-
-    /// [`notify`](Self::notify) within an operation that goes on: panics wait in `panics`.
-    #[inline]
-    pub(crate) fn notify_into(&mut self, leaving: Departures<K, V>, panics: &mut HookPanics) {
-        for (key, value, cause) in leaving {
-            self.listener
-                .on_removal_contained(key, value, cause, panics);
-        }
+        self.raw.lifetime()
     }
 
     /// Number of entries.
@@ -611,7 +342,7 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
     /// ```
     #[must_use]
     pub fn len(&self) -> usize {
-        self.store.len()
+        self.raw.len()
     }
 
     /// Whether the map holds no entries.
@@ -622,7 +353,7 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
     /// ```
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.store.len() == 0
+        self.raw.is_empty()
     }
 
     /// The most entries the map will hold.
@@ -632,7 +363,7 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
     /// ```
     #[must_use]
     pub fn max(&self) -> usize {
-        self.store.max()
+        self.raw.max()
     }
 
     /// Entries the map can hold before it reallocates. Grows with the entries, never past
@@ -645,7 +376,7 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
     /// ```
     #[must_use]
     pub fn capacity(&self) -> usize {
-        self.store.capacity()
+        self.raw.capacity()
     }
 
     /// Estimated heap bytes held by the map's own storage (not by what keys and values own).
@@ -658,7 +389,7 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
     /// ```
     #[must_use]
     pub fn heap_bytes(&self) -> usize {
-        self.store.heap_bytes()
+        self.raw.heap_bytes()
     }
 
     /// The map's hasher.
@@ -670,7 +401,7 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
     /// ```
     #[must_use]
     pub fn hasher(&self) -> &S {
-        self.store.hasher()
+        self.raw.hasher()
     }
 
     /// The map's removal listener.
@@ -681,7 +412,7 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
     /// ```
     #[must_use]
     pub fn listener(&self) -> &L {
-        &self.listener
+        self.raw.listener()
     }
 
     /// The map's removal listener, mutably (to read and reset counters it keeps, say).
@@ -703,7 +434,7 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
     /// assert_eq!(std::mem::take(&mut map.listener_mut().0), 2);
     /// ```
     pub fn listener_mut(&mut self) -> &mut L {
-        &mut self.listener
+        self.raw.listener_mut()
     }
 
     /// Iterates over entries from most to least recent (recently used for [`LruMap`],
@@ -718,7 +449,7 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
     /// assert_eq!(order, [('a', 1), ('b', 2)]);
     /// ```
     pub fn iter(&self) -> Iter<'_, K, V> {
-        Iter::new(self.store.recency())
+        self.raw.iter()
     }
 
     /// Iterates over entries with mutable values, in arbitrary order. Does not change the
@@ -733,7 +464,7 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
     /// assert_eq!(map.peek(&'a'), Some(&11));
     /// ```
     pub fn iter_mut(&mut self) -> IterMut<'_, K, V> {
-        IterMut::new(self.store.slab_mut())
+        self.raw.iter_mut()
     }
 
     /// Iterates over keys from most to least recent.
@@ -745,7 +476,7 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
     /// assert_eq!(map.keys().copied().collect::<Vec<_>>(), [2, 1]);
     /// ```
     pub fn keys(&self) -> Keys<'_, K, V> {
-        Keys { inner: self.iter() }
+        self.raw.keys()
     }
 
     /// Iterates over values from most to least recent.
@@ -756,7 +487,7 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
     /// assert_eq!(map.values().collect::<Vec<_>>(), [&"x"]);
     /// ```
     pub fn values(&self) -> Values<'_, K, V> {
-        Values { inner: self.iter() }
+        self.raw.values()
     }
 
     /// Iterates over mutable values in arbitrary order.
@@ -768,14 +499,12 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
     /// assert_eq!(map.peek(&1), Some(&2));
     /// ```
     pub fn values_mut(&mut self) -> ValuesMut<'_, K, V> {
-        ValuesMut {
-            inner: self.iter_mut(),
-        }
+        self.raw.values_mut()
     }
 
     /// Takes every entry out, handing them to you in arbitrary order; the map keeps no
     /// memory. Entries the returned iterator has not yielded when it is dropped go through
-    /// the cleanup path with [`RemovalCause::Cleared`]. O(1) to start, O(n) to finish.
+    /// the cleanup path with [`RemovalCause::Cleared`](crate::RemovalCause::Cleared). O(1) to start, O(n) to finish.
     ///
     /// ```
     /// let mut map = mapguard::LruMap::new(3);
@@ -787,238 +516,13 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
     /// assert!(map.is_empty() && map.capacity() == 0);
     /// ```
     pub fn drain(&mut self) -> Drain<'_, K, V, L> {
-        let mut panics = HookPanics::default();
-        let rest = self.take_all_settled(&mut panics);
-        if panics.will_resume() {
-            // Not handed out after all: cleared, then the first panic resumes.
-            drop(Drain::new(rest, &mut self.listener, &self.metrics));
-            self.finish(panics);
-            return Drain::new(Vec::new(), &mut self.listener, &self.metrics);
-        }
-        Drain::new(rest, &mut self.listener, &self.metrics)
+        self.raw.drain()
     }
 }
 
 impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     ManagedMap<K, V, P, S, L, E>
 {
-    /// Slab position of `key`, live or expired. Always inlined: it is the whole of every
-    /// lookup, and a call costs more than its body outside the probe (callgrind: ~13
-    /// instructions per lookup).
-    #[allow(clippy::inline_always, reason = "measured, see above")]
-    #[inline(always)]
-    fn locate<Q>(&self, key: &Q) -> Option<u32>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        if self.store.len() == 0 {
-            return None;
-        }
-        self.store.find(self.store.hash(key), key)
-    }
-
-    /// Finds a live entry; an expired one, or an ended scope's, is invisible (`&self` cannot
-    /// purge it).
-    #[inline]
-    fn find<Q>(&self, key: &Q) -> Option<u32>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.locate(key)
-            .filter(|&index| !self.store.expired_now(index) && !self.store.scope_ended(index))
-    }
-
-    /// Finds a live entry, cleaning an expired one on the way ([`RemovalCause::Expired`]).
-    #[inline]
-    fn find_live<Q>(&mut self, key: &Q) -> Option<u32>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        let index = self.locate(key)?;
-        self.live_or_expire(index)
-    }
-
-    /// [`find_live`](Self::find_live) for a read: an absent key counts as a miss (a found
-    /// one is counted by `read_at`).
-    #[inline]
-    fn find_for_read<Q>(&mut self, key: &Q) -> Option<u32>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        let found = self.find_live(key);
-        if found.is_none() {
-            self.count_miss();
-        }
-        found
-    }
-
-    /// `Some(index)` if the entry is live; otherwise cleans it as expired.
-    #[inline]
-    pub(crate) fn live_or_expire(&mut self, index: u32) -> Option<u32> {
-        if self.store.scope_ended(index) {
-            self.release_at(index, RemovalCause::ScopeEnded);
-            None
-        } else if Store::<K, V, S, E>::has_expiry() && self.store.expired_now(index) {
-            self.expire_at(index);
-            None
-        } else {
-            Some(index)
-        }
-    }
-
-    /// `Some(index)` if the entry is live; otherwise takes it out as expired into `leaving`.
-    #[inline]
-    pub(crate) fn live_or_depart(
-        &mut self,
-        index: u32,
-        leaving: &mut Departures<K, V>,
-    ) -> Option<u32> {
-        if self.store.scope_ended(index) {
-            self.depart_at(index, RemovalCause::ScopeEnded, leaving);
-            None
-        } else if Store::<K, V, S, E>::has_expiry() && self.store.expired_now(index) {
-            self.depart_at(index, RemovalCause::Expired, leaving);
-            None
-        } else {
-            Some(index)
-        }
-    }
-
-    /// Out of line so maps without expiry keep a small hot path.
-    #[cold]
-    #[inline(never)]
-    fn expire_at(&mut self, index: u32) {
-        self.release_at(index, RemovalCause::Expired);
-    }
-
-    /// Takes the entry at `index` out with `cause`, its hooks waiting in `leaving`.
-    #[cold]
-    #[inline(never)]
-    pub(crate) fn depart_at(
-        &mut self,
-        index: u32,
-        cause: RemovalCause,
-        leaving: &mut Departures<K, V>,
-    ) {
-        let (key, value) = self.store.remove_at(index);
-        self.depart(leaving, key, value, cause);
-    }
-
-    /// Bounded expiry work done by every insert: the back of the list (least recently used,
-    /// or oldest write), then two slots of a round-robin sweep over the slab. The sweep
-    /// reaches every entry within `len / 2` inserts, so an expired entry that is never
-    /// touched again is still released. O(1); nothing without `ttl`/`idle`.
-    ///
-    /// What expires goes to `leaving`: its hooks wait until the insert is done.
-    #[inline]
-    pub(crate) fn expire_some(&mut self, leaving: &mut Departures<K, V>) {
-        if Store::<K, V, S, E>::has_expiry() {
-            self.expire_some_now(leaving);
-        }
-        // A map that settles its own scopes: their ended entries go first, so that they make
-        // room before anything is evicted (see `storage::scopes::Tagged`).
-        if E::SELF_SETTLING {
-            self.depart_ended(leaving);
-        }
-    }
-
-    #[inline(never)]
-    fn expire_some_now(&mut self, leaving: &mut Departures<K, V>) {
-        let Some(now) = self.store.now() else {
-            return;
-        };
-        for _ in 0..2 {
-            match self.store.back() {
-                Some(back) if self.store.is_expired(back, now) => {
-                    self.depart_at(back, RemovalCause::Expired, leaving);
-                }
-                _ => break,
-            }
-        }
-        for _ in 0..2 {
-            let Some(index) = self.store.next_sweep() else {
-                break;
-            };
-            if self.store.is_expired(index, now) {
-                self.depart_at(index, RemovalCause::Expired, leaving);
-            }
-        }
-    }
-
-    /// [`ManagedCache::end_scope`] within an operation that goes on.
-    pub(crate) fn end_scope_into(&mut self, lifetime: Lifetime, panics: &mut HookPanics) -> usize {
-        if lifetime == self.lifetime {
-            self.metrics.scope_ended();
-            self.remove_all_into(RemovalCause::ScopeEnded, panics)
-        } else {
-            0
-        }
-    }
-
-    /// [`ManagedCache::maintain`] within an operation that goes on.
-    pub(crate) fn maintain_into(&mut self, panics: &mut HookPanics) -> usize {
-        let purged = self.settle_scopes_into(panics) + self.purge_expired(panics);
-        self.metrics
-            .resized(self.store.heap_bytes(), self.store.max());
-        purged
-    }
-
-    /// Cleans every expired entry with [`RemovalCause::Expired`]; returns how many. O(n).
-    pub(crate) fn purge_expired(&mut self, panics: &mut HookPanics) -> usize {
-        let Some(now) = self.store.now() else {
-            return 0;
-        };
-        let mut purged = 0;
-        let mut index = 0;
-        while index < self.store.len() {
-            if self.store.is_expired(index as u32, now) {
-                // The last node moves into `index`: look at it next.
-                self.release_at_into(index as u32, RemovalCause::Expired, panics);
-                purged += 1;
-            } else {
-                index += 1;
-            }
-        }
-        purged
-    }
-
-    /// Evicts in the policy's order until one more entry weighing `incoming` fits beside the
-    /// rest (count and weight), or, with `keep`, until the map is within its budget without
-    /// evicting `keep`'s entry unless nothing else is left. What leaves goes to `leaving`.
-    fn shed(&mut self, incoming: u64, mut keep: Option<u32>, leaving: &mut Departures<K, V>) {
-        let limit = self.weight_limit();
-        loop {
-            let over_count = keep.is_none() && self.store.is_full();
-            let over_weight = self.store.total_weight().saturating_add(incoming) > limit;
-            if !(over_count || over_weight) {
-                break;
-            }
-            let Some(victim) = self.store.next_victim() else {
-                break;
-            };
-            if keep == Some(victim) {
-                if self.store.len() == 1 {
-                    break;
-                }
-                // The policy chose the entry being written: count it as used and ask again.
-                // Others lose a turn each time round, so one of them comes up (LRU: at once).
-                self.store.promote(victim);
-                continue;
-            }
-            let cause = self.victim_cause(victim);
-            // The last slab node moves into the victim's slot.
-            let last = self.store.last_slot();
-            self.depart_at(victim, cause, leaving);
-            if keep.is_some() && keep == last {
-                keep = Some(victim);
-            }
-        }
-    }
-
     /// Changes the value for `key` in place and returns what `change` returned (`None` if
     /// the key is absent). Counted as [`get_mut`](Self::get_mut) is: a hit, a use of the
     /// entry, and a read for the idle timer (`ttl` still runs from the last insert).
@@ -1026,7 +530,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     /// Under a weight budget the entry is re-weighed (the way to change a value's weight;
     /// `get_mut` does not re-weigh). If the map is then over its budget, an evicting map
     /// evicts other entries, in its policy's order, until it fits; the updated entry itself
-    /// leaves with [`RemovalCause::Evicted`] when it alone is heavier than the budget, or when
+    /// leaves with [`RemovalCause::Evicted`](crate::RemovalCause::Evicted) when it alone is heavier than the budget, or when
     /// the map is a [`BoundedMap`], which never evicts others.
     ///
     /// ```
@@ -1045,60 +549,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let index = self.find_for_read(key)?;
-        let result = change(self.read_at(index));
-        if self.has_budget() {
-            self.reweigh(index);
-        }
-        Some(result)
-    }
-
-    /// Re-weighs the entry at `index` after a change, and sheds what no longer fits.
-    #[cold]
-    #[inline(never)]
-    fn reweigh(&mut self, index: u32) {
-        let node = self.store.node(index);
-        let weight = self.weigh(&node.key, &node.value);
-        let mut own = Departures::default();
-        self.reweigh_into(index, weight, &mut own);
-        self.notify(own);
-    }
-
-    /// Re-weighs the entry at `index` after a write (for a map without a budget: nothing).
-    /// Over the budget, an evicting map evicts others; the entry itself leaves with
-    /// `Evicted` when it alone is too heavy, or when the map never evicts others. What leaves
-    /// goes to `leaving`; `index` may be stale afterwards.
-    pub(crate) fn reweigh_into(&mut self, index: u32, weight: u64, leaving: &mut Departures<K, V>) {
-        if !self.has_budget() {
-            return;
-        }
-        self.store.set_weight(index, weight);
-        let limit = self.weight_limit();
-        if weight > limit || (!P::EVICTS && self.store.total_weight() > limit) {
-            self.depart_at(index, RemovalCause::Evicted, leaving);
-        } else if P::EVICTS {
-            self.shed(0, Some(index), leaving);
-        }
-        self.metrics.weighed(self.store.total_weight());
-    }
-
-    /// Whether an entry weighing `weight`, replacing the one at `replacing` if any, keeps
-    /// the map within its weight budget (always, without one).
-    pub(crate) fn weight_fits(&self, weight: u64, replacing: Option<u32>) -> bool {
-        let freed = replacing.map_or(0, |index| self.store.weight_at(index));
-        let after = (self.store.total_weight() - freed).saturating_add(weight);
-        after <= self.weight_limit()
-    }
-
-    /// Stores a key known to be absent in a map that never evicts, once the caller has
-    /// checked the bounds (`is_full`, [`weight_fits`](Self::weight_fits)).
-    pub(crate) fn push_weighed(&mut self, hash: u64, key: K, value: V, weight: u64) -> u32 {
-        let index = self.push_absent(hash, key, value);
-        if self.has_budget() {
-            self.store.set_weight(index, weight);
-            self.metrics.weighed(self.store.total_weight());
-        }
-        index
+        self.raw.update(key, change)
     }
 
     /// Whether `key` is present. Does not change the recency order, but counts as a lookup
@@ -1116,9 +567,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let found = self.find(key).is_some();
-        self.count_lookup_shared(found);
-        found
+        self.raw.contains_key(key)
     }
 
     /// The value for `key`, without changing the recency order.
@@ -1137,7 +586,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.find(key).map(|i| &self.store.node(i).value)
+        self.raw.peek(key)
     }
 
     /// The value for `key`, mutably, without changing the recency order.
@@ -1153,7 +602,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.find(key).map(|i| &mut self.store.node_mut(i).value)
+        self.raw.peek_mut(key)
     }
 
     /// The stored key and value for `key`, without changing the recency order.
@@ -1169,10 +618,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.find(key).map(|i| {
-            let node = self.store.node(i);
-            (&node.key, &node.value)
-        })
+        self.raw.peek_key_value(key)
     }
 
     /// The value for `key`, mutably. For an [`LruMap`] this makes the entry the most recently
@@ -1189,8 +635,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let index = self.find_for_read(key)?;
-        Some(self.read_at(index))
+        self.raw.get_mut(key)
     }
 
     /// Removes `key` and hands its value back to you; no hook runs. Returns `None` if absent.
@@ -1208,7 +653,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.remove_entry(key).map(|(_, value)| value)
+        self.raw.remove(key)
     }
 
     /// Removes `key` and hands the stored key and value back to you; no hook runs.
@@ -1225,33 +670,10 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let removed = self.detach_key(key);
-        if removed.is_some() {
-            self.metrics.taken(1);
-        }
-        self.settle();
-        removed
+        self.raw.remove_entry(key)
     }
 
-    /// Takes `key`'s entry out of the storage; the caller decides where it goes.
-    #[inline]
-    fn detach_key<Q>(&mut self, key: &Q) -> Option<(K, V)>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        if Store::<K, V, S, E>::has_expiry() || E::SELF_SETTLING {
-            // An expired entry, or an ended scope's, leaves through the hooks instead.
-            let index = self.find_live(key)?;
-            Some(self.store.remove_at(index))
-        } else if self.store.len() == 0 {
-            None
-        } else {
-            self.store.remove_key(self.store.hash(key), key)
-        }
-    }
-
-    /// Removes `key` through the cleanup path with [`RemovalCause::Explicit`]. Returns whether
+    /// Removes `key` through the cleanup path with [`RemovalCause::Explicit`](crate::RemovalCause::Explicit). Returns whether
     /// it was present. Use this rather than `remove` when you are done with the value: the
     /// hooks close what it holds.
     ///
@@ -1273,19 +695,11 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let found = match self.detach_key(key) {
-            Some((key, value)) => {
-                self.release(key, value, RemovalCause::Explicit);
-                true
-            }
-            None => false,
-        };
-        self.settle();
-        found
+        self.raw.discard(key)
     }
 
     /// Keeps only the entries for which `keep` returns `true`; the others go through the
-    /// cleanup path with [`RemovalCause::Explicit`]. O(n).
+    /// cleanup path with [`RemovalCause::Explicit`](crate::RemovalCause::Explicit). O(n).
     ///
     /// ```
     /// let mut map = mapguard::LruMap::new(10);
@@ -1295,23 +709,11 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     /// kept.sort();
     /// assert_eq!(kept, [0, 2, 4]);
     /// ```
-    pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
-        self.settle();
-        let mut panics = HookPanics::default();
-        let mut index = 0;
-        while index < self.store.len() {
-            let node = self.store.node_mut(index as u32);
-            if keep(&node.key, &mut node.value) {
-                index += 1;
-            } else {
-                // The last node moves into `index`: look at it next.
-                self.release_at_into(index as u32, RemovalCause::Explicit, &mut panics);
-            }
-        }
-        self.finish(panics);
+    pub fn retain(&mut self, keep: impl FnMut(&K, &mut V) -> bool) {
+        self.raw.retain(keep);
     }
 
-    /// Removes every entry through the cleanup path with [`RemovalCause::Cleared`], in
+    /// Removes every entry through the cleanup path with [`RemovalCause::Cleared`](crate::RemovalCause::Cleared), in
     /// arbitrary order, and frees the map's memory (unlike `std`'s `clear`). O(n).
     ///
     /// ```
@@ -1322,37 +724,10 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     /// assert_eq!(map.heap_bytes(), 0);
     /// ```
     pub fn clear(&mut self) {
-        self.settle();
-        self.remove_all(RemovalCause::Cleared);
+        self.raw.clear();
     }
 
-    /// Removes every entry through the cleanup path with `cause`: all out at once (the map is
-    /// empty before the first hook runs), then every value's hooks.
-    pub(crate) fn remove_all(&mut self, cause: RemovalCause) -> usize {
-        let mut panics = HookPanics::default();
-        let count = self.remove_all_into(cause, &mut panics);
-        self.finish(panics);
-        count
-    }
-
-    /// [`remove_all`](Self::remove_all) within an operation that goes on.
-    pub(crate) fn remove_all_into(
-        &mut self,
-        cause: RemovalCause,
-        panics: &mut HookPanics,
-    ) -> usize {
-        let nodes = self.take_all_leaving(cause);
-        let count = nodes.len();
-        if L::OBSERVES_REMOVALS {
-            for node in nodes {
-                self.listener
-                    .on_removal_contained(node.key, node.value, cause, panics);
-            }
-        }
-        count
-    }
-
-    /// Clears the map through the cleanup path with [`RemovalCause::ScopeEnded`] if it has
+    /// Clears the map through the cleanup path with [`RemovalCause::ScopeEnded`](crate::RemovalCause::ScopeEnded) if it has
     /// `lifetime`; returns how many entries left. The same as
     /// [`ManagedCache::end_scope`], without importing the trait. O(n).
     ///
@@ -1364,10 +739,10 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     /// assert_eq!(per_request.end_scope(Lifetime::Request), 1);
     /// ```
     pub fn end_scope(&mut self, lifetime: Lifetime) -> usize {
-        <Self as ManagedCache>::end_scope(self, lifetime)
+        self.raw.end_scope(lifetime)
     }
 
-    /// Purges expired entries ([`RemovalCause::Expired`]; none without `ttl`/`idle`) and
+    /// Purges expired entries ([`RemovalCause::Expired`](crate::RemovalCause::Expired); none without `ttl`/`idle`) and
     /// refreshes the registry's figures; returns how many left. The same as
     /// [`ManagedCache::maintain`], without importing the trait. O(n).
     ///
@@ -1381,7 +756,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     /// assert_eq!(sessions.maintain(), 1);
     /// ```
     pub fn maintain(&mut self) -> usize {
-        <Self as ManagedCache>::maintain(self)
+        self.raw.maintain()
     }
 
     /// Releases all spare memory now rather than waiting for the automatic shrink. O(n).
@@ -1394,7 +769,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     /// assert!(map.capacity() < 1000);
     /// ```
     pub fn shrink_to_fit(&mut self) {
-        self.store.shrink_to_fit();
+        self.raw.shrink_to_fit();
     }
 
     /// The entry for `key`, for in-place insert-or-update with one lookup. For an [`LruMap`],
@@ -1411,379 +786,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     where
         K: Eq,
     {
-        // The entry borrows the map until the caller is done with it, so expired entries'
-        // hooks run now; no value of the caller's is in flight yet (only `key`).
-        let mut leaving = Departures::default();
-        self.expire_some(&mut leaving);
-        self.notify(leaving);
-        let hash = self.store.hash(&key);
-        let found = self.store.find(hash, &key);
-        if let Some(index) = found.and_then(|index| self.live_or_expire(index)) {
-            self.metrics.lookup(true);
-            if P::READS_PROMOTE {
-                self.store.promote(index);
-            }
-            self.store.mark_read(index);
-            Entry::Occupied(OccupiedEntry::new(self, index))
-        } else {
-            self.metrics.lookup(false);
-            Entry::Vacant(VacantEntry::new(self, hash, key))
-        }
-    }
-
-    /// Stores `value` under `key` (known absent, room checked by the caller's policy).
-    /// Inlined: left to LLVM, whether it is depends on unrelated code in the crate (an
-    /// unrelated change once outlined it: +5% instructions on `BoundedMap` fill, callgrind).
-    #[inline]
-    pub(crate) fn push_absent(&mut self, hash: u64, key: K, value: V) -> u32 {
-        let (index, grew) = self.store.push_front(hash, key, value);
-        self.metrics
-            .inserted(self.store.len(), grew, || self.store.heap_bytes());
-        index
-    }
-
-    /// Overwrites the value of a present `key`, making it the most recent entry; hands back
-    /// the caller's key with the old value. An absent key comes back with its hash.
-    /// Expired entries met on the way go to `leaving`, so that their hooks run after the
-    /// caller's value is stored. Inlined, so that without expiry `leaving` is seen to stay
-    /// empty and its hand-off compiles away.
-    #[inline]
-    fn upsert(
-        &mut self,
-        key: K,
-        value: V,
-        leaving: &mut Departures<K, V>,
-    ) -> Result<Option<(K, V)>, (u64, K, V)>
-    where
-        K: Eq,
-    {
-        // `Hash` first: if it panics, nothing has left yet (what leaves waits in `leaving`,
-        // whose hooks run only at the end of the operation).
-        let hash = self.store.hash(&key);
-        self.expire_some(leaving);
-        let found = self.store.find(hash, &key);
-        match found.and_then(|index| self.live_or_depart(index, leaving)) {
-            Some(index) => Ok(Some((key, self.overwrite_at(index, value)))),
-            None => Err((hash, key, value)),
-        }
-    }
-}
-
-impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
-    ManagedMap<K, V, P, S, L, E>
-{
-    /// Removes the entries of scopes that have ended, with [`RemovalCause::ScopeEnded`]; how
-    /// many. One branch for a `process` map, which has no scopes.
-    #[inline]
-    pub(crate) fn settle_scopes_into(&mut self, panics: &mut HookPanics) -> usize {
-        match self.store.ended_scopes() {
-            None => 0,
-            Some(ended) => self.end_scopes_into(&ended, panics),
-        }
-    }
-
-    /// In a map that settles its own scopes (see `storage::scopes::Tagged`), the entries of
-    /// scopes that have ended leave ([`RemovalCause::ScopeEnded`]) and their hooks run; if
-    /// one panics, the others still run, then the first panic resumes. Called at the start of
-    /// a whole-map operation (`retain`, `clear`, `set_max`, ...) and at the end of a removal
-    /// (`discard`, `remove`); inserts settle with their other housekeeping (`expire_some`),
-    /// and lookups skip an ended scope's entry and clean the one they meet. Nothing at all
-    /// for every other map: a constant.
-    #[inline]
-    pub(crate) fn settle(&mut self) {
-        if E::SELF_SETTLING {
-            self.settle_now();
-        }
-    }
-
-    /// Out of line: it finds work only after a scope ended, and the operations stay small.
-    #[cold]
-    #[inline(never)]
-    fn settle_now(&mut self) {
-        if let Some(ended) = self.store.ended_scopes() {
-            let mut panics = HookPanics::default();
-            self.end_scopes_into(&ended, &mut panics);
-            self.finish(panics);
-        }
-    }
-
-    /// The entries of ended scopes depart into `leaving`, with [`RemovalCause::ScopeEnded`].
-    fn depart_ended(&mut self, leaving: &mut Departures<K, V>) {
-        if let Some(ended) = self.store.ended_scopes() {
-            self.each_ended_entry(&ended, |map, index| {
-                map.depart_at(index, RemovalCause::ScopeEnded, leaving);
-            });
-        }
-    }
-
-    /// The entries of the scopes `ended` leave, each scope's in O(its entries here).
-    #[cold]
-    #[inline(never)]
-    fn end_scopes_into(&mut self, ended: &[u64], panics: &mut HookPanics) -> usize {
-        self.each_ended_entry(ended, |map, index| {
-            map.release_at_into(index, RemovalCause::ScopeEnded, panics);
-        })
-    }
-
-    /// Passes each entry of the scopes `ended` to `leave`, which takes it out; how many.
-    fn each_ended_entry(&mut self, ended: &[u64], mut leave: impl FnMut(&mut Self, u32)) -> usize {
-        let mut count = 0;
-        for &id in ended {
-            let slots = self
-                .store
-                .scopes()
-                .map_or_else(Vec::new, |tags| tags.slots_of(id));
-            count += slots.len();
-            // Highest slot first: a removal moves only the last node, never one still to go.
-            for index in slots {
-                leave(self, index);
-            }
-        }
-        count
-    }
-
-    /// Sets the bound: an evicting map first evicts its excess, least valuable first
-    /// ([`RemovalCause::Evicted`]); a bounded map keeps every entry and rejects new keys
-    /// until it is under the bound again. The map is within its new bound before the first
-    /// hook runs, so a panicking hook cannot leave it over the bound; the bound changes only
-    /// once the excess is out, so if a key's `Hash` panics on the way the old bound holds.
-    ///
-    /// # Panics
-    ///
-    /// If `max` is 0.
-    pub(crate) fn resize(&mut self, max: usize) {
-        assert_valid_max(max);
-        let mut leaving = Departures::default();
-        while P::EVICTS && self.store.len() > max {
-            let Some(victim) = self.store.next_victim() else {
-                break;
-            };
-            self.depart_at(victim, RemovalCause::Evicted, &mut leaving);
-        }
-        self.store.set_max(max);
-        self.metrics
-            .resized(self.store.heap_bytes(), self.store.max());
-        self.notify(leaving);
-    }
-
-    /// Takes the entry at `index` out to hand it back to the caller. Counted only once it is
-    /// out: the removal runs user `Hash`, which may panic.
-    #[inline]
-    pub(crate) fn take_at(&mut self, index: u32) -> (K, V) {
-        let taken = self.store.remove_at(index);
-        self.metrics.taken(1);
-        taken
-    }
-
-    /// Takes the entry at `index` out and sends it through the cleanup path with `cause`,
-    /// now (inside an operation that may not run hooks yet, use `depart_at`).
-    #[inline]
-    pub(crate) fn release_at(&mut self, index: u32, cause: RemovalCause) {
-        let (key, value) = self.store.remove_at(index);
-        self.release(key, value, cause);
-    }
-
-    /// [`release_at`](Self::release_at) within an operation that releases several values.
-    #[inline]
-    pub(crate) fn release_at_into(
-        &mut self,
-        index: u32,
-        cause: RemovalCause,
-        panics: &mut HookPanics,
-    ) {
-        let (key, value) = self.store.remove_at(index);
-        self.release_into(key, value, cause, panics);
-    }
-}
-
-/// Slot-level access for the maps built on a `ManagedMap` (the weak-keyed map, the concurrent
-/// shards): they address entries by slab position and go through these methods, never
-/// through the store, the listener or the counters.
-impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P, S, L, E> {
-    #[inline]
-    pub(crate) fn key_at(&self, index: u32) -> &K {
-        &self.store.node(index).key
-    }
-
-    #[inline]
-    pub(crate) fn value_at(&self, index: u32) -> &V {
-        &self.store.node(index).value
-    }
-
-    /// The value at `index`, mutably, uncounted and without promotion (for `retain`).
-    #[inline]
-    pub(crate) fn value_at_mut(&mut self, index: u32) -> &mut V {
-        &mut self.store.node_mut(index).value
-    }
-
-    /// Why a victim leaves: past its deadline it expired; with an ended scope its scope ended;
-    /// else the bound evicted it.
-    #[inline]
-    pub(crate) fn victim_cause(&self, victim: u32) -> RemovalCause {
-        if self.store.expired_now(victim) {
-            RemovalCause::Expired
-        } else if self.store.scope_ended(victim) {
-            RemovalCause::ScopeEnded
-        } else {
-            RemovalCause::Evicted
-        }
-    }
-
-    /// Whether the entry at `index` belongs to a scope that has ended (never, in a map
-    /// without scope tags).
-    #[inline]
-    pub(crate) fn scope_ended_at(&self, index: u32) -> bool {
-        self.store.scope_ended(index)
-    }
-
-    /// Whether the entry at `index` is past its deadline (never, without expiry).
-    #[inline]
-    pub(crate) fn expired_at(&self, index: u32) -> bool {
-        self.store.expired_now(index)
-    }
-
-    /// The next eviction victim.
-    #[inline]
-    pub(crate) fn least_recent(&self) -> Option<u32> {
-        self.store.back()
-    }
-
-    /// Stores `value` at `index` as a write (the entry becomes the most recent, both expiry
-    /// timers restart); returns the value it replaced, for the caller to release.
-    #[inline]
-    pub(crate) fn overwrite_at(&mut self, index: u32, value: V) -> V {
-        self.store.promote(index);
-        self.store.mark_written(index);
-        core::mem::replace(&mut self.store.node_mut(index).value, value)
-    }
-
-    /// Counts a lookup that found nothing.
-    #[inline]
-    pub(crate) fn count_miss(&self) {
-        self.metrics.lookup(false);
-    }
-
-    /// Counts a lookup made through `&self` (which other threads may make at once).
-    #[inline]
-    pub(crate) fn count_lookup_shared(&self, hit: bool) {
-        self.metrics.lookup_shared(hit);
-    }
-
-    /// Entries written with no current scope of the map's lifetime (a concurrent map's shard;
-    /// 0 for `process` maps).
-    pub(crate) fn unscoped(&self) -> usize {
-        self.store.scopes().map_or(0, ScopeTags::unscoped)
-    }
-
-    /// Entries not waiting to leave with an ended scope (a concurrent map's shard).
-    #[inline]
-    pub(crate) fn live_len(&self) -> usize {
-        self.store.live_len()
-    }
-
-    /// Takes every entry out at once, uncounted, each with its cause (`ScopeEnded` for an
-    /// ended scope's, else `Dropped`), with the listener that is to see them: what a `Drop`
-    /// does (a wrapper may give some another cause).
-    pub(crate) fn take_for_drop(&mut self) -> (Vec<Leaving<K, V>>, &mut L) {
-        let nodes = self
-            .store
-            .take_all_marked()
-            .map(|(node, ended)| (node, cause_at_drop(ended)))
-            .collect();
-        (nodes, &mut self.listener)
-    }
-}
-
-impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P, S, L, E> {
-    /// The value at `index`, for a lookup that found it: counted as a hit, promoted if the
-    /// policy promotes on reads, idle timer restarted.
-    #[inline]
-    pub(crate) fn read_at(&mut self, index: u32) -> &mut V {
-        self.metrics.lookup(true);
-        if P::READS_PROMOTE {
-            self.store.promote(index);
-        }
-        self.store.mark_read(index);
-        &mut self.store.node_mut(index).value
-    }
-}
-
-impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
-    ManagedMap<K, V, P, S, L, E>
-{
-    /// Position of the entry, among those whose key hashed to `hash`, whose key `matches`.
-    #[inline]
-    pub(crate) fn position_by(&self, hash: u64, matches: impl Fn(&K) -> bool) -> Option<u32> {
-        if self.store.len() == 0 {
-            return None;
-        }
-        self.store.find_by(hash, matches)
-    }
-}
-
-impl<K: Hash, V, P: Policy, S: BuildHasher, E: Expiry> Settle
-    for ManagedMap<K, V, P, S, Departures<K, V>, E>
-{
-    #[inline]
-    fn settle_scopes(&mut self) -> usize {
-        // Queuing into `Departures` runs no user code: nothing to catch.
-        self.settle_scopes_into(&mut HookPanics::default())
-    }
-}
-
-impl<K: Hash, V, P: Policy, S: BuildHasher, E: Expiry> Resize
-    for ManagedMap<K, V, P, S, Departures<K, V>, E>
-{
-    fn resize(&mut self, max: usize) {
-        ManagedMap::resize(self, max);
-    }
-}
-
-/// A concurrent map's shard: its listener queues what leaves under the lock.
-impl<K, V, P: Policy, S, E: Expiry> Shard for ManagedMap<K, V, P, S, Departures<K, V>, E> {
-    type Key = K;
-    type Value = V;
-    type Taken = core::iter::Map<std::vec::IntoIter<Node<K, V>>, fn(Node<K, V>) -> (K, V)>;
-    type Left = Vec<Departed<K, V>>;
-
-    #[inline]
-    fn take_departed(&mut self) -> Departures<K, V> {
-        self.listener.take()
-    }
-
-    fn take_all(&mut self, cause: RemovalCause) -> Self::Taken {
-        self.take_all_leaving(cause)
-            .into_iter()
-            .map(|node| (node.key, node.value))
-    }
-
-    /// Entries of scopes that ended leave as [`RemovalCause::ScopeEnded`], the rest as
-    /// [`RemovalCause::Dropped`].
-    fn take_left(&mut self) -> Self::Left {
-        self.store
-            .take_all_marked()
-            .map(|(node, ended)| (node.key, node.value, cause_at_drop(ended)))
-            .collect()
-    }
-
-    fn unscoped(&self) -> usize {
-        ManagedMap::unscoped(self)
-    }
-
-    fn len(&self) -> usize {
-        self.live_len()
-    }
-
-    fn capacity(&self) -> usize {
-        ManagedMap::capacity(self)
-    }
-
-    fn heap_bytes(&self) -> usize {
-        ManagedMap::heap_bytes(self)
-    }
-
-    fn weight(&self) -> u64 {
-        ManagedMap::weight(self)
+        self.raw.entry(key)
     }
 }
 
@@ -1794,10 +797,10 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Ex
     /// Stores `value` under `key` as the most recently used entry.
     ///
     /// A value already stored under `key` goes through the cleanup path with
-    /// [`RemovalCause::Replaced`] (use [`replace`](Self::replace) to get it back instead). If a
+    /// [`RemovalCause::Replaced`](crate::RemovalCause::Replaced) (use [`replace`](Self::replace) to get it back instead). If a
     /// new key arrives while the map is full, the policy's victim (an [`LruMap`]'s least
     /// recently used entry) goes through the
-    /// cleanup path with [`RemovalCause::Evicted`].
+    /// cleanup path with [`RemovalCause::Evicted`](crate::RemovalCause::Evicted).
     ///
     /// ```
     /// use mapguard::{LruMap, RemovalCause};
@@ -1820,21 +823,7 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Ex
     where
         P: Evicting,
     {
-        if self.has_budget() {
-            self.upsert_weighed(key, value, false);
-            return;
-        }
-        let mut leaving = Departures::default();
-        match self.upsert(key, value, &mut leaving) {
-            Ok(Some((key, old))) => {
-                self.release_or_depart(key, old, RemovalCause::Replaced, &mut leaving);
-            }
-            Ok(None) => {}
-            Err((hash, key, value)) => {
-                self.insert_absent_or_depart(hash, key, value, &mut leaving);
-            }
-        }
-        self.notify(leaving);
+        self.raw.insert(key, value);
     }
 
     /// Stores `value` under `key` as the most recently used entry and hands back the value it
@@ -1850,229 +839,13 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Ex
     where
         P: Evicting,
     {
-        self.replace_entry(key, value).map(|(_, old)| old)
-    }
-
-    /// [`replace`](Self::replace), handing back the caller's key with the old value.
-    pub(crate) fn replace_entry(&mut self, key: K, value: V) -> Option<(K, V)>
-    where
-        P: Evicting,
-    {
-        if self.has_budget() {
-            return self.upsert_weighed(key, value, true);
-        }
-        let mut leaving = Departures::default();
-        let replaced = match self.upsert(key, value, &mut leaving) {
-            Ok(old) => old,
-            Err((hash, key, value)) => {
-                self.insert_absent_or_depart(hash, key, value, &mut leaving);
-                None
-            }
-        };
-        let mut panics = HookPanics::default();
-        self.notify_into(leaving, &mut panics);
-        self.finish_handing_back(panics, replaced, replaced_departs)
+        self.raw.replace(key, value)
     }
 }
 
 impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     ManagedMap<K, V, P, S, L, E>
 {
-    /// Inserts a key known to be absent, evicting the policy's victim if full; the
-    /// victim's hooks run now. For an operation with nothing else waiting for hooks (else
-    /// [`insert_absent_departing`](Self::insert_absent_departing)).
-    /// Always inlined: left to LLVM it is outlined, +2% instructions per insert (callgrind,
-    /// `bash benches/instructions-vs.sh`, fill).
-    #[allow(clippy::inline_always, reason = "measured, see above")]
-    #[inline(always)]
-    pub(crate) fn insert_absent(&mut self, hash: u64, key: K, value: V) -> u32 {
-        if self.has_budget() {
-            return self.insert_absent_weighing(hash, key, value);
-        }
-        // `is_full` first: only a full map turns its queues over to find a victim.
-        match self
-            .store
-            .is_full()
-            .then(|| self.store.next_victim())
-            .flatten()
-        {
-            Some(victim) => self.evict_into(victim, hash, key, value),
-            None => self.push_absent(hash, key, value),
-        }
-    }
-
-    /// [`insert_absent`](Self::insert_absent) while other departures wait in `leaving` (an
-    /// insert's housekeeping expired or collected some): what this insert evicts waits with
-    /// them, so that a panicking hook cannot cost them theirs. Without expiry and weak keys
-    /// never called (`leaving` is known empty), so it costs the common path nothing.
-    #[cold]
-    #[inline(never)]
-    pub(crate) fn insert_absent_departing(
-        &mut self,
-        hash: u64,
-        key: K,
-        value: V,
-        leaving: &mut Departures<K, V>,
-    ) -> u32 {
-        if self.has_budget() {
-            let weight = self.weigh(&key, &value);
-            return self.insert_absent_weighed_into(hash, key, value, weight, leaving);
-        }
-        match self
-            .store
-            .is_full()
-            .then(|| self.store.next_victim())
-            .flatten()
-        {
-            Some(victim) => {
-                let cause = self.victim_cause(victim);
-                let (old_key, old_value) = self.store.replace_at(victim, hash, key, value);
-                self.metrics.inserted_in_place();
-                self.depart(leaving, old_key, old_value, cause);
-                victim
-            }
-            None => self.push_absent(hash, key, value),
-        }
-    }
-
-    /// Inserts an absent key, running the victim's hooks now if `leaving` is empty, else
-    /// holding them there.
-    #[inline]
-    pub(crate) fn insert_absent_or_depart(
-        &mut self,
-        hash: u64,
-        key: K,
-        value: V,
-        leaving: &mut Departures<K, V>,
-    ) -> u32 {
-        if leaving.is_empty() {
-            self.insert_absent(hash, key, value)
-        } else {
-            self.insert_absent_departing(hash, key, value, leaving)
-        }
-    }
-
-    /// `insert`/`replace` under a weight budget: the entry is weighed, what no longer fits is
-    /// evicted, and an entry heavier than the budget is never stored (its value leaves with
-    /// [`RemovalCause::Evicted`]). Returns the caller's key with the replaced value if
-    /// `hand_back`. Out of line: maps without a budget never come here.
-    #[cold]
-    #[inline(never)]
-    fn upsert_weighed(&mut self, key: K, value: V, hand_back: bool) -> Option<(K, V)> {
-        let mut leaving = Departures::default();
-        let hash = self.store.hash(&key);
-        self.expire_some(&mut leaving);
-        let weight = self.weigh(&key, &value);
-        let too_heavy = weight > self.weight_limit();
-        let found = self.store.find(hash, &key);
-        let mut replaced = None;
-        match found.and_then(|index| self.live_or_depart(index, &mut leaving)) {
-            Some(index) => {
-                let old = self.overwrite_at(index, value);
-                self.store.set_weight(index, weight);
-                if hand_back {
-                    replaced = Some((key, old));
-                } else {
-                    self.depart(&mut leaving, key, old, RemovalCause::Replaced);
-                }
-                if too_heavy {
-                    self.depart_at(index, RemovalCause::Evicted, &mut leaving);
-                } else {
-                    self.shed(0, Some(index), &mut leaving);
-                }
-            }
-            None if too_heavy => {
-                // Counted in and out, so the registry's length stays exact.
-                self.metrics.inserted_in_place();
-                self.depart(&mut leaving, key, value, RemovalCause::Evicted);
-            }
-            None => {
-                self.shed(weight, None, &mut leaving);
-                let index = self.push_absent(hash, key, value);
-                self.store.set_weight(index, weight);
-            }
-        }
-        self.metrics.weighed(self.store.total_weight());
-        let mut panics = HookPanics::default();
-        self.notify_into(leaving, &mut panics);
-        self.finish_handing_back(panics, replaced, replaced_departs)
-    }
-
-    /// A key known to be absent, for wrappers' `insert`: as `insert_absent`, except that under
-    /// a weight budget an entry heavier than the whole budget is never stored (its value
-    /// leaves with `Evicted` at once, and `None` comes back).
-    pub(crate) fn insert_absent_checked(
-        &mut self,
-        hash: u64,
-        key: K,
-        value: V,
-        weight: u64,
-        leaving: &mut Departures<K, V>,
-    ) -> Option<u32> {
-        if !self.has_budget() {
-            return Some(self.insert_absent_or_depart(hash, key, value, leaving));
-        }
-        if weight > self.weight_limit() {
-            self.metrics.inserted_in_place();
-            self.release_or_depart(key, value, RemovalCause::Evicted, leaving);
-            return None;
-        }
-        if leaving.is_empty() {
-            Some(self.insert_absent_weighed(hash, key, value, weight))
-        } else {
-            Some(self.insert_absent_weighed_into(hash, key, value, weight, leaving))
-        }
-    }
-
-    /// [`insert_absent_weighed`](Self::insert_absent_weighed), weighing the entry first; out of
-    /// line, so that maps without a budget pay one branch for it.
-    #[cold]
-    #[inline(never)]
-    fn insert_absent_weighing(&mut self, hash: u64, key: K, value: V) -> u32 {
-        let weight = self.weigh(&key, &value);
-        self.insert_absent_weighed(hash, key, value, weight)
-    }
-
-    /// A new key under a weight budget, for an entry API that must keep it: evicts until it
-    /// fits, or until it is alone if it is heavier than the whole budget.
-    #[cold]
-    #[inline(never)]
-    fn insert_absent_weighed(&mut self, hash: u64, key: K, value: V, weight: u64) -> u32 {
-        let mut own = Departures::default();
-        let index = self.insert_absent_weighed_into(hash, key, value, weight, &mut own);
-        self.notify(own);
-        index
-    }
-
-    /// [`insert_absent_weighed`](Self::insert_absent_weighed), what it evicts held in
-    /// `leaving`.
-    fn insert_absent_weighed_into(
-        &mut self,
-        hash: u64,
-        key: K,
-        value: V,
-        weight: u64,
-        leaving: &mut Departures<K, V>,
-    ) -> u32 {
-        self.shed(weight, None, leaving);
-        let index = self.push_absent(hash, key, value);
-        self.store.set_weight(index, weight);
-        self.metrics.weighed(self.store.total_weight());
-        index
-    }
-
-    /// Replaces the least recent entry with a new one. Out of line: it keeps the common
-    /// insert path small enough to inline (measured: +13 instructions per insert otherwise).
-    #[inline(never)]
-    fn evict_into(&mut self, victim: u32, hash: u64, key: K, value: V) -> u32 {
-        // A victim past its deadline leaves because it expired, not because of the bound.
-        let cause = self.victim_cause(victim);
-        let (old_key, old_value) = self.store.replace_at(victim, hash, key, value);
-        self.metrics.inserted_in_place();
-        self.release(old_key, old_value, cause);
-        victim
-    }
-
     /// The value for `key`, making it the most recently used entry.
     ///
     /// ```
@@ -2088,7 +861,7 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: 
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.get_mut(key).map(|value| &*value)
+        self.raw.get(key)
     }
 
     /// The value for `key`, inserting `make()` first if the key is absent (which may evict
@@ -2103,12 +876,12 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: 
     /// assert_eq!(again, "compiled a+");
     /// ```
     pub fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> &mut V {
-        self.entry(key).or_insert_with(make)
+        self.raw.get_or_insert_with(key, make)
     }
 
     /// Changes the bound. Shrinking below the current length evicts entries in the policy's
     /// order (an [`LruMap`]'s least recently used first) through the cleanup path with
-    /// [`RemovalCause::Evicted`]. O(evicted).
+    /// [`RemovalCause::Evicted`](crate::RemovalCause::Evicted). O(evicted).
     ///
     /// # Panics
     ///
@@ -2121,8 +894,7 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: 
     /// assert_eq!(map.keys().copied().collect::<Vec<_>>(), [4, 3]);
     /// ```
     pub fn set_max(&mut self, max: usize) {
-        self.settle();
-        self.resize(max);
+        self.raw.set_max(max);
     }
 }
 
@@ -2139,10 +911,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     /// ```
     #[must_use]
     pub fn peek_lru(&self) -> Option<(&K, &V)> {
-        self.store.back().map(|i| {
-            let node = self.store.node(i);
-            (&node.key, &node.value)
-        })
+        self.raw.peek_lru()
     }
 
     /// Removes the least recently used entry and hands it back to you; no hook runs.
@@ -2156,9 +925,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     /// ```
     #[must_use = "`pop_lru` hands the entry back without its hooks (`Cleanup`, listener): use it, or evict through `insert`/`set_max` to close it"]
     pub fn pop_lru(&mut self) -> Option<(K, V)> {
-        self.settle();
-        let back = self.store.back()?;
-        Some(self.take_at(back))
+        self.raw.pop_lru()
     }
 }
 
@@ -2169,7 +936,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     /// the key is new and the map is full.
     ///
     /// A value already stored under `key` goes through the cleanup path with
-    /// [`RemovalCause::Replaced`]; updating a present key succeeds even when full.
+    /// [`RemovalCause::Replaced`](crate::RemovalCause::Replaced); updating a present key succeeds even when full.
     ///
     /// # Errors
     ///
@@ -2182,19 +949,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     /// assert_eq!(map.try_insert(2, 'c').unwrap_err().into_inner(), (2, 'c'));
     /// ```
     pub fn try_insert(&mut self, key: K, value: V) -> Result<(), CapacityError<K, V>> {
-        let mut leaving = Departures::default();
-        let stored = match self.try_replace_inner(key, value, &mut leaving) {
-            Ok(replaced) => {
-                if let Some((key, old)) = replaced {
-                    self.release_or_depart(key, old, RemovalCause::Replaced, &mut leaving);
-                }
-                Ok(())
-            }
-            Err(rejected) => Err(rejected),
-        };
-        let mut panics = HookPanics::default();
-        self.notify_into(leaving, &mut panics);
-        self.finish_handing_back(panics, stored, |stored| stored.err().map(rejected_departs))
+        self.raw.try_insert(key, value)
     }
 
     /// Like [`try_insert`](Self::try_insert), but hands back the value it replaced (no hook
@@ -2210,77 +965,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     /// assert_eq!(map.try_replace(1, 'b').unwrap(), Some('a'));
     /// ```
     pub fn try_replace(&mut self, key: K, value: V) -> Result<Option<V>, CapacityError<K, V>> {
-        Ok(self.try_replace_entry(key, value)?.map(|(_, old)| old))
-    }
-
-    /// [`try_replace`](Self::try_replace), handing back the caller's key with the old value.
-    pub(crate) fn try_replace_entry(
-        &mut self,
-        key: K,
-        value: V,
-    ) -> Result<Option<(K, V)>, CapacityError<K, V>> {
-        let mut leaving = Departures::default();
-        let stored = self.try_replace_inner(key, value, &mut leaving);
-        let mut panics = HookPanics::default();
-        self.notify_into(leaving, &mut panics);
-        self.finish_handing_back(panics, stored, stored_departs)
-    }
-
-    fn try_replace_inner(
-        &mut self,
-        key: K,
-        value: V,
-        leaving: &mut Departures<K, V>,
-    ) -> Result<Option<(K, V)>, CapacityError<K, V>> {
-        if self.has_budget() {
-            return self.try_replace_weighed(key, value, leaving);
-        }
-        match self.upsert(key, value, leaving) {
-            Ok(replaced) => Ok(replaced),
-            Err((_, key, value)) if self.store.is_full() => {
-                Err(CapacityError::new(key, value, self.store.max()))
-            }
-            Err((hash, key, value)) => {
-                self.push_absent(hash, key, value);
-                Ok(None)
-            }
-        }
-    }
-
-    /// `try_insert`/`try_replace` under a weight budget: refused when the entry would take
-    /// the map past its count or its weight budget (a present key's old weight is freed
-    /// first), so nothing is ever evicted.
-    #[cold]
-    #[inline(never)]
-    fn try_replace_weighed(
-        &mut self,
-        key: K,
-        value: V,
-        leaving: &mut Departures<K, V>,
-    ) -> Result<Option<(K, V)>, CapacityError<K, V>> {
-        let hash = self.store.hash(&key);
-        self.expire_some(leaving);
-        let weight = self.weigh(&key, &value);
-        let found = self.store.find(hash, &key);
-        let present = found.and_then(|index| self.live_or_depart(index, leaving));
-        let freed = present.map_or(0, |index| self.store.weight_at(index));
-        let weight_after = (self.store.total_weight() - freed).saturating_add(weight);
-        let fits =
-            weight_after <= self.weight_limit() && (present.is_some() || !self.store.is_full());
-        if !fits {
-            return Err(CapacityError::new(key, value, self.store.max()));
-        }
-        let replaced = if let Some(index) = present {
-            let old = self.overwrite_at(index, value);
-            self.store.set_weight(index, weight);
-            Some((key, old))
-        } else {
-            let index = self.push_absent(hash, key, value);
-            self.store.set_weight(index, weight);
-            None
-        };
-        self.metrics.weighed(self.store.total_weight());
-        Ok(replaced)
+        self.raw.try_replace(key, value)
     }
 
     /// The value for `key`. Reads never reorder a bounded map, so this takes `&self`.
@@ -2296,10 +981,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let found = self.peek(key);
-        // `&self`: other threads may be counting lookups on this map at the same time.
-        self.metrics.lookup_shared(found.is_some());
-        found
+        self.raw.get(key)
     }
 
     /// Whether a new key would be rejected.
@@ -2311,7 +993,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     /// ```
     #[must_use]
     pub fn is_full(&self) -> bool {
-        self.store.is_full()
+        self.raw.is_full()
     }
 
     /// How many more keys fit.
@@ -2323,7 +1005,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     /// ```
     #[must_use]
     pub fn remaining(&self) -> usize {
-        self.store.max().saturating_sub(self.store.len())
+        self.raw.remaining()
     }
 
     /// Changes the bound. A bounded map never lets an entry go on its own, so lowering the
@@ -2347,59 +1029,23 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     /// assert!(table.try_insert(9, ()).is_ok()); // under the new bound again
     /// ```
     pub fn set_max(&mut self, max: usize) {
-        self.settle();
-        self.resize(max);
+        self.raw.set_max(max);
     }
 }
 
 impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry> ManagedCache
     for ManagedMap<K, V, P, S, L, E>
 {
-    /// Clears the map with [`RemovalCause::ScopeEnded`] if it has `lifetime`. O(n).
     fn end_scope(&mut self, lifetime: Lifetime) -> usize {
-        let mut panics = HookPanics::default();
-        let ended = self.end_scope_into(lifetime, &mut panics);
-        self.finish(panics);
-        ended
+        self.raw.end_scope(lifetime)
     }
 
-    /// Purges expired entries (none without `ttl`/`idle`). O(n).
     fn maintain(&mut self) -> usize {
-        let mut panics = HookPanics::default();
-        let purged = self.maintain_into(&mut panics);
-        self.finish(panics);
-        purged
+        self.raw.maintain()
     }
 
-    /// This map's figures, as the only element.
     fn stats(&self) -> Vec<MapStats> {
-        vec![MapStats::new(
-            self.name(),
-            self.lifetime,
-            P::NAME,
-            [self.len(), self.max(), self.capacity(), self.heap_bytes()],
-            self.metrics.hook_panics(),
-        )]
-    }
-}
-
-impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> Drop
-    for ManagedMap<K, V, P, S, L, E>
-{
-    /// Whatever is left goes through the cleanup path with [`RemovalCause::Dropped`] (an
-    /// ended scope's entries with [`RemovalCause::ScopeEnded`]).
-    fn drop(&mut self) {
-        if L::OBSERVES_REMOVALS {
-            let mut panics = HookPanics::default();
-            // Straight from the slab: no second vector of causes (fill-then-drop workloads
-            // paid 30% for one, callgrind).
-            for (node, ended) in self.store.take_all_marked() {
-                let cause = cause_at_drop(ended);
-                self.listener
-                    .on_removal_contained(node.key, node.value, cause, &mut panics);
-            }
-            self.finish(panics);
-        }
+        self.raw.stats()
     }
 }
 
@@ -2409,48 +1055,17 @@ impl<K: Clone, V: Clone, P: Policy, S: Clone, L: RemovalListener<K, V> + Clone, 
     /// Clones entries, order, bound, hasher and listener. Each copy of a value leaves its own
     /// map through that map's cleanup path.
     fn clone(&self) -> Self {
-        let mut clone = Self::from_parts(
-            self.store.clone(),
-            self.listener.clone(),
-            self.lifetime,
-            self.name.clone(),
-            Location::caller(),
-        );
-        if let Some(budget) = &self.budget {
-            clone.metrics.weight_budget(budget.max_weight);
-            clone.metrics.weighed(clone.store.total_weight());
-            clone.budget = Some(budget.clone());
+        Self {
+            raw: self.raw.clone(),
         }
-        clone
     }
 }
 
 impl<K: fmt::Debug, V: fmt::Debug, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> fmt::Debug
     for ManagedMap<K, V, P, S, L, E>
 {
-    /// Shows the bound and the entries from most to least recent.
-    ///
-    /// ```
-    /// let mut map = mapguard::LruMap::new(2);
-    /// map.insert(1, 'a');
-    /// assert_eq!(
-    ///     format!("{map:?}"),
-    ///     "LruMap { len: 1, max: 2, lifetime: Process, entries: {1: 'a'}, .. }"
-    /// );
-    /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        struct Entries<'a, K, V>(Iter<'a, K, V>);
-        impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for Entries<'_, K, V> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.debug_map().entries(self.0.clone()).finish()
-            }
-        }
-        f.debug_struct(P::TYPE_NAME)
-            .field("len", &self.len())
-            .field("max", &self.max())
-            .field("lifetime", &self.lifetime)
-            .field("entries", &Entries(self.iter()))
-            .finish_non_exhaustive()
+        self.raw.fmt(f)
     }
 }
 
@@ -2495,23 +1110,9 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> IntoIterator
     type IntoIter = IntoIter<K, V, P, S, L, E>;
 
     /// Hands every entry to you in arbitrary order. Entries not yet yielded when the iterator
-    /// is dropped go through the cleanup path with [`RemovalCause::Dropped`].
-    fn into_iter(mut self) -> Self::IntoIter {
-        let mut panics = HookPanics::default();
-        let mut nodes = self.take_all_settled(&mut panics);
-        if panics.will_resume() {
-            // Not handed out after all: dropped with the map, then the first panic resumes.
-            for node in core::mem::take(&mut nodes) {
-                self.listener.on_removal_contained(
-                    node.key,
-                    node.value,
-                    RemovalCause::Dropped,
-                    &mut panics,
-                );
-            }
-            self.finish(panics);
-        }
-        IntoIter::new(nodes, self)
+    /// is dropped go through the cleanup path with [`RemovalCause::Dropped`](crate::RemovalCause::Dropped).
+    fn into_iter(self) -> Self::IntoIter {
+        self.raw.into_iter()
     }
 }
 
@@ -2576,27 +1177,4 @@ impl<K: Hash + Eq, V: PartialEq, P: Policy, S: BuildHasher, L: RemovalListener<K
 impl<K: Hash + Eq, V: Eq, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry> Eq
     for ManagedMap<K, V, P, S, L, E>
 {
-}
-
-/// What a replaced value handed back would have left with, had its caller's operation not
-/// panicked in a hook.
-pub(crate) fn replaced_departs<K, V>(replaced: Option<(K, V)>) -> Option<Departed<K, V>> {
-    replaced.map(|(key, old)| (key, old, RemovalCause::Replaced))
-}
-
-/// A rejected key and value the caller will not receive: refused by the bound, as an entry
-/// too heavy for the budget is.
-pub(crate) fn rejected_departs<K, V>(rejected: CapacityError<K, V>) -> Departed<K, V> {
-    let (key, value) = rejected.into_inner();
-    (key, value, RemovalCause::Evicted)
-}
-
-/// [`replaced_departs`] or [`rejected_departs`], for a `try_replace`.
-pub(crate) fn stored_departs<K, V>(
-    stored: Result<Option<(K, V)>, CapacityError<K, V>>,
-) -> Option<Departed<K, V>> {
-    match stored {
-        Ok(replaced) => replaced_departs(replaced),
-        Err(rejected) => Some(rejected_departs(rejected)),
-    }
 }

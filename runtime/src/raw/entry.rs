@@ -10,7 +10,7 @@ use crate::policy::{Evicting, Policy, Reject};
 use crate::raw::RawMap;
 use crate::storage::expiry::{Expiry, NoExpiry};
 
-/// A view into one key's slot, from [`ManagedMap::entry`].
+/// A view into one key's slot, from [`ManagedMap::entry`](crate::ManagedMap::entry).
 ///
 /// ```
 /// use mapguard::map::Entry;

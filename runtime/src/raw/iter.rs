@@ -12,7 +12,7 @@ use crate::registry::MapMetrics;
 use crate::storage::expiry::{Expiry, NoExpiry};
 use crate::storage::store::{Node, Recency};
 
-/// Entries from most to least recent; from [`ManagedMap::iter`].
+/// Entries from most to least recent; from [`ManagedMap::iter`](crate::ManagedMap::iter).
 ///
 /// ```
 /// let mut map = mapguard::LruMap::new(3);
@@ -69,7 +69,7 @@ impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for Iter<'_, K, V> {
     }
 }
 
-/// Entries with mutable values, in arbitrary order; from [`ManagedMap::iter_mut`].
+/// Entries with mutable values, in arbitrary order; from [`ManagedMap::iter_mut`](crate::ManagedMap::iter_mut).
 ///
 /// ```
 /// let mut map = mapguard::LruMap::new(3);
@@ -122,7 +122,7 @@ impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for IterMut<'_, K, V> {
     }
 }
 
-/// Keys from most to least recent; from [`ManagedMap::keys`].
+/// Keys from most to least recent; from [`ManagedMap::keys`](crate::ManagedMap::keys).
 ///
 /// ```
 /// let mut map = mapguard::LruMap::new(3);
@@ -133,7 +133,7 @@ pub struct Keys<'a, K, V> {
     pub(crate) inner: Iter<'a, K, V>,
 }
 
-/// Values from most to least recent; from [`ManagedMap::values`].
+/// Values from most to least recent; from [`ManagedMap::values`](crate::ManagedMap::values).
 ///
 /// ```
 /// let mut map = mapguard::LruMap::new(3);
@@ -144,7 +144,7 @@ pub struct Values<'a, K, V> {
     pub(crate) inner: Iter<'a, K, V>,
 }
 
-/// Mutable values in arbitrary order; from [`ManagedMap::values_mut`].
+/// Mutable values in arbitrary order; from [`ManagedMap::values_mut`](crate::ManagedMap::values_mut).
 ///
 /// ```
 /// let mut map = mapguard::LruMap::new(3);
@@ -209,7 +209,7 @@ impl<K, V> Clone for Values<'_, K, V> {
     }
 }
 
-/// Entries taken out of a map, in arbitrary order; from [`ManagedMap::drain`]. Entries not
+/// Entries taken out of a map, in arbitrary order; from [`ManagedMap::drain`](crate::ManagedMap::drain). Entries not
 /// yielded when it is dropped go through the cleanup path with [`RemovalCause::Cleared`].
 ///
 /// The map is empty from the moment `drain` returns. Like `Vec::drain`, a `Drain` passed to

@@ -25,10 +25,10 @@ use crate::RemovalCause;
 use crate::departures::{Departed, Departures, Resize, Settle, Shard};
 use crate::error::CapacityError;
 use crate::hooks::{NoListener, RemovalListener};
-use crate::map::ManagedMap;
-use crate::map::iter::Iter;
 use crate::panics::HookPanics;
 use crate::policy::{Evicting, Lru, OrderOf, Policy, Reject};
+use crate::raw::RawMap;
+use crate::raw::iter::Iter;
 use crate::scope::{Lifetime, ManagedCache};
 use crate::storage::expiry::{Expiry, NoExpiry};
 use crate::storage::store::{MAX_LIMIT, Node, Store};
@@ -118,7 +118,7 @@ impl<K, V, L: RemovalListener<K, V>> RemovalListener<Weakly<K>, V> for Unwrapped
 /// A key found absent by `upsert`: still strong, its hashed weak form, and the value.
 type Absent<K, V> = (<K as weak_table::traits::WeakElement>::Strong, Weakly<K>, V);
 
-type Inner<K, V, P, L, E> = ManagedMap<Weakly<K>, V, P, StoredHash, Unwrapped<L>, E>;
+type Inner<K, V, P, L, E> = RawMap<Weakly<K>, V, P, StoredHash, Unwrapped<L>, E>;
 
 /// A map keyed by weak pointers (`std::rc::Weak<T>` or `std::sync::Weak<T>`): it never keeps
 /// a key alive, and when a key's last strong reference is dropped, its entry leaves through
@@ -154,7 +154,7 @@ type Inner<K, V, P, L, E> = ManagedMap<Weakly<K>, V, P, StoredHash, Unwrapped<L>
 ///
 /// Unbounded by default; [`lru_builder`](Self::lru_builder) and
 /// [`bounded_builder`](Self::bounded_builder) add a `max` with either policy. Expiry,
-/// lifetimes, value cleanup and listeners work as for [`ManagedMap`].
+/// lifetimes, value cleanup and listeners work as for [`ManagedMap`](crate::ManagedMap).
 ///
 /// # Examples
 ///
@@ -276,7 +276,7 @@ impl<K: WeakElement, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: 
         hasher: S,
         budget: Option<(u64, Weigher<K, V>)>,
     ) -> Self {
-        let map = ManagedMap::from_parts(store, Unwrapped(listener), lifetime, name, site);
+        let map = RawMap::from_parts(store, Unwrapped(listener), lifetime, name, site);
         Self::with_weigher(map, hasher, budget)
     }
 
@@ -290,7 +290,7 @@ impl<K: WeakElement, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: 
         metrics: crate::registry::MapMetrics,
         budget: Option<(u64, Weigher<K, V>)>,
     ) -> Self {
-        let map = ManagedMap::with_metrics(
+        let map = RawMap::with_metrics(
             store,
             Unwrapped(listener),
             lifetime,
@@ -1097,7 +1097,7 @@ impl<K: WeakElement, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> Drop
     for WeakKeyMap<K, V, P, S, L, E>
 {
     /// Entries whose key died leave as [`RemovalCause::Collected`], then the rest as
-    /// [`RemovalCause::Dropped`]. As for [`ManagedMap`], every value reaches its hooks even
+    /// [`RemovalCause::Dropped`]. As for [`ManagedMap`](crate::ManagedMap), every value reaches its hooks even
     /// if one panics; the first panic then resumes.
     fn drop(&mut self) {
         if L::OBSERVES_REMOVALS {

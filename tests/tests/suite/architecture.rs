@@ -12,6 +12,7 @@ const LAYERS: &[&[&str]] = &[
     &["scope", "stats"],
     &["settings"],
     &["registry"],
+    &["raw"],
     &["map"],
     &["weak"],
     &["concurrent"],

@@ -469,11 +469,16 @@ fn field_type(
         || quote!(#krate::__private::DefaultHashBuilder),
         ToTokens::to_token_stream,
     );
-    // A weight budget keeps its per-entry weights in the expiry state.
-    let expiry = if attr.ttl.is_some() || attr.idle.is_some() || attr.max_bytes.is_some() {
+    // The per-entry state: a timer with `ttl`/`idle`, weights with a byte budget.
+    let expiry = if attr.ttl.is_some() || attr.idle.is_some() {
         quote!(#krate::__private::Expiring)
     } else {
         quote!(#krate::__private::NoExpiry)
+    };
+    let expiry = if attr.max_bytes.is_some() {
+        quote!(#krate::__private::Weighed<#expiry>)
+    } else {
+        expiry
     };
     let kind = kind(attr, map);
     // A single-threaded map of a request, session or batch lifetime tags each entry with the

@@ -61,19 +61,23 @@ pub trait FieldConfig: Default {
     const MAX_WEIGHT: Option<u64> = None;
 }
 
-/// The budget a configured map gets: `MAX_WEIGHT`, weighed by `weigher`. Weights live in the
-/// expiry state, so a `MAX_WEIGHT` on a map type without one fails to compile.
+/// The budget a configured map gets: `MAX_WEIGHT`, weighed by `weigher`. Weights are kept only
+/// by a map whose per-entry state is `Weighed`, so a `MAX_WEIGHT` on any other map type fails
+/// to compile.
 fn configured_budget<L: FieldConfig, E: Expiry, K, V>(
     weigher: Option<fn(&K, &V) -> u64>,
-) -> Option<(u64, crate::weight::Weigher<K, V>)> {
+) -> Option<(u64, crate::storage::weigher::Weigher<K, V>)> {
     const {
         assert!(
-            L::MAX_WEIGHT.is_none() || E::ENABLED,
-            "FieldConfig::MAX_WEIGHT needs a map type with `E = Expiring`"
+            L::MAX_WEIGHT.is_none() || E::WEIGHED,
+            "FieldConfig::MAX_WEIGHT needs a map type whose `E` is `Weighed<...>`"
         );
     };
     L::MAX_WEIGHT?;
-    crate::settings::budget(L::MAX_WEIGHT, weigher.map(crate::weight::Weigher::Function))
+    crate::settings::budget(
+        L::MAX_WEIGHT,
+        weigher.map(crate::storage::weigher::Weigher::Function),
+    )
 }
 
 /// What every configured map starts from: its bound, expiry state, lifetime and name. A

@@ -133,7 +133,7 @@ pub mod builder {
 /// assert!(clock.now() < std::time::Duration::from_secs(60));
 /// ```
 pub mod expiry {
-    pub use crate::storage::expiry::{Clock, Expiring, Expiry, NoExpiry, SystemClock};
+    pub use crate::storage::expiry::{Clock, Expiring, Expiry, NoExpiry, SystemClock, Timed};
 
     use crate::DefaultHashBuilder;
     use crate::hooks::NoListener;
@@ -222,6 +222,7 @@ pub mod __private {
     pub use crate::policy::{Adaptive, Lru, Reject};
     pub use crate::scope::MapStats;
     pub use crate::storage::scopes::Scoped;
+    pub use crate::weight::Weighed;
     pub use crate::weight::by_value;
     pub use crate::{
         Cleanup, ConcurrentMap, ConcurrentWeakKeyMap, DefaultHashBuilder, Lifetime, ManagedCache,

@@ -6,13 +6,12 @@
 
 use std::borrow::Cow;
 use std::panic::Location;
-use std::sync::Arc;
-use std::time::Duration;
 
 use hashbrown::DefaultHashBuilder;
 
 use crate::scope::Lifetime;
-use crate::storage::expiry::{Clock, Expiring, Expiry, NoExpiry};
+use crate::storage::expiry::sealed::ExpiryState;
+use crate::storage::expiry::{Expiring, Expiry, NoExpiry, Timed, WithWeights};
 
 /// Builder state: values are dropped without their own [`Cleanup`](crate::Cleanup).
 ///
@@ -49,13 +48,13 @@ pub(crate) type TypeMarker<K, V, P> = core::marker::PhantomData<fn() -> (K, V, P
 /// weigher without a budget only keeps the sum.
 pub(crate) fn budget<K, V>(
     max_weight: Option<u64>,
-    weigher: Option<crate::weight::Weigher<K, V>>,
-) -> Option<(u64, crate::weight::Weigher<K, V>)> {
+    weigher: Option<crate::storage::weigher::Weigher<K, V>>,
+) -> Option<(u64, crate::storage::weigher::Weigher<K, V>)> {
     match (max_weight, weigher) {
         (None, None) => None,
         (max_weight, weigher) => Some((
             max_weight.unwrap_or(u64::MAX),
-            weigher.unwrap_or(crate::weight::Weigher::Unit),
+            weigher.unwrap_or(crate::storage::weigher::Weigher::Unit),
         )),
     }
 }
@@ -107,13 +106,19 @@ impl Settings<DefaultHashBuilder, NoExpiry> {
 }
 
 impl<S, E: Expiry> Settings<S, E> {
-    pub(crate) fn with_hasher<S2>(self, hasher: S2) -> Settings<S2, E> {
+    /// The same settings with the hasher and the per-entry state passed through `hasher` and
+    /// `state`: the one place a setting's type changes.
+    fn retype<S2, E2>(
+        self,
+        hasher: impl FnOnce(S) -> S2,
+        state: impl FnOnce(E) -> E2,
+    ) -> Settings<S2, E2> {
         Settings {
             max: self.max,
             capacity: self.capacity,
-            hasher,
+            hasher: hasher(self.hasher),
             lifetime: self.lifetime,
-            expiry: self.expiry,
+            expiry: state(self.expiry),
             name: self.name,
             site: self.site,
             shards: self.shards,
@@ -121,19 +126,26 @@ impl<S, E: Expiry> Settings<S, E> {
         }
     }
 
-    /// The same settings with an expiry state (keeping any `ttl`/`idle`/clock already set).
-    pub(crate) fn expiring(self) -> Settings<S, Expiring> {
-        Settings {
-            max: self.max,
-            capacity: self.capacity,
-            hasher: self.hasher,
-            lifetime: self.lifetime,
-            expiry: self.expiry.into_expiring(),
-            name: self.name,
-            site: self.site,
-            shards: self.shards,
-            max_weight: self.max_weight,
-        }
+    pub(crate) fn with_hasher<S2>(self, hasher: S2) -> Settings<S2, E> {
+        self.retype(|_| hasher, |state| state)
+    }
+
+    /// The same settings with a timer (keeping any `ttl`/`idle`/clock already set), which
+    /// `set` then configures.
+    pub(crate) fn timed(self, set: impl FnOnce(&mut Expiring)) -> Settings<S, Timed<E>> {
+        self.retype(
+            |hasher| hasher,
+            |state| {
+                let mut state = state.into_timed();
+                set(state.timer_mut());
+                state
+            },
+        )
+    }
+
+    /// The same settings keeping a weight per entry.
+    pub(crate) fn weighed(self) -> Settings<S, WithWeights<E>> {
+        self.retype(|hasher| hasher, ExpiryState::into_weighed)
     }
 
     pub(crate) fn set_name(&mut self, name: Cow<'static, str>) {
@@ -145,30 +157,6 @@ impl<S, E: Expiry> Settings<S, E> {
         self.name
             .take()
             .unwrap_or_else(|| Cow::Owned(self.site.to_string()))
-    }
-
-    pub(crate) fn with_ttl(self, ttl: Duration) -> Settings<S, Expiring> {
-        let mut settings = self.expiring();
-        settings.expiry.set_ttl(ttl);
-        settings
-    }
-
-    pub(crate) fn with_idle(self, idle: Duration) -> Settings<S, Expiring> {
-        let mut settings = self.expiring();
-        settings.expiry.set_idle(idle);
-        settings
-    }
-
-    pub(crate) fn with_key_lifetimes(self) -> Settings<S, Expiring> {
-        let mut settings = self.expiring();
-        settings.expiry.record_key_lifetimes();
-        settings
-    }
-
-    pub(crate) fn with_clock(self, clock: Arc<dyn Clock>) -> Settings<S, Expiring> {
-        let mut settings = self.expiring();
-        settings.expiry.set_clock(clock);
-        settings
     }
 }
 
@@ -202,7 +190,7 @@ macro_rules! builder {
             listener: L,
             value_cleanup: C,
             /// What entries weigh, if weighed ([`crate::weight`]).
-            weigher: Option<$crate::weight::Weigher<K, V>>,
+            weigher: Option<$crate::storage::weigher::Weigher<K, V>>,
             marker: $crate::settings::TypeMarker<K, V, P>,
         }
 
@@ -292,9 +280,9 @@ macro_rules! builder {
             /// happens when an entry does not fit. [`weight::by_value`](crate::weight::by_value)
             /// weighs values through their [`Weigh`](crate::weight::Weigh) impl.
             ///
-            /// A weighed map keeps one `u64` weight per entry, in the per-entry state expiry
-            /// uses: its `E` becomes [`Expiring`](crate::expiry::Expiring), as with `ttl`, so
-            /// maps without weights (or expiry) carry none of it and pay nothing for it.
+            /// A weighed map keeps one `u64` weight per entry: its per-entry state `E` becomes
+            /// [`Weighed<E>`](crate::weight::Weighed) (keeping any expiry), so maps without
+            /// weights carry none and pay nothing for them.
             ///
             /// ```
             #[doc = concat!("let map = ", $new, ".weigher(|_key, value| *value).max_weight(1 << 20).build();")]
@@ -303,17 +291,17 @@ macro_rules! builder {
             pub fn weigher(
                 self,
                 weigher: impl Fn(&K, &V) -> u64 + Send + Sync + 'static,
-            ) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Expiring> {
+            ) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::WithWeights<E>> {
                 let mut builder =
-                    self.retype(|settings, listener, value_cleanup| (settings.expiring(), listener, value_cleanup));
-                builder.weigher = Some($crate::weight::Weigher::Shared(::std::sync::Arc::new(weigher)));
+                    self.retype(|settings, listener, value_cleanup| (settings.weighed(), listener, value_cleanup));
+                builder.weigher = Some($crate::storage::weigher::Weigher::Shared(::std::sync::Arc::new(weigher)));
                 builder
             }
 
             /// Bounds what the entries weigh together (beside `max`, which still bounds how
             /// many there are). Without a [`weigher`](Self::weigher) each entry weighs 1.
             /// See [`crate::weight`]; like `weigher`, it makes `E`
-            /// [`Expiring`](crate::expiry::Expiring).
+            /// [`Weighed<E>`](crate::weight::Weighed).
             ///
             /// # Panics
             ///
@@ -327,10 +315,10 @@ macro_rules! builder {
             pub fn max_weight(
                 self,
                 max_weight: u64,
-            ) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Expiring> {
+            ) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::WithWeights<E>> {
                 assert!(max_weight > 0, "mapguard: `max_weight` must be at least 1");
                 self.retype(|settings, listener, value_cleanup| {
-                    let mut settings = settings.expiring();
+                    let mut settings = settings.weighed();
                     settings.max_weight = Some(max_weight);
                     (settings, listener, value_cleanup)
                 })
@@ -368,8 +356,8 @@ macro_rules! builder {
             pub fn ttl(
                 self,
                 ttl: ::std::time::Duration,
-            ) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Expiring> {
-                self.retype(|settings, listener, value_cleanup| (settings.with_ttl(ttl), listener, value_cleanup))
+            ) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Timed<E>> {
+                self.retype(|settings, listener, value_cleanup| (settings.timed(|timer| timer.set_ttl(ttl)), listener, value_cleanup))
             }
 
             /// Entries expire `idle` after they were last read or written. See
@@ -383,8 +371,8 @@ macro_rules! builder {
             pub fn idle(
                 self,
                 idle: ::std::time::Duration,
-            ) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Expiring> {
-                self.retype(|settings, listener, value_cleanup| (settings.with_idle(idle), listener, value_cleanup))
+            ) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Timed<E>> {
+                self.retype(|settings, listener, value_cleanup| (settings.timed(|timer| timer.set_idle(idle)), listener, value_cleanup))
             }
 
             /// Records how long keys live before leaving, for P50/P95/P99 in
@@ -395,8 +383,8 @@ macro_rules! builder {
             #[doc = concat!("let map = ", $new, ".key_lifetimes().build();")]
             /// assert!(map.is_empty());
             /// ```
-            pub fn key_lifetimes(self) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Expiring> {
-                self.retype(|settings, listener, value_cleanup| (settings.with_key_lifetimes(), listener, value_cleanup))
+            pub fn key_lifetimes(self) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Timed<E>> {
+                self.retype(|settings, listener, value_cleanup| (settings.timed($crate::storage::expiry::Expiring::record_key_lifetimes), listener, value_cleanup))
             }
 
             /// The time source for `ttl`/`idle` (default:
@@ -415,8 +403,8 @@ macro_rules! builder {
             pub fn clock(
                 self,
                 clock: impl $crate::expiry::Clock + 'static,
-            ) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Expiring> {
-                self.retype(|settings, listener, value_cleanup| (settings.with_clock(::std::sync::Arc::new(clock)), listener, value_cleanup))
+            ) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Timed<E>> {
+                self.retype(|settings, listener, value_cleanup| (settings.timed(|timer| timer.set_clock(::std::sync::Arc::new(clock))), listener, value_cleanup))
             }
         }
 

@@ -17,9 +17,10 @@
 //!   `RemovalCause::Evicted` (as Caffeine does), and `try_insert` hands it back. The one
 //!   exception is [`VacantEntry::insert`](crate::map::VacantEntry::insert) (and `or_insert`),
 //!   which must return a reference: the entry then stays, alone, until the next insert.
-//! - **Types**: the weights live in the per-entry state expiry uses, so a weighed map's `E`
-//!   is [`Expiring`](crate::expiry::Expiring) (`mapguard::expiry::ExpiringLruMap<K, V>`),
-//!   and maps without a budget pay nothing for this feature.
+//! - **Types**: a weighed map's per-entry state is [`Weighed<E>`](Weighed) (its expiry `E`
+//!   plus one `u64` weight per entry), which `weigher` and `max_weight` choose; name such a
+//!   map [`WeighedLruMap<K, V>`](WeighedLruMap). Maps without a budget keep no weights and
+//!   run no weight code.
 //! - **Changing weight**: an entry is weighed when it is written by `insert`, `replace`,
 //!   `try_insert` or [`update`](crate::ManagedMap::update). Changes made through `get_mut`,
 //!   `peek_mut`, `iter_mut`, `values_mut` or an `OccupiedEntry` are not re-weighed: use
@@ -46,39 +47,51 @@
 
 use std::sync::Arc;
 
-/// A builder's weigher closure, shared by a concurrent map's shards.
-type WeighFn<K, V> = dyn Fn(&K, &V) -> u64 + Send + Sync;
+use crate::DefaultHashBuilder;
+use crate::hooks::NoListener;
+pub use crate::storage::expiry::{Weighed, WithWeights};
 
-/// What weighs a map's entries.
-pub(crate) enum Weigher<K, V> {
-    /// A builder's closure.
-    Shared(Arc<WeighFn<K, V>>),
-    /// `#[managed_map(max_bytes = ...)]`'s function.
-    Function(fn(&K, &V) -> u64),
-    /// None given: every entry weighs 1.
-    Unit,
-}
+/// An [`LruMap`](crate::LruMap) built with `weigher` or `max_weight` (and no `ttl`/`idle`):
+/// the name to write for such a map's type. With expiry too, it is
+/// `LruMap<K, V, S, L, Weighed<Expiring>>`.
+///
+/// ```
+/// use mapguard::weight::WeighedLruMap;
+///
+/// struct Pages {
+///     by_url: WeighedLruMap<String, Vec<u8>>,
+/// }
+/// let pages = Pages {
+///     by_url: mapguard::LruMap::builder(1_000)
+///         .weigher(|_url: &String, body: &Vec<u8>| body.len() as u64)
+///         .max_weight(1 << 20)
+///         .build(),
+/// };
+/// assert_eq!(pages.by_url.max_weight(), Some(1 << 20));
+/// ```
+pub type WeighedLruMap<K, V, S = DefaultHashBuilder, L = NoListener> =
+    crate::LruMap<K, V, S, L, Weighed>;
 
-impl<K, V> Clone for Weigher<K, V> {
-    fn clone(&self) -> Self {
-        match self {
-            Self::Shared(weigher) => Self::Shared(Arc::clone(weigher)),
-            Self::Function(weigher) => Self::Function(*weigher),
-            Self::Unit => Self::Unit,
-        }
-    }
-}
+/// A [`BoundedMap`](crate::BoundedMap) with a weight budget; see [`WeighedLruMap`].
+///
+/// ```
+/// let map: mapguard::weight::WeighedBoundedMap<u8, u8> =
+///     mapguard::BoundedMap::builder(4).max_weight(16).build();
+/// # drop(map);
+/// ```
+pub type WeighedBoundedMap<K, V, S = DefaultHashBuilder, L = NoListener> =
+    crate::BoundedMap<K, V, S, L, Weighed>;
 
-impl<K, V> Weigher<K, V> {
-    #[inline]
-    pub(crate) fn weigh(&self, key: &K, value: &V) -> u64 {
-        match self {
-            Self::Shared(weigher) => weigher(key, value),
-            Self::Function(weigher) => weigher(key, value),
-            Self::Unit => 1,
-        }
-    }
-}
+/// A [`ConcurrentLruMap`](crate::ConcurrentLruMap) with a weight budget; see
+/// [`WeighedLruMap`].
+///
+/// ```
+/// let map: mapguard::weight::WeighedConcurrentLruMap<u8, u8> =
+///     mapguard::ConcurrentLruMap::builder(4).max_weight(16).build();
+/// # drop(map);
+/// ```
+pub type WeighedConcurrentLruMap<K, V, S = DefaultHashBuilder, L = NoListener> =
+    crate::ConcurrentLruMap<K, V, S, L, Weighed>;
 
 /// A value that knows its weight: by convention, the heap bytes it owns (the map's own
 /// per-entry cost is not counted). `#[managed_map(max_bytes = ...)]` weighs values through it

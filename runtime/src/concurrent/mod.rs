@@ -31,7 +31,7 @@ use crate::raw::{RawMap, rejected_departs, replaced_departs, stored_departs};
 use crate::storage::expiry::{Expiry, NoExpiry};
 use crate::storage::scopes::Tagged;
 use crate::storage::store::Store;
-use crate::weight::Weigher;
+use crate::storage::weigher::Weigher;
 pub(crate) use sharded::Parts;
 use sharded::{Handle, Sharded, shard_budget, sharded_surface};
 

@@ -25,8 +25,8 @@ use crate::policy::{Evicting, Lru, Policy, Reject};
 use crate::storage::expiry::{Expiry, NoExpiry};
 use crate::storage::scopes::Tagged;
 use crate::storage::store::{MAX_LIMIT, Store};
+use crate::storage::weigher::Weigher;
 use crate::weak::{StoredHash, WeakKeyMap};
-use crate::weight::Weigher;
 
 /// One shard: a weak-keyed map whose departures wait in [`Departures`] until the lock is
 /// released.

@@ -25,7 +25,7 @@ use crate::stats::MapStats;
 use crate::storage::expiry::{Expiry, NoExpiry};
 use crate::storage::scopes::ScopeTags;
 use crate::storage::store::{Node, Store};
-use crate::weight::Weigher;
+use crate::storage::weigher::Weigher;
 pub(crate) mod entry;
 pub(crate) mod iter;
 
@@ -132,9 +132,11 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> RawMap<K, V, P, S,
         }
     }
 
-    /// Gives the (empty) map a weight budget.
+    /// Gives the (empty) map a weight budget. Its entries' weights are kept only if its
+    /// per-entry state is [`Weighed`](crate::expiry::Weighed): the builders and `FieldConfig`
+    /// see to that.
     pub(crate) fn with_budget(mut self, max_weight: u64, weigher: Option<Weigher<K, V>>) -> Self {
-        self.store.enable_weights();
+        debug_assert!(E::WEIGHED, "a budget without weights");
         self.metrics.weight_budget(max_weight);
         self.budget = Some(Budget {
             max_weight,
@@ -167,11 +169,11 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> RawMap<K, V, P, S,
         }
     }
 
-    /// Whether the map has a weight budget: never for a map without an expiry state (a
-    /// budget switches `E` to `Expiring`), so this compiles to `false` for `NoExpiry` maps.
+    /// Whether the map has a weight budget: never unless its entries are
+    /// [`Weighed`](crate::expiry::Weighed), so this compiles to `false` for every other map.
     #[inline]
     fn has_budget(&self) -> bool {
-        E::ENABLED && self.budget.is_some()
+        E::WEIGHED && self.budget.is_some()
     }
 
     /// The weight budget (`u64::MAX` without one).

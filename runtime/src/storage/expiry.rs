@@ -54,25 +54,16 @@ fn nanos(duration: Duration) -> u64 {
 }
 
 pub(crate) mod sealed {
-    /// The per-map expiry state, driven by the store. Private: only [`super::NoExpiry`] and
-    /// [`super::Expiring`] implement it, so maps without expiry compile every check away.
+    /// The timestamps behind expiry, driven by the store: none ([`super::NoExpiry`]) or
+    /// [`super::Expiring`]'s. With none every expiry check compiles away.
     #[allow(
         unreachable_pub,
         reason = "sealed supertrait: public in a private module"
     )]
-    pub trait ExpiryState: Clone + core::fmt::Debug {
+    pub trait Timer: Clone + core::fmt::Debug {
         /// Whether entries can expire; `false` lets the compiler drop all expiry code.
         const ENABLED: bool;
-        /// Whether the store keeps each entry's scope (a concurrent map's shard; see
-        /// `storage::scopes::Tagged`). `false` compiles every scope hook away, so the
-        /// single-threaded maps pay nothing for scopes.
-        const SCOPE_TAGS: bool = false;
-        /// Whether a map with tags settles its ended scopes itself, at its own operations
-        /// (a single-threaded map: `storage::scopes::Scoped`), rather than being settled by
-        /// its sharded layer. `false` compiles those checks away.
-        const SELF_SETTLING: bool = false;
-        fn into_expiring(self) -> super::Expiring;
-        /// The state a `FieldConfig` asks for (`NoExpiry` ignores it).
+        /// The timer a `FieldConfig` asks for (`NoExpiry` ignores it).
         fn configured(ttl: Option<std::time::Duration>, idle: Option<std::time::Duration>) -> Self;
         fn now(&self) -> u64;
         fn push(&mut self, now: u64);
@@ -91,7 +82,67 @@ pub(crate) mod sealed {
         /// The same settings with no entries and a histogram of its own: one shard's state.
         fn split(&self) -> Self;
     }
+
+    /// A map's per-entry state: what each entry carries besides its key and value. Each
+    /// feature has its own part, switched on by its own type: timestamps by the timer
+    /// ([`super::Expiring`]), weights by [`super::Weighed`], scope tags by
+    /// `storage::scopes::Tagged`. A part a map's type leaves out costs nothing: its checks
+    /// are constants.
+    #[allow(
+        unreachable_pub,
+        reason = "sealed supertrait: public in a private module"
+    )]
+    pub trait ExpiryState: Clone + core::fmt::Debug {
+        /// The timestamps.
+        type Timer: Timer;
+        /// This state with a timer that expires entries (what `ttl`, `idle`, `clock` and
+        /// `key_lifetimes` on a builder make of it).
+        type Timed: super::Expiry + ExpiryState<Timer = super::Expiring>;
+        /// This state with weights (what `weigher` and `max_weight` make of it).
+        type Weighed: super::Expiry;
+        /// Whether entries can expire.
+        const ENABLED: bool = <Self::Timer as Timer>::ENABLED;
+        /// Whether the store keeps a weight per entry (`Weighed`).
+        const WEIGHED: bool = false;
+        /// Whether the store keeps each entry's scope (a concurrent map's shard; see
+        /// `storage::scopes::Tagged`). `false` compiles every scope hook away.
+        const SCOPE_TAGS: bool = false;
+        /// Whether a map with tags settles its ended scopes itself, at its own operations
+        /// (a single-threaded map: `storage::scopes::Scoped`), rather than being settled by
+        /// its sharded layer. `false` compiles those checks away.
+        const SELF_SETTLING: bool = false;
+        fn timer(&self) -> &Self::Timer;
+        fn timer_mut(&mut self) -> &mut Self::Timer;
+        fn into_timed(self) -> Self::Timed;
+        fn into_weighed(self) -> Self::Weighed;
+        /// The state a `FieldConfig` asks for.
+        fn configured(ttl: Option<std::time::Duration>, idle: Option<std::time::Duration>) -> Self;
+        /// The same settings with no entries: one shard's state.
+        fn split(&self) -> Self;
+    }
 }
+
+/// `E` with a timer: the per-entry state a builder's `ttl`, `idle`, `clock` or
+/// `key_lifetimes` makes of `E` ([`NoExpiry`] becomes [`Expiring`], [`Weighed`](crate::weight::Weighed) keeps its
+/// weights).
+///
+/// ```
+/// use mapguard::expiry::{Expiring, NoExpiry, Timed};
+/// use mapguard::weight::Weighed;
+/// let _: Timed<NoExpiry> = Expiring::default();
+/// fn weighed_and_timed(_: Timed<Weighed<NoExpiry>>) {}
+/// ```
+pub type Timed<E> = <E as sealed::ExpiryState>::Timed;
+
+/// `E` with weights: the per-entry state a builder's `weigher` or `max_weight` makes of `E`
+/// ([`Weighed<E>`](crate::weight::Weighed)).
+///
+/// ```
+/// use mapguard::expiry::NoExpiry;
+/// use mapguard::weight::{Weighed, WithWeights};
+/// let _: WithWeights<NoExpiry> = Weighed::<NoExpiry>::default();
+/// ```
+pub type WithWeights<E> = <E as sealed::ExpiryState>::Weighed;
 
 /// Whether and how a map's entries expire: [`NoExpiry`] (the default, zero cost) or
 /// [`Expiring`] (set by the builder's `ttl`, `idle` or `clock`). A type parameter of the map,
@@ -123,11 +174,8 @@ pub struct NoExpiry;
 
 impl Expiry for NoExpiry {}
 
-impl sealed::ExpiryState for NoExpiry {
+impl sealed::Timer for NoExpiry {
     const ENABLED: bool = false;
-    fn into_expiring(self) -> Expiring {
-        Expiring::default()
-    }
     fn configured(_ttl: Option<Duration>, _idle: Option<Duration>) -> Self {
         Self
     }
@@ -255,12 +303,8 @@ impl Expiring {
 
 impl Expiry for Expiring {}
 
-impl sealed::ExpiryState for Expiring {
+impl sealed::Timer for Expiring {
     const ENABLED: bool = true;
-
-    fn into_expiring(self) -> Expiring {
-        self
-    }
 
     fn configured(ttl: Option<Duration>, idle: Option<Duration>) -> Self {
         let mut expiring = Expiring::default();
@@ -275,7 +319,7 @@ impl sealed::ExpiryState for Expiring {
 
     #[inline]
     fn now(&self) -> u64 {
-        // A map that is `Expiring` only for its weights has no timer to feed: no clock read.
+        // A timer with nothing to time (a `clock` alone) reads no clock.
         if self.ttl.is_none() && self.idle.is_none() && self.ages.is_none() {
             return 0;
         }
@@ -373,5 +417,89 @@ impl sealed::ExpiryState for Expiring {
         let index = self.sweep % len;
         self.sweep = index + 1;
         Some(index)
+    }
+}
+
+/// The per-entry state of a map without weights or scope tags: its timer alone.
+macro_rules! timer_only {
+    ($($timer:ident => $timed:expr;)*) => {$(
+        impl sealed::ExpiryState for $timer {
+            type Timer = Self;
+            type Timed = Expiring;
+            type Weighed = Weighed<Self>;
+            #[inline]
+            fn timer(&self) -> &Self {
+                self
+            }
+            #[inline]
+            fn timer_mut(&mut self) -> &mut Self {
+                self
+            }
+            fn into_timed(self) -> Expiring {
+                let timed: fn(Self) -> Expiring = $timed;
+                timed(self)
+            }
+            fn into_weighed(self) -> Weighed<Self> {
+                Weighed(self)
+            }
+            fn configured(ttl: Option<Duration>, idle: Option<Duration>) -> Self {
+                <Self as sealed::Timer>::configured(ttl, idle)
+            }
+            fn split(&self) -> Self {
+                <Self as sealed::Timer>::split(self)
+            }
+        }
+    )*};
+}
+
+timer_only! {
+    NoExpiry => |_| Expiring::default();
+    Expiring => |expiring| expiring;
+}
+
+/// Entries carry a weight ([`crate::weight`]): the per-entry state a builder's `weigher` or
+/// `max_weight` (or `#[managed_map(max_bytes = ...)]`) gives a map, over its expiry `E`. One
+/// `u64` per entry; maps without it keep none and run no weight code.
+///
+/// ```
+/// use mapguard::expiry::NoExpiry;
+/// use mapguard::weight::Weighed;
+/// let map: mapguard::LruMap<u8, Vec<u8>, mapguard::DefaultHashBuilder, mapguard::hooks::NoListener, Weighed<NoExpiry>> =
+///     mapguard::LruMap::builder(8).weigher(|_key: &u8, value: &Vec<u8>| value.len() as u64).build();
+/// // The same type, by its short name:
+/// let same: mapguard::weight::WeighedLruMap<u8, Vec<u8>> = map;
+/// # drop(same);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Weighed<E = NoExpiry>(pub(crate) E);
+
+impl<E: Expiry> Expiry for Weighed<E> {}
+
+impl<E: Expiry> sealed::ExpiryState for Weighed<E> {
+    type Timer = E::Timer;
+    type Timed = Weighed<E::Timed>;
+    type Weighed = Self;
+    const WEIGHED: bool = true;
+    const SCOPE_TAGS: bool = E::SCOPE_TAGS;
+    const SELF_SETTLING: bool = E::SELF_SETTLING;
+    #[inline]
+    fn timer(&self) -> &E::Timer {
+        self.0.timer()
+    }
+    #[inline]
+    fn timer_mut(&mut self) -> &mut E::Timer {
+        self.0.timer_mut()
+    }
+    fn into_timed(self) -> Self::Timed {
+        Weighed(self.0.into_timed())
+    }
+    fn into_weighed(self) -> Self {
+        self
+    }
+    fn configured(ttl: Option<Duration>, idle: Option<Duration>) -> Self {
+        Self(E::configured(ttl, idle))
+    }
+    fn split(&self) -> Self {
+        Self(self.0.split())
     }
 }

@@ -7,3 +7,4 @@ pub(crate) mod expiry;
 pub(crate) mod order;
 pub(crate) mod scopes;
 pub(crate) mod store;
+pub(crate) mod weigher;

@@ -37,9 +37,8 @@ use hashbrown::HashMap;
 
 use std::time::Duration;
 
-use crate::storage::ages::Ages;
+use crate::storage::expiry::Expiry;
 use crate::storage::expiry::sealed::ExpiryState;
-use crate::storage::expiry::{Expiring, Expiry};
 use crate::storage::order::NIL;
 
 /// The lifetimes that have scopes, as slots of the thread's current-scope table: request,
@@ -943,61 +942,28 @@ pub type Scoped<E> = Tagged<E, true>;
 impl<E: Expiry, const SETTLES: bool> Expiry for Tagged<E, SETTLES> {}
 
 impl<E: Expiry, const SETTLES: bool> ExpiryState for Tagged<E, SETTLES> {
-    const ENABLED: bool = E::ENABLED;
+    type Timer = E::Timer;
+    type Timed = Tagged<E::Timed, SETTLES>;
+    type Weighed = Tagged<E::Weighed, SETTLES>;
+    const WEIGHED: bool = E::WEIGHED;
     const SCOPE_TAGS: bool = true;
     const SELF_SETTLING: bool = SETTLES;
-    fn into_expiring(self) -> Expiring {
-        self.0.into_expiring()
+    #[inline]
+    fn timer(&self) -> &E::Timer {
+        self.0.timer()
+    }
+    #[inline]
+    fn timer_mut(&mut self) -> &mut E::Timer {
+        self.0.timer_mut()
+    }
+    fn into_timed(self) -> Self::Timed {
+        Tagged(self.0.into_timed())
+    }
+    fn into_weighed(self) -> Self::Weighed {
+        Tagged(self.0.into_weighed())
     }
     fn configured(ttl: Option<Duration>, idle: Option<Duration>) -> Self {
         Self(E::configured(ttl, idle))
-    }
-    #[inline]
-    fn now(&self) -> u64 {
-        self.0.now()
-    }
-    #[inline]
-    fn push(&mut self, now: u64) {
-        self.0.push(now);
-    }
-    #[inline]
-    fn read(&mut self, index: usize, now: u64) {
-        self.0.read(index, now);
-    }
-    #[inline]
-    fn wrote(&mut self, index: usize, now: u64) {
-        self.0.wrote(index, now);
-    }
-    #[inline]
-    fn swap_remove(&mut self, index: usize) {
-        self.0.swap_remove(index);
-    }
-    #[inline]
-    fn clear(&mut self) {
-        self.0.clear();
-    }
-    #[inline]
-    fn shrink_to(&mut self, capacity: usize) {
-        self.0.shrink_to(capacity);
-    }
-    #[inline]
-    fn heap_bytes(&self) -> usize {
-        self.0.heap_bytes()
-    }
-    #[inline]
-    fn is_expired(&self, index: usize, now: u64) -> bool {
-        self.0.is_expired(index, now)
-    }
-    #[inline]
-    fn next_sweep(&mut self, len: usize) -> Option<usize> {
-        self.0.next_sweep(len)
-    }
-    #[inline]
-    fn reborn(&mut self, index: usize, now: u64) {
-        self.0.reborn(index, now);
-    }
-    fn ages(&self) -> Option<Arc<Ages>> {
-        self.0.ages()
     }
     fn split(&self) -> Self {
         Self(self.0.split())

@@ -16,6 +16,7 @@ use core::hash::{BuildHasher, Hash};
 
 use hashbrown::HashTable;
 
+use crate::storage::expiry::sealed::Timer as _;
 use crate::storage::expiry::{Expiry, NoExpiry};
 use crate::storage::order::{Ends, EvictionOrder, NIL, RecencyOrder};
 use crate::storage::scopes::ScopeTags;
@@ -70,12 +71,11 @@ impl<K, V, S, E, O> core::fmt::Debug for Store<K, V, S, E, O> {
     }
 }
 
-/// What a weighed map's entries weigh: slab-aligned, and their sum. Only maps with an expiry
-/// state can have them (`weighs`), so for `NoExpiry` maps every branch on them compiles
-/// away; the work is out of line, where it cannot disturb the expiring maps' hot paths.
+/// What a weighed map's entries weigh: slab-aligned, and their sum. Kept only when the
+/// per-entry state is `Weighed` (`E::WEIGHED`, a constant), so for every other map each branch
+/// on them compiles away; the work is out of line, where it cannot disturb the hot paths.
 #[derive(Clone, Debug, Default)]
 struct Weights {
-    enabled: bool,
     each: Vec<u64>,
     total: u64,
 }
@@ -182,20 +182,6 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
         scopes.has_pending().then(|| scopes.take_pending())
     }
 
-    /// Keeps a weight per entry from now on (the store must be empty).
-    pub(crate) fn enable_weights(&mut self) {
-        debug_assert!(self.nodes.is_empty() && E::ENABLED);
-        self.weights.enabled = true;
-    }
-
-    /// Whether this store keeps weights: only ever with an expiry state (a weight budget
-    /// switches the map's `E` to `Expiring`), so for `NoExpiry` maps every weight branch
-    /// compiles away.
-    #[inline]
-    fn weighs(&self) -> bool {
-        E::ENABLED && self.weights.enabled
-    }
-
     /// The sum of the entries' weights (0 without a weight budget).
     #[inline]
     pub(crate) fn total_weight(&self) -> u64 {
@@ -227,26 +213,30 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
     /// The expiry clock's time, or `None` when the map has no expiry.
     #[inline]
     pub(crate) fn now(&self) -> Option<u64> {
-        E::ENABLED.then(|| self.stamps.now())
+        E::ENABLED.then(|| self.stamps.timer().now())
     }
 
     #[inline]
     pub(crate) fn is_expired(&self, index: u32, now: u64) -> bool {
-        E::ENABLED && self.stamps.is_expired(index as usize, now)
+        E::ENABLED && self.stamps.timer().is_expired(index as usize, now)
     }
 
     /// Whether the entry at `index` has expired by the clock's current time.
     #[inline]
     pub(crate) fn expired_now(&self, index: u32) -> bool {
-        E::ENABLED && self.stamps.is_expired(index as usize, self.stamps.now())
+        E::ENABLED
+            && self
+                .stamps
+                .timer()
+                .is_expired(index as usize, self.stamps.timer().now())
     }
 
     /// Records a read (restarts the idle timer).
     #[inline]
     pub(crate) fn mark_read(&mut self, index: u32) {
         if E::ENABLED {
-            let now = self.stamps.now();
-            self.stamps.read(index as usize, now);
+            let now = self.stamps.timer().now();
+            self.stamps.timer_mut().read(index as usize, now);
         }
     }
 
@@ -254,8 +244,8 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
     #[inline]
     pub(crate) fn mark_written(&mut self, index: u32) {
         if E::ENABLED {
-            let now = self.stamps.now();
-            self.stamps.wrote(index as usize, now);
+            let now = self.stamps.timer().now();
+            self.stamps.timer_mut().wrote(index as usize, now);
         }
         // A constant: only shards keep tags (see `Tagged`).
         if E::SCOPE_TAGS {
@@ -267,13 +257,13 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
 
     /// The key-lifetime histogram, if the map records one.
     pub(crate) fn ages(&self) -> Option<std::sync::Arc<crate::storage::ages::Ages>> {
-        self.stamps.ages()
+        self.stamps.timer().ages()
     }
 
     /// The next slab position the incremental expiry sweep should look at.
     pub(crate) fn next_sweep(&mut self) -> Option<u32> {
         let len = self.nodes.len();
-        self.stamps.next_sweep(len).map(|i| i as u32)
+        self.stamps.timer_mut().next_sweep(len).map(|i| i as u32)
     }
 
     #[inline]
@@ -316,7 +306,7 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
         } else {
             table * (size_of::<u32>() + 1) + GROUP_WIDTH
         };
-        let stamps = self.stamps.heap_bytes();
+        let stamps = self.stamps.timer().heap_bytes();
         let queues = self.order.heap_bytes() + self.weights.each.capacity() * size_of::<u64>();
         let queues = queues + self.scopes.as_deref().map_or(0, ScopeTags::heap_bytes);
         self.nodes.capacity() * size_of::<Node<K, V>>() + table_bytes + stamps + queues
@@ -369,8 +359,8 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
         // A new table has no tombstones (the count only bounds them; see `make_table_room`).
         self.erased = 0;
         self.ends = Ends::default();
-        self.stamps.clear();
-        if self.weighs() {
+        self.stamps.timer_mut().clear();
+        if E::WEIGHED {
             self.weights.each = Vec::new();
             self.weights.total = 0;
         }
@@ -456,8 +446,8 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: EvictionOrder> Store<K, V, S, E, 
         } = self;
         table.insert_unique(hash, index, |&i| hash_key(hasher, &nodes[i as usize].key));
         if E::ENABLED {
-            let now = self.stamps.now();
-            self.stamps.push(now);
+            let now = self.stamps.timer().now();
+            self.stamps.timer_mut().push(now);
         }
         let next = self.ends.front;
         self.nodes.push(Node {
@@ -475,7 +465,7 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: EvictionOrder> Store<K, V, S, E, 
     /// `Weights`); weighed by the caller once stored (`set_weight`).
     #[inline]
     fn pushed_extras(&mut self, index: u32) {
-        if self.weighs() {
+        if E::WEIGHED {
             self.weights.push_unweighed();
         }
         // A constant: only shards keep tags (see `Tagged`).
@@ -500,8 +490,8 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: EvictionOrder> Store<K, V, S, E, 
         O::reborn(self, victim, victim_hash, hash);
         self.mark_written(victim);
         if E::ENABLED {
-            let now = self.stamps.now();
-            self.stamps.reborn(victim as usize, now);
+            let now = self.stamps.timer().now();
+            self.stamps.timer_mut().reborn(victim as usize, now);
         }
         let Self {
             nodes,
@@ -583,12 +573,12 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: EvictionOrder> Store<K, V, S, E, 
         let last = (self.nodes.len() - 1) as u32;
         let removed = self.nodes.swap_remove(index as usize);
         O::swap_removed(self, index, moved_hash.map(|_| last));
-        self.stamps.swap_remove(index as usize);
+        self.stamps.timer_mut().swap_remove(index as usize);
         if let Some(hash) = moved_hash {
             self.renumber(last, index, hash);
         }
         self.shrink_slab_if_sparse();
-        if self.weighs() {
+        if E::WEIGHED {
             self.weights.swap_remove(index);
         }
         // A constant: only shards keep tags (see `Tagged`).
@@ -648,8 +638,8 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: EvictionOrder> Store<K, V, S, E, 
     #[inline(never)]
     fn shrink_slab_to(&mut self, capacity: usize) {
         self.nodes.shrink_to(capacity);
-        self.stamps.shrink_to(capacity);
-        if self.weighs() {
+        self.stamps.timer_mut().shrink_to(capacity);
+        if E::WEIGHED {
             self.weights.each.shrink_to(capacity);
         }
         if let Some(scopes) = self.scopes.as_deref_mut() {
@@ -723,7 +713,7 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: EvictionOrder> Store<K, V, S, E, 
     /// Releases all spare memory. O(n).
     pub(crate) fn shrink_to_fit(&mut self) {
         self.nodes.shrink_to_fit();
-        self.stamps.shrink_to(0);
+        self.stamps.timer_mut().shrink_to(0);
         self.weights.each.shrink_to_fit();
         let len = self.nodes.len();
         if let Some(scopes) = self.scopes.as_deref_mut() {

@@ -32,7 +32,7 @@ use crate::raw::iter::Iter;
 use crate::scope::{Lifetime, ManagedCache};
 use crate::storage::expiry::{Expiry, NoExpiry};
 use crate::storage::store::{MAX_LIMIT, Node, Store};
-use crate::weight::Weigher;
+use crate::storage::weigher::Weigher;
 
 /// A weak key and the hash of its pointee, taken while it was alive.
 pub(crate) struct Weakly<K> {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 /// Layers, lowest first. A module may use its own layer and those below.
 const LAYERS: &[&[&str]] = &[
-    &["storage", "cause", "error", "lifecycle", "policy", "weight"],
+    &["storage", "cause", "error", "lifecycle", "policy"],
     &["hooks", "panics", "maintenance"],
     &["departures"],
     &["scope", "stats"],
@@ -16,7 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["map"],
     &["weak"],
     &["concurrent"],
-    &["config", "serde_support", "tower"],
+    &["config", "serde_support", "tower", "weight"],
     &["testing"],
     &["lib"],
 ];

@@ -113,8 +113,8 @@ fn weigher(_key: &Key, value: &Value) -> u64 {
     **value
 }
 
-/// A weighed map keeps its weights in the expiry state: `E = Expiring`.
-type Lru = mapguard::expiry::ExpiringLruMap<
+/// A weighed map's per-entry state is `Weighed`.
+type Lru = mapguard::weight::WeighedLruMap<
     Key,
     Value,
     mapguard::DefaultHashBuilder,
@@ -210,7 +210,7 @@ fn lru_step(map: &mut Lru, model: &mut Model, tracker: &Tracker, op: &Op) {
     }
 }
 
-type Bounded = mapguard::expiry::ExpiringBoundedMap<
+type Bounded = mapguard::weight::WeighedBoundedMap<
     Key,
     Value,
     mapguard::DefaultHashBuilder,

@@ -81,17 +81,24 @@ pub(crate) fn unmanaged(args: &TokenStream, input: TokenStream) -> TokenStream {
     tokens
 }
 
-/// The generated config type's name. The struct's name is length-prefixed, so `Foo_bar.baz`
-/// and `Foo.bar_baz` in one module get different names (`..._7Foo_bar_baz`, `..._3Foo_bar_baz`).
-fn config_ident(item: &ItemStruct, member: &Member) -> Ident {
+/// The name of a type generated for a field: `__Mapguard{role}_...`. The struct's name is
+/// length-prefixed, so `Foo_bar.baz` and `Foo.bar_baz` in one module get different names
+/// (`..._7Foo_bar_baz`, `..._3Foo_bar_baz`).
+fn generated_ident(role: &str, item: &ItemStruct, member: &Member) -> Ident {
     let owner = item.ident.unraw();
     let owner_len = owner.to_string().len();
     match member {
         Member::Named(ident) => {
-            format_ident!("__MapguardConfig_{}{}_{}", owner_len, owner, ident.unraw())
+            format_ident!(
+                "__Mapguard{}_{}{}_{}",
+                role,
+                owner_len,
+                owner,
+                ident.unraw()
+            )
         }
         Member::Unnamed(index) => {
-            format_ident!("__MapguardConfig_{}{}_{}", owner_len, owner, index.index)
+            format_ident!("__Mapguard{}_{}{}_{}", role, owner_len, owner, index.index)
         }
     }
 }
@@ -225,7 +232,8 @@ fn config(
 ) -> (TokenStream, TokenStream) {
     let krate = &input.krate;
     let item = &input.item;
-    let ident = config_ident(item, &field.member);
+    let ident = generated_ident("Config", item, &field.member);
+    let hooks_ident = generated_ident("Hooks", item, &field.member);
     let generics = &item.generics;
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let phantom = phantom(krate, generics, &field.ty);
@@ -233,6 +241,7 @@ fn config(
     let cfgs = &field.cfgs;
     let (key, value) = (&map.key, &map.value);
     let name = map_name(item, field, attr);
+    let hooks_name = format!("{name} hooks");
     let max = match &attr.max {
         None => quote!(#krate::__private::usize::MAX),
         Some(Max::Literal(max)) => {
@@ -292,18 +301,14 @@ fn config(
             }
         },
     );
-    let observes = attr.cleanup.is_some() || attr.on_remove.is_some();
+    let has_hooks = attr.cleanup.is_some() || attr.on_remove.is_some();
     let mutable = cleanup.as_ref().map(|_| quote!(mut));
     // A concurrent map's hook runs through `&self`, possibly on several threads at once.
     let concurrent = matches!(kind(attr, map), Kind::Concurrent | Kind::ConcurrentWeak);
-    let (listener_trait, receiver, observes_const) = if concurrent {
-        (quote!(ConcurrentListener), quote!(&self), None)
+    let (listener_trait, receiver) = if concurrent {
+        (quote!(ConcurrentListener), quote!(&self))
     } else {
-        (
-            quote!(RemovalListener),
-            quote!(&mut self),
-            Some(quote!(const OBSERVES_REMOVALS: bool = #observes;)),
-        )
+        (quote!(RemovalListener), quote!(&mut self))
     };
     // Two hooks: each runs under the map's panic rule, so a panicking `cleanup` still lets
     // `on_remove` receive the value (and the reverse cannot happen: `cleanup` runs first).
@@ -321,6 +326,13 @@ fn config(
             }
         }),
         _ => None,
+    };
+    // The field's listener: a type of its own when it has hooks, else none at all (so bulk
+    // removals skip visiting entries).
+    let listener = if has_hooks {
+        quote!(#hooks_ident #ty_generics)
+    } else {
+        quote!(#krate::__private::NoListener)
     };
 
     // Put on the maintenance list when its types cross threads; decided here, where they are
@@ -343,9 +355,67 @@ fn config(
                 )
             };
         quote! {
-            fn #method<M: #krate::__private::#map_trait<#key, #value, Self>>(map: &M) {
+            fn #method<M: #krate::__private::#map_trait<#key, #value, #listener>>(map: &M) {
                 use #krate::__private::{#crossing as _, LocalProbe as _};
-                (&#krate::__private::Probe::<(#key, #value, Self)>::new()).#probe(map);
+                (&#krate::__private::Probe::<(#key, #value, #listener)>::new()).#probe(map);
+            }
+        }
+    });
+
+    let hooks = has_hooks.then(|| {
+        quote! {
+            #(#cfgs)*
+            #[doc(hidden)]
+            #[allow(
+                non_camel_case_types,
+                clippy::disallowed_types,
+                reason = "names the field's declared map type, which #[mapguard::managed] replaced"
+            )]
+            #vis struct #hooks_ident #generics (#phantom) #where_clause;
+
+            #(#cfgs)*
+            #[automatically_derived]
+            impl #impl_generics #krate::__private::Default for #hooks_ident #ty_generics #where_clause {
+                fn default() -> Self {
+                    Self(#krate::__private::PhantomData)
+                }
+            }
+
+            #(#cfgs)*
+            #[automatically_derived]
+            impl #impl_generics #krate::__private::Clone for #hooks_ident #ty_generics #where_clause {
+                fn clone(&self) -> Self {
+                    Self(#krate::__private::PhantomData)
+                }
+            }
+
+            #(#cfgs)*
+            #[automatically_derived]
+            impl #impl_generics #krate::__private::fmt::Debug for #hooks_ident #ty_generics #where_clause {
+                fn fmt(
+                    &self,
+                    f: &mut #krate::__private::fmt::Formatter<'_>,
+                ) -> #krate::__private::fmt::Result {
+                    f.write_str(#hooks_name)
+                }
+            }
+
+            #(#cfgs)*
+            #[automatically_derived]
+            impl #impl_generics #krate::__private::#listener_trait<#key, #value>
+                for #hooks_ident #ty_generics #where_clause
+            {
+                fn on_removal(
+                    #receiver,
+                    key: #key,
+                    #mutable value: #value,
+                    cause: #krate::__private::RemovalCause,
+                ) {
+                    #cleanup
+                    #notify
+                }
+
+                #contained
             }
         }
     });
@@ -362,34 +432,9 @@ fn config(
 
         #(#cfgs)*
         #[automatically_derived]
-        impl #impl_generics #krate::__private::Default for #ident #ty_generics #where_clause {
-            fn default() -> Self {
-                Self(#krate::__private::PhantomData)
-            }
-        }
-
-        #(#cfgs)*
-        #[automatically_derived]
-        impl #impl_generics #krate::__private::Clone for #ident #ty_generics #where_clause {
-            fn clone(&self) -> Self {
-                Self(#krate::__private::PhantomData)
-            }
-        }
-
-        #(#cfgs)*
-        #[automatically_derived]
-        impl #impl_generics #krate::__private::fmt::Debug for #ident #ty_generics #where_clause {
-            fn fmt(
-                &self,
-                f: &mut #krate::__private::fmt::Formatter<'_>,
-            ) -> #krate::__private::fmt::Result {
-                f.write_str(#name)
-            }
-        }
-
-        #(#cfgs)*
-        #[automatically_derived]
-        impl #impl_generics #krate::__private::FieldConfig for #ident #ty_generics #where_clause {
+        impl #impl_generics #krate::__private::FieldConfig<#key, #value, #listener>
+            for #ident #ty_generics #where_clause
+        {
             const MAX: #krate::__private::usize = #max;
             const LIFETIME: #krate::__private::Lifetime =
                 #krate::__private::Lifetime::#lifetime;
@@ -397,31 +442,14 @@ fn config(
             const TTL: #krate::__private::Option<#krate::__private::Duration> = #ttl;
             const IDLE: #krate::__private::Option<#krate::__private::Duration> = #idle;
             const MAX_WEIGHT: #krate::__private::Option<#krate::__private::u64> = #max_weight;
-        }
-
-        #(#cfgs)*
-        #[automatically_derived]
-        impl #impl_generics #krate::__private::#listener_trait<#key, #value>
-            for #ident #ty_generics #where_clause
-        {
-            fn on_removal(
-                #receiver,
-                key: #key,
-                #mutable value: #value,
-                cause: #krate::__private::RemovalCause,
-            ) {
-                #cleanup
-                #notify
-            }
-
-            #contained
-            #observes_const
             #weigher
             #enrol
         }
+
+        #hooks
     };
 
-    let ty = field_type(input, field, attr, map, &ident);
+    let ty = field_type(input, field, attr, map, &ident, &listener);
     let alias = attr.alias.as_ref().map(|alias| {
         let docs =
             format!("The type of `{name}`: the managed map `#[mapguard::managed]` made of it.");
@@ -456,6 +484,7 @@ fn field_type(
     attr: &MapAttr,
     map: &MapParts,
     config: &Ident,
+    listener: &TokenStream,
 ) -> TokenStream {
     let krate = &input.krate;
     let (_, ty_generics, _) = input.item.generics.split_for_impl();
@@ -498,7 +527,15 @@ fn field_type(
     };
     let span = field.ty.span();
     quote_spanned! {span=>
-        #krate::__private::#wrapper<#key, #value, #policy, #hasher, #config #ty_generics, #expiry>
+        #krate::__private::#wrapper<
+            #key,
+            #value,
+            #policy,
+            #hasher,
+            #listener,
+            #expiry,
+            #krate::__private::Configured<#config #ty_generics>,
+        >
     }
 }
 

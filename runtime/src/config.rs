@@ -1,51 +1,87 @@
-//! Compile-time map configuration: what `#[managed_map(...)]` turns into.
+//! How a map is configured, as its configuration parameter `C` says: at run time by a
+//! builder or constructor ([`Built`]), or by a type ([`Configured`] over a [`FieldConfig`]),
+//! which is what `#[managed_map(...)]` turns into and what makes a map [`Default`]. Each
+//! map kind's `Default` sits beside the kind; what they share is here.
 
-use core::hash::BuildHasher;
 use std::borrow::Cow;
-use std::panic::Location;
 use std::time::Duration;
 
-use weak_table::traits::WeakElement;
-
-use crate::concurrent::{ConcurrentMap, ConcurrentWeakKeyMap, Parts};
-use crate::hooks::{ConcurrentListener, RemovalListener};
-use crate::map::ManagedMap;
-use crate::policy::Policy;
-use crate::raw::RawMap;
+use crate::hooks::NoListener;
 use crate::scope::Lifetime;
 use crate::storage::expiry::Expiry;
-use crate::storage::order::EvictionOrder;
-use crate::storage::store::Store;
-use crate::weak::{StoredHash, WeakKeyMap};
+use crate::storage::weigher::Weigher;
 
-/// A map's whole configuration as a type: bound, lifetime, name, expiry, and (as a
-/// [`RemovalListener`]) its removal hook. The `#[mapguard::managed]` attribute generates a
-/// zero-sized implementor per field, which makes the field's map type [`Default`] — so
+/// How a map not configured by a type was configured: by a builder or a constructor, at run
+/// time. The default of every map's configuration parameter `C`.
+///
+/// ```
+/// let map: mapguard::ManagedMap<u8, u8, mapguard::policy::Lru, mapguard::DefaultHashBuilder,
+///     mapguard::hooks::NoListener, mapguard::expiry::NoExpiry, mapguard::config::Built> =
+///     mapguard::LruMap::new(4);
+/// # drop(map);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Built;
+
+/// How a map configured by a type was configured: by `C`'s [`FieldConfig`], which makes the
+/// map [`Default`]. The configuration parameter of a `#[managed_map]` field's type.
+///
+/// ```
+/// use mapguard::config::{Configured, FieldConfig};
+/// use mapguard::Lifetime;
+///
+/// struct Cache;
+/// impl FieldConfig<u32, u32> for Cache {
+///     const MAX: usize = 64;
+///     const LIFETIME: Lifetime = Lifetime::Process;
+///     const NAME: &'static str = "cache";
+/// }
+/// let map: mapguard::ManagedMap<u32, u32, mapguard::policy::Lru, mapguard::DefaultHashBuilder,
+///     mapguard::hooks::NoListener, mapguard::expiry::NoExpiry, Configured<Cache>> =
+///     Default::default();
+/// assert_eq!(map.max(), 64);
+/// ```
+pub struct Configured<C>(core::marker::PhantomData<fn() -> C>);
+
+impl<C> core::fmt::Debug for Configured<C> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Configured<{}>", core::any::type_name::<C>())
+    }
+}
+
+/// A map's whole configuration as a type: bound, lifetime, name, expiry and weight budget. A
+/// map whose configuration parameter is [`Configured<C>`](Configured) for such a `C` is
+/// [`Default`], built as configured. The `#[mapguard::managed]` attribute generates a zero-sized
+/// implementor per field (beside a listener type of its own when the field has hooks), so
 /// `#[derive(Default)]` on the struct builds every map configured, with hooks dispatched
-/// statically.
+/// statically. The listener stays a listener: configuration never rides on it.
 ///
 /// Implement it by hand to give a hand-written map type the same `Default`:
 ///
 /// ```
 /// use mapguard::config::FieldConfig;
-///use mapguard::hooks::RemovalListener;
-/// use mapguard::{Lifetime, LruMap, RemovalCause};
+/// use mapguard::{Lifetime, ManagedMap, RemovalCause};
 ///
-/// #[derive(Default)]
 /// struct Sessions;
-/// impl FieldConfig for Sessions {
+/// impl FieldConfig<u64, String> for Sessions {
 ///     const MAX: usize = 10_000;
 ///     const LIFETIME: Lifetime = Lifetime::Session;
 ///     const NAME: &'static str = "App.sessions";
 /// }
-/// impl RemovalListener<u64, String> for Sessions {
-///    fn on_removal(&mut self, _id: u64, _session: String, _cause: RemovalCause) {}
-/// }
 ///
-/// let map: LruMap<u64, String, mapguard::DefaultHashBuilder, Sessions> = Default::default();
-/// assert_eq!((map.max(), map.lifetime()), (10_000, Lifetime::Session));
+/// type SessionMap = ManagedMap<
+///     u64,
+///     String,
+///     mapguard::policy::Lru,
+///     mapguard::DefaultHashBuilder,
+///     mapguard::hooks::NoListener,
+///     mapguard::expiry::NoExpiry,
+///     mapguard::config::Configured<Sessions>,
+/// >;
+/// let map = SessionMap::default();
+/// assert_eq!((map.max(), map.lifetime(), map.name()), (10_000, Lifetime::Session, "App.sessions"));
 /// ```
-pub trait FieldConfig: Default {
+pub trait FieldConfig<K, V, L = NoListener> {
     /// The bound (`usize::MAX` for unbounded weak-keyed maps).
     const MAX: usize;
     /// The lifetime whose scope end clears the map.
@@ -56,155 +92,63 @@ pub trait FieldConfig: Default {
     const TTL: Option<Duration> = None;
     /// Expire entries this long after their last read or write.
     const IDLE: Option<Duration> = None;
-    /// The weight budget (`max_bytes`), weighed by the listener's hidden `WEIGHER` (which the
-    /// attribute sets) or, without one, 1 per entry.
+    /// The weight budget (`max_bytes`), weighed by [`WEIGHER`](Self::WEIGHER). Needs a map
+    /// type whose per-entry state is [`Weighed`](crate::weight::Weighed).
     const MAX_WEIGHT: Option<u64> = None;
+    /// What weighs entries under [`MAX_WEIGHT`](Self::MAX_WEIGHT); `None` weighs each 1.
+    const WEIGHER: Option<fn(&K, &V) -> u64> = None;
+
+    /// Puts a configured [`ConcurrentMap`](crate::ConcurrentMap) on the
+    /// [`maintenance`](crate::maintenance) list if its types can cross threads: the attribute
+    /// overrides it where `K`, `V` and the listener `L` are known (the one use of `L` here).
+    /// Does nothing everywhere else.
+    #[doc(hidden)]
+    fn __enrol_map<M: crate::maintenance::EnrolMap<K, V, L>>(_map: &M)
+    where
+        Self: Sized,
+    {
+    }
+
+    /// [`__enrol_map`](Self::__enrol_map) for a
+    /// [`ConcurrentWeakKeyMap`](crate::ConcurrentWeakKeyMap).
+    #[doc(hidden)]
+    fn __enrol_weak_map<M: crate::maintenance::EnrolWeakMap<K, V, L>>(_map: &M)
+    where
+        Self: Sized,
+    {
+    }
 }
 
-/// The budget a configured map gets: `MAX_WEIGHT`, weighed by `weigher`. Weights are kept only
+/// The budget a configured map gets: `MAX_WEIGHT`, weighed by `WEIGHER`. Weights are kept only
 /// by a map whose per-entry state is `Weighed`, so a `MAX_WEIGHT` on any other map type fails
 /// to compile.
-fn configured_budget<L: FieldConfig, E: Expiry, K, V>(
-    weigher: Option<fn(&K, &V) -> u64>,
-) -> Option<(u64, crate::storage::weigher::Weigher<K, V>)> {
+pub(crate) fn budget<K, V, L, C: FieldConfig<K, V, L>, E: Expiry>() -> Option<(u64, Weigher<K, V>)>
+{
     const {
         assert!(
-            L::MAX_WEIGHT.is_none() || E::WEIGHED,
+            C::MAX_WEIGHT.is_none() || E::WEIGHED,
             "FieldConfig::MAX_WEIGHT needs a map type whose `E` is `Weighed<...>`"
         );
     };
-    L::MAX_WEIGHT?;
-    crate::settings::budget(
-        L::MAX_WEIGHT,
-        weigher.map(crate::storage::weigher::Weigher::Function),
-    )
+    C::MAX_WEIGHT?;
+    crate::settings::budget(C::MAX_WEIGHT, C::WEIGHER.map(Weigher::Function))
 }
 
-/// What every configured map starts from: its bound, expiry state, lifetime and name. A
+/// What every configured map starts from: its bound, per-entry state, lifetime and name. A
 /// `MAX` of 0 fails to compile.
-fn configured<L: FieldConfig, E: Expiry>() -> (usize, E, Lifetime, Cow<'static, str>) {
-    const { assert!(L::MAX > 0, "FieldConfig::MAX must be at least 1") };
+pub(crate) fn settings<K, V, L, C: FieldConfig<K, V, L>, E: Expiry>()
+-> (usize, E, Lifetime, Cow<'static, str>) {
+    const { assert!(C::MAX > 0, "FieldConfig::MAX must be at least 1") };
     (
-        L::MAX,
-        E::configured(L::TTL, L::IDLE),
-        L::LIFETIME,
-        Cow::Borrowed(L::NAME),
+        C::MAX,
+        E::configured(C::TTL, C::IDLE),
+        C::LIFETIME,
+        Cow::Borrowed(C::NAME),
     )
-}
-
-/// A configured map's storage, listener, lifetime and name.
-type Configured<T, L> = (T, L, Lifetime, Cow<'static, str>);
-
-/// A configured single-threaded map's storage (hashing with `hasher`), listener, lifetime and
-/// name.
-fn configured_store<K, V, S, O: EvictionOrder, L: FieldConfig, E: Expiry>(
-    hasher: S,
-) -> Configured<Store<K, V, S, E, O>, L> {
-    let (max, expiry, lifetime, name) = configured::<L, E>();
-    (
-        Store::new(max, hasher, expiry),
-        L::default(),
-        lifetime,
-        name,
-    )
-}
-
-/// What a configured concurrent map is made of, created at `site`.
-fn configured_parts<S: Default, L: FieldConfig, E: Expiry>(
-    site: &'static Location<'static>,
-) -> (Parts<S, L>, E) {
-    let (max, expiry, lifetime, name) = configured::<L, E>();
-    let parts = Parts {
-        max,
-        capacity: 0,
-        shards: None,
-        hasher: S::default(),
-        listener: L::default(),
-        lifetime,
-        name,
-        site,
-    };
-    (parts, expiry)
-}
-
-impl<K, V, P: Policy, S: BuildHasher + Default, L: RemovalListener<K, V> + FieldConfig, E: Expiry>
-    Default for ManagedMap<K, V, P, S, L, E>
-{
-    /// An empty map configured by its listener type's [`FieldConfig`]. A `MAX` of 0 fails
-    /// to compile.
-    #[track_caller]
-    fn default() -> Self {
-        let (store, listener, lifetime, name) = configured_store::<_, _, _, _, L, E>(S::default());
-        let map = RawMap::from_parts(store, listener, lifetime, name, Location::caller());
-        Self::from_raw(match configured_budget::<L, E, K, V>(L::WEIGHER) {
-            Some((max_weight, weigher)) => map.with_budget(max_weight, Some(weigher)),
-            None => map,
-        })
-    }
-}
-
-impl<
-    K: WeakElement,
-    V,
-    P: Policy,
-    S: BuildHasher + Default,
-    L: RemovalListener<K, V> + FieldConfig,
-    E: Expiry,
-> Default for WeakKeyMap<K, V, P, S, L, E>
-{
-    /// An empty map configured by its listener type's [`FieldConfig`]. A `MAX` of 0 fails
-    /// to compile.
-    #[track_caller]
-    fn default() -> Self {
-        let (store, listener, lifetime, name) = configured_store::<_, _, _, _, L, E>(StoredHash);
-        let budget = configured_budget::<L, E, K, V>(L::WEIGHER);
-        Self::from_parts(
-            store,
-            listener,
-            lifetime,
-            name,
-            Location::caller(),
-            S::default(),
-            budget,
-        )
-    }
-}
-
-/// `Default` for a concurrent map kind: the map its listener type's [`FieldConfig`]
-/// configures (what `#[managed_map(concurrent, ...)]` builds), put on the maintenance list
-/// when it has something to clean while idle (`enrol` decides whether its types allow).
-macro_rules! configured_concurrent {
-    ($($map:ident $([$($key_bound:tt)*])? => $enrol:ident, $always:literal;)*) => {$(
-        impl<K, V, P, S, L, E> Default for $map<K, V, P, S, L, E>
-        where
-            $(K: $($key_bound)*,)?
-            P: Policy + 'static,
-            S: BuildHasher + Clone + Default + Send + Sync + 'static,
-            L: ConcurrentListener<K, V> + FieldConfig,
-            E: Expiry + Send + 'static,
-        {
-            /// An empty map configured by its listener type's [`FieldConfig`].
-            #[track_caller]
-            fn default() -> Self {
-                let (parts, expiry) = configured_parts::<S, L, E>(Location::caller());
-                let weigher = <L as ConcurrentListener<K, V>>::WEIGHER;
-                let map = Self::from_parts(parts, &expiry, configured_budget::<L, E, K, V>(weigher));
-                if $always || cleans_while_idle::<L>() {
-                    L::$enrol(&map);
-                }
-                map
-            }
-        }
-    )*};
 }
 
 /// Whether a configured map has entries to clean that no operation may come for: expiring
 /// ones, or ones of scopes that end. (Weak keys die any time: those maps always have.)
-fn cleans_while_idle<L: FieldConfig>() -> bool {
-    L::TTL.is_some() || L::IDLE.is_some() || L::LIFETIME != Lifetime::Process
-}
-
-configured_concurrent! {
-    ConcurrentMap => __enrol_map, false;
-    ConcurrentWeakKeyMap[WeakElement] => __enrol_weak_map, true;
+pub(crate) fn cleans_while_idle<K, V, L, C: FieldConfig<K, V, L>>() -> bool {
+    C::TTL.is_some() || C::IDLE.is_some() || C::LIFETIME != Lifetime::Process
 }

@@ -312,11 +312,6 @@ pub trait RemovalListener<K, V> {
     /// [`NoListener`]: bulk removals (`clear`, drop) then free storage wholesale instead of
     /// visiting each entry.
     const OBSERVES_REMOVALS: bool = true;
-
-    /// What `#[managed_map(max_bytes = ...)]` weighs entries with: set by the attribute on
-    /// the configuration it generates, `None` everywhere else.
-    #[doc(hidden)]
-    const WEIGHER: Option<fn(&K, &V) -> u64> = None;
 }
 
 /// A [`RemovalListener`] of `K` and `V`, for the map `M`. The builders' `listener` and
@@ -465,30 +460,6 @@ pub trait ConcurrentListener<K, V>: Send + Sync {
     #[inline]
     fn on_removal_contained(&self, key: K, value: V, cause: RemovalCause, panics: &mut HookPanics) {
         panics.run(|| self.on_removal(key, value, cause));
-    }
-
-    /// What `#[managed_map(max_bytes = ...)]` weighs entries with: set by the attribute on
-    /// the configuration it generates, `None` everywhere else.
-    #[doc(hidden)]
-    const WEIGHER: Option<fn(&K, &V) -> u64> = None;
-
-    /// Puts a configured [`ConcurrentMap`](crate::ConcurrentMap) on the
-    /// [`maintenance`](crate::maintenance) list if its types can cross threads: the attribute
-    /// overrides it where `K`, `V` and `Self` are known. Does nothing everywhere else.
-    #[doc(hidden)]
-    fn __enrol_map<M: crate::maintenance::EnrolMap<K, V, Self>>(_map: &M)
-    where
-        Self: Sized,
-    {
-    }
-
-    /// [`__enrol_map`](Self::__enrol_map) for a
-    /// [`ConcurrentWeakKeyMap`](crate::ConcurrentWeakKeyMap).
-    #[doc(hidden)]
-    fn __enrol_weak_map<M: crate::maintenance::EnrolWeakMap<K, V, Self>>(_map: &M)
-    where
-        Self: Sized,
-    {
     }
 }
 

@@ -208,9 +208,9 @@ pub use mapguard_macros::{Cleanup, ManagedCache, managed, unmanaged};
 /// What the macros' generated code names, and nothing else: paths here are not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::config::FieldConfig;
+    pub use crate::config::{Configured, FieldConfig};
     pub use crate::expiry::{Expiring, NoExpiry};
-    pub use crate::hooks::{ConcurrentListener, HookPanics, RemovalListener};
+    pub use crate::hooks::{ConcurrentListener, HookPanics, NoListener, RemovalListener};
     pub use crate::lifecycle::{
         AnyWeakKey, HashedWeakKey, HoldsMap, MapProbe, MapType, PlainProbe, Probe, WeakKeyProbe,
         require_lifecycle, require_managed_values, require_weak_key,

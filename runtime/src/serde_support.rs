@@ -24,8 +24,8 @@ use crate::policy::{Evicting, Policy, Reject};
 use crate::storage::expiry::Expiry;
 use crate::weak::WeakKeyMap;
 
-impl<K: Serialize, V: Serialize, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> Serialize
-    for ManagedMap<K, V, P, S, L, E>
+impl<K: Serialize, V: Serialize, P: Policy, S, L: RemovalListener<K, V>, E: Expiry, C> Serialize
+    for ManagedMap<K, V, P, S, L, E, C>
 {
     fn serialize<Z: Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
         let mut map = serializer.serialize_map(Some(self.len()))?;
@@ -43,7 +43,8 @@ impl<
     S: BuildHasher + Clone,
     L: ConcurrentListener<K, V>,
     E: Expiry,
-> Serialize for ConcurrentMap<K, V, P, S, L, E>
+    C,
+> Serialize for ConcurrentMap<K, V, P, S, L, E, C>
 {
     fn serialize<Z: Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
         // Shard by shard, each under its lock: entries that move between shards meanwhile may
@@ -66,8 +67,8 @@ trait Admit<K, V> {
     fn admit(&mut self, key: K, value: V) -> Result<(), String>;
 }
 
-impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry> Admit<K, V>
-    for ManagedMap<K, V, P, S, L, E>
+impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
+    Admit<K, V> for ManagedMap<K, V, P, S, L, E, C>
 {
     fn admit(&mut self, key: K, value: V) -> Result<(), String> {
         self.insert(key, value);
@@ -75,8 +76,8 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: 
     }
 }
 
-impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry> Admit<K, V>
-    for ManagedMap<K, V, Reject, S, L, E>
+impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C> Admit<K, V>
+    for ManagedMap<K, V, Reject, S, L, E, C>
 {
     fn admit(&mut self, key: K, value: V) -> Result<(), String> {
         self.try_insert(key, value)
@@ -84,8 +85,15 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry> Admit
     }
 }
 
-impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher + Clone, L: ConcurrentListener<K, V>, E: Expiry>
-    Admit<K, V> for ConcurrentMap<K, V, P, S, L, E>
+impl<
+    K: Hash + Eq,
+    V,
+    P: Evicting,
+    S: BuildHasher + Clone,
+    L: ConcurrentListener<K, V>,
+    E: Expiry,
+    C,
+> Admit<K, V> for ConcurrentMap<K, V, P, S, L, E, C>
 {
     fn admit(&mut self, key: K, value: V) -> Result<(), String> {
         self.insert(key, value);
@@ -93,8 +101,8 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher + Clone, L: ConcurrentListener
     }
 }
 
-impl<K: Hash + Eq, V, S: BuildHasher + Clone, L: ConcurrentListener<K, V>, E: Expiry> Admit<K, V>
-    for ConcurrentMap<K, V, Reject, S, L, E>
+impl<K: Hash + Eq, V, S: BuildHasher + Clone, L: ConcurrentListener<K, V>, E: Expiry, C> Admit<K, V>
+    for ConcurrentMap<K, V, Reject, S, L, E, C>
 {
     fn admit(&mut self, key: K, value: V) -> Result<(), String> {
         self.try_insert(key, value)
@@ -136,7 +144,7 @@ macro_rules! deserialize_configured {
     ($($map:ident: $listener:ident),*) => {$(
         /// Into the map its type configures (a `#[mapguard::managed]` field type); see the
         /// module docs for what happens past the bound.
-        impl<'de, K, V, P: Policy, S, L, E> Deserialize<'de> for $map<K, V, P, S, L, E>
+        impl<'de, K, V, P: Policy, S, L, E, C> Deserialize<'de> for $map<K, V, P, S, L, E, C>
         where
             K: Deserialize<'de>,
             V: Deserialize<'de>,
@@ -179,7 +187,7 @@ macro_rules! never_serialized {
             }
         }
 
-        impl<'de, K, V, P: Policy, S, L, E> Deserialize<'de> for $map<K, V, P, S, L, E>
+        impl<'de, K, V, P: Policy, S, L, E, C> Deserialize<'de> for $map<K, V, P, S, L, E, C>
         where
             K: weak_table::traits::WeakKey + SerializableWeakKeys,
             L: $listener<K, V>,

@@ -5,16 +5,18 @@ pub struct RuleCache {
         Arc<Rule>,
         ::mapguard::__private::Lru,
         ::mapguard::__private::DefaultHashBuilder,
-        __MapguardConfig_9RuleCache_compiled,
+        __MapguardHooks_9RuleCache_compiled,
         ::mapguard::__private::NoExpiry,
+        ::mapguard::__private::Configured<__MapguardConfig_9RuleCache_compiled>,
     >,
     scratch: ::mapguard::__private::ConcurrentMap<
         u64,
         Conn,
         ::mapguard::__private::Reject,
         ::mapguard::__private::DefaultHashBuilder,
-        __MapguardConfig_9RuleCache_scratch,
+        __MapguardHooks_9RuleCache_scratch,
         ::mapguard::__private::NoExpiry,
+        ::mapguard::__private::Configured<__MapguardConfig_9RuleCache_scratch>,
     >,
 }
 #[doc(hidden)]
@@ -27,38 +29,64 @@ struct __MapguardConfig_9RuleCache_compiled(
     ::mapguard::__private::PhantomData<fn() -> (HashMap<String, Arc<Rule>>)>,
 );
 #[automatically_derived]
-impl ::mapguard::__private::Default for __MapguardConfig_9RuleCache_compiled {
-    fn default() -> Self {
-        Self(::mapguard::__private::PhantomData)
-    }
-}
-#[automatically_derived]
-impl ::mapguard::__private::Clone for __MapguardConfig_9RuleCache_compiled {
-    fn clone(&self) -> Self {
-        Self(::mapguard::__private::PhantomData)
-    }
-}
-#[automatically_derived]
-impl ::mapguard::__private::fmt::Debug for __MapguardConfig_9RuleCache_compiled {
-    fn fmt(
-        &self,
-        f: &mut ::mapguard::__private::fmt::Formatter<'_>,
-    ) -> ::mapguard::__private::fmt::Result {
-        f.write_str("RuleCache.compiled")
-    }
-}
-#[automatically_derived]
-impl ::mapguard::__private::FieldConfig for __MapguardConfig_9RuleCache_compiled {
+impl ::mapguard::__private::FieldConfig<
+    String,
+    Arc<Rule>,
+    __MapguardHooks_9RuleCache_compiled,
+> for __MapguardConfig_9RuleCache_compiled {
     const MAX: ::mapguard::__private::usize = 10000usize;
     const LIFETIME: ::mapguard::__private::Lifetime = ::mapguard::__private::Lifetime::Process;
     const NAME: &'static str = "RuleCache.compiled";
     const TTL: ::mapguard::__private::Option<::mapguard::__private::Duration> = ::mapguard::__private::Option::None;
     const IDLE: ::mapguard::__private::Option<::mapguard::__private::Duration> = ::mapguard::__private::Option::None;
     const MAX_WEIGHT: ::mapguard::__private::Option<::mapguard::__private::u64> = ::mapguard::__private::Option::None;
+    fn __enrol_map<
+        M: ::mapguard::__private::EnrolMap<
+                String,
+                Arc<Rule>,
+                __MapguardHooks_9RuleCache_compiled,
+            >,
+    >(map: &M) {
+        use ::mapguard::__private::{CrossingProbe as _, LocalProbe as _};
+        (&::mapguard::__private::Probe::<
+            (String, Arc<Rule>, __MapguardHooks_9RuleCache_compiled),
+        >::new())
+            .enrol_map(map);
+    }
+}
+#[doc(hidden)]
+#[allow(
+    non_camel_case_types,
+    clippy::disallowed_types,
+    reason = "names the field's declared map type, which #[mapguard::managed] replaced"
+)]
+struct __MapguardHooks_9RuleCache_compiled(
+    ::mapguard::__private::PhantomData<fn() -> (HashMap<String, Arc<Rule>>)>,
+);
+#[automatically_derived]
+impl ::mapguard::__private::Default for __MapguardHooks_9RuleCache_compiled {
+    fn default() -> Self {
+        Self(::mapguard::__private::PhantomData)
+    }
+}
+#[automatically_derived]
+impl ::mapguard::__private::Clone for __MapguardHooks_9RuleCache_compiled {
+    fn clone(&self) -> Self {
+        Self(::mapguard::__private::PhantomData)
+    }
+}
+#[automatically_derived]
+impl ::mapguard::__private::fmt::Debug for __MapguardHooks_9RuleCache_compiled {
+    fn fmt(
+        &self,
+        f: &mut ::mapguard::__private::fmt::Formatter<'_>,
+    ) -> ::mapguard::__private::fmt::Result {
+        f.write_str("RuleCache.compiled hooks")
+    }
 }
 #[automatically_derived]
 impl ::mapguard::__private::ConcurrentListener<String, Arc<Rule>>
-for __MapguardConfig_9RuleCache_compiled {
+for __MapguardHooks_9RuleCache_compiled {
     fn on_removal(
         &self,
         key: String,
@@ -67,13 +95,6 @@ for __MapguardConfig_9RuleCache_compiled {
     ) {
         let hook: fn(String, Arc<Rule>, ::mapguard::__private::RemovalCause) = log;
         hook(key, value, cause);
-    }
-    fn __enrol_map<M: ::mapguard::__private::EnrolMap<String, Arc<Rule>, Self>>(
-        map: &M,
-    ) {
-        use ::mapguard::__private::{CrossingProbe as _, LocalProbe as _};
-        (&::mapguard::__private::Probe::<(String, Arc<Rule>, Self)>::new())
-            .enrol_map(map);
     }
 }
 #[doc(hidden)]
@@ -86,38 +107,57 @@ struct __MapguardConfig_9RuleCache_scratch(
     ::mapguard::__private::PhantomData<fn() -> (HashMap<u64, Conn>)>,
 );
 #[automatically_derived]
-impl ::mapguard::__private::Default for __MapguardConfig_9RuleCache_scratch {
-    fn default() -> Self {
-        Self(::mapguard::__private::PhantomData)
-    }
-}
-#[automatically_derived]
-impl ::mapguard::__private::Clone for __MapguardConfig_9RuleCache_scratch {
-    fn clone(&self) -> Self {
-        Self(::mapguard::__private::PhantomData)
-    }
-}
-#[automatically_derived]
-impl ::mapguard::__private::fmt::Debug for __MapguardConfig_9RuleCache_scratch {
-    fn fmt(
-        &self,
-        f: &mut ::mapguard::__private::fmt::Formatter<'_>,
-    ) -> ::mapguard::__private::fmt::Result {
-        f.write_str("RuleCache.scratch")
-    }
-}
-#[automatically_derived]
-impl ::mapguard::__private::FieldConfig for __MapguardConfig_9RuleCache_scratch {
+impl ::mapguard::__private::FieldConfig<u64, Conn, __MapguardHooks_9RuleCache_scratch>
+for __MapguardConfig_9RuleCache_scratch {
     const MAX: ::mapguard::__private::usize = 64usize;
     const LIFETIME: ::mapguard::__private::Lifetime = ::mapguard::__private::Lifetime::Request;
     const NAME: &'static str = "RuleCache.scratch";
     const TTL: ::mapguard::__private::Option<::mapguard::__private::Duration> = ::mapguard::__private::Option::None;
     const IDLE: ::mapguard::__private::Option<::mapguard::__private::Duration> = ::mapguard::__private::Option::None;
     const MAX_WEIGHT: ::mapguard::__private::Option<::mapguard::__private::u64> = ::mapguard::__private::Option::None;
+    fn __enrol_map<
+        M: ::mapguard::__private::EnrolMap<u64, Conn, __MapguardHooks_9RuleCache_scratch>,
+    >(map: &M) {
+        use ::mapguard::__private::{CrossingProbe as _, LocalProbe as _};
+        (&::mapguard::__private::Probe::<
+            (u64, Conn, __MapguardHooks_9RuleCache_scratch),
+        >::new())
+            .enrol_map(map);
+    }
+}
+#[doc(hidden)]
+#[allow(
+    non_camel_case_types,
+    clippy::disallowed_types,
+    reason = "names the field's declared map type, which #[mapguard::managed] replaced"
+)]
+struct __MapguardHooks_9RuleCache_scratch(
+    ::mapguard::__private::PhantomData<fn() -> (HashMap<u64, Conn>)>,
+);
+#[automatically_derived]
+impl ::mapguard::__private::Default for __MapguardHooks_9RuleCache_scratch {
+    fn default() -> Self {
+        Self(::mapguard::__private::PhantomData)
+    }
+}
+#[automatically_derived]
+impl ::mapguard::__private::Clone for __MapguardHooks_9RuleCache_scratch {
+    fn clone(&self) -> Self {
+        Self(::mapguard::__private::PhantomData)
+    }
+}
+#[automatically_derived]
+impl ::mapguard::__private::fmt::Debug for __MapguardHooks_9RuleCache_scratch {
+    fn fmt(
+        &self,
+        f: &mut ::mapguard::__private::fmt::Formatter<'_>,
+    ) -> ::mapguard::__private::fmt::Result {
+        f.write_str("RuleCache.scratch hooks")
+    }
 }
 #[automatically_derived]
 impl ::mapguard::__private::ConcurrentListener<u64, Conn>
-for __MapguardConfig_9RuleCache_scratch {
+for __MapguardHooks_9RuleCache_scratch {
     fn on_removal(
         &self,
         key: u64,
@@ -126,10 +166,6 @@ for __MapguardConfig_9RuleCache_scratch {
     ) {
         <Conn as ::mapguard::__private::Cleanup>::cleanup(&mut value, cause);
         let _ = (key, value, cause);
-    }
-    fn __enrol_map<M: ::mapguard::__private::EnrolMap<u64, Conn, Self>>(map: &M) {
-        use ::mapguard::__private::{CrossingProbe as _, LocalProbe as _};
-        (&::mapguard::__private::Probe::<(u64, Conn, Self)>::new()).enrol_map(map);
     }
 }
 #[automatically_derived]
@@ -147,8 +183,11 @@ impl ::mapguard::__private::ManagedCache for RuleCache {
                     Arc<Rule>,
                     ::mapguard::__private::Lru,
                     ::mapguard::__private::DefaultHashBuilder,
-                    __MapguardConfig_9RuleCache_compiled,
+                    __MapguardHooks_9RuleCache_compiled,
                     ::mapguard::__private::NoExpiry,
+                    ::mapguard::__private::Configured<
+                        __MapguardConfig_9RuleCache_compiled,
+                    >,
                 > as ::mapguard::__private::ManagedCache>::end_scope(
                     &mut self.compiled,
                     lifetime,
@@ -161,8 +200,11 @@ impl ::mapguard::__private::ManagedCache for RuleCache {
                     Conn,
                     ::mapguard::__private::Reject,
                     ::mapguard::__private::DefaultHashBuilder,
-                    __MapguardConfig_9RuleCache_scratch,
+                    __MapguardHooks_9RuleCache_scratch,
                     ::mapguard::__private::NoExpiry,
+                    ::mapguard::__private::Configured<
+                        __MapguardConfig_9RuleCache_scratch,
+                    >,
                 > as ::mapguard::__private::ManagedCache>::end_scope(
                     &mut self.scratch,
                     lifetime,
@@ -180,8 +222,11 @@ impl ::mapguard::__private::ManagedCache for RuleCache {
                     Arc<Rule>,
                     ::mapguard::__private::Lru,
                     ::mapguard::__private::DefaultHashBuilder,
-                    __MapguardConfig_9RuleCache_compiled,
+                    __MapguardHooks_9RuleCache_compiled,
                     ::mapguard::__private::NoExpiry,
+                    ::mapguard::__private::Configured<
+                        __MapguardConfig_9RuleCache_compiled,
+                    >,
                 > as ::mapguard::__private::ManagedCache>::maintain(&mut self.compiled));
         }
         {
@@ -191,8 +236,11 @@ impl ::mapguard::__private::ManagedCache for RuleCache {
                     Conn,
                     ::mapguard::__private::Reject,
                     ::mapguard::__private::DefaultHashBuilder,
-                    __MapguardConfig_9RuleCache_scratch,
+                    __MapguardHooks_9RuleCache_scratch,
                     ::mapguard::__private::NoExpiry,
+                    ::mapguard::__private::Configured<
+                        __MapguardConfig_9RuleCache_scratch,
+                    >,
                 > as ::mapguard::__private::ManagedCache>::maintain(&mut self.scratch));
         }
         fields.finish()
@@ -208,8 +256,11 @@ impl ::mapguard::__private::ManagedCache for RuleCache {
                     Arc<Rule>,
                     ::mapguard::__private::Lru,
                     ::mapguard::__private::DefaultHashBuilder,
-                    __MapguardConfig_9RuleCache_compiled,
+                    __MapguardHooks_9RuleCache_compiled,
                     ::mapguard::__private::NoExpiry,
+                    ::mapguard::__private::Configured<
+                        __MapguardConfig_9RuleCache_compiled,
+                    >,
                 > as ::mapguard::__private::ManagedCache>::stats(&self.compiled),
             );
         }
@@ -221,8 +272,11 @@ impl ::mapguard::__private::ManagedCache for RuleCache {
                     Conn,
                     ::mapguard::__private::Reject,
                     ::mapguard::__private::DefaultHashBuilder,
-                    __MapguardConfig_9RuleCache_scratch,
+                    __MapguardHooks_9RuleCache_scratch,
                     ::mapguard::__private::NoExpiry,
+                    ::mapguard::__private::Configured<
+                        __MapguardConfig_9RuleCache_scratch,
+                    >,
                 > as ::mapguard::__private::ManagedCache>::stats(&self.scratch),
             );
         }

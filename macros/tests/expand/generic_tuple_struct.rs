@@ -4,8 +4,9 @@ pub struct Pair<'a, T: Clone>(
         T,
         ::mapguard::__private::Lru,
         RandomState,
-        __MapguardConfig_4Pair_0<'a, T>,
+        ::mapguard::__private::NoListener,
         ::mapguard::__private::Scoped<::mapguard::__private::Expiring>,
+        ::mapguard::__private::Configured<__MapguardConfig_4Pair_0<'a, T>>,
     >,
 )
 where
@@ -28,37 +29,11 @@ pub struct __MapguardConfig_4Pair_0<'a, T: Clone>(
 where
     T: Default;
 #[automatically_derived]
-impl<'a, T: Clone> ::mapguard::__private::Default for __MapguardConfig_4Pair_0<'a, T>
-where
-    T: Default,
-{
-    fn default() -> Self {
-        Self(::mapguard::__private::PhantomData)
-    }
-}
-#[automatically_derived]
-impl<'a, T: Clone> ::mapguard::__private::Clone for __MapguardConfig_4Pair_0<'a, T>
-where
-    T: Default,
-{
-    fn clone(&self) -> Self {
-        Self(::mapguard::__private::PhantomData)
-    }
-}
-#[automatically_derived]
-impl<'a, T: Clone> ::mapguard::__private::fmt::Debug for __MapguardConfig_4Pair_0<'a, T>
-where
-    T: Default,
-{
-    fn fmt(
-        &self,
-        f: &mut ::mapguard::__private::fmt::Formatter<'_>,
-    ) -> ::mapguard::__private::fmt::Result {
-        f.write_str("Pair.0")
-    }
-}
-#[automatically_derived]
-impl<'a, T: Clone> ::mapguard::__private::FieldConfig for __MapguardConfig_4Pair_0<'a, T>
+impl<
+    'a,
+    T: Clone,
+> ::mapguard::__private::FieldConfig<&'a str, T, ::mapguard::__private::NoListener>
+for __MapguardConfig_4Pair_0<'a, T>
 where
     T: Default,
 {
@@ -70,22 +45,6 @@ where
         ::mapguard::__private::Duration::from_millis(250u64),
     );
     const MAX_WEIGHT: ::mapguard::__private::Option<::mapguard::__private::u64> = ::mapguard::__private::Option::None;
-}
-#[automatically_derived]
-impl<'a, T: Clone> ::mapguard::__private::RemovalListener<&'a str, T>
-for __MapguardConfig_4Pair_0<'a, T>
-where
-    T: Default,
-{
-    fn on_removal(
-        &mut self,
-        key: &'a str,
-        value: T,
-        cause: ::mapguard::__private::RemovalCause,
-    ) {
-        let _ = (key, value, cause);
-    }
-    const OBSERVES_REMOVALS: bool = false;
 }
 #[automatically_derived]
 impl<'a, T: Clone> ::mapguard::__private::ManagedCache for Pair<'a, T>
@@ -105,8 +64,9 @@ where
                     T,
                     ::mapguard::__private::Lru,
                     RandomState,
-                    __MapguardConfig_4Pair_0<'a, T>,
+                    ::mapguard::__private::NoListener,
                     ::mapguard::__private::Scoped<::mapguard::__private::Expiring>,
+                    ::mapguard::__private::Configured<__MapguardConfig_4Pair_0<'a, T>>,
                 > as ::mapguard::__private::ManagedCache>::end_scope(
                     &mut self.0,
                     lifetime,
@@ -124,8 +84,9 @@ where
                     T,
                     ::mapguard::__private::Lru,
                     RandomState,
-                    __MapguardConfig_4Pair_0<'a, T>,
+                    ::mapguard::__private::NoListener,
                     ::mapguard::__private::Scoped<::mapguard::__private::Expiring>,
+                    ::mapguard::__private::Configured<__MapguardConfig_4Pair_0<'a, T>>,
                 > as ::mapguard::__private::ManagedCache>::maintain(&mut self.0));
         }
         fields.finish()
@@ -141,8 +102,9 @@ where
                     T,
                     ::mapguard::__private::Lru,
                     RandomState,
-                    __MapguardConfig_4Pair_0<'a, T>,
+                    ::mapguard::__private::NoListener,
                     ::mapguard::__private::Scoped<::mapguard::__private::Expiring>,
+                    ::mapguard::__private::Configured<__MapguardConfig_4Pair_0<'a, T>>,
                 > as ::mapguard::__private::ManagedCache>::stats(&self.0),
             );
         }

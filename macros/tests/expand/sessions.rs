@@ -5,24 +5,27 @@ struct Sessions {
         Conn,
         ::mapguard::__private::Lru,
         ::mapguard::__private::DefaultHashBuilder,
-        __MapguardConfig_8Sessions_by_id,
+        ::mapguard::__private::NoListener,
         ::mapguard::__private::Scoped<::mapguard::__private::NoExpiry>,
+        ::mapguard::__private::Configured<__MapguardConfig_8Sessions_by_id>,
     >,
     open: ::mapguard::__private::ManagedMap<
         String,
         Channel,
         ::mapguard::__private::Reject,
         ::mapguard::__private::DefaultHashBuilder,
-        __MapguardConfig_8Sessions_open,
+        __MapguardHooks_8Sessions_open,
         ::mapguard::__private::Scoped<::mapguard::__private::NoExpiry>,
+        ::mapguard::__private::Configured<__MapguardConfig_8Sessions_open>,
     >,
     meta: ::mapguard::__private::WeakKeyMap<
         Weak<Node>,
         Meta,
         ::mapguard::__private::Lru,
         ::mapguard::__private::DefaultHashBuilder,
-        __MapguardConfig_8Sessions_meta,
+        __MapguardHooks_8Sessions_meta,
         ::mapguard::__private::Expiring,
+        ::mapguard::__private::Configured<__MapguardConfig_8Sessions_meta>,
     >,
     #[allow(clippy::disallowed_types, reason = "fixed table filled once at start-up")]
     codes: HashMap<u16, &'static str>,
@@ -38,47 +41,14 @@ struct __MapguardConfig_8Sessions_by_id(
     ::mapguard::__private::PhantomData<fn() -> (HashMap<u64, Conn>)>,
 );
 #[automatically_derived]
-impl ::mapguard::__private::Default for __MapguardConfig_8Sessions_by_id {
-    fn default() -> Self {
-        Self(::mapguard::__private::PhantomData)
-    }
-}
-#[automatically_derived]
-impl ::mapguard::__private::Clone for __MapguardConfig_8Sessions_by_id {
-    fn clone(&self) -> Self {
-        Self(::mapguard::__private::PhantomData)
-    }
-}
-#[automatically_derived]
-impl ::mapguard::__private::fmt::Debug for __MapguardConfig_8Sessions_by_id {
-    fn fmt(
-        &self,
-        f: &mut ::mapguard::__private::fmt::Formatter<'_>,
-    ) -> ::mapguard::__private::fmt::Result {
-        f.write_str("Sessions.by_id")
-    }
-}
-#[automatically_derived]
-impl ::mapguard::__private::FieldConfig for __MapguardConfig_8Sessions_by_id {
+impl ::mapguard::__private::FieldConfig<u64, Conn, ::mapguard::__private::NoListener>
+for __MapguardConfig_8Sessions_by_id {
     const MAX: ::mapguard::__private::usize = 5000usize;
     const LIFETIME: ::mapguard::__private::Lifetime = ::mapguard::__private::Lifetime::Request;
     const NAME: &'static str = "Sessions.by_id";
     const TTL: ::mapguard::__private::Option<::mapguard::__private::Duration> = ::mapguard::__private::Option::None;
     const IDLE: ::mapguard::__private::Option<::mapguard::__private::Duration> = ::mapguard::__private::Option::None;
     const MAX_WEIGHT: ::mapguard::__private::Option<::mapguard::__private::u64> = ::mapguard::__private::Option::None;
-}
-#[automatically_derived]
-impl ::mapguard::__private::RemovalListener<u64, Conn>
-for __MapguardConfig_8Sessions_by_id {
-    fn on_removal(
-        &mut self,
-        key: u64,
-        value: Conn,
-        cause: ::mapguard::__private::RemovalCause,
-    ) {
-        let _ = (key, value, cause);
-    }
-    const OBSERVES_REMOVALS: bool = false;
 }
 #[doc(hidden)]
 #[allow(
@@ -90,28 +60,8 @@ struct __MapguardConfig_8Sessions_open(
     ::mapguard::__private::PhantomData<fn() -> (HashMap<String, Channel>)>,
 );
 #[automatically_derived]
-impl ::mapguard::__private::Default for __MapguardConfig_8Sessions_open {
-    fn default() -> Self {
-        Self(::mapguard::__private::PhantomData)
-    }
-}
-#[automatically_derived]
-impl ::mapguard::__private::Clone for __MapguardConfig_8Sessions_open {
-    fn clone(&self) -> Self {
-        Self(::mapguard::__private::PhantomData)
-    }
-}
-#[automatically_derived]
-impl ::mapguard::__private::fmt::Debug for __MapguardConfig_8Sessions_open {
-    fn fmt(
-        &self,
-        f: &mut ::mapguard::__private::fmt::Formatter<'_>,
-    ) -> ::mapguard::__private::fmt::Result {
-        f.write_str("Sessions.open")
-    }
-}
-#[automatically_derived]
-impl ::mapguard::__private::FieldConfig for __MapguardConfig_8Sessions_open {
+impl ::mapguard::__private::FieldConfig<String, Channel, __MapguardHooks_8Sessions_open>
+for __MapguardConfig_8Sessions_open {
     const MAX: ::mapguard::__private::usize = 100usize;
     const LIFETIME: ::mapguard::__private::Lifetime = ::mapguard::__private::Lifetime::Session;
     const NAME: &'static str = "Sessions.open";
@@ -119,9 +69,39 @@ impl ::mapguard::__private::FieldConfig for __MapguardConfig_8Sessions_open {
     const IDLE: ::mapguard::__private::Option<::mapguard::__private::Duration> = ::mapguard::__private::Option::None;
     const MAX_WEIGHT: ::mapguard::__private::Option<::mapguard::__private::u64> = ::mapguard::__private::Option::None;
 }
+#[doc(hidden)]
+#[allow(
+    non_camel_case_types,
+    clippy::disallowed_types,
+    reason = "names the field's declared map type, which #[mapguard::managed] replaced"
+)]
+struct __MapguardHooks_8Sessions_open(
+    ::mapguard::__private::PhantomData<fn() -> (HashMap<String, Channel>)>,
+);
+#[automatically_derived]
+impl ::mapguard::__private::Default for __MapguardHooks_8Sessions_open {
+    fn default() -> Self {
+        Self(::mapguard::__private::PhantomData)
+    }
+}
+#[automatically_derived]
+impl ::mapguard::__private::Clone for __MapguardHooks_8Sessions_open {
+    fn clone(&self) -> Self {
+        Self(::mapguard::__private::PhantomData)
+    }
+}
+#[automatically_derived]
+impl ::mapguard::__private::fmt::Debug for __MapguardHooks_8Sessions_open {
+    fn fmt(
+        &self,
+        f: &mut ::mapguard::__private::fmt::Formatter<'_>,
+    ) -> ::mapguard::__private::fmt::Result {
+        f.write_str("Sessions.open hooks")
+    }
+}
 #[automatically_derived]
 impl ::mapguard::__private::RemovalListener<String, Channel>
-for __MapguardConfig_8Sessions_open {
+for __MapguardHooks_8Sessions_open {
     fn on_removal(
         &mut self,
         key: String,
@@ -131,7 +111,6 @@ for __MapguardConfig_8Sessions_open {
         <Channel as ::mapguard::__private::Cleanup>::cleanup(&mut value, cause);
         let _ = (key, value, cause);
     }
-    const OBSERVES_REMOVALS: bool = true;
 }
 #[doc(hidden)]
 #[allow(
@@ -143,28 +122,8 @@ struct __MapguardConfig_8Sessions_meta(
     ::mapguard::__private::PhantomData<fn() -> (HashMap<Weak<Node>, Meta>)>,
 );
 #[automatically_derived]
-impl ::mapguard::__private::Default for __MapguardConfig_8Sessions_meta {
-    fn default() -> Self {
-        Self(::mapguard::__private::PhantomData)
-    }
-}
-#[automatically_derived]
-impl ::mapguard::__private::Clone for __MapguardConfig_8Sessions_meta {
-    fn clone(&self) -> Self {
-        Self(::mapguard::__private::PhantomData)
-    }
-}
-#[automatically_derived]
-impl ::mapguard::__private::fmt::Debug for __MapguardConfig_8Sessions_meta {
-    fn fmt(
-        &self,
-        f: &mut ::mapguard::__private::fmt::Formatter<'_>,
-    ) -> ::mapguard::__private::fmt::Result {
-        f.write_str("Sessions.meta")
-    }
-}
-#[automatically_derived]
-impl ::mapguard::__private::FieldConfig for __MapguardConfig_8Sessions_meta {
+impl ::mapguard::__private::FieldConfig<Weak<Node>, Meta, __MapguardHooks_8Sessions_meta>
+for __MapguardConfig_8Sessions_meta {
     const MAX: ::mapguard::__private::usize = ::mapguard::__private::usize::MAX;
     const LIFETIME: ::mapguard::__private::Lifetime = ::mapguard::__private::Lifetime::Process;
     const NAME: &'static str = "Sessions.meta";
@@ -174,9 +133,39 @@ impl ::mapguard::__private::FieldConfig for __MapguardConfig_8Sessions_meta {
     const IDLE: ::mapguard::__private::Option<::mapguard::__private::Duration> = ::mapguard::__private::Option::None;
     const MAX_WEIGHT: ::mapguard::__private::Option<::mapguard::__private::u64> = ::mapguard::__private::Option::None;
 }
+#[doc(hidden)]
+#[allow(
+    non_camel_case_types,
+    clippy::disallowed_types,
+    reason = "names the field's declared map type, which #[mapguard::managed] replaced"
+)]
+struct __MapguardHooks_8Sessions_meta(
+    ::mapguard::__private::PhantomData<fn() -> (HashMap<Weak<Node>, Meta>)>,
+);
+#[automatically_derived]
+impl ::mapguard::__private::Default for __MapguardHooks_8Sessions_meta {
+    fn default() -> Self {
+        Self(::mapguard::__private::PhantomData)
+    }
+}
+#[automatically_derived]
+impl ::mapguard::__private::Clone for __MapguardHooks_8Sessions_meta {
+    fn clone(&self) -> Self {
+        Self(::mapguard::__private::PhantomData)
+    }
+}
+#[automatically_derived]
+impl ::mapguard::__private::fmt::Debug for __MapguardHooks_8Sessions_meta {
+    fn fmt(
+        &self,
+        f: &mut ::mapguard::__private::fmt::Formatter<'_>,
+    ) -> ::mapguard::__private::fmt::Result {
+        f.write_str("Sessions.meta hooks")
+    }
+}
 #[automatically_derived]
 impl ::mapguard::__private::RemovalListener<Weak<Node>, Meta>
-for __MapguardConfig_8Sessions_meta {
+for __MapguardHooks_8Sessions_meta {
     fn on_removal(
         &mut self,
         key: Weak<Node>,
@@ -186,7 +175,6 @@ for __MapguardConfig_8Sessions_meta {
         let hook: fn(Weak<Node>, Meta, ::mapguard::__private::RemovalCause) = log_removal;
         hook(key, value, cause);
     }
-    const OBSERVES_REMOVALS: bool = true;
 }
 #[automatically_derived]
 impl ::mapguard::__private::ManagedCache for Sessions {
@@ -203,8 +191,9 @@ impl ::mapguard::__private::ManagedCache for Sessions {
                     Conn,
                     ::mapguard::__private::Lru,
                     ::mapguard::__private::DefaultHashBuilder,
-                    __MapguardConfig_8Sessions_by_id,
+                    ::mapguard::__private::NoListener,
                     ::mapguard::__private::Scoped<::mapguard::__private::NoExpiry>,
+                    ::mapguard::__private::Configured<__MapguardConfig_8Sessions_by_id>,
                 > as ::mapguard::__private::ManagedCache>::end_scope(
                     &mut self.by_id,
                     lifetime,
@@ -217,8 +206,9 @@ impl ::mapguard::__private::ManagedCache for Sessions {
                     Channel,
                     ::mapguard::__private::Reject,
                     ::mapguard::__private::DefaultHashBuilder,
-                    __MapguardConfig_8Sessions_open,
+                    __MapguardHooks_8Sessions_open,
                     ::mapguard::__private::Scoped<::mapguard::__private::NoExpiry>,
+                    ::mapguard::__private::Configured<__MapguardConfig_8Sessions_open>,
                 > as ::mapguard::__private::ManagedCache>::end_scope(
                     &mut self.open,
                     lifetime,
@@ -231,8 +221,9 @@ impl ::mapguard::__private::ManagedCache for Sessions {
                     Meta,
                     ::mapguard::__private::Lru,
                     ::mapguard::__private::DefaultHashBuilder,
-                    __MapguardConfig_8Sessions_meta,
+                    __MapguardHooks_8Sessions_meta,
                     ::mapguard::__private::Expiring,
+                    ::mapguard::__private::Configured<__MapguardConfig_8Sessions_meta>,
                 > as ::mapguard::__private::ManagedCache>::end_scope(
                     &mut self.meta,
                     lifetime,
@@ -250,8 +241,9 @@ impl ::mapguard::__private::ManagedCache for Sessions {
                     Conn,
                     ::mapguard::__private::Lru,
                     ::mapguard::__private::DefaultHashBuilder,
-                    __MapguardConfig_8Sessions_by_id,
+                    ::mapguard::__private::NoListener,
                     ::mapguard::__private::Scoped<::mapguard::__private::NoExpiry>,
+                    ::mapguard::__private::Configured<__MapguardConfig_8Sessions_by_id>,
                 > as ::mapguard::__private::ManagedCache>::maintain(&mut self.by_id));
         }
         {
@@ -261,8 +253,9 @@ impl ::mapguard::__private::ManagedCache for Sessions {
                     Channel,
                     ::mapguard::__private::Reject,
                     ::mapguard::__private::DefaultHashBuilder,
-                    __MapguardConfig_8Sessions_open,
+                    __MapguardHooks_8Sessions_open,
                     ::mapguard::__private::Scoped<::mapguard::__private::NoExpiry>,
+                    ::mapguard::__private::Configured<__MapguardConfig_8Sessions_open>,
                 > as ::mapguard::__private::ManagedCache>::maintain(&mut self.open));
         }
         {
@@ -272,8 +265,9 @@ impl ::mapguard::__private::ManagedCache for Sessions {
                     Meta,
                     ::mapguard::__private::Lru,
                     ::mapguard::__private::DefaultHashBuilder,
-                    __MapguardConfig_8Sessions_meta,
+                    __MapguardHooks_8Sessions_meta,
                     ::mapguard::__private::Expiring,
+                    ::mapguard::__private::Configured<__MapguardConfig_8Sessions_meta>,
                 > as ::mapguard::__private::ManagedCache>::maintain(&mut self.meta));
         }
         fields.finish()
@@ -289,8 +283,9 @@ impl ::mapguard::__private::ManagedCache for Sessions {
                     Conn,
                     ::mapguard::__private::Lru,
                     ::mapguard::__private::DefaultHashBuilder,
-                    __MapguardConfig_8Sessions_by_id,
+                    ::mapguard::__private::NoListener,
                     ::mapguard::__private::Scoped<::mapguard::__private::NoExpiry>,
+                    ::mapguard::__private::Configured<__MapguardConfig_8Sessions_by_id>,
                 > as ::mapguard::__private::ManagedCache>::stats(&self.by_id),
             );
         }
@@ -302,8 +297,9 @@ impl ::mapguard::__private::ManagedCache for Sessions {
                     Channel,
                     ::mapguard::__private::Reject,
                     ::mapguard::__private::DefaultHashBuilder,
-                    __MapguardConfig_8Sessions_open,
+                    __MapguardHooks_8Sessions_open,
                     ::mapguard::__private::Scoped<::mapguard::__private::NoExpiry>,
+                    ::mapguard::__private::Configured<__MapguardConfig_8Sessions_open>,
                 > as ::mapguard::__private::ManagedCache>::stats(&self.open),
             );
         }
@@ -315,8 +311,9 @@ impl ::mapguard::__private::ManagedCache for Sessions {
                     Meta,
                     ::mapguard::__private::Lru,
                     ::mapguard::__private::DefaultHashBuilder,
-                    __MapguardConfig_8Sessions_meta,
+                    __MapguardHooks_8Sessions_meta,
                     ::mapguard::__private::Expiring,
+                    ::mapguard::__private::Configured<__MapguardConfig_8Sessions_meta>,
                 > as ::mapguard::__private::ManagedCache>::stats(&self.meta),
             );
         }

@@ -11,6 +11,7 @@
 use core::borrow::Borrow;
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
+use core::marker::PhantomData;
 use std::borrow::Cow;
 
 use hashbrown::DefaultHashBuilder;
@@ -23,6 +24,8 @@ pub use builder::{Builder, WeakKeyBuilder};
 pub use weak::ConcurrentWeakKeyMap;
 
 use crate::RemovalCause;
+use crate::config::Built;
+use crate::config::{self, Configured, FieldConfig};
 use crate::departures::Departures;
 use crate::error::CapacityError;
 use crate::hooks::{ConcurrentListener, NoListener};
@@ -34,6 +37,8 @@ use crate::storage::store::Store;
 use crate::storage::weigher::Weigher;
 pub(crate) use sharded::Parts;
 use sharded::{Handle, Sharded, shard_budget, sharded_surface};
+use std::panic::Location;
+use weak_table::traits::WeakElement;
 
 /// A thread-safe managed map: sharded, bounded, with hooks that run outside its locks.
 ///
@@ -99,12 +104,24 @@ use sharded::{Handle, Sharded, shard_budget, sharded_surface};
 /// drop(cache);
 /// assert!(evicted.load(Ordering::Relaxed) >= 3_000 - 1_000);
 /// ```
-pub struct ConcurrentMap<K, V, P: Policy, S = DefaultHashBuilder, L = NoListener, E = NoExpiry>
-where
+pub struct ConcurrentMap<
+    K,
+    V,
+    P: Policy,
+    S = DefaultHashBuilder,
+    L = NoListener,
+    E = NoExpiry,
+    C = Built,
+> where
     L: ConcurrentListener<K, V>,
     E: Expiry,
 {
     sharded: Handle<MapShard<K, V, P, S, E>, S, L>,
+    /// How the map was configured: [`Built`](crate::config::Built) by a builder or
+    /// constructor, or [`Configured<T>`](crate::config::Configured) over a
+    /// [`FieldConfig`](crate::config::FieldConfig) type `T` (a `#[managed_map]` field), which
+    /// makes it [`Default`].
+    config: PhantomData<fn() -> C>,
 }
 
 /// A concurrent map that evicts the least recently used entry of a key's shard when a new key
@@ -128,8 +145,8 @@ where
 /// worker.join().unwrap();
 /// assert_eq!(cache.get("answer"), Some(42));
 /// ```
-pub type ConcurrentLruMap<K, V, S = DefaultHashBuilder, L = NoListener, E = NoExpiry> =
-    ConcurrentMap<K, V, Lru, S, L, E>;
+pub type ConcurrentLruMap<K, V, S = DefaultHashBuilder, L = NoListener, E = NoExpiry, C = Built> =
+    ConcurrentMap<K, V, Lru, S, L, E, C>;
 
 /// A [`ConcurrentMap`] whose shards evict as an [`AdaptiveMap`](crate::AdaptiveMap) does (each
 /// shard adapts to what it sees). `&self` methods, hooks outside the locks.
@@ -144,8 +161,14 @@ pub type ConcurrentLruMap<K, V, S = DefaultHashBuilder, L = NoListener, E = NoEx
 /// });
 /// assert!(cache.len() <= 1_000);
 /// ```
-pub type ConcurrentAdaptiveMap<K, V, S = DefaultHashBuilder, L = NoListener, E = NoExpiry> =
-    ConcurrentMap<K, V, Adaptive, S, L, E>;
+pub type ConcurrentAdaptiveMap<
+    K,
+    V,
+    S = DefaultHashBuilder,
+    L = NoListener,
+    E = NoExpiry,
+    C = Built,
+> = ConcurrentMap<K, V, Adaptive, S, L, E, C>;
 
 /// A concurrent map that never evicts: when the key's shard is full,
 /// [`try_insert`](ConcurrentMap::try_insert) of a new key fails and hands the key and value
@@ -165,8 +188,14 @@ pub type ConcurrentAdaptiveMap<K, V, S = DefaultHashBuilder, L = NoListener, E =
 /// assert_eq!(rejected.into_inner(), ("c", 3));
 /// # Ok::<(), mapguard::CapacityError<&str, i32>>(())
 /// ```
-pub type ConcurrentBoundedMap<K, V, S = DefaultHashBuilder, L = NoListener, E = NoExpiry> =
-    ConcurrentMap<K, V, Reject, S, L, E>;
+pub type ConcurrentBoundedMap<
+    K,
+    V,
+    S = DefaultHashBuilder,
+    L = NoListener,
+    E = NoExpiry,
+    C = Built,
+> = ConcurrentMap<K, V, Reject, S, L, E, C>;
 
 /// One shard: a managed map whose departures wait in [`Departures`] until the lock is released.
 type MapShard<K, V, P, S, E> = RawMap<K, V, P, S, Departures<K, V>, Tagged<E>>;
@@ -220,8 +249,8 @@ impl<K, V, P: Policy> ConcurrentMap<K, V, P> {
     }
 }
 
-impl<K, V, P: Policy, S: Clone, L: ConcurrentListener<K, V>, E: Expiry>
-    ConcurrentMap<K, V, P, S, L, E>
+impl<K, V, P: Policy, S: Clone, L: ConcurrentListener<K, V>, E: Expiry, C>
+    ConcurrentMap<K, V, P, S, L, E, C>
 {
     /// The map its builder describes: `parts`, each shard's storage with `expiry`'s state,
     /// and each shard's share of `budget`.
@@ -257,11 +286,14 @@ impl<K, V, P: Policy, S: Clone, L: ConcurrentListener<K, V>, E: Expiry>
         );
         Self {
             sharded: Handle::new(sharded),
+            config: PhantomData,
         }
     }
 }
 
-impl<K, V, P: Policy, S, L: ConcurrentListener<K, V>, E: Expiry> ConcurrentMap<K, V, P, S, L, E> {
+impl<K, V, P: Policy, S, L: ConcurrentListener<K, V>, E: Expiry, C>
+    ConcurrentMap<K, V, P, S, L, E, C>
+{
     /// The map's hasher.
     ///
     /// ```
@@ -296,8 +328,8 @@ impl<K, V, P: Policy, S, L: ConcurrentListener<K, V>, E: Expiry> ConcurrentMap<K
     }
 }
 
-impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry>
-    ConcurrentMap<K, V, P, S, L, E>
+impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry, C>
+    ConcurrentMap<K, V, P, S, L, E, C>
 {
     /// Removes `key` and hands its value back to you; no hook runs.
     ///
@@ -355,8 +387,8 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: ConcurrentListener<K, V>, E:
 }
 
 // `P: Evicting` per method: on a bounded map, a call fails with `Evicting`'s message.
-impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry>
-    ConcurrentMap<K, V, P, S, L, E>
+impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry, C>
+    ConcurrentMap<K, V, P, S, L, E, C>
 {
     /// Stores `value` under `key` as the most recently used entry of its shard.
     ///
@@ -415,8 +447,8 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: ConcurrentListener<K, V>, E:
     }
 }
 
-impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry>
-    ConcurrentMap<K, V, P, S, L, E>
+impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry, C>
+    ConcurrentMap<K, V, P, S, L, E, C>
 {
     /// A clone of the value for `key`, inserting `make()` first if the key is absent (which
     /// may evict). `make` runs at most once per call, under the shard's lock, so two threads
@@ -456,8 +488,8 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: ConcurrentListener<K, V>, 
     }
 }
 
-impl<K: Hash + Eq, V, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry>
-    ConcurrentMap<K, V, Reject, S, L, E>
+impl<K: Hash + Eq, V, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry, C>
+    ConcurrentMap<K, V, Reject, S, L, E, C>
 {
     /// Stores `value` under `key`, or hands both back if the key is new and its shard is
     /// full. A value already stored under `key` goes through the cleanup path with
@@ -528,7 +560,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry>
 }
 
 sharded_surface! {
-    impl[K, V, P: Policy, S, L, E] ConcurrentMap<K, V, P, S, L, E>
+    impl[K, V, P: Policy, S, L, E, C] ConcurrentMap<K, V, P, S, L, E, C>
     where [L: ConcurrentListener<K, V>, E: Expiry,];
     maintain where [K: Hash + Eq, S: BuildHasher,];
     lookups where [K: Hash + Eq, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry,];
@@ -545,8 +577,8 @@ sharded_surface! {
 # map.insert(2, String::from(\"two\"));";
 }
 
-impl<K, V, P: Policy, S, L: ConcurrentListener<K, V>, E: Expiry> fmt::Debug
-    for ConcurrentMap<K, V, P, S, L, E>
+impl<K, V, P: Policy, S, L: ConcurrentListener<K, V>, E: Expiry, C> fmt::Debug
+    for ConcurrentMap<K, V, P, S, L, E, C>
 {
     /// Shows the name, bound, shard count and length (not the entries: that would lock every
     /// shard at once).
@@ -565,8 +597,8 @@ impl<K, V, P: Policy, S, L: ConcurrentListener<K, V>, E: Expiry> fmt::Debug
     }
 }
 
-impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry>
-    Extend<(K, V)> for ConcurrentMap<K, V, P, S, L, E>
+impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry, C>
+    Extend<(K, V)> for ConcurrentMap<K, V, P, S, L, E, C>
 {
     /// Inserts each pair as [`insert`](ConcurrentMap::insert) does.
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, pairs: I) {
@@ -574,4 +606,47 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: ConcurrentListener<K, V>, 
             self.insert(key, value);
         }
     }
+}
+
+/// `Default` for a concurrent map kind: the map its configuration type `C` configures (what
+/// `#[managed_map(concurrent, ...)]` builds), put on the maintenance list when it has
+/// something to clean while idle (`enrol` decides whether its types allow).
+macro_rules! configured_concurrent {
+    ($($map:ident $([$($key_bound:tt)*])? => $enrol:ident, $always:literal;)*) => {$(
+        impl<K, V, P, S, L, E, C> Default for $map<K, V, P, S, L, E, Configured<C>>
+        where
+            $(K: $($key_bound)*,)?
+            P: Policy + 'static,
+            S: BuildHasher + Clone + Default + Send + Sync + 'static,
+            L: ConcurrentListener<K, V> + Default,
+            E: Expiry + Send + 'static,
+            C: FieldConfig<K, V, L>,
+        {
+            /// An empty map configured by its configuration type `C`.
+            #[track_caller]
+            fn default() -> Self {
+                let (max, expiry, lifetime, name) = config::settings::<K, V, L, C, E>();
+                let parts = Parts {
+                    max,
+                    capacity: 0,
+                    shards: None,
+                    hasher: S::default(),
+                    listener: L::default(),
+                    lifetime,
+                    name,
+                    site: Location::caller(),
+                };
+                let map = Self::from_parts(parts, &expiry, config::budget::<K, V, L, C, E>());
+                if $always || config::cleans_while_idle::<K, V, L, C>() {
+                    C::$enrol(&map);
+                }
+                map
+            }
+        }
+    )*};
+}
+
+configured_concurrent! {
+    ConcurrentMap => __enrol_map, false;
+    ConcurrentWeakKeyMap[WeakElement] => __enrol_weak_map, true;
 }

@@ -10,6 +10,7 @@
 use core::borrow::Borrow;
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
+use core::marker::PhantomData;
 
 use weak_table::traits::{WeakElement, WeakKey};
 
@@ -18,6 +19,7 @@ use super::lock::ShardLock;
 use super::sharded::{Handle, Parts, Sharded, shard_budget, sharded_surface};
 use crate::DefaultHashBuilder;
 use crate::RemovalCause;
+use crate::config::Built;
 use crate::departures::{Departed, Departures};
 use crate::error::CapacityError;
 use crate::hooks::{ConcurrentListener, NoListener};
@@ -76,6 +78,7 @@ pub struct ConcurrentWeakKeyMap<
     S = DefaultHashBuilder,
     L = NoListener,
     E = NoExpiry,
+    C = Built,
 > where
     K: WeakElement,
     L: ConcurrentListener<K, V>,
@@ -83,6 +86,11 @@ pub struct ConcurrentWeakKeyMap<
 {
     /// Shards picked by the hash of what the key points to.
     sharded: Handle<WeakShard<K, V, P, S, E>, S, L>,
+    /// How the map was configured: [`Built`](crate::config::Built) by a builder or
+    /// constructor, or [`Configured<T>`](crate::config::Configured) over a
+    /// [`FieldConfig`](crate::config::FieldConfig) type `T` (a `#[managed_map]` field), which
+    /// makes it [`Default`].
+    config: PhantomData<fn() -> C>,
 }
 
 impl<K: WeakKey, V> ConcurrentWeakKeyMap<K, V> {
@@ -157,8 +165,15 @@ impl<K: WeakKey, V> Default for ConcurrentWeakKeyMap<K, V> {
 }
 
 // Building hashes no key, so it needs no `Hash` of the pointee (see `WeakKeyMap`).
-impl<K: WeakElement, V, P: Policy, S: BuildHasher + Clone, L: ConcurrentListener<K, V>, E: Expiry>
-    ConcurrentWeakKeyMap<K, V, P, S, L, E>
+impl<
+    K: WeakElement,
+    V,
+    P: Policy,
+    S: BuildHasher + Clone,
+    L: ConcurrentListener<K, V>,
+    E: Expiry,
+    C,
+> ConcurrentWeakKeyMap<K, V, P, S, L, E, C>
 {
     /// The map its builder describes: `parts`, each shard's storage with `expiry`'s state,
     /// and each shard's share of `budget`.
@@ -188,13 +203,14 @@ impl<K: WeakElement, V, P: Policy, S: BuildHasher + Clone, L: ConcurrentListener
         );
         Self {
             sharded: Handle::new(sharded),
+            config: PhantomData,
         }
     }
 }
 
 // Hashing and comparing by pointee: `K: WeakKey`, that is `T: Hash + Eq` in `Weak<T>`.
-impl<K: WeakKey, V, P: Policy, S: BuildHasher + Clone, L: ConcurrentListener<K, V>, E: Expiry>
-    ConcurrentWeakKeyMap<K, V, P, S, L, E>
+impl<K: WeakKey, V, P: Policy, S: BuildHasher + Clone, L: ConcurrentListener<K, V>, E: Expiry, C>
+    ConcurrentWeakKeyMap<K, V, P, S, L, E, C>
 {
     /// The shard of a strong key, by the hash of what it points to.
     fn shard_of_strong(&self, key: &K::Strong) -> &ShardLock<WeakShard<K, V, P, S, E>> {
@@ -266,14 +282,14 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher + Clone, L: ConcurrentListener<K, 
     }
 }
 
-impl<K: WeakElement, V, P: Policy, S, L: ConcurrentListener<K, V>, E: Expiry>
-    ConcurrentWeakKeyMap<K, V, P, S, L, E>
+impl<K: WeakElement, V, P: Policy, S, L: ConcurrentListener<K, V>, E: Expiry, C>
+    ConcurrentWeakKeyMap<K, V, P, S, L, E, C>
 {
 }
 
 // `P: Evicting` per method: on a bounded map, a call fails with `Evicting`'s message.
-impl<K: WeakKey, V, P: Policy, S: BuildHasher + Clone, L: ConcurrentListener<K, V>, E: Expiry>
-    ConcurrentWeakKeyMap<K, V, P, S, L, E>
+impl<K: WeakKey, V, P: Policy, S: BuildHasher + Clone, L: ConcurrentListener<K, V>, E: Expiry, C>
+    ConcurrentWeakKeyMap<K, V, P, S, L, E, C>
 {
     /// Stores `value` under the key `key` points to (the map keeps a `Weak`), or replaces the
     /// value of a live entry (the old one leaves with [`RemovalCause::Replaced`]). A full shard
@@ -317,8 +333,8 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher + Clone, L: ConcurrentListener<K, 
 }
 
 // An impl-level `P: Evicting`: a bounded map has a `set_max` of its own.
-impl<K: WeakKey, V, P: Evicting, S: BuildHasher + Clone, L: ConcurrentListener<K, V>, E: Expiry>
-    ConcurrentWeakKeyMap<K, V, P, S, L, E>
+impl<K: WeakKey, V, P: Evicting, S: BuildHasher + Clone, L: ConcurrentListener<K, V>, E: Expiry, C>
+    ConcurrentWeakKeyMap<K, V, P, S, L, E, C>
 {
     /// Changes the bound: each shard holds at most `⌈max / shards⌉`; shrinking evicts least
     /// recently used entries of each shard ([`RemovalCause::Evicted`]), their hooks run after
@@ -341,8 +357,8 @@ impl<K: WeakKey, V, P: Evicting, S: BuildHasher + Clone, L: ConcurrentListener<K
     }
 }
 
-impl<K: WeakKey, V, S: BuildHasher + Clone, L: ConcurrentListener<K, V>, E: Expiry>
-    ConcurrentWeakKeyMap<K, V, Reject, S, L, E>
+impl<K: WeakKey, V, S: BuildHasher + Clone, L: ConcurrentListener<K, V>, E: Expiry, C>
+    ConcurrentWeakKeyMap<K, V, Reject, S, L, E, C>
 {
     /// Stores `value` under `key` unless the key is new and its shard is full: then both come
     /// back in the error. O(1) average plus one lock.
@@ -387,7 +403,7 @@ impl<K: WeakKey, V, S: BuildHasher + Clone, L: ConcurrentListener<K, V>, E: Expi
 }
 
 sharded_surface! {
-    impl[K, V, P: Policy, S, L, E] ConcurrentWeakKeyMap<K, V, P, S, L, E>
+    impl[K, V, P: Policy, S, L, E, C] ConcurrentWeakKeyMap<K, V, P, S, L, E, C>
     where [K: WeakElement, L: ConcurrentListener<K, V>, E: Expiry,];
     maintain where [S: BuildHasher,];
     lookups where [K: WeakKey, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry,];
@@ -406,8 +422,8 @@ sharded_surface! {
 # map.insert(Arc::clone(&keys[1]), String::from(\"two\"));";
 }
 
-impl<K: WeakElement, V, P: Policy, S, L: ConcurrentListener<K, V>, E: Expiry> fmt::Debug
-    for ConcurrentWeakKeyMap<K, V, P, S, L, E>
+impl<K: WeakElement, V, P: Policy, S, L: ConcurrentListener<K, V>, E: Expiry, C> fmt::Debug
+    for ConcurrentWeakKeyMap<K, V, P, S, L, E, C>
 {
     /// Shows the name, length, bound, shard count and lifetime (not the entries: that
     /// would lock every shard at once).

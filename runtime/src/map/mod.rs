@@ -10,9 +10,12 @@ pub use builder::Builder;
 use core::borrow::Borrow;
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
+use core::marker::PhantomData;
 
 use hashbrown::DefaultHashBuilder;
 
+use crate::config::Built;
+use crate::config::{self, Configured, FieldConfig};
 use crate::error::CapacityError;
 use crate::hooks::{NoListener, RemovalListener};
 use crate::policy::{Adaptive, Evicting, Lru, Policy, Reject};
@@ -20,6 +23,8 @@ use crate::raw::RawMap;
 use crate::scope::{Lifetime, ManagedCache};
 use crate::stats::MapStats;
 use crate::storage::expiry::{Expiry, NoExpiry};
+use crate::storage::store::Store;
+use std::panic::Location;
 
 /// A hash map with a size bound and a cleanup path, generic over what happens when it is full.
 ///
@@ -99,13 +104,25 @@ use crate::storage::expiry::{Expiry, NoExpiry};
 /// drop(cache);
 /// assert_eq!(evicted, ["b"]);
 /// ```
-pub struct ManagedMap<K, V, P: Policy, S = DefaultHashBuilder, L = NoListener, E = NoExpiry>
-where
+pub struct ManagedMap<
+    K,
+    V,
+    P: Policy,
+    S = DefaultHashBuilder,
+    L = NoListener,
+    E = NoExpiry,
+    C = Built,
+> where
     P: Policy,
     L: RemovalListener<K, V>,
     E: Expiry,
 {
     raw: RawMap<K, V, P, S, L, E>,
+    /// How the map was configured: [`Built`](crate::config::Built) by a builder or
+    /// constructor, or [`Configured<T>`](crate::config::Configured) over a
+    /// [`FieldConfig`](crate::config::FieldConfig) type `T` (a `#[managed_map]` field), which
+    /// makes it [`Default`].
+    config: PhantomData<fn() -> C>,
 }
 
 /// A map that evicts its least recently used entry when a new key arrives while full; the
@@ -128,8 +145,8 @@ where
 /// cache.insert(3, "three"); // 2 was the least recently used
 /// assert_eq!(cache.keys().copied().collect::<Vec<_>>(), [3, 1]);
 /// ```
-pub type LruMap<K, V, S = DefaultHashBuilder, L = NoListener, E = NoExpiry> =
-    ManagedMap<K, V, Lru, S, L, E>;
+pub type LruMap<K, V, S = DefaultHashBuilder, L = NoListener, E = NoExpiry, C = Built> =
+    ManagedMap<K, V, Lru, S, L, E, C>;
 
 /// A map that never evicts: when full, [`try_insert`](ManagedMap::try_insert) of a new key
 /// fails and hands the key and value back. Updating a key already present always succeeds.
@@ -153,8 +170,8 @@ pub type LruMap<K, V, S = DefaultHashBuilder, L = NoListener, E = NoExpiry> =
 /// assert_eq!(open.get("a"), Some(&10));
 /// # Ok::<(), mapguard::CapacityError<&str, i32>>(())
 /// ```
-pub type BoundedMap<K, V, S = DefaultHashBuilder, L = NoListener, E = NoExpiry> =
-    ManagedMap<K, V, Reject, S, L, E>;
+pub type BoundedMap<K, V, S = DefaultHashBuilder, L = NoListener, E = NoExpiry, C = Built> =
+    ManagedMap<K, V, Reject, S, L, E, C>;
 
 /// A map that evicts by an adaptive blend of recency and frequency when a new key arrives
 /// while full; the evicted value goes through the cleanup path with
@@ -189,13 +206,16 @@ pub type BoundedMap<K, V, S = DefaultHashBuilder, L = NoListener, E = NoExpiry> 
 /// // A loop bigger than the cache: LRU would hit nothing in rounds two and three.
 /// assert!(cache.len() == 100);
 /// ```
-pub type AdaptiveMap<K, V, S = DefaultHashBuilder, L = NoListener, E = NoExpiry> =
-    ManagedMap<K, V, Adaptive, S, L, E>;
+pub type AdaptiveMap<K, V, S = DefaultHashBuilder, L = NoListener, E = NoExpiry, C = Built> =
+    ManagedMap<K, V, Adaptive, S, L, E, C>;
 
-impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P, S, L, E> {
+impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry, C> ManagedMap<K, V, P, S, L, E, C> {
     /// The public face of `raw`.
     pub(crate) fn from_raw(raw: RawMap<K, V, P, S, L, E>) -> Self {
-        Self { raw }
+        Self {
+            raw,
+            config: PhantomData,
+        }
     }
 }
 
@@ -277,7 +297,7 @@ impl<K, V, P: Policy, S> ManagedMap<K, V, P, S> {
     }
 }
 
-impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P, S, L, E> {
+impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry, C> ManagedMap<K, V, P, S, L, E, C> {
     /// What the entries weigh together: 0 for a map without a weight budget. Entries are
     /// weighed when written (see [`crate::weight`]).
     ///
@@ -520,8 +540,8 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> ManagedMap<K, V, P
     }
 }
 
-impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
-    ManagedMap<K, V, P, S, L, E>
+impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
+    ManagedMap<K, V, P, S, L, E, C>
 {
     /// Changes the value for `key` in place and returns what `change` returned (`None` if
     /// the key is absent). Counted as [`get_mut`](Self::get_mut) is: a hit, a use of the
@@ -791,8 +811,8 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
 }
 
 // `P: Evicting` per method: on a bounded map, a call fails with `Evicting`'s message.
-impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
-    ManagedMap<K, V, P, S, L, E>
+impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
+    ManagedMap<K, V, P, S, L, E, C>
 {
     /// Stores `value` under `key` as the most recently used entry.
     ///
@@ -843,8 +863,8 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Ex
     }
 }
 
-impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
-    ManagedMap<K, V, P, S, L, E>
+impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
+    ManagedMap<K, V, P, S, L, E, C>
 {
     /// The value for `key`, making it the most recently used entry.
     ///
@@ -898,8 +918,8 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: 
     }
 }
 
-impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
-    ManagedMap<K, V, Lru, S, L, E>
+impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
+    ManagedMap<K, V, Lru, S, L, E, C>
 {
     /// The least recently used entry — the next to be evicted — without changing the order.
     ///
@@ -929,8 +949,8 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     }
 }
 
-impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
-    ManagedMap<K, V, Reject, S, L, E>
+impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
+    ManagedMap<K, V, Reject, S, L, E, C>
 {
     /// Stores `value` under `key` as the most recently written entry, or hands both back if
     /// the key is new and the map is full.
@@ -1033,8 +1053,8 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     }
 }
 
-impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry> ManagedCache
-    for ManagedMap<K, V, P, S, L, E>
+impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C> ManagedCache
+    for ManagedMap<K, V, P, S, L, E, C>
 {
     fn end_scope(&mut self, lifetime: Lifetime) -> usize {
         self.raw.end_scope(lifetime)
@@ -1049,28 +1069,26 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     }
 }
 
-impl<K: Clone, V: Clone, P: Policy, S: Clone, L: RemovalListener<K, V> + Clone, E: Expiry> Clone
-    for ManagedMap<K, V, P, S, L, E>
+impl<K: Clone, V: Clone, P: Policy, S: Clone, L: RemovalListener<K, V> + Clone, E: Expiry, C> Clone
+    for ManagedMap<K, V, P, S, L, E, C>
 {
     /// Clones entries, order, bound, hasher and listener. Each copy of a value leaves its own
     /// map through that map's cleanup path.
     fn clone(&self) -> Self {
-        Self {
-            raw: self.raw.clone(),
-        }
+        Self::from_raw(self.raw.clone())
     }
 }
 
-impl<K: fmt::Debug, V: fmt::Debug, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> fmt::Debug
-    for ManagedMap<K, V, P, S, L, E>
+impl<K: fmt::Debug, V: fmt::Debug, P: Policy, S, L: RemovalListener<K, V>, E: Expiry, C> fmt::Debug
+    for ManagedMap<K, V, P, S, L, E, C>
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.raw.fmt(f)
     }
 }
 
-impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
-    Extend<(K, V)> for ManagedMap<K, V, P, S, L, E>
+impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
+    Extend<(K, V)> for ManagedMap<K, V, P, S, L, E, C>
 {
     /// Inserts each pair as [`insert`](ManagedMap::insert) does (replacing and evicting
     /// through the cleanup path).
@@ -1081,8 +1099,8 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: 
     }
 }
 
-impl<'a, K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> IntoIterator
-    for &'a ManagedMap<K, V, P, S, L, E>
+impl<'a, K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry, C> IntoIterator
+    for &'a ManagedMap<K, V, P, S, L, E, C>
 {
     type Item = (&'a K, &'a V);
     type IntoIter = Iter<'a, K, V>;
@@ -1092,8 +1110,8 @@ impl<'a, K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> IntoIterator
     }
 }
 
-impl<'a, K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> IntoIterator
-    for &'a mut ManagedMap<K, V, P, S, L, E>
+impl<'a, K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry, C> IntoIterator
+    for &'a mut ManagedMap<K, V, P, S, L, E, C>
 {
     type Item = (&'a K, &'a mut V);
     type IntoIter = IterMut<'a, K, V>;
@@ -1103,8 +1121,8 @@ impl<'a, K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> IntoIterator
     }
 }
 
-impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> IntoIterator
-    for ManagedMap<K, V, P, S, L, E>
+impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry, C> IntoIterator
+    for ManagedMap<K, V, P, S, L, E, C>
 {
     type Item = (K, V);
     type IntoIter = IntoIter<K, V, P, S, L, E>;
@@ -1137,7 +1155,8 @@ impl<
     S: BuildHasher,
     L: RemovalListener<K, V>,
     E: Expiry,
-> core::ops::Index<&Q> for ManagedMap<K, V, P, S, L, E>
+    C,
+> core::ops::Index<&Q> for ManagedMap<K, V, P, S, L, E, C>
 {
     type Output = V;
 
@@ -1162,8 +1181,8 @@ impl<
 /// b.insert(3, 'z');
 /// assert_ne!(a, b);
 /// ```
-impl<K: Hash + Eq, V: PartialEq, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
-    PartialEq for ManagedMap<K, V, P, S, L, E>
+impl<K: Hash + Eq, V: PartialEq, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
+    PartialEq for ManagedMap<K, V, P, S, L, E, C>
 {
     fn eq(&self, other: &Self) -> bool {
         self.len() == other.len()
@@ -1174,7 +1193,28 @@ impl<K: Hash + Eq, V: PartialEq, P: Policy, S: BuildHasher, L: RemovalListener<K
 }
 
 /// See [`PartialEq`](#impl-PartialEq-for-ManagedMap<K,+V,+P,+S,+L,+E>).
-impl<K: Hash + Eq, V: Eq, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry> Eq
-    for ManagedMap<K, V, P, S, L, E>
+impl<K: Hash + Eq, V: Eq, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C> Eq
+    for ManagedMap<K, V, P, S, L, E, C>
 {
+}
+
+impl<K, V, P, S, L, E, C> Default for ManagedMap<K, V, P, S, L, E, Configured<C>>
+where
+    P: Policy,
+    S: BuildHasher + Default,
+    L: RemovalListener<K, V> + Default,
+    E: Expiry,
+    C: FieldConfig<K, V, L>,
+{
+    /// An empty map configured by its configuration type `C`. A `MAX` of 0 fails to compile.
+    #[track_caller]
+    fn default() -> Self {
+        let (max, expiry, lifetime, name) = config::settings::<K, V, L, C, E>();
+        let store = Store::new(max, S::default(), expiry);
+        let map = RawMap::from_parts(store, L::default(), lifetime, name, Location::caller());
+        Self::from_raw(match config::budget::<K, V, L, C, E>() {
+            Some((max_weight, weigher)) => map.with_budget(max_weight, Some(weigher)),
+            None => map,
+        })
+    }
 }

@@ -133,7 +133,7 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> RawMap<K, V, P, S,
     }
 
     /// Gives the (empty) map a weight budget. Its entries' weights are kept only if its
-    /// per-entry state is [`Weighed`](crate::expiry::Weighed): the builders and `FieldConfig`
+    /// per-entry state is [`Weighed`](crate::weight::Weighed): the builders and `FieldConfig`
     /// see to that.
     pub(crate) fn with_budget(mut self, max_weight: u64, weigher: Option<Weigher<K, V>>) -> Self {
         debug_assert!(E::WEIGHED, "a budget without weights");

@@ -14,6 +14,7 @@ pub use builder::Builder;
 use core::borrow::Borrow;
 use core::fmt;
 use core::hash::{BuildHasher, Hash, Hasher};
+use core::marker::PhantomData;
 use std::borrow::Cow;
 
 use hashbrown::DefaultHashBuilder;
@@ -22,6 +23,8 @@ use hashbrown::DefaultHashBuilder;
 pub use weak_table::traits::{WeakElement, WeakKey};
 
 use crate::RemovalCause;
+use crate::config::Built;
+use crate::config::{self, Configured, FieldConfig};
 use crate::departures::{Departed, Departures, Resize, Settle, Shard};
 use crate::error::CapacityError;
 use crate::hooks::{NoListener, RemovalListener};
@@ -33,6 +36,7 @@ use crate::scope::{Lifetime, ManagedCache};
 use crate::storage::expiry::{Expiry, NoExpiry};
 use crate::storage::store::{MAX_LIMIT, Node, Store};
 use crate::storage::weigher::Weigher;
+use std::panic::Location;
 
 /// A weak key and the hash of its pointee, taken while it was alive.
 pub(crate) struct Weakly<K> {
@@ -176,8 +180,15 @@ type Inner<K, V, P, L, E> = RawMap<Weakly<K>, V, P, StoredHash, Unwrapped<L>, E>
 /// drop(meta);
 /// assert_eq!(collected, [(7, RemovalCause::Collected)]);
 /// ```
-pub struct WeakKeyMap<K, V, P: Policy = Lru, S = DefaultHashBuilder, L = NoListener, E = NoExpiry>
-where
+pub struct WeakKeyMap<
+    K,
+    V,
+    P: Policy = Lru,
+    S = DefaultHashBuilder,
+    L = NoListener,
+    E = NoExpiry,
+    C = Built,
+> where
     K: WeakElement,
     L: RemovalListener<K, V>,
     E: Expiry,
@@ -188,6 +199,11 @@ where
     weigher: Option<Weigher<K, V>>,
     /// Next slab position the incremental dead-key sweep looks at.
     sweep: usize,
+    /// How the map was configured: [`Built`](crate::config::Built) by a builder or
+    /// constructor, or [`Configured<T>`](crate::config::Configured) over a
+    /// [`FieldConfig`](crate::config::FieldConfig) type `T` (a `#[managed_map]` field), which
+    /// makes it [`Default`].
+    config: PhantomData<fn() -> C>,
 }
 
 impl<K: WeakKey, V> WeakKeyMap<K, V> {
@@ -264,8 +280,8 @@ impl<K: WeakKey, V> Default for WeakKeyMap<K, V> {
 // Nothing here hashes a key, so it holds for any `Weak<T>`: a struct naming this type
 // compiles, and `#[managed_map(weak_keys)]` reports a pointee without `Hash`/`Eq` once, at
 // the key, instead of at every use the macro generates.
-impl<K: WeakElement, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
-    WeakKeyMap<K, V, P, S, L, E>
+impl<K: WeakElement, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
+    WeakKeyMap<K, V, P, S, L, E, C>
 {
     pub(crate) fn from_parts(
         store: Store<Weakly<K>, V, StoredHash, E, OrderOf<P>>,
@@ -316,6 +332,7 @@ impl<K: WeakElement, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: 
             hasher,
             weigher,
             sweep: 0,
+            config: PhantomData,
         }
     }
 
@@ -534,8 +551,8 @@ impl<K: WeakElement, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: 
 }
 
 // Hashing and comparing by pointee: `K: WeakKey`, that is `T: Hash + Eq` in `Weak<T>`.
-impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
-    WeakKeyMap<K, V, P, S, L, E>
+impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
+    WeakKeyMap<K, V, P, S, L, E, C>
 {
     fn weakly(&self, key: &K::Strong) -> Weakly<K> {
         let mut state = self.hasher.build_hasher();
@@ -845,8 +862,8 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expi
 }
 
 // `P: Evicting` per method: on a bounded map, a call fails with `Evicting`'s message.
-impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
-    WeakKeyMap<K, V, P, S, L, E>
+impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
+    WeakKeyMap<K, V, P, S, L, E, C>
 {
     /// Stores `value` under `key` as the most recent entry. A value already stored for the
     /// key leaves with [`RemovalCause::Replaced`]; a new key arriving when the map is full
@@ -879,8 +896,8 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expi
 }
 
 // An impl-level `P: Evicting`: a bounded map has a `get` of its own (through `&self`).
-impl<K: WeakKey, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
-    WeakKeyMap<K, V, P, S, L, E>
+impl<K: WeakKey, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
+    WeakKeyMap<K, V, P, S, L, E, C>
 {
     /// The value for a live `key`, making it the most recent entry (as every LRU map's
     /// `get` does) and counting a hit or a miss. O(1) average.
@@ -956,8 +973,8 @@ impl<K: WeakKey, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Ex
     }
 }
 
-impl<K: WeakKey, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
-    WeakKeyMap<K, V, Reject, S, L, E>
+impl<K: WeakKey, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
+    WeakKeyMap<K, V, Reject, S, L, E, C>
 {
     /// The value for a live `key`. Reads never reorder a bounded map, so this takes `&self`;
     /// it counts a hit or a miss. O(1) average.
@@ -1053,8 +1070,8 @@ impl<K: WeakKey, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     }
 }
 
-impl<'a, K: WeakElement, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
-    IntoIterator for &'a WeakKeyMap<K, V, P, S, L, E>
+impl<'a, K: WeakElement, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
+    IntoIterator for &'a WeakKeyMap<K, V, P, S, L, E, C>
 {
     type Item = (K::Strong, &'a V);
     type IntoIter = WeakIter<'a, K, V>;
@@ -1064,8 +1081,8 @@ impl<'a, K: WeakElement, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>,
     }
 }
 
-impl<K: WeakElement, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry> ManagedCache
-    for WeakKeyMap<K, V, P, S, L, E>
+impl<K: WeakElement, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
+    ManagedCache for WeakKeyMap<K, V, P, S, L, E, C>
 {
     /// If the map has `lifetime`: dead-key entries leave as [`RemovalCause::Collected`], the
     /// rest as [`RemovalCause::ScopeEnded`]. Returns how many left. O(n).
@@ -1093,8 +1110,8 @@ impl<K: WeakElement, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: 
     }
 }
 
-impl<K: WeakElement, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> Drop
-    for WeakKeyMap<K, V, P, S, L, E>
+impl<K: WeakElement, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry, C> Drop
+    for WeakKeyMap<K, V, P, S, L, E, C>
 {
     /// Entries whose key died leave as [`RemovalCause::Collected`], then the rest as
     /// [`RemovalCause::Dropped`]. As for [`ManagedMap`](crate::ManagedMap), every value reaches its hooks even
@@ -1112,8 +1129,15 @@ impl<K: WeakElement, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> Drop
     }
 }
 
-impl<K: WeakElement, V: fmt::Debug, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
-    fmt::Debug for WeakKeyMap<K, V, P, S, L, E>
+impl<
+    K: WeakElement,
+    V: fmt::Debug,
+    P: Policy,
+    S: BuildHasher,
+    L: RemovalListener<K, V>,
+    E: Expiry,
+    C,
+> fmt::Debug for WeakKeyMap<K, V, P, S, L, E, C>
 where
     K::Strong: fmt::Debug,
 {
@@ -1184,8 +1208,8 @@ impl<K, V> fmt::Debug for WeakIter<'_, K, V> {
     }
 }
 
-impl<K: WeakElement, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry>
-    WeakKeyMap<K, V, P, S, L, E>
+impl<K: WeakElement, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry, C>
+    WeakKeyMap<K, V, P, S, L, E, C>
 {
     /// Takes every entry out at once, dead keys first, each with its cause (`Collected`,
     /// `ScopeEnded` or `Dropped`), uncounted, with the listener that is to see them: what a
@@ -1208,8 +1232,8 @@ impl<K: WeakElement, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry>
     }
 }
 
-impl<K: WeakElement, V, P: Policy, S, E: Expiry> Settle
-    for WeakKeyMap<K, V, P, S, Departures<K, V>, E>
+impl<K: WeakElement, V, P: Policy, S, E: Expiry, C> Settle
+    for WeakKeyMap<K, V, P, S, Departures<K, V>, E, C>
 {
     #[inline]
     fn settle_scopes(&mut self) -> usize {
@@ -1218,8 +1242,8 @@ impl<K: WeakElement, V, P: Policy, S, E: Expiry> Settle
     }
 }
 
-impl<K: WeakKey, V, P: Policy, S, E: Expiry> Resize
-    for WeakKeyMap<K, V, P, S, Departures<K, V>, E>
+impl<K: WeakKey, V, P: Policy, S, E: Expiry, C> Resize
+    for WeakKeyMap<K, V, P, S, Departures<K, V>, E, C>
 {
     fn resize(&mut self, max: usize) {
         self.map.resize(max);
@@ -1228,8 +1252,8 @@ impl<K: WeakKey, V, P: Policy, S, E: Expiry> Resize
 
 /// A [`ConcurrentWeakKeyMap`](crate::ConcurrentWeakKeyMap)'s shard: its listener queues what
 /// leaves under the lock. `clear` and a scope end take dead keys' entries with the rest.
-impl<K: WeakElement, V, P: Policy, S, E: Expiry> Shard
-    for WeakKeyMap<K, V, P, S, Departures<K, V>, E>
+impl<K: WeakElement, V, P: Policy, S, E: Expiry, C> Shard
+    for WeakKeyMap<K, V, P, S, Departures<K, V>, E, C>
 {
     type Key = K;
     type Value = V;
@@ -1294,7 +1318,8 @@ impl<
     S: BuildHasher,
     L: RemovalListener<K, V>,
     E: Expiry,
-> core::ops::Index<&Q> for WeakKeyMap<K, V, P, S, L, E>
+    C,
+> core::ops::Index<&Q> for WeakKeyMap<K, V, P, S, L, E, C>
 where
     K::Key: Borrow<Q>,
 {
@@ -1321,13 +1346,38 @@ where
 /// b.insert(Rc::clone(&key), 1);
 /// assert_eq!(a, b);
 /// ```
-impl<K: WeakKey, V: PartialEq, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
-    PartialEq for WeakKeyMap<K, V, P, S, L, E>
+impl<K: WeakKey, V: PartialEq, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
+    PartialEq for WeakKeyMap<K, V, P, S, L, E, C>
 {
     fn eq(&self, other: &Self) -> bool {
         self.iter().count() == other.iter().count()
             && self.iter().all(|(strong, value)| {
                 K::with_key(&strong, |key| other.peek(key)).is_some_and(|theirs| theirs == value)
             })
+    }
+}
+
+impl<K, V, P, S, L, E, C> Default for WeakKeyMap<K, V, P, S, L, E, Configured<C>>
+where
+    K: WeakElement,
+    P: Policy,
+    S: BuildHasher + Default,
+    L: RemovalListener<K, V> + Default,
+    E: Expiry,
+    C: FieldConfig<K, V, L>,
+{
+    /// An empty map configured by its configuration type `C`. A `MAX` of 0 fails to compile.
+    #[track_caller]
+    fn default() -> Self {
+        let (max, expiry, lifetime, name) = config::settings::<K, V, L, C, E>();
+        Self::from_parts(
+            Store::new(max, StoredHash, expiry),
+            L::default(),
+            lifetime,
+            name,
+            Location::caller(),
+            S::default(),
+            config::budget::<K, V, L, C, E>(),
+        )
     }
 }

@@ -99,8 +99,8 @@ impl<L: ConcurrentListener<Key, u64>> Subject
     }
 }
 
-impl<L: RemovalListener<Key, u64>, E: Expiry> Subject
-    for LruMap<Key, u64, DefaultHashBuilder, L, E>
+impl<L: RemovalListener<Key, u64>, E: Expiry, C> Subject
+    for LruMap<Key, u64, DefaultHashBuilder, L, E, C>
 {
     const LEN_AT_ONCE: bool = false;
     fn insert(&mut self, key: Key, value: u64) {

@@ -114,7 +114,7 @@ ending_a_scope_removes_exactly_its_entries!(
 ending_a_scope_removes_exactly_its_entries!(
     weak_keyed_fields_end_their_scopes,
     weak,
-    |map: &mut mapguard::WeakKeyMap<Weak<u64>, Tracked<u64>, _, _, _, _>, k, v| {
+    |map: &mut mapguard::WeakKeyMap<Weak<u64>, Tracked<u64>, _, _, _, _, _>, k, v| {
         map.insert(strong(k), v);
     }
 );

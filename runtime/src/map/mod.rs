@@ -7,6 +7,8 @@ pub use crate::raw::entry::{Entry, OccupiedEntry, VacantEntry};
 pub use crate::raw::iter::{Drain, IntoIter, Iter, IterMut, Keys, Values, ValuesMut};
 pub use builder::Builder;
 
+use delegate::delegate;
+
 use core::borrow::Borrow;
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
@@ -298,515 +300,418 @@ impl<K, V, P: Policy, S> ManagedMap<K, V, P, S> {
 }
 
 impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry, C> ManagedMap<K, V, P, S, L, E, C> {
-    /// What the entries weigh together: 0 for a map without a weight budget. Entries are
-    /// weighed when written (see [`crate::weight`]).
-    ///
-    /// ```
-    /// let mut map = mapguard::LruMap::builder(10)
-    ///     .weigher(|_: &u8, v: &String| v.len() as u64)
-    ///     .max_weight(100)
-    ///     .build();
-    /// map.insert(1, String::from("four"));
-    /// assert_eq!(map.weight(), 4);
-    /// ```
-    #[must_use]
-    pub fn weight(&self) -> u64 {
-        self.raw.weight()
-    }
+    delegate! {
+        to self.raw {
+            /// What the entries weigh together: 0 for a map without a weight budget. Entries are
+            /// weighed when written (see [`crate::weight`]).
+            ///
+            /// ```
+            /// let mut map = mapguard::LruMap::builder(10)
+            ///     .weigher(|_: &u8, v: &String| v.len() as u64)
+            ///     .max_weight(100)
+            ///     .build();
+            /// map.insert(1, String::from("four"));
+            /// assert_eq!(map.weight(), 4);
+            /// ```
+            #[must_use]
+            pub fn weight(&self) -> u64;
 
-    /// The weight budget, if the map has one.
-    ///
-    /// ```
-    /// let map = mapguard::LruMap::<u8, u8>::builder(10).max_weight(64).build();
-    /// assert_eq!(map.max_weight(), Some(64));
-    /// assert_eq!(mapguard::LruMap::<u8, u8>::new(10).max_weight(), None);
-    /// ```
-    #[must_use]
-    pub fn max_weight(&self) -> Option<u64> {
-        self.raw.max_weight()
-    }
+            /// The weight budget, if the map has one.
+            ///
+            /// ```
+            /// let map = mapguard::LruMap::<u8, u8>::builder(10).max_weight(64).build();
+            /// assert_eq!(map.max_weight(), Some(64));
+            /// assert_eq!(mapguard::LruMap::<u8, u8>::new(10).max_weight(), None);
+            /// ```
+            #[must_use]
+            pub fn max_weight(&self) -> Option<u64>;
 
-    /// The map's name: the builder's [`name`](Builder::name), `Type.field` for a
-    /// `#[mapguard::managed]` field, or else the call site that created it.
-    ///
-    /// ```
-    /// let named = mapguard::LruMap::<u8, u8>::builder(4).name("Cache.hot").build();
-    /// assert_eq!(named.name(), "Cache.hot");
-    /// let unnamed = mapguard::LruMap::<u8, u8>::new(4);
-    /// assert!(unnamed.name().contains(".rs:")); // file:line:column of `new`
-    /// ```
-    #[must_use]
-    pub fn name(&self) -> &str {
-        self.raw.name()
-    }
+            /// The map's name: the builder's [`name`](Builder::name), `Type.field` for a
+            /// `#[mapguard::managed]` field, or else the call site that created it.
+            ///
+            /// ```
+            /// let named = mapguard::LruMap::<u8, u8>::builder(4).name("Cache.hot").build();
+            /// assert_eq!(named.name(), "Cache.hot");
+            /// let unnamed = mapguard::LruMap::<u8, u8>::new(4);
+            /// assert!(unnamed.name().contains(".rs:")); // file:line:column of `new`
+            /// ```
+            #[must_use]
+            pub fn name(&self) -> &str;
 
-    /// The lifetime whose scope end clears this map ([`Lifetime::Process`] unless the builder
-    /// set another).
-    ///
-    /// ```
-    /// use mapguard::{Lifetime, LruMap};
-    /// let map = LruMap::<u8, u8>::builder(4).lifetime(Lifetime::Request).build();
-    /// assert_eq!(map.lifetime(), Lifetime::Request);
-    /// ```
-    #[must_use]
-    pub fn lifetime(&self) -> Lifetime {
-        self.raw.lifetime()
-    }
+            /// The lifetime whose scope end clears this map ([`Lifetime::Process`] unless the builder
+            /// set another).
+            ///
+            /// ```
+            /// use mapguard::{Lifetime, LruMap};
+            /// let map = LruMap::<u8, u8>::builder(4).lifetime(Lifetime::Request).build();
+            /// assert_eq!(map.lifetime(), Lifetime::Request);
+            /// ```
+            #[must_use]
+            pub fn lifetime(&self) -> Lifetime;
 
-    /// Number of entries.
-    ///
-    /// ```
-    /// let mut map = mapguard::LruMap::new(4);
-    /// map.insert(1, 1);
-    /// assert_eq!(map.len(), 1);
-    /// ```
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.raw.len()
-    }
+            /// Number of entries.
+            ///
+            /// ```
+            /// let mut map = mapguard::LruMap::new(4);
+            /// map.insert(1, 1);
+            /// assert_eq!(map.len(), 1);
+            /// ```
+            #[must_use]
+            pub fn len(&self) -> usize;
 
-    /// Whether the map holds no entries.
-    ///
-    /// ```
-    /// let map = mapguard::LruMap::<u8, u8>::new(4);
-    /// assert!(map.is_empty());
-    /// ```
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.raw.is_empty()
-    }
+            /// Whether the map holds no entries.
+            ///
+            /// ```
+            /// let map = mapguard::LruMap::<u8, u8>::new(4);
+            /// assert!(map.is_empty());
+            /// ```
+            #[must_use]
+            pub fn is_empty(&self) -> bool;
 
-    /// The most entries the map will hold.
-    ///
-    /// ```
-    /// assert_eq!(mapguard::BoundedMap::<u8, u8>::new(7).max(), 7);
-    /// ```
-    #[must_use]
-    pub fn max(&self) -> usize {
-        self.raw.max()
-    }
+            /// The most entries the map will hold.
+            ///
+            /// ```
+            /// assert_eq!(mapguard::BoundedMap::<u8, u8>::new(7).max(), 7);
+            /// ```
+            #[must_use]
+            pub fn max(&self) -> usize;
 
-    /// Entries the map can hold before it reallocates. Grows with the entries, never past
-    /// `max`.
-    ///
-    /// ```
-    /// let mut map = mapguard::LruMap::new(1_000_000);
-    /// map.insert(1, 1);
-    /// assert!(map.capacity() >= 1 && map.capacity() < 100);
-    /// ```
-    #[must_use]
-    pub fn capacity(&self) -> usize {
-        self.raw.capacity()
-    }
+            /// Entries the map can hold before it reallocates. Grows with the entries, never past
+            /// `max`.
+            ///
+            /// ```
+            /// let mut map = mapguard::LruMap::new(1_000_000);
+            /// map.insert(1, 1);
+            /// assert!(map.capacity() >= 1 && map.capacity() < 100);
+            /// ```
+            #[must_use]
+            pub fn capacity(&self) -> usize;
 
-    /// Estimated heap bytes held by the map's own storage (not by what keys and values own).
-    ///
-    /// ```
-    /// let mut map = mapguard::LruMap::new(100);
-    /// assert_eq!(map.heap_bytes(), 0);
-    /// map.insert(1_u64, 1_u64);
-    /// assert!(map.heap_bytes() > 0);
-    /// ```
-    #[must_use]
-    pub fn heap_bytes(&self) -> usize {
-        self.raw.heap_bytes()
-    }
+            /// Estimated heap bytes held by the map's own storage (not by what keys and values own).
+            ///
+            /// ```
+            /// let mut map = mapguard::LruMap::new(100);
+            /// assert_eq!(map.heap_bytes(), 0);
+            /// map.insert(1_u64, 1_u64);
+            /// assert!(map.heap_bytes() > 0);
+            /// ```
+            #[must_use]
+            pub fn heap_bytes(&self) -> usize;
 
-    /// The map's hasher.
-    ///
-    /// ```
-    /// use std::collections::hash_map::RandomState;
-    /// let map = mapguard::LruMap::<u8, u8, _>::with_hasher(4, RandomState::new());
-    /// let _: &RandomState = map.hasher();
-    /// ```
-    #[must_use]
-    pub fn hasher(&self) -> &S {
-        self.raw.hasher()
-    }
+            /// The map's hasher.
+            ///
+            /// ```
+            /// use std::collections::hash_map::RandomState;
+            /// let map = mapguard::LruMap::<u8, u8, _>::with_hasher(4, RandomState::new());
+            /// let _: &RandomState = map.hasher();
+            /// ```
+            #[must_use]
+            pub fn hasher(&self) -> &S;
 
-    /// The map's removal listener.
-    ///
-    /// ```
-    /// let map = mapguard::LruMap::<u8, u8>::new(4);
-    /// assert_eq!(*map.listener(), mapguard::hooks::NoListener);
-    /// ```
-    #[must_use]
-    pub fn listener(&self) -> &L {
-        self.raw.listener()
-    }
+            /// The map's removal listener.
+            ///
+            /// ```
+            /// let map = mapguard::LruMap::<u8, u8>::new(4);
+            /// assert_eq!(*map.listener(), mapguard::hooks::NoListener);
+            /// ```
+            #[must_use]
+            pub fn listener(&self) -> &L;
 
-    /// The map's removal listener, mutably (to read and reset counters it keeps, say).
-    ///
-    /// ```
-    /// use mapguard::hooks::RemovalListener;
-    ///use mapguard::{LruMap, RemovalCause};
-    ///
-    /// #[derive(Default)]
-    /// struct Evictions(u64);
-    /// impl<K, V> RemovalListener<K, V> for Evictions {
-    ///     fn on_removal(&mut self, _: K, _: V, cause: RemovalCause) {
-    ///         self.0 += u64::from(cause == RemovalCause::Evicted);
-    ///     }
-    ///}
-    ///
-    /// let mut map = LruMap::builder(1).listener(Evictions::default()).build();
-    /// map.extend([(1, ()), (2, ()), (3, ())]);
-    /// assert_eq!(std::mem::take(&mut map.listener_mut().0), 2);
-    /// ```
-    pub fn listener_mut(&mut self) -> &mut L {
-        self.raw.listener_mut()
-    }
+            /// The map's removal listener, mutably (to read and reset counters it keeps, say).
+            ///
+            /// ```
+            /// use mapguard::hooks::RemovalListener;
+            ///use mapguard::{LruMap, RemovalCause};
+            ///
+            /// #[derive(Default)]
+            /// struct Evictions(u64);
+            /// impl<K, V> RemovalListener<K, V> for Evictions {
+            ///     fn on_removal(&mut self, _: K, _: V, cause: RemovalCause) {
+            ///         self.0 += u64::from(cause == RemovalCause::Evicted);
+            ///     }
+            ///}
+            ///
+            /// let mut map = LruMap::builder(1).listener(Evictions::default()).build();
+            /// map.extend([(1, ()), (2, ()), (3, ())]);
+            /// assert_eq!(std::mem::take(&mut map.listener_mut().0), 2);
+            /// ```
+            pub fn listener_mut(&mut self) -> &mut L;
 
-    /// Iterates over entries from most to least recent (recently used for [`LruMap`],
-    /// recently written for [`BoundedMap`]). Does not change the order.
-    ///
-    /// ```
-    /// let mut map = mapguard::LruMap::new(3);
-    /// map.insert('a', 1);
-    /// map.insert('b', 2);
-    /// map.get(&'a');
-    /// let order: Vec<_> = map.iter().map(|(k, v)| (*k, *v)).collect();
-    /// assert_eq!(order, [('a', 1), ('b', 2)]);
-    /// ```
-    pub fn iter(&self) -> Iter<'_, K, V> {
-        self.raw.iter()
-    }
+            /// Iterates over entries from most to least recent (recently used for [`LruMap`],
+            /// recently written for [`BoundedMap`]). Does not change the order.
+            ///
+            /// ```
+            /// let mut map = mapguard::LruMap::new(3);
+            /// map.insert('a', 1);
+            /// map.insert('b', 2);
+            /// map.get(&'a');
+            /// let order: Vec<_> = map.iter().map(|(k, v)| (*k, *v)).collect();
+            /// assert_eq!(order, [('a', 1), ('b', 2)]);
+            /// ```
+            pub fn iter(&self) -> Iter<'_, K, V>;
 
-    /// Iterates over entries with mutable values, in arbitrary order. Does not change the
-    /// recency order.
-    ///
-    /// ```
-    /// let mut map = mapguard::LruMap::new(3);
-    /// map.insert('a', 1);
-    /// for (_, value) in map.iter_mut() {
-    ///     *value += 10;
-    /// }
-    /// assert_eq!(map.peek(&'a'), Some(&11));
-    /// ```
-    pub fn iter_mut(&mut self) -> IterMut<'_, K, V> {
-        self.raw.iter_mut()
-    }
+            /// Iterates over entries with mutable values, in arbitrary order. Does not change the
+            /// recency order.
+            ///
+            /// ```
+            /// let mut map = mapguard::LruMap::new(3);
+            /// map.insert('a', 1);
+            /// for (_, value) in map.iter_mut() {
+            ///     *value += 10;
+            /// }
+            /// assert_eq!(map.peek(&'a'), Some(&11));
+            /// ```
+            pub fn iter_mut(&mut self) -> IterMut<'_, K, V>;
 
-    /// Iterates over keys from most to least recent.
-    ///
-    /// ```
-    /// let mut map = mapguard::BoundedMap::new(3);
-    /// map.try_insert(1, ()).unwrap();
-    /// map.try_insert(2, ()).unwrap();
-    /// assert_eq!(map.keys().copied().collect::<Vec<_>>(), [2, 1]);
-    /// ```
-    pub fn keys(&self) -> Keys<'_, K, V> {
-        self.raw.keys()
-    }
+            /// Iterates over keys from most to least recent.
+            ///
+            /// ```
+            /// let mut map = mapguard::BoundedMap::new(3);
+            /// map.try_insert(1, ()).unwrap();
+            /// map.try_insert(2, ()).unwrap();
+            /// assert_eq!(map.keys().copied().collect::<Vec<_>>(), [2, 1]);
+            /// ```
+            pub fn keys(&self) -> Keys<'_, K, V>;
 
-    /// Iterates over values from most to least recent.
-    ///
-    /// ```
-    /// let mut map = mapguard::LruMap::new(3);
-    /// map.insert(1, "x");
-    /// assert_eq!(map.values().collect::<Vec<_>>(), [&"x"]);
-    /// ```
-    pub fn values(&self) -> Values<'_, K, V> {
-        self.raw.values()
-    }
+            /// Iterates over values from most to least recent.
+            ///
+            /// ```
+            /// let mut map = mapguard::LruMap::new(3);
+            /// map.insert(1, "x");
+            /// assert_eq!(map.values().collect::<Vec<_>>(), [&"x"]);
+            /// ```
+            pub fn values(&self) -> Values<'_, K, V>;
 
-    /// Iterates over mutable values in arbitrary order.
-    ///
-    /// ```
-    /// let mut map = mapguard::LruMap::new(3);
-    /// map.insert(1, 1);
-    /// map.values_mut().for_each(|v| *v *= 2);
-    /// assert_eq!(map.peek(&1), Some(&2));
-    /// ```
-    pub fn values_mut(&mut self) -> ValuesMut<'_, K, V> {
-        self.raw.values_mut()
-    }
+            /// Iterates over mutable values in arbitrary order.
+            ///
+            /// ```
+            /// let mut map = mapguard::LruMap::new(3);
+            /// map.insert(1, 1);
+            /// map.values_mut().for_each(|v| *v *= 2);
+            /// assert_eq!(map.peek(&1), Some(&2));
+            /// ```
+            pub fn values_mut(&mut self) -> ValuesMut<'_, K, V>;
 
-    /// Takes every entry out, handing them to you in arbitrary order; the map keeps no
-    /// memory. Entries the returned iterator has not yielded when it is dropped go through
-    /// the cleanup path with [`RemovalCause::Cleared`](crate::RemovalCause::Cleared). O(1) to start, O(n) to finish.
-    ///
-    /// ```
-    /// let mut map = mapguard::LruMap::new(3);
-    /// map.insert(1, 'a');
-    /// map.insert(2, 'b');
-    /// let mut taken: Vec<_> = map.drain().collect();
-    /// taken.sort();
-    /// assert_eq!(taken, [(1, 'a'), (2, 'b')]);
-    /// assert!(map.is_empty() && map.capacity() == 0);
-    /// ```
-    pub fn drain(&mut self) -> Drain<'_, K, V, L> {
-        self.raw.drain()
+            /// Takes every entry out, handing them to you in arbitrary order; the map keeps no
+            /// memory. Entries the returned iterator has not yielded when it is dropped go through
+            /// the cleanup path with [`RemovalCause::Cleared`](crate::RemovalCause::Cleared). O(1) to start, O(n) to finish.
+            ///
+            /// ```
+            /// let mut map = mapguard::LruMap::new(3);
+            /// map.insert(1, 'a');
+            /// map.insert(2, 'b');
+            /// let mut taken: Vec<_> = map.drain().collect();
+            /// taken.sort();
+            /// assert_eq!(taken, [(1, 'a'), (2, 'b')]);
+            /// assert!(map.is_empty() && map.capacity() == 0);
+            /// ```
+            pub fn drain(&mut self) -> Drain<'_, K, V, L>;
+        }
     }
 }
 
 impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
     ManagedMap<K, V, P, S, L, E, C>
 {
-    /// Changes the value for `key` in place and returns what `change` returned (`None` if
-    /// the key is absent). Counted as [`get_mut`](Self::get_mut) is: a hit, a use of the
-    /// entry, and a read for the idle timer (`ttl` still runs from the last insert).
-    ///
-    /// Under a weight budget the entry is re-weighed (the way to change a value's weight;
-    /// `get_mut` does not re-weigh). If the map is then over its budget, an evicting map
-    /// evicts other entries, in its policy's order, until it fits; the updated entry itself
-    /// leaves with [`RemovalCause::Evicted`](crate::RemovalCause::Evicted) when it alone is heavier than the budget, or when
-    /// the map is a [`BoundedMap`], which never evicts others.
-    ///
-    /// ```
-    /// let mut map = mapguard::LruMap::builder(10)
-    ///     .weigher(|_: &u8, v: &Vec<u8>| v.len() as u64)
-    ///     .max_weight(10)
-    ///     .build();
-    /// map.insert(1, vec![0; 4]);
-    /// map.insert(2, vec![0; 4]);
-    /// assert_eq!(map.update(&2, |v| v.extend([0; 4])), Some(()));
-    /// assert_eq!(map.weight(), 8); // 12 did not fit: key 1 was evicted
-    /// assert!(!map.contains_key(&1));
-    /// ```
-    pub fn update<Q, R>(&mut self, key: &Q, change: impl FnOnce(&mut V) -> R) -> Option<R>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.raw.update(key, change)
-    }
+    delegate! {
+        to self.raw {
+            /// Changes the value for `key` in place and returns what `change` returned (`None` if
+            /// the key is absent). Counted as [`get_mut`](Self::get_mut) is: a hit, a use of the
+            /// entry, and a read for the idle timer (`ttl` still runs from the last insert).
+            ///
+            /// Under a weight budget the entry is re-weighed (the way to change a value's weight;
+            /// `get_mut` does not re-weigh). If the map is then over its budget, an evicting map
+            /// evicts other entries, in its policy's order, until it fits; the updated entry itself
+            /// leaves with [`RemovalCause::Evicted`](crate::RemovalCause::Evicted) when it alone is heavier than the budget, or when
+            /// the map is a [`BoundedMap`], which never evicts others.
+            ///
+            /// ```
+            /// let mut map = mapguard::LruMap::builder(10)
+            ///     .weigher(|_: &u8, v: &Vec<u8>| v.len() as u64)
+            ///     .max_weight(10)
+            ///     .build();
+            /// map.insert(1, vec![0; 4]);
+            /// map.insert(2, vec![0; 4]);
+            /// assert_eq!(map.update(&2, |v| v.extend([0; 4])), Some(()));
+            /// assert_eq!(map.weight(), 8); // 12 did not fit: key 1 was evicted
+            /// assert!(!map.contains_key(&1));
+            /// ```
+            pub fn update<Q, R>(&mut self, key: &Q, change: impl FnOnce(&mut V) -> R) -> Option<R> where K: Borrow<Q>, Q: Hash + Eq + ?Sized;
 
-    /// Whether `key` is present. Does not change the recency order, but counts as a lookup
-    /// (a hit or a miss in the registry's figures), so a cache read as `contains_key` then
-    /// `insert` shows its misses. [`peek`](Self::peek) is the read that counts nothing.
-    ///
-    /// ```
-    /// let mut map = mapguard::LruMap::new(3);
-    /// map.insert(String::from("a"), 1);
-    /// assert!(map.contains_key("a")); // `&str` looks up `String` keys
-    /// ```
-    #[must_use]
-    pub fn contains_key<Q>(&self, key: &Q) -> bool
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.raw.contains_key(key)
-    }
+            /// Whether `key` is present. Does not change the recency order, but counts as a lookup
+            /// (a hit or a miss in the registry's figures), so a cache read as `contains_key` then
+            /// `insert` shows its misses. [`peek`](Self::peek) is the read that counts nothing.
+            ///
+            /// ```
+            /// let mut map = mapguard::LruMap::new(3);
+            /// map.insert(String::from("a"), 1);
+            /// assert!(map.contains_key("a")); // `&str` looks up `String` keys
+            /// ```
+            #[must_use]
+            pub fn contains_key<Q>(&self, key: &Q) -> bool where K: Borrow<Q>, Q: Hash + Eq + ?Sized;
 
-    /// The value for `key`, without changing the recency order.
-    ///
-    /// ```
-    /// let mut map = mapguard::LruMap::new(2);
-    /// map.insert(1, 'a');
-    /// map.insert(2, 'b');
-    /// assert_eq!(map.peek(&1), Some(&'a'));
-    /// map.insert(3, 'c'); // 1 is still the least recently used
-    /// assert!(!map.contains_key(&1));
-    /// ```
-    #[must_use]
-    pub fn peek<Q>(&self, key: &Q) -> Option<&V>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.raw.peek(key)
-    }
+            /// The value for `key`, without changing the recency order.
+            ///
+            /// ```
+            /// let mut map = mapguard::LruMap::new(2);
+            /// map.insert(1, 'a');
+            /// map.insert(2, 'b');
+            /// assert_eq!(map.peek(&1), Some(&'a'));
+            /// map.insert(3, 'c'); // 1 is still the least recently used
+            /// assert!(!map.contains_key(&1));
+            /// ```
+            #[must_use]
+            pub fn peek<Q>(&self, key: &Q) -> Option<&V> where K: Borrow<Q>, Q: Hash + Eq + ?Sized;
 
-    /// The value for `key`, mutably, without changing the recency order.
-    ///
-    /// ```
-    /// let mut map = mapguard::LruMap::new(2);
-    /// map.insert(1, 10);
-    /// *map.peek_mut(&1).unwrap() += 1;
-    /// assert_eq!(map.peek(&1), Some(&11));
-    /// ```
-    pub fn peek_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.raw.peek_mut(key)
-    }
+            /// The value for `key`, mutably, without changing the recency order.
+            ///
+            /// ```
+            /// let mut map = mapguard::LruMap::new(2);
+            /// map.insert(1, 10);
+            /// *map.peek_mut(&1).unwrap() += 1;
+            /// assert_eq!(map.peek(&1), Some(&11));
+            /// ```
+            pub fn peek_mut<Q>(&mut self, key: &Q) -> Option<&mut V> where K: Borrow<Q>, Q: Hash + Eq + ?Sized;
 
-    /// The stored key and value for `key`, without changing the recency order.
-    ///
-    /// ```
-    /// let mut map = mapguard::BoundedMap::new(2);
-    /// map.try_insert(String::from("k"), 1).unwrap();
-    /// assert_eq!(map.peek_key_value("k"), Some((&String::from("k"), &1)));
-    /// ```
-    #[must_use]
-    pub fn peek_key_value<Q>(&self, key: &Q) -> Option<(&K, &V)>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.raw.peek_key_value(key)
-    }
+            /// The stored key and value for `key`, without changing the recency order.
+            ///
+            /// ```
+            /// let mut map = mapguard::BoundedMap::new(2);
+            /// map.try_insert(String::from("k"), 1).unwrap();
+            /// assert_eq!(map.peek_key_value("k"), Some((&String::from("k"), &1)));
+            /// ```
+            #[must_use]
+            pub fn peek_key_value<Q>(&self, key: &Q) -> Option<(&K, &V)> where K: Borrow<Q>, Q: Hash + Eq + ?Sized;
 
-    /// The value for `key`, mutably. For an [`LruMap`] this makes the entry the most recently
-    /// used.
-    ///
-    /// ```
-    /// let mut map = mapguard::LruMap::new(2);
-    /// map.insert(1, vec![]);
-    /// map.get_mut(&1).unwrap().push('x');
-    /// assert_eq!(map.peek(&1), Some(&vec!['x']));
-    /// ```
-    pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.raw.get_mut(key)
-    }
+            /// The value for `key`, mutably. For an [`LruMap`] this makes the entry the most recently
+            /// used.
+            ///
+            /// ```
+            /// let mut map = mapguard::LruMap::new(2);
+            /// map.insert(1, vec![]);
+            /// map.get_mut(&1).unwrap().push('x');
+            /// assert_eq!(map.peek(&1), Some(&vec!['x']));
+            /// ```
+            pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V> where K: Borrow<Q>, Q: Hash + Eq + ?Sized;
 
-    /// Removes `key` and hands its value back to you; no hook runs. Returns `None` if absent.
-    ///
-    /// ```
-    /// let mut map = mapguard::LruMap::new(2);
-    /// map.insert("a", 1);
-    /// assert_eq!(map.remove("a"), Some(1));
-    /// assert_eq!(map.remove("a"), None);
-    /// ```
-    #[inline]
-    #[must_use = "`remove` hands the value back without its hooks (`Cleanup`, listener): use it, or call `discard` to close it through the cleanup path"]
-    pub fn remove<Q>(&mut self, key: &Q) -> Option<V>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.raw.remove(key)
-    }
+            /// Removes `key` and hands its value back to you; no hook runs. Returns `None` if absent.
+            ///
+            /// ```
+            /// let mut map = mapguard::LruMap::new(2);
+            /// map.insert("a", 1);
+            /// assert_eq!(map.remove("a"), Some(1));
+            /// assert_eq!(map.remove("a"), None);
+            /// ```
+            #[inline]
+            #[must_use = "`remove` hands the value back without its hooks (`Cleanup`, listener): use it, or call `discard` to close it through the cleanup path"]
+            pub fn remove<Q>(&mut self, key: &Q) -> Option<V> where K: Borrow<Q>, Q: Hash + Eq + ?Sized;
 
-    /// Removes `key` and hands the stored key and value back to you; no hook runs.
-    ///
-    /// ```
-    /// let mut map = mapguard::LruMap::new(2);
-    /// map.insert(String::from("a"), 1);
-    /// assert_eq!(map.remove_entry("a"), Some((String::from("a"), 1)));
-    /// ```
-    #[inline]
-    #[must_use = "`remove_entry` hands the value back without its hooks (`Cleanup`, listener): use it, or call `discard` to close it through the cleanup path"]
-    pub fn remove_entry<Q>(&mut self, key: &Q) -> Option<(K, V)>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.raw.remove_entry(key)
-    }
+            /// Removes `key` and hands the stored key and value back to you; no hook runs.
+            ///
+            /// ```
+            /// let mut map = mapguard::LruMap::new(2);
+            /// map.insert(String::from("a"), 1);
+            /// assert_eq!(map.remove_entry("a"), Some((String::from("a"), 1)));
+            /// ```
+            #[inline]
+            #[must_use = "`remove_entry` hands the value back without its hooks (`Cleanup`, listener): use it, or call `discard` to close it through the cleanup path"]
+            pub fn remove_entry<Q>(&mut self, key: &Q) -> Option<(K, V)> where K: Borrow<Q>, Q: Hash + Eq + ?Sized;
 
-    /// Removes `key` through the cleanup path with [`RemovalCause::Explicit`](crate::RemovalCause::Explicit). Returns whether
-    /// it was present. Use this rather than `remove` when you are done with the value: the
-    /// hooks close what it holds.
-    ///
-    /// ```
-    /// use mapguard::{LruMap, RemovalCause};
-    ///
-    /// let mut causes = Vec::new();
-    /// let mut map = LruMap::builder(2)
-    ///     .on_removal(|_key: &str, _value: i32, cause| causes.push(cause))
-    ///     .build();
-    /// map.insert("a", 1);
-    /// assert!(map.discard("a"));
-    /// assert!(!map.discard("a"));
-    /// drop(map);
-    /// assert_eq!(causes, [RemovalCause::Explicit]);
-    /// ```
-    pub fn discard<Q>(&mut self, key: &Q) -> bool
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.raw.discard(key)
-    }
+            /// Removes `key` through the cleanup path with [`RemovalCause::Explicit`](crate::RemovalCause::Explicit). Returns whether
+            /// it was present. Use this rather than `remove` when you are done with the value: the
+            /// hooks close what it holds.
+            ///
+            /// ```
+            /// use mapguard::{LruMap, RemovalCause};
+            ///
+            /// let mut causes = Vec::new();
+            /// let mut map = LruMap::builder(2)
+            ///     .on_removal(|_key: &str, _value: i32, cause| causes.push(cause))
+            ///     .build();
+            /// map.insert("a", 1);
+            /// assert!(map.discard("a"));
+            /// assert!(!map.discard("a"));
+            /// drop(map);
+            /// assert_eq!(causes, [RemovalCause::Explicit]);
+            /// ```
+            pub fn discard<Q>(&mut self, key: &Q) -> bool where K: Borrow<Q>, Q: Hash + Eq + ?Sized;
 
-    /// Keeps only the entries for which `keep` returns `true`; the others go through the
-    /// cleanup path with [`RemovalCause::Explicit`](crate::RemovalCause::Explicit). O(n).
-    ///
-    /// ```
-    /// let mut map = mapguard::LruMap::new(10);
-    /// map.extend((0..6).map(|i| (i, i)));
-    /// map.retain(|_, v| *v % 2 == 0);
-    /// let mut kept: Vec<_> = map.keys().copied().collect();
-    /// kept.sort();
-    /// assert_eq!(kept, [0, 2, 4]);
-    /// ```
-    pub fn retain(&mut self, keep: impl FnMut(&K, &mut V) -> bool) {
-        self.raw.retain(keep);
-    }
+            /// Keeps only the entries for which `keep` returns `true`; the others go through the
+            /// cleanup path with [`RemovalCause::Explicit`](crate::RemovalCause::Explicit). O(n).
+            ///
+            /// ```
+            /// let mut map = mapguard::LruMap::new(10);
+            /// map.extend((0..6).map(|i| (i, i)));
+            /// map.retain(|_, v| *v % 2 == 0);
+            /// let mut kept: Vec<_> = map.keys().copied().collect();
+            /// kept.sort();
+            /// assert_eq!(kept, [0, 2, 4]);
+            /// ```
+            pub fn retain(&mut self, keep: impl FnMut(&K, &mut V) -> bool);
 
-    /// Removes every entry through the cleanup path with [`RemovalCause::Cleared`](crate::RemovalCause::Cleared), in
-    /// arbitrary order, and frees the map's memory (unlike `std`'s `clear`). O(n).
-    ///
-    /// ```
-    /// let mut map = mapguard::LruMap::new(100);
-    /// map.extend((0..50).map(|i| (i, i)));
-    /// map.clear();
-    /// assert!(map.is_empty());
-    /// assert_eq!(map.heap_bytes(), 0);
-    /// ```
-    pub fn clear(&mut self) {
-        self.raw.clear();
-    }
+            /// Removes every entry through the cleanup path with [`RemovalCause::Cleared`](crate::RemovalCause::Cleared), in
+            /// arbitrary order, and frees the map's memory (unlike `std`'s `clear`). O(n).
+            ///
+            /// ```
+            /// let mut map = mapguard::LruMap::new(100);
+            /// map.extend((0..50).map(|i| (i, i)));
+            /// map.clear();
+            /// assert!(map.is_empty());
+            /// assert_eq!(map.heap_bytes(), 0);
+            /// ```
+            pub fn clear(&mut self);
 
-    /// Clears the map through the cleanup path with [`RemovalCause::ScopeEnded`](crate::RemovalCause::ScopeEnded) if it has
-    /// `lifetime`; returns how many entries left. The same as
-    /// [`ManagedCache::end_scope`], without importing the trait. O(n).
-    ///
-    /// ```
-    /// use mapguard::{Lifetime, LruMap};
-    /// let mut per_request = LruMap::builder(8).lifetime(Lifetime::Request).build();
-    /// per_request.insert(1, "scratch");
-    /// assert_eq!(per_request.end_scope(Lifetime::Session), 0); // another lifetime
-    /// assert_eq!(per_request.end_scope(Lifetime::Request), 1);
-    /// ```
-    pub fn end_scope(&mut self, lifetime: Lifetime) -> usize {
-        self.raw.end_scope(lifetime)
-    }
+            /// Clears the map through the cleanup path with [`RemovalCause::ScopeEnded`](crate::RemovalCause::ScopeEnded) if it has
+            /// `lifetime`; returns how many entries left. The same as
+            /// [`ManagedCache::end_scope`], without importing the trait. O(n).
+            ///
+            /// ```
+            /// use mapguard::{Lifetime, LruMap};
+            /// let mut per_request = LruMap::builder(8).lifetime(Lifetime::Request).build();
+            /// per_request.insert(1, "scratch");
+            /// assert_eq!(per_request.end_scope(Lifetime::Session), 0); // another lifetime
+            /// assert_eq!(per_request.end_scope(Lifetime::Request), 1);
+            /// ```
+            pub fn end_scope(&mut self, lifetime: Lifetime) -> usize;
 
-    /// Purges expired entries ([`RemovalCause::Expired`](crate::RemovalCause::Expired); none without `ttl`/`idle`) and
-    /// refreshes the registry's figures; returns how many left. The same as
-    /// [`ManagedCache::maintain`], without importing the trait. O(n).
-    ///
-    /// ```
-    /// use mapguard::{testing::MockClock, LruMap};
-    /// use std::time::Duration;
-    /// let clock = MockClock::new();
-    /// let mut sessions = LruMap::builder(8).ttl(Duration::from_secs(60)).clock(clock.clone()).build();
-    /// sessions.insert(1, "ada");
-    /// clock.advance(Duration::from_secs(61));
-    /// assert_eq!(sessions.maintain(), 1);
-    /// ```
-    pub fn maintain(&mut self) -> usize {
-        self.raw.maintain()
-    }
+            /// Purges expired entries ([`RemovalCause::Expired`](crate::RemovalCause::Expired); none without `ttl`/`idle`) and
+            /// refreshes the registry's figures; returns how many left. The same as
+            /// [`ManagedCache::maintain`], without importing the trait. O(n).
+            ///
+            /// ```
+            /// use mapguard::{testing::MockClock, LruMap};
+            /// use std::time::Duration;
+            /// let clock = MockClock::new();
+            /// let mut sessions = LruMap::builder(8).ttl(Duration::from_secs(60)).clock(clock.clone()).build();
+            /// sessions.insert(1, "ada");
+            /// clock.advance(Duration::from_secs(61));
+            /// assert_eq!(sessions.maintain(), 1);
+            /// ```
+            pub fn maintain(&mut self) -> usize;
 
-    /// Releases all spare memory now rather than waiting for the automatic shrink. O(n).
-    ///
-    /// ```
-    /// let mut map = mapguard::LruMap::new(1000);
-    /// map.extend((0..1000).map(|i| (i, i)));
-    /// map.retain(|k, _| *k < 600);
-    /// map.shrink_to_fit();
-    /// assert!(map.capacity() < 1000);
-    /// ```
-    pub fn shrink_to_fit(&mut self) {
-        self.raw.shrink_to_fit();
-    }
+            /// Releases all spare memory now rather than waiting for the automatic shrink. O(n).
+            ///
+            /// ```
+            /// let mut map = mapguard::LruMap::new(1000);
+            /// map.extend((0..1000).map(|i| (i, i)));
+            /// map.retain(|k, _| *k < 600);
+            /// map.shrink_to_fit();
+            /// assert!(map.capacity() < 1000);
+            /// ```
+            pub fn shrink_to_fit(&mut self);
 
-    /// The entry for `key`, for in-place insert-or-update with one lookup. For an [`LruMap`],
-    /// an occupied entry becomes the most recently used.
-    ///
-    /// ```
-    /// let mut counts = mapguard::LruMap::new(100);
-    /// for word in ["a", "b", "a"] {
-    ///     *counts.entry(word).or_insert(0) += 1;
-    /// }
-    /// assert_eq!(counts.peek("a"), Some(&2));
-    /// ```
-    pub fn entry(&mut self, key: K) -> Entry<'_, K, V, P, S, L, E>
-    where
-        K: Eq,
-    {
-        self.raw.entry(key)
+            /// The entry for `key`, for in-place insert-or-update with one lookup. For an [`LruMap`],
+            /// an occupied entry becomes the most recently used.
+            ///
+            /// ```
+            /// let mut counts = mapguard::LruMap::new(100);
+            /// for word in ["a", "b", "a"] {
+            ///     *counts.entry(word).or_insert(0) += 1;
+            /// }
+            /// assert_eq!(counts.peek("a"), Some(&2));
+            /// ```
+            pub fn entry(&mut self, key: K) -> Entry<'_, K, V, P, S, L, E> where K: Eq;
+        }
     }
 }
 
@@ -814,242 +719,218 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry,
 impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
     ManagedMap<K, V, P, S, L, E, C>
 {
-    /// Stores `value` under `key` as the most recently used entry.
-    ///
-    /// A value already stored under `key` goes through the cleanup path with
-    /// [`RemovalCause::Replaced`](crate::RemovalCause::Replaced) (use [`replace`](Self::replace) to get it back instead). If a
-    /// new key arrives while the map is full, the policy's victim (an [`LruMap`]'s least
-    /// recently used entry) goes through the
-    /// cleanup path with [`RemovalCause::Evicted`](crate::RemovalCause::Evicted).
-    ///
-    /// ```
-    /// use mapguard::{LruMap, RemovalCause};
-    ///
-    /// let mut log = Vec::new();
-    /// let mut map = LruMap::builder(1)
-    ///     .on_removal(|k: u8, v: char, cause| log.push((k, v, cause)))
-    ///     .build();
-    /// map.insert(1, 'a');
-    /// map.insert(1, 'b');
-    /// map.insert(2, 'c');
-    /// drop(map);
-    /// assert_eq!(log, [
-    ///     (1, 'a', RemovalCause::Replaced),
-    ///     (1, 'b', RemovalCause::Evicted),
-    ///     (2, 'c', RemovalCause::Dropped),
-    /// ]);
-    /// ```
-    pub fn insert(&mut self, key: K, value: V)
-    where
-        P: Evicting,
-    {
-        self.raw.insert(key, value);
-    }
+    delegate! {
+        to self.raw {
+            /// Stores `value` under `key` as the most recently used entry.
+            ///
+            /// A value already stored under `key` goes through the cleanup path with
+            /// [`RemovalCause::Replaced`](crate::RemovalCause::Replaced) (use [`replace`](Self::replace) to get it back instead). If a
+            /// new key arrives while the map is full, the policy's victim (an [`LruMap`]'s least
+            /// recently used entry) goes through the
+            /// cleanup path with [`RemovalCause::Evicted`](crate::RemovalCause::Evicted).
+            ///
+            /// ```
+            /// use mapguard::{LruMap, RemovalCause};
+            ///
+            /// let mut log = Vec::new();
+            /// let mut map = LruMap::builder(1)
+            ///     .on_removal(|k: u8, v: char, cause| log.push((k, v, cause)))
+            ///     .build();
+            /// map.insert(1, 'a');
+            /// map.insert(1, 'b');
+            /// map.insert(2, 'c');
+            /// drop(map);
+            /// assert_eq!(log, [
+            ///     (1, 'a', RemovalCause::Replaced),
+            ///     (1, 'b', RemovalCause::Evicted),
+            ///     (2, 'c', RemovalCause::Dropped),
+            /// ]);
+            /// ```
+            pub fn insert(&mut self, key: K, value: V) where P: Evicting;
 
-    /// Stores `value` under `key` as the most recently used entry and hands back the value it
-    /// replaced, if any (no hook runs for it). May evict like [`insert`](Self::insert).
-    ///
-    /// ```
-    /// let mut map = mapguard::LruMap::new(2);
-    /// assert_eq!(map.replace("a", 1), None);
-    /// assert_eq!(map.replace("a", 2), Some(1));
-    /// ```
-    #[must_use = "`replace` hands the old value back without its hooks (`Cleanup`, listener): use it, or call `insert` to close it through the cleanup path"]
-    pub fn replace(&mut self, key: K, value: V) -> Option<V>
-    where
-        P: Evicting,
-    {
-        self.raw.replace(key, value)
+            /// Stores `value` under `key` as the most recently used entry and hands back the value it
+            /// replaced, if any (no hook runs for it). May evict like [`insert`](Self::insert).
+            ///
+            /// ```
+            /// let mut map = mapguard::LruMap::new(2);
+            /// assert_eq!(map.replace("a", 1), None);
+            /// assert_eq!(map.replace("a", 2), Some(1));
+            /// ```
+            #[must_use = "`replace` hands the old value back without its hooks (`Cleanup`, listener): use it, or call `insert` to close it through the cleanup path"]
+            pub fn replace(&mut self, key: K, value: V) -> Option<V> where P: Evicting;
+        }
     }
 }
 
 impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
     ManagedMap<K, V, P, S, L, E, C>
 {
-    /// The value for `key`, making it the most recently used entry.
-    ///
-    /// ```
-    /// let mut map = mapguard::LruMap::new(2);
-    /// map.insert(1, 'a');
-    /// map.insert(2, 'b');
-    /// assert_eq!(map.get(&1), Some(&'a'));
-    /// map.insert(3, 'c'); // evicts 2, not 1
-    /// assert!(map.contains_key(&1) && !map.contains_key(&2));
-    /// ```
-    pub fn get<Q>(&mut self, key: &Q) -> Option<&V>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.raw.get(key)
-    }
+    delegate! {
+        to self.raw {
+            /// The value for `key`, making it the most recently used entry.
+            ///
+            /// ```
+            /// let mut map = mapguard::LruMap::new(2);
+            /// map.insert(1, 'a');
+            /// map.insert(2, 'b');
+            /// assert_eq!(map.get(&1), Some(&'a'));
+            /// map.insert(3, 'c'); // evicts 2, not 1
+            /// assert!(map.contains_key(&1) && !map.contains_key(&2));
+            /// ```
+            pub fn get<Q>(&mut self, key: &Q) -> Option<&V> where K: Borrow<Q>, Q: Hash + Eq + ?Sized;
 
-    /// The value for `key`, inserting `make()` first if the key is absent (which may evict
-    /// like [`insert`](Self::insert)); the entry becomes the most recently used. One lookup,
-    /// as [`entry`](Self::entry)`(key).or_insert_with(make)`. O(1) average.
-    ///
-    /// ```
-    /// let mut rules = mapguard::LruMap::new(100);
-    /// let compiled = rules.get_or_insert_with("a+", || String::from("compiled a+"));
-    /// assert_eq!(compiled, "compiled a+");
-    /// let again = rules.get_or_insert_with("a+", || unreachable!("already there"));
-    /// assert_eq!(again, "compiled a+");
-    /// ```
-    pub fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> &mut V {
-        self.raw.get_or_insert_with(key, make)
-    }
+            /// The value for `key`, inserting `make()` first if the key is absent (which may evict
+            /// like [`insert`](Self::insert)); the entry becomes the most recently used. One lookup,
+            /// as [`entry`](Self::entry)`(key).or_insert_with(make)`. O(1) average.
+            ///
+            /// ```
+            /// let mut rules = mapguard::LruMap::new(100);
+            /// let compiled = rules.get_or_insert_with("a+", || String::from("compiled a+"));
+            /// assert_eq!(compiled, "compiled a+");
+            /// let again = rules.get_or_insert_with("a+", || unreachable!("already there"));
+            /// assert_eq!(again, "compiled a+");
+            /// ```
+            pub fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> &mut V;
 
-    /// Changes the bound. Shrinking below the current length evicts entries in the policy's
-    /// order (an [`LruMap`]'s least recently used first) through the cleanup path with
-    /// [`RemovalCause::Evicted`](crate::RemovalCause::Evicted). O(evicted).
-    ///
-    /// # Panics
-    ///
-    /// If `max` is 0.
-    ///
-    /// ```
-    /// let mut map = mapguard::LruMap::new(5);
-    /// map.extend((0..5).map(|i| (i, ())));
-    /// map.set_max(2);
-    /// assert_eq!(map.keys().copied().collect::<Vec<_>>(), [4, 3]);
-    /// ```
-    pub fn set_max(&mut self, max: usize) {
-        self.raw.set_max(max);
+            /// Changes the bound. Shrinking below the current length evicts entries in the policy's
+            /// order (an [`LruMap`]'s least recently used first) through the cleanup path with
+            /// [`RemovalCause::Evicted`](crate::RemovalCause::Evicted). O(evicted).
+            ///
+            /// # Panics
+            ///
+            /// If `max` is 0.
+            ///
+            /// ```
+            /// let mut map = mapguard::LruMap::new(5);
+            /// map.extend((0..5).map(|i| (i, ())));
+            /// map.set_max(2);
+            /// assert_eq!(map.keys().copied().collect::<Vec<_>>(), [4, 3]);
+            /// ```
+            pub fn set_max(&mut self, max: usize);
+        }
     }
 }
 
 impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
     ManagedMap<K, V, Lru, S, L, E, C>
 {
-    /// The least recently used entry — the next to be evicted — without changing the order.
-    ///
-    /// ```
-    /// let mut map = mapguard::LruMap::new(3);
-    /// map.insert(1, 'a');
-    /// map.insert(2, 'b');
-    /// assert_eq!(map.peek_lru(), Some((&1, &'a')));
-    /// ```
-    #[must_use]
-    pub fn peek_lru(&self) -> Option<(&K, &V)> {
-        self.raw.peek_lru()
-    }
+    delegate! {
+        to self.raw {
+            /// The least recently used entry — the next to be evicted — without changing the order.
+            ///
+            /// ```
+            /// let mut map = mapguard::LruMap::new(3);
+            /// map.insert(1, 'a');
+            /// map.insert(2, 'b');
+            /// assert_eq!(map.peek_lru(), Some((&1, &'a')));
+            /// ```
+            #[must_use]
+            pub fn peek_lru(&self) -> Option<(&K, &V)>;
 
-    /// Removes the least recently used entry and hands it back to you; no hook runs.
-    ///
-    /// ```
-    /// let mut map = mapguard::LruMap::new(3);
-    /// map.insert(1, 'a');
-    /// map.insert(2, 'b');
-    /// assert_eq!(map.pop_lru(), Some((1, 'a')));
-    /// assert_eq!(map.len(), 1);
-    /// ```
-    #[must_use = "`pop_lru` hands the entry back without its hooks (`Cleanup`, listener): use it, or evict through `insert`/`set_max` to close it"]
-    pub fn pop_lru(&mut self) -> Option<(K, V)> {
-        self.raw.pop_lru()
+            /// Removes the least recently used entry and hands it back to you; no hook runs.
+            ///
+            /// ```
+            /// let mut map = mapguard::LruMap::new(3);
+            /// map.insert(1, 'a');
+            /// map.insert(2, 'b');
+            /// assert_eq!(map.pop_lru(), Some((1, 'a')));
+            /// assert_eq!(map.len(), 1);
+            /// ```
+            #[must_use = "`pop_lru` hands the entry back without its hooks (`Cleanup`, listener): use it, or evict through `insert`/`set_max` to close it"]
+            pub fn pop_lru(&mut self) -> Option<(K, V)>;
+        }
     }
 }
 
 impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
     ManagedMap<K, V, Reject, S, L, E, C>
 {
-    /// Stores `value` under `key` as the most recently written entry, or hands both back if
-    /// the key is new and the map is full.
-    ///
-    /// A value already stored under `key` goes through the cleanup path with
-    /// [`RemovalCause::Replaced`](crate::RemovalCause::Replaced); updating a present key succeeds even when full.
-    ///
-    /// # Errors
-    ///
-    /// [`CapacityError`] holding the key and value when the key is new and the map is full.
-    ///
-    /// ```
-    /// let mut map = mapguard::BoundedMap::new(1);
-    /// assert!(map.try_insert(1, 'a').is_ok());
-    /// assert!(map.try_insert(1, 'b').is_ok());
-    /// assert_eq!(map.try_insert(2, 'c').unwrap_err().into_inner(), (2, 'c'));
-    /// ```
-    pub fn try_insert(&mut self, key: K, value: V) -> Result<(), CapacityError<K, V>> {
-        self.raw.try_insert(key, value)
-    }
+    delegate! {
+        to self.raw {
+            /// Stores `value` under `key` as the most recently written entry, or hands both back if
+            /// the key is new and the map is full.
+            ///
+            /// A value already stored under `key` goes through the cleanup path with
+            /// [`RemovalCause::Replaced`](crate::RemovalCause::Replaced); updating a present key succeeds even when full.
+            ///
+            /// # Errors
+            ///
+            /// [`CapacityError`] holding the key and value when the key is new and the map is full.
+            ///
+            /// ```
+            /// let mut map = mapguard::BoundedMap::new(1);
+            /// assert!(map.try_insert(1, 'a').is_ok());
+            /// assert!(map.try_insert(1, 'b').is_ok());
+            /// assert_eq!(map.try_insert(2, 'c').unwrap_err().into_inner(), (2, 'c'));
+            /// ```
+            pub fn try_insert(&mut self, key: K, value: V) -> Result<(), CapacityError<K, V>>;
 
-    /// Like [`try_insert`](Self::try_insert), but hands back the value it replaced (no hook
-    /// runs for it).
-    ///
-    /// # Errors
-    ///
-    /// [`CapacityError`] holding the key and value when the key is new and the map is full.
-    ///
-    /// ```
-    /// let mut map = mapguard::BoundedMap::new(1);
-    /// assert_eq!(map.try_replace(1, 'a').unwrap(), None);
-    /// assert_eq!(map.try_replace(1, 'b').unwrap(), Some('a'));
-    /// ```
-    pub fn try_replace(&mut self, key: K, value: V) -> Result<Option<V>, CapacityError<K, V>> {
-        self.raw.try_replace(key, value)
-    }
+            /// Like [`try_insert`](Self::try_insert), but hands back the value it replaced (no hook
+            /// runs for it).
+            ///
+            /// # Errors
+            ///
+            /// [`CapacityError`] holding the key and value when the key is new and the map is full.
+            ///
+            /// ```
+            /// let mut map = mapguard::BoundedMap::new(1);
+            /// assert_eq!(map.try_replace(1, 'a').unwrap(), None);
+            /// assert_eq!(map.try_replace(1, 'b').unwrap(), Some('a'));
+            /// ```
+            pub fn try_replace(&mut self, key: K, value: V) -> Result<Option<V>, CapacityError<K, V>>;
 
-    /// The value for `key`. Reads never reorder a bounded map, so this takes `&self`.
-    ///
-    /// ```
-    /// let mut map = mapguard::BoundedMap::new(2);
-    /// map.try_insert("a", 1).unwrap();
-    /// assert_eq!(map.get("a"), Some(&1));
-    /// ```
-    #[must_use]
-    pub fn get<Q>(&self, key: &Q) -> Option<&V>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.raw.get(key)
-    }
+            /// The value for `key`. Reads never reorder a bounded map, so this takes `&self`.
+            ///
+            /// ```
+            /// let mut map = mapguard::BoundedMap::new(2);
+            /// map.try_insert("a", 1).unwrap();
+            /// assert_eq!(map.get("a"), Some(&1));
+            /// ```
+            #[must_use]
+            pub fn get<Q>(&self, key: &Q) -> Option<&V> where K: Borrow<Q>, Q: Hash + Eq + ?Sized;
 
-    /// Whether a new key would be rejected.
-    ///
-    /// ```
-    /// let mut map = mapguard::BoundedMap::new(1);
-    /// map.try_insert(1, 1).unwrap();
-    /// assert!(map.is_full());
-    /// ```
-    #[must_use]
-    pub fn is_full(&self) -> bool {
-        self.raw.is_full()
-    }
+            /// Whether a new key would be rejected.
+            ///
+            /// ```
+            /// let mut map = mapguard::BoundedMap::new(1);
+            /// map.try_insert(1, 1).unwrap();
+            /// assert!(map.is_full());
+            /// ```
+            #[must_use]
+            pub fn is_full(&self) -> bool;
 
-    /// How many more keys fit.
-    ///
-    /// ```
-    /// let mut map = mapguard::BoundedMap::new(3);
-    /// map.try_insert(1, 1).unwrap();
-    /// assert_eq!(map.remaining(), 2);
-    /// ```
-    #[must_use]
-    pub fn remaining(&self) -> usize {
-        self.raw.remaining()
-    }
+            /// How many more keys fit.
+            ///
+            /// ```
+            /// let mut map = mapguard::BoundedMap::new(3);
+            /// map.try_insert(1, 1).unwrap();
+            /// assert_eq!(map.remaining(), 2);
+            /// ```
+            #[must_use]
+            pub fn remaining(&self) -> usize;
 
-    /// Changes the bound. A bounded map never lets an entry go on its own, so lowering the
-    /// bound below the current length keeps every entry: the map rejects new keys (updates
-    /// of present keys still succeed) until removals bring its length under the new bound;
-    /// until then `len() > max()`. Raising it admits new keys at once. O(1).
-    ///
-    /// # Panics
-    ///
-    /// If `max` is 0.
-    ///
-    /// ```
-    /// let mut table = mapguard::BoundedMap::new(4);
-    /// (0..4).for_each(|k| table.try_insert(k, ()).unwrap());
-    /// table.set_max(2);
-    /// assert_eq!((table.len(), table.max()), (4, 2)); // nothing was dropped
-    /// assert!(table.try_insert(9, ()).is_err());
-    /// table.discard(&0);
-    /// table.discard(&1);
-    /// table.discard(&2);
-    /// assert!(table.try_insert(9, ()).is_ok()); // under the new bound again
-    /// ```
-    pub fn set_max(&mut self, max: usize) {
-        self.raw.set_max(max);
+            /// Changes the bound. A bounded map never lets an entry go on its own, so lowering the
+            /// bound below the current length keeps every entry: the map rejects new keys (updates
+            /// of present keys still succeed) until removals bring its length under the new bound;
+            /// until then `len() > max()`. Raising it admits new keys at once. O(1).
+            ///
+            /// # Panics
+            ///
+            /// If `max` is 0.
+            ///
+            /// ```
+            /// let mut table = mapguard::BoundedMap::new(4);
+            /// (0..4).for_each(|k| table.try_insert(k, ()).unwrap());
+            /// table.set_max(2);
+            /// assert_eq!((table.len(), table.max()), (4, 2)); // nothing was dropped
+            /// assert!(table.try_insert(9, ()).is_err());
+            /// table.discard(&0);
+            /// table.discard(&1);
+            /// table.discard(&2);
+            /// assert!(table.try_insert(9, ()).is_ok()); // under the new bound again
+            /// ```
+            pub fn set_max(&mut self, max: usize);
+        }
     }
 }
 

@@ -539,3 +539,110 @@ macro_rules! builder {
 }
 
 pub(crate) use builder;
+
+/// The constructors of a map kind, written once: for a bounded kind (`bounded`), `new(max)`
+/// and `builder(max)`, each with the docs given before its name; for a weak-keyed kind
+/// (`weak`, with the `std` module of its pointers), `new()`, `builder()` (unbounded),
+/// `lru_builder(max)`, `bounded_builder(max)` and `Default` (as `new`).
+macro_rules! constructors {
+    (
+        bounded $map:ident, $builder:ident;
+        $(#[$new:meta])* new;
+        $(#[$build:meta])* builder;
+    ) => {
+        impl<K, V, P: $crate::policy::Policy> $map<K, V, P> {
+            $(#[$new])*
+            #[must_use]
+            #[track_caller]
+            pub fn new(max: usize) -> Self {
+                Self::builder(max).build()
+            }
+
+            $(#[$build])*
+            #[track_caller]
+            pub fn builder(max: usize) -> $builder<K, V, P> {
+                $builder::new(max)
+            }
+        }
+    };
+    (weak $map:ident, $builder:ident, $module:ident::$pointer:ident) => {
+        impl<K: ::weak_table::traits::WeakKey, V> $map<K, V> {
+            /// An empty, unbounded map with the default hasher and no hooks.
+            ///
+            /// ```
+            #[doc = concat!("use std::", stringify!($module), "::Weak;")]
+            #[doc = concat!("let map = mapguard::", stringify!($map), "::<Weak<u32>, &str>::new();")]
+            /// assert!(map.is_empty());
+            /// ```
+            #[must_use]
+            #[track_caller]
+            pub fn new() -> Self {
+                Self::builder().build()
+            }
+
+            /// A builder for an unbounded map: hooks, hasher, lifetime, expiry (and for a
+            /// concurrent map, shards).
+            ///
+            /// ```
+            /// use mapguard::Lifetime;
+            #[doc = concat!("use std::", stringify!($module), "::Weak;")]
+            #[doc = concat!("let map = mapguard::", stringify!($map), "::<Weak<u64>, String>::builder()")]
+            ///     .lifetime(Lifetime::Session)
+            ///     .build();
+            /// assert_eq!(map.lifetime(), Lifetime::Session);
+            /// ```
+            #[track_caller]
+            pub fn builder() -> $builder<K, V> {
+                $builder::new($crate::storage::store::MAX_LIMIT)
+            }
+
+            /// A builder for a map of at most `max` entries that evicts the least recently
+            /// used (a concurrent map: its key's shard's, each shard holding about
+            /// `max / shards`).
+            ///
+            /// # Panics
+            ///
+            /// If `max` is 0.
+            ///
+            /// ```
+            #[doc = concat!("use std::", stringify!($module), "::Weak;")]
+            #[doc = concat!("let map = mapguard::", stringify!($map), "::<Weak<u8>, u8>::lru_builder(64).build();")]
+            /// assert_eq!(map.max(), 64);
+            /// ```
+            #[track_caller]
+            pub fn lru_builder(max: usize) -> $builder<K, V> {
+                $builder::new(max)
+            }
+
+            /// A builder for a map of at most `max` entries that rejects new keys when full (a
+            /// concurrent map: when the key's shard is full).
+            ///
+            /// # Panics
+            ///
+            /// If `max` is 0.
+            ///
+            /// ```
+            /// # #![allow(unused_mut)]
+            #[doc = concat!("use std::", stringify!($module), "::{", stringify!($pointer), ", Weak};")]
+            #[doc = concat!("let mut map = mapguard::", stringify!($map), "::<Weak<u8>, u8>::bounded_builder(1).build();")]
+            #[doc = concat!("let (a, b) = (", stringify!($pointer), "::new(1), ", stringify!($pointer), "::new(2));")]
+            #[doc = concat!("assert!(map.try_insert(", stringify!($pointer), "::clone(&a), 1).is_ok());")]
+            #[doc = concat!("assert!(map.try_insert(", stringify!($pointer), "::clone(&b), 2).is_err());")]
+            /// ```
+            #[track_caller]
+            pub fn bounded_builder(max: usize) -> $builder<K, V, $crate::policy::Reject> {
+                $builder::new(max)
+            }
+        }
+
+        /// An empty, unbounded map with the default hasher and no hooks, as `new`.
+        impl<K: ::weak_table::traits::WeakKey, V> Default for $map<K, V> {
+            #[track_caller]
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+    };
+}
+
+pub(crate) use constructors;

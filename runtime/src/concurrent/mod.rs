@@ -200,7 +200,8 @@ pub type ConcurrentBoundedMap<
 /// One shard: a managed map whose departures wait in [`Departures`] until the lock is released.
 type MapShard<K, V, P, S, E> = RawMap<K, V, P, S, Departures<K, V>, Tagged<E>>;
 
-impl<K, V, P: Policy> ConcurrentMap<K, V, P> {
+crate::settings::constructors! {
+    bounded ConcurrentMap, Builder;
     /// An empty map holding at most `max` entries (within the tolerance described on
     /// [`ConcurrentMap`]), with the default hasher, shard count and no hooks.
     ///
@@ -218,12 +219,7 @@ impl<K, V, P: Policy> ConcurrentMap<K, V, P> {
     /// assert_eq!(cache.max(), 10_000);
     /// assert!(table.is_empty());
     /// ```
-    #[must_use]
-    #[track_caller]
-    pub fn new(max: usize) -> Self {
-        Self::builder(max).build()
-    }
-
+    new;
     /// A builder for a map holding at most `max` entries: set the shard count, a listener,
     /// value cleanup, expiry or a hasher, then [`build`](Builder::build).
     ///
@@ -243,10 +239,7 @@ impl<K, V, P: Policy> ConcurrentMap<K, V, P> {
     ///     .build();
     /// assert_eq!(sessions.shard_count(), 4);
     /// ```
-    #[track_caller]
-    pub fn builder(max: usize) -> Builder<K, V, P> {
-        Builder::new(max)
-    }
+    builder;
 }
 
 impl<K, V, P: Policy, S: Clone, L: ConcurrentListener<K, V>, E: Expiry, C>

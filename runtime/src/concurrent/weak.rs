@@ -93,76 +93,7 @@ pub struct ConcurrentWeakKeyMap<
     config: PhantomData<fn() -> C>,
 }
 
-impl<K: WeakKey, V> ConcurrentWeakKeyMap<K, V> {
-    /// An empty, unbounded map with the default hasher and no hooks.
-    ///
-    /// ```
-    /// use std::sync::Weak;
-    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u32>, &str>::new();
-    /// assert!(map.is_empty());
-    /// ```
-    #[must_use]
-    #[track_caller]
-    pub fn new() -> Self {
-        Self::builder().build()
-    }
-
-    /// A builder for an unbounded map: shards, hooks, hasher, lifetime, expiry.
-    ///
-    /// ```
-    /// use std::sync::Weak;
-    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, u8>::builder().shards(2).build();
-    /// assert_eq!(map.shard_count(), 2);
-    /// ```
-    #[track_caller]
-    pub fn builder() -> WeakKeyBuilder<K, V> {
-        WeakKeyBuilder::new(MAX_LIMIT)
-    }
-
-    /// A builder for a map of at most `max` entries (about `max / shards` per shard) that
-    /// evicts a shard's least recently used entry.
-    ///
-    /// # Panics
-    ///
-    /// If `max` is 0.
-    ///
-    /// ```
-    /// use std::sync::Weak;
-    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, u8>::lru_builder(64).build();
-    /// assert_eq!(map.max(), 64);
-    /// ```
-    #[track_caller]
-    pub fn lru_builder(max: usize) -> WeakKeyBuilder<K, V> {
-        WeakKeyBuilder::new(max)
-    }
-
-    /// A builder for a map of at most `max` entries that rejects new keys when the key's shard
-    /// is full.
-    ///
-    /// # Panics
-    ///
-    /// If `max` is 0.
-    ///
-    /// ```
-    /// use std::sync::{Arc, Weak};
-    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, u8>::bounded_builder(1).build();
-    /// let (a, b) = (Arc::new(1), Arc::new(2));
-    /// assert!(map.try_insert(Arc::clone(&a), 1).is_ok());
-    /// assert!(map.try_insert(Arc::clone(&b), 2).is_err());
-    /// ```
-    #[track_caller]
-    pub fn bounded_builder(max: usize) -> WeakKeyBuilder<K, V, Reject> {
-        WeakKeyBuilder::new(max)
-    }
-}
-
-impl<K: WeakKey, V> Default for ConcurrentWeakKeyMap<K, V> {
-    /// [`ConcurrentWeakKeyMap::new`].
-    #[track_caller]
-    fn default() -> Self {
-        Self::new()
-    }
-}
+crate::settings::constructors!(weak ConcurrentWeakKeyMap, WeakKeyBuilder, sync::Arc);
 
 // Building hashes no key, so it needs no `Hash` of the pointee (see `WeakKeyMap`).
 impl<

@@ -221,7 +221,8 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry, C> ManagedMap<K, V
     }
 }
 
-impl<K, V, P: Policy> ManagedMap<K, V, P> {
+crate::settings::constructors! {
+    bounded ManagedMap, Builder;
     /// An empty map holding at most `max` entries, with the default hasher and no hooks.
     /// Allocates nothing until the first insert.
     ///
@@ -241,12 +242,7 @@ impl<K, V, P: Policy> ManagedMap<K, V, P> {
     /// assert_eq!(cache.max(), 1_000);
     /// assert_eq!(table.capacity(), 0); // storage follows entries, not `max`
     /// ```
-    #[must_use]
-    #[track_caller]
-    pub fn new(max: usize) -> Self {
-        Self::builder(max).build()
-    }
-
+    new;
     /// A builder for a map holding at most `max` entries: set a listener, value cleanup or a
     /// hasher, then [`build`](Builder::build).
     ///
@@ -268,10 +264,7 @@ impl<K, V, P: Policy> ManagedMap<K, V, P> {
     /// drop(map);
     /// assert_eq!(log, [(1, RemovalCause::Evicted), (2, RemovalCause::Dropped)]);
     /// ```
-    #[track_caller]
-    pub fn builder(max: usize) -> Builder<K, V, P> {
-        Builder::new(max)
-    }
+    builder;
 }
 
 impl<K, V, P: Policy, S> ManagedMap<K, V, P, S> {
@@ -1079,13 +1072,15 @@ impl<K: Hash + Eq, V: Eq, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E
 {
 }
 
-impl<K, V, P, S, L, E, C> Default for ManagedMap<K, V, P, S, L, E, Configured<C>>
-where
+impl<
+    K,
+    V,
     P: Policy,
     S: BuildHasher + Default,
     L: RemovalListener<K, V> + Default,
     E: Expiry,
     C: FieldConfig<K, V, L>,
+> Default for ManagedMap<K, V, P, S, L, E, Configured<C>>
 {
     /// An empty map configured by its configuration type `C`. A `MAX` of 0 fails to compile.
     #[track_caller]

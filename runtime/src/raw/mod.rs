@@ -1342,15 +1342,20 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: 
         if self.has_budget() {
             return self.insert_absent_weighing(hash, key, value);
         }
-        // `is_full` first: only a full map turns its queues over to find a victim.
-        match self
-            .store
-            .is_full()
-            .then(|| self.store.next_victim())
-            .flatten()
-        {
+        match self.victim_if_full() {
             Some(victim) => self.evict_into(victim, hash, key, value),
             None => self.push_absent(hash, key, value),
+        }
+    }
+
+    /// The entry a new key would evict: none unless the map is full (checked first, so only a
+    /// full map turns its queues over to find one).
+    #[inline]
+    fn victim_if_full(&mut self) -> Option<u32> {
+        if self.store.is_full() {
+            self.store.next_victim()
+        } else {
+            None
         }
     }
 
@@ -1362,21 +1367,16 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: 
     #[inline(never)]
     pub(crate) fn insert_absent_departing(
         &mut self,
+        leaving: &mut Departures<K, V>,
         hash: u64,
         key: K,
         value: V,
-        leaving: &mut Departures<K, V>,
     ) -> u32 {
         if self.has_budget() {
             let weight = self.weigh(&key, &value);
-            return self.insert_absent_weighed_into(hash, key, value, weight, leaving);
+            return self.insert_absent_weighed_into(leaving, hash, key, value, weight);
         }
-        match self
-            .store
-            .is_full()
-            .then(|| self.store.next_victim())
-            .flatten()
-        {
+        match self.victim_if_full() {
             Some(victim) => {
                 let cause = self.victim_cause(victim);
                 let (old_key, old_value) = self.store.replace_at(victim, hash, key, value);
@@ -1401,7 +1401,7 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: 
         if leaving.is_empty() {
             self.insert_absent(hash, key, value)
         } else {
-            self.insert_absent_departing(hash, key, value, leaving)
+            self.insert_absent_departing(leaving, hash, key, value)
         }
     }
 
@@ -1473,7 +1473,7 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: 
         if leaving.is_empty() {
             Some(self.insert_absent_weighed(hash, key, value, weight))
         } else {
-            Some(self.insert_absent_weighed_into(hash, key, value, weight, leaving))
+            Some(self.insert_absent_weighed_into(leaving, hash, key, value, weight))
         }
     }
 
@@ -1492,7 +1492,7 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: 
     #[inline(never)]
     fn insert_absent_weighed(&mut self, hash: u64, key: K, value: V, weight: u64) -> u32 {
         let mut own = Departures::default();
-        let index = self.insert_absent_weighed_into(hash, key, value, weight, &mut own);
+        let index = self.insert_absent_weighed_into(&mut own, hash, key, value, weight);
         self.notify(own);
         index
     }
@@ -1501,11 +1501,11 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: 
     /// `leaving`.
     fn insert_absent_weighed_into(
         &mut self,
+        leaving: &mut Departures<K, V>,
         hash: u64,
         key: K,
         value: V,
         weight: u64,
-        leaving: &mut Departures<K, V>,
     ) -> u32 {
         self.shed(weight, None, leaving);
         let index = self.push_absent(hash, key, value);

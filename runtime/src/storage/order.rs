@@ -54,17 +54,29 @@ impl Default for Ends {
 
 /// The list's operations, O(1) each: what an order rearranges.
 impl<K, V, S, E, O> Store<K, V, S, E, O> {
+    /// Points the node before a place (`prev`; the front end when `NIL`) forward at `to`.
+    #[inline]
+    fn point_next(&mut self, prev: u32, to: u32) {
+        match prev {
+            NIL => self.ends.front = to,
+            p => self.nodes[p as usize].next = to,
+        }
+    }
+
+    /// Points the node after a place (`next`; the back end when `NIL`) back at `to`.
+    #[inline]
+    fn point_prev(&mut self, next: u32, to: u32) {
+        match next {
+            NIL => self.ends.back = to,
+            n => self.nodes[n as usize].prev = to,
+        }
+    }
+
     #[inline]
     fn unlink(&mut self, index: u32) {
         let Node { prev, next, .. } = self.nodes[index as usize];
-        match prev {
-            NIL => self.ends.front = next,
-            p => self.nodes[p as usize].next = next,
-        }
-        match next {
-            NIL => self.ends.back = prev,
-            n => self.nodes[n as usize].prev = prev,
-        }
+        self.point_next(prev, next);
+        self.point_prev(next, prev);
     }
 
     /// Links `index` just before `at` (at the back for `NIL`).
@@ -76,14 +88,8 @@ impl<K, V, S, E, O> Store<K, V, S, E, O> {
         let node = &mut self.nodes[index as usize];
         node.prev = prev;
         node.next = at;
-        match prev {
-            NIL => self.ends.front = index,
-            p => self.nodes[p as usize].next = index,
-        }
-        match at {
-            NIL => self.ends.back = index,
-            a => self.nodes[a as usize].prev = index,
-        }
+        self.point_next(prev, index);
+        self.point_prev(at, index);
     }
 
     #[inline]
@@ -92,11 +98,7 @@ impl<K, V, S, E, O> Store<K, V, S, E, O> {
         let node = &mut self.nodes[index as usize];
         node.prev = NIL;
         node.next = front;
-        match front {
-            NIL => self.ends.back = index,
-            f => self.nodes[f as usize].prev = index,
-        }
-        self.ends.front = index;
+        self.finish_front(index, front);
     }
 
     /// Makes `index` the most recent.
@@ -108,14 +110,11 @@ impl<K, V, S, E, O> Store<K, V, S, E, O> {
         }
     }
 
-    /// Completes linking `index` at the front: the node was pushed pointing at the old
-    /// `front` (see `EvictionOrder::pushed`), so only its neighbour and the ends change.
+    /// Completes linking `index` at the front: the node already points at the old `front`
+    /// (see `EvictionOrder::pushed`), so only its neighbour and the ends change.
     #[inline]
     fn finish_front(&mut self, index: u32, front: u32) {
-        match front {
-            NIL => self.ends.back = index,
-            f => self.nodes[f as usize].prev = index,
-        }
+        self.point_prev(front, index);
         self.ends.front = index;
     }
 
@@ -124,14 +123,8 @@ impl<K, V, S, E, O> Store<K, V, S, E, O> {
     #[inline]
     fn moved(&mut self, to: u32) {
         let Node { prev, next, .. } = self.nodes[to as usize];
-        match prev {
-            NIL => self.ends.front = to,
-            p => self.nodes[p as usize].next = to,
-        }
-        match next {
-            NIL => self.ends.back = to,
-            n => self.nodes[n as usize].prev = to,
-        }
+        self.point_next(prev, to);
+        self.point_prev(next, to);
     }
 }
 

@@ -750,25 +750,24 @@ impl<'a, K, V> Recency<'a, K, V> {
         self.remaining
     }
 
+    /// The node at `at`, counted out; `None` once every node was walked.
+    #[inline]
+    fn take(&mut self, at: u32) -> Option<&'a Node<K, V>> {
+        self.remaining = self.remaining.checked_sub(1)?;
+        Some(&self.nodes[at as usize])
+    }
+
     #[inline]
     pub(crate) fn next_front(&mut self) -> Option<&'a Node<K, V>> {
-        if self.remaining == 0 {
-            return None;
-        }
-        let node = &self.nodes[self.front as usize];
+        let node = self.take(self.front)?;
         self.front = node.next;
-        self.remaining -= 1;
         Some(node)
     }
 
     #[inline]
     pub(crate) fn next_back(&mut self) -> Option<&'a Node<K, V>> {
-        if self.remaining == 0 {
-            return None;
-        }
-        let node = &self.nodes[self.back as usize];
+        let node = self.take(self.back)?;
         self.back = node.prev;
-        self.remaining -= 1;
         Some(node)
     }
 }

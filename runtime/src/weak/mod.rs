@@ -34,7 +34,7 @@ use crate::raw::RawMap;
 use crate::raw::iter::Iter;
 use crate::scope::{Lifetime, ManagedCache};
 use crate::storage::expiry::{Expiry, NoExpiry};
-use crate::storage::store::{MAX_LIMIT, Node, Store};
+use crate::storage::store::{Node, Store};
 use crate::storage::weigher::Weigher;
 use std::panic::Location;
 
@@ -206,76 +206,7 @@ pub struct WeakKeyMap<
     config: PhantomData<fn() -> C>,
 }
 
-impl<K: WeakKey, V> WeakKeyMap<K, V> {
-    /// An empty, unbounded map with the default hasher and no hooks.
-    ///
-    /// ```
-    /// use std::rc::Weak;
-    /// let map = mapguard::WeakKeyMap::<Weak<u32>, &str>::new();
-    /// assert!(map.is_empty());
-    /// ```
-    #[must_use]
-    #[track_caller]
-    pub fn new() -> Self {
-        Self::builder().build()
-    }
-
-    /// A builder for an unbounded map: hooks, hasher, lifetime, expiry.
-    ///
-    /// ```
-    /// use mapguard::{Lifetime, WeakKeyMap};
-    /// use std::sync::Weak;
-    /// let map = WeakKeyMap::<Weak<u64>, String>::builder().lifetime(Lifetime::Session).build();
-    /// assert_eq!(map.lifetime(), Lifetime::Session);
-    /// ```
-    #[track_caller]
-    pub fn builder() -> Builder<K, V> {
-        Builder::new(MAX_LIMIT)
-    }
-
-    /// A builder for a map of at most `max` entries that evicts the least recently used.
-    ///
-    /// # Panics
-    ///
-    /// If `max` is 0.
-    ///
-    /// ```
-    /// use std::rc::{Rc, Weak};
-    /// let mut map = mapguard::WeakKeyMap::<Weak<u8>, ()>::lru_builder(1).build();
-    /// let (a, b) = (Rc::new(1), Rc::new(2));
-    /// map.insert(Rc::clone(&a), ());
-    /// map.insert(Rc::clone(&b), ()); // evicts a
-    /// assert!(!map.contains_key(&1) && map.contains_key(&2));
-    /// ```
-    #[track_caller]
-    pub fn lru_builder(max: usize) -> Builder<K, V> {
-        Builder::new(max)
-    }
-
-    /// A builder for a map of at most `max` entries that rejects new keys when full.
-    ///
-    /// # Panics
-    ///
-    /// If `max` is 0.
-    ///
-    /// ```
-    /// use std::rc::{Rc, Weak};
-    /// let mut map = mapguard::WeakKeyMap::<Weak<u8>, ()>::bounded_builder(1).build();
-    /// let (a, b) = (Rc::new(1), Rc::new(2));
-    /// map.try_insert(Rc::clone(&a), ()).unwrap();
-    /// assert!(map.try_insert(Rc::clone(&b), ()).is_err());
-    /// ```
-    #[track_caller]
-    pub fn bounded_builder(max: usize) -> Builder<K, V, Reject> {
-        Builder::new(max)
-    }
-}
-
-impl<K: WeakKey, V> Default for WeakKeyMap<K, V> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+crate::settings::constructors!(weak WeakKeyMap, Builder, rc::Rc);
 
 // Nothing here hashes a key, so it holds for any `Weak<T>`: a struct naming this type
 // compiles, and `#[managed_map(weak_keys)]` reports a pointee without `Hash`/`Eq` once, at
@@ -1357,14 +1288,15 @@ impl<K: WeakKey, V: PartialEq, P: Policy, S: BuildHasher, L: RemovalListener<K, 
     }
 }
 
-impl<K, V, P, S, L, E, C> Default for WeakKeyMap<K, V, P, S, L, E, Configured<C>>
-where
+impl<
     K: WeakElement,
+    V,
     P: Policy,
     S: BuildHasher + Default,
     L: RemovalListener<K, V> + Default,
     E: Expiry,
     C: FieldConfig<K, V, L>,
+> Default for WeakKeyMap<K, V, P, S, L, E, Configured<C>>
 {
     /// An empty map configured by its configuration type `C`. A `MAX` of 0 fails to compile.
     #[track_caller]

@@ -85,6 +85,26 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
+/// A map kind's short names, one per policy (`LruMap = Lru;`), each with the docs before it:
+/// the kind's own parameters but the policy.
+macro_rules! kind_aliases {
+    ($kind:ident; $($(#[$doc:meta])* $alias:ident = $policy:ident;)*) => {$(
+        $(#[$doc])*
+        pub type $alias<K, V, S = DefaultHashBuilder, L = NoListener, E = NoExpiry, C = Built> =
+            $kind<K, V, $policy, S, L, E, C>;
+    )*};
+}
+
+/// Short names for the map kinds whose entries carry the per-entry state `$state`
+/// (`ExpiringLruMap = LruMap;`), each with the docs before it.
+macro_rules! state_aliases {
+    ($state:ty; $($(#[$doc:meta])* $alias:ident = $map:ident;)*) => {$(
+        $(#[$doc])*
+        pub type $alias<K, V, S = $crate::DefaultHashBuilder, L = $crate::hooks::NoListener> =
+            $crate::$map<K, V, S, L, $state>;
+    )*};
+}
+
 mod cause;
 pub mod concurrent;
 pub mod config;
@@ -135,60 +155,55 @@ pub mod builder {
 pub mod expiry {
     pub use crate::storage::expiry::{Clock, Expiring, Expiry, NoExpiry, SystemClock, Timed};
 
-    use crate::DefaultHashBuilder;
-    use crate::hooks::NoListener;
+    state_aliases! { Expiring;
+        /// An [`LruMap`](crate::LruMap) built with `ttl`, `idle`, `clock` or `key_lifetimes`:
+        /// the name to write for such a map's type.
+        ///
+        /// ```
+        /// use mapguard::expiry::ExpiringLruMap;
+        /// use std::time::Duration;
+        ///
+        /// struct Sessions {
+        ///     by_token: ExpiringLruMap<String, u64>,
+        /// }
+        /// let sessions = Sessions {
+        ///     by_token: mapguard::LruMap::builder(1_000).ttl(Duration::from_secs(30)).build(),
+        /// };
+        /// assert!(sessions.by_token.is_empty());
+        /// ```
+        ExpiringLruMap = LruMap;
 
-    /// An [`LruMap`](crate::LruMap) built with `ttl`, `idle`, `clock` or `key_lifetimes`:
-    /// the name to write for such a map's type.
-    ///
-    /// ```
-    /// use mapguard::expiry::ExpiringLruMap;
-    /// use std::time::Duration;
-    ///
-    /// struct Sessions {
-    ///     by_token: ExpiringLruMap<String, u64>,
-    /// }
-    /// let sessions = Sessions {
-    ///     by_token: mapguard::LruMap::builder(1_000).ttl(Duration::from_secs(30)).build(),
-    /// };
-    /// assert!(sessions.by_token.is_empty());
-    /// ```
-    pub type ExpiringLruMap<K, V, S = DefaultHashBuilder, L = NoListener> =
-        crate::LruMap<K, V, S, L, Expiring>;
+        /// A [`BoundedMap`](crate::BoundedMap) with expiry; see [`ExpiringLruMap`].
+        ///
+        /// ```
+        /// use std::time::Duration;
+        /// let map: mapguard::expiry::ExpiringBoundedMap<u8, u8> =
+        ///     mapguard::BoundedMap::builder(4).idle(Duration::from_secs(5)).build();
+        /// # drop(map);
+        /// ```
+        ExpiringBoundedMap = BoundedMap;
 
-    /// A [`BoundedMap`](crate::BoundedMap) with expiry; see [`ExpiringLruMap`].
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let map: mapguard::expiry::ExpiringBoundedMap<u8, u8> =
-    ///     mapguard::BoundedMap::builder(4).idle(Duration::from_secs(5)).build();
-    /// # drop(map);
-    /// ```
-    pub type ExpiringBoundedMap<K, V, S = DefaultHashBuilder, L = NoListener> =
-        crate::BoundedMap<K, V, S, L, Expiring>;
+        /// A [`ConcurrentLruMap`](crate::ConcurrentLruMap) with expiry; see [`ExpiringLruMap`].
+        ///
+        /// ```
+        /// use std::time::Duration;
+        /// let map: mapguard::expiry::ExpiringConcurrentLruMap<u8, u8> =
+        ///     mapguard::ConcurrentLruMap::builder(4).ttl(Duration::from_secs(5)).build();
+        /// # drop(map);
+        /// ```
+        ExpiringConcurrentLruMap = ConcurrentLruMap;
 
-    /// A [`ConcurrentLruMap`](crate::ConcurrentLruMap) with expiry; see [`ExpiringLruMap`].
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let map: mapguard::expiry::ExpiringConcurrentLruMap<u8, u8> =
-    ///     mapguard::ConcurrentLruMap::builder(4).ttl(Duration::from_secs(5)).build();
-    /// # drop(map);
-    /// ```
-    pub type ExpiringConcurrentLruMap<K, V, S = DefaultHashBuilder, L = NoListener> =
-        crate::ConcurrentLruMap<K, V, S, L, Expiring>;
-
-    /// A [`ConcurrentBoundedMap`](crate::ConcurrentBoundedMap) with expiry; see
-    /// [`ExpiringLruMap`].
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let map: mapguard::expiry::ExpiringConcurrentBoundedMap<u8, u8> =
-    ///     mapguard::ConcurrentBoundedMap::builder(4).ttl(Duration::from_secs(5)).build();
-    /// # drop(map);
-    /// ```
-    pub type ExpiringConcurrentBoundedMap<K, V, S = DefaultHashBuilder, L = NoListener> =
-        crate::ConcurrentBoundedMap<K, V, S, L, Expiring>;
+        /// A [`ConcurrentBoundedMap`](crate::ConcurrentBoundedMap) with expiry; see
+        /// [`ExpiringLruMap`].
+        ///
+        /// ```
+        /// use std::time::Duration;
+        /// let map: mapguard::expiry::ExpiringConcurrentBoundedMap<u8, u8> =
+        ///     mapguard::ConcurrentBoundedMap::builder(4).ttl(Duration::from_secs(5)).build();
+        /// # drop(map);
+        /// ```
+        ExpiringConcurrentBoundedMap = ConcurrentBoundedMap;
+    }
 }
 
 pub use cause::RemovalCause;

@@ -216,6 +216,18 @@ macro_rules! builder {
                 }
             }
 
+            /// The same builder with a timer, which `set` configures (`ttl`, `idle`, `clock`,
+            /// `key_lifetimes`).
+            fn timed(
+                self,
+                set: impl FnOnce(&mut $crate::storage::expiry::Expiring),
+            ) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Timed<E>>
+            where
+                E: $crate::storage::expiry::Expiry,
+            {
+                self.retype(|settings, listener, value_cleanup| (settings.timed(set), listener, value_cleanup))
+            }
+
             /// The same builder with another listener; each kind's `listener` bounds it.
             fn with_listener<L2>(self, listener: L2) -> $builder<K, V, P, S, L2, C, E> {
                 self.retype(|settings, _, value_cleanup| (settings, listener, value_cleanup))
@@ -353,11 +365,8 @@ macro_rules! builder {
             #[doc = concat!("let map = ", $new, ".ttl(Duration::from_secs(30)).build();")]
             /// assert!(map.is_empty());
             /// ```
-            pub fn ttl(
-                self,
-                ttl: ::std::time::Duration,
-            ) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Timed<E>> {
-                self.retype(|settings, listener, value_cleanup| (settings.timed(|timer| timer.set_ttl(ttl)), listener, value_cleanup))
+            pub fn ttl(self, ttl: ::std::time::Duration) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Timed<E>> {
+                self.timed(|timer| timer.set_ttl(ttl))
             }
 
             /// Entries expire `idle` after they were last read or written. See
@@ -368,11 +377,8 @@ macro_rules! builder {
             #[doc = concat!("let map = ", $new, ".idle(Duration::from_secs(10)).build();")]
             /// assert!(map.is_empty());
             /// ```
-            pub fn idle(
-                self,
-                idle: ::std::time::Duration,
-            ) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Timed<E>> {
-                self.retype(|settings, listener, value_cleanup| (settings.timed(|timer| timer.set_idle(idle)), listener, value_cleanup))
+            pub fn idle(self, idle: ::std::time::Duration) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Timed<E>> {
+                self.timed(|timer| timer.set_idle(idle))
             }
 
             /// Records how long keys live before leaving, for P50/P95/P99 in
@@ -384,7 +390,7 @@ macro_rules! builder {
             /// assert!(map.is_empty());
             /// ```
             pub fn key_lifetimes(self) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Timed<E>> {
-                self.retype(|settings, listener, value_cleanup| (settings.timed($crate::storage::expiry::Expiring::record_key_lifetimes), listener, value_cleanup))
+                self.timed($crate::storage::expiry::Expiring::record_key_lifetimes)
             }
 
             /// The time source for `ttl`/`idle` (default:
@@ -400,11 +406,8 @@ macro_rules! builder {
             /// clock.advance(Duration::from_secs(1));
             /// assert!(map.is_empty());
             /// ```
-            pub fn clock(
-                self,
-                clock: impl $crate::expiry::Clock + 'static,
-            ) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Timed<E>> {
-                self.retype(|settings, listener, value_cleanup| (settings.timed(|timer| timer.set_clock(::std::sync::Arc::new(clock))), listener, value_cleanup))
+            pub fn clock(self, clock: impl $crate::expiry::Clock + 'static) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Timed<E>> {
+                self.timed(|timer| timer.set_clock(::std::sync::Arc::new(clock)))
             }
         }
 

@@ -47,51 +47,48 @@
 
 use std::sync::Arc;
 
-use crate::DefaultHashBuilder;
-use crate::hooks::NoListener;
 pub use crate::storage::expiry::{Weighed, WithWeights};
 
-/// An [`LruMap`](crate::LruMap) built with `weigher` or `max_weight` (and no `ttl`/`idle`):
-/// the name to write for such a map's type. With expiry too, it is
-/// `LruMap<K, V, S, L, Weighed<Expiring>>`.
-///
-/// ```
-/// use mapguard::weight::WeighedLruMap;
-///
-/// struct Pages {
-///     by_url: WeighedLruMap<String, Vec<u8>>,
-/// }
-/// let pages = Pages {
-///     by_url: mapguard::LruMap::builder(1_000)
-///         .weigher(|_url: &String, body: &Vec<u8>| body.len() as u64)
-///         .max_weight(1 << 20)
-///         .build(),
-/// };
-/// assert_eq!(pages.by_url.max_weight(), Some(1 << 20));
-/// ```
-pub type WeighedLruMap<K, V, S = DefaultHashBuilder, L = NoListener> =
-    crate::LruMap<K, V, S, L, Weighed>;
+state_aliases! { Weighed;
+    /// An [`LruMap`](crate::LruMap) built with `weigher` or `max_weight` (and no `ttl`/`idle`):
+    /// the name to write for such a map's type. With expiry too, it is
+    /// `LruMap<K, V, S, L, Weighed<Expiring>>`.
+    ///
+    /// ```
+    /// use mapguard::weight::WeighedLruMap;
+    ///
+    /// struct Pages {
+    ///     by_url: WeighedLruMap<String, Vec<u8>>,
+    /// }
+    /// let pages = Pages {
+    ///     by_url: mapguard::LruMap::builder(1_000)
+    ///         .weigher(|_url: &String, body: &Vec<u8>| body.len() as u64)
+    ///         .max_weight(1 << 20)
+    ///         .build(),
+    /// };
+    /// assert_eq!(pages.by_url.max_weight(), Some(1 << 20));
+    /// ```
+    WeighedLruMap = LruMap;
 
-/// A [`BoundedMap`](crate::BoundedMap) with a weight budget; see [`WeighedLruMap`].
-///
-/// ```
-/// let map: mapguard::weight::WeighedBoundedMap<u8, u8> =
-///     mapguard::BoundedMap::builder(4).max_weight(16).build();
-/// # drop(map);
-/// ```
-pub type WeighedBoundedMap<K, V, S = DefaultHashBuilder, L = NoListener> =
-    crate::BoundedMap<K, V, S, L, Weighed>;
+    /// A [`BoundedMap`](crate::BoundedMap) with a weight budget; see [`WeighedLruMap`].
+    ///
+    /// ```
+    /// let map: mapguard::weight::WeighedBoundedMap<u8, u8> =
+    ///     mapguard::BoundedMap::builder(4).max_weight(16).build();
+    /// # drop(map);
+    /// ```
+    WeighedBoundedMap = BoundedMap;
 
-/// A [`ConcurrentLruMap`](crate::ConcurrentLruMap) with a weight budget; see
-/// [`WeighedLruMap`].
-///
-/// ```
-/// let map: mapguard::weight::WeighedConcurrentLruMap<u8, u8> =
-///     mapguard::ConcurrentLruMap::builder(4).max_weight(16).build();
-/// # drop(map);
-/// ```
-pub type WeighedConcurrentLruMap<K, V, S = DefaultHashBuilder, L = NoListener> =
-    crate::ConcurrentLruMap<K, V, S, L, Weighed>;
+    /// A [`ConcurrentLruMap`](crate::ConcurrentLruMap) with a weight budget; see
+    /// [`WeighedLruMap`].
+    ///
+    /// ```
+    /// let map: mapguard::weight::WeighedConcurrentLruMap<u8, u8> =
+    ///     mapguard::ConcurrentLruMap::builder(4).max_weight(16).build();
+    /// # drop(map);
+    /// ```
+    WeighedConcurrentLruMap = ConcurrentLruMap;
+}
 
 /// A value that knows its weight: by convention, the heap bytes it owns (the map's own
 /// per-entry cost is not counted). `#[managed_map(max_bytes = ...)]` weighs values through it

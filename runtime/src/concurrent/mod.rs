@@ -104,15 +104,9 @@ use weak_table::traits::WeakElement;
 /// drop(cache);
 /// assert!(evicted.load(Ordering::Relaxed) >= 3_000 - 1_000);
 /// ```
-pub struct ConcurrentMap<
-    K,
-    V,
+pub struct ConcurrentMap<K, V, P, S = DefaultHashBuilder, L = NoListener, E = NoExpiry, C = Built>
+where
     P: Policy,
-    S = DefaultHashBuilder,
-    L = NoListener,
-    E = NoExpiry,
-    C = Built,
-> where
     L: ConcurrentListener<K, V>,
     E: Expiry,
 {
@@ -124,78 +118,65 @@ pub struct ConcurrentMap<
     config: PhantomData<fn() -> C>,
 }
 
-/// A concurrent map that evicts the least recently used entry of a key's shard when a new key
-/// arrives while the shard is full; the evicted value goes through the cleanup path with
-/// [`RemovalCause::Evicted`].
-///
-/// `get`, `update` and `get_or_insert_with` make an entry the most recent; `peek` and
-/// `contains_key` do not. All methods are O(1) average plus one lock unless noted.
-///
-/// # Examples
-///
-/// ```
-/// use mapguard::ConcurrentLruMap;
-/// use std::sync::Arc;
-///
-/// let cache = Arc::new(ConcurrentLruMap::new(10_000));
-/// let worker = {
-///     let cache = Arc::clone(&cache);
-///     std::thread::spawn(move || cache.insert("answer", 42))
-/// };
-/// worker.join().unwrap();
-/// assert_eq!(cache.get("answer"), Some(42));
-/// ```
-pub type ConcurrentLruMap<K, V, S = DefaultHashBuilder, L = NoListener, E = NoExpiry, C = Built> =
-    ConcurrentMap<K, V, Lru, S, L, E, C>;
+kind_aliases! { ConcurrentMap;
+    /// A concurrent map that evicts the least recently used entry of a key's shard when a new key
+    /// arrives while the shard is full; the evicted value goes through the cleanup path with
+    /// [`RemovalCause::Evicted`].
+    ///
+    /// `get`, `update` and `get_or_insert_with` make an entry the most recent; `peek` and
+    /// `contains_key` do not. All methods are O(1) average plus one lock unless noted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mapguard::ConcurrentLruMap;
+    /// use std::sync::Arc;
+    ///
+    /// let cache = Arc::new(ConcurrentLruMap::new(10_000));
+    /// let worker = {
+    ///     let cache = Arc::clone(&cache);
+    ///     std::thread::spawn(move || cache.insert("answer", 42))
+    /// };
+    /// worker.join().unwrap();
+    /// assert_eq!(cache.get("answer"), Some(42));
+    /// ```
+    ConcurrentLruMap = Lru;
 
-/// A [`ConcurrentMap`] whose shards evict as an [`AdaptiveMap`](crate::AdaptiveMap) does (each
-/// shard adapts to what it sees). `&self` methods, hooks outside the locks.
-///
-/// ```
-/// let cache = mapguard::ConcurrentAdaptiveMap::builder(1_000).shards(4).build();
-/// std::thread::scope(|s| {
-///     for t in 0..2 {
-///         let cache = &cache;
-///         s.spawn(move || (0..2_000).for_each(|i| cache.insert(i * 2 + t, i)));
-///     }
-/// });
-/// assert!(cache.len() <= 1_000);
-/// ```
-pub type ConcurrentAdaptiveMap<
-    K,
-    V,
-    S = DefaultHashBuilder,
-    L = NoListener,
-    E = NoExpiry,
-    C = Built,
-> = ConcurrentMap<K, V, Adaptive, S, L, E, C>;
+    /// A [`ConcurrentMap`] whose shards evict as an [`AdaptiveMap`](crate::AdaptiveMap) does (each
+    /// shard adapts to what it sees). `&self` methods, hooks outside the locks.
+    ///
+    /// ```
+    /// let cache = mapguard::ConcurrentAdaptiveMap::builder(1_000).shards(4).build();
+    /// std::thread::scope(|s| {
+    ///     for t in 0..2 {
+    ///         let cache = &cache;
+    ///         s.spawn(move || (0..2_000).for_each(|i| cache.insert(i * 2 + t, i)));
+    ///     }
+    /// });
+    /// assert!(cache.len() <= 1_000);
+    /// ```
+    ConcurrentAdaptiveMap = Adaptive;
 
-/// A concurrent map that never evicts: when the key's shard is full,
-/// [`try_insert`](ConcurrentMap::try_insert) of a new key fails and hands the key and value
-/// back. Updating a key already present always succeeds.
-///
-/// All methods are O(1) average plus one lock unless noted.
-///
-/// # Examples
-///
-/// ```
-/// use mapguard::ConcurrentBoundedMap;
-///
-/// let open = ConcurrentBoundedMap::new(2); // small: one shard, so the bound is exact
-/// open.try_insert("a", 1)?;
-/// open.try_insert("b", 2)?;
-/// let rejected = open.try_insert("c", 3).unwrap_err();
-/// assert_eq!(rejected.into_inner(), ("c", 3));
-/// # Ok::<(), mapguard::CapacityError<&str, i32>>(())
-/// ```
-pub type ConcurrentBoundedMap<
-    K,
-    V,
-    S = DefaultHashBuilder,
-    L = NoListener,
-    E = NoExpiry,
-    C = Built,
-> = ConcurrentMap<K, V, Reject, S, L, E, C>;
+    /// A concurrent map that never evicts: when the key's shard is full,
+    /// [`try_insert`](ConcurrentMap::try_insert) of a new key fails and hands the key and value
+    /// back. Updating a key already present always succeeds.
+    ///
+    /// All methods are O(1) average plus one lock unless noted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mapguard::ConcurrentBoundedMap;
+    ///
+    /// let open = ConcurrentBoundedMap::new(2); // small: one shard, so the bound is exact
+    /// open.try_insert("a", 1)?;
+    /// open.try_insert("b", 2)?;
+    /// let rejected = open.try_insert("c", 3).unwrap_err();
+    /// assert_eq!(rejected.into_inner(), ("c", 3));
+    /// # Ok::<(), mapguard::CapacityError<&str, i32>>(())
+    /// ```
+    ConcurrentBoundedMap = Reject;
+}
 
 /// One shard: a managed map whose departures wait in [`Departures`] until the lock is released.
 type MapShard<K, V, P, S, E> = RawMap<K, V, P, S, Departures<K, V>, Tagged<E>>;

@@ -72,17 +72,16 @@ type WeakShard<K, V, P, S, E> = WeakKeyMap<K, V, P, S, Departures<K, V>, Tagged<
 /// assert_eq!(collected.load(Ordering::Relaxed), 1);
 /// ```
 pub struct ConcurrentWeakKeyMap<
-    K,
+    K: WeakElement,
     V,
-    P: Policy = Lru,
+    P = Lru,
     S = DefaultHashBuilder,
     L = NoListener,
-    E = NoExpiry,
+    E: Expiry = NoExpiry,
     C = Built,
 > where
-    K: WeakElement,
+    P: Policy,
     L: ConcurrentListener<K, V>,
-    E: Expiry,
 {
     /// Shards picked by the hash of what the key points to.
     sharded: Handle<WeakShard<K, V, P, S, E>, S, L>,

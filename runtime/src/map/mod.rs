@@ -106,15 +106,8 @@ use std::panic::Location;
 /// drop(cache);
 /// assert_eq!(evicted, ["b"]);
 /// ```
-pub struct ManagedMap<
-    K,
-    V,
-    P: Policy,
-    S = DefaultHashBuilder,
-    L = NoListener,
-    E = NoExpiry,
-    C = Built,
-> where
+pub struct ManagedMap<K, V, P, S = DefaultHashBuilder, L = NoListener, E = NoExpiry, C = Built>
+where
     P: Policy,
     L: RemovalListener<K, V>,
     E: Expiry,
@@ -127,89 +120,88 @@ pub struct ManagedMap<
     config: PhantomData<fn() -> C>,
 }
 
-/// A map that evicts its least recently used entry when a new key arrives while full; the
-/// evicted value goes through the cleanup path with [`RemovalCause::Evicted`](crate::RemovalCause::Evicted).
-///
-/// `get`, `get_mut` and `entry` make an entry the most recent; `peek`, `peek_mut` and
-/// `contains_key` do not. Iteration runs from most to least recently used.
-///
-/// All methods are O(1) average unless noted.
-///
-/// # Examples
-///
-/// ```
-/// use mapguard::LruMap;
-///
-/// let mut cache = LruMap::new(2);
-/// cache.insert(1, "one");
-/// cache.insert(2, "two");
-/// assert_eq!(cache.get(&1), Some(&"one"));
-/// cache.insert(3, "three"); // 2 was the least recently used
-/// assert_eq!(cache.keys().copied().collect::<Vec<_>>(), [3, 1]);
-/// ```
-pub type LruMap<K, V, S = DefaultHashBuilder, L = NoListener, E = NoExpiry, C = Built> =
-    ManagedMap<K, V, Lru, S, L, E, C>;
+kind_aliases! { ManagedMap;
+    /// A map that evicts its least recently used entry when a new key arrives while full; the
+    /// evicted value goes through the cleanup path with [`RemovalCause::Evicted`](crate::RemovalCause::Evicted).
+    ///
+    /// `get`, `get_mut` and `entry` make an entry the most recent; `peek`, `peek_mut` and
+    /// `contains_key` do not. Iteration runs from most to least recently used.
+    ///
+    /// All methods are O(1) average unless noted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mapguard::LruMap;
+    ///
+    /// let mut cache = LruMap::new(2);
+    /// cache.insert(1, "one");
+    /// cache.insert(2, "two");
+    /// assert_eq!(cache.get(&1), Some(&"one"));
+    /// cache.insert(3, "three"); // 2 was the least recently used
+    /// assert_eq!(cache.keys().copied().collect::<Vec<_>>(), [3, 1]);
+    /// ```
+    LruMap = Lru;
 
-/// A map that never evicts: when full, [`try_insert`](ManagedMap::try_insert) of a new key
-/// fails and hands the key and value back. Updating a key already present always succeeds.
-///
-/// For tables that must not silently lose entries (registrations, open handles). Reads do not
-/// reorder; iteration runs from most to least recently written.
-///
-/// All methods are O(1) average unless noted.
-///
-/// # Examples
-///
-/// ```
-/// use mapguard::BoundedMap;
-///
-/// let mut open = BoundedMap::new(2);
-/// open.try_insert("a", 1)?;
-/// open.try_insert("b", 2)?;
-/// open.try_insert("a", 10)?; // updating is fine when full
-/// let rejected = open.try_insert("c", 3).unwrap_err();
-/// assert_eq!(rejected.into_inner(), ("c", 3));
-/// assert_eq!(open.get("a"), Some(&10));
-/// # Ok::<(), mapguard::CapacityError<&str, i32>>(())
-/// ```
-pub type BoundedMap<K, V, S = DefaultHashBuilder, L = NoListener, E = NoExpiry, C = Built> =
-    ManagedMap<K, V, Reject, S, L, E, C>;
+    /// A map that never evicts: when full, [`try_insert`](ManagedMap::try_insert) of a new key
+    /// fails and hands the key and value back. Updating a key already present always succeeds.
+    ///
+    /// For tables that must not silently lose entries (registrations, open handles). Reads do not
+    /// reorder; iteration runs from most to least recently written.
+    ///
+    /// All methods are O(1) average unless noted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mapguard::BoundedMap;
+    ///
+    /// let mut open = BoundedMap::new(2);
+    /// open.try_insert("a", 1)?;
+    /// open.try_insert("b", 2)?;
+    /// open.try_insert("a", 10)?; // updating is fine when full
+    /// let rejected = open.try_insert("c", 3).unwrap_err();
+    /// assert_eq!(rejected.into_inner(), ("c", 3));
+    /// assert_eq!(open.get("a"), Some(&10));
+    /// # Ok::<(), mapguard::CapacityError<&str, i32>>(())
+    /// ```
+    BoundedMap = Reject;
 
-/// A map that evicts by an adaptive blend of recency and frequency when a new key arrives
-/// while full; the evicted value goes through the cleanup path with
-/// [`RemovalCause::Evicted`](crate::RemovalCause::Evicted).
-///
-/// For caches, where the hit ratio is what counts: on recorded traces it keeps LRU's hits where
-/// recency rules and a frequency-based cache's where loops and scans defeat LRU (see the
-/// README's "Choosing a policy"). A hit writes one byte and relinks nothing, so `get` costs
-/// about what a lookup in a plain hash map does. The policy is an S3-FIFO variant: new keys
-/// serve a probation in a small FIFO queue, keys hit during it move on to a main queue (a
-/// CLOCK), and keys that return soon after leaving (remembered by 16-bit fingerprints, never
-/// their values) move the probation's length, as ARC adapts its lists.
-///
-/// It has [`LruMap`]'s methods, except `peek_lru`/`pop_lru` (there is no least recently used
-/// entry to name). Iteration runs through the main queue, then the probation queue, each from
-/// most to least recently arrived. All methods are O(1) average (an eviction amortized) unless
-/// noted.
-///
-/// # Examples
-///
-/// ```
-/// use mapguard::AdaptiveMap;
-///
-/// let mut cache = AdaptiveMap::new(100);
-/// for round in 0..3 {
-///     for key in 0..150 {
-///         if cache.get(&key).is_none() {
-///             cache.insert(key, round);
-///         }
-///     }
-/// }
-/// // A loop bigger than the cache: LRU would hit nothing in rounds two and three.
-/// assert!(cache.len() == 100);
-/// ```
-pub type AdaptiveMap<K, V, S = DefaultHashBuilder, L = NoListener, E = NoExpiry, C = Built> =
-    ManagedMap<K, V, Adaptive, S, L, E, C>;
+    /// A map that evicts by an adaptive blend of recency and frequency when a new key arrives
+    /// while full; the evicted value goes through the cleanup path with
+    /// [`RemovalCause::Evicted`](crate::RemovalCause::Evicted).
+    ///
+    /// For caches, where the hit ratio is what counts: on recorded traces it keeps LRU's hits where
+    /// recency rules and a frequency-based cache's where loops and scans defeat LRU (see the
+    /// README's "Choosing a policy"). A hit writes one byte and relinks nothing, so `get` costs
+    /// about what a lookup in a plain hash map does. The policy is an S3-FIFO variant: new keys
+    /// serve a probation in a small FIFO queue, keys hit during it move on to a main queue (a
+    /// CLOCK), and keys that return soon after leaving (remembered by 16-bit fingerprints, never
+    /// their values) move the probation's length, as ARC adapts its lists.
+    ///
+    /// It has [`LruMap`]'s methods, except `peek_lru`/`pop_lru` (there is no least recently used
+    /// entry to name). Iteration runs through the main queue, then the probation queue, each from
+    /// most to least recently arrived. All methods are O(1) average (an eviction amortized) unless
+    /// noted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mapguard::AdaptiveMap;
+    ///
+    /// let mut cache = AdaptiveMap::new(100);
+    /// for round in 0..3 {
+    ///     for key in 0..150 {
+    ///         if cache.get(&key).is_none() {
+    ///             cache.insert(key, round);
+    ///         }
+    ///     }
+    /// }
+    /// // A loop bigger than the cache: LRU would hit nothing in rounds two and three.
+    /// assert!(cache.len() == 100);
+    /// ```
+    AdaptiveMap = Adaptive;
+}
 
 impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry, C> ManagedMap<K, V, P, S, L, E, C> {
     /// The public face of `raw`.

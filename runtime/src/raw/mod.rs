@@ -1621,7 +1621,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
         leaving: &mut Departures<K, V>,
     ) -> Result<Option<(K, V)>, CapacityError<K, V>> {
         if self.has_budget() {
-            return self.try_replace_weighed(key, value, leaving);
+            return self.try_replace_weighed(leaving, key, value);
         }
         match self.upsert(key, value, leaving) {
             Ok(replaced) => Ok(replaced),
@@ -1642,9 +1642,9 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     #[inline(never)]
     fn try_replace_weighed(
         &mut self,
+        leaving: &mut Departures<K, V>,
         key: K,
         value: V,
-        leaving: &mut Departures<K, V>,
     ) -> Result<Option<(K, V)>, CapacityError<K, V>> {
         let hash = self.store.hash(&key);
         self.expire_some(leaving);

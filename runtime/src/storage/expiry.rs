@@ -457,6 +457,28 @@ timer_only! {
     Expiring => |expiring| expiring;
 }
 
+/// The methods of a per-entry part that adds to a state `E` held in `.0`: the timer is `E`'s,
+/// and configuring or splitting goes through to `E`.
+macro_rules! wraps_a_state {
+    () => {
+        #[inline]
+        fn timer(&self) -> &E::Timer {
+            self.0.timer()
+        }
+        #[inline]
+        fn timer_mut(&mut self) -> &mut E::Timer {
+            self.0.timer_mut()
+        }
+        fn configured(ttl: Option<Duration>, idle: Option<Duration>) -> Self {
+            Self(E::configured(ttl, idle))
+        }
+        fn split(&self) -> Self {
+            Self(self.0.split())
+        }
+    };
+}
+pub(crate) use wraps_a_state;
+
 /// Entries carry a weight ([`crate::weight`]): the per-entry state a builder's `weigher` or
 /// `max_weight` (or `#[managed_map(max_bytes = ...)]`) gives a map, over its expiry `E`. One
 /// `u64` per entry; maps without it keep none and run no weight code.
@@ -482,24 +504,11 @@ impl<E: Expiry> sealed::ExpiryState for Weighed<E> {
     const WEIGHED: bool = true;
     const SCOPE_TAGS: bool = E::SCOPE_TAGS;
     const SELF_SETTLING: bool = E::SELF_SETTLING;
-    #[inline]
-    fn timer(&self) -> &E::Timer {
-        self.0.timer()
-    }
-    #[inline]
-    fn timer_mut(&mut self) -> &mut E::Timer {
-        self.0.timer_mut()
-    }
+    wraps_a_state!();
     fn into_timed(self) -> Self::Timed {
         Weighed(self.0.into_timed())
     }
     fn into_weighed(self) -> Self {
         self
-    }
-    fn configured(ttl: Option<Duration>, idle: Option<Duration>) -> Self {
-        Self(E::configured(ttl, idle))
-    }
-    fn split(&self) -> Self {
-        Self(self.0.split())
     }
 }

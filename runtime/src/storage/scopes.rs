@@ -948,25 +948,12 @@ impl<E: Expiry, const SETTLES: bool> ExpiryState for Tagged<E, SETTLES> {
     const WEIGHED: bool = E::WEIGHED;
     const SCOPE_TAGS: bool = true;
     const SELF_SETTLING: bool = SETTLES;
-    #[inline]
-    fn timer(&self) -> &E::Timer {
-        self.0.timer()
-    }
-    #[inline]
-    fn timer_mut(&mut self) -> &mut E::Timer {
-        self.0.timer_mut()
-    }
+    crate::storage::expiry::wraps_a_state!();
     fn into_timed(self) -> Self::Timed {
         Tagged(self.0.into_timed())
     }
     fn into_weighed(self) -> Self::Weighed {
         Tagged(self.0.into_weighed())
-    }
-    fn configured(ttl: Option<Duration>, idle: Option<Duration>) -> Self {
-        Self(E::configured(ttl, idle))
-    }
-    fn split(&self) -> Self {
-        Self(self.0.split())
     }
 }
 

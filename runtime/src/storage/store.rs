@@ -438,13 +438,7 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: EvictionOrder> Store<K, V, S, E, 
         // and then nothing may have changed (see `ManagedMap`'s "When `Hash` or `Eq` panics").
         // The rehash hashes only the nodes already there, so `index` need not exist yet.
         self.reserve_table_slot();
-        let Self {
-            nodes,
-            table,
-            hasher,
-            ..
-        } = self;
-        table.insert_unique(hash, index, |&i| hash_key(hasher, &nodes[i as usize].key));
+        self.index_as(hash, index);
         if E::ENABLED {
             let now = self.stamps.timer().now();
             self.stamps.timer_mut().push(now);
@@ -493,14 +487,21 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: EvictionOrder> Store<K, V, S, E, 
             let now = self.stamps.timer().now();
             self.stamps.timer_mut().reborn(victim as usize, now);
         }
+        self.index_as(hash, victim);
+        (old_key, old_value)
+    }
+
+    /// Puts slab position `index` in the table under `hash`; the caller made room first
+    /// (`reserve_table_slot`), so nothing rehashes.
+    #[inline]
+    fn index_as(&mut self, hash: u64, index: u32) {
         let Self {
             nodes,
             table,
             hasher,
             ..
         } = self;
-        table.insert_unique(hash, victim, |&i| hash_key(hasher, &nodes[i as usize].key));
-        (old_key, old_value)
+        table.insert_unique(hash, index, |&i| hash_key(hasher, &nodes[i as usize].key));
     }
 
     /// Removes the entry at `index`, returning it. O(1) average; may shrink the storage.

@@ -183,13 +183,14 @@ type Inner<K, V, P, L, E> = RawMap<Weakly<K>, V, P, StoredHash, Unwrapped<L>, E>
 pub struct WeakKeyMap<
     K,
     V,
-    P: Policy = Lru,
+    P = Lru,
     S = DefaultHashBuilder,
     L = NoListener,
     E = NoExpiry,
     C = Built,
 > where
     K: WeakElement,
+    P: Policy,
     L: RemovalListener<K, V>,
     E: Expiry,
 {
@@ -1241,18 +1242,13 @@ impl<K: WeakElement, V, P: Policy, S, E: Expiry, C> Shard
 /// map.insert(Rc::clone(&key), 1);
 /// assert_eq!(map["a"], 1);
 /// ```
-impl<
-    K: WeakKey,
-    Q: Hash + Eq + ?Sized,
-    V,
-    P: Policy,
-    S: BuildHasher,
-    L: RemovalListener<K, V>,
-    E: Expiry,
-    C,
-> core::ops::Index<&Q> for WeakKeyMap<K, V, P, S, L, E, C>
+impl<K: WeakKey, Q: ?Sized, V, P: Policy, S, L, E: Expiry, C> core::ops::Index<&Q>
+    for WeakKeyMap<K, V, P, S, L, E, C>
 where
     K::Key: Borrow<Q>,
+    Q: Hash + Eq,
+    S: BuildHasher,
+    L: RemovalListener<K, V>,
 {
     type Output = V;
 
@@ -1288,15 +1284,12 @@ impl<K: WeakKey, V: PartialEq, P: Policy, S: BuildHasher, L: RemovalListener<K, 
     }
 }
 
-impl<
-    K: WeakElement,
-    V,
-    P: Policy,
+impl<K: WeakElement, V, P: Policy, S, L, E: Expiry, C> Default
+    for WeakKeyMap<K, V, P, S, L, E, Configured<C>>
+where
     S: BuildHasher + Default,
     L: RemovalListener<K, V> + Default,
-    E: Expiry,
     C: FieldConfig<K, V, L>,
-> Default for WeakKeyMap<K, V, P, S, L, E, Configured<C>>
 {
     /// An empty map configured by its configuration type `C`. A `MAX` of 0 fails to compile.
     #[track_caller]

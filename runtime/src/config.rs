@@ -131,7 +131,7 @@ pub(crate) fn budget<K, V, L, C: FieldConfig<K, V, L>, E: Expiry>() -> Option<(u
         );
     };
     C::MAX_WEIGHT?;
-    crate::settings::budget(C::MAX_WEIGHT, C::WEIGHER.map(Weigher::Function))
+    crate::builder::budget(C::MAX_WEIGHT, C::WEIGHER.map(Weigher::Function))
 }
 
 /// What every configured map starts from: its bound, per-entry state, lifetime and name. A

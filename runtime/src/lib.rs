@@ -105,6 +105,7 @@ macro_rules! state_aliases {
     )*};
 }
 
+pub mod builder;
 mod cause;
 pub mod concurrent;
 pub mod config;
@@ -121,7 +122,6 @@ pub mod registry;
 pub mod scope;
 #[cfg(feature = "serde")]
 mod serde_support;
-mod settings;
 mod stats;
 mod storage;
 pub mod testing;
@@ -130,20 +130,6 @@ pub mod testing;
 pub mod tower;
 pub mod weak;
 pub mod weight;
-
-/// What the builders share: the value-cleanup states of their type parameter `C`. Each map
-/// kind has its own builder: [`map::Builder`], [`weak::Builder`], [`concurrent::Builder`].
-///
-/// ```
-/// use mapguard::builder::{NoValueCleanup, ValueCleanup};
-/// let plain = mapguard::LruMap::<u8, u8>::builder(4); // C = NoValueCleanup
-/// # let _: mapguard::map::Builder<u8, u8, mapguard::policy::Lru, mapguard::DefaultHashBuilder,
-/// #     mapguard::hooks::NoListener, NoValueCleanup> = plain;
-/// # let _ = ValueCleanup;
-/// ```
-pub mod builder {
-    pub use crate::settings::{NoValueCleanup, ValueCleanup};
-}
 
 /// Clocks and expiry: what `ttl`/`idle` on a builder measure time with.
 ///

@@ -5,10 +5,10 @@ use core::hash::BuildHasher;
 
 use weak_table::traits::WeakKey;
 
+use crate::builder::builder;
 use crate::concurrent::{ConcurrentMap, ConcurrentWeakKeyMap, Parts};
 use crate::hooks::ConcurrentListener;
 use crate::policy::{Lru, Policy};
-use crate::settings::builder;
 use crate::storage::expiry::Expiry;
 
 builder! {
@@ -34,7 +34,7 @@ hooks = ConcurrentMap, ConcurrentListenerOf, Fn [+ Send + Sync], where [S: Clone
     note = "It runs on the thread that made the entry leave, after the shard's lock is released, possibly on several threads at once.";
 }
 
-impl<K, V, P: Policy, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
+impl<K, V, P: Policy, S, L, Vc, E: Expiry> Builder<K, V, P, S, L, Vc, E> {
     /// Splits the map into `shards` shards, each with its own lock (rounded up to a power of
     /// two, at most 65,536, and never more than `max`: each shard holds at least one entry).
     /// More shards mean less contention and a looser bound: the map holds fewer than
@@ -60,7 +60,7 @@ impl<K, V, P: Policy, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
         P: Policy,
         S: Clone,
     {
-        let budget = crate::settings::budget(self.settings.max_weight, self.weigher);
+        let budget = crate::builder::budget(self.settings.max_weight, self.weigher);
         let (parts, expiry) = Parts::from_settings(self.settings, wrap(self.listener));
         ConcurrentMap::from_parts(parts, &expiry, budget)
     }
@@ -91,7 +91,7 @@ hooks = ConcurrentWeakKeyMap, ConcurrentListenerOf, Fn [+ Send + Sync],
     note = "It runs on the thread that made the entry leave, after the shard's lock is released, possibly on several threads at once; the key is the entry's `Weak`, dead for [`Collected`](crate::RemovalCause::Collected) entries.";
 }
 
-impl<K, V, P: Policy, S, L, C, E: Expiry> WeakKeyBuilder<K, V, P, S, L, C, E> {
+impl<K, V, P: Policy, S, L, Vc, E: Expiry> WeakKeyBuilder<K, V, P, S, L, Vc, E> {
     /// Splits the map into `shards` shards (rounded up to a power of two, at most 65,536, and
     /// never more than `max`). See [`concurrent::Builder::shards`](crate::concurrent::Builder::shards).
     ///
@@ -106,15 +106,15 @@ impl<K, V, P: Policy, S, L, C, E: Expiry> WeakKeyBuilder<K, V, P, S, L, C, E> {
     }
 }
 
-impl<K: WeakKey, V, P: Policy, S: BuildHasher + Clone, L, C, E: Expiry>
-    WeakKeyBuilder<K, V, P, S, L, C, E>
+impl<K: WeakKey, V, P: Policy, S: BuildHasher + Clone, L, Vc, E: Expiry>
+    WeakKeyBuilder<K, V, P, S, L, Vc, E>
 {
     /// The one way a map is made; the listener wrapped as the cleanup state says.
     fn build_with<L2: ConcurrentListener<K, V>>(
         self,
         wrap: impl FnOnce(L) -> L2,
     ) -> ConcurrentWeakKeyMap<K, V, P, S, L2, E> {
-        let budget = crate::settings::budget(self.settings.max_weight, self.weigher);
+        let budget = crate::builder::budget(self.settings.max_weight, self.weigher);
         let (parts, expiry) = Parts::from_settings(self.settings, wrap(self.listener));
         ConcurrentWeakKeyMap::from_parts(parts, &expiry, budget)
     }

@@ -181,7 +181,7 @@ kind_aliases! { ConcurrentMap;
 /// One shard: a managed map whose departures wait in [`Departures`] until the lock is released.
 type MapShard<K, V, P, S, E> = RawMap<K, V, P, S, Departures<K, V>, Tagged<E>>;
 
-crate::settings::constructors! {
+crate::builder::constructors! {
     bounded ConcurrentMap, Builder;
     /// An empty map holding at most `max` entries (within the tolerance described on
     /// [`ConcurrentMap`]), with the default hasher, shard count and no hooks.

@@ -21,13 +21,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::lock::ShardLock;
 use crate::RemovalCause;
+use crate::builder::{Settings, assert_valid_max};
 use crate::departures::{Departed, Resize, Settle, Shard};
 use crate::hooks::ConcurrentListener;
 use crate::maintenance::{self, Maintain};
 use crate::panics::HookPanics;
 use crate::registry::{self, MapMetrics};
 use crate::scope::{Lifetime, ManagedCache};
-use crate::settings::{Settings, assert_valid_max};
 use crate::stats::MapStats;
 use crate::storage::expiry::Expiry;
 use crate::storage::order::EvictionOrder;

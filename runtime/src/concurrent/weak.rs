@@ -92,7 +92,7 @@ pub struct ConcurrentWeakKeyMap<
     config: PhantomData<fn() -> C>,
 }
 
-crate::settings::constructors!(weak ConcurrentWeakKeyMap, WeakKeyBuilder, sync::Arc);
+crate::builder::constructors!(weak ConcurrentWeakKeyMap, WeakKeyBuilder, sync::Arc);
 
 // Building hashes no key, so it needs no `Hash` of the pointee (see `WeakKeyMap`).
 impl<

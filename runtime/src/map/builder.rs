@@ -1,10 +1,10 @@
 //! [`Builder`]: hooks, hasher, expiry and name for a new [`ManagedMap`].
 
+use crate::builder::builder;
 use crate::hooks::RemovalListener;
 use crate::map::ManagedMap;
 use crate::policy::Policy;
 use crate::raw::RawMap;
-use crate::settings::builder;
 use crate::storage::expiry::Expiry;
 use crate::storage::store::Store;
 
@@ -50,7 +50,7 @@ new = "mapguard::LruMap::<u64, u64>::builder(8)", conn = "mapguard::LruMap::<u64
 hooks = ManagedMap, ListenerOf, FnMut [], where [], note = "";
 }
 
-impl<K, V, P: Policy, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
+impl<K, V, P: Policy, S, L, Vc, E: Expiry> Builder<K, V, P, S, L, Vc, E> {
     /// The one way a map is made; the listener wrapped as the cleanup state says.
     fn build_with<L2: RemovalListener<K, V>>(
         self,
@@ -58,7 +58,7 @@ impl<K, V, P: Policy, S, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
     ) -> ManagedMap<K, V, P, S, L2, E> {
         let mut settings = self.settings;
         let name = settings.take_name();
-        let budget = crate::settings::budget(settings.max_weight, self.weigher);
+        let budget = crate::builder::budget(settings.max_weight, self.weigher);
         let map = RawMap::from_parts(
             Store::with_capacity(
                 settings.max,

@@ -213,7 +213,7 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry, C> ManagedMap<K, V
     }
 }
 
-crate::settings::constructors! {
+crate::builder::constructors! {
     bounded ManagedMap, Builder;
     /// An empty map holding at most `max` entries, with the default hasher and no hooks.
     /// Allocates nothing until the first insert.

@@ -13,6 +13,7 @@ use std::panic::Location;
 use hashbrown::DefaultHashBuilder;
 
 use crate::RemovalCause;
+use crate::builder::assert_valid_max;
 use crate::departures::{Departed, Departures, Resize, Settle, Shard};
 use crate::error::CapacityError;
 use crate::hooks::{NoListener, RemovalListener};
@@ -20,7 +21,6 @@ use crate::panics::HookPanics;
 use crate::policy::{Evicting, Lru, OrderOf, Policy, Reject};
 use crate::registry::{self, MapMetrics};
 use crate::scope::{Lifetime, ManagedCache};
-use crate::settings::assert_valid_max;
 use crate::stats::MapStats;
 use crate::storage::expiry::{Expiry, NoExpiry};
 use crate::storage::scopes::ScopeTags;

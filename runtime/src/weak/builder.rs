@@ -4,9 +4,9 @@ use core::hash::BuildHasher;
 
 use weak_table::traits::WeakKey;
 
+use crate::builder::builder;
 use crate::hooks::RemovalListener;
 use crate::policy::{Lru, Policy};
-use crate::settings::builder;
 use crate::storage::expiry::Expiry;
 use crate::storage::store::Store;
 use crate::weak::{StoredHash, WeakKeyMap};
@@ -40,7 +40,7 @@ hooks = WeakKeyMap, ListenerOf, FnMut [], where [K: WeakKey, S: BuildHasher,],
     note = "The key is the entry's `Weak`, dead for [`Collected`](crate::RemovalCause::Collected) entries.";
 }
 
-impl<K: WeakKey, V, P: Policy, S: BuildHasher, L, C, E: Expiry> Builder<K, V, P, S, L, C, E> {
+impl<K: WeakKey, V, P: Policy, S: BuildHasher, L, Vc, E: Expiry> Builder<K, V, P, S, L, Vc, E> {
     /// The one way a map is made; the listener wrapped as the cleanup state says.
     fn build_with<L2: RemovalListener<K, V>>(
         self,
@@ -48,7 +48,7 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L, C, E: Expiry> Builder<K, V, P,
     ) -> WeakKeyMap<K, V, P, S, L2, E> {
         let mut settings = self.settings;
         let name = settings.take_name();
-        let budget = crate::settings::budget(settings.max_weight, self.weigher);
+        let budget = crate::builder::budget(settings.max_weight, self.weigher);
         WeakKeyMap::from_parts(
             Store::with_capacity(settings.max, StoredHash, settings.expiry, settings.capacity),
             wrap(self.listener),

@@ -207,7 +207,7 @@ pub struct WeakKeyMap<
     config: PhantomData<fn() -> C>,
 }
 
-crate::settings::constructors!(weak WeakKeyMap, Builder, rc::Rc);
+crate::builder::constructors!(weak WeakKeyMap, Builder, rc::Rc);
 
 // Nothing here hashes a key, so it holds for any `Weak<T>`: a struct naming this type
 // compiles, and `#[managed_map(weak_keys)]` reports a pointee without `Hash`/`Eq` once, at

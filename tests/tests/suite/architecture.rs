@@ -10,7 +10,7 @@ const LAYERS: &[&[&str]] = &[
     &["hooks", "panics", "maintenance"],
     &["departures"],
     &["scope", "stats"],
-    &["settings", "config"],
+    &["builder", "config"],
     &["registry"],
     &["raw"],
     &["map"],

@@ -1,8 +1,21 @@
-//! What every builder sets, whichever map it builds: bound, hasher, lifetime, expiry, name.
+//! What the builders share: the value-cleanup states of their type parameter `Vc`
+//! ([`NoValueCleanup`], [`ValueCleanup`]), the settings every builder sets whichever map it
+//! builds (bound, hasher, lifetime, expiry, name), and the macros that write each builder and
+//! each kind's constructors once. Each map kind has a builder of its own: [`map::Builder`],
+//! [`weak::Builder`], [`concurrent::Builder`]. This module knows no map kind, so imports go one
+//! way.
 //!
-//! Each map kind has a builder of its own in its folder (`map::Builder`, `weak::Builder`,
-//! `concurrent::Builder`); they share this state and, through [`settings_methods!`], the
-//! methods that set it. This module knows no map kind, so imports go one way.
+//! ```
+//! use mapguard::builder::{NoValueCleanup, ValueCleanup};
+//! let plain = mapguard::LruMap::<u8, u8>::builder(4); // Vc = NoValueCleanup
+//! # let _: mapguard::map::Builder<u8, u8, mapguard::policy::Lru, mapguard::DefaultHashBuilder,
+//! #     mapguard::hooks::NoListener, NoValueCleanup> = plain;
+//! # let _ = ValueCleanup;
+//! ```
+//!
+//! [`map::Builder`]: crate::map::Builder
+//! [`weak::Builder`]: crate::weak::Builder
+//! [`concurrent::Builder`]: crate::concurrent::Builder
 
 use std::borrow::Cow;
 use std::panic::Location;
@@ -161,7 +174,7 @@ impl<S, E: Expiry> Settings<S, E> {
 }
 
 /// Declares a builder: the struct (fields `settings`, `listener`, `value_cleanup`, `marker`;
-/// parameters `<K, V, P, S, L, C, E>`), its `new`, the setters every builder shares, and its
+/// parameters `<K, V, P, S, L, Vc, E>`), its `new`, the setters every builder shares, and its
 /// hooks and `build` — written once here. `new` and `conn` are builder expressions for the doc
 /// examples (`u64` keys, or `Weak<u64>` ones, and `u64` values; `Conn` values); `key` is that
 /// key type. `hooks` names the map the builder makes, the trait its listeners meet
@@ -183,27 +196,27 @@ macro_rules! builder {
             P $(= $policy)?,
             S = $crate::DefaultHashBuilder,
             L = $crate::hooks::NoListener,
-            C = $crate::settings::NoValueCleanup,
+            Vc = $crate::builder::NoValueCleanup,
             E = $crate::storage::expiry::NoExpiry,
         > {
-            settings: $crate::settings::Settings<S, E>,
+            settings: $crate::builder::Settings<S, E>,
             listener: L,
-            value_cleanup: C,
+            value_cleanup: Vc,
             /// What entries weigh, if weighed ([`crate::weight`]).
             weigher: Option<$crate::storage::weigher::Weigher<K, V>>,
-            marker: $crate::settings::TypeMarker<K, V, P>,
+            marker: $crate::builder::TypeMarker<K, V, P>,
         }
 
-        impl<K, V, P: Policy, S, L, C, E> $builder<K, V, P, S, L, C, E> {
+        impl<K, V, P: Policy, S, L, Vc, E> $builder<K, V, P, S, L, Vc, E> {
             /// The same builder with its settings, listener and cleanup state passed through
             /// `change`: the one place a setter that changes a type parameter rebuilds it.
             fn retype<S2, L2, C2, E2>(
                 self,
                 change: impl FnOnce(
-                    $crate::settings::Settings<S, E>,
+                    $crate::builder::Settings<S, E>,
                     L,
-                    C,
-                ) -> ($crate::settings::Settings<S2, E2>, L2, C2),
+                    Vc,
+                ) -> ($crate::builder::Settings<S2, E2>, L2, C2),
             ) -> $builder<K, V, P, S2, L2, C2, E2> {
                 let (settings, listener, value_cleanup) =
                     change(self.settings, self.listener, self.value_cleanup);
@@ -221,7 +234,7 @@ macro_rules! builder {
             fn timed(
                 self,
                 set: impl FnOnce(&mut $crate::storage::expiry::Expiring),
-            ) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Timed<E>>
+            ) -> $builder<K, V, P, S, L, Vc, $crate::storage::expiry::Timed<E>>
             where
                 E: $crate::storage::expiry::Expiry,
             {
@@ -229,7 +242,7 @@ macro_rules! builder {
             }
 
             /// The same builder with another listener; each kind's `listener` bounds it.
-            fn with_listener<L2>(self, listener: L2) -> $builder<K, V, P, S, L2, C, E> {
+            fn with_listener<L2>(self, listener: L2) -> $builder<K, V, P, S, L2, Vc, E> {
                 self.retype(|settings, _, value_cleanup| (settings, listener, value_cleanup))
             }
         }
@@ -238,16 +251,16 @@ macro_rules! builder {
             #[track_caller]
             pub(crate) fn new(max: usize) -> Self {
                 Self {
-                    settings: $crate::settings::Settings::new(max),
+                    settings: $crate::builder::Settings::new(max),
                     listener: $crate::hooks::NoListener,
-                    value_cleanup: $crate::settings::NoValueCleanup,
+                    value_cleanup: $crate::builder::NoValueCleanup,
                     weigher: None,
                     marker: ::core::marker::PhantomData,
                 }
             }
         }
 
-        impl<K, V, P: Policy, S, L, C, E: $crate::storage::expiry::Expiry> $builder<K, V, P, S, L, C, E> {
+        impl<K, V, P: Policy, S, L, Vc, E: $crate::storage::expiry::Expiry> $builder<K, V, P, S, L, Vc, E> {
             /// Hashes keys with `hasher` instead of the default (foldhash, randomly seeded per
             /// process). Pass `std`'s `RandomState` (SipHash) for keys an attacker may choose.
             ///
@@ -256,7 +269,7 @@ macro_rules! builder {
             #[doc = concat!("let map = ", $new, ".hasher(RandomState::new()).build();")]
             /// assert!(map.is_empty());
             /// ```
-            pub fn hasher<S2>(self, hasher: S2) -> $builder<K, V, P, S2, L, C, E> {
+            pub fn hasher<S2>(self, hasher: S2) -> $builder<K, V, P, S2, L, Vc, E> {
                 self.retype(|settings, listener, value_cleanup| (settings.with_hasher(hasher), listener, value_cleanup))
             }
 
@@ -303,7 +316,7 @@ macro_rules! builder {
             pub fn weigher(
                 self,
                 weigher: impl Fn(&K, &V) -> u64 + Send + Sync + 'static,
-            ) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::WithWeights<E>> {
+            ) -> $builder<K, V, P, S, L, Vc, $crate::storage::expiry::WithWeights<E>> {
                 let mut builder =
                     self.retype(|settings, listener, value_cleanup| (settings.weighed(), listener, value_cleanup));
                 builder.weigher = Some($crate::storage::weigher::Weigher::Shared(::std::sync::Arc::new(weigher)));
@@ -327,7 +340,7 @@ macro_rules! builder {
             pub fn max_weight(
                 self,
                 max_weight: u64,
-            ) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::WithWeights<E>> {
+            ) -> $builder<K, V, P, S, L, Vc, $crate::storage::expiry::WithWeights<E>> {
                 assert!(max_weight > 0, "mapguard: `max_weight` must be at least 1");
                 self.retype(|settings, listener, value_cleanup| {
                     let mut settings = settings.weighed();
@@ -365,7 +378,7 @@ macro_rules! builder {
             #[doc = concat!("let map = ", $new, ".ttl(Duration::from_secs(30)).build();")]
             /// assert!(map.is_empty());
             /// ```
-            pub fn ttl(self, ttl: ::std::time::Duration) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Timed<E>> {
+            pub fn ttl(self, ttl: ::std::time::Duration) -> $builder<K, V, P, S, L, Vc, $crate::storage::expiry::Timed<E>> {
                 self.timed(|timer| timer.set_ttl(ttl))
             }
 
@@ -377,7 +390,7 @@ macro_rules! builder {
             #[doc = concat!("let map = ", $new, ".idle(Duration::from_secs(10)).build();")]
             /// assert!(map.is_empty());
             /// ```
-            pub fn idle(self, idle: ::std::time::Duration) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Timed<E>> {
+            pub fn idle(self, idle: ::std::time::Duration) -> $builder<K, V, P, S, L, Vc, $crate::storage::expiry::Timed<E>> {
                 self.timed(|timer| timer.set_idle(idle))
             }
 
@@ -389,7 +402,7 @@ macro_rules! builder {
             #[doc = concat!("let map = ", $new, ".key_lifetimes().build();")]
             /// assert!(map.is_empty());
             /// ```
-            pub fn key_lifetimes(self) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Timed<E>> {
+            pub fn key_lifetimes(self) -> $builder<K, V, P, S, L, Vc, $crate::storage::expiry::Timed<E>> {
                 self.timed($crate::storage::expiry::Expiring::record_key_lifetimes)
             }
 
@@ -406,13 +419,13 @@ macro_rules! builder {
             /// clock.advance(Duration::from_secs(1));
             /// assert!(map.is_empty());
             /// ```
-            pub fn clock(self, clock: impl $crate::expiry::Clock + 'static) -> $builder<K, V, P, S, L, C, $crate::storage::expiry::Timed<E>> {
+            pub fn clock(self, clock: impl $crate::expiry::Clock + 'static) -> $builder<K, V, P, S, L, Vc, $crate::storage::expiry::Timed<E>> {
                 self.timed(|timer| timer.set_clock(::std::sync::Arc::new(clock)))
             }
         }
 
         impl<K, V, P: Policy, S, L, E: $crate::storage::expiry::Expiry>
-            $builder<K, V, P, S, L, $crate::settings::NoValueCleanup, E>
+            $builder<K, V, P, S, L, $crate::builder::NoValueCleanup, E>
         {
             /// Runs each value's [`Cleanup::cleanup`](crate::Cleanup::cleanup) before the
             /// listener whenever it leaves through the cleanup path.
@@ -427,17 +440,17 @@ macro_rules! builder {
             #[doc = concat!("let map = ", $conn, ".cleanup().build();")]
             /// assert!(map.is_empty());
             /// ```
-            pub fn cleanup(self) -> $builder<K, V, P, S, L, $crate::settings::ValueCleanup, E>
+            pub fn cleanup(self) -> $builder<K, V, P, S, L, $crate::builder::ValueCleanup, E>
             where
                 // On the method, not the impl, so a missing impl reports `Cleanup`'s own message.
                 V: $crate::Cleanup,
             {
-                self.retype(|settings, listener, _| (settings, listener, $crate::settings::ValueCleanup))
+                self.retype(|settings, listener, _| (settings, listener, $crate::builder::ValueCleanup))
             }
         }
 
-        impl<K, V, P: Policy, S, L, C, E: $crate::storage::expiry::Expiry>
-            $builder<K, V, P, S, L, C, E>
+        impl<K, V, P: Policy, S, L, Vc, E: $crate::storage::expiry::Expiry>
+            $builder<K, V, P, S, L, Vc, E>
         where
             $($build_bounds)*
         {
@@ -455,7 +468,7 @@ macro_rules! builder {
             pub fn listener<L2: $crate::hooks::$listener_of<K, V, $map<K, V, P, S>>>(
                 self,
                 listener: L2,
-            ) -> $builder<K, V, P, S, L2, C, E> {
+            ) -> $builder<K, V, P, S, L2, Vc, E> {
                 self.with_listener(listener)
             }
 
@@ -473,13 +486,13 @@ macro_rules! builder {
             pub fn on_removal<F: $closure(K, V, $crate::RemovalCause) $($closure_bounds)*>(
                 self,
                 on_removal: F,
-            ) -> $builder<K, V, P, S, F, C, E> {
+            ) -> $builder<K, V, P, S, F, Vc, E> {
                 self.with_listener(on_removal)
             }
         }
 
         impl<K, V, P: Policy, S, L, E: $crate::storage::expiry::Expiry>
-            $builder<K, V, P, S, L, $crate::settings::NoValueCleanup, E>
+            $builder<K, V, P, S, L, $crate::builder::NoValueCleanup, E>
         where
             $($build_bounds)*
         {
@@ -498,7 +511,7 @@ macro_rules! builder {
         }
 
         impl<K, V, P: Policy, S, L, E: $crate::storage::expiry::Expiry>
-            $builder<K, V, P, S, L, $crate::settings::ValueCleanup, E>
+            $builder<K, V, P, S, L, $crate::builder::ValueCleanup, E>
         where
             $($build_bounds)*
         {
@@ -524,8 +537,8 @@ macro_rules! builder {
             }
         }
 
-        impl<K, V, P: $crate::policy::Policy, S, L, C: ::core::fmt::Debug, E: ::core::fmt::Debug>
-            ::core::fmt::Debug for $builder<K, V, P, S, L, C, E>
+        impl<K, V, P: $crate::policy::Policy, S, L, Vc: ::core::fmt::Debug, E: ::core::fmt::Debug>
+            ::core::fmt::Debug for $builder<K, V, P, S, L, Vc, E>
         {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 f.debug_struct(stringify!($builder))

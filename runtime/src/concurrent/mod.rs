@@ -443,8 +443,9 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: ConcurrentListener<K, V>, 
         })
     }
 
-    /// Changes the bound; each shard then holds at most `⌈max / shards⌉`. Shrinking evicts
-    /// least recently used entries through the cleanup path with [`RemovalCause::Evicted`].
+    /// Changes the bound; each shard then holds at most `⌈max / shards⌉`. Shrinking evicts, in
+    /// the policy's order (LRU: least recently used first), through the cleanup path with
+    /// [`RemovalCause::Evicted`].
     /// O(evicted + shards).
     ///
     /// # Panics

@@ -223,7 +223,7 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher + Clone, L: ConcurrentListener<K, 
 {
     /// Stores `value` under the key `key` points to (the map keeps a `Weak`), or replaces the
     /// value of a live entry (the old one leaves with [`RemovalCause::Replaced`]). A full shard
-    /// evicts its least recently used entry. O(1) average plus one lock.
+    /// evicts by its policy (LRU: its least recently used entry). O(1) average plus one lock.
     ///
     /// ```
     /// use std::sync::{Arc, Weak};

@@ -30,8 +30,9 @@ use std::panic::Location;
 
 /// A hash map with a size bound and a cleanup path, generic over what happens when it is full.
 ///
-/// You normally name it through its aliases: [`LruMap`] (evicts the least recently used entry)
-/// and [`BoundedMap`] (rejects new keys). Methods that do not depend on the policy are
+/// You normally name it through its aliases: [`LruMap`] (evicts the least recently used entry),
+/// [`AdaptiveMap`] (evicts by an adaptive blend of recency and frequency) and [`BoundedMap`]
+/// (rejects new keys). Methods that do not depend on the policy are
 /// documented here once.
 ///
 /// # The invariant

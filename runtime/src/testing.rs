@@ -501,3 +501,39 @@ impl HeapCheckpoint {
         );
     }
 }
+
+/// Runs `future` to completion on this thread, parking it while the future waits: enough for
+/// tests and examples of the async methods (`get_or_insert_async`, ...), which need no
+/// particular executor. Not a runtime: it runs one future, and nothing it spawns.
+///
+/// ```
+/// let map = mapguard::ConcurrentLruMap::<u8, u8>::new(4);
+/// let value = mapguard::testing::block_on(map.get_or_insert_async(1, async { 10 }));
+/// assert_eq!(value, 10);
+/// ```
+pub fn block_on<F: core::future::Future>(future: F) -> F::Output {
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    /// Wakes the blocked thread.
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = core::pin::pin!(future);
+    loop {
+        match future.as_mut().poll(&mut cx) {
+            Poll::Ready(output) => return output,
+            // A wake that came before the park makes the park return at once.
+            Poll::Pending => std::thread::park(),
+        }
+    }
+}

@@ -343,3 +343,89 @@ fn random_schedules_of_a_scopes_slot_reused_while_its_entries_wait() {
 fn pct_schedules_of_a_scopes_slot_reused_while_its_entries_wait() {
     shuttle::check_pct(a_scopes_slot_reused_while_its_entries_wait, 2_000, 3);
 }
+
+/// Three threads ask for one absent key while a fourth writes another key of the same shard:
+/// one load, every caller gets its value, and the writer is never blocked by the load.
+fn single_flight() {
+    let map = Arc::new(
+        mapguard::ConcurrentLruMap::<u8, u8>::builder(8)
+            .shards(1)
+            .build(),
+    );
+    let loads = Arc::new(AtomicUsize::new(0));
+    let callers: Vec<_> = (0..3)
+        .map(|_| {
+            let (map, loads) = (Arc::clone(&map), Arc::clone(&loads));
+            shuttle::thread::spawn(move || {
+                map.get_or_insert_with(1, || {
+                    loads.fetch_add(1, Ordering::SeqCst);
+                    7
+                })
+            })
+        })
+        .collect();
+    let writer = {
+        let map = Arc::clone(&map);
+        shuttle::thread::spawn(move || {
+            map.insert(2, 20);
+            map.get(&2)
+        })
+    };
+    for caller in callers {
+        assert_eq!(caller.join().unwrap(), 7);
+    }
+    assert_eq!(writer.join().unwrap(), Some(20));
+    assert_eq!(
+        loads.load(Ordering::SeqCst),
+        1,
+        "one load for three callers"
+    );
+}
+
+/// The first loader fails: nothing is stored, and the other callers get a value one of them
+/// loaded, once. (A failed load is abandoned by the same drop as a panicking one, which
+/// shuttle cannot run: it fails a run on any panic, caught or not.)
+fn single_flight_with_a_failing_loader() {
+    let map = Arc::new(
+        mapguard::ConcurrentLruMap::<u8, u8>::builder(8)
+            .shards(1)
+            .build(),
+    );
+    let loads = Arc::new(AtomicUsize::new(0));
+    let failing = {
+        let map = Arc::clone(&map);
+        shuttle::thread::spawn(move || map.try_get_or_insert_with(1, || Err("the load fails")))
+    };
+    let callers: Vec<_> = (0..2)
+        .map(|_| {
+            let (map, loads) = (Arc::clone(&map), Arc::clone(&loads));
+            shuttle::thread::spawn(move || {
+                map.get_or_insert_with(1, || {
+                    loads.fetch_add(1, Ordering::SeqCst);
+                    7
+                })
+            })
+        })
+        .collect();
+    for caller in callers {
+        assert_eq!(caller.join().unwrap(), 7);
+    }
+    // It failed (nothing stored by it), or it came after a good load and found 7.
+    assert!(matches!(
+        failing.join().unwrap(),
+        Err("the load fails") | Ok(7)
+    ));
+    assert_eq!(loads.load(Ordering::SeqCst), 1, "one good load");
+    assert_eq!(map.get(&1), Some(7));
+}
+
+#[test]
+fn every_interleaving_of_single_flight() {
+    shuttle::check_dfs(single_flight, Some(20_000));
+}
+
+#[test]
+fn random_and_pct_schedules_of_single_flight_with_a_failing_loader() {
+    shuttle::check_random(single_flight_with_a_failing_loader, 3_000);
+    shuttle::check_pct(single_flight_with_a_failing_loader, 2_000, 3);
+}

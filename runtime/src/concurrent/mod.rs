@@ -9,14 +9,18 @@
 //! [`WeakKeyMap`](crate::WeakKeyMap) shards.
 
 use core::borrow::Borrow;
+use core::convert::Infallible;
 use core::fmt;
+use core::future::Future;
 use core::hash::{BuildHasher, Hash};
 use core::marker::PhantomData;
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use hashbrown::DefaultHashBuilder;
 
 mod builder;
+mod loading;
 pub(crate) mod lock;
 mod sharded;
 mod weak;
@@ -35,6 +39,7 @@ use crate::storage::expiry::{Expiry, NoExpiry};
 use crate::storage::scopes::Tagged;
 use crate::storage::store::Store;
 use crate::storage::weigher::Weigher;
+use loading::{Failed, Flight, Flights, Flown, Joined, LoadInto};
 pub(crate) use sharded::Parts;
 use sharded::{Handle, Sharded, shard_budget, sharded_surface};
 use std::panic::Location;
@@ -111,6 +116,8 @@ where
     E: Expiry,
 {
     sharded: Handle<MapShard<K, V, P, S, E>, S, L>,
+    /// The keys being loaded (`get_or_insert_with` and its kin), each with its waiters.
+    flights: Flights<K, V>,
     /// How the map was configured: [`Built`](crate::config::Built) by a builder or
     /// constructor, or [`Configured<T>`](crate::config::Configured) over a
     /// [`FieldConfig`](crate::config::FieldConfig) type `T` (a `#[managed_map]` field), which
@@ -260,6 +267,7 @@ impl<K, V, P: Policy, S: Clone, L: ConcurrentListener<K, V>, E: Expiry, C>
         );
         Self {
             sharded: Handle::new(sharded),
+            flights: Flights::default(),
             config: PhantomData,
         }
     }
@@ -424,9 +432,17 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: ConcurrentListener<K, V>, E:
 impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry, C>
     ConcurrentMap<K, V, P, S, L, E, C>
 {
-    /// A clone of the value for `key`, inserting `make()` first if the key is absent (which
-    /// may evict). `make` runs at most once per call, under the shard's lock, so two threads
-    /// asking for the same absent key compute it once; it must not use this map.
+    /// A clone of the value for `key`; if the key is absent, `make()` loads it and it is
+    /// stored (which may evict). However many threads ask for one absent key at once, one of
+    /// them runs `make` and the others wait for its value; callers for other keys are not
+    /// delayed, as `make` runs with no lock held (so it may use this map, other keys of it
+    /// included). If `make` panics, nothing is stored and a waiting caller loads in its place.
+    /// A hit costs what [`get`](Self::get) costs.
+    ///
+    /// # Panics
+    ///
+    /// If `make` asks this map for the key it is loading (it would wait for itself), and
+    /// whatever `make` panics with.
     ///
     /// ```
     /// let rules = mapguard::ConcurrentLruMap::new(100);
@@ -438,9 +454,95 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: ConcurrentListener<K, V>, 
     where
         V: Clone,
     {
-        self.sharded.on_shard(self.sharded.shard_of(&key), |shard| {
-            shard.entry(key).or_insert_with(make).clone()
+        match loading::load_blocking(self, key, || Ok::<V, Infallible>(make())) {
+            Ok(value) => value,
+            Err(Failed::Load(never) | Failed::Rejected(never)) => match never {},
+        }
+    }
+
+    /// [`get_or_insert_with`](Self::get_or_insert_with) with a loader that can fail: its
+    /// error comes back to the caller that ran it and nothing is stored. Callers waiting for
+    /// that load then look again, and one of them runs its own loader (each caller's error is
+    /// its own loader's).
+    ///
+    /// # Errors
+    ///
+    /// What `make` returned, when this call ran it and it failed.
+    ///
+    /// ```
+    /// let rows = mapguard::ConcurrentLruMap::<u32, String>::new(100);
+    /// let missing = rows.try_get_or_insert_with(7, || Err("no row 7"));
+    /// assert_eq!(missing, Err("no row 7"));
+    /// assert!(!rows.contains_key(&7)); // an error is never stored
+    /// let found = rows.try_get_or_insert_with(7, || Ok::<_, &str>(String::from("seven")));
+    /// assert_eq!(found.as_deref(), Ok("seven"));
+    /// ```
+    pub fn try_get_or_insert_with<Er>(
+        &self,
+        key: K,
+        make: impl FnOnce() -> Result<V, Er>,
+    ) -> Result<V, Er>
+    where
+        V: Clone,
+    {
+        loading::load_blocking(self, key, make).map_err(|failed| match failed {
+            Failed::Load(error) => error,
+            Failed::Rejected(never) => match never {},
         })
+    }
+
+    /// [`get_or_insert_with`](Self::get_or_insert_with) for async code: the first task to miss
+    /// `key` awaits `load` (holding no lock), other tasks asking for it wait without blocking
+    /// their thread, woken when it is stored. If the loading task is cancelled (its future
+    /// dropped), a waiting task takes over the load with its own `load`. Needs no particular
+    /// executor.
+    ///
+    /// ```
+    /// # mapguard::testing::block_on(async {
+    /// let users = mapguard::ConcurrentLruMap::<u32, String>::new(100);
+    /// let name = users.get_or_insert_async(1, async { String::from("ada") }).await;
+    /// assert_eq!(name, "ada");
+    /// # });
+    /// ```
+    pub async fn get_or_insert_async(&self, key: K, load: impl Future<Output = V>) -> V
+    where
+        V: Clone,
+    {
+        let load = async { Ok::<V, Infallible>(load.await) };
+        match loading::load_async(self, key, load).await {
+            Ok(value) => value,
+            Err(Failed::Load(never) | Failed::Rejected(never)) => match never {},
+        }
+    }
+
+    /// [`get_or_insert_async`](Self::get_or_insert_async) with a load that can fail, as
+    /// [`try_get_or_insert_with`](Self::try_get_or_insert_with).
+    ///
+    /// # Errors
+    ///
+    /// What `load` returned, when this call awaited it and it failed.
+    ///
+    /// ```
+    /// # mapguard::testing::block_on(async {
+    /// let rows = mapguard::ConcurrentLruMap::<u32, String>::new(100);
+    /// let missing = rows.try_get_or_insert_async(7, async { Err("no row 7") }).await;
+    /// assert_eq!(missing, Err("no row 7"));
+    /// # });
+    /// ```
+    pub async fn try_get_or_insert_async<Er>(
+        &self,
+        key: K,
+        load: impl Future<Output = Result<V, Er>>,
+    ) -> Result<V, Er>
+    where
+        V: Clone,
+    {
+        loading::load_async(self, key, load)
+            .await
+            .map_err(|failed| match failed {
+                Failed::Load(error) => error,
+                Failed::Rejected(never) => match never {},
+            })
     }
 
     /// Changes the bound; each shard then holds at most `⌈max / shards⌉`. Shrinking evicts, in
@@ -534,6 +636,131 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry, C>
     }
 }
 
+/// Loading into a bounded map: as into an evicting one, but a full shard refuses the load.
+impl<K: Hash + Eq, V: Clone, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry, C>
+    ConcurrentMap<K, V, Reject, S, L, E, C>
+{
+    /// A clone of the value for `key`; if the key is absent, `make()` loads it (once however
+    /// many threads ask, with no lock held: see
+    /// [`ConcurrentLruMap::get_or_insert_with`](ConcurrentMap::get_or_insert_with)) and it is
+    /// stored, unless the key's shard is full. Callers that waited for a load the map refused
+    /// look again, and load in turn.
+    ///
+    /// # Errors
+    ///
+    /// The key and the loaded value, handed back, when the key's shard is full.
+    ///
+    /// # Panics
+    ///
+    /// If `make` asks this map for the key it is loading, and whatever `make` panics with.
+    ///
+    /// ```
+    /// let map = mapguard::ConcurrentBoundedMap::<u32, &str>::builder(1).shards(1).build();
+    /// assert_eq!(map.get_or_insert_with(1, || "one"), Ok("one"));
+    /// let full = map.get_or_insert_with(2, || "two").unwrap_err();
+    /// assert_eq!(full.into_inner(), (2, "two"));
+    /// ```
+    pub fn get_or_insert_with(
+        &self,
+        key: K,
+        make: impl FnOnce() -> V,
+    ) -> Result<V, CapacityError<K, V>> {
+        loading::load_blocking(self, key, || Ok::<V, Infallible>(make())).map_err(refused)
+    }
+
+    /// [`get_or_insert_with`](Self::get_or_insert_with) with a loader that can fail; a full
+    /// shard's refusal reaches the caller through the error type's `From`.
+    ///
+    /// # Errors
+    ///
+    /// What `make` returned, when this call ran it and it failed; or the refusal, converted.
+    ///
+    /// ```
+    /// # use mapguard::CapacityError;
+    /// #[derive(Debug, PartialEq)]
+    /// enum Load { Missing, Full }
+    /// impl From<CapacityError<u32, String>> for Load {
+    ///     fn from(_: CapacityError<u32, String>) -> Self { Load::Full }
+    /// }
+    /// let map = mapguard::ConcurrentBoundedMap::<u32, String>::builder(1).shards(1).build();
+    /// assert_eq!(map.try_get_or_insert_with(1, || Err(Load::Missing)), Err(Load::Missing));
+    /// assert!(map.try_get_or_insert_with(1, || Ok::<_, Load>(String::from("a"))).is_ok());
+    /// assert_eq!(map.try_get_or_insert_with(2, || Ok(String::from("b"))), Err(Load::Full));
+    /// ```
+    pub fn try_get_or_insert_with<Er: From<CapacityError<K, V>>>(
+        &self,
+        key: K,
+        make: impl FnOnce() -> Result<V, Er>,
+    ) -> Result<V, Er> {
+        loading::load_blocking(self, key, make).map_err(failed_or_refused)
+    }
+
+    /// [`get_or_insert_with`](Self::get_or_insert_with) for async code, as
+    /// [`ConcurrentLruMap::get_or_insert_async`](ConcurrentMap::get_or_insert_async).
+    ///
+    /// # Errors
+    ///
+    /// The key and the loaded value, handed back, when the key's shard is full.
+    ///
+    /// ```
+    /// # mapguard::testing::block_on(async {
+    /// let map = mapguard::ConcurrentBoundedMap::<u32, u32>::builder(1).shards(1).build();
+    /// assert_eq!(map.get_or_insert_async(1, async { 10 }).await, Ok(10));
+    /// assert!(map.get_or_insert_async(2, async { 20 }).await.is_err());
+    /// # });
+    /// ```
+    pub async fn get_or_insert_async(
+        &self,
+        key: K,
+        load: impl Future<Output = V>,
+    ) -> Result<V, CapacityError<K, V>> {
+        let load = async { Ok::<V, Infallible>(load.await) };
+        loading::load_async(self, key, load).await.map_err(refused)
+    }
+
+    /// [`try_get_or_insert_with`](Self::try_get_or_insert_with) for async code.
+    ///
+    /// # Errors
+    ///
+    /// What `load` returned, when this call awaited it and it failed; or the refusal,
+    /// converted.
+    ///
+    /// ```
+    /// # mapguard::testing::block_on(async {
+    /// let map = mapguard::ConcurrentBoundedMap::<u32, u32>::builder(4).build();
+    /// let loaded = map.try_get_or_insert_async(1, async { Ok::<_, mapguard::CapacityError<u32, u32>>(1) });
+    /// assert_eq!(loaded.await, Ok(1));
+    /// # });
+    /// ```
+    pub async fn try_get_or_insert_async<Er: From<CapacityError<K, V>>>(
+        &self,
+        key: K,
+        load: impl Future<Output = Result<V, Er>>,
+    ) -> Result<V, Er> {
+        loading::load_async(self, key, load)
+            .await
+            .map_err(failed_or_refused)
+    }
+}
+
+/// A bounded map's refusal of an infallible load.
+fn refused<K, V>(failed: Failed<Infallible, CapacityError<K, V>>) -> CapacityError<K, V> {
+    match failed {
+        Failed::Load(never) => match never {},
+        Failed::Rejected(full) => full,
+    }
+}
+
+/// A fallible load's error, or a bounded map's refusal converted to it.
+fn failed_or_refused<K, V, Er: From<CapacityError<K, V>>>(
+    failed: Failed<Er, CapacityError<K, V>>,
+) -> Er {
+    match failed {
+        Failed::Load(error) => error,
+        Failed::Rejected(full) => full.into(),
+    }
+}
+
 sharded_surface! {
     impl[K, V, P: Policy, S, L, E, C] ConcurrentMap<K, V, P, S, L, E, C>
     where [L: ConcurrentListener<K, V>, E: Expiry,];
@@ -624,4 +851,58 @@ macro_rules! configured_concurrent {
 configured_concurrent! {
     ConcurrentMap => __enrol_map, false;
     ConcurrentWeakKeyMap[WeakElement] => __enrol_weak_map, true;
+}
+
+/// A concurrent map's loads: found and joined under the key's shard lock.
+impl<K: Hash + Eq, V: Clone, P: Policy, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry, C>
+    Flown for ConcurrentMap<K, V, P, S, L, E, C>
+{
+    type Key = K;
+    type Value = V;
+
+    fn flights(&self) -> &Flights<K, V> {
+        &self.flights
+    }
+
+    #[inline]
+    fn find_or_join(&self, key: K, blocking: bool) -> Joined<K, V> {
+        let hash = self.sharded.hasher().hash_one(&key);
+        self.sharded.on_shard(self.sharded.shard_at(hash), |shard| {
+            match shard.update(&key, |value| value.clone()) {
+                Some(value) => Joined::Found(value),
+                None => self.flights.join_or_start(key, hash, blocking),
+            }
+        })
+    }
+}
+
+/// An evicting map stores every load (evicting to make room).
+impl<K: Hash + Eq, V: Clone, P: Evicting, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry, C>
+    LoadInto for ConcurrentMap<K, V, P, S, L, E, C>
+{
+    type Rejected = Infallible;
+
+    fn store(&self, flight: &Arc<Flight<V>>, value: V) -> Result<(), Infallible> {
+        let shard = self.sharded.shard_at(flight.hash);
+        self.sharded.on_shard(shard, |shard| {
+            shard.insert(self.flights.land(flight), value);
+        });
+        Ok(())
+    }
+}
+
+/// A bounded map refuses a load when the key's shard is full, handing key and value back.
+impl<K: Hash + Eq, V: Clone, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry, C> LoadInto
+    for ConcurrentMap<K, V, Reject, S, L, E, C>
+{
+    type Rejected = CapacityError<K, V>;
+
+    fn store(&self, flight: &Arc<Flight<V>>, value: V) -> Result<(), CapacityError<K, V>> {
+        let shard = self.sharded.shard_at(flight.hash);
+        self.sharded.on_shard_handing_back(
+            shard,
+            |shard| shard.try_insert(self.flights.land(flight), value),
+            |stored| stored.err().map(rejected_departs),
+        )
+    }
 }

@@ -8,13 +8,18 @@
 //! lock (an insert's incremental sweep, a lookup, [`maintain`](ConcurrentWeakKeyMap::maintain)).
 
 use core::borrow::Borrow;
+use core::convert::Infallible;
 use core::fmt;
+use core::future::Future;
 use core::hash::{BuildHasher, Hash};
 use core::marker::PhantomData;
 
 use weak_table::traits::{WeakElement, WeakKey};
 
+use std::sync::Arc;
+
 use super::WeakKeyBuilder;
+use super::loading::{self, Failed, Flight, Flights, Flown, Joined, LoadInto};
 use super::lock::ShardLock;
 use super::sharded::{Handle, Parts, Sharded, shard_budget, sharded_surface};
 use crate::DefaultHashBuilder;
@@ -85,6 +90,8 @@ pub struct ConcurrentWeakKeyMap<
 {
     /// Shards picked by the hash of what the key points to.
     sharded: Handle<WeakShard<K, V, P, S, E>, S, L>,
+    /// The keys being loaded (`get_or_insert_with` and its kin), each with its waiters.
+    flights: Flights<Pointee<K>, V>,
     /// How the map was configured: [`Built`](crate::config::Built) by a builder or
     /// constructor, or [`Configured<T>`](crate::config::Configured) over a
     /// [`FieldConfig`](crate::config::FieldConfig) type `T` (a `#[managed_map]` field), which
@@ -133,6 +140,7 @@ impl<
         );
         Self {
             sharded: Handle::new(sharded),
+            flights: Flights::default(),
             config: PhantomData,
         }
     }
@@ -240,9 +248,14 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher + Clone, L: ConcurrentListener<K, 
             .on_shard(self.shard_of_strong(&key), |shard| shard.insert(key, value));
     }
 
-    /// A clone of the value for `key`, inserting `make()` first if the key is absent or dead
-    /// (which may evict like [`insert`](Self::insert)). `make` runs under the key's shard
-    /// lock: do not use this map from it. O(1) average plus one lock.
+    /// A clone of the value for `key`; if the key is absent or dead, `make()` loads it and
+    /// it is stored (which may evict like [`insert`](Self::insert)). One load however many
+    /// threads ask at once, with no lock held while it runs, as
+    /// [`ConcurrentMap::get_or_insert_with`](crate::ConcurrentMap::get_or_insert_with).
+    ///
+    /// # Panics
+    ///
+    /// If `make` asks this map for the key it is loading, and whatever `make` panics with.
     ///
     /// ```
     /// use std::sync::{Arc, Weak};
@@ -256,8 +269,88 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher + Clone, L: ConcurrentListener<K, 
         P: Evicting,
         V: Clone,
     {
-        self.sharded.on_shard(self.shard_of_strong(&key), |shard| {
-            shard.get_or_insert_with(key, make).clone()
+        match loading::load_blocking(self, Pointee(key), || Ok::<V, Infallible>(make())) {
+            Ok(value) => value,
+            Err(Failed::Load(never) | Failed::Rejected(never)) => match never {},
+        }
+    }
+
+    /// [`get_or_insert_with`](Self::get_or_insert_with) with a loader that can fail, as
+    /// [`ConcurrentMap::try_get_or_insert_with`](crate::ConcurrentMap::try_get_or_insert_with).
+    ///
+    /// # Errors
+    ///
+    /// What `make` returned, when this call ran it and it failed.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Weak};
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, String>::new();
+    /// assert_eq!(map.try_get_or_insert_with(Arc::new(1), || Err("gone")), Err("gone"));
+    /// ```
+    pub fn try_get_or_insert_with<Er>(
+        &self,
+        key: K::Strong,
+        make: impl FnOnce() -> Result<V, Er>,
+    ) -> Result<V, Er>
+    where
+        P: Evicting,
+        V: Clone,
+    {
+        loading::load_blocking(self, Pointee(key), make).map_err(|failed| match failed {
+            Failed::Load(error) => error,
+            Failed::Rejected(never) => match never {},
+        })
+    }
+
+    /// [`get_or_insert_with`](Self::get_or_insert_with) for async code, as
+    /// [`ConcurrentMap::get_or_insert_async`](crate::ConcurrentMap::get_or_insert_async).
+    ///
+    /// ```
+    /// use std::sync::{Arc, Weak};
+    /// # mapguard::testing::block_on(async {
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, u8>::new();
+    /// assert_eq!(map.get_or_insert_async(Arc::new(1), async { 10 }).await, 10);
+    /// # });
+    /// ```
+    pub async fn get_or_insert_async(&self, key: K::Strong, load: impl Future<Output = V>) -> V
+    where
+        P: Evicting,
+        V: Clone,
+    {
+        let load = async { Ok::<V, Infallible>(load.await) };
+        match loading::load_async(self, Pointee(key), load).await {
+            Ok(value) => value,
+            Err(Failed::Load(never) | Failed::Rejected(never)) => match never {},
+        }
+    }
+
+    /// [`try_get_or_insert_with`](Self::try_get_or_insert_with) for async code.
+    ///
+    /// # Errors
+    ///
+    /// What `load` returned, when this call awaited it and it failed.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Weak};
+    /// # mapguard::testing::block_on(async {
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, u8>::new();
+    /// let failed = map.try_get_or_insert_async(Arc::new(1), async { Err("gone") }).await;
+    /// assert_eq!(failed, Err("gone"));
+    /// # });
+    /// ```
+    pub async fn try_get_or_insert_async<Er>(
+        &self,
+        key: K::Strong,
+        load: impl Future<Output = Result<V, Er>>,
+    ) -> Result<V, Er>
+    where
+        P: Evicting,
+        V: Clone,
+    {
+        let loaded = loading::load_async(self, Pointee(key), load).await;
+        loaded.map_err(|failed| match failed {
+            Failed::Load(error) => error,
+            Failed::Rejected(never) => match never {},
         })
     }
 }
@@ -369,4 +462,61 @@ fn rejected_weak_departs<K: WeakElement, V>(
 ) -> Departed<K, V> {
     let (strong, value) = rejected.into_inner();
     (K::new(&strong), value, RemovalCause::Evicted)
+}
+
+/// A strong key compared by what it points to, as the map compares keys: how a load is found
+/// among the flights.
+pub(crate) struct Pointee<K: WeakElement>(K::Strong);
+
+impl<K: WeakKey> PartialEq for Pointee<K> {
+    fn eq(&self, other: &Self) -> bool {
+        K::with_key(&self.0, |mine| {
+            K::with_key(&other.0, |theirs| mine == theirs)
+        })
+    }
+}
+
+impl<K: WeakKey> Eq for Pointee<K> {}
+
+/// A weak-keyed map's loads: found (live keys only) and joined under the key's shard lock.
+impl<K: WeakKey, V: Clone, P: Policy, S, L, E: Expiry, C> Flown
+    for ConcurrentWeakKeyMap<K, V, P, S, L, E, C>
+where
+    S: BuildHasher + Clone,
+    L: ConcurrentListener<K, V>,
+{
+    type Key = Pointee<K>;
+    type Value = V;
+
+    fn flights(&self) -> &Flights<Pointee<K>, V> {
+        &self.flights
+    }
+
+    fn find_or_join(&self, key: Pointee<K>, blocking: bool) -> Joined<Pointee<K>, V> {
+        let hash = K::with_key(&key.0, |k| self.sharded.hasher().hash_one(k));
+        self.sharded.on_shard(self.sharded.shard_at(hash), |shard| {
+            match K::with_key(&key.0, |k| shard.update(k, |value| value.clone())) {
+                Some(value) => Joined::Found(value),
+                None => self.flights.join_or_start(key, hash, blocking),
+            }
+        })
+    }
+}
+
+/// An evicting weak-keyed map stores every load.
+impl<K: WeakKey, V: Clone, P: Evicting, S, L, E: Expiry, C> LoadInto
+    for ConcurrentWeakKeyMap<K, V, P, S, L, E, C>
+where
+    S: BuildHasher + Clone,
+    L: ConcurrentListener<K, V>,
+{
+    type Rejected = Infallible;
+
+    fn store(&self, flight: &Arc<Flight<V>>, value: V) -> Result<(), Infallible> {
+        let shard = self.sharded.shard_at(flight.hash);
+        self.sharded.on_shard(shard, |shard| {
+            shard.insert(self.flights.land(flight).0, value);
+        });
+        Ok(())
+    }
 }

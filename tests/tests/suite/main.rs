@@ -13,6 +13,7 @@ mod expiry;
 mod expiry_model;
 mod hook_panics;
 mod hook_panics_model;
+mod loading;
 mod managed;
 mod managed_concurrent;
 mod request_scopes;

@@ -1,0 +1,317 @@
+//! Loading a value into a shared map once, however many callers ask for it at once (single
+//! flight), with no lock held while it loads.
+//!
+//! The first caller to miss a key starts a [`Flight`] for it: the key goes into the map's list
+//! of flights (under the key's shard lock, so a second caller either finds the value or finds
+//! the flight) and the caller loads, with no lock held. Callers for the same key wait on the
+//! flight: a thread blocks on its condition variable, a task leaves its waker. Callers for
+//! other keys are not delayed: they never touch the flight, and the shard lock is held only
+//! to look up and to store.
+//!
+//! When the load succeeds, the loader stores the value under the shard lock, taking the key
+//! back out of the list there (so a caller arriving after that finds the value in the map),
+//! and then settles the flight with a clone of the value for its waiters. When it fails,
+//! panics, or its task is cancelled (the future dropped), the flight is abandoned: nothing is
+//! stored, and each waiter looks again, so one of them becomes the loader.
+
+use core::future::Future;
+use core::task::{Context, Poll, Waker};
+use std::sync::Arc;
+
+#[cfg(mapguard_shuttle)]
+use shuttle::sync::{Condvar, Mutex, MutexGuard};
+#[cfg(mapguard_shuttle)]
+use shuttle::thread::{self, ThreadId};
+#[cfg(not(mapguard_shuttle))]
+use std::sync::{Condvar, Mutex, MutexGuard};
+#[cfg(not(mapguard_shuttle))]
+use std::thread::{self, ThreadId};
+
+use std::sync::PoisonError;
+
+/// One load in flight, and what its waiters get.
+#[derive(Debug)]
+pub(crate) struct Flight<V> {
+    /// The key's hash: where its shard is, for storing.
+    pub(crate) hash: u64,
+    state: Mutex<State<V>>,
+    settled: Condvar,
+}
+
+#[derive(Debug)]
+enum State<V> {
+    /// The load runs; `loader` is the thread running a blocking load (a task's has none).
+    Loading {
+        loader: Option<ThreadId>,
+        wakers: Vec<Waker>,
+    },
+    Loaded(V),
+    Abandoned,
+}
+
+/// Locks a mutex whose holders never panic while holding it (they only read and write state).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl<V: Clone> Flight<V> {
+    fn new(hash: u64, loader: Option<ThreadId>) -> Arc<Self> {
+        Arc::new(Self {
+            hash,
+            state: Mutex::new(State::Loading {
+                loader,
+                wakers: Vec::new(),
+            }),
+            settled: Condvar::new(),
+        })
+    }
+
+    /// Ends the flight: with the value (`Some`) or abandoned (`None`). Wakes every waiter.
+    fn settle(&self, outcome: Option<V>) {
+        let settled = outcome.map_or(State::Abandoned, State::Loaded);
+        let wakers = match core::mem::replace(&mut *lock(&self.state), settled) {
+            State::Loading { wakers, .. } => wakers,
+            _ => Vec::new(),
+        };
+        self.settled.notify_all();
+        for waker in wakers {
+            waker.wake();
+        }
+    }
+
+    /// Blocks until the flight ends: its value, or `None` if it was abandoned (load it
+    /// yourself).
+    ///
+    /// # Panics
+    ///
+    /// If the calling thread is the one loading: it would wait for itself forever.
+    fn wait(&self) -> Option<V> {
+        let mut state = lock(&self.state);
+        loop {
+            match &*state {
+                State::Loading { loader, .. } => {
+                    assert!(
+                        *loader != Some(thread::current().id()),
+                        "mapguard: a loader asked the map for the key it is loading (it would wait \
+                         for itself); load other keys only, or return the value"
+                    );
+                    state = self
+                        .settled
+                        .wait(state)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+                State::Loaded(value) => return Some(value.clone()),
+                State::Abandoned => return None,
+            }
+        }
+    }
+
+    /// [`wait`](Self::wait) for a task: leaves its waker and returns `Pending` while loading.
+    fn poll_settled(&self, cx: &Context<'_>) -> Poll<Option<V>> {
+        match &mut *lock(&self.state) {
+            State::Loading { wakers, .. } => {
+                if !wakers.iter().any(|waker| waker.will_wake(cx.waker())) {
+                    wakers.push(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+            State::Loaded(value) => Poll::Ready(Some(value.clone())),
+            State::Abandoned => Poll::Ready(None),
+        }
+    }
+}
+
+/// The keys being loaded, each with its flight. Few loads run at once, so a list; its lock is
+/// taken only after a miss, inside the key's shard lock (never the other way round).
+#[derive(Debug)]
+pub(crate) struct Flights<Q, V> {
+    loads: Mutex<Vec<(Q, Arc<Flight<V>>)>>,
+}
+
+impl<Q, V> Default for Flights<Q, V> {
+    fn default() -> Self {
+        Self {
+            loads: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+/// What a caller does after looking a key up.
+pub(crate) enum Joined<Q, V> {
+    /// The value was there.
+    Found(V),
+    /// Another caller is loading it: wait (the key comes back, for a retry).
+    Wait(Q, Arc<Flight<V>>),
+    /// Nobody is: load it (the key is in the list of flights).
+    Load(Arc<Flight<V>>),
+}
+
+impl<Q: Eq, V: Clone> Flights<Q, V> {
+    /// After a miss, under the key's shard lock: the flight loading `key`, or a new one (with
+    /// `key` in the list) for the caller to load.
+    pub(crate) fn join_or_start(&self, key: Q, hash: u64, blocking: bool) -> Joined<Q, V> {
+        let mut loads = lock(&self.loads);
+        if let Some((_, flight)) = loads.iter().find(|(loading, _)| *loading == key) {
+            return Joined::Wait(key, Arc::clone(flight));
+        }
+        // Only a thread that loads in place can wait for itself; a task may wait on any thread.
+        let loader = blocking.then(|| thread::current().id());
+        let flight = Flight::new(hash, loader);
+        loads.push((key, Arc::clone(&flight)));
+        Joined::Load(flight)
+    }
+
+    /// Takes `flight`'s key back out of the list: the load is over.
+    pub(crate) fn land(&self, flight: &Arc<Flight<V>>) -> Q {
+        let mut loads = lock(&self.loads);
+        let at = loads
+            .iter()
+            .position(|(_, loading)| Arc::ptr_eq(loading, flight))
+            .expect("a flight stays in the list until it lands");
+        loads.swap_remove(at).0
+    }
+
+    /// Ends `flight` with nothing stored: its key leaves the list, its waiters look again.
+    fn abandon(&self, flight: &Arc<Flight<V>>) {
+        drop(self.land(flight));
+        flight.settle(None);
+    }
+}
+
+/// A map that loads through [`Flights`]: each concurrent kind, for its key type.
+pub(crate) trait Flown {
+    /// The key callers pass (a weak-keyed map's strong key).
+    type Key: Eq;
+    type Value: Clone;
+
+    fn flights(&self) -> &Flights<Self::Key, Self::Value>;
+
+    /// Under the key's shard lock: the value (a counted hit), or after a miss the key's flight
+    /// joined or started.
+    /// `blocking`: the caller loads on its own thread (not in a task).
+    fn find_or_join(&self, key: Self::Key, blocking: bool) -> Joined<Self::Key, Self::Value>;
+}
+
+/// How a kind stores a load, by its policy: an evicting map always does; a bounded one
+/// refuses when the key's shard is full.
+pub(crate) trait LoadInto: Flown {
+    /// What a full map that refuses new keys hands back.
+    type Rejected;
+
+    /// Stores a loaded value under the shard lock of `flight`'s key, taking the key back out
+    /// of the flights there; its hooks (and those of what it evicts) run after the lock.
+    fn store(
+        &self,
+        flight: &Arc<Flight<Self::Value>>,
+        value: Self::Value,
+    ) -> Result<(), Self::Rejected>;
+}
+
+/// Why a load gave no value.
+pub(crate) enum Failed<Er, R> {
+    /// The loader's own error.
+    Load(Er),
+    /// The map was full and refuses new keys.
+    Rejected(R),
+}
+
+/// Abandons the flight unless the load landed: a loader that panics, fails or is cancelled
+/// (its future dropped) stores nothing, and its waiters look again.
+struct Landing<'a, M: LoadInto> {
+    map: &'a M,
+    flight: Option<Arc<Flight<M::Value>>>,
+}
+
+impl<'a, M: LoadInto> Landing<'a, M> {
+    /// Made before the load runs, so that however it ends, the flight does.
+    fn new(map: &'a M, flight: Arc<Flight<M::Value>>) -> Self {
+        Self {
+            map,
+            flight: Some(flight),
+        }
+    }
+
+    /// Stores what loaded and settles the flight with it; a failed load (dropping `self`) or
+    /// a refusal abandons it.
+    fn land<Er>(
+        mut self,
+        loaded: Result<M::Value, Er>,
+    ) -> Result<M::Value, Failed<Er, M::Rejected>> {
+        let value = loaded.map_err(Failed::Load)?;
+        let flight = self.flight.take().expect("landed once");
+        match self.map.store(&flight, value.clone()) {
+            Ok(()) => {
+                flight.settle(Some(value.clone()));
+                Ok(value)
+            }
+            Err(rejected) => {
+                flight.settle(None);
+                Err(Failed::Rejected(rejected))
+            }
+        }
+    }
+}
+
+impl<M: LoadInto> Drop for Landing<'_, M> {
+    fn drop(&mut self) {
+        if let Some(flight) = self.flight.take() {
+            self.map.flights().abandon(&flight);
+        }
+    }
+}
+
+/// The value for `key`, loading it with `load` on this thread if absent, once however many
+/// threads ask (see the module docs). A hit costs a lookup: the rest is out of line.
+#[inline]
+pub(crate) fn load_blocking<M: LoadInto, Er>(
+    map: &M,
+    key: M::Key,
+    load: impl FnOnce() -> Result<M::Value, Er>,
+) -> Result<M::Value, Failed<Er, M::Rejected>> {
+    match map.find_or_join(key, true) {
+        Joined::Found(value) => Ok(value),
+        missed => wait_or_load(map, missed, load),
+    }
+}
+
+/// [`load_blocking`] after a miss: waits for the key's flight, or runs its own load.
+#[cold]
+#[inline(never)]
+fn wait_or_load<M: LoadInto, Er>(
+    map: &M,
+    mut joined: Joined<M::Key, M::Value>,
+    load: impl FnOnce() -> Result<M::Value, Er>,
+) -> Result<M::Value, Failed<Er, M::Rejected>> {
+    loop {
+        match joined {
+            Joined::Found(value) => return Ok(value),
+            Joined::Wait(key, flight) => match flight.wait() {
+                Some(value) => return Ok(value),
+                None => joined = map.find_or_join(key, true),
+            },
+            // The landing exists before `load` runs: a panic drops it, abandoning the flight.
+            Joined::Load(flight) => return Landing::new(map, flight).land(load()),
+        }
+    }
+}
+
+/// [`load_blocking`] for a task: waiting leaves a waker, loading awaits `load`.
+pub(crate) async fn load_async<M: LoadInto, Er>(
+    map: &M,
+    mut key: M::Key,
+    load: impl Future<Output = Result<M::Value, Er>>,
+) -> Result<M::Value, Failed<Er, M::Rejected>> {
+    loop {
+        match map.find_or_join(key, false) {
+            Joined::Found(value) => return Ok(value),
+            Joined::Wait(again, flight) => {
+                match core::future::poll_fn(|cx| flight.poll_settled(cx)).await {
+                    Some(value) => return Ok(value),
+                    None => key = again,
+                }
+            }
+            // Cancelling the task drops the landing, abandoning the flight.
+            Joined::Load(flight) => return Landing::new(map, flight).land(load.await),
+        }
+    }
+}

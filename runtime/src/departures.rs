@@ -69,6 +69,8 @@ pub(crate) trait Shard {
 
     /// The entries that left since the last call, for their hooks to run outside the lock.
     fn take_departed(&mut self) -> Departures<Self::Key, Self::Value>;
+    /// Whether any entry left since the last `take_departed` (most lookups let none leave).
+    fn has_departed(&self) -> bool;
     /// Takes every entry out at once, counted as leaving with `cause`. O(1) under the lock.
     fn take_all(&mut self, cause: crate::RemovalCause) -> Self::Taken;
     /// Takes every entry out for the map's drop, uncounted.

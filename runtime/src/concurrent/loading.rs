@@ -149,6 +149,8 @@ pub(crate) enum Joined<Q, V> {
 impl<Q: Eq, V: Clone> Flights<Q, V> {
     /// After a miss, under the key's shard lock: the flight loading `key`, or a new one (with
     /// `key` in the list) for the caller to load.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn join_or_start(&self, key: Q, hash: u64, blocking: bool) -> Joined<Q, V> {
         let mut loads = lock(&self.loads);
         if let Some((_, flight)) = loads.iter().find(|(loading, _)| *loading == key) {
@@ -185,6 +187,10 @@ pub(crate) trait Flown {
     type Value: Clone;
 
     fn flights(&self) -> &Flights<Self::Key, Self::Value>;
+
+    /// The value, if present: a counted hit, exactly what `get` does (a hit takes this path
+    /// alone; a miss looks again in `find_or_join`, under the same lock as the flights).
+    fn get(&self, key: &Self::Key) -> Option<Self::Value>;
 
     /// Under the key's shard lock: the value (a counted hit), or after a miss the key's flight
     /// joined or started.
@@ -268,9 +274,9 @@ pub(crate) fn load_blocking<M: LoadInto, Er>(
     key: M::Key,
     load: impl FnOnce() -> Result<M::Value, Er>,
 ) -> Result<M::Value, Failed<Er, M::Rejected>> {
-    match map.find_or_join(key, true) {
-        Joined::Found(value) => Ok(value),
-        missed => wait_or_load(map, missed, load),
+    match map.get(&key) {
+        Some(value) => Ok(value),
+        None => wait_or_load(map, map.find_or_join(key, true), load),
     }
 }
 
@@ -301,6 +307,9 @@ pub(crate) async fn load_async<M: LoadInto, Er>(
     mut key: M::Key,
     load: impl Future<Output = Result<M::Value, Er>>,
 ) -> Result<M::Value, Failed<Er, M::Rejected>> {
+    if let Some(value) = map.get(&key) {
+        return Ok(value);
+    }
     loop {
         match map.find_or_join(key, false) {
             Joined::Found(value) => return Ok(value),

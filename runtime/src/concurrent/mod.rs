@@ -865,6 +865,11 @@ impl<K: Hash + Eq, V: Clone, P: Policy, S: BuildHasher, L: ConcurrentListener<K,
     }
 
     #[inline]
+    fn get(&self, key: &K) -> Option<V> {
+        ConcurrentMap::get(self, key)
+    }
+
+    #[inline]
     fn find_or_join(&self, key: K, blocking: bool) -> Joined<K, V> {
         let hash = self.sharded.hasher().hash_one(&key);
         self.sharded.on_shard(self.sharded.shard_at(hash), |shard| {

@@ -266,8 +266,13 @@ impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Sharded<T, S, L> {
         let (result, leaving) = shard.with(|shard| {
             shard.settle_scopes();
             let result = work(shard);
-            (result, shard.take_departed())
+            let leaving = shard.has_departed().then(|| shard.take_departed());
+            (result, leaving)
         });
+        // Most lookups let nothing leave: no hooks, nothing to catch.
+        let Some(leaving) = leaving else {
+            return result;
+        };
         let mut panics = HookPanics::default();
         self.run_hooks(leaving, &mut panics);
         if panics.will_resume() {

@@ -492,6 +492,11 @@ where
         &self.flights
     }
 
+    #[inline]
+    fn get(&self, key: &Pointee<K>) -> Option<V> {
+        K::with_key(&key.0, |k| ConcurrentWeakKeyMap::get(self, k))
+    }
+
     fn find_or_join(&self, key: Pointee<K>, blocking: bool) -> Joined<Pointee<K>, V> {
         let hash = K::with_key(&key.0, |k| self.sharded.hasher().hash_one(k));
         self.sharded.on_shard(self.sharded.shard_at(hash), |shard| {

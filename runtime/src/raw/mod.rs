@@ -1208,10 +1208,17 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
 impl<K: Hash, V, P: Policy, S: BuildHasher, E: Expiry> Settle
     for RawMap<K, V, P, S, Departures<K, V>, E>
 {
-    #[inline]
+    #[allow(
+        clippy::inline_always,
+        reason = "before every operation of a concurrent map; out of line it cost 10 instructions a get"
+    )]
+    #[inline(always)]
     fn settle_scopes(&mut self) -> usize {
-        // Queuing into `Departures` runs no user code: nothing to catch.
-        self.settle_scopes_into(&mut HookPanics::default())
+        match self.store.ended_scopes() {
+            None => 0,
+            // Queuing into `Departures` runs no user code: nothing to catch.
+            Some(ended) => self.end_scopes_into(&ended, &mut HookPanics::default()),
+        }
     }
 }
 
@@ -1233,6 +1240,11 @@ impl<K, V, P: Policy, S, E: Expiry> Shard for RawMap<K, V, P, S, Departures<K, V
     #[inline]
     fn take_departed(&mut self) -> Departures<K, V> {
         self.listener.take()
+    }
+
+    #[inline]
+    fn has_departed(&self) -> bool {
+        !self.listener.is_empty()
     }
 
     fn take_all(&mut self, cause: RemovalCause) -> Self::Taken {

@@ -1197,6 +1197,10 @@ impl<K: WeakElement, V, P: Policy, S, E: Expiry, C> Shard
         self.map.listener_mut().0.take()
     }
 
+    fn has_departed(&self) -> bool {
+        !self.map.listener().0.is_empty()
+    }
+
     fn take_all(&mut self, cause: RemovalCause) -> Self::Taken {
         self.map
             .take_all_leaving(cause)

@@ -69,8 +69,9 @@ use weak_table::traits::WeakElement;
 /// and then the first panic reaches the caller (see
 /// [`ManagedMap`](crate::ManagedMap)'s "When a hook panics").
 /// If your closure panics under a shard's lock (`update`,
-/// `retain`, `get_or_insert_with`), entries that had already left run their hooks at that
-/// shard's next operation, or when the map is dropped.
+/// `retain`), entries that had already left run their hooks at that shard's next operation,
+/// or when the map is dropped. (`get_or_insert_with` runs its loader with no lock held: see
+/// it.)
 ///
 /// # The bound, and its tolerance
 ///

@@ -330,3 +330,83 @@ fn the_async_forms_fail_and_reject_as_the_blocking_ones_do() {
     let rejected = block_on(bounded.get_or_insert_async(2, async { 2 })).unwrap_err();
     assert_eq!(rejected.into_inner(), (2, 2));
 }
+
+/// Threads and tasks mixing loads, writes and discards over a few keys: every value that went
+/// in (loaded or inserted) leaves exactly once, and every load returned a value of its key.
+#[test]
+fn loads_writes_and_discards_from_threads_and_tasks_leave_every_value_exactly_once() {
+    let stored = Arc::new(AtomicUsize::new(0));
+    let left = Arc::new(AtomicUsize::new(0));
+    let map = {
+        let left = Arc::clone(&left);
+        Arc::new(
+            ConcurrentLruMap::builder(16)
+                .shards(2)
+                .listener(move |key: u64, value: u64, _cause| {
+                    assert_eq!(value / 1_000, key, "a value left under another key");
+                    left.fetch_add(1, Ordering::SeqCst);
+                })
+                .build(),
+        )
+    };
+    let step = |map: &ConcurrentLruMap<u64, u64, _, _>, stored: &AtomicUsize, i: u64| {
+        let key = i % 24;
+        match i % 5 {
+            0 => {
+                map.insert(key, key * 1_000 + 1);
+                stored.fetch_add(1, Ordering::SeqCst);
+            }
+            1 => {
+                map.discard(&key);
+            }
+            _ => {
+                let value = map.get_or_insert_with(key, || {
+                    stored.fetch_add(1, Ordering::SeqCst);
+                    key * 1_000
+                });
+                assert_eq!(value / 1_000, key);
+            }
+        }
+    };
+    let threads: Vec<_> = (0..8_u64)
+        .map(|t| {
+            let (map, stored) = (Arc::clone(&map), Arc::clone(&stored));
+            std::thread::spawn(move || (0..2_000).for_each(|i| step(&map, &stored, i * 8 + t)))
+        })
+        .collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let tasks: Vec<_> = (0..32_u64)
+            .map(|t| {
+                let (map, stored) = (Arc::clone(&map), Arc::clone(&stored));
+                tokio::spawn(async move {
+                    for i in 0..200 {
+                        let key = (i * 32 + t) % 24;
+                        let value = map
+                            .get_or_insert_async(key, async {
+                                stored.fetch_add(1, Ordering::SeqCst);
+                                tokio::task::yield_now().await;
+                                key * 1_000
+                            })
+                            .await;
+                        assert_eq!(value / 1_000, key);
+                        if i % 7 == 0 {
+                            map.discard(&key);
+                        }
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+    });
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    drop(Arc::into_inner(map).expect("every clone was dropped"));
+    assert_eq!(left.load(Ordering::SeqCst), stored.load(Ordering::SeqCst));
+}

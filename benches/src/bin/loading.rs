@@ -66,12 +66,28 @@ trait Subject: Send + Sync {
 }
 
 struct Ours(ConcurrentLruMap<u64, u64, Hasher>);
+struct OursAdaptive(mapguard::ConcurrentAdaptiveMap<u64, u64, Hasher>);
 struct Quick(quick_cache::sync::Cache<u64, u64, quick_cache::UnitWeighter, Hasher>);
 struct Moka(moka::sync::Cache<u64, u64, Hasher>);
 
 impl Subject for Ours {
     fn name(&self) -> &'static str {
         "mapguard ConcurrentLruMap"
+    }
+    fn get(&self, key: u64) -> Option<u64> {
+        self.0.get(&key)
+    }
+    fn insert(&self, key: u64, value: u64) {
+        self.0.insert(key, value);
+    }
+    fn load(&self, key: u64, load: &dyn Fn() -> u64) -> u64 {
+        self.0.get_or_insert_with(key, load)
+    }
+}
+
+impl Subject for OursAdaptive {
+    fn name(&self) -> &'static str {
+        "mapguard ConcurrentAdaptiveMap"
     }
     fn get(&self, key: u64) -> Option<u64> {
         self.0.get(&key)
@@ -122,6 +138,11 @@ fn subjects(capacity: u64) -> Vec<Arc<dyn Subject>> {
     vec![
         Arc::new(Ours(
             ConcurrentLruMap::builder(size)
+                .hasher(Hasher::default())
+                .build(),
+        )),
+        Arc::new(OursAdaptive(
+            mapguard::ConcurrentAdaptiveMap::builder(size)
                 .hasher(Hasher::default())
                 .build(),
         )),

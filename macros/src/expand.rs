@@ -362,7 +362,8 @@ fn config(
         }
     });
 
-    let hooks = has_hooks.then(|| {
+    // A zero-sized type for the field, tied to the struct's generics and its declared type.
+    let generated = |ident: &Ident| {
         quote! {
             #(#cfgs)*
             #[doc(hidden)]
@@ -371,7 +372,13 @@ fn config(
                 clippy::disallowed_types,
                 reason = "names the field's declared map type, which #[mapguard::managed] replaced"
             )]
-            #vis struct #hooks_ident #generics (#phantom) #where_clause;
+            #vis struct #ident #generics (#phantom) #where_clause;
+        }
+    };
+    let hooks_struct = generated(&hooks_ident);
+    let hooks = has_hooks.then(|| {
+        quote! {
+            #hooks_struct
 
             #(#cfgs)*
             #[automatically_derived]
@@ -420,15 +427,9 @@ fn config(
         }
     });
 
+    let config_struct = generated(&ident);
     let definition = quote! {
-        #(#cfgs)*
-        #[doc(hidden)]
-        #[allow(
-            non_camel_case_types,
-            clippy::disallowed_types,
-            reason = "names the field's declared map type, which #[mapguard::managed] replaced"
-        )]
-        #vis struct #ident #generics (#phantom) #where_clause;
+        #config_struct
 
         #(#cfgs)*
         #[automatically_derived]

@@ -344,16 +344,19 @@ fn pct_schedules_of_a_scopes_slot_reused_while_its_entries_wait() {
     shuttle::check_pct(a_scopes_slot_reused_while_its_entries_wait, 2_000, 3);
 }
 
-/// Three threads ask for one absent key while a fourth writes another key of the same shard:
-/// one load, every caller gets its value, and the writer is never blocked by the load.
-fn single_flight() {
-    let map = Arc::new(
-        mapguard::ConcurrentLruMap::<u8, u8>::builder(8)
-            .shards(1)
-            .build(),
-    );
+/// A one-shard map, and `callers` threads each asking it for key 1 with a loader that counts
+/// its runs and returns 7.
+#[allow(clippy::type_complexity, reason = "a test's handles, named once here")]
+fn loading_callers(
+    callers: usize,
+) -> (
+    Arc<mapguard::ConcurrentLruMap<u8, u8>>,
+    Arc<AtomicUsize>,
+    Vec<shuttle::thread::JoinHandle<u8>>,
+) {
+    let map = Arc::new(mapguard::ConcurrentLruMap::builder(8).shards(1).build());
     let loads = Arc::new(AtomicUsize::new(0));
-    let callers: Vec<_> = (0..3)
+    let handles = (0..callers)
         .map(|_| {
             let (map, loads) = (Arc::clone(&map), Arc::clone(&loads));
             shuttle::thread::spawn(move || {
@@ -364,6 +367,13 @@ fn single_flight() {
             })
         })
         .collect();
+    (map, loads, handles)
+}
+
+/// Three threads ask for one absent key while a fourth writes another key of the same shard:
+/// one load, every caller gets its value, and the writer is never blocked by the load.
+fn single_flight() {
+    let (map, loads, callers) = loading_callers(3);
     let writer = {
         let map = Arc::clone(&map);
         shuttle::thread::spawn(move || {
@@ -382,31 +392,15 @@ fn single_flight() {
     );
 }
 
-/// The first loader fails: nothing is stored, and the other callers get a value one of them
-/// loaded, once. (A failed load is abandoned by the same drop as a panicking one, which
-/// shuttle cannot run: it fails a run on any panic, caught or not.)
+/// A loader fails beside two good ones: nothing is stored by it, and the others get a value
+/// one of them loaded, once. (A failed load is abandoned by the same drop as a panicking one,
+/// which shuttle cannot run: it fails a run on any panic, caught or not.)
 fn single_flight_with_a_failing_loader() {
-    let map = Arc::new(
-        mapguard::ConcurrentLruMap::<u8, u8>::builder(8)
-            .shards(1)
-            .build(),
-    );
-    let loads = Arc::new(AtomicUsize::new(0));
+    let (map, loads, callers) = loading_callers(2);
     let failing = {
         let map = Arc::clone(&map);
         shuttle::thread::spawn(move || map.try_get_or_insert_with(1, || Err("the load fails")))
     };
-    let callers: Vec<_> = (0..2)
-        .map(|_| {
-            let (map, loads) = (Arc::clone(&map), Arc::clone(&loads));
-            shuttle::thread::spawn(move || {
-                map.get_or_insert_with(1, || {
-                    loads.fetch_add(1, Ordering::SeqCst);
-                    7
-                })
-            })
-        })
-        .collect();
     for caller in callers {
         assert_eq!(caller.join().unwrap(), 7);
     }

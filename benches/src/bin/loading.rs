@@ -15,7 +15,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use mapguard::ConcurrentLruMap;
+use mapguard::ConcurrentMap;
+use mapguard::policy::{Adaptive, Lru};
 use mapguard_bench::Hasher;
 
 const KEYS: u64 = 10_000;
@@ -65,29 +66,18 @@ trait Subject: Send + Sync {
     fn load(&self, key: u64, load: &dyn Fn() -> u64) -> u64;
 }
 
-struct Ours(ConcurrentLruMap<u64, u64, Hasher>);
-struct OursAdaptive(mapguard::ConcurrentAdaptiveMap<u64, u64, Hasher>);
+/// A concurrent map of ours, of any policy.
+struct Ours<P: mapguard::policy::Evicting>(mapguard::ConcurrentMap<u64, u64, P, Hasher>);
 struct Quick(quick_cache::sync::Cache<u64, u64, quick_cache::UnitWeighter, Hasher>);
 struct Moka(moka::sync::Cache<u64, u64, Hasher>);
 
-impl Subject for Ours {
+impl<P: mapguard::policy::Evicting> Subject for Ours<P> {
     fn name(&self) -> &'static str {
-        "mapguard ConcurrentLruMap"
-    }
-    fn get(&self, key: u64) -> Option<u64> {
-        self.0.get(&key)
-    }
-    fn insert(&self, key: u64, value: u64) {
-        self.0.insert(key, value);
-    }
-    fn load(&self, key: u64, load: &dyn Fn() -> u64) -> u64 {
-        self.0.get_or_insert_with(key, load)
-    }
-}
-
-impl Subject for OursAdaptive {
-    fn name(&self) -> &'static str {
-        "mapguard ConcurrentAdaptiveMap"
+        if P::NAME == "lru" {
+            "mapguard ConcurrentLruMap"
+        } else {
+            "mapguard ConcurrentAdaptiveMap"
+        }
     }
     fn get(&self, key: u64) -> Option<u64> {
         self.0.get(&key)
@@ -136,13 +126,13 @@ impl Subject for Moka {
 fn subjects(capacity: u64) -> Vec<Arc<dyn Subject>> {
     let size = usize::try_from(capacity).expect("fits");
     vec![
-        Arc::new(Ours(
-            ConcurrentLruMap::builder(size)
+        Arc::new(Ours::<Lru>(
+            ConcurrentMap::builder(size)
                 .hasher(Hasher::default())
                 .build(),
         )),
-        Arc::new(OursAdaptive(
-            mapguard::ConcurrentAdaptiveMap::builder(size)
+        Arc::new(Ours::<Adaptive>(
+            ConcurrentMap::builder(size)
                 .hasher(Hasher::default())
                 .build(),
         )),

@@ -13,7 +13,9 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use mapguard::testing::block_on;
-use mapguard::{CapacityError, ConcurrentBoundedMap, ConcurrentLruMap, RemovalCause};
+use mapguard::{CapacityError, ConcurrentBoundedMap, ConcurrentLruMap, Lifetime, RemovalCause};
+
+use crate::request_scopes::logged_map;
 
 /// How long a step may take before the test calls it a hang.
 const HANG: Duration = Duration::from_secs(30);
@@ -103,32 +105,9 @@ fn a_loader_asking_for_its_own_key_panics_instead_of_waiting_forever() {
     assert_eq!(map.get_or_insert_with(1, || 3), 3);
 }
 
-/// A map that logs each removal's key and cause.
-fn logged(
-    max: usize,
-) -> (
-    ConcurrentLruMap<
-        u64,
-        u64,
-        mapguard::DefaultHashBuilder,
-        impl mapguard::hooks::ConcurrentListener<u64, u64>,
-    >,
-    Log,
-) {
-    let log: Log = Arc::default();
-    let sink = Arc::clone(&log);
-    let map = ConcurrentLruMap::builder(max)
-        .shards(1)
-        .listener(move |key: u64, _value: u64, cause| sink.lock().unwrap().push((key, cause)))
-        .build();
-    (map, log)
-}
-
-type Log = Arc<std::sync::Mutex<Vec<(u64, RemovalCause)>>>;
-
 #[test]
 fn a_panicking_load_stores_nothing_and_the_next_call_loads() {
-    let (map, log) = logged(64);
+    let (map, log) = logged_map(64, Lifetime::Process);
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         map.get_or_insert_with(1, || panic!("the database is down"))
     }));
@@ -201,7 +180,7 @@ fn a_bounded_map_hands_a_load_back_when_the_shard_is_full() {
 
 #[test]
 fn a_loaded_value_the_bound_forces_out_leaves_through_the_cleanup_path() {
-    let (map, log) = logged(1);
+    let (map, log) = logged_map(1, Lifetime::Process);
     assert_eq!(map.get_or_insert_with(1, || 10), 10);
     assert_eq!(map.get_or_insert_with(2, || 20), 20);
     assert_eq!(*log.lock().unwrap(), [(1, RemovalCause::Evicted)]);

@@ -12,10 +12,10 @@ use std::task::{Context, Poll, Waker};
 use mapguard::scope::Scope;
 use mapguard::{ConcurrentLruMap, ConcurrentWeakKeyMap, Lifetime, RemovalCause};
 
-type Log = Arc<Mutex<Vec<(u64, RemovalCause)>>>;
+pub(crate) type Log = Arc<Mutex<Vec<(u64, RemovalCause)>>>;
 
-/// A request-lifetime map whose listener logs every (key, cause).
-fn logged_map(
+/// A map of `lifetime` whose listener logs every (key, cause); one shard below 128 entries.
+pub(crate) fn logged_map(
     max: usize,
     lifetime: Lifetime,
 ) -> (

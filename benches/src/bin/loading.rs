@@ -248,36 +248,48 @@ fn main() {
         options.reps,
         options.load.as_micros()
     );
-    println!("| map | no loads | while loading | kept | while loading, vs quick_cache |");
+    println!(
+        "| map | no loads | while loading | kept | while loading, vs quick_cache (median of per-rep ratios) |"
+    );
     println!("|---|---:|---:|---:|---:|");
     let run = Duration::from_millis(300);
     let median = |mut rates: Vec<f64>| {
         rates.sort_by(f64::total_cmp);
         rates[rates.len() / 2]
     };
-    let mut rates = Vec::new();
-    for map in subjects(capacity) {
+    let maps = subjects(capacity);
+    for map in &maps {
         for key in 0..KEYS {
             map.insert(key, key);
         }
-        let mut alone = Vec::new();
-        let mut loading = Vec::new();
-        // Interleaved, so both see the same machine.
-        for _ in 0..options.reps {
-            alone.push(reads_during_loads(&map, 0, options.load, run));
-            loading.push(reads_during_loads(&map, LOADERS, options.load, run));
-        }
-        rates.push((map.name(), median(alone), median(loading)));
     }
-    let quick = rates
+    let quick = maps
         .iter()
-        .find(|(name, ..)| name.starts_with("quick_cache"))
-        .map_or(1.0, |(_, _, rate)| *rate);
-    for (name, alone, loading) in rates {
+        .position(|map| map.name().starts_with("quick_cache"))
+        .expect("quick_cache is a subject");
+    // Rates per map per rep, `(alone, while loading)`. Every rep runs every map in turn, so
+    // a ratio to quick_cache is taken between runs that saw the same machine.
+    let mut runs: Vec<Vec<(f64, f64)>> = vec![Vec::new(); maps.len()];
+    for _ in 0..options.reps {
+        for (map, runs) in maps.iter().zip(&mut runs) {
+            let alone = reads_during_loads(map, 0, options.load, run);
+            let loading = reads_during_loads(map, LOADERS, options.load, run);
+            runs.push((alone, loading));
+        }
+    }
+    for (map, own) in maps.iter().zip(&runs) {
+        let alone = median(own.iter().map(|run| run.0).collect());
+        let loading = median(own.iter().map(|run| run.1).collect());
+        let vs_quick = median(
+            own.iter()
+                .zip(&runs[quick])
+                .map(|(ours, theirs)| ours.1 / theirs.1)
+                .collect(),
+        );
         println!(
-            "| {name} | {alone:.0} | {loading:.0} | {:.2} | {:.2} |",
+            "| {} | {alone:.0} | {loading:.0} | {:.2} | {vs_quick:.2} |",
+            map.name(),
             loading / alone,
-            loading / quick
         );
     }
 }

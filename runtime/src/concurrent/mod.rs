@@ -865,16 +865,18 @@ impl<K: Hash + Eq, V: Clone, P: Policy, S: BuildHasher, L: ConcurrentListener<K,
         &self.flights
     }
 
+    /// What `get` does, through a closure of its own: one instance of the lookup per caller,
+    /// so LLVM inlines each (sharing `get`'s, it outlined it: +20% instructions a hit).
     #[inline]
     fn get(&self, key: &K) -> Option<V> {
-        ConcurrentMap::get(self, key)
+        self.update(key, |value| value.clone())
     }
 
     #[inline]
     fn find_or_join(&self, key: K, blocking: bool) -> Joined<K, V> {
         let hash = self.sharded.hasher().hash_one(&key);
         self.sharded.on_shard(self.sharded.shard_at(hash), |shard| {
-            match shard.update(&key, |value| value.clone()) {
+            match shard.update_hashed(hash, &key, |value| value.clone()) {
                 Some(value) => Joined::Found(value),
                 None => self.flights.join_or_start(key, hash, blocking),
             }

@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use super::lock::ShardLock;
 use crate::RemovalCause;
 use crate::builder::{Settings, assert_valid_max};
-use crate::departures::{Departed, Resize, Settle, Shard};
+use crate::departures::{Departed, Departures, Resize, Settle, Shard};
 use crate::hooks::ConcurrentListener;
 use crate::maintenance::{self, Maintain};
 use crate::panics::HookPanics;
@@ -208,6 +208,23 @@ impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Sharded<T, S, L> {
         self.shard_at(self.hasher.hash_one(key))
     }
 
+    /// Runs `work` on the locked shard of `key`, given the key's hash (taken once: the
+    /// shards' hashers are clones of this one), then the hooks as
+    /// [`on_shard`](Self::on_shard) does.
+    #[inline]
+    pub(crate) fn on_key<Q: Hash + ?Sized, R>(
+        &self,
+        key: &Q,
+        work: impl FnOnce(&mut T, u64) -> R,
+    ) -> R
+    where
+        S: BuildHasher,
+        T: Settle,
+    {
+        let hash = self.hasher.hash_one(key);
+        self.on_shard(self.shard_at(hash), |shard| work(shard, hash))
+    }
+
     /// A figure summed over the shards, each locked in turn (so, under concurrent writes, a
     /// sum of figures each true at a slightly different moment). O(shards).
     fn sum<F: core::iter::Sum>(&self, figure: impl Fn(&T) -> F) -> F {
@@ -270,9 +287,22 @@ impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Sharded<T, S, L> {
             (result, leaving)
         });
         // Most lookups let nothing leave: no hooks, nothing to catch.
-        let Some(leaving) = leaving else {
-            return result;
-        };
+        match leaving {
+            None => result,
+            Some(leaving) => self.run_hooks_handing_back(leaving, result, departed),
+        }
+    }
+
+    /// The hooks of what left during an operation, then its result (see
+    /// [`on_shard_handing_back`](Self::on_shard_handing_back)).
+    #[cold]
+    #[inline(never)]
+    fn run_hooks_handing_back<R>(
+        &self,
+        leaving: Departures<T::Key, T::Value>,
+        result: R,
+        departed: impl FnOnce(R) -> Option<Departed<T::Key, T::Value>>,
+    ) -> R {
         let mut panics = HookPanics::default();
         self.run_hooks(leaving, &mut panics);
         if panics.will_resume() {
@@ -934,7 +964,7 @@ macro_rules! sharded_surface {
                 Q: ::core::hash::Hash + Eq + ?Sized,
             {
                 self.sharded
-                    .on_shard(self.sharded.shard_of(key), |shard| shard.update(key, change))
+                    .on_key(key, |shard, hash| shard.update_hashed(hash, key, change))
             }
 
             /// Removes `key` through the cleanup path with

@@ -492,15 +492,18 @@ where
         &self.flights
     }
 
+    /// What `get` does, through a closure of its own (see `ConcurrentMap`'s).
     #[inline]
     fn get(&self, key: &Pointee<K>) -> Option<V> {
-        K::with_key(&key.0, |k| ConcurrentWeakKeyMap::get(self, k))
+        K::with_key(&key.0, |k| self.update(k, |value| value.clone()))
     }
 
     fn find_or_join(&self, key: Pointee<K>, blocking: bool) -> Joined<Pointee<K>, V> {
         let hash = K::with_key(&key.0, |k| self.sharded.hasher().hash_one(k));
         self.sharded.on_shard(self.sharded.shard_at(hash), |shard| {
-            match K::with_key(&key.0, |k| shard.update(k, |value| value.clone())) {
+            match K::with_key(&key.0, |k| {
+                shard.update_hashed(hash, k, |value| value.clone())
+            }) {
                 Some(value) => Joined::Found(value),
                 None => self.flights.join_or_start(key, hash, blocking),
             }

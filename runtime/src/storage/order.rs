@@ -247,6 +247,8 @@ pub struct AdaptiveOrder {
 struct Climber {
     hits: u32,
     requests: u32,
+    /// Requests in this sample; 0 until the first request sets it from the bound.
+    period: u32,
     /// Hit ratio of the previous sample, in 1/65536ths.
     previous: u32,
     /// Whether the share is moving down.
@@ -255,11 +257,22 @@ struct Climber {
 
 impl Climber {
     /// Requests per sample: long enough that one sample's hit ratio means something.
-    fn period(max: usize) -> usize {
-        (max * SAMPLE_FACTOR).clamp(256, 1 << 20)
+    fn period(max: usize) -> u32 {
+        // At most 2^20: fits.
+        #[allow(clippy::cast_possible_truncation, reason = "clamped to 2^20")]
+        let period = (max.saturating_mul(SAMPLE_FACTOR)).clamp(256, 1 << 20) as u32;
+        period
     }
 
-    fn step(&mut self, share: u32) -> u32 {
+    /// Ends a sample (or starts the first): the next share. The period is taken from the
+    /// bound at each sample's start, so a resized map samples at its new size.
+    #[cold]
+    fn step(&mut self, share: u32, max: usize) -> u32 {
+        let first = self.period == 0;
+        self.period = Self::period(max);
+        if first {
+            return share;
+        }
         let rate = ((u64::from(self.hits) << 16) / u64::from(self.requests.max(1))) as u32;
         if rate < self.previous {
             self.down = !self.down;
@@ -320,8 +333,8 @@ impl AdaptiveOrder {
     fn sample(&mut self, hit: bool, max: usize) {
         self.climb.hits += u32::from(hit);
         self.climb.requests += 1;
-        if self.climb.requests as usize >= Climber::period(max) {
-            self.small_share = self.climb.step(self.small_share);
+        if self.climb.requests >= self.climb.period {
+            self.small_share = self.climb.step(self.small_share, max);
         }
     }
 

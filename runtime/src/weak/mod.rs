@@ -526,15 +526,17 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expi
         self.map.live_or_expire(index)
     }
 
-    /// [`find_live`](Self::find_live) for a read: an absent key counts as a miss (a found
-    /// one is counted by `read_at`).
+    /// A live entry for `key`, whose hash is `hash`, for a read: an absent key counts as a
+    /// miss (a found one is counted by `read_at`).
     #[inline]
-    fn find_for_read<Q>(&mut self, key: &Q) -> Option<u32>
+    fn find_for_read<Q>(&mut self, hash: u64, key: &Q) -> Option<u32>
     where
         K::Key: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Eq + ?Sized,
     {
-        let found = self.find_live(key);
+        let found = self
+            .position(hash, key)
+            .and_then(|index| self.map.live_or_expire(index));
         if found.is_none() {
             self.map.count_miss();
         }
@@ -612,7 +614,23 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expi
         K::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let index = self.find_for_read(key)?;
+        self.update_hashed(self.hasher.hash_one(key), key, change)
+    }
+
+    /// [`update`](Self::update) with the key's hash already taken: a concurrent map's shard
+    /// is given the hash that chose it.
+    #[inline]
+    pub(crate) fn update_hashed<Q, R>(
+        &mut self,
+        hash: u64,
+        key: &Q,
+        change: impl FnOnce(&mut V) -> R,
+    ) -> Option<R>
+    where
+        K::Key: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let index = self.find_for_read(hash, key)?;
         let result = change(self.map.read_at(index));
         if self.weigher.is_some() {
             if let Some(strong) = self.map.key_at(index).weak.view() {
@@ -709,7 +727,7 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expi
         K::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let index = self.find_for_read(key)?;
+        let index = self.find_for_read(self.hasher.hash_one(key), key)?;
         Some(self.map.read_at(index))
     }
 

@@ -11,11 +11,17 @@
 //! clock is simulated (a minute per round) so that the detector's five-minute window passes
 //! in a second; a Prometheus scrape each round is the history it judges.
 //!
+//! The managed service also serves the registry: the operator's page at `/mapguard` and the
+//! Prometheus text at `/mapguard/metrics` (`mapguard::tower::RegistryService`). With
+//! `--serve SECONDS` it keeps serving them after the run (`scripts/screenshot.sh` takes a
+//! picture of the page that way); `--chart FILE.svg` writes every map's entries per round.
+//!
 //! Run with `cargo run --release --example service`. Exits non-zero if a request-scoped entry
 //! outlives its request, a session's connection outlives its logout, a request finds its own
 //! entries gone, or the detector misses the leak.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -32,7 +38,7 @@ use hyper_util::rt::TokioExecutor;
 use mapguard::registry::{self, Suspicion};
 use mapguard::scope::Scope;
 use mapguard::testing::MockClock;
-use mapguard::tower::RequestScopeLayer;
+use mapguard::tower::{RegistryService, RequestScopeLayer};
 use mapguard::{Cleanup, Lifetime, RemovalCause};
 use tokio::sync::mpsc;
 
@@ -258,7 +264,10 @@ async fn start<S: Service>(
         .route("/logout/{id}", get(logout::<S>))
         .with_state(app.clone());
     let router = if scoped {
-        router.layer(RequestScopeLayer::new())
+        // The operator's page at /mapguard, the Prometheus text at /mapguard/metrics.
+        router
+            .nest_service("/mapguard", RegistryService::new())
+            .layer(RequestScopeLayer::new())
     } else {
         router
     };
@@ -342,7 +351,44 @@ async fn drive<S: Service>(
     outcome
 }
 
+/// What the command line asks for beyond the run: serve the operator's page for a while,
+/// write the growth chart.
+#[derive(Default)]
+struct Options {
+    serve: Option<Duration>,
+    chart: Option<std::path::PathBuf>,
+}
+
+fn options() -> Result<Options, String> {
+    let mut options = Options::default();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or(format!("{arg} takes a value"));
+        match arg.as_str() {
+            "--serve" => {
+                let seconds = value()?;
+                let seconds: u64 = seconds
+                    .parse()
+                    .map_err(|_| format!("--serve takes seconds, not {seconds:?}"))?;
+                options.serve = Some(Duration::from_secs(seconds));
+            }
+            "--chart" => options.chart = Some(value()?.into()),
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    Ok(options)
+}
+
 fn main() -> ExitCode {
+    let options = match options() {
+        Ok(options) => options,
+        Err(error) => {
+            eprintln!(
+                "service: {error}\nusage: service [--serve SECONDS] [--chart FILE.svg]\n  --serve: after the run, keep serving the operator's page (/mapguard) for SECONDS\n  --chart: write the maps' growth per round as an SVG"
+            );
+            return ExitCode::from(2);
+        }
+    };
     // Panics on purpose are expected; keep every other panic's report.
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -357,11 +403,22 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .unwrap();
-    let checks = runtime.block_on(async {
+    let (checks, address, growth) = runtime.block_on(async {
         tokio::time::timeout(Duration::from_secs(60), run(clock))
             .await
             .expect("the example finishes within 60 s")
     });
+    if let Some(path) = &options.chart {
+        if let Err(error) = std::fs::write(path, growth.svg()) {
+            eprintln!("service: cannot write {}: {error}", path.display());
+            return ExitCode::FAILURE;
+        }
+        println!("wrote {}", path.display());
+    }
+    if let Some(serve) = options.serve {
+        println!("serving http://{address}/mapguard (and /mapguard/metrics) for {serve:?}");
+        runtime.block_on(async { tokio::time::sleep(serve).await });
+    }
     if checks {
         println!(
             "\nok: every request's rows left with it, every logout closed its session, no request lost its rows, and the leak was found"
@@ -372,7 +429,89 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(clock: MockClock) -> bool {
+/// Entries per round of every map, for the chart.
+#[derive(Default)]
+struct Growth {
+    /// `(map, entries after each round)`, in the order they are drawn.
+    lines: Vec<(&'static str, Vec<u64>)>,
+}
+
+impl Growth {
+    fn record(&mut self, map: &'static str, entries: u64) {
+        match self.lines.iter_mut().find(|(name, _)| *name == map) {
+            Some((_, values)) => values.push(entries),
+            None => self.lines.push((map, vec![entries])),
+        }
+    }
+
+    /// A line chart: entries after each round, one line per map, with a legend.
+    #[allow(clippy::cast_precision_loss, reason = "pixels")]
+    fn svg(&self) -> String {
+        const COLOURS: [&str; 7] = [
+            "#b42318", "#0969da", "#1a7f37", "#8250df", "#bc4c00", "#57606a", "#bf3989",
+        ];
+        let (width, height, left, bottom) = (780.0, 320.0, 56.0, 36.0);
+        let top = self
+            .lines
+            .iter()
+            .flat_map(|(_, values)| values.iter().copied())
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        let top_value = top as f64;
+        let rounds = self.lines.iter().map(|(_, v)| v.len()).max().unwrap_or(1);
+        let x = |round: usize| {
+            left + (width - left - 300.0) * round as f64 / (rounds - 1).max(1) as f64
+        };
+        let y =
+            |value: u64| (height - bottom) - (height - bottom - 40.0) * value as f64 / top_value;
+        let mut svg = format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">\
+             <rect width=\"{width}\" height=\"{height}\" fill=\"#ffffff\"/>\
+             <text x=\"{left}\" y=\"14\" fill=\"#1b1f24\">Entries after each round of {CONCURRENT} requests (cargo run --release --example service)</text>\
+             <line x1=\"{left}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#8c959f\"/>\
+             <text x=\"4\" y=\"{}\" fill=\"#57606a\">{top}</text><text x=\"4\" y=\"{}\" fill=\"#57606a\">0</text>\
+             <text x=\"{}\" y=\"{}\" fill=\"#57606a\" text-anchor=\"middle\">round</text>\
+             <text x=\"{left}\" y=\"{}\" fill=\"#57606a\" text-anchor=\"middle\">1</text>\
+             <text x=\"{}\" y=\"{}\" fill=\"#57606a\" text-anchor=\"middle\">{rounds}</text>",
+            height - bottom,
+            x(rounds - 1),
+            height - bottom,
+            y(top) + 4.0,
+            height - bottom,
+            x(rounds / 2),
+            height - 8.0,
+            height - bottom + 16.0,
+            x(rounds - 1),
+            height - bottom + 16.0,
+        );
+        for (index, (map, values)) in self.lines.iter().enumerate() {
+            let colour = COLOURS[index % COLOURS.len()];
+            let points: Vec<String> = values
+                .iter()
+                .enumerate()
+                .map(|(round, value)| format!("{:.1},{:.1}", x(round), y(*value)))
+                .collect();
+            let legend_y = 40.0 + 18.0 * index as f64;
+            let _ = write!(
+                svg,
+                "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\" points=\"{}\"/>\
+                 <rect x=\"{}\" y=\"{}\" width=\"12\" height=\"3\" fill=\"{colour}\"/>\
+                 <text x=\"{}\" y=\"{}\" fill=\"#1b1f24\">{map} ({})</text>",
+                points.join(" "),
+                width - 260.0,
+                legend_y - 4.0,
+                width - 242.0,
+                legend_y,
+                values.last().copied().unwrap_or(0),
+            );
+        }
+        svg.push_str("</svg>\n");
+        svg
+    }
+}
+
+async fn run(clock: MockClock) -> (bool, std::net::SocketAddr, Growth) {
     // Expired pages and ended requests' and sessions' entries leave within a second even in
     // maps no request touches (every map of `Managed` that has them enrolled itself).
     let _maintenance = mapguard::maintenance::spawn(Duration::from_secs(1));
@@ -381,13 +520,27 @@ async fn run(clock: MockClock) -> bool {
     let (plain_at, plain_app, mut plain_reports) = start(Arc::new(Plain::default()), false).await;
 
     let mut scrapes = 0;
+    let mut growth = Growth::default();
     let managed_outcome = drive::<Managed>(managed_at, &mut managed_reports, || {
         clock.advance(Duration::from_secs(60));
         let _exposition = registry::render_prometheus(); // what the scraper does, no more
         scrapes += 1;
+        growth.record("Managed.audit (the leak)", managed.audit.len() as u64);
+        growth.record("Managed.rows", managed.rows.len() as u64);
+        growth.record("Managed.connections", managed.connections.len() as u64);
+        growth.record("Managed.pages", managed.pages.len() as u64);
     })
     .await;
-    let plain_outcome = drive::<Plain>(plain_at, &mut plain_reports, || ()).await;
+    let plain_outcome = drive::<Plain>(plain_at, &mut plain_reports, || {
+        let plain = &plain_app.state;
+        growth.record("std rows", plain.rows.lock().unwrap().len() as u64);
+        growth.record(
+            "std connections",
+            plain.connections.lock().unwrap().len() as u64,
+        );
+        growth.record("std pages", plain.pages.lock().unwrap().len() as u64);
+    })
+    .await;
 
     // The server ends a request's scope a moment after its client is done (when hyper drops
     // the body or the cancelled handler): wait for that, then the housekeeping runs.
@@ -461,7 +614,7 @@ async fn run(clock: MockClock) -> bool {
             all_hold = false;
         }
     }
-    all_hold
+    (all_hold, managed_at, growth)
 }
 
 /// The side-by-side table of the two versions.

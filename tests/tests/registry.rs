@@ -150,12 +150,24 @@ fn prometheus_text_parses() {
         }
     }
     assert!(samples > 0);
-    assert!(text.contains(r#"mapguard_map_removals_total{map="Reg.\"prom\"",lifetime="process",policy="lru",cause="evicted"} 1"#), "{text}");
-    assert!(
-        text.contains(
-            r#"mapguard_map_entries{map="Reg.\"prom\"",lifetime="process",policy="lru"} 2"#
-        )
-    );
+    // Labels: the name (escaped), lifetime, policy and the call site (this file).
+    let labels =
+        r#"map="Reg.\"prom\"",lifetime="process",policy="lru",site="tests/tests/registry.rs:"#;
+    let line = |family: &str| {
+        text.lines()
+            .find(|line| line.starts_with(&format!("{family}{{{labels}")))
+            .unwrap_or_else(|| panic!("no {family} for the map:\n{text}"))
+    };
+    assert!(line("mapguard_map_entries").ends_with("} 2"));
+    assert!(line("mapguard_maps").ends_with("} 1"));
+    let evicted = text
+        .lines()
+        .find(|l| {
+            l.starts_with(&format!("mapguard_map_removals_total{{{labels}"))
+                && l.contains(r#"cause="evicted""#)
+        })
+        .expect("evictions");
+    assert!(evicted.ends_with(r#"",cause="evicted"} 1"#), "{evicted}");
 }
 
 #[test]

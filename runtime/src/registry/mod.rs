@@ -29,14 +29,17 @@ use metrics::Metrics;
 
 #[cfg(feature = "metrics")]
 mod export;
+mod html;
 mod metrics;
 mod prometheus;
 mod report;
+mod series;
 mod suspects;
 
 #[cfg(feature = "metrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub use export::export_metrics;
+pub use html::render_html;
 pub(crate) use metrics::{Identity, MapMetrics, register, register_sharded, shard_metrics};
 pub use prometheus::render_prometheus;
 pub use report::{KeyLifetimes, MapReport, report, snapshot};

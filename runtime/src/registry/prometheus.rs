@@ -3,27 +3,44 @@
 use std::fmt::Write as _;
 
 use super::report::{MapReport, snapshot};
+use super::series::{Series, series};
 use crate::RemovalCause;
 
 /// Every live map's figures in the Prometheus text exposition format: gauges for entries,
-/// bound, bytes and unscoped entries (`mapguard_map_unscoped_entries`), counters (`_total`) for inserts, hits, misses, removals by cause and
-/// hook panics (`mapguard_hook_panics_total`).
-/// Labels are `map`, `lifetime` and `policy` — never keys.
+/// bound, bytes and unscoped entries (`mapguard_map_unscoped_entries`), counters (`_total`)
+/// for inserts, hits, misses, removals by cause and hook panics
+/// (`mapguard_hook_panics_total`). Labels are `map`, `lifetime`, `policy` and `site` (where
+/// the map was created) — never keys.
+///
+/// Maps that share a name and a call site (a map per request, say) are one series: their
+/// figures are summed, and `mapguard_maps` says how many live maps each series sums. So no
+/// label set appears twice, which a Prometheus server would reject.
 ///
 /// ```
 /// # #[cfg(feature = "tracking")] { // figures need `tracking`
-/// let map = mapguard::LruMap::<u8, u8>::builder(4).name("Docs.prom").build();
+/// let maps: Vec<_> = (0..3)
+///     .map(|_| mapguard::LruMap::<u8, u8>::builder(4).name("Docs.prom").build())
+///     .collect();
 /// let text = mapguard::registry::render_prometheus();
 /// assert!(text.contains("# TYPE mapguard_map_entries gauge"));
-/// assert!(text.contains(r#"mapguard_map_max_entries{map="Docs.prom",lifetime="process",policy="lru"} 4"#));
-/// # drop(map);
+/// let bound = text
+///     .lines()
+///     .find(|line| line.starts_with(r#"mapguard_map_max_entries{map="Docs.prom",lifetime="process",policy="lru",site="#))
+///     .unwrap();
+/// assert!(bound.ends_with(" 12"), "three maps of 4, one series: {bound}");
+/// # drop(maps);
 /// # }
 /// ```
 #[must_use]
 pub fn render_prometheus() -> String {
-    let maps = snapshot();
+    let maps = series(snapshot());
     let mut out = String::new();
-    let gauges: [Family; 7] = [
+    let gauges: [Family; 8] = [
+        (
+            "mapguard_maps",
+            "Live maps in the series (maps created under one name at one call site are summed).",
+            |_| 0,
+        ),
         ("mapguard_map_entries", "Entries in the map.", |m| m.len),
         (
             "mapguard_map_peak_entries",
@@ -73,8 +90,14 @@ pub fn render_prometheus() -> String {
     for (kind, families) in [("gauge", &gauges[..]), ("counter", &counters[..])] {
         for (name, help, value) in families {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for map in &maps {
-                let _ = writeln!(out, "{name}{{{}}} {}", labels(map), value(map));
+            for series in &maps {
+                // `mapguard_maps` counts the maps; every other family reads their sums.
+                let value = if *name == "mapguard_maps" {
+                    series.maps
+                } else {
+                    value(&series.figures)
+                };
+                let _ = writeln!(out, "{name}{{{}}} {value}", labels(series));
             }
         }
     }
@@ -83,10 +106,14 @@ pub fn render_prometheus() -> String {
         out,
         "# HELP {name} Values that left through the cleanup path, by cause.\n# TYPE {name} counter"
     );
-    for map in &maps {
+    for series in &maps {
         for cause in RemovalCause::ALL {
-            let count = map.removed(cause);
-            let _ = writeln!(out, "{name}{{{},cause=\"{cause}\"}} {count}", labels(map));
+            let count = series.figures.removed(cause);
+            let _ = writeln!(
+                out,
+                "{name}{{{},cause=\"{cause}\"}} {count}",
+                labels(series)
+            );
         }
     }
     out
@@ -95,12 +122,14 @@ pub fn render_prometheus() -> String {
 /// A metric family: name, help text, and the figure it reads.
 type Family = (&'static str, &'static str, fn(&MapReport) -> u64);
 
-fn labels(map: &MapReport) -> String {
+fn labels(series: &Series) -> String {
+    let map = &series.figures;
     format!(
-        "map=\"{}\",lifetime=\"{}\",policy=\"{}\"",
+        "map=\"{}\",lifetime=\"{}\",policy=\"{}\",site=\"{}\"",
         escape(&map.name),
         map.lifetime,
-        map.policy
+        map.policy,
+        escape(&series.site())
     )
 }
 

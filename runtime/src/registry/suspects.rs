@@ -3,6 +3,7 @@
 //! asked.
 
 use std::collections::{HashMap, VecDeque};
+use std::fmt;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::thread::JoinHandle;
@@ -190,6 +191,56 @@ pub enum Suspicion {
     },
 }
 
+/// One line for an operator: what was seen, with its figures.
+///
+/// ```
+/// use mapguard::registry::Suspicion;
+/// let thrashing = Suspicion::Thrashing { evictions: 5_000 };
+/// assert_eq!(thrashing.to_string(), "thrashing: 5000 evictions at its bound within the window");
+/// ```
+impl fmt::Display for Suspicion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Growing {
+                growth,
+                per_minute,
+                growing_for,
+            } => write!(
+                f,
+                "growing: +{growth} entries, {per_minute}/min, for {}",
+                Minutes(*growing_for)
+            ),
+            Self::Thrashing { evictions } => write!(
+                f,
+                "thrashing: {evictions} evictions at its bound within the window"
+            ),
+            Self::ScopeNeverEnded { scope_ends } => write!(
+                f,
+                "scope never ended: {scope_ends} scopes of its lifetime ended elsewhere since it was last cleared"
+            ),
+            Self::UnscopedWrites { unscoped, growth } => write!(
+                f,
+                "unscoped writes: {unscoped} entries written outside any scope (+{growth} within the window)"
+            ),
+        }
+    }
+}
+
+/// A duration as an operator reads it: `2h 5m`, `5m 30s`, `45s`.
+pub(super) struct Minutes(pub(super) Duration);
+
+impl fmt::Display for Minutes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let seconds = self.0.as_secs();
+        let (hours, minutes, seconds) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+        match (hours, minutes) {
+            (0, 0) => write!(f, "{seconds}s"),
+            (0, _) => write!(f, "{minutes}m {seconds}s"),
+            _ => write!(f, "{hours}h {minutes}m"),
+        }
+    }
+}
+
 /// A map flagged by a [`LeakDetector`] (or [`leak_suspects`]).
 ///
 /// ```
@@ -207,10 +258,12 @@ pub struct LeakSuspect {
     pub suspicion: Suspicion,
 }
 
+/// One map's figures at one registry read.
 #[derive(Clone, Copy, Debug)]
-struct Sample {
-    at: Duration,
-    len: u64,
+pub(super) struct Sample {
+    pub(super) at: Duration,
+    pub(super) len: u64,
+    pub(super) weight: u64,
     evictions: u64,
     unscoped: u64,
 }
@@ -249,6 +302,7 @@ impl State {
             let sample = Sample {
                 at: now,
                 len: report.len,
+                weight: report.weight,
                 evictions: report.removed(RemovalCause::Evicted),
                 unscoped: report.unscoped,
             };
@@ -412,6 +466,28 @@ fn global() -> &'static LeakDetector {
     GLOBAL.get_or_init(|| LeakDetector::on(None, Thresholds::default()))
 }
 
+/// One registry read, judged by the process-wide detector: every map, and the suspects
+/// among them (as [`leak_suspects`]).
+pub(super) fn maps_and_suspects() -> (Vec<MapReport>, Vec<LeakSuspect>) {
+    global().read()
+}
+
+/// The window the process-wide detector judges over.
+pub(super) fn window() -> Duration {
+    global().state.thresholds.window
+}
+
+/// The process-wide detector's samples of every map it has seen (oldest first), by map id:
+/// what the operator's page charts.
+pub(super) fn histories() -> HashMap<u64, Vec<Sample>> {
+    global()
+        .state
+        .histories()
+        .iter()
+        .map(|(id, samples)| (*id, samples.iter().copied().collect()))
+        .collect()
+}
+
 /// Feeds one registry read to every detector.
 pub(super) fn observe(reports: &[MapReport]) {
     global();
@@ -535,15 +611,24 @@ impl LeakDetector {
     /// ```
     #[must_use]
     pub fn suspects(&self) -> Vec<LeakSuspect> {
+        self.read().1
+    }
+
+    /// One registry read: every map, and those that look like leaks.
+    fn read(&self) -> (Vec<MapReport>, Vec<LeakSuspect>) {
         let reports = snapshot();
         let histories = self.state.histories();
-        reports
-            .into_iter()
+        let suspects = reports
+            .iter()
             .filter_map(|map| {
-                let suspicion = self.state.judge(&map, histories.get(&map.id)?)?;
-                Some(LeakSuspect { map, suspicion })
+                let suspicion = self.state.judge(map, histories.get(&map.id)?)?;
+                Some(LeakSuspect {
+                    map: map.clone(),
+                    suspicion,
+                })
             })
-            .collect()
+            .collect();
+        (reports, suspects)
     }
 }
 

@@ -16,6 +16,7 @@ mod hook_panics_model;
 mod loading;
 mod managed;
 mod managed_concurrent;
+mod operator_page;
 mod request_scopes;
 mod scope_model;
 mod serde_maps;

@@ -13,7 +13,8 @@
 //! schedule too (`maintenance::spawn`, with the `tokio` feature).
 //!
 //! Behind the `tower` feature, which adds no async runtime: only the crates of tower's two
-//! traits and of http's types.
+//! traits and of http's types. The same feature serves the registry to operators:
+//! [`RegistryService`], the live maps' page and their Prometheus text in one mount.
 //!
 //! ```
 //! use mapguard::tower::RequestScopeLayer;
@@ -47,6 +48,10 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
 use crate::scope::{Lifetime, Scope};
+
+mod pages;
+
+pub use pages::RegistryService;
 
 /// Runs every request of the service it wraps in a new request [`Scope`] (see the
 /// [module docs](self)).

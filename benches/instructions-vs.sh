@@ -2,6 +2,8 @@
 # Instructions per workload (callgrind) of this tree's `compare` against another revision's:
 # how much a change costs on the compare workloads, for the single-owner maps.
 # Usage: bash benches/instructions-vs.sh BASE_REV   (needs valgrind)
+# HEAD_FEATURES=mapguard/tracing bash benches/instructions-vs.sh HEAD: this tree built with
+# extra features (what a feature costs when nothing listens), against BASE_REV without them.
 # Counts repeat exactly and do not depend on what else the machine runs.
 set -euo pipefail
 # One codegen unit: with the default sixteen, which functions share a unit (and so can be
@@ -20,7 +22,7 @@ git worktree add -q --detach "$out/base-tree" "$base"
     cargo build --release -q -p mapguard-bench --bin compare)
 cp "$out/target/release/compare" "$out/base"
 RUSTFLAGS="--remap-path-prefix=$PWD=/src" CARGO_TARGET_DIR="$out/target" \
-    cargo build --release -q -p mapguard-bench --bin compare
+    cargo build --release -q -p mapguard-bench --bin compare ${HEAD_FEATURES:+--features "$HEAD_FEATURES"}
 cp "$out/target/release/compare" "$out/head"
 
 count() { # build implementation workload size

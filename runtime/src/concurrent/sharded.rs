@@ -127,7 +127,13 @@ impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Sharded<T, S, L> {
                 }
                 let unscoped = store.scopes().map(ScopeTags::published_unscoped);
                 let identity = registry::Identity {
-                    name: String::new(),
+                    // A shard's events (`tracing`) name its map; its figures are published
+                    // under the map's name, so without events it needs none.
+                    name: if cfg!(feature = "tracing") {
+                        name.to_string()
+                    } else {
+                        String::new()
+                    },
                     lifetime,
                     policy,
                     max: per_shard,
@@ -396,7 +402,11 @@ impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Sharded<T, S, L> {
             return 0;
         }
         self.metrics.scope_ended();
-        self.remove_all(RemovalCause::ScopeEnded)
+        let count = self.remove_all(RemovalCause::ScopeEnded);
+        if count > 0 {
+            self.metrics.scope_entries_left(count, true);
+        }
+        count
     }
 
     /// Each shard's own `maintain`, one shard locked at a time, and the entries of ended

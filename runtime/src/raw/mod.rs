@@ -600,7 +600,11 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     pub(crate) fn end_scope_into(&mut self, lifetime: Lifetime, panics: &mut HookPanics) -> usize {
         if lifetime == self.lifetime {
             self.metrics.scope_ended();
-            self.remove_all_into(RemovalCause::ScopeEnded, panics)
+            let count = self.remove_all_into(RemovalCause::ScopeEnded, panics);
+            if count > 0 {
+                self.metrics.scope_entries_left(count, true);
+            }
+            count
         } else {
             0
         }
@@ -1065,6 +1069,9 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
             for index in slots {
                 leave(self, index);
             }
+        }
+        if count > 0 {
+            self.metrics.scope_entries_left(count, false);
         }
         count
     }

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use super::metrics::event;
 use super::{MapReport, clock, snapshot};
 use crate::RemovalCause;
 use crate::scope::Lifetime;
@@ -710,11 +711,19 @@ pub fn watch(
     mut callback: impl FnMut(Vec<LeakSuspect>) + Send + 'static,
 ) -> Watch {
     let (stop, stopped) = mpsc::channel::<()>();
+    // The watch's events go where the caller's would (its thread's `tracing` subscriber).
+    #[cfg(feature = "tracing")]
+    let dispatch = tracing::dispatcher::get_default(Clone::clone);
     let thread = std::thread::Builder::new()
         .name("mapguard-watch".into())
         .spawn(move || {
+            #[cfg(feature = "tracing")]
+            let _events = tracing::dispatcher::set_default(&dispatch);
+            let mut reported = Vec::new();
             while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
-                callback(leak_suspects());
+                let suspects = leak_suspects();
+                warn_of_new(&suspects, &mut reported);
+                callback(suspects);
             }
         })
         .expect("spawning the watch thread");
@@ -722,6 +731,34 @@ pub fn watch(
         stop: Some(stop),
         thread: Some(thread),
     }
+}
+
+/// A `warn` event (feature `tracing`) for each suspect not `reported` at the last check, or
+/// suspected now for another kind of reason: an alert once per leak, not once per interval.
+/// `reported` becomes this check's suspects.
+fn warn_of_new(
+    suspects: &[LeakSuspect],
+    reported: &mut Vec<(u64, std::mem::Discriminant<Suspicion>)>,
+) {
+    let now: Vec<_> = suspects
+        .iter()
+        .map(|suspect| (suspect.map.id, std::mem::discriminant(&suspect.suspicion)))
+        .collect();
+    for (suspect, key) in suspects.iter().zip(&now) {
+        if !reported.contains(key) {
+            let _ = suspect;
+            event!(
+                tracing::Level::WARN,
+                map = %suspect.map.name,
+                site = %suspect.map.site,
+                lifetime = %suspect.map.lifetime,
+                entries = suspect.map.len,
+                suspicion = %suspect.suspicion,
+                "leak suspect"
+            );
+        }
+    }
+    *reported = now;
 }
 
 #[cfg(test)]

@@ -23,5 +23,6 @@ mod serde_maps;
 mod single_threaded_scopes;
 mod surface;
 mod tower_layer;
+mod tracing_events;
 mod weak_model;
 mod weight_model;

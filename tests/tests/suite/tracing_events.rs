@@ -14,6 +14,7 @@ use mapguard::scope::Scope;
 use mapguard::{ConcurrentLruMap, Lifetime, LruMap, RemovalCause};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
+use tracing::subscriber::Interest;
 use tracing::{Event, Level, Metadata, Subscriber};
 
 /// One event as the subscriber saw it: level, target, and every field as text.
@@ -70,6 +71,13 @@ impl Visit for Fields<'_> {
 }
 
 impl Subscriber for Recorder {
+    /// Never cached: tests of this binary install recorders on their own threads at the
+    /// same time, and a callsite first met while only a stricter recorder lived would keep
+    /// that recorder's "never" for every later one (tracing caches interest per callsite,
+    /// process-wide). A service's one global subscriber has no such race.
+    fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
+        Interest::sometimes()
+    }
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
         *metadata.level() <= self.max
     }

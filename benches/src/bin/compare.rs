@@ -13,7 +13,8 @@
 //!
 //! `--suite traces [--traces DIR]` prints hit ratios instead: recorded traces from `DIR` (the
 //! files of `shared/traces/`, see its README for formats and citation conditions) and synthetic
-//! Zipf traces, two capacities each, for `LruMap`, lru, quick_cache and moka.
+//! Zipf traces, two capacities each, for `LruMap`, lru, quick_cache and moka; `--chart
+//! FILE.svg` also draws them (hit ratio per trace and capacity, one marker per cache).
 //! The filters make single runs for `valgrind --tool=callgrind`, which counts
 //! instructions repeatably where wall-clock time on a shared machine is noise.
 
@@ -47,6 +48,8 @@ struct Options {
     suite: Suite,
     /// Where the recorded traces are, for `--suite traces`.
     traces: Option<std::path::PathBuf>,
+    /// Where `--suite traces` writes its chart (an SVG), if anywhere.
+    chart: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -68,6 +71,7 @@ fn parse_options() -> Result<Options, String> {
         threads: vec![1, 2, 8],
         suite: Suite::All,
         traces: None,
+        chart: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -116,10 +120,11 @@ fn parse_options() -> Result<Options, String> {
                 };
             }
             "--traces" => options.traces = Some(value()?.into()),
+            "--chart" => options.chart = Some(value()?.into()),
             other => {
                 return Err(format!(
                     "unknown option {other}; expected --sizes, --ops, --reps, --json, --only, \
-                     --workloads, --threads, --suite or --traces"
+                     --workloads, --threads, --suite, --traces or --chart"
                 ));
             }
         }
@@ -398,6 +403,7 @@ fn hit_ratios(options: &Options) -> Result<String, String> {
     table.push('\n');
     let mut sums = [0.0; 5];
     let mut rows = 0.0;
+    let mut cells: Vec<(String, [f64; 5])> = Vec::new();
     for trace in &traces {
         for &capacity in &trace.capacities {
             eprintln!(
@@ -422,7 +428,13 @@ fn hit_ratios(options: &Options) -> Result<String, String> {
             let _ = write!(table, " {:+.1} |", (ratios[0] - best_peer) * 100.0);
             table.push('\n');
             rows += 1.0;
+            cells.push((format!("{} @ {capacity}", trace.name), ratios));
         }
+    }
+    if let Some(path) = &options.chart {
+        std::fs::write(path, hit_ratio_chart(&names, &cells))
+            .map_err(|e| format!("--chart {}: {e}", path.display()))?;
+        eprintln!("wrote {}", path.display());
     }
     let _ = write!(table, "| **mean** | |");
     for sum in sums {
@@ -436,6 +448,108 @@ fn hit_ratios(options: &Options) -> Result<String, String> {
     );
     table.push('\n');
     Ok(table)
+}
+
+/// A dot plot of hit ratios: a row per trace and capacity, a marker per cache, and the
+/// means at the bottom; self-contained SVG.
+#[allow(clippy::cast_precision_loss, reason = "pixels")]
+fn hit_ratio_chart(names: &[&str; 5], cells: &[(String, [f64; 5])]) -> String {
+    const COLOURS: [&str; 5] = ["#b42318", "#0969da", "#8c959f", "#1a7f37", "#8250df"];
+    const SHAPES: [&str; 5] = ["circle", "diamond", "square", "triangle", "cross"];
+    let (left, top, row, plot) = (230.0, 48.0, 18.0, 520.0);
+    let mut means = [0.0; 5];
+    for (_, ratios) in cells {
+        for (mean, ratio) in means.iter_mut().zip(ratios) {
+            *mean += ratio / cells.len().max(1) as f64;
+        }
+    }
+    let mut rows: Vec<(&str, [f64; 5])> = cells.iter().map(|(n, r)| (n.as_str(), *r)).collect();
+    rows.push(("mean", means));
+    let height = top + row * rows.len() as f64 + 40.0;
+    let width = left + plot + 30.0;
+    let x = |ratio: f64| left + plot * ratio;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
+         font-family=\"sans-serif\" font-size=\"11\"><rect width=\"{width}\" height=\"{height}\" fill=\"#ffffff\"/>\
+         <text x=\"8\" y=\"16\" font-size=\"13\" fill=\"#1b1f24\">Hit ratio per trace and capacity \
+         (compare --suite traces; get-or-insert per request)</text>"
+    );
+    for (index, name) in names.iter().enumerate() {
+        let lx = 8.0 + 150.0 * index as f64;
+        let _ = write!(
+            svg,
+            "{}<text x=\"{}\" y=\"36\" fill=\"#1b1f24\">{name}</text>",
+            marker(SHAPES[index], COLOURS[index], lx + 5.0, 32.0),
+            lx + 14.0
+        );
+    }
+    for percent in (0..=100).step_by(20) {
+        let gx = x(f64::from(percent) / 100.0);
+        let _ = write!(
+            svg,
+            "<line x1=\"{gx}\" y1=\"{top}\" x2=\"{gx}\" y2=\"{}\" stroke=\"#d8dee4\"/>\
+             <text x=\"{gx}\" y=\"{}\" text-anchor=\"middle\" fill=\"#57606a\">{percent}%</text>",
+            height - 30.0,
+            height - 16.0
+        );
+    }
+    for (index, (name, ratios)) in rows.iter().enumerate() {
+        let y = top + row * index as f64 + row / 2.0;
+        let weight = if *name == "mean" {
+            " font-weight=\"bold\""
+        } else {
+            ""
+        };
+        let _ = write!(
+            svg,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" fill=\"#1b1f24\"{weight}>{name}</text>",
+            left - 8.0,
+            y + 4.0
+        );
+        for (cache, ratio) in ratios.iter().enumerate() {
+            svg.push_str(&marker(SHAPES[cache], COLOURS[cache], x(*ratio), y));
+        }
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
+/// One marker of `shape` centred on (`x`, `y`).
+fn marker(shape: &str, colour: &str, x: f64, y: f64) -> String {
+    match shape {
+        "circle" => format!("<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"4\" fill=\"{colour}\"/>"),
+        "square" => format!(
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"7\" height=\"7\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\"/>",
+            x - 3.5,
+            y - 3.5
+        ),
+        "diamond" => format!(
+            "<polygon points=\"{x:.1},{:.1} {:.1},{y:.1} {x:.1},{:.1} {:.1},{y:.1}\" fill=\"{colour}\"/>",
+            y - 5.0,
+            x + 5.0,
+            y + 5.0,
+            x - 5.0
+        ),
+        "triangle" => format!(
+            "<polygon points=\"{x:.1},{:.1} {:.1},{:.1} {:.1},{:.1}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\"/>",
+            y - 5.0,
+            x + 5.0,
+            y + 4.0,
+            x - 5.0,
+            y + 4.0
+        ),
+        _ => format!(
+            "<path d=\"M{:.1},{:.1}L{:.1},{:.1}M{:.1},{:.1}L{:.1},{:.1}\" stroke=\"{colour}\" stroke-width=\"1.5\"/>",
+            x - 4.0,
+            y - 4.0,
+            x + 4.0,
+            y + 4.0,
+            x - 4.0,
+            y + 4.0,
+            x + 4.0,
+            y - 4.0
+        ),
+    }
 }
 
 fn main() -> ExitCode {

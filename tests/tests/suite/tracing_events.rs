@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::time::Duration;
 
 use mapguard::scope::Scope;
@@ -41,6 +41,18 @@ struct Recorder {
 
 impl Recorder {
     fn new(max: Level) -> Self {
+        // tracing computes a callsite's interest once, process-wide. While a single
+        // dispatcher is registered, it asks only the registering thread's current one, so
+        // another test's thread (no recorder: "never") could meet one of our callsites first
+        // and switch it off for every later recorder. A second recorder that lives as long
+        // as the process makes every registration ask all of them.
+        static KEEPER: OnceLock<tracing::Dispatch> = OnceLock::new();
+        KEEPER.get_or_init(|| {
+            tracing::Dispatch::new(Self {
+                max: Level::ERROR,
+                seen: Arc::default(),
+            })
+        });
         Self {
             max,
             seen: Arc::default(),
@@ -71,10 +83,9 @@ impl Visit for Fields<'_> {
 }
 
 impl Subscriber for Recorder {
-    /// Never cached: tests of this binary install recorders on their own threads at the
-    /// same time, and a callsite first met while only a stricter recorder lived would keep
-    /// that recorder's "never" for every later one (tracing caches interest per callsite,
-    /// process-wide). A service's one global subscriber has no such race.
+    /// Never cached as "always" or "never": tests of this binary install recorders on their
+    /// own threads at the same time, each with its own level. (A service's one global
+    /// subscriber has no such race.)
     fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
         Interest::sometimes()
     }

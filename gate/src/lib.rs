@@ -22,6 +22,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod baseline;
 mod config;
 mod report;
 mod scan;
@@ -32,6 +33,7 @@ mod workspace;
 use std::fmt::{self, Write as _};
 use std::path::PathBuf;
 
+pub use baseline::{Baseline, BaselineEntry, BaselineState};
 pub use report::Format;
 
 /// What to check.
@@ -83,6 +85,9 @@ pub struct Finding {
     /// The source line the type starts on, and the type's length on it, for display.
     #[serde(skip)]
     pub(crate) snippet: (String, usize),
+    /// With a baseline applied: whether the baseline accepts it (`unchanged`) or not (`new`).
+    #[serde(rename = "baselineState", skip_serializing_if = "Option::is_none")]
+    pub baseline_state: Option<BaselineState>,
 }
 
 /// What holds the map of a [`Finding`].
@@ -131,6 +136,9 @@ pub struct Outcome {
     pub files: usize,
     /// How many lines they hold.
     pub lines: usize,
+    /// With a baseline applied: its entries that match no finding any more (their maps were
+    /// managed or removed: take them out of the file).
+    pub stale: Vec<BaselineEntry>,
 }
 
 /// Why a check could not run (exit code 2).

@@ -1,15 +1,16 @@
 //! `cargo mapguard check`: fails when a map in the workspace declares no lifecycle.
 //!
 //! Cargo runs `cargo-mapguard mapguard check ...` for `cargo mapguard check ...`; called
-//! directly, `cargo-mapguard check ...` works too. Exit codes: 0 clean, 1 findings, 2 when the
-//! check cannot run (bad arguments, no manifest).
+//! directly, `cargo-mapguard check ...` works too. Exit codes: 0 clean (or only findings a
+//! `--baseline` accepts), 1 findings, 2 when the check cannot run (bad arguments, no
+//! manifest, a baseline that is not one).
 #![forbid(unsafe_code)]
 
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use cargo_mapguard::{Format, Options, clippy_config};
+use cargo_mapguard::{Baseline, Format, Options, clippy_config};
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
@@ -48,6 +49,14 @@ struct CheckArgs {
     /// How to print findings.
     #[arg(long, value_enum, default_value_t = FormatArg::Human)]
     format: FormatArg,
+    /// Accept the findings this baseline file lists: only findings not in it fail the check
+    /// (each is marked `new` or `unchanged` in JSON and SARIF); entries that match nothing
+    /// any more are reported, to be taken out.
+    #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
+    baseline: Option<PathBuf>,
+    /// Write today's findings to this file as a baseline, and exit 0.
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -92,7 +101,7 @@ fn check(args: CheckArgs) -> ExitCode {
             args.packages
         },
     };
-    let outcome = match cargo_mapguard::check(&options) {
+    let mut outcome = match cargo_mapguard::check(&options) {
         Ok(outcome) => outcome,
         Err(error) => {
             eprintln!("error: {error}");
@@ -101,6 +110,35 @@ fn check(args: CheckArgs) -> ExitCode {
     };
     for skipped in &outcome.unparsed {
         eprintln!("warning: {skipped}");
+    }
+    if let Some(path) = &args.write_baseline {
+        let baseline = Baseline::from_findings(&outcome.findings);
+        if let Err(error) = std::fs::write(path, baseline.to_json()) {
+            eprintln!(
+                "error: cannot write the baseline {}: {error}",
+                path.display()
+            );
+            return ExitCode::from(2);
+        }
+        eprintln!(
+            "mapguard: wrote {count} finding(s) to {path}; check with --baseline {path} to fail only on new ones",
+            count = baseline.accepted.len(),
+            path = path.display()
+        );
+        return ExitCode::SUCCESS;
+    }
+    if let Some(path) = &args.baseline {
+        let baseline = match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| Baseline::parse(&text))
+        {
+            Ok(baseline) => baseline,
+            Err(error) => {
+                eprintln!("error: the baseline {}: {error}", path.display());
+                return ExitCode::from(2);
+            }
+        };
+        outcome.apply_baseline(&baseline);
     }
     let format = match args.format {
         FormatArg::Human => Format::Human,
@@ -112,7 +150,7 @@ fn check(args: CheckArgs) -> ExitCode {
     // A closed pipe (`| head`) is not an error of the check.
     let _ = stdout.write_all(text.as_bytes());
     let _ = stdout.flush();
-    if outcome.findings.is_empty() {
+    if outcome.new_findings().next().is_none() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

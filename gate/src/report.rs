@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
-use crate::{Kind, Outcome};
+use crate::{BaselineState, Kind, Outcome};
 
 /// How [`Outcome::render`] prints.
 ///
@@ -45,7 +45,7 @@ impl Outcome {
 
     fn human(&self) -> String {
         let mut text = String::new();
-        for finding in &self.findings {
+        for finding in self.new_findings() {
             let number = finding.line.to_string();
             let gutter = " ".repeat(number.len());
             let (line, width) = &finding.snippet;
@@ -68,22 +68,51 @@ impl Outcome {
             );
         }
         let files = self
-            .findings
-            .iter()
+            .new_findings()
             .map(|f| f.file.as_str())
             .collect::<std::collections::BTreeSet<_>>()
             .len();
-        if self.findings.is_empty() {
+        let new = self.new_findings().count();
+        let accepted = self.findings.len() - new;
+        for entry in &self.stale {
             let _ = writeln!(
                 text,
-                "mapguard: every map declares its lifecycle ({} files, {} lines checked)",
-                self.files, self.lines
+                "note: the baseline accepts {kind} `{item}` (`{ty}`, was in {file}), which is no \
+                 longer there: take it out of the baseline\n",
+                kind = entry.kind,
+                item = entry.item,
+                ty = entry.ty,
+                file = entry.file,
+            );
+        }
+        if accepted > 0 {
+            let _ = writeln!(
+                text,
+                "mapguard: {accepted} map(s) without a lifecycle accepted by the baseline"
+            );
+        }
+        if new == 0 {
+            let _ = writeln!(
+                text,
+                "mapguard: {} ({} files, {} lines checked)",
+                if accepted > 0 {
+                    "no new map without a lifecycle"
+                } else {
+                    "every map declares its lifecycle"
+                },
+                self.files,
+                self.lines
             );
         } else {
             let _ = writeln!(
                 text,
-                "mapguard: {} map(s) without a lifecycle in {files} file(s) ({} files, {} lines checked)",
-                self.findings.len(),
+                "mapguard: {} {}map(s) without a lifecycle in {files} file(s) ({} files, {} lines checked)",
+                new,
+                if self.findings.iter().any(|f| f.baseline_state.is_some()) {
+                    "new "
+                } else {
+                    ""
+                },
                 self.files,
                 self.lines
             );
@@ -110,12 +139,12 @@ impl Outcome {
                 })
             })
             .collect();
-        let results: Vec<_> = self
+        let mut results: Vec<_> = self
             .findings
             .iter()
             .map(|finding| {
                 let rule = kinds.iter().position(|k| *k == finding.kind).unwrap_or(0);
-                json!({
+                let mut result = json!({
                     "ruleId": format!("mapguard/{}", finding.kind.as_str()),
                     "ruleIndex": rule,
                     "level": "error",
@@ -127,9 +156,40 @@ impl Outcome {
                         },
                         "logicalLocations": [{ "fullyQualifiedName": finding.item }],
                     }],
-                })
+                });
+                if let Some(state) = finding.baseline_state {
+                    result["baselineState"] = json!(state);
+                    if state == BaselineState::Unchanged {
+                        // Accepted: shown, not failing.
+                        result["level"] = json!("note");
+                    }
+                }
+                result
             })
             .collect();
+        // Baseline entries that match nothing now: SARIF's "absent".
+        results.extend(self.stale.iter().map(|entry| {
+            let rule = kinds
+                .iter()
+                .position(|k| k.as_str() == entry.kind)
+                .unwrap_or(0);
+            json!({
+                "ruleId": format!("mapguard/{}", entry.kind),
+                "ruleIndex": rule,
+                "level": "note",
+                "baselineState": "absent",
+                "message": { "text": format!(
+                    "the baseline accepts `{}` (`{}`), which is no longer there: take it out of the baseline",
+                    entry.item, entry.ty
+                ) },
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": { "uri": entry.file, "uriBaseId": "%SRCROOT%" },
+                    },
+                    "logicalLocations": [{ "fullyQualifiedName": entry.item }],
+                }],
+            })
+        }));
         let log = json!({
             "version": "2.1.0",
             "runs": [{

@@ -117,6 +117,7 @@ impl Scanner<'_> {
             headline,
             help,
             snippet: (line.trim_end().to_owned(), width),
+            baseline_state: None,
         });
     }
 

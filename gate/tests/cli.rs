@@ -266,3 +266,173 @@ fn clippy_config_lists_the_map_types() {
         assert!(text.contains(&format!("path = \"{path}\"")), "{text}");
     }
 }
+
+/// A one-file crate in a fresh temporary directory, for checks that edit their fixture.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str, lib: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("mapguard-gate-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("src")).unwrap();
+        std::fs::write(
+            dir.join("Cargo.toml"),
+            "[package]\nname = \"svc\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+        )
+        .unwrap();
+        let scratch = Self(dir);
+        scratch.write(lib);
+        scratch
+    }
+
+    fn write(&self, lib: &str) {
+        std::fs::write(self.0.join("src/lib.rs"), lib).unwrap();
+    }
+
+    fn check(&self, extra: &[&str]) -> Output {
+        let manifest = self.0.join("Cargo.toml");
+        let mut args = vec!["check", "--manifest-path", manifest.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        gate(&args)
+    }
+
+    fn baseline(&self) -> String {
+        self.0
+            .join("mapguard-baseline.json")
+            .to_str()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn a_baseline_accepts_todays_maps_and_fails_only_on_new_ones() {
+    let crate_ = Scratch::new(
+        "baseline",
+        "use std::collections::HashMap;\n\
+         pub struct State {\n    pub cache: HashMap<u64, String>,\n}\n",
+    );
+    let baseline = crate_.baseline();
+
+    // Adopting the gate: today's findings are written down, and then pass.
+    let written = crate_.check(&["--write-baseline", &baseline]);
+    assert!(
+        written.status.success(),
+        "{}",
+        String::from_utf8_lossy(&written.stderr)
+    );
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&baseline).unwrap()).unwrap();
+    assert_eq!(file["accepted"][0]["item"], "State.cache");
+    assert!(
+        file["accepted"][0].get("line").is_none(),
+        "keyed without line numbers"
+    );
+    assert!(crate_.check(&["--baseline", &baseline]).status.success());
+
+    // Moving code and reformatting the type keep the entry.
+    crate_.write(
+        "//! The service's state.\n\nuse std::collections::HashMap;\n\n\
+         /// Shared.\npub struct State {\n    pub cache: HashMap<u64,String>,\n}\n",
+    );
+    assert!(crate_.check(&["--baseline", &baseline]).status.success());
+
+    // Someone adds a map: the check fails and names only that one.
+    crate_.write(
+        "use std::collections::HashMap;\n\
+         pub struct State {\n    pub cache: HashMap<u64, String>,\n    pub sessions: HashMap<u64, u64>,\n}\n",
+    );
+    let failed = crate_.check(&["--baseline", &baseline]);
+    assert_eq!(failed.status.code(), Some(1));
+    let human = String::from_utf8_lossy(&failed.stdout);
+    assert!(human.contains("State.sessions"), "{human}");
+    assert!(
+        !human.contains("State.cache"),
+        "the accepted map is not an error: {human}"
+    );
+    assert!(
+        human.contains("1 map(s) without a lifecycle accepted by the baseline"),
+        "{human}"
+    );
+    let json = crate_.check(&["--baseline", &baseline, "--format", "json"]);
+    let states: Vec<(String, String)> = json_findings(&json)
+        .iter()
+        .map(|f| {
+            (
+                f["item"].as_str().unwrap().to_owned(),
+                f["baselineState"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            (String::from("State.cache"), String::from("unchanged")),
+            (String::from("State.sessions"), String::from("new"))
+        ]
+    );
+    let sarif: serde_json::Value = serde_json::from_slice(
+        &crate_
+            .check(&["--baseline", &baseline, "--format", "sarif"])
+            .stdout,
+    )
+    .unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let states: Vec<&str> = results
+        .iter()
+        .map(|r| r["baselineState"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["unchanged", "new"]);
+
+    // The new map gets a lifecycle: the check passes again.
+    crate_.write(
+        "use std::collections::HashMap;\n\
+         pub struct State {\n    pub cache: HashMap<u64, String>,\n    \
+         #[unmanaged(reason = \"one per logged-in user, removed at logout\")]\n    \
+         pub sessions: HashMap<u64, u64>,\n}\n",
+    );
+    assert!(crate_.check(&["--baseline", &baseline]).status.success());
+
+    // The accepted map gets managed too: its entry is stale, and said to be.
+    crate_.write(
+        "use std::collections::HashMap;\n\
+         #[mapguard::managed]\n\
+         pub struct State {\n    #[managed_map(lifetime = \"process\", max = 1_000)]\n    \
+         pub cache: HashMap<u64, String>,\n    \
+         #[unmanaged(reason = \"one per logged-in user, removed at logout\")]\n    \
+         pub sessions: HashMap<u64, u64>,\n}\n",
+    );
+    let stale = crate_.check(&["--baseline", &baseline]);
+    assert!(stale.status.success());
+    let human = String::from_utf8_lossy(&stale.stdout);
+    assert!(
+        human.contains("the baseline accepts field `State.cache`")
+            && human.contains("take it out of the baseline"),
+        "{human}"
+    );
+    let sarif: serde_json::Value = serde_json::from_slice(
+        &crate_
+            .check(&["--baseline", &baseline, "--format", "sarif"])
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(sarif["runs"][0]["results"][0]["baselineState"], "absent");
+}
+
+#[test]
+fn a_baseline_that_is_not_one_stops_the_check() {
+    let crate_ = Scratch::new("bad-baseline", "pub struct Empty;\n");
+    let path = crate_.0.join("not-a-baseline.json");
+    std::fs::write(&path, "[1, 2]").unwrap();
+    let output = crate_.check(&["--baseline", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not a mapguard baseline"));
+    let missing = crate_.check(&["--baseline", "/nonexistent/baseline.json"]);
+    assert_eq!(missing.status.code(), Some(2));
+}

@@ -2,16 +2,17 @@
 //! lifecycle.
 //!
 //! It parses (never compiles) every `.rs` file of every package with syn, and reports each
-//! field of a struct, enum or union, and each static (also inside `thread_local!` and
-//! `lazy_static!`), whose type is or holds a map and carries neither
-//! `#[managed_map(...)]` nor `#[unmanaged(reason = "...")]`.
+//! field of a struct, enum or union, each static (also inside `thread_local!` and
+//! `lazy_static!`), and each `type` alias of shared state (`Arc<Mutex<HashMap<K, V>>>`),
+//! whose type is or holds a map and carries neither `#[managed_map(...)]` nor
+//! `#[unmanaged(reason = "...")]`.
 //!
 //! What it sees through: crate-local `type` aliases, `use ... as ...` renames, generic
 //! containers (`Vec<_>`, `Arc<Mutex<_>>`, `LazyLock<_>`, your own `Wrapper<_>`), tuples and
 //! arrays, and a built-in list of map types that `[workspace.metadata.mapguard] maps` extends.
 //! What it cannot see: types made by macros, maps behind a trait object or a type parameter
-//! filled in elsewhere, and locals inside function bodies (which it skips on purpose: they
-//! die with the call).
+//! filled in elsewhere, and locals inside function bodies, `main` and spawned tasks included
+//! (a `let` has no type written to read; the alias it is often built from is reported).
 //!
 //! ```no_run
 //! let outcome = cargo_mapguard::check(&cargo_mapguard::Options::default()).unwrap();
@@ -108,6 +109,10 @@ pub enum Kind {
     LazyStatic,
     /// The value (or key) type of a `#[managed_map]` field holds an unmanaged map.
     MapValue,
+    /// A `type` alias of shared state (`Arc`, `Rc`, `Mutex`, `RwLock`, `RefCell`, a lazy or
+    /// once cell) that holds a map: axum's `type Db = Arc<Mutex<HashMap<K, V>>>`, built once
+    /// in `main` and handed to the router, lives as long as the process.
+    Alias,
 }
 
 impl Kind {
@@ -120,6 +125,7 @@ impl Kind {
             Kind::ThreadLocal => "thread_local",
             Kind::LazyStatic => "lazy_static",
             Kind::MapValue => "map_value",
+            Kind::Alias => "alias",
         }
     }
 }

@@ -127,6 +127,7 @@ impl Outcome {
             Kind::ThreadLocal,
             Kind::LazyStatic,
             Kind::MapValue,
+            Kind::Alias,
         ];
         let rules: Vec<_> = kinds
             .iter()
@@ -216,5 +217,6 @@ fn rule_text(kind: Kind) -> &'static str {
         Kind::ThreadLocal => "A thread-local holds a map with no declared lifecycle",
         Kind::LazyStatic => "A lazy_static holds a map with no declared lifecycle",
         Kind::MapValue => "The values of a managed map hold an unmanaged map",
+        Kind::Alias => "A type alias of shared state holds a map with no declared lifecycle",
     }
 }

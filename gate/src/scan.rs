@@ -214,6 +214,60 @@ impl Scanner<'_> {
     }
 }
 
+/// Wrappers that make a value shared state: an alias of one of these that holds a map names
+/// what a service builds once and hands around (its router's state, its tasks).
+const SHARED: &[&str] = &[
+    "Arc", "Rc", "Mutex", "RwLock", "RefCell", "LazyLock", "OnceLock", "Lazy", "OnceCell",
+];
+
+impl Scanner<'_> {
+    /// A `type` alias of shared state that holds a map with no lifecycle. Plain aliases of a
+    /// map (`type Index = HashMap<K, V>`) are not reported: where they are used, as a field
+    /// or a static, that use is checked (and a `#[managed_map]` field may name one).
+    fn alias(&mut self, item: &syn::ItemType) {
+        let Type::Path(path) = &*item.ty else {
+            return;
+        };
+        let Some(outer) = path.path.segments.last() else {
+            return;
+        };
+        let outer = unraw(&outer.ident);
+        let outer = self.names.renamed(&outer);
+        if !SHARED.contains(&outer.as_str()) {
+            return;
+        }
+        let empty = match declared(&item.attrs) {
+            Declared::Unmanaged | Declared::Managed => return,
+            Declared::EmptyReason => true,
+            Declared::Nothing => false,
+        };
+        let Some(map) = self.names.map_in(&item.ty) else {
+            return;
+        };
+        let name = unraw(&item.ident);
+        let message = if empty {
+            (
+                format!(
+                    "type alias `{name}` holds a map (`{map}`) and its #[unmanaged] gives no reason"
+                ),
+                "write #[mapguard::unmanaged(reason = \"why it may grow\")]".to_owned(),
+            )
+        } else {
+            (
+                format!(
+                    "type alias `{name}` is shared state holding a map (`{map}`) with no lifecycle: \
+                     what is built from it once (in `main`, as a router's state) keeps every entry"
+                ),
+                format!(
+                    "alias a bounded map instead (`type {name} = Arc<mapguard::ConcurrentLruMap<K, V>>;`), \
+                     or #[mapguard::unmanaged(reason = \"...\")] on the alias to say why it may grow"
+                ),
+            )
+        };
+        self.push(item.ty.span(), Kind::Alias, name, &item.ty, message);
+    }
+}
+
 impl<'ast> Visit<'ast> for Scanner<'_> {
     fn visit_item_struct(&mut self, item: &'ast syn::ItemStruct) {
         if !item_unmanaged(&item.attrs) {
@@ -244,6 +298,11 @@ impl<'ast> Visit<'ast> for Scanner<'_> {
             }
         }
         syn::visit::visit_item_union(self, item);
+    }
+
+    fn visit_item_type(&mut self, item: &'ast syn::ItemType) {
+        self.alias(item);
+        syn::visit::visit_item_type(self, item);
     }
 
     fn visit_item_static(&mut self, item: &'ast syn::ItemStatic) {

@@ -65,6 +65,14 @@ impl Names {
         names
     }
 
+    /// `name` as `use ... as` renames it back (itself if it is no rename).
+    pub(crate) fn renamed(&self, name: &str) -> String {
+        self.renames
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| name.to_owned())
+    }
+
     /// The name of a map that `ty` is or holds, if any.
     pub(crate) fn map_in(&self, ty: &Type) -> Option<String> {
         self.map_in_guarded(ty, &mut Vec::new())

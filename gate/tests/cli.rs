@@ -36,6 +36,8 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("app/extra/generated.rs", "field", "Generated.symbols"),
     ("app/src/aliases.rs", "field", "UsesAliases.index"),
     ("app/src/aliases.rs", "field", "UsesAliases.sharded"),
+    ("app/src/shared_state.rs", "alias", "Db"),
+    ("app/src/shared_state.rs", "alias", "Sessions"),
     ("app/src/lib.rs", "field", "Spellings.by_alias"),
     ("app/src/lib.rs", "field", "Spellings.renamed"),
     ("app/src/lib.rs", "field", "Spellings.fx"),
@@ -435,4 +437,34 @@ fn a_baseline_that_is_not_one_stops_the_check() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("not a mapguard baseline"));
     let missing = crate_.check(&["--baseline", "/nonexistent/baseline.json"]);
     assert_eq!(missing.status.code(), Some(2));
+}
+
+#[test]
+fn an_alias_of_shared_state_is_found_and_allowed_like_any_map() {
+    let crate_ = Scratch::new(
+        "alias",
+        "use std::collections::HashMap;\nuse std::sync::{Arc, Mutex};\n\
+         pub type Db = Arc<Mutex<HashMap<u64, String>>>;\n\
+         pub fn main() {\n    let db = Db::default();\n    drop(db);\n}\n",
+    );
+    let output = crate_.check(&["--format", "json"]);
+    assert_eq!(output.status.code(), Some(1));
+    let findings = json_findings(&output);
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0]["kind"], "alias");
+    assert_eq!(findings[0]["item"], "Db");
+    assert_eq!(findings[0]["line"], 3);
+    let human = String::from_utf8_lossy(&crate_.check(&[]).stdout).into_owned();
+    assert!(
+        human.contains("error[mapguard::alias]: type alias `Db` is shared state"),
+        "{human}"
+    );
+    // The manifest's allow list takes the alias by name, with a reason.
+    std::fs::write(
+        crate_.0.join("Cargo.toml"),
+        "[package]\nname = \"svc\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n\
+         [package.metadata.mapguard]\nallow = [{ item = \"Db\", reason = \"one row per customer, at most 5,000\" }]\n",
+    )
+    .unwrap();
+    assert!(crate_.check(&[]).status.success());
 }

@@ -25,6 +25,7 @@
 
 mod baseline;
 mod config;
+mod fix;
 mod report;
 mod scan;
 mod sources;
@@ -35,6 +36,7 @@ use std::fmt::{self, Write as _};
 use std::path::PathBuf;
 
 pub use baseline::{Baseline, BaselineEntry, BaselineState};
+pub use fix::apply_suggestions;
 pub use report::Format;
 
 /// What to check.
@@ -89,6 +91,77 @@ pub struct Finding {
     /// With a baseline applied: whether the baseline accepts it (`unchanged`) or not (`new`).
     #[serde(rename = "baselineState", skip_serializing_if = "Option::is_none")]
     pub baseline_state: Option<BaselineState>,
+    /// The one safe edit that declares a lifecycle, when there is one, in rustfix's shape;
+    /// `cargo mapguard fix` applies it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggestion: Option<Suggestion>,
+}
+
+/// An edit that declares a map's lifecycle, with placeholders (`...`) for the user to fill
+/// in: the code does not compile until they do. It adds an attribute, never changes a type.
+/// Serialized as rustc's JSON diagnostics carry suggestions (what `rustfix` reads).
+///
+/// ```no_run
+/// let outcome = cargo_mapguard::check(&cargo_mapguard::Options::default()).unwrap();
+/// for suggestion in outcome.findings.iter().filter_map(|f| f.suggestion.as_ref()) {
+///     println!("{}: insert {:?}", suggestion.message, suggestion.spans[0].suggested_replacement);
+/// }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[non_exhaustive]
+pub struct Suggestion {
+    /// What the edit does.
+    pub message: String,
+    /// Where, and what to write there.
+    pub spans: Vec<SuggestionSpan>,
+}
+
+/// One place a [`Suggestion`] edits: the bytes `byte_start..byte_end` of `file_name` (empty:
+/// an insertion) become `suggested_replacement`.
+///
+/// ```
+/// let span = cargo_mapguard::SuggestionSpan::insertion("src/lib.rs", 10, 2, "#[x]\n".into());
+/// assert_eq!((span.byte_start, span.byte_end), (10, 10));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[non_exhaustive]
+pub struct SuggestionSpan {
+    /// The file, relative to the workspace root.
+    pub file_name: String,
+    /// First byte replaced.
+    pub byte_start: usize,
+    /// Byte after the last one replaced.
+    pub byte_end: usize,
+    /// 1-based line of `byte_start`.
+    pub line_start: usize,
+    /// 1-based line of `byte_end`.
+    pub line_end: usize,
+    /// 1-based column of `byte_start`.
+    pub column_start: usize,
+    /// 1-based column of `byte_end`.
+    pub column_end: usize,
+    /// The new text.
+    pub suggested_replacement: String,
+    /// Always `HasPlaceholders`: the user fills in each `...`.
+    pub suggestion_applicability: String,
+}
+
+impl SuggestionSpan {
+    /// An insertion of `text` at byte `at` of `file`, at the start of 1-based `line`.
+    #[must_use]
+    pub fn insertion(file: &str, at: usize, line: usize, text: String) -> Self {
+        Self {
+            file_name: file.to_owned(),
+            byte_start: at,
+            byte_end: at,
+            line_start: line,
+            line_end: line,
+            column_start: 1,
+            column_end: 1,
+            suggested_replacement: text,
+            suggestion_applicability: String::from("HasPlaceholders"),
+        }
+    }
 }
 
 /// What holds the map of a [`Finding`].
@@ -145,6 +218,8 @@ pub struct Outcome {
     /// With a baseline applied: its entries that match no finding any more (their maps were
     /// managed or removed: take them out of the file).
     pub stale: Vec<BaselineEntry>,
+    /// The workspace root the findings' paths are relative to.
+    pub root: PathBuf,
 }
 
 /// Why a check could not run (exit code 2).
@@ -176,7 +251,10 @@ impl std::error::Error for Error {}
 /// `mapguard` metadata is malformed.
 pub fn check(options: &Options) -> Result<Outcome, Error> {
     let workspace = workspace::load(options)?;
-    let mut outcome = Outcome::default();
+    let mut outcome = Outcome {
+        root: workspace.root.clone(),
+        ..Outcome::default()
+    };
     for package in &workspace.packages {
         let files = sources::collect(package);
         let names = types::Names::gather(&files, &workspace.config, &package.config);

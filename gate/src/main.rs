@@ -30,6 +30,11 @@ enum Command {
     /// Reports every struct/enum/union field and static whose type is or holds a map with no
     /// #[managed_map(...)] or #[unmanaged(reason = "...")].
     Check(CheckArgs),
+    /// Applies each finding's one safe edit: `#[managed_map(lifetime = "...", max = ...)]` on a
+    /// field of a #[mapguard::managed] struct, `#[mapguard::unmanaged(reason = "...")]` on a
+    /// static or a type alias. Fill in each `...`: the code does not compile until you do.
+    /// Never changes a type; findings with no such edit are listed, untouched.
+    Fix(CheckArgs),
     /// Prints a clippy.toml whose `disallowed-types` lists the std and hashbrown maps: the
     /// layer that sees types the gate cannot resolve.
     ClippyConfig,
@@ -54,7 +59,7 @@ struct CheckArgs {
     /// any more are reported, to be taken out.
     #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
     baseline: Option<PathBuf>,
-    /// Write today's findings to this file as a baseline, and exit 0.
+    /// Write today's findings to this file as a baseline, and exit 0 (`check` only).
     #[arg(long, value_name = "FILE")]
     write_baseline: Option<PathBuf>,
 }
@@ -89,7 +94,68 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Check(args) => check(args),
+        Command::Fix(args) => fix(&args),
     }
+}
+
+fn fix(args: &CheckArgs) -> ExitCode {
+    let options = Options {
+        manifest_path: args.manifest_path.clone(),
+        packages: if args.workspace {
+            Vec::new()
+        } else {
+            args.packages.clone()
+        },
+    };
+    let mut outcome = match cargo_mapguard::check(&options) {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(path) = &args.baseline {
+        match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| Baseline::parse(&text))
+        {
+            Ok(baseline) => outcome.apply_baseline(&baseline),
+            Err(error) => {
+                eprintln!("error: the baseline {}: {error}", path.display());
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let applied = match cargo_mapguard::apply_suggestions(&outcome) {
+        Ok(applied) => applied,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    for (file, count) in &applied {
+        println!("mapguard fix: {file}: {count} attribute(s) added");
+    }
+    let left: Vec<_> = outcome
+        .new_findings()
+        .filter(|finding| finding.suggestion.is_none())
+        .collect();
+    for finding in &left {
+        println!(
+            "mapguard fix: {}:{}: `{}` has no single safe edit: {}",
+            finding.file, finding.line, finding.item, finding.help
+        );
+    }
+    let total: usize = applied.values().sum();
+    if total > 0 {
+        println!(
+            "mapguard fix: fill in each `...` (a reason, or a lifetime and a bound): the code does not compile until you do"
+        );
+    }
+    if total == 0 && left.is_empty() {
+        println!("mapguard fix: nothing to do");
+    }
+    ExitCode::SUCCESS
 }
 
 fn check(args: CheckArgs) -> ExitCode {

@@ -5,11 +5,11 @@ use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
 use syn::visit::Visit;
-use syn::{Attribute, Fields, Token, Type};
+use syn::{Attribute, Fields, Ident, Token, Type};
 
 use crate::sources::SourceFile;
 use crate::types::{Names, unraw};
-use crate::{Finding, Kind};
+use crate::{Finding, Kind, Suggestion, SuggestionSpan};
 
 pub(crate) fn file(source: &SourceFile, relative: &str, names: &Names) -> Vec<Finding> {
     let mut scanner = Scanner {
@@ -17,6 +17,7 @@ pub(crate) fn file(source: &SourceFile, relative: &str, names: &Names) -> Vec<Fi
         relative,
         names,
         findings: Vec::new(),
+        in_managed: false,
     };
     scanner.visit_file(&source.syntax);
     scanner.findings
@@ -27,6 +28,9 @@ struct Scanner<'a> {
     relative: &'a str,
     names: &'a Names,
     findings: Vec<Finding>,
+    /// Whether the struct being scanned carries `#[mapguard::managed]`: its map fields take
+    /// `#[managed_map(...)]`.
+    in_managed: bool,
 }
 
 /// What an item's attributes declare about its lifecycle.
@@ -49,7 +53,8 @@ fn declared(attrs: &[Attribute]) -> Declared {
             return Declared::Managed;
         }
         if last.ident == "unmanaged" {
-            return if reason_of(attr).is_some_and(|reason| !reason.trim().is_empty()) {
+            // `...` is what `cargo mapguard fix` leaves to be filled in: not a reason yet.
+            return if reason_of(attr).is_some_and(|reason| !matches!(reason.trim(), "" | "...")) {
                 Declared::Unmanaged
             } else {
                 Declared::EmptyReason
@@ -118,6 +123,7 @@ impl Scanner<'_> {
             help,
             snippet: (line.trim_end().to_owned(), width),
             baseline_state: None,
+            suggestion: None,
         });
     }
 
@@ -170,7 +176,45 @@ impl Scanner<'_> {
                 .ident
                 .as_ref()
                 .map_or_else(|| index.to_string(), unraw);
+            let found = self.findings.len();
             self.field(format!("{owner}.{name}"), &field.attrs, &field.ty);
+            let undeclared = matches!(declared(&field.attrs), Declared::Nothing);
+            if self.in_managed && undeclared && self.findings.len() > found {
+                let anchor =
+                    first_token(&field.vis, field.ident.as_ref().map(Ident::span), &field.ty);
+                self.suggest(
+                    anchor,
+                    "#[managed_map(lifetime = \"...\", max = ...)]",
+                    "declare the map's lifecycle: fill in its lifetime (request, session, batch or process) and its bound",
+                );
+            }
+        }
+    }
+
+    /// Attaches to the last finding an insertion of `attribute` on its own line before the
+    /// line of `anchor`, indented as that line is.
+    fn suggest(&mut self, anchor: Span, attribute: &str, message: &str) {
+        let line = anchor.start().line;
+        let mut start = 0;
+        for (index, text) in self.text.split_inclusive('\n').enumerate() {
+            if index + 1 == line {
+                break;
+            }
+            start += text.len();
+        }
+        let indent: String = self.text[start..]
+            .chars()
+            .take_while(|c| *c == ' ' || *c == '\t')
+            .collect();
+        let span =
+            SuggestionSpan::insertion(self.relative, start, line, format!("{indent}{attribute}\n"));
+        if let Some(finding) = self.findings.last_mut() {
+            finding.suggestion = Some(Suggestion {
+                message: format!(
+                    "{message}; the code does not compile until each `...` is filled in"
+                ),
+                spans: vec![span],
+            });
         }
     }
 
@@ -211,6 +255,20 @@ impl Scanner<'_> {
             )
         };
         self.push(ty.span(), kind, name, ty, message);
+    }
+}
+
+/// The attribute `cargo mapguard fix` writes on a static or an alias, its reason to fill in.
+const UNMANAGED: &str = "#[mapguard::unmanaged(reason = \"...\")]";
+const UNMANAGED_MESSAGE: &str =
+    "say why it may grow (or make it a bounded map by hand: the gate never changes a type)";
+
+/// Where an item or field starts, past its attributes: its visibility, else `name`, else its
+/// type.
+fn first_token(vis: &syn::Visibility, name: Option<Span>, ty: &Type) -> Span {
+    match vis {
+        syn::Visibility::Inherited => name.unwrap_or_else(|| ty.span()),
+        vis => vis.span(),
     }
 }
 
@@ -271,7 +329,14 @@ impl Scanner<'_> {
 impl<'ast> Visit<'ast> for Scanner<'_> {
     fn visit_item_struct(&mut self, item: &'ast syn::ItemStruct) {
         if !item_unmanaged(&item.attrs) {
+            self.in_managed = item.attrs.iter().any(|attr| {
+                attr.path()
+                    .segments
+                    .last()
+                    .is_some_and(|last| last.ident == "managed")
+            });
             self.fields(&unraw(&item.ident), &item.fields);
+            self.in_managed = false;
         }
         syn::visit::visit_item_struct(self, item);
     }
@@ -301,12 +366,22 @@ impl<'ast> Visit<'ast> for Scanner<'_> {
     }
 
     fn visit_item_type(&mut self, item: &'ast syn::ItemType) {
+        let found = self.findings.len();
         self.alias(item);
+        if self.findings.len() > found && matches!(declared(&item.attrs), Declared::Nothing) {
+            let anchor = first_token(&item.vis, Some(item.type_token.span), &item.ty);
+            self.suggest(anchor, UNMANAGED, UNMANAGED_MESSAGE);
+        }
         syn::visit::visit_item_type(self, item);
     }
 
     fn visit_item_static(&mut self, item: &'ast syn::ItemStatic) {
+        let found = self.findings.len();
         self.global(Kind::Static, unraw(&item.ident), &item.attrs, &item.ty);
+        if self.findings.len() > found && matches!(declared(&item.attrs), Declared::Nothing) {
+            let anchor = first_token(&item.vis, Some(item.static_token.span), &item.ty);
+            self.suggest(anchor, UNMANAGED, UNMANAGED_MESSAGE);
+        }
         syn::visit::visit_item_static(self, item);
     }
 

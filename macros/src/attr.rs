@@ -250,6 +250,17 @@ fn duration_value(expr: &Expr, key: &str, errors: &mut Errors) -> Option<u64> {
     parsed
 }
 
+/// An example value of `key`, for the message about a `...` left to fill in.
+fn placeholder_example(key: &str) -> &'static str {
+    match key {
+        "max" => "10_000",
+        "lifetime" => "\"request\"",
+        "ttl" | "idle" => "\"30s\"",
+        "max_bytes" => "\"64MiB\"",
+        _ => "...",
+    }
+}
+
 impl MapAttr {
     /// Validates one `key = value` pair into `self`.
     fn apply(&mut self, key: &str, value: &Expr, errors: &mut Errors) {
@@ -386,7 +397,21 @@ impl MapAttr {
                         errors.at(key_span, format!("`{key}` needs a value: `{key} = ...`"));
                         return Ok(());
                     }
-                    let value: Expr = meta.value()?.parse()?;
+                    let input = meta.value()?;
+                    // `...` is what `cargo mapguard fix` leaves to be filled in.
+                    if input.peek(syn::Token![...]) {
+                        let dots: syn::Token![...] = input.parse()?;
+                        errors.spanned(
+                            dots,
+                            format!(
+                                "replace `...` (left by `cargo mapguard fix`) with this map's \
+                                 `{known}`, e.g. `{known} = {}`",
+                                placeholder_example(known)
+                            ),
+                        );
+                        return Ok(());
+                    }
+                    let value: Expr = input.parse()?;
                     if known == "evict" {
                         parsed.evict_key = Some(key_span);
                     }
@@ -443,6 +468,12 @@ impl UnmanagedAttr {
                             &lit,
                             "the reason must not be empty: say why this map cannot grow without \
                              bound, e.g. \"filled once at start-up\"",
+                        );
+                    } else if lit.value().trim() == "..." {
+                        errors.spanned(
+                            &lit,
+                            "replace `...` (left by `cargo mapguard fix`) with why this map may \
+                             grow without bound, e.g. \"filled once at start-up\"",
                         );
                     } else {
                         reason = Some(lit.value());

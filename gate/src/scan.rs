@@ -206,6 +206,18 @@ impl Scanner<'_> {
             .chars()
             .take_while(|c| *c == ' ' || *c == '\t')
             .collect();
+        // Only where the item or field starts its line: an attribute put on a line that
+        // begins with something else (a one-line struct) would land on that instead.
+        let before_anchor = self.text[start..]
+            .lines()
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(anchor.start().column)
+            .collect::<String>();
+        if !before_anchor.trim().is_empty() {
+            return;
+        }
         let span =
             SuggestionSpan::insertion(self.relative, start, line, format!("{indent}{attribute}\n"));
         if let Some(finding) = self.findings.last_mut() {

@@ -549,3 +549,22 @@ fn fix_adds_the_one_safe_attribute_with_placeholders_and_never_changes_a_type() 
             .contains("gives no reason")
     );
 }
+
+#[test]
+fn fix_leaves_what_does_not_start_its_line() {
+    // A one-line struct: an attribute at the start of the line would land on the struct.
+    let source = "use std::collections::HashMap;\n\
+                  #[mapguard::managed] pub struct State { pub rows: HashMap<u64, String> }\n";
+    let crate_ = Scratch::new("fix-one-line", source);
+    let findings = json_findings(&crate_.check(&["--format", "json"]));
+    assert_eq!(findings.len(), 1);
+    assert!(findings[0]["suggestion"].is_null(), "{}", findings[0]);
+    let fixed = crate_.gate_fix();
+    assert!(
+        String::from_utf8_lossy(&fixed.stdout).contains("`State.rows` has no single safe edit")
+    );
+    assert_eq!(
+        std::fs::read_to_string(crate_.0.join("src/lib.rs")).unwrap(),
+        source
+    );
+}

@@ -93,12 +93,13 @@ fn main() -> ExitCode {
             print!("{}", clippy_config());
             ExitCode::SUCCESS
         }
-        Command::Check(args) => check(args),
+        Command::Check(args) => check(&args),
         Command::Fix(args) => fix(&args),
     }
 }
 
-fn fix(args: &CheckArgs) -> ExitCode {
+/// The check `args` ask for; on error, the message is printed and the exit code returned.
+fn run_check(args: &CheckArgs) -> Result<cargo_mapguard::Outcome, ExitCode> {
     let options = Options {
         manifest_path: args.manifest_path.clone(),
         packages: if args.workspace {
@@ -107,24 +108,39 @@ fn fix(args: &CheckArgs) -> ExitCode {
             args.packages.clone()
         },
     };
-    let mut outcome = match cargo_mapguard::check(&options) {
-        Ok(outcome) => outcome,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::from(2);
-        }
+    let outcome = cargo_mapguard::check(&options).map_err(|error| {
+        eprintln!("error: {error}");
+        ExitCode::from(2)
+    })?;
+    for skipped in &outcome.unparsed {
+        eprintln!("warning: {skipped}");
+    }
+    Ok(outcome)
+}
+
+/// Applies the `--baseline` file, if `args` name one.
+fn apply_baseline(args: &CheckArgs, outcome: &mut cargo_mapguard::Outcome) -> Result<(), ExitCode> {
+    let Some(path) = &args.baseline else {
+        return Ok(());
     };
-    if let Some(path) = &args.baseline {
-        match std::fs::read_to_string(path)
-            .map_err(|e| e.to_string())
-            .and_then(|text| Baseline::parse(&text))
-        {
-            Ok(baseline) => outcome.apply_baseline(&baseline),
-            Err(error) => {
-                eprintln!("error: the baseline {}: {error}", path.display());
-                return ExitCode::from(2);
-            }
-        }
+    let baseline = std::fs::read_to_string(path)
+        .map_err(|e| e.to_string())
+        .and_then(|text| Baseline::parse(&text))
+        .map_err(|error| {
+            eprintln!("error: the baseline {}: {error}", path.display());
+            ExitCode::from(2)
+        })?;
+    outcome.apply_baseline(&baseline);
+    Ok(())
+}
+
+fn fix(args: &CheckArgs) -> ExitCode {
+    let mut outcome = match run_check(args) {
+        Ok(outcome) => outcome,
+        Err(code) => return code,
+    };
+    if let Err(code) = apply_baseline(args, &mut outcome) {
+        return code;
     }
     let applied = match cargo_mapguard::apply_suggestions(&outcome) {
         Ok(applied) => applied,
@@ -158,25 +174,11 @@ fn fix(args: &CheckArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn check(args: CheckArgs) -> ExitCode {
-    let options = Options {
-        manifest_path: args.manifest_path,
-        packages: if args.workspace {
-            Vec::new()
-        } else {
-            args.packages
-        },
-    };
-    let mut outcome = match cargo_mapguard::check(&options) {
+fn check(args: &CheckArgs) -> ExitCode {
+    let mut outcome = match run_check(args) {
         Ok(outcome) => outcome,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    for skipped in &outcome.unparsed {
-        eprintln!("warning: {skipped}");
-    }
     if let Some(path) = &args.write_baseline {
         let baseline = Baseline::from_findings(&outcome.findings);
         if let Err(error) = std::fs::write(path, baseline.to_json()) {
@@ -193,18 +195,8 @@ fn check(args: CheckArgs) -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    if let Some(path) = &args.baseline {
-        let baseline = match std::fs::read_to_string(path)
-            .map_err(|e| e.to_string())
-            .and_then(|text| Baseline::parse(&text))
-        {
-            Ok(baseline) => baseline,
-            Err(error) => {
-                eprintln!("error: the baseline {}: {error}", path.display());
-                return ExitCode::from(2);
-            }
-        };
-        outcome.apply_baseline(&baseline);
+    if let Err(code) = apply_baseline(args, &mut outcome) {
+        return code;
     }
     let format = match args.format {
         FormatArg::Human => Format::Human,

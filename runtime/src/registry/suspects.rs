@@ -746,6 +746,7 @@ fn warn_of_new(
         .collect();
     for (suspect, key) in suspects.iter().zip(&now) {
         if !reported.contains(key) {
+            // Without the `tracing` feature `event!` is nothing, and `suspect` unused.
             let _ = suspect;
             event!(
                 tracing::Level::WARN,

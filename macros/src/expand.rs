@@ -254,7 +254,8 @@ fn config(
             quote_spanned! {expr.span()=>
             {
                 const MAX: #krate::__private::usize = #expr;
-                #krate::__private::assert!(
+                // An item of its own, not generic, so `cargo check` evaluates it too.
+                const _: () = #krate::__private::assert!(
                     MAX >= 1,
                     "`max` must be at least 1: a map that holds nothing would clean every value as it arrives"
                 );

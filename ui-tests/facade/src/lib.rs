@@ -1,6 +1,6 @@
 //! A facade over mapguard, which it depends on as `mg`: `#[mg::managed(crate = mg)]` builds
 //! here, and users of the facade write `#[mapguard_facade::guard::managed(crate =
-//! mapguard_facade::guard)]` (see the ui-tests pass case `managed_crate_path.rs`).
+//! mapguard_facade::guard)]` (see the pass case `ui-tests/tests/pass/managed_crate_path.rs`).
 //!
 //! ```
 //! use mapguard_facade::guard::{Lifetime, ManagedCache};

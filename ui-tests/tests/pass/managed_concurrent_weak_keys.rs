@@ -20,7 +20,8 @@ struct Registry {
     by_user: HashMap<Weak<String>, u32>,
 }
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     let registry = Arc::new(Registry::default());
     let user = Arc::new(String::from("ada"));
     registry.by_user.insert(Arc::clone(&user), 1);

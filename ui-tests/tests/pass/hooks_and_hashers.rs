@@ -13,7 +13,8 @@ struct State {
     names: BoundedMap<String, u32, RandomState>,
 }
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     let mut state = State {
         conns: LruMap::builder(4).cleanup().build(),
         names: BoundedMap::with_hasher(4, RandomState::new()),
@@ -30,5 +31,8 @@ fn main() {
     listened.insert(1, Conn);
     listened.insert(2, Conn);
     drop(listened);
-    assert_eq!(log, [(1, RemovalCause::Evicted), (2, RemovalCause::Dropped)]);
+    assert_eq!(
+        log,
+        [(1, RemovalCause::Evicted), (2, RemovalCause::Dropped)]
+    );
 }

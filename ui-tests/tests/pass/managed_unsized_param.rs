@@ -1,5 +1,9 @@
 // A struct generic over an unsized type (`T: ?Sized`) can hold managed maps.
 #![deny(warnings)]
+#![allow(
+    clippy::default_trait_access,
+    reason = "the field's type after rewriting is the macro's; a user writes `Default::default()`"
+)]
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -9,7 +13,8 @@ struct Handlers<T: ?Sized> {
     by_name: HashMap<String, Rc<T>>,
 }
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     let mut handlers: Handlers<dyn Fn(u32) -> u32> = Handlers {
         by_name: Default::default(),
     };

@@ -12,7 +12,8 @@ struct ThroughFacade {
     scratch: HashMap<u64, u64>,
 }
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     let mut facade = ThroughFacade::default();
     facade.shared.insert(1, 1);
     facade.scratch.insert(2, 2);

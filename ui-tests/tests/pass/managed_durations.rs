@@ -12,10 +12,14 @@ struct Sessions {
     long: HashMap<u64, String>,
 }
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     let mut sessions = Sessions::default();
     sessions.short.insert(1, String::from("a"));
     sessions.compound.insert(1, String::from("b"));
     sessions.long.insert(1, String::from("c"));
-    assert_eq!(sessions.short.len() + sessions.compound.len() + sessions.long.len(), 3);
+    assert_eq!(
+        sessions.short.len() + sessions.compound.len() + sessions.long.len(),
+        3
+    );
 }

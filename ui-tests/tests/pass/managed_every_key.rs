@@ -1,7 +1,11 @@
 // Every key, generics with a where-clause, a custom hasher, weak keys, and a tuple struct.
 #![deny(warnings)]
-use std::collections::hash_map::RandomState;
+#![allow(
+    clippy::zero_sized_map_values,
+    reason = "`Conn` stands for a connection; its size does not matter here"
+)]
 use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
 use std::rc::{Rc, Weak};
 
 use mapguard::{Cleanup, Lifetime, ManagedCache, RemovalCause};
@@ -32,12 +36,18 @@ where
 
 #[mapguard::managed]
 #[derive(Default)]
-struct Tuple(#[managed_map(lifetime = "process", max = 1)] HashMap<u8, u8>, u32);
+struct Tuple(
+    #[managed_map(lifetime = "process", max = 1)] HashMap<u8, u8>,
+    u32,
+);
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     let mut all = Everything::<String>::default();
     all.conns.insert(1, Conn);
-    all.hashed.try_insert(String::from("k"), String::from("v")).unwrap();
+    all.hashed
+        .try_insert(String::from("k"), String::from("v"))
+        .unwrap();
     let key = Rc::new(7);
     all.weak.try_insert(Rc::clone(&key), String::new()).unwrap();
     all.table.insert(1, 1);

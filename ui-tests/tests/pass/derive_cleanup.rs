@@ -30,13 +30,22 @@ enum Either {
     Right { probe: Probe },
 }
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     let log = Rc::new(RefCell::new(Vec::new()));
     let probe = |name| Probe(name, Rc::clone(&log));
-    let mut pair = Pair { first: probe("first"), _skipped: probe("skipped"), third: probe("third"), second: probe("second") };
+    let mut pair = Pair {
+        first: probe("first"),
+        _skipped: probe("skipped"),
+        third: probe("third"),
+        second: probe("second"),
+    };
     pair.cleanup(RemovalCause::Dropped);
     assert_eq!(*log.borrow(), ["first", "custom", "second"]);
     Either::Left(probe("left")).cleanup(RemovalCause::Evicted);
-    Either::Right { probe: probe("right") }.cleanup(RemovalCause::Evicted);
+    Either::Right {
+        probe: probe("right"),
+    }
+    .cleanup(RemovalCause::Evicted);
     assert_eq!(log.borrow()[3..], ["left", "right"]);
 }

@@ -17,8 +17,12 @@ struct Foo {
     bar_baz: HashMap<u8, u8>,
 }
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     let (one, other) = (Foo_bar::default(), Foo::default());
     assert_eq!((one.baz.name(), one.baz.max()), ("Foo_bar.baz", 4));
-    assert_eq!((other.bar_baz.name(), other.bar_baz.max()), ("Foo.bar_baz", 8));
+    assert_eq!(
+        (other.bar_baz.name(), other.bar_baz.max()),
+        ("Foo.bar_baz", 8)
+    );
 }

@@ -15,7 +15,8 @@ struct Graph {
 
 fn round_trips<T: Serialize + for<'de> Deserialize<'de>>(_: &T) {}
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     let mut graph = Graph::default();
     let key = Rc::new(String::from("n"));
     graph.meta.insert(Rc::clone(&key), 1);

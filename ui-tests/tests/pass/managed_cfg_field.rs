@@ -9,6 +9,10 @@ struct Service {
     #[cfg(any())] // never compiled
     #[managed_map(lifetime = "request", max = 10)]
     traced: HashMap<u64, String>,
+    #[allow(
+        clippy::non_minimal_cfg,
+        reason = "a cfg that always holds, on purpose"
+    )]
     #[cfg(all())] // always compiled
     #[managed_map(lifetime = "request", max = 10)]
     scratch: HashMap<u64, String>,
@@ -17,7 +21,8 @@ struct Service {
     unmanaged_and_gone: HashMap<u64, String>,
 }
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     let mut service = Service::default();
     service.scratch.insert(1, String::from("x"));
     assert_eq!(service.stats().len(), 1);

@@ -31,7 +31,8 @@ fn first<T: Clone + Default>(per_batch: &PerBatch<T>) -> Option<T> {
     per_batch.peek(&0).cloned()
 }
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     let mut service = Service::default();
     remember(&mut service.sessions, 1, "ada");
     service.names.insert(1, String::from("ada"));

@@ -12,7 +12,8 @@ struct r#Match {
     r#type: HashMap<u8, u8>,
 }
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     let mut game = r#Match::default();
     game.r#type.insert(1, 1);
     assert_eq!(game.stats()[0].name, "Match.type");

@@ -10,7 +10,8 @@ struct Prices {
     stock: HashMap<String, u32>,
 }
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     let mut a = Prices::default();
     let mut b = Prices::default();
     a.by_sku.insert(String::from("tea"), 3);

@@ -19,7 +19,8 @@ struct Server {
     slots: HashMap<u8, u8>,
 }
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     let server = Server::default();
     assert_eq!(server.sessions.max(), 5_000);
     assert_eq!(server.buffers.max(), 65_536);

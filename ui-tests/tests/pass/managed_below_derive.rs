@@ -9,7 +9,8 @@ struct Cache {
     hot: HashMap<u64, String>,
 }
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     let mut cache = Cache::default();
     cache.hot.insert(1, String::from("a"));
     assert_eq!(cache.hot.len(), 1);

@@ -28,7 +28,8 @@ impl Trie {
     }
 }
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     let mut trie = Trie::default();
     trie.insert("map");
     trie.insert("mad");

@@ -21,7 +21,8 @@ impl<T: Hash + Eq> Index<T> {
     }
 }
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     let mut index = Index::<String>::default();
     let node = Rc::new(String::from("n"));
     index.tag(&node, 3);

@@ -1,6 +1,10 @@
 // `max_bytes` bounds what a field's entries weigh: through the value's `Weigh` impl, or a
 // `weigher`; with or without `max`; on plain, concurrent and weak-keyed maps.
 #![deny(warnings)]
+#![allow(
+    clippy::ptr_arg,
+    reason = "a weigher takes `&K` and `&V` as the map holds them"
+)]
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
@@ -29,7 +33,8 @@ pub struct Store {
     by_owner: HashMap<Weak<u8>, Blob>,
 }
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     let mut store = Store::default();
     for key in 0..10 {
         store.blobs.insert(key, Blob(vec![0; 300]));
@@ -39,6 +44,8 @@ fn main() {
     store.pages.insert(String::from("/"), vec![0; 10]);
     assert_eq!(store.pages.weight(), 11);
     let owner = Arc::new(1);
-    store.by_owner.insert(Arc::clone(&owner), Blob(vec![0; 5_000])); // heavier than 2 KiB
+    store
+        .by_owner
+        .insert(Arc::clone(&owner), Blob(vec![0; 5_000])); // heavier than 2 KiB
     assert!(store.by_owner.is_empty());
 }

@@ -8,7 +8,8 @@ struct Cache {
     entries: ::std::collections::HashMap<u64, ::std::string::String>,
 }
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     let cache = <Cache as ::std::default::Default>::default();
     ::std::assert!(cache.entries.is_empty());
 }

@@ -8,7 +8,8 @@ struct Page {
     parts: HashMap<u64, String>,
 }
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     let mut page = Page::default();
     page.parts.insert(1, String::from("header"));
     let copy = page.clone();

@@ -11,7 +11,8 @@ struct State {
     not_a_map: u32,
 }
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     let mut state = State {
         per_request: LruMap::builder(8).lifetime(Lifetime::Request).build(),
         per_session: LruMap::builder(8).lifetime(Lifetime::Session).build(),

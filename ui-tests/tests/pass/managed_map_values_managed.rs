@@ -18,11 +18,17 @@ struct Generic<T> {
     extra: T,
 }
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     let mut index = Index::default();
     index.by_tenant.insert(1, LruMap::new(10));
-    index.by_tenant.get_mut(&1).unwrap().insert(String::from("k"), 2);
+    index
+        .by_tenant
+        .get_mut(&1)
+        .unwrap()
+        .insert(String::from("k"), 2);
     assert_eq!(index.by_tenant.peek(&1).unwrap().len(), 1);
     let generic = Generic::<u8>::default();
     assert!(generic.seen.is_empty());
+    assert_eq!(generic.extra, 0);
 }

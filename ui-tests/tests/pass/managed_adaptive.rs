@@ -13,13 +13,26 @@ fn log<K, V>(_key: K, _value: V, _cause: RemovalCause) {}
 pub struct Caches {
     #[managed_map(lifetime = "process", max = 2, evict = "adaptive", on_remove = log)]
     pages: HashMap<u64, String>,
-    #[managed_map(lifetime = "process", max = 64, evict = "adaptive", concurrent, ttl = "10m")]
+    #[managed_map(
+        lifetime = "process",
+        max = 64,
+        evict = "adaptive",
+        concurrent,
+        ttl = "10m"
+    )]
     shared: HashMap<String, u32>,
-    #[managed_map(lifetime = "request", max = 8, evict = "adaptive", weak_keys, concurrent)]
+    #[managed_map(
+        lifetime = "request",
+        max = 8,
+        evict = "adaptive",
+        weak_keys,
+        concurrent
+    )]
     by_owner: HashMap<Weak<String>, u32>,
 }
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     let mut caches = Caches::default();
     caches.pages.insert(1, String::from("a"));
     caches.pages.insert(2, String::from("b"));

@@ -1,6 +1,10 @@
 // Concurrent fields: the struct is Send + Sync, shareable through Arc without a lock, and
 // hooks are plain functions.
 #![deny(warnings)]
+#![allow(
+    clippy::zero_sized_map_values,
+    reason = "`Conn` stands for a connection; its size does not matter here"
+)]
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -25,13 +29,16 @@ pub struct Shared {
 
 fn assert_send_sync<T: Send + Sync>() {}
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     assert_send_sync::<Shared>();
     let shared = Arc::new(Shared::default());
     let worker = {
         let shared = Arc::clone(&shared);
         std::thread::spawn(move || {
-            shared.rules.insert(String::from("deny"), Arc::from("compiled"));
+            shared
+                .rules
+                .insert(String::from("deny"), Arc::from("compiled"));
             shared.conns.try_insert(1, Conn).is_ok()
         })
     };

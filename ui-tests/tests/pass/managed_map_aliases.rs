@@ -17,7 +17,8 @@ struct Aliases {
     renamed: Map<u8, u8>,
 }
 
-fn main() {
+#[test]
+fn expands_and_runs() {
     let mut aliases = Aliases::default();
     for id in 0..3 {
         aliases.registry.insert(id, id.to_string()); // LRU: keeps the last two

@@ -243,6 +243,8 @@ pub struct AdaptiveOrder {
 
 /// Tunes the small queue's share by hill climbing on the hit ratio: every sample of requests,
 /// the share moves one step; if the hit ratio fell since the last sample, the direction turns.
+/// Steps shrink as the climb settles, and grow back when the hit ratio jumps (the workload
+/// changed), as Caffeine's climber does.
 #[derive(Clone, Debug, Default)]
 struct Climber {
     hits: u32,
@@ -253,6 +255,8 @@ struct Climber {
     previous: u32,
     /// Whether the share is moving down.
     down: bool,
+    /// The next step, in 1/256ths of a share unit (1/1024 of the bound).
+    step: u32,
 }
 
 impl Climber {
@@ -271,32 +275,43 @@ impl Climber {
         let first = self.period == 0;
         self.period = Self::period(max);
         if first {
+            self.step = FIRST_STEP;
             return share;
         }
         let rate = ((u64::from(self.hits) << 16) / u64::from(self.requests.max(1))) as u32;
         if rate < self.previous {
             self.down = !self.down;
         }
+        if rate.abs_diff(self.previous) > RESTART_ABOVE {
+            self.step = FIRST_STEP;
+        }
         self.previous = rate;
         self.hits = 0;
         self.requests = 0;
+        let step = self.step >> 8;
+        self.step = (self.step * STEP_DECAY / 256).max(LAST_STEP);
         if self.down {
-            share.saturating_sub(SHARE_STEP).max(MIN_SHARE)
+            share.saturating_sub(step).max(MIN_SHARE)
         } else {
-            (share + SHARE_STEP).min(MAX_SHARE)
+            (share + step).min(MAX_SHARE)
         }
     }
 }
 
 /// The small queue's share of the bound when a map starts (about 6%).
 const INITIAL_SHARE: u32 = 60;
-/// The share moves within [1/128, 1/2] of the bound.
+/// The share moves within [MIN_SHARE, MAX_SHARE] 1/1024ths of the bound.
 const MIN_SHARE: u32 = 8;
-const MAX_SHARE: u32 = 512;
-/// One sample moves the share by this much (about 1.6% of the bound).
-const SHARE_STEP: u32 = 16;
+const MAX_SHARE: u32 = 960;
+/// The first step (in 1/256ths of a share unit), and again after a jump in the hit ratio.
+const FIRST_STEP: u32 = 64 << 8;
+/// Each sample the step shrinks to STEP_DECAY/256 of itself, down to LAST_STEP.
+const STEP_DECAY: u32 = 251;
+const LAST_STEP: u32 = 1 << 8;
+/// A change of hit ratio between samples above this (in 1/65536ths) restarts the climb.
+const RESTART_ABOVE: u32 = 3_277;
 /// A sample is this many times the bound in requests.
-const SAMPLE_FACTOR: usize = 8;
+const SAMPLE_FACTOR: usize = 10;
 
 impl Default for AdaptiveOrder {
     fn default() -> Self {

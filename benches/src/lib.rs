@@ -338,6 +338,40 @@ impl Subject for Moka {
     }
 }
 
+/// `ConcurrentAdaptiveMap` with its default shards, used from one thread: how far sharding
+/// (each shard adapting alone) moves the hit ratio from `AdaptiveMap`'s.
+pub type ConcurrentAdaptiveU64 =
+    mapguard::ConcurrentMap<Key, Value, mapguard::policy::Adaptive, Hasher>;
+
+impl Subject for ConcurrentAdaptiveU64 {
+    const NAME: &'static str = "mapguard ConcurrentAdaptiveMap";
+    fn with_max(max: usize) -> Self {
+        mapguard::ConcurrentMap::builder(max)
+            .hasher(Hasher::default())
+            .build()
+    }
+    fn insert(&mut self, key: Key, value: Value) {
+        mapguard::ConcurrentMap::insert(self, key, value);
+    }
+    fn get(&mut self, key: Key) -> Option<Value> {
+        mapguard::ConcurrentMap::get(self, &key)
+    }
+    fn get_or_insert(&mut self, key: Key, value: Value) -> bool {
+        let mut missed = false;
+        self.get_or_insert_with(key, || {
+            missed = true;
+            value
+        });
+        !missed
+    }
+    fn remove(&mut self, key: Key) -> Option<Value> {
+        mapguard::ConcurrentMap::remove(self, &key)
+    }
+    fn len(&mut self) -> usize {
+        mapguard::ConcurrentMap::len(self)
+    }
+}
+
 /// hashbrown's `HashMap` with no policy at all: the floor.
 pub type Raw = hashbrown::HashMap<Key, Value, Hasher>;
 

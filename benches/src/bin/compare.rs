@@ -25,9 +25,9 @@ use std::process::ExitCode;
 use mapguard_bench::shared::{ConcurrentLru, SharedSubject, SharedTiming, time_shared};
 use mapguard_bench::traces;
 use mapguard_bench::{
-    AdaptiveMapU64, BoundedMapU64, Hashlink, HookedLru, Keys, LruCrate, LruMapU64, Memory, Moka,
-    QuickCache, Raw, Schnellru, Subject, Timing, Workload, for_each_shared_subject,
-    for_each_subject, memory, time,
+    AdaptiveMapU64, BoundedMapU64, ConcurrentAdaptiveU64, Hashlink, HookedLru, Keys, LruCrate,
+    LruMapU64, Memory, Moka, QuickCache, Raw, Schnellru, Subject, Timing, Workload,
+    for_each_shared_subject, for_each_subject, memory, time,
 };
 
 // Counting allocator (one relaxed atomic add per allocation and free). It slows every
@@ -380,6 +380,9 @@ fn to_json(results: &Results, options: &Options) -> serde_json::Value {
     })
 }
 
+/// Capacities from which `--suite traces` also replays `ConcurrentAdaptiveMap`.
+const SHARDED_FROM: usize = 8_000;
+
 /// The hit-ratio table: one row per trace and capacity, one column per candidate, and the
 /// mean of each column.
 fn hit_ratios(options: &Options) -> Result<String, String> {
@@ -404,6 +407,12 @@ fn hit_ratios(options: &Options) -> Result<String, String> {
     let mut sums = [0.0; 5];
     let mut rows = 0.0;
     let mut cells: Vec<(String, [f64; 5])> = Vec::new();
+    // Sharded against whole, at the sizes where a concurrent map has its default shards.
+    let mut sharded = String::from(
+        "\n`ConcurrentAdaptiveMap` (default shards, one thread) against `AdaptiveMap`:\n\n\
+         | trace | capacity | shards | ConcurrentAdaptiveMap | AdaptiveMap | difference |\n\
+         |---|---:|---:|---:|---:|---:|\n",
+    );
     for trace in &traces {
         for &capacity in &trace.capacities {
             eprintln!(
@@ -429,6 +438,18 @@ fn hit_ratios(options: &Options) -> Result<String, String> {
             table.push('\n');
             rows += 1.0;
             cells.push((format!("{} @ {capacity}", trace.name), ratios));
+            if capacity >= SHARDED_FROM {
+                let concurrent = traces::hit_ratio::<ConcurrentAdaptiveU64>(&trace.keys, capacity);
+                let shards = ConcurrentAdaptiveU64::with_max(capacity).shard_count();
+                let _ = writeln!(
+                    sharded,
+                    "| {} | {capacity} | {shards} | {:.1}% | {:.1}% | {:+.1} |",
+                    trace.name,
+                    concurrent * 100.0,
+                    ratios[0] * 100.0,
+                    (concurrent - ratios[0]) * 100.0
+                );
+            }
         }
     }
     if let Some(path) = &options.chart {
@@ -447,6 +468,7 @@ fn hit_ratios(options: &Options) -> Result<String, String> {
         (sums[0] - best_peer_mean) / rows * 100.0
     );
     table.push('\n');
+    table.push_str(&sharded);
     Ok(table)
 }
 

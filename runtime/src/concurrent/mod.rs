@@ -150,8 +150,9 @@ kind_aliases! { ConcurrentMap;
     /// ```
     ConcurrentLruMap = Lru;
 
-    /// A [`ConcurrentMap`] whose shards evict as an [`AdaptiveMap`](crate::AdaptiveMap) does (each
-    /// shard adapts to what it sees). `&self` methods, hooks outside the locks.
+    /// A [`ConcurrentMap`] whose shards evict as an [`AdaptiveMap`](crate::AdaptiveMap) does,
+    /// with one probation length for all of them, climbed on the whole map's hit ratio.
+    /// `&self` methods, hooks outside the locks.
     ///
     /// ```
     /// let cache = mapguard::ConcurrentAdaptiveMap::builder(1_000).shards(4).build();

@@ -23,8 +23,13 @@
 //!   climb towards a long probation (LRU-like), loops and scans towards a short one. Steps
 //!   start at 1/16 of the bound and shrink by 2% a sample; a jump of 5 points in the hit
 //!   ratio (a new workload) makes them big again.
+//! - A sharded map's shards share one climb ([`SharedClimb`]): it steps on all their
+//!   requests, and every shard takes its share.
 //!
 //! The constants were chosen on `compare --suite traces` (README, "Choosing a policy").
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::storage::store::{Node, Store};
 
@@ -172,6 +177,15 @@ pub trait EvictionOrder: Clone + Default + Send + Sync + Sized + 'static {
     /// Forgets every entry (the store was emptied).
     #[doc(hidden)]
     fn reset(&mut self) {}
+    /// Whether the order tunes itself on the hit ratio (then a sharded map's shards share
+    /// one climb, see [`SharedClimb`]).
+    #[doc(hidden)]
+    const CLIMBS: bool = false;
+    /// Takes its share from `climb`, with the other shards of its map, from now on.
+    #[doc(hidden)]
+    fn join(&mut self, climb: &Arc<SharedClimb>) {
+        let _ = climb;
+    }
     /// Shrinks what it keeps per slot to `slots` slots.
     #[doc(hidden)]
     fn shrink_to(&mut self, slots: usize) {
@@ -241,6 +255,8 @@ pub struct AdaptiveOrder {
     small_share: u32,
     ghost: Ghost,
     climb: Climber,
+    /// In a sharded map, the climb all its shards share; `None` climbs alone.
+    shared: Option<Arc<SharedClimb>>,
 }
 
 /// Tunes the small queue's share by hill climbing on the hit ratio: every sample of requests,
@@ -300,6 +316,57 @@ impl Climber {
     }
 }
 
+/// One climb for all the shards of a sharded map: each shard counts its own requests and
+/// hands its counts over at the end of its own sample; the climb steps on the sum, at the
+/// map's whole bound, and every shard takes the share it sets. Alone, each shard's climb saw
+/// an eighth of the requests and settled on its own share.
+#[derive(Debug)]
+pub struct SharedClimb {
+    /// The climb over the whole map's requests, and the share it set.
+    climb: Mutex<(Climber, u32)>,
+    share: AtomicU32,
+    shards: usize,
+}
+
+impl SharedClimb {
+    /// A climb for a map of `shards` shards.
+    pub(crate) fn new(shards: usize) -> Arc<Self> {
+        Arc::new(Self {
+            climb: Mutex::new((Climber::default(), INITIAL_SHARE)),
+            share: AtomicU32::new(INITIAL_SHARE),
+            shards,
+        })
+    }
+}
+
+impl Climber {
+    /// Ends this shard's sample: its counts go to the shared climb (which steps when it has a
+    /// sample of the whole map's), and the shard takes the shared share.
+    #[cold]
+    fn hand_over(&mut self, shared: &SharedClimb, max: usize) -> u32 {
+        let first = self.period == 0;
+        // Hand over often, so a sample of the whole map is mostly of one share.
+        self.period = (Self::period(max) / HAND_OVERS).max(64);
+        if !first {
+            // Another shard handing over meanwhile only delays this shard's counts to its
+            // next sample; no shard waits.
+            if let Ok(mut guard) = shared.climb.try_lock() {
+                let (climb, share) = &mut *guard;
+                climb.hits = climb.hits.saturating_add(self.hits);
+                climb.requests = climb.requests.saturating_add(self.requests);
+                let whole = max.saturating_mul(shared.shards);
+                if climb.requests >= climb.period {
+                    *share = climb.step(*share, whole);
+                    shared.share.store(*share, Ordering::Relaxed);
+                }
+                self.hits = 0;
+                self.requests = 0;
+            }
+        }
+        shared.share.load(Ordering::Relaxed)
+    }
+}
+
 /// The small queue's share of the bound when a map starts (about 6%).
 const INITIAL_SHARE: u32 = 60;
 /// The share moves within [MIN_SHARE, MAX_SHARE] 1/1024ths of the bound.
@@ -312,6 +379,8 @@ const STEP_DECAY: u32 = 251;
 const LAST_STEP: u32 = 1 << 8;
 /// A change of hit ratio between samples above this (in 1/65536ths) restarts the climb.
 const RESTART_ABOVE: u32 = 3_277;
+/// A shard of a shared climb hands its counts over this many times a sample of its own.
+const HAND_OVERS: u32 = 8;
 /// A sample is this many times the bound in requests.
 const SAMPLE_FACTOR: usize = 10;
 
@@ -324,6 +393,7 @@ impl Default for AdaptiveOrder {
             small_share: INITIAL_SHARE,
             ghost: Ghost::default(),
             climb: Climber::default(),
+            shared: None,
         }
     }
 }
@@ -342,7 +412,13 @@ impl AdaptiveOrder {
     /// The small queue's target length for a map bounded by `max`.
     #[inline]
     fn small_target(&self, max: usize) -> usize {
-        (max * self.small_share as usize / 1024).max(1)
+        // A shared climb's share applies to every shard at once, so each sample it sums
+        // was taken under one share.
+        let share = match &self.shared {
+            None => self.small_share,
+            Some(shared) => shared.share.load(Ordering::Relaxed),
+        };
+        (max * share as usize / 1024).max(1)
     }
 
     /// Counts a request for the hill climber: a hit, or a miss (a new key placed).
@@ -351,7 +427,10 @@ impl AdaptiveOrder {
         self.climb.hits += u32::from(hit);
         self.climb.requests += 1;
         if self.climb.requests >= self.climb.period {
-            self.small_share = self.climb.step(self.small_share, max);
+            self.small_share = match &self.shared {
+                None => self.climb.step(self.small_share, max),
+                Some(shared) => self.climb.hand_over(shared, max),
+            };
         }
     }
 
@@ -392,6 +471,13 @@ impl AdaptiveOrder {
 }
 
 impl EvictionOrder for AdaptiveOrder {
+    const CLIMBS: bool = true;
+
+    fn join(&mut self, climb: &Arc<SharedClimb>) {
+        self.shared = Some(Arc::clone(climb));
+        self.small_share = climb.share.load(Ordering::Relaxed);
+    }
+
     fn pushed<K, V, S, E>(store: &mut Store<K, V, S, E, Self>, index: u32, _: u32, hash: u64) {
         store.order.marks.push(0);
         Self::place(store, index, hash);
@@ -655,6 +741,67 @@ mod climber_tests {
         assert_eq!(
             share, MAX_SHARE,
             "a hit ratio that keeps rising climbs to the top"
+        );
+    }
+}
+
+#[cfg(test)]
+mod shared_climb_tests {
+    use super::*;
+
+    fn joined(shared: &Arc<SharedClimb>) -> AdaptiveOrder {
+        let mut order = AdaptiveOrder::default();
+        order.join(shared);
+        order
+    }
+
+    /// The requests the shared climb holds, not yet spent on a step.
+    fn pending(shared: &SharedClimb) -> u32 {
+        shared.climb.lock().expect("not poisoned").0.requests
+    }
+
+    #[test]
+    fn the_shards_hand_their_requests_to_one_climb() {
+        let shared = SharedClimb::new(2);
+        let (mut a, mut b) = (joined(&shared), joined(&shared));
+        for at in 0..7_000 {
+            a.sample(at % 2 == 0, 1_000);
+        }
+        for at in 0..3_000 {
+            b.sample(at % 3 == 0, 1_000);
+        }
+        // Below one sample of the whole map (20,000): nothing was spent on a step. Each
+        // shard holds less than one hand-over's worth (1,250) of its own.
+        assert_eq!(
+            pending(&shared) + a.climb.requests + b.climb.requests,
+            10_000
+        );
+        let hand_over = Climber::period(1_000) / HAND_OVERS;
+        assert!(a.climb.requests < hand_over && b.climb.requests < hand_over);
+        assert_eq!(shared.share.load(Ordering::Relaxed), INITIAL_SHARE);
+    }
+
+    #[test]
+    fn every_shard_takes_the_share_the_climb_sets() {
+        let shared = SharedClimb::new(2);
+        let (mut a, mut b) = (joined(&shared), joined(&shared));
+        // The hit ratio rises sample after sample: the climb goes up.
+        for round in 0..8_u32 {
+            for at in 0..12_000_u32 {
+                let hit = at % 10 < round;
+                a.sample(hit, 1_000);
+                b.sample(hit, 1_000);
+            }
+        }
+        let share = shared.share.load(Ordering::Relaxed);
+        assert!(share > INITIAL_SHARE, "{share}");
+        assert_eq!(a.small_target(1_000), 1_000 * share as usize / 1_024);
+        assert_eq!(b.small_target(1_000), a.small_target(1_000));
+        // A map alone keeps its own share.
+        let alone = AdaptiveOrder::default();
+        assert_eq!(
+            alone.small_target(1_000),
+            1_000 * INITIAL_SHARE as usize / 1_024
         );
     }
 }

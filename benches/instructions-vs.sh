@@ -2,6 +2,7 @@
 # Instructions per workload (callgrind) of this tree's `compare` against another revision's:
 # how much a change costs on the compare workloads, for the single-owner maps.
 # Usage: bash benches/instructions-vs.sh BASE_REV   (needs valgrind)
+# MAPS='"mapguard AdaptiveMap"' bash benches/instructions-vs.sh BASE_REV: only those maps.
 # HEAD_FEATURES=mapguard/tracing bash benches/instructions-vs.sh HEAD: this tree built with
 # extra features (what a feature costs when nothing listens), against BASE_REV without them.
 # Counts repeat exactly and do not depend on what else the machine runs.
@@ -33,7 +34,10 @@ count() { # build implementation workload size
 
 echo "| map | workload | instructions, $base | this tree | ratio |"
 echo "|---|---|---:|---:|---:|"
-for map in "mapguard LruMap" "mapguard BoundedMap"; do
+# MAPS="..." (a bash array's words, quoted) picks the maps; by default the three single-owner ones.
+maps=("mapguard LruMap" "mapguard BoundedMap" "mapguard AdaptiveMap")
+[[ -n "${MAPS:-}" ]] && eval "maps=($MAPS)"
+for map in "${maps[@]}"; do
     for run in fill:1000 fill:100000 get_hit:1000 get_hit:100000 zipf_0.99:1000 zipf_0.99:100000 \
         zipf_1.2:100000 churn:1000 remove_all:100000; do
         workload=${run%%:*}

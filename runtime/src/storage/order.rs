@@ -412,8 +412,9 @@ impl AdaptiveOrder {
     /// The small queue's target length for a map bounded by `max`.
     #[inline]
     fn small_target(&self, max: usize) -> usize {
-        // A shared climb's share applies to every shard at once, so each sample it sums
-        // was taken under one share.
+        // A shared climb's share applies to every shard at once, so each sample it sums was
+        // taken under one share (read at each shard's hand-over instead, arc-P3 at 32,768
+        // lost 1.8 points sharded; this read costs about 1% of an insert's instructions).
         let share = match &self.shared {
             None => self.small_share,
             Some(shared) => shared.share.load(Ordering::Relaxed),
@@ -539,7 +540,7 @@ impl EvictionOrder for AdaptiveOrder {
     /// The queues turn over (entries hit since they were last looked at move on instead of
     /// leaving) until a victim is found. Amortized O(1): every turn spends one hit.
     fn next_victim<K, V, S, E>(store: &mut Store<K, V, S, E, Self>) -> Option<u32> {
-        let max = store.max;
+        let small_target = store.order.small_target(store.max);
         loop {
             if store.nodes.is_empty() {
                 return None;
@@ -547,7 +548,7 @@ impl EvictionOrder for AdaptiveOrder {
             let q = &store.order;
             let small_len = q.small_len as usize;
             let main_len = store.nodes.len() - small_len;
-            if small_len > 0 && (small_len >= q.small_target(max) || main_len == 0) {
+            if small_len > 0 && (small_len >= small_target || main_len == 0) {
                 // The small queue's tail is the list's back.
                 let tail = store.ends.back;
                 if q.frequency(tail) == 0 {

@@ -403,9 +403,11 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: ConcurrentListener<K, V>, E:
     where
         P: Evicting,
     {
-        let shard = self.sharded.shard_of(&key);
-        self.sharded
-            .on_shard(shard, |shard| shard.insert(key, value));
+        // Hashed once, here: the shard is given the hash that chose it.
+        let hash = self.sharded.hasher().hash_one(&key);
+        self.sharded.on_shard(self.sharded.shard_at(hash), |shard| {
+            shard.insert_hashed(hash, key, value);
+        });
     }
 
     /// Stores `value` under `key` and hands back the value it replaced, if any (no hook runs

@@ -991,6 +991,21 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
         // `Hash` first: if it panics, nothing has left yet (what leaves waits in `leaving`,
         // whose hooks run only at the end of the operation).
         let hash = self.store.hash(&key);
+        self.upsert_hashed(hash, key, value, leaving)
+    }
+
+    /// [`upsert`](Self::upsert) with the key's hash already taken.
+    #[inline]
+    fn upsert_hashed(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        leaving: &mut Departures<K, V>,
+    ) -> Result<Option<(K, V)>, (u64, K, V)>
+    where
+        K: Eq,
+    {
         self.expire_some(leaving);
         let found = self.store.find(hash, &key);
         match found.and_then(|index| self.live_or_depart(index, leaving)) {
@@ -1349,8 +1364,23 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Ex
             self.upsert_weighed(key, value, false);
             return;
         }
+        // `Hash` first: if it panics, nothing has changed.
+        let hash = self.store.hash(&key);
+        self.insert_hashed(hash, key, value);
+    }
+
+    /// [`insert`](Self::insert) with the key's hash already taken: a concurrent map's shard is
+    /// given the hash that chose it.
+    pub(crate) fn insert_hashed(&mut self, hash: u64, key: K, value: V)
+    where
+        P: Evicting,
+    {
+        if self.has_budget() {
+            self.upsert_weighed(key, value, false);
+            return;
+        }
         let mut leaving = Departures::default();
-        match self.upsert(key, value, &mut leaving) {
+        match self.upsert_hashed(hash, key, value, &mut leaving) {
             Ok(Some((key, old))) => {
                 self.release_or_depart(key, old, RemovalCause::Replaced, &mut leaving);
             }

@@ -8,7 +8,7 @@
 //!   without both hooks, except in an operation whose key `Hash` panicked; nothing is ever
 //!   cleaned twice or after it was dropped;
 //! - **the model**: the map holds exactly what the model says, in the same recency order
-//!   (for concurrent maps, the same set), also after a hook panicked — every operation
+//!   (for concurrent and adaptive maps, the same set), also after a hook panicked — every operation
 //!   finishes changing the map before hooks run. After a `Hash` panic the map may legally
 //!   lose keys from its table, so from then on only the invariants are checked;
 //! - **the bound** and **the figures**: `len <= max` (per shard for concurrent maps),
@@ -27,8 +27,8 @@ use std::rc::{Rc, Weak};
 use arbitrary::Arbitrary;
 use mapguard::map::Entry;
 use mapguard::{
-    BoundedMap, Cleanup, ConcurrentBoundedMap, ConcurrentLruMap, Lifetime, LruMap, ManagedCache,
-    RemovalCause, WeakKeyMap,
+    AdaptiveMap, BoundedMap, Cleanup, ConcurrentAdaptiveMap, ConcurrentBoundedMap,
+    ConcurrentLruMap, Lifetime, LruMap, RemovalCause, WeakKeyMap,
 };
 
 /// Which map a fuzz target drives.
@@ -42,6 +42,9 @@ pub enum Kind {
     Weak,
     /// `ConcurrentLruMap` or `ConcurrentBoundedMap`, driven from one thread.
     Concurrent,
+    /// `AdaptiveMap`, or `ConcurrentAdaptiveMap` (its shards sharing one climb), driven from
+    /// one thread. Which entry is evicted is the policy's: the model follows what left.
+    Adaptive,
 }
 
 /// One fuzz input.
@@ -235,6 +238,22 @@ enum Subject {
             mapguard::hooks::WithCleanup<fn(Key, Val, RemovalCause)>,
         >,
     ),
+    Adaptive(
+        AdaptiveMap<
+            Key,
+            Val,
+            mapguard::DefaultHashBuilder,
+            mapguard::hooks::WithCleanup<fn(Key, Val, RemovalCause)>,
+        >,
+    ),
+    ConcurrentAdaptive(
+        ConcurrentAdaptiveMap<
+            Key,
+            Val,
+            mapguard::DefaultHashBuilder,
+            mapguard::hooks::WithCleanup<fn(Key, Val, RemovalCause)>,
+        >,
+    ),
 }
 
 const NAME: &str = "fuzz.subject";
@@ -305,6 +324,23 @@ impl Subject {
                     .on_removal(listener as fn(Key, Val, RemovalCause))
                     .build(),
             ),
+            (Kind::Adaptive, false) => Self::Adaptive(
+                AdaptiveMap::builder(max)
+                    .name(NAME)
+                    .lifetime(Lifetime::Request)
+                    .cleanup()
+                    .on_removal(listener as fn(Key, Val, RemovalCause))
+                    .build(),
+            ),
+            (Kind::Adaptive, true) => Self::ConcurrentAdaptive(
+                ConcurrentAdaptiveMap::builder(max)
+                    .name(NAME)
+                    .shards(shards)
+                    .lifetime(Lifetime::Request)
+                    .cleanup()
+                    .on_removal(listener as fn(Key, Val, RemovalCause))
+                    .build(),
+            ),
             (Kind::Concurrent, true) => Self::ConcurrentBounded(
                 ConcurrentBoundedMap::builder(max)
                     .name(NAME)
@@ -319,12 +355,25 @@ impl Subject {
 
     /// Whether iteration order is the model's recency order.
     fn ordered(&self) -> bool {
-        !matches!(self, Self::ConcurrentLru(_) | Self::ConcurrentBounded(_))
+        !matches!(
+            self,
+            Self::ConcurrentLru(_)
+                | Self::ConcurrentBounded(_)
+                | Self::Adaptive(_)
+                | Self::ConcurrentAdaptive(_)
+        )
     }
 
     /// Whether a full map evicts (rather than rejects).
     fn evicts(&self) -> bool {
-        matches!(self, Self::Lru(_) | Self::Weak(..) | Self::ConcurrentLru(_))
+        matches!(
+            self,
+            Self::Lru(_)
+                | Self::Weak(..)
+                | Self::ConcurrentLru(_)
+                | Self::Adaptive(_)
+                | Self::ConcurrentAdaptive(_)
+        )
     }
 
     /// Whether reads make an entry the most recent.
@@ -348,6 +397,12 @@ impl Subject {
                 map.for_each(|k, v| all.push((k.0, v.0)));
                 all
             }
+            Self::Adaptive(map) => map.iter().map(|(k, v)| (k.0, v.0)).collect(),
+            Self::ConcurrentAdaptive(map) => {
+                let mut all = Vec::new();
+                map.for_each(|k, v| all.push((k.0, v.0)));
+                all
+            }
         }
     }
 
@@ -358,6 +413,8 @@ impl Subject {
             Self::Weak(map, _) => map.len(),
             Self::ConcurrentLru(map) => map.len(),
             Self::ConcurrentBounded(map) => map.len(),
+            Self::Adaptive(map) => map.len(),
+            Self::ConcurrentAdaptive(map) => map.len(),
         }
     }
 
@@ -371,6 +428,10 @@ impl Subject {
             Self::ConcurrentBounded(map) => {
                 map.max().div_ceil(map.shard_count()) * map.shard_count()
             }
+            Self::Adaptive(map) => map.max(),
+            Self::ConcurrentAdaptive(map) => {
+                map.max().div_ceil(map.shard_count()) * map.shard_count()
+            }
         }
     }
 
@@ -381,6 +442,8 @@ impl Subject {
             Self::Weak(map, _) => map.max(),
             Self::ConcurrentLru(map) => map.max(),
             Self::ConcurrentBounded(map) => map.max(),
+            Self::Adaptive(map) => map.max(),
+            Self::ConcurrentAdaptive(map) => map.max(),
         }
     }
 
@@ -405,7 +468,10 @@ impl Subject {
     }
 
     fn has_set_max(&self) -> bool {
-        matches!(self, Self::Lru(_) | Self::ConcurrentLru(_))
+        matches!(
+            self,
+            Self::Lru(_) | Self::ConcurrentLru(_) | Self::Adaptive(_) | Self::ConcurrentAdaptive(_)
+        )
     }
 
     fn has_retain(&self) -> bool {
@@ -413,7 +479,7 @@ impl Subject {
     }
 
     fn has_drain(&self) -> bool {
-        matches!(self, Self::Lru(_) | Self::Bounded(_))
+        matches!(self, Self::Lru(_) | Self::Bounded(_) | Self::Adaptive(_))
     }
 
     fn has_pop_lru(&self) -> bool {
@@ -529,6 +595,46 @@ impl Subject {
                     Err(rejected) => handed.push(rejected.into_inner().1),
                 }
             }
+            (Self::Adaptive(map), Op::Insert(k)) => map.insert(Key(k % KEYS), fresh()),
+            (Self::Adaptive(map), Op::Replace(k)) => {
+                handed.extend(map.replace(Key(k % KEYS), fresh()));
+            }
+            (Self::Adaptive(map), Op::Remove(k)) => handed.extend(map.remove(&Key(k % KEYS))),
+            (Self::Adaptive(map), Op::Discard(k)) => drop(map.discard(&Key(k % KEYS))),
+            (Self::Adaptive(map), Op::Get(k)) => drop(map.get(&Key(k % KEYS))),
+            (Self::Adaptive(map), Op::Peek(k)) => drop(map.peek(&Key(k % KEYS))),
+            (Self::Adaptive(map), Op::SetMax(n)) => map.set_max(usize::from(n % 16) + 1),
+            (Self::Adaptive(map), Op::Retain(seed)) => map.retain(|k, _| keep(seed)(k)),
+            (Self::Adaptive(map), Op::Clear) => map.clear(),
+            (Self::Adaptive(map), Op::Drain(n)) => {
+                // Recorded as they are yielded: the drain's drop may then panic in a hook.
+                handed.extend(
+                    map.drain()
+                        .take(usize::from(n % 4))
+                        .map(|(_, v)| yielded(v)),
+                );
+            }
+            (Self::Adaptive(map), Op::EntryRemove(k)) => {
+                if let Entry::Occupied(slot) = map.entry(Key(k % KEYS)) {
+                    handed.push(slot.remove());
+                }
+            }
+            (Self::Adaptive(map), Op::EntryOrInsert(k)) => {
+                let _ = map.entry(Key(k % KEYS)).or_insert_with(fresh);
+            }
+            (Self::Adaptive(map), Op::Maintain) => drop(map.maintain()),
+            (Self::Adaptive(map), Op::EndScope) => drop(map.end_scope(Lifetime::Request)),
+
+            (Self::ConcurrentAdaptive(map), Op::Insert(k) | Op::EntryOrInsert(k)) => {
+                map.insert(Key(k % KEYS), fresh());
+            }
+            (Self::ConcurrentAdaptive(map), Op::SetMax(n)) => {
+                map.set_max(usize::from(n % 16) + 1);
+            }
+            (Self::ConcurrentAdaptive(map), Op::Replace(k)) => {
+                handed.extend(map.replace(Key(k % KEYS), fresh()));
+            }
+            (Self::ConcurrentAdaptive(map), op) => concurrent_common(map, op, &mut handed),
             (Self::ConcurrentLru(map), op) => concurrent_common(map, op, &mut handed),
             (Self::ConcurrentBounded(map), op) => concurrent_common(map, op, &mut handed),
             _ => {}
@@ -1086,6 +1192,7 @@ fn allowed(op: Op, cause: RemovalCause) -> bool {
         }
         Op::Discard(_) | Op::Retain(_) => cause == C::Explicit,
         Op::SetMax(_) => cause == C::Evicted,
+        // A drain yields values (handed back) and clears the rest.
         Op::Clear | Op::Drain(_) => cause == C::Cleared,
         Op::EndScope => cause == C::ScopeEnded,
         _ => false,
@@ -1102,7 +1209,13 @@ mod tests {
     fn random_runs_keep_every_promise() {
         let mut state = 0x9E37_79B9_7F4A_7C15_u64;
         let mut steps = 0;
-        for kind in [Kind::Lru, Kind::Bounded, Kind::Weak, Kind::Concurrent] {
+        for kind in [
+            Kind::Lru,
+            Kind::Bounded,
+            Kind::Weak,
+            Kind::Concurrent,
+            Kind::Adaptive,
+        ] {
             for _ in 0..2_000 {
                 let bytes: Vec<u8> = (0..512)
                     .map(|_| {
@@ -1122,7 +1235,7 @@ mod tests {
             }
         }
         assert!(
-            steps > 8_000 * 50,
+            steps > 10_000 * 50,
             "{steps} steps: the inputs are too short to test much"
         );
     }

@@ -765,19 +765,21 @@ mod shared_climb_tests {
     fn the_shards_hand_their_requests_to_one_climb() {
         let shared = SharedClimb::new(2);
         let (mut a, mut b) = (joined(&shared), joined(&shared));
-        for at in 0..7_000 {
-            a.sample(at % 2 == 0, 1_000);
+        // Shards of 100: a hand-over every 125 requests, a step every 2,000 of the map's.
+        for at in 0..700 {
+            a.sample(at % 2 == 0, 100);
         }
-        for at in 0..3_000 {
-            b.sample(at % 3 == 0, 1_000);
+        for at in 0..300 {
+            b.sample(at % 3 == 0, 100);
         }
-        // Below one sample of the whole map (20,000): nothing was spent on a step. Each
-        // shard holds less than one hand-over's worth (1,250) of its own.
+        // Below one sample of the whole map: nothing was spent on a step. Each shard holds
+        // less than one hand-over's worth of its own.
         assert_eq!(
             pending(&shared) + a.climb.requests + b.climb.requests,
-            10_000
+            1_000
         );
-        let hand_over = Climber::period(1_000) / HAND_OVERS;
+        assert!(pending(&shared) > 0);
+        let hand_over = Climber::period(100) / HAND_OVERS;
         assert!(a.climb.requests < hand_over && b.climb.requests < hand_over);
         assert_eq!(shared.share.load(Ordering::Relaxed), INITIAL_SHARE);
     }
@@ -787,11 +789,12 @@ mod shared_climb_tests {
         let shared = SharedClimb::new(2);
         let (mut a, mut b) = (joined(&shared), joined(&shared));
         // The hit ratio rises sample after sample: the climb goes up.
+        // Shards of 100: the map's sample is 2,000 requests, 1,000 from each shard.
         for round in 0..8_u32 {
-            for at in 0..12_000_u32 {
+            for at in 0..1_000_u32 {
                 let hit = at % 10 < round;
-                a.sample(hit, 1_000);
-                b.sample(hit, 1_000);
+                a.sample(hit, 100);
+                b.sample(hit, 100);
             }
         }
         let share = shared.share.load(Ordering::Relaxed);

@@ -387,22 +387,10 @@ impl Subject {
             Self::Lru(map) => map.iter().map(|(k, v)| (k.0, v.0)).collect(),
             Self::Bounded(map) => map.iter().map(|(k, v)| (k.0, v.0)).collect(),
             Self::Weak(map, _) => map.iter().map(|(k, v)| (k.0, v.0)).collect(),
-            Self::ConcurrentLru(map) => {
-                let mut all = Vec::new();
-                map.for_each(|k, v| all.push((k.0, v.0)));
-                all
-            }
-            Self::ConcurrentBounded(map) => {
-                let mut all = Vec::new();
-                map.for_each(|k, v| all.push((k.0, v.0)));
-                all
-            }
+            Self::ConcurrentLru(map) => shard_contents(map),
+            Self::ConcurrentBounded(map) => shard_contents(map),
             Self::Adaptive(map) => map.iter().map(|(k, v)| (k.0, v.0)).collect(),
-            Self::ConcurrentAdaptive(map) => {
-                let mut all = Vec::new();
-                map.for_each(|k, v| all.push((k.0, v.0)));
-                all
-            }
+            Self::ConcurrentAdaptive(map) => shard_contents(map),
         }
     }
 
@@ -641,6 +629,21 @@ impl Subject {
         }
         handed
     }
+}
+
+/// (key, value id) of every entry, shard by shard.
+fn shard_contents<P: mapguard::policy::Policy>(
+    map: &mapguard::ConcurrentMap<
+        Key,
+        Val,
+        P,
+        mapguard::DefaultHashBuilder,
+        mapguard::hooks::WithCleanup<fn(Key, Val, RemovalCause)>,
+    >,
+) -> Vec<(u8, u64)> {
+    let mut all = Vec::new();
+    map.for_each(|k, v| all.push((k.0, v.0)));
+    all
 }
 
 fn concurrent_common<P: mapguard::policy::Policy>(

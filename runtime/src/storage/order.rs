@@ -251,7 +251,8 @@ pub struct AdaptiveOrder {
     /// The most recent node of the small queue (`NIL` when empty); main nodes precede it.
     small_head: u32,
     small_len: u32,
-    /// Target length of the small queue, in 1/1024ths of the bound (moved by `climb`).
+    /// Target length of the small queue, in 1/1024ths of the bound (moved by `climb`; unused
+    /// in a shard of a shared climb, which reads the shared share).
     small_share: u32,
     ghost: Ghost,
     climb: Climber,
@@ -340,10 +341,10 @@ impl SharedClimb {
 }
 
 impl Climber {
-    /// Ends this shard's sample: its counts go to the shared climb (which steps when it has a
-    /// sample of the whole map's), and the shard takes the shared share.
+    /// Ends this shard's part of a sample: its counts go to the shared climb, which steps
+    /// when it has a sample of the whole map's.
     #[cold]
-    fn hand_over(&mut self, shared: &SharedClimb, max: usize) -> u32 {
+    fn hand_over(&mut self, shared: &SharedClimb, max: usize) {
         let first = self.period == 0;
         // Hand over often, so a sample of the whole map is mostly of one share.
         self.period = (Self::period(max) / HAND_OVERS).max(64);
@@ -363,7 +364,6 @@ impl Climber {
                 self.requests = 0;
             }
         }
-        shared.share.load(Ordering::Relaxed)
     }
 }
 
@@ -428,10 +428,11 @@ impl AdaptiveOrder {
         self.climb.hits += u32::from(hit);
         self.climb.requests += 1;
         if self.climb.requests >= self.climb.period {
-            self.small_share = match &self.shared {
-                None => self.climb.step(self.small_share, max),
+            match &self.shared {
+                None => self.small_share = self.climb.step(self.small_share, max),
+                // A shard of a shared climb reads the share where it uses it (`small_target`).
                 Some(shared) => self.climb.hand_over(shared, max),
-            };
+            }
         }
     }
 
@@ -476,7 +477,6 @@ impl EvictionOrder for AdaptiveOrder {
 
     fn join(&mut self, climb: &Arc<SharedClimb>) {
         self.shared = Some(Arc::clone(climb));
-        self.small_share = climb.share.load(Ordering::Relaxed);
     }
 
     fn pushed<K, V, S, E>(store: &mut Store<K, V, S, E, Self>, index: u32, _: u32, hash: u64) {

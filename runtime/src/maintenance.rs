@@ -14,7 +14,7 @@
 //!   [`ConcurrentWeakKeyMap`](crate::ConcurrentWeakKeyMap)).
 //!
 //! [`maintain_all`] runs `maintain()` on every live enrolled map; with the `tokio` feature,
-//! [`spawn`] runs it on a schedule until the returned [`MaintenanceTask`] is dropped. The
+//! `maintenance::spawn` runs it on a schedule until the returned `MaintenanceTask` is dropped. The
 //! list holds each map weakly: a dropped map leaves it, and its entries leave through their
 //! hooks on the thread that dropped it, as always.
 //!

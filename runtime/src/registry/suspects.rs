@@ -504,7 +504,7 @@ pub(super) fn observe(reports: &[MapReport]) {
 
 /// Judges which maps look like leaks, from samples of the registry taken at every read
 /// ([`snapshot`], [`report`](super::report), [`render_prometheus`](super::render_prometheus),
-/// [`export_metrics`](super::export_metrics), [`suspects`](Self::suspects)), on its own clock
+/// `export_metrics` with the `metrics` feature, [`suspects`](Self::suspects)), on its own clock
 /// and with its own [`Thresholds`]. Several can run at once, each with its own history; the
 /// process has one behind [`leak_suspects`].
 ///

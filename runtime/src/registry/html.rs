@@ -21,14 +21,8 @@ use crate::scope::Lifetime;
 ///
 /// The page is self-contained: no scripts, fonts or styles from elsewhere, so it works
 /// offline and behind any proxy. Names and sites are escaped. It is also well-formed XML.
-#[cfg_attr(
-    feature = "tower",
-    doc = "The `tower` feature serves it ([`RegistryService`](crate::tower::RegistryService))."
-)]
-#[cfg_attr(
-    not(feature = "tower"),
-    doc = "The `tower` feature serves it (`mapguard::tower::RegistryService`)."
-)]
+/// The `tower` feature serves it (`mapguard::tower::RegistryService`; a plain name, since a
+/// link would break the docs built without that feature).
 ///
 /// ```
 /// # #[cfg(feature = "tracking")] { // figures need `tracking`

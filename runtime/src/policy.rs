@@ -87,7 +87,8 @@ pub trait Evicting: Policy {}
 pub struct Lru;
 
 /// Evict by an adaptive blend of recency and frequency ([`AdaptiveMap`](crate::AdaptiveMap)):
-/// an S3-FIFO variant whose probation share adapts as ARC's does. Hits write one byte; the
+/// an S3-FIFO variant whose probation share adapts as ARC's does. Hits write two bits in the
+/// entry's node; the
 /// entry pushed out goes through the cleanup path with
 /// [`RemovalCause::Evicted`](crate::RemovalCause::Evicted).
 ///

@@ -116,8 +116,8 @@ fn memory_follows_live_entries() {
 }
 
 /// Overhead per entry once a map has evicted (3×max distinct keys inserted), for LRU and
-/// the adaptive policy (its mark bytes and fingerprints included), and what removing every
-/// key leaves.
+/// the adaptive policy (its fingerprints included; its marks live in the nodes' links), and
+/// what removing every key leaves.
 fn after_evictions() {
     let entry = size_of::<(u64, u64)>() as f64;
     for max in [1_000_u64, 100_000] {
@@ -150,8 +150,9 @@ fn after_evictions() {
             lru_bytes <= filled_bytes,
             "{lru_bytes} bytes after evicting, {filled_bytes} when filled"
         );
-        // The adaptive policy adds its mark byte and about a byte of fingerprints.
-        assert!(per_entry(adaptive_bytes) <= per_entry(lru_bytes) + 4.0);
+        // The adaptive policy adds about a byte of fingerprints (1.0 at 1k, 1.3 at 100k);
+        // its marks take no bytes of their own.
+        assert!(per_entry(adaptive_bytes) <= per_entry(lru_bytes) + 2.0);
         assert!(
             retained * 20 <= adaptive_bytes,
             "{retained} of {adaptive_bytes} bytes kept"

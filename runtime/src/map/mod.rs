@@ -174,14 +174,16 @@ kind_aliases! { ManagedMap;
     ///
     /// For caches, where the hit ratio is what counts: on recorded traces it keeps LRU's hits where
     /// recency rules and a frequency-based cache's where loops and scans defeat LRU (see the
-    /// README's "Choosing a policy"). A hit writes one byte and relinks nothing, so `get` costs
-    /// about what a lookup in a plain hash map does. The policy is an S3-FIFO variant: new keys
+    /// README's "Choosing a policy"). A hit raises a 2-bit count kept in the entry's node (on
+    /// the cache line the lookup has just read) and relinks nothing, so `get` costs about what
+    /// a lookup in a plain hash map does. The policy is an S3-FIFO variant: new keys
     /// serve a probation in a small FIFO queue, keys hit during it move on to a main queue (a
     /// CLOCK), and keys that return soon after leaving (remembered by 16-bit fingerprints, never
     /// their values) move the probation's length, as ARC adapts its lists.
     ///
     /// It has [`LruMap`]'s methods, except `peek_lru`/`pop_lru` (there is no least recently used
-    /// entry to name). Iteration runs through the main queue, then the probation queue, each from
+    /// entry to name). It holds at most 536,870,910 entries (2^29 - 2; a larger `max` is
+    /// lowered to that): the policy's marks share the nodes' 32-bit links. Iteration runs through the main queue, then the probation queue, each from
     /// most to least recently arrived. All methods are O(1) average (an eviction amortized) unless
     /// noted.
     ///

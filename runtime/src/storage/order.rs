@@ -12,7 +12,10 @@
 //! - New keys serve a probation in a small FIFO queue; the rest of the list is the main
 //!   queue. Both live in the store's one linked list: main first, then small, split at
 //!   `small_head`. While the main queue has room (a map filling up), new keys go straight in.
-//! - A hit writes the entry's mark byte (a 2-bit frequency); nothing is relinked.
+//! - A hit raises the entry's 2-bit frequency; nothing is relinked. The marks (frequency and
+//!   "in probation") live in the top three bits of the node's `prev` link, on the cache line
+//!   a lookup has just read: a byte array of their own cost a concurrent `get` another line
+//!   and about 5% of its time, and a byte an entry.
 //! - The small queue's tail leaves if it was never hit during probation, and moves to the
 //!   main queue otherwise. The main queue is a CLOCK: its tail goes round again while its
 //!   frequency lasts (one decrement per turn) and leaves at zero.
@@ -32,15 +35,47 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::storage::store::{Node, Store};
+use crate::storage::store::Store;
 
 /// The "no node" link.
 pub(crate) const NIL: u32 = u32::MAX;
 
-/// A slot's mark: in the small queue.
-const SMALL: u8 = 0x80;
-/// A slot's mark: its frequency, 0 to 3.
-const FREQUENCY: u8 = 0x03;
+/// A node's mark: in the small queue.
+const SMALL: u32 = 0b100;
+/// A node's mark: its frequency, 0 to 3.
+const FREQUENCY: u32 = 0b011;
+/// Where a marking order (`EvictionOrder::MARKS`) keeps a node's mark: the top three bits of
+/// its `prev` link. The link is the low bits, plus one (so `NIL` is 0 there).
+const MARK_SHIFT: u32 = 29;
+const LINK_BITS: u32 = (1 << MARK_SHIFT) - 1;
+/// The most entries a marking order's store holds: its links have 29 bits.
+pub(crate) const MARKED_LIMIT: usize = LINK_BITS as usize - 1;
+
+/// The `prev` link held in `raw`, a node's `prev` field.
+#[inline]
+pub(crate) fn prev_link(marks: bool, raw: u32) -> u32 {
+    if marks {
+        (raw & LINK_BITS).wrapping_sub(1)
+    } else {
+        raw
+    }
+}
+
+/// `raw`, a node's `prev` field, linked to `to` instead (its mark kept).
+#[inline]
+fn with_prev_link(marks: bool, raw: u32, to: u32) -> u32 {
+    if marks {
+        (raw & !LINK_BITS) | (to.wrapping_add(1) & LINK_BITS)
+    } else {
+        to
+    }
+}
+
+/// A new node's `prev` field: no previous node, and no mark.
+#[inline]
+pub(crate) fn unlinked_prev(marks: bool) -> u32 {
+    with_prev_link(marks, 0, NIL)
+}
 
 /// The ends of the list threaded through the slab.
 #[derive(Clone, Copy, Debug)]
@@ -61,7 +96,20 @@ impl Default for Ends {
 }
 
 /// The list's operations, O(1) each: what an order rearranges.
-impl<K, V, S, E, O> Store<K, V, S, E, O> {
+impl<K, V, S, E, O: EvictionOrder> Store<K, V, S, E, O> {
+    /// The node before `index` (towards the front), or `NIL`.
+    #[inline]
+    fn prev_of(&self, index: u32) -> u32 {
+        prev_link(O::MARKS, self.nodes[index as usize].prev)
+    }
+
+    /// Links the node at `index` back to `to` (its mark kept).
+    #[inline]
+    fn set_prev(&mut self, index: u32, to: u32) {
+        let prev = &mut self.nodes[index as usize].prev;
+        *prev = with_prev_link(O::MARKS, *prev, to);
+    }
+
     /// Points the node before a place (`prev`; the front end when `NIL`) forward at `to`.
     #[inline]
     fn point_next(&mut self, prev: u32, to: u32) {
@@ -76,13 +124,13 @@ impl<K, V, S, E, O> Store<K, V, S, E, O> {
     fn point_prev(&mut self, next: u32, to: u32) {
         match next {
             NIL => self.ends.back = to,
-            n => self.nodes[n as usize].prev = to,
+            n => self.set_prev(n, to),
         }
     }
 
     #[inline]
     fn unlink(&mut self, index: u32) {
-        let Node { prev, next, .. } = self.nodes[index as usize];
+        let (prev, next) = (self.prev_of(index), self.nodes[index as usize].next);
         self.point_next(prev, next);
         self.point_prev(next, prev);
     }
@@ -91,11 +139,10 @@ impl<K, V, S, E, O> Store<K, V, S, E, O> {
     fn link_before(&mut self, index: u32, at: u32) {
         let prev = match at {
             NIL => self.ends.back,
-            at => self.nodes[at as usize].prev,
+            at => self.prev_of(at),
         };
-        let node = &mut self.nodes[index as usize];
-        node.prev = prev;
-        node.next = at;
+        self.set_prev(index, prev);
+        self.nodes[index as usize].next = at;
         self.point_next(prev, index);
         self.point_prev(at, index);
     }
@@ -103,9 +150,8 @@ impl<K, V, S, E, O> Store<K, V, S, E, O> {
     #[inline]
     fn link_front(&mut self, index: u32) {
         let front = self.ends.front;
-        let node = &mut self.nodes[index as usize];
-        node.prev = NIL;
-        node.next = front;
+        self.set_prev(index, NIL);
+        self.nodes[index as usize].next = front;
         self.finish_front(index, front);
     }
 
@@ -130,7 +176,7 @@ impl<K, V, S, E, O> Store<K, V, S, E, O> {
     /// neighbours.
     #[inline]
     fn moved(&mut self, to: u32) {
-        let Node { prev, next, .. } = self.nodes[to as usize];
+        let (prev, next) = (self.prev_of(to), self.nodes[to as usize].next);
         self.point_next(prev, to);
         self.point_prev(next, to);
     }
@@ -182,6 +228,10 @@ pub trait EvictionOrder: Clone + Default + Send + Sync + Sized + 'static {
     /// one climb, see [`SharedClimb`]).
     #[doc(hidden)]
     const CLIMBS: bool = false;
+    /// Whether the order keeps a 3-bit mark in each node's `prev` link (then a store holds
+    /// at most [`MARKED_LIMIT`] entries).
+    #[doc(hidden)]
+    const MARKS: bool = false;
     /// Takes its share from `climb`, with the other shards of its map, from now on.
     #[doc(hidden)]
     fn join(&mut self, climb: &Arc<SharedClimb>) {
@@ -243,12 +293,10 @@ impl EvictionOrder for RecencyOrder {
     }
 }
 
-/// The adaptive policy's order: one mark byte per slot, the split of the list into main and
-/// small, the small queue's target length, and the ghost.
+/// The adaptive policy's order: the split of the list into main and small, the small
+/// queue's target length, and the ghost; each entry's mark is in its node.
 #[derive(Clone, Debug)]
 pub struct AdaptiveOrder {
-    /// Slab-aligned: [`SMALL`] and a [`FREQUENCY`].
-    marks: Vec<u8>,
     /// The most recent node of the small queue (`NIL` when empty); main nodes precede it.
     small_head: u32,
     small_len: u32,
@@ -405,7 +453,6 @@ const SAMPLE_FACTOR: usize = 10;
 impl Default for AdaptiveOrder {
     fn default() -> Self {
         Self {
-            marks: Vec::new(),
             small_head: NIL,
             small_len: 0,
             small_share: INITIAL_SHARE,
@@ -416,17 +463,31 @@ impl Default for AdaptiveOrder {
     }
 }
 
-impl AdaptiveOrder {
+/// The marks, in the nodes' `prev` links.
+impl<K, V, S, E> Store<K, V, S, E, AdaptiveOrder> {
     #[inline]
-    fn frequency(&self, index: u32) -> u8 {
-        self.marks[index as usize] & FREQUENCY
+    fn mark(&self, index: u32) -> u32 {
+        self.nodes[index as usize].prev >> MARK_SHIFT
+    }
+
+    #[inline]
+    fn set_mark(&mut self, index: u32, mark: u32) {
+        let prev = &mut self.nodes[index as usize].prev;
+        *prev = (*prev & LINK_BITS) | (mark << MARK_SHIFT);
+    }
+
+    #[inline]
+    fn frequency(&self, index: u32) -> u32 {
+        self.mark(index) & FREQUENCY
     }
 
     #[inline]
     fn is_small(&self, index: u32) -> bool {
-        self.marks[index as usize] & SMALL != 0
+        self.mark(index) & SMALL != 0
     }
+}
 
+impl AdaptiveOrder {
     /// The small queue's target length for a map bounded by `max`.
     #[inline]
     fn small_target(&self, max: usize) -> usize {
@@ -472,10 +533,11 @@ impl AdaptiveOrder {
         let main_len = len - q.small_len as usize - 1;
         let main_room = main_len + q.small_target(max) < max;
         if q.ghost.take(hash) || main_room {
-            q.marks[index as usize] = 0;
+            store.set_mark(index, 0);
             store.link_front(index);
         } else {
-            q.marks[index as usize] = SMALL;
+            store.set_mark(index, SMALL);
+            let q = &mut store.order;
             q.small_len += 1;
             let at = q.small_head;
             q.small_head = index;
@@ -487,8 +549,9 @@ impl AdaptiveOrder {
     #[inline]
     fn leave<K, V, S, E>(store: &mut Store<K, V, S, E, Self>, index: u32) {
         let next = store.nodes[index as usize].next;
+        let small = store.is_small(index);
         let q = &mut store.order;
-        if q.is_small(index) {
+        if small {
             q.small_len -= 1;
         }
         if q.small_head == index {
@@ -500,25 +563,24 @@ impl AdaptiveOrder {
 
 impl EvictionOrder for AdaptiveOrder {
     const CLIMBS: bool = true;
+    const MARKS: bool = true;
 
     fn join(&mut self, climb: &Arc<SharedClimb>) {
         self.shared = Some(Arc::clone(climb));
     }
 
     fn pushed<K, V, S, E>(store: &mut Store<K, V, S, E, Self>, index: u32, _: u32, hash: u64) {
-        store.order.marks.push(0);
         Self::place(store, index, hash);
     }
 
-    /// A hit writes one byte, saturating at 3; nothing is relinked.
+    /// A hit raises the frequency, saturating at 3; nothing is relinked.
     #[inline]
     fn used<K, V, S, E>(store: &mut Store<K, V, S, E, Self>, index: u32) {
-        let q = &mut store.order;
-        let mark = &mut q.marks[index as usize];
-        if *mark & FREQUENCY != FREQUENCY {
-            *mark += 1;
+        let prev = &mut store.nodes[index as usize].prev;
+        if (*prev >> MARK_SHIFT) & FREQUENCY != FREQUENCY {
+            *prev += 1 << MARK_SHIFT;
         }
-        q.count_hit();
+        store.order.count_hit();
     }
 
     #[inline]
@@ -536,7 +598,7 @@ impl EvictionOrder for AdaptiveOrder {
         victim_hash: u64,
         hash: u64,
     ) {
-        let from_small = store.order.is_small(victim);
+        let from_small = store.is_small(victim);
         Self::leave(store, victim);
         if from_small {
             let slots = store.nodes.len();
@@ -552,8 +614,8 @@ impl EvictionOrder for AdaptiveOrder {
         removed: u32,
         from: Option<u32>,
     ) {
+        // The marks moved with the node.
         let q = &mut store.order;
-        q.marks.swap_remove(removed as usize);
         if let Some(from) = from {
             if q.small_head == from {
                 q.small_head = removed;
@@ -576,21 +638,21 @@ impl EvictionOrder for AdaptiveOrder {
             if small_len > 0 && (small_len >= small_target || main_len == 0) {
                 // The small queue's tail is the list's back.
                 let tail = store.ends.back;
-                if q.frequency(tail) == 0 {
+                if store.frequency(tail) == 0 {
                     return Some(tail);
                 }
                 Self::leave(store, tail);
-                store.order.marks[tail as usize] = 0;
+                store.set_mark(tail, 0);
                 store.link_front(tail);
             } else {
                 let tail = match q.small_head {
                     NIL => store.ends.back,
-                    head => store.nodes[head as usize].prev,
+                    head => store.prev_of(head),
                 };
-                if q.frequency(tail) == 0 {
+                if store.frequency(tail) == 0 {
                     return Some(tail);
                 }
-                store.order.marks[tail as usize] -= 1;
+                store.set_mark(tail, store.frequency(tail) - 1);
                 store.touch(tail);
             }
         }
@@ -598,52 +660,63 @@ impl EvictionOrder for AdaptiveOrder {
 
     /// Frees what it holds; keeps the learned share.
     fn reset(&mut self) {
-        self.marks = Vec::new();
         self.small_head = NIL;
         self.small_len = 0;
         self.ghost = Ghost::default();
     }
 
     fn shrink_to(&mut self, slots: usize) {
-        self.marks.shrink_to(slots);
         if Ghost::wanted(slots) < self.ghost.slots.len() {
             self.ghost = Ghost::default();
         }
     }
 
     fn heap_bytes(&self) -> usize {
-        self.marks.capacity() + self.ghost.slots.capacity() * size_of::<u16>()
+        self.ghost.slots.capacity() * size_of::<u16>()
     }
 }
 
 #[cfg(test)]
-impl AdaptiveOrder {
+impl<K, V, S, E> Store<K, V, S, E, AdaptiveOrder> {
     /// The split stays consistent: main nodes, then small nodes, `small_head` the first small
-    /// one, `small_len` their count, marks slab-aligned.
-    pub(crate) fn assert_consistent<K, V>(&self, nodes: &[Node<K, V>], ends: Ends) {
-        assert_eq!(self.marks.len(), nodes.len());
-        let mut at = ends.front;
+    /// one, `small_len` their count; the `prev` links (under the marks) walk the list back.
+    pub(crate) fn assert_adaptive_consistent(&self) {
+        let mut at = self.ends.front;
         let order: Vec<u32> = core::iter::from_fn(|| {
             (at != NIL).then(|| {
                 let here = at;
-                at = nodes[here as usize].next;
+                at = self.nodes[here as usize].next;
                 here
             })
         })
         .collect();
-        assert_eq!(order.len(), nodes.len());
+        assert_eq!(order.len(), self.nodes.len());
+        let mut at = self.ends.back;
+        let backwards: Vec<u32> = core::iter::from_fn(|| {
+            (at != NIL).then(|| {
+                let here = at;
+                at = self.prev_of(here);
+                here
+            })
+        })
+        .collect();
+        assert!(
+            order.iter().rev().eq(&backwards),
+            "prev links mend next links"
+        );
+        let q = &self.order;
         let first_small = order.iter().position(|&i| self.is_small(i));
         if let Some(first) = first_small {
             assert!(
                 order[first..].iter().all(|&i| self.is_small(i)),
                 "main after small"
             );
-            assert_eq!(self.small_head, order[first]);
+            assert_eq!(q.small_head, order[first]);
         } else {
-            assert_eq!(self.small_head, NIL);
+            assert_eq!(q.small_head, NIL);
         }
         let small = order.iter().filter(|&&i| self.is_small(i)).count();
-        assert_eq!(self.small_len as usize, small);
+        assert_eq!(q.small_len as usize, small);
     }
 }
 
@@ -697,6 +770,56 @@ impl Ghost {
             self.slots[slot] = 0;
         }
         found
+    }
+}
+
+#[cfg(test)]
+mod mark_tests {
+    use super::*;
+    use crate::storage::expiry::NoExpiry;
+    use hashbrown::DefaultHashBuilder;
+
+    #[test]
+    fn a_link_and_a_mark_share_the_prev_field_without_touching() {
+        for link in [0, 1, 12_345, MARKED_LIMIT as u32 - 1, NIL] {
+            for mark in 0..8 {
+                let raw = with_prev_link(true, mark << MARK_SHIFT, link);
+                assert_eq!(prev_link(true, raw), link, "mark {mark}");
+                assert_eq!(raw >> MARK_SHIFT, mark, "link {link}");
+                // Relinking keeps the mark.
+                let relinked = with_prev_link(true, raw, 7);
+                assert_eq!(
+                    (prev_link(true, relinked), relinked >> MARK_SHIFT),
+                    (7, mark)
+                );
+            }
+        }
+        assert_eq!(prev_link(true, unlinked_prev(true)), NIL);
+        assert_eq!(
+            unlinked_prev(true) >> MARK_SHIFT,
+            0,
+            "a new node has no mark"
+        );
+        assert_eq!(
+            unlinked_prev(false),
+            NIL,
+            "an order without marks: the plain link"
+        );
+    }
+
+    #[test]
+    fn a_marking_store_holds_at_most_what_its_links_can_name() {
+        let store: Store<u64, u64, DefaultHashBuilder, NoExpiry, AdaptiveOrder> =
+            Store::new(usize::MAX, DefaultHashBuilder::default(), NoExpiry);
+        assert_eq!(store.max(), MARKED_LIMIT);
+        // The last index a node can have still decodes.
+        assert_eq!(
+            prev_link(true, with_prev_link(true, 0, MARKED_LIMIT as u32 - 1)),
+            MARKED_LIMIT as u32 - 1
+        );
+        let lru: Store<u64, u64, DefaultHashBuilder> =
+            Store::new(usize::MAX, DefaultHashBuilder::default(), NoExpiry);
+        assert_eq!(lru.max(), crate::storage::store::MAX_LIMIT);
     }
 }
 

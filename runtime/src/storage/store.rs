@@ -18,7 +18,9 @@ use hashbrown::HashTable;
 
 use crate::storage::expiry::sealed::Timer as _;
 use crate::storage::expiry::{Expiry, NoExpiry};
-use crate::storage::order::{Ends, EvictionOrder, NIL, RecencyOrder};
+use crate::storage::order::{
+    Ends, EvictionOrder, MARKED_LIMIT, NIL, RecencyOrder, prev_link, unlinked_prev,
+};
 use crate::storage::scopes::ScopeTags;
 
 /// The largest `max` a map accepts: links are `u32` and `u32::MAX` is the "no node" link.
@@ -31,7 +33,8 @@ const MIN_KEPT_SLOTS: usize = 16;
 pub(crate) struct Node<K, V> {
     pub(crate) key: K,
     pub(crate) value: V,
-    /// Towards the front (more recent).
+    /// Towards the front (more recent). Read it through `prev_link`: an order that keeps
+    /// marks (`EvictionOrder::MARKS`) keeps them in its top bits.
     pub(super) prev: u32,
     /// Towards the back (less recent).
     pub(super) next: u32,
@@ -101,13 +104,16 @@ fn hash_key<S: BuildHasher, Q: Hash + ?Sized>(hasher: &S, key: &Q) -> u64 {
 }
 
 impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
+    /// The most entries this store holds: fewer when its order keeps marks in the links.
+    const LIMIT: usize = if O::MARKS { MARKED_LIMIT } else { MAX_LIMIT };
+
     pub(crate) fn new(max: usize, hasher: S, expiry: E) -> Self {
         Self {
             nodes: Vec::new(),
             table: HashTable::new(),
             ends: Ends::default(),
             hasher,
-            max: max.min(MAX_LIMIT),
+            max: max.min(Self::LIMIT),
             stamps: expiry,
             order: O::default(),
             weights: Weights::default(),
@@ -283,7 +289,7 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
     }
 
     pub(crate) fn set_max(&mut self, max: usize) {
-        self.max = max.min(MAX_LIMIT);
+        self.max = max.min(Self::LIMIT);
     }
 
     #[inline]
@@ -355,6 +361,7 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
             front: self.ends.front,
             back: self.ends.back,
             remaining: self.nodes.len(),
+            marks: O::MARKS,
         }
     }
 
@@ -452,7 +459,7 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: EvictionOrder> Store<K, V, S, E, 
         self.nodes.push(Node {
             key,
             value,
-            prev: NIL,
+            prev: unlinked_prev(O::MARKS),
             next,
         });
         O::pushed(self, index, next, hash);
@@ -742,6 +749,8 @@ pub(crate) struct Recency<'a, K, V> {
     front: u32,
     back: u32,
     remaining: usize,
+    /// Whether the `prev` links carry marks (`EvictionOrder::MARKS`).
+    marks: bool,
 }
 
 impl<K, V> Clone for Recency<'_, K, V> {
@@ -773,7 +782,7 @@ impl<'a, K, V> Recency<'a, K, V> {
     #[inline]
     pub(crate) fn next_back(&mut self) -> Option<&'a Node<K, V>> {
         let node = self.take(self.back)?;
-        self.back = node.prev;
+        self.back = prev_link(self.marks, node.prev);
         Some(node)
     }
 }
@@ -894,7 +903,7 @@ mod tests {
                     }
                 }
             }
-            store.order.assert_consistent(&store.nodes, store.ends);
+            store.assert_adaptive_consistent();
         }
     }
 

@@ -7,8 +7,11 @@
 //!   alone and while loader threads keep missing keys whose loads each take `--load-micros`
 //!   (the goal: ours not below quick_cache's). One reader: with two on these 2-core machines
 //!   the rates of every map swing by 2-3x between runs with how the threads share the cores.
+//!   Rates drift with whatever else the machine runs, so the maps take turns in short slices
+//!   (`--rounds` rounds, each map in turn, the order rotating), and each map's ratio to
+//!   quick_cache is the median of its per-round ratios: runs a fraction of a second apart.
 //!
-//! `cargo run --release -p mapguard-bench --bin loading [-- --ops N --reps R --load-micros U]`
+//! `cargo run --release -p mapguard-bench --bin loading [-- --ops N --reps R --rounds N --load-micros U]`
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -22,11 +25,14 @@ use mapguard_bench::Hasher;
 const KEYS: u64 = 10_000;
 const READERS: usize = 1;
 const LOADERS: usize = 2;
+/// How long each map runs in a round, alone and again while loads run.
+const SLICE: Duration = Duration::from_millis(60);
 
-/// The options: `--ops`, `--reps`, `--load-micros`.
+/// The options: `--ops`, `--reps`, `--rounds`, `--load-micros`.
 struct Options {
     ops: u64,
     reps: usize,
+    rounds: usize,
     load: Duration,
 }
 
@@ -34,6 +40,7 @@ fn options() -> Options {
     let mut options = Options {
         ops: 2_000_000,
         reps: 5,
+        rounds: 60,
         load: Duration::from_micros(500),
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -48,9 +55,12 @@ fn options() -> Options {
         match pair[0].as_str() {
             "--ops" => options.ops = number(),
             "--reps" => options.reps = usize::try_from(number()).unwrap_or(1).max(1),
+            "--rounds" => options.rounds = usize::try_from(number()).unwrap_or(1).max(1),
             "--load-micros" => options.load = Duration::from_micros(number()),
             other => {
-                eprintln!("loading: unknown option {other}; use --ops, --reps, --load-micros");
+                eprintln!(
+                    "loading: unknown option {other}; use --ops, --reps, --rounds, --load-micros"
+                );
                 std::process::exit(2)
             }
         }
@@ -244,15 +254,15 @@ fn main() {
     }
     println!();
     println!(
-        "## Other keys while slow loads run: reader ops/s, the median of {} runs ({READERS} readers; {LOADERS} loaders, {} µs per load)",
-        options.reps,
+        "## Other keys while slow loads run: reader ops/s, the median of {} rounds of {} ms slices ({READERS} readers; {LOADERS} loaders, {} µs per load)",
+        options.rounds,
+        SLICE.as_millis(),
         options.load.as_micros()
     );
     println!(
         "| map | no loads | while loading | kept | while loading, vs quick_cache (median of per-rep ratios) |"
     );
     println!("|---|---:|---:|---:|---:|");
-    let run = Duration::from_millis(300);
     let median = |mut rates: Vec<f64>| {
         rates.sort_by(f64::total_cmp);
         rates[rates.len() / 2]
@@ -267,14 +277,16 @@ fn main() {
         .iter()
         .position(|map| map.name().starts_with("quick_cache"))
         .expect("quick_cache is a subject");
-    // Rates per map per rep, `(alone, while loading)`. Every rep runs every map in turn, so
-    // a ratio to quick_cache is taken between runs that saw the same machine.
+    // Rates per map per round, `(alone, while loading)`. Every round runs every map in turn
+    // (starting with a different one each round), so a ratio to quick_cache is taken between
+    // runs a fraction of a second apart, which saw the same machine.
     let mut runs: Vec<Vec<(f64, f64)>> = vec![Vec::new(); maps.len()];
-    for _ in 0..options.reps {
-        for (map, runs) in maps.iter().zip(&mut runs) {
-            let alone = reads_during_loads(map, 0, options.load, run);
-            let loading = reads_during_loads(map, LOADERS, options.load, run);
-            runs.push((alone, loading));
+    for round in 0..options.rounds {
+        for turn in 0..maps.len() {
+            let at = (round + turn) % maps.len();
+            let alone = reads_during_loads(&maps[at], 0, options.load, SLICE);
+            let loading = reads_during_loads(&maps[at], LOADERS, options.load, SLICE);
+            runs[at].push((alone, loading));
         }
     }
     for (map, own) in maps.iter().zip(&runs) {

@@ -88,8 +88,7 @@ pub struct Lru;
 
 /// Evict by an adaptive blend of recency and frequency ([`AdaptiveMap`](crate::AdaptiveMap)):
 /// an S3-FIFO variant whose probation share adapts as ARC's does. Hits write two bits in the
-/// entry's node; the
-/// entry pushed out goes through the cleanup path with
+/// entry's node; the entry pushed out goes through the cleanup path with
 /// [`RemovalCause::Evicted`](crate::RemovalCause::Evicted).
 ///
 /// ```

@@ -260,7 +260,7 @@ fn main() {
         options.load.as_micros()
     );
     println!(
-        "| map | no loads | while loading | kept | while loading, vs quick_cache (median of per-rep ratios) |"
+        "| map | no loads | while loading | kept | while loading, vs quick_cache (median of per-round ratios) |"
     );
     println!("|---|---:|---:|---:|---:|");
     let median = |mut rates: Vec<f64>| {

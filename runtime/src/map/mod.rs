@@ -183,8 +183,9 @@ kind_aliases! { ManagedMap;
     ///
     /// It has [`LruMap`]'s methods, except `peek_lru`/`pop_lru` (there is no least recently used
     /// entry to name). It holds at most 536,870,910 entries (2^29 - 2; a larger `max` is
-    /// lowered to that): the policy's marks share the nodes' 32-bit links. Iteration runs through the main queue, then the probation queue, each from
-    /// most to least recently arrived. All methods are O(1) average (an eviction amortized) unless
+    /// lowered to that): the policy's marks share the nodes' 32-bit links. Iteration runs
+    /// through the main queue, then the probation queue, each from most to least recently
+    /// arrived. All methods are O(1) average (an eviction amortized) unless
     /// noted.
     ///
     /// # Examples

@@ -113,6 +113,9 @@ struct Climb {
     grow_first: bool,
 }
 
+#[mapguard::unmanaged(
+    reason = "a simulation's index: at most capacity + 1 keys, evicted on every miss"
+)]
 struct WTinyLfu {
     nodes: Vec<Node>,
     free: Vec<u32>,

@@ -83,3 +83,20 @@ fn ending_the_scope_collects_dead_keys_and_ends_live_ones() {
     assert_eq!(tracker.cleanups_of(0), [RemovalCause::ScopeEnded]);
     assert_eq!(tracker.cleanups_of(1), [RemovalCause::Collected]);
 }
+
+#[test]
+fn get_or_insert_with_the_only_strong_key_hands_the_value_back_and_collects_it() {
+    let tracker = Tracker::new();
+    let mut map = WeakKeyMap::<Weak<u8>, Tracked<u8>>::builder()
+        .cleanup()
+        .build();
+    let kept = Arc::new(1);
+    map.insert(Arc::clone(&kept), tracker.track(1));
+    // The caller's key is the only one: the map holds it weakly, so it dies on return.
+    let value = map.get_or_insert_with(Arc::new(2), || tracker.track(2));
+    assert_eq!(**value, 2);
+    assert_eq!(map.maintain(), 1);
+    assert_eq!(tracker.cleanups_of(1), [RemovalCause::Collected]);
+    assert!(tracker.cleanups_of(0).is_empty(), "a live key stays");
+    assert_eq!(map.len(), 1);
+}

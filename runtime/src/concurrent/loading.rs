@@ -188,14 +188,23 @@ pub(crate) trait Flown {
 
     fn flights(&self) -> &Flights<Self::Key, Self::Value>;
 
+    /// The key's hash, taken once per call: it picks the shard and finds the key in it, and
+    /// the flight keeps it for storing.
+    fn hash(&self, key: &Self::Key) -> u64;
+
     /// The value, if present: a counted hit, exactly what `get` does (a hit takes this path
     /// alone; a miss looks again in `find_or_join`, under the same lock as the flights).
-    fn get(&self, key: &Self::Key) -> Option<Self::Value>;
+    fn get_hashed(&self, hash: u64, key: &Self::Key) -> Option<Self::Value>;
 
     /// Under the key's shard lock: the value (a counted hit), or after a miss the key's flight
     /// joined or started.
     /// `blocking`: the caller loads on its own thread (not in a task).
-    fn find_or_join(&self, key: Self::Key, blocking: bool) -> Joined<Self::Key, Self::Value>;
+    fn find_or_join(
+        &self,
+        key: Self::Key,
+        hash: u64,
+        blocking: bool,
+    ) -> Joined<Self::Key, Self::Value>;
 }
 
 /// How a kind stores a load, by its policy: an evicting map always does; a bounded one
@@ -274,9 +283,10 @@ pub(crate) fn load_blocking<M: LoadInto, Er>(
     key: M::Key,
     load: impl FnOnce() -> Result<M::Value, Er>,
 ) -> Result<M::Value, Failed<Er, M::Rejected>> {
-    match map.get(&key) {
+    let hash = map.hash(&key);
+    match map.get_hashed(hash, &key) {
         Some(value) => Ok(value),
-        None => wait_or_load(map, map.find_or_join(key, true), load),
+        None => wait_or_load(map, map.find_or_join(key, hash, true), load),
     }
 }
 
@@ -293,7 +303,7 @@ fn wait_or_load<M: LoadInto, Er>(
             Joined::Found(value) => return Ok(value),
             Joined::Wait(key, flight) => match flight.wait() {
                 Some(value) => return Ok(value),
-                None => joined = map.find_or_join(key, true),
+                None => joined = map.find_or_join(key, flight.hash, true),
             },
             // The landing exists before `load` runs: a panic drops it, abandoning the flight.
             Joined::Load(flight) => return Landing::new(map, flight).land(load()),
@@ -307,11 +317,12 @@ pub(crate) async fn load_async<M: LoadInto, Er>(
     mut key: M::Key,
     load: impl Future<Output = Result<M::Value, Er>>,
 ) -> Result<M::Value, Failed<Er, M::Rejected>> {
-    if let Some(value) = map.get(&key) {
+    let hash = map.hash(&key);
+    if let Some(value) = map.get_hashed(hash, &key) {
         return Ok(value);
     }
     loop {
-        match map.find_or_join(key, false) {
+        match map.find_or_join(key, hash, false) {
             Joined::Found(value) => return Ok(value),
             Joined::Wait(again, flight) => {
                 match core::future::poll_fn(|cx| flight.poll_settled(cx)).await {

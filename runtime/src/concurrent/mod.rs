@@ -345,9 +345,9 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: ConcurrentListener<K, V>, E:
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.sharded.on_shard_handing_back(
-            self.sharded.shard_of(key),
-            |shard| shard.remove_entry(key),
+        self.sharded.on_key_handing_back(
+            key,
+            |shard, hash| shard.remove_entry_hashed(hash, key),
             |removed| removed.map(|(key, value)| (key, value, RemovalCause::Explicit)),
         )
     }
@@ -423,10 +423,11 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: ConcurrentListener<K, V>, E:
     where
         P: Evicting,
     {
+        let hash = self.sharded.hasher().hash_one(&key);
         self.sharded
             .on_shard_handing_back(
-                self.sharded.shard_of(&key),
-                |shard| shard.replace_entry(key, value),
+                self.sharded.shard_at(hash),
+                |shard| shard.replace_entry_hashed(hash, key, value),
                 replaced_departs,
             )
             .map(|(_, old)| old)
@@ -587,10 +588,11 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry, C>
     /// assert_eq!(map.try_insert(2, 'c').unwrap_err().into_inner(), (2, 'c'));
     /// ```
     pub fn try_insert(&self, key: K, value: V) -> Result<(), CapacityError<K, V>> {
+        let hash = self.sharded.hasher().hash_one(&key);
         self.sharded
             .on_shard_handing_back(
-                self.sharded.shard_of(&key),
-                |shard| shard.try_insert(key, value),
+                self.sharded.shard_at(hash),
+                |shard| shard.try_insert_hashed(hash, key, value),
                 |stored| stored.err().map(rejected_departs),
             )
             .map_err(|error| error.with_max(self.max()))
@@ -609,10 +611,11 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry, C>
     /// assert_eq!(map.try_replace(1, 'b').unwrap(), Some('a'));
     /// ```
     pub fn try_replace(&self, key: K, value: V) -> Result<Option<V>, CapacityError<K, V>> {
+        let hash = self.sharded.hasher().hash_one(&key);
         self.sharded
             .on_shard_handing_back(
-                self.sharded.shard_of(&key),
-                |shard| shard.try_replace_entry(key, value),
+                self.sharded.shard_at(hash),
+                |shard| shard.try_replace_entry_hashed(hash, key, value),
                 stored_departs,
             )
             .map(|replaced| replaced.map(|(_, old)| old))
@@ -868,16 +871,22 @@ impl<K: Hash + Eq, V: Clone, P: Policy, S: BuildHasher, L: ConcurrentListener<K,
         &self.flights
     }
 
+    #[inline]
+    fn hash(&self, key: &K) -> u64 {
+        self.sharded.hasher().hash_one(key)
+    }
+
     /// What `get` does, through a closure of its own: one instance of the lookup per caller,
     /// so LLVM inlines each (sharing `get`'s, it outlined it: +20% instructions a hit).
     #[inline]
-    fn get(&self, key: &K) -> Option<V> {
-        self.update(key, |value| value.clone())
+    fn get_hashed(&self, hash: u64, key: &K) -> Option<V> {
+        self.sharded.on_shard(self.sharded.shard_at(hash), |shard| {
+            shard.update_hashed(hash, key, |value| value.clone())
+        })
     }
 
     #[inline]
-    fn find_or_join(&self, key: K, blocking: bool) -> Joined<K, V> {
-        let hash = self.sharded.hasher().hash_one(&key);
+    fn find_or_join(&self, key: K, hash: u64, blocking: bool) -> Joined<K, V> {
         self.sharded.on_shard(self.sharded.shard_at(hash), |shard| {
             match shard.update_hashed(hash, &key, |value| value.clone()) {
                 Some(value) => Joined::Found(value),
@@ -896,7 +905,7 @@ impl<K: Hash + Eq, V: Clone, P: Evicting, S: BuildHasher, L: ConcurrentListener<
     fn store(&self, flight: &Arc<Flight<V>>, value: V) -> Result<(), Infallible> {
         let shard = self.sharded.shard_at(flight.hash);
         self.sharded.on_shard(shard, |shard| {
-            shard.insert(self.flights.land(flight), value);
+            shard.insert_hashed(flight.hash, self.flights.land(flight), value);
         });
         Ok(())
     }
@@ -912,7 +921,7 @@ impl<K: Hash + Eq, V: Clone, S: BuildHasher, L: ConcurrentListener<K, V>, E: Exp
         let shard = self.sharded.shard_at(flight.hash);
         self.sharded.on_shard_handing_back(
             shard,
-            |shard| shard.try_insert(self.flights.land(flight), value),
+            |shard| shard.try_insert_hashed(flight.hash, self.flights.land(flight), value),
             |stored| stored.err().map(rejected_departs),
         )
     }

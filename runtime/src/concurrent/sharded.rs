@@ -209,15 +209,6 @@ impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Sharded<T, S, L> {
         &self.shards[index]
     }
 
-    /// The shard of `key`.
-    #[inline]
-    pub(crate) fn shard_of<Q: Hash + ?Sized>(&self, key: &Q) -> &ShardLock<T>
-    where
-        S: BuildHasher,
-    {
-        self.shard_at(self.hasher.hash_one(key))
-    }
-
     /// Runs `work` on the locked shard of `key`, given the key's hash (taken once: the
     /// shards' hashers are clones of this one), then the hooks as
     /// [`on_shard`](Self::on_shard) does.
@@ -233,6 +224,23 @@ impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Sharded<T, S, L> {
     {
         let hash = self.hasher.hash_one(key);
         self.on_shard(self.shard_at(hash), |shard| work(shard, hash))
+    }
+
+    /// [`on_key`](Self::on_key) for an operation that hands a value of the map's back (see
+    /// [`on_shard_handing_back`](Self::on_shard_handing_back)).
+    #[inline]
+    pub(crate) fn on_key_handing_back<Q: Hash + ?Sized, R>(
+        &self,
+        key: &Q,
+        work: impl FnOnce(&mut T, u64) -> R,
+        departed: impl FnOnce(R) -> Option<Departed<T::Key, T::Value>>,
+    ) -> R
+    where
+        S: BuildHasher,
+        T: Settle,
+    {
+        let hash = self.hasher.hash_one(key);
+        self.on_shard_handing_back(self.shard_at(hash), |shard| work(shard, hash), departed)
     }
 
     /// A figure summed over the shards, each locked in turn (so, under concurrent writes, a
@@ -921,7 +929,7 @@ macro_rules! sharded_surface {
                 Q: ::core::hash::Hash + Eq + ?Sized,
             {
                 self.sharded
-                    .on_shard(self.sharded.shard_of(key), |shard| shard.contains_key(key))
+                    .on_key(key, |shard, hash| shard.contains_key_hashed(hash, key))
             }
 
             /// A clone of the value for `key`, without making it the most recent or counting
@@ -939,7 +947,7 @@ macro_rules! sharded_surface {
                 V: Clone,
             {
                 self.sharded
-                    .on_shard(self.sharded.shard_of(key), |shard| shard.peek(key).cloned())
+                    .on_key(key, |shard, hash| shard.peek_hashed(hash, key).cloned())
             }
 
             /// A clone of the value for `key`, counted as a hit or a miss. For an LRU or
@@ -998,7 +1006,7 @@ macro_rules! sharded_surface {
                 Q: ::core::hash::Hash + Eq + ?Sized,
             {
                 self.sharded
-                    .on_shard(self.sharded.shard_of(key), |shard| shard.discard(key))
+                    .on_key(key, |shard, hash| shard.discard_hashed(hash, key))
             }
         }
     };

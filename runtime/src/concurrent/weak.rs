@@ -20,7 +20,6 @@ use std::sync::Arc;
 
 use super::WeakKeyBuilder;
 use super::loading::{self, Failed, Flight, Flights, Flown, Joined, LoadInto};
-use super::lock::ShardLock;
 use super::sharded::{Handle, Parts, Sharded, shard_budget, sharded_surface};
 use crate::DefaultHashBuilder;
 use crate::RemovalCause;
@@ -151,9 +150,8 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher + Clone, L: ConcurrentListener<K, 
     ConcurrentWeakKeyMap<K, V, P, S, L, E, C>
 {
     /// The shard of a strong key, by the hash of what it points to.
-    fn shard_of_strong(&self, key: &K::Strong) -> &ShardLock<WeakShard<K, V, P, S, E>> {
-        self.sharded
-            .shard_at(K::with_key(key, |k| self.sharded.hasher().hash_one(k)))
+    fn hash_strong(&self, key: &K::Strong) -> u64 {
+        K::with_key(key, |k| self.sharded.hasher().hash_one(k))
     }
 
     /// Keeps only the live entries for which `keep` returns `true`; the others leave with
@@ -211,9 +209,9 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher + Clone, L: ConcurrentListener<K, 
         Q: Hash + Eq + ?Sized,
     {
         self.sharded
-            .on_shard_handing_back(
-                self.sharded.shard_of(key),
-                |shard| shard.remove_entry_weak(key),
+            .on_key_handing_back(
+                key,
+                |shard, hash| shard.remove_entry_weak_hashed(hash, key),
                 |removed| removed.map(|(key, value)| (key, value, RemovalCause::Explicit)),
             )
             .map(|(_, value)| value)
@@ -244,8 +242,11 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher + Clone, L: ConcurrentListener<K, 
     where
         P: Evicting,
     {
-        self.sharded
-            .on_shard(self.shard_of_strong(&key), |shard| shard.insert(key, value));
+        // Hashed once, here: the shard is given the hash that chose it.
+        let hash = self.hash_strong(&key);
+        self.sharded.on_shard(self.sharded.shard_at(hash), |shard| {
+            shard.insert_hashed(hash, key, value);
+        });
     }
 
     /// A clone of the value for `key`; if the key is absent or dead, `make()` loads it and
@@ -400,9 +401,10 @@ impl<K: WeakKey, V, S: BuildHasher + Clone, L: ConcurrentListener<K, V>, E: Expi
     /// assert_eq!((*back, value), (2, 20));
     /// ```
     pub fn try_insert(&self, key: K::Strong, value: V) -> Result<(), CapacityError<K::Strong, V>> {
+        let hash = self.hash_strong(&key);
         self.sharded.on_shard_handing_back(
-            self.shard_of_strong(&key),
-            |shard| shard.try_insert(key, value),
+            self.sharded.shard_at(hash),
+            |shard| shard.try_insert_hashed(hash, key, value),
             |stored| stored.err().map(rejected_weak_departs::<K, V>),
         )
     }
@@ -492,14 +494,22 @@ where
         &self.flights
     }
 
-    /// What `get` does, through a closure of its own (see `ConcurrentMap`'s).
     #[inline]
-    fn get(&self, key: &Pointee<K>) -> Option<V> {
-        K::with_key(&key.0, |k| self.update(k, |value| value.clone()))
+    fn hash(&self, key: &Pointee<K>) -> u64 {
+        self.hash_strong(&key.0)
     }
 
-    fn find_or_join(&self, key: Pointee<K>, blocking: bool) -> Joined<Pointee<K>, V> {
-        let hash = K::with_key(&key.0, |k| self.sharded.hasher().hash_one(k));
+    /// What `get` does, through a closure of its own (see `ConcurrentMap`'s).
+    #[inline]
+    fn get_hashed(&self, hash: u64, key: &Pointee<K>) -> Option<V> {
+        self.sharded.on_shard(self.sharded.shard_at(hash), |shard| {
+            K::with_key(&key.0, |k| {
+                shard.update_hashed(hash, k, |value| value.clone())
+            })
+        })
+    }
+
+    fn find_or_join(&self, key: Pointee<K>, hash: u64, blocking: bool) -> Joined<Pointee<K>, V> {
         self.sharded.on_shard(self.sharded.shard_at(hash), |shard| {
             match K::with_key(&key.0, |k| {
                 shard.update_hashed(hash, k, |value| value.clone())
@@ -523,7 +533,7 @@ where
     fn store(&self, flight: &Arc<Flight<V>>, value: V) -> Result<(), Infallible> {
         let shard = self.sharded.shard_at(flight.hash);
         self.sharded.on_shard(shard, |shard| {
-            shard.insert(self.flights.land(flight).0, value);
+            shard.insert_hashed(flight.hash, self.flights.land(flight).0, value);
         });
         Ok(())
     }

@@ -465,14 +465,26 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
             .filter(|&index| !self.store.expired_now(index) && !self.store.scope_ended(index))
     }
 
-    /// Finds a live entry, cleaning an expired one on the way ([`RemovalCause::Expired`]).
+    /// [`find`](Self::find) with the key's hash already taken.
     #[inline]
-    fn find_live<Q>(&mut self, key: &Q) -> Option<u32>
+    fn find_hashed<Q>(&self, hash: u64, key: &Q) -> Option<u32>
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Eq + ?Sized,
     {
-        let index = self.locate(key)?;
+        self.locate_hashed(hash, key)
+            .filter(|&index| !self.store.expired_now(index) && !self.store.scope_ended(index))
+    }
+
+    /// Finds a live entry, whose key hashed to `hash`, cleaning an expired one on the way
+    /// ([`RemovalCause::Expired`]).
+    #[inline]
+    fn find_live_hashed<Q>(&mut self, hash: u64, key: &Q) -> Option<u32>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let index = self.locate_hashed(hash, key)?;
         self.live_or_expire(index)
     }
 
@@ -758,7 +770,17 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let found = self.find(key).is_some();
+        self.contains_key_hashed(self.store.hash(key), key)
+    }
+
+    /// [`contains_key`](Self::contains_key) with the key's hash already taken: a concurrent
+    /// map's shard is given the hash that chose it.
+    pub(crate) fn contains_key_hashed<Q>(&self, hash: u64, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let found = self.find_hashed(hash, key).is_some();
         self.count_lookup_shared(found);
         found
     }
@@ -770,6 +792,16 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
         Q: Hash + Eq + ?Sized,
     {
         self.find(key).map(|i| &self.store.node(i).value)
+    }
+
+    /// [`peek`](Self::peek) with the key's hash already taken.
+    pub(crate) fn peek_hashed<Q>(&self, hash: u64, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        self.find_hashed(hash, key)
+            .map(|i| &self.store.node(i).value)
     }
 
     /// The value for `key`, mutably, without changing the recency order.
@@ -821,7 +853,17 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let removed = self.detach_key(key);
+        self.remove_entry_hashed(self.store.hash(key), key)
+    }
+
+    /// [`remove_entry`](Self::remove_entry) with the key's hash already taken.
+    #[inline]
+    pub(crate) fn remove_entry_hashed<Q>(&mut self, hash: u64, key: &Q) -> Option<(K, V)>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let removed = self.detach_key(hash, key);
         if removed.is_some() {
             self.metrics.taken(1);
         }
@@ -829,21 +871,22 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
         removed
     }
 
-    /// Takes `key`'s entry out of the storage; the caller decides where it goes.
+    /// Takes the entry of `key`, whose hash is `hash`, out of the storage; the caller decides
+    /// where it goes.
     #[inline]
-    fn detach_key<Q>(&mut self, key: &Q) -> Option<(K, V)>
+    fn detach_key<Q>(&mut self, hash: u64, key: &Q) -> Option<(K, V)>
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Eq + ?Sized,
     {
         if Store::<K, V, S, E>::has_expiry() || E::SELF_SETTLING {
             // An expired entry, or an ended scope's, leaves through the hooks instead.
-            let index = self.find_live(key)?;
+            let index = self.find_live_hashed(hash, key)?;
             Some(self.store.remove_at(index))
         } else if self.store.len() == 0 {
             None
         } else {
-            self.store.remove_key(self.store.hash(key), key)
+            self.store.remove_key(hash, key)
         }
     }
 
@@ -855,7 +898,16 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let found = match self.detach_key(key) {
+        self.discard_hashed(self.store.hash(key), key)
+    }
+
+    /// [`discard`](Self::discard) with the key's hash already taken.
+    pub(crate) fn discard_hashed<Q>(&mut self, hash: u64, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let found = match self.detach_key(hash, key) {
             Some((key, value)) => {
                 self.release(key, value, RemovalCause::Explicit);
                 true
@@ -973,28 +1025,12 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
         index
     }
 
-    /// Overwrites the value of a present `key`, making it the most recent entry; hands back
-    /// the caller's key with the old value. An absent key comes back with its hash.
-    /// Expired entries met on the way go to `leaving`, so that their hooks run after the
-    /// caller's value is stored. Inlined, so that without expiry `leaving` is seen to stay
-    /// empty and its hand-off compiles away.
-    #[inline]
-    fn upsert(
-        &mut self,
-        key: K,
-        value: V,
-        leaving: &mut Departures<K, V>,
-    ) -> Result<Option<(K, V)>, (u64, K, V)>
-    where
-        K: Eq,
-    {
-        // `Hash` first: if it panics, nothing has left yet (what leaves waits in `leaving`,
-        // whose hooks run only at the end of the operation).
-        let hash = self.store.hash(&key);
-        self.upsert_hashed(hash, key, value, leaving)
-    }
-
-    /// [`upsert`](Self::upsert) with the key's hash already taken.
+    /// Overwrites the value of a present `key`, whose hash is `hash`, making it the most
+    /// recent entry; hands back the caller's key with the old value. An absent key comes back
+    /// with its hash. Expired entries met on the way go to `leaving`, so that their hooks run
+    /// after the caller's value is stored. Inlined, so that without expiry `leaving` is seen
+    /// to stay empty and its hand-off compiles away. The caller hashed first: if `Hash`
+    /// panicked, nothing had left.
     #[inline]
     fn upsert_hashed(
         &mut self,
@@ -1360,10 +1396,6 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Ex
     where
         P: Evicting,
     {
-        if self.has_budget() {
-            self.upsert_weighed(key, value, false);
-            return;
-        }
         // `Hash` first: if it panics, nothing has changed.
         let hash = self.store.hash(&key);
         self.insert_hashed(hash, key, value);
@@ -1376,7 +1408,7 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Ex
         P: Evicting,
     {
         if self.has_budget() {
-            self.upsert_weighed(key, value, false);
+            self.upsert_weighed(hash, key, value, false);
             return;
         }
         let mut leaving = Departures::default();
@@ -1406,11 +1438,21 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Ex
     where
         P: Evicting,
     {
+        // `Hash` first: if it panics, nothing has changed.
+        let hash = self.store.hash(&key);
+        self.replace_entry_hashed(hash, key, value)
+    }
+
+    /// [`replace_entry`](Self::replace_entry) with the key's hash already taken.
+    pub(crate) fn replace_entry_hashed(&mut self, hash: u64, key: K, value: V) -> Option<(K, V)>
+    where
+        P: Evicting,
+    {
         if self.has_budget() {
-            return self.upsert_weighed(key, value, true);
+            return self.upsert_weighed(hash, key, value, true);
         }
         let mut leaving = Departures::default();
-        let replaced = match self.upsert(key, value, &mut leaving) {
+        let replaced = match self.upsert_hashed(hash, key, value, &mut leaving) {
             Ok(old) => old,
             Err((hash, key, value)) => {
                 self.insert_absent_or_depart(hash, key, value, &mut leaving);
@@ -1506,9 +1548,8 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: 
     /// `hand_back`. Out of line: maps without a budget never come here.
     #[cold]
     #[inline(never)]
-    fn upsert_weighed(&mut self, key: K, value: V, hand_back: bool) -> Option<(K, V)> {
+    fn upsert_weighed(&mut self, hash: u64, key: K, value: V, hand_back: bool) -> Option<(K, V)> {
         let mut leaving = Departures::default();
-        let hash = self.store.hash(&key);
         self.expire_some(&mut leaving);
         let weight = self.weigh(&key, &value);
         let too_heavy = weight > self.weight_limit();
@@ -1549,6 +1590,25 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: 
     /// A key known to be absent, for wrappers' `insert`: as `insert_absent`, except that under
     /// a weight budget an entry heavier than the whole budget is never stored (its value
     /// leaves with `Evicted` at once, and `None` comes back).
+    /// Stores a key known to be absent and returns its index: an entry heavier than the
+    /// whole weight budget is kept too (the others shed first), as [`entry`](Self::entry)'s
+    /// insert keeps it, for a caller that must hand the value back. What it evicts waits in
+    /// `leaving`.
+    pub(crate) fn insert_absent_kept(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        weight: u64,
+        leaving: &mut Departures<K, V>,
+    ) -> u32 {
+        if self.has_budget() {
+            self.insert_absent_weighed_into(leaving, hash, key, value, weight)
+        } else {
+            self.insert_absent_or_depart(hash, key, value, leaving)
+        }
+    }
+
     pub(crate) fn insert_absent_checked(
         &mut self,
         hash: u64,
@@ -1671,8 +1731,19 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     /// Stores `value` under `key` as the most recently written entry, or hands both back if
     /// the key is new and the map is full.
     pub(crate) fn try_insert(&mut self, key: K, value: V) -> Result<(), CapacityError<K, V>> {
+        let hash = self.store.hash(&key);
+        self.try_insert_hashed(hash, key, value)
+    }
+
+    /// [`try_insert`](Self::try_insert) with the key's hash already taken.
+    pub(crate) fn try_insert_hashed(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+    ) -> Result<(), CapacityError<K, V>> {
         let mut leaving = Departures::default();
-        let stored = match self.try_replace_inner(key, value, &mut leaving) {
+        let stored = match self.try_replace_inner(hash, key, value, &mut leaving) {
             Ok(replaced) => {
                 if let Some((key, old)) = replaced {
                     self.release_or_depart(key, old, RemovalCause::Replaced, &mut leaving);
@@ -1702,8 +1773,19 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
         key: K,
         value: V,
     ) -> Result<Option<(K, V)>, CapacityError<K, V>> {
+        let hash = self.store.hash(&key);
+        self.try_replace_entry_hashed(hash, key, value)
+    }
+
+    /// [`try_replace_entry`](Self::try_replace_entry) with the key's hash already taken.
+    pub(crate) fn try_replace_entry_hashed(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+    ) -> Result<Option<(K, V)>, CapacityError<K, V>> {
         let mut leaving = Departures::default();
-        let stored = self.try_replace_inner(key, value, &mut leaving);
+        let stored = self.try_replace_inner(hash, key, value, &mut leaving);
         let mut panics = HookPanics::default();
         self.notify_into(leaving, &mut panics);
         self.finish_handing_back(panics, stored, stored_departs)
@@ -1711,14 +1793,15 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
 
     fn try_replace_inner(
         &mut self,
+        hash: u64,
         key: K,
         value: V,
         leaving: &mut Departures<K, V>,
     ) -> Result<Option<(K, V)>, CapacityError<K, V>> {
         if self.has_budget() {
-            return self.try_replace_weighed(leaving, key, value);
+            return self.try_replace_weighed(leaving, hash, key, value);
         }
-        match self.upsert(key, value, leaving) {
+        match self.upsert_hashed(hash, key, value, leaving) {
             Ok(replaced) => Ok(replaced),
             Err((_, key, value)) if self.store.is_full() => {
                 Err(CapacityError::new(key, value, self.store.max()))
@@ -1738,10 +1821,10 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     fn try_replace_weighed(
         &mut self,
         leaving: &mut Departures<K, V>,
+        hash: u64,
         key: K,
         value: V,
     ) -> Result<Option<(K, V)>, CapacityError<K, V>> {
-        let hash = self.store.hash(&key);
         self.expire_some(leaving);
         let weight = self.weigh(&key, &value);
         let found = self.store.find(hash, &key);

@@ -486,13 +486,19 @@ impl<K: WeakElement, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: 
 impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
     WeakKeyMap<K, V, P, S, L, E, C>
 {
-    fn weakly(&self, key: &K::Strong) -> Weakly<K> {
-        let mut state = self.hasher.build_hasher();
-        K::hash(key, &mut state);
+    /// The stored form of `key`, whose hash is `hash`: weak, with the hash kept.
+    fn weakly_hashed(hash: u64, key: &K::Strong) -> Weakly<K> {
         Weakly {
             weak: K::new(key),
-            hash: state.finish(),
+            hash,
         }
+    }
+
+    /// The hash of a strong key: what a concurrent map's shard is given with it.
+    fn hash_strong(&self, key: &K::Strong) -> u64 {
+        let mut state = self.hasher.build_hasher();
+        K::hash(key, &mut state);
+        state.finish()
     }
 
     /// Slab position of a live entry for `key` (ignoring expiry).
@@ -508,21 +514,23 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expi
         })
     }
 
-    fn find<Q>(&self, key: &Q) -> Option<u32>
+    /// A live entry for `key`, whose hash is `hash` (`&self` cannot purge an expired one).
+    fn find<Q>(&self, hash: u64, key: &Q) -> Option<u32>
     where
         K::Key: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Eq + ?Sized,
     {
-        let index = self.position(self.hasher.hash_one(key), key)?;
+        let index = self.position(hash, key)?;
         (!self.map.expired_at(index) && !self.map.scope_ended_at(index)).then_some(index)
     }
 
-    fn find_live<Q>(&mut self, key: &Q) -> Option<u32>
+    /// A live entry for `key`, whose hash is `hash`, cleaning an expired one on the way.
+    fn find_live<Q>(&mut self, hash: u64, key: &Q) -> Option<u32>
     where
         K::Key: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Eq + ?Sized,
     {
-        let index = self.position(self.hasher.hash_one(key), key)?;
+        let index = self.position(hash, key)?;
         self.map.live_or_expire(index)
     }
 
@@ -546,14 +554,15 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expi
     /// Overwrites the value of a present live `key`, making it the most recent entry; the old
     /// value comes back with a weak key for the listener. An absent key comes back, with its
     /// hashed weak form, still strong (so a rejected insert can hand it back alive).
+    /// `hash` is the key's: the caller hashed first, so if `Hash` panicked nothing had left.
     fn upsert(
         &mut self,
+        hash: u64,
         key: K::Strong,
         value: V,
         leaving: &mut Departures<Weakly<K>, V>,
     ) -> Result<Option<(K, V)>, Absent<K, V>> {
-        // `Hash` first: if it panics, nothing has left yet.
-        let slot = self.weakly(&key);
+        let slot = Self::weakly_hashed(hash, &key);
         self.collect_some(leaving);
         let found = K::with_key(&key, |k| self.position(slot.hash, k));
         match found.and_then(|index| self.map.live_or_depart(index, leaving)) {
@@ -593,7 +602,17 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expi
         K::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.find(key).map(|index| self.map.value_at(index))
+        self.peek_hashed(self.hasher.hash_one(key), key)
+    }
+
+    /// [`peek`](Self::peek) with the key's hash already taken: a concurrent map's shard is
+    /// given the hash that chose it.
+    pub(crate) fn peek_hashed<Q>(&self, hash: u64, key: &Q) -> Option<&V>
+    where
+        K::Key: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        self.find(hash, key).map(|index| self.map.value_at(index))
     }
 
     /// Changes the value for a live `key` in place and returns what `change` returned
@@ -747,7 +766,16 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expi
         K::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let found = self.find(key).is_some();
+        self.contains_key_hashed(self.hasher.hash_one(key), key)
+    }
+
+    /// [`contains_key`](Self::contains_key) with the key's hash already taken.
+    pub(crate) fn contains_key_hashed<Q>(&self, hash: u64, key: &Q) -> bool
+    where
+        K::Key: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let found = self.find(hash, key).is_some();
         self.map.count_lookup_shared(found);
         found
     }
@@ -776,7 +804,16 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expi
         K::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let removed = self.find_live(key).map(|index| {
+        self.remove_entry_weak_hashed(self.hasher.hash_one(key), key)
+    }
+
+    /// [`remove_entry_weak`](Self::remove_entry_weak) with the key's hash already taken.
+    pub(crate) fn remove_entry_weak_hashed<Q>(&mut self, hash: u64, key: &Q) -> Option<(K, V)>
+    where
+        K::Key: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let removed = self.find_live(hash, key).map(|index| {
             let (slot, value) = self.map.take_at(index);
             (slot.weak, value)
         });
@@ -799,7 +836,16 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expi
         K::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let found = match self.find_live(key) {
+        self.discard_hashed(self.hasher.hash_one(key), key)
+    }
+
+    /// [`discard`](Self::discard) with the key's hash already taken.
+    pub(crate) fn discard_hashed<Q>(&mut self, hash: u64, key: &Q) -> bool
+    where
+        K::Key: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let found = match self.find_live(hash, key) {
             Some(index) => {
                 self.map.release_at(index, RemovalCause::Explicit);
                 true
@@ -831,8 +877,18 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expi
     where
         P: Evicting,
     {
+        let hash = self.hash_strong(&key);
+        self.insert_hashed(hash, key, value);
+    }
+
+    /// [`insert`](Self::insert) with the key's hash already taken: a concurrent map's shard
+    /// is given the hash that chose it.
+    pub(crate) fn insert_hashed(&mut self, hash: u64, key: K::Strong, value: V)
+    where
+        P: Evicting,
+    {
         let mut leaving = Departures::default();
-        match self.upsert(key, value, &mut leaving) {
+        match self.upsert(hash, key, value, &mut leaving) {
             Ok(Some((weak, old))) => self.release_replaced(weak, old, &mut leaving),
             Ok(None) => {}
             Err((_strong, slot, value)) => {
@@ -871,7 +927,11 @@ impl<K: WeakKey, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Ex
     }
 
     /// The value for `key`, inserting `make()` first if the key is absent or dead (which may
-    /// evict like [`insert`](Self::insert)); the entry becomes the most recent. O(1) average.
+    /// evict like [`insert`](Self::insert)); the entry becomes the most recent. Given the
+    /// only strong key, it still hands the value back: the entry's key dies when this returns
+    /// and the entry is collected ([`RemovalCause::Collected`]). A new value heavier than the
+    /// whole weight budget is kept (the other entries shed), as
+    /// [`LruMap::get_or_insert_with`](crate::LruMap::get_or_insert_with) keeps it. O(1) average.
     ///
     /// ```
     /// use std::rc::{Rc, Weak};
@@ -881,25 +941,28 @@ impl<K: WeakKey, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Ex
     /// assert_eq!(meta.get_or_insert_with(node, || unreachable!()), "first!");
     /// ```
     pub fn get_or_insert_with(&mut self, key: K::Strong, make: impl FnOnce() -> V) -> &mut V {
+        let hash = self.hash_strong(&key);
         let found = K::with_key(&key, |k| {
-            self.position(self.hasher.hash_one(k), k)
+            self.position(hash, k)
                 .and_then(|index| self.map.live_or_expire(index))
         });
         if let Some(index) = found {
             return self.map.read_at(index);
         }
         self.map.count_miss();
-        let slot = self.weakly(&key);
-        self.insert(key, make());
-        let index = slot
-            .weak
-            .view()
-            .and_then(|strong| K::with_key(&strong, |k| self.position(slot.hash, k)));
-        match index {
-            Some(index) => self.map.value_at_mut(index),
-            // Unreachable: the caller's strong key keeps the entry alive and findable.
-            None => unreachable!("mapguard: an entry just inserted is not found"),
-        }
+        let value = make();
+        let slot = Self::weakly_hashed(hash, &key);
+        let mut leaving = Departures::default();
+        self.collect_some(&mut leaving);
+        let weight = self.weigh(&slot.weak, &value);
+        let index = self
+            .map
+            .insert_absent_kept(hash, slot, value, weight, &mut leaving);
+        self.map.notify(leaving);
+        // The entry is found by index, so the value comes back even if this was the only
+        // strong key (its entry then waits to be collected).
+        drop(key);
+        self.map.value_at_mut(index)
     }
 
     /// Changes the bound. Shrinking below the current length evicts least recently used
@@ -985,8 +1048,19 @@ impl<K: WeakKey, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
         key: K::Strong,
         value: V,
     ) -> Result<(), CapacityError<K::Strong, V>> {
+        let hash = self.hash_strong(&key);
+        self.try_insert_hashed(hash, key, value)
+    }
+
+    /// [`try_insert`](Self::try_insert) with the key's hash already taken.
+    pub(crate) fn try_insert_hashed(
+        &mut self,
+        hash: u64,
+        key: K::Strong,
+        value: V,
+    ) -> Result<(), CapacityError<K::Strong, V>> {
         let mut leaving = Departures::default();
-        let stored = match self.upsert(key, value, &mut leaving) {
+        let stored = match self.upsert(hash, key, value, &mut leaving) {
             Ok(Some((weak, old))) => {
                 self.release_replaced(weak, old, &mut leaving);
                 Ok(())

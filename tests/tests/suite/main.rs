@@ -11,6 +11,7 @@ mod concurrent;
 mod concurrent_model;
 mod expiry;
 mod expiry_model;
+mod hashing;
 mod hook_panics;
 mod hook_panics_model;
 mod loading;

@@ -42,7 +42,7 @@ pub enum Kind {
     Weak,
     /// `ConcurrentLruMap` or `ConcurrentBoundedMap`, driven from one thread.
     Concurrent,
-    /// `AdaptiveMap`, or `ConcurrentAdaptiveMap` (its shards sharing one climb), driven from
+    /// `AdaptiveMap`, or `ConcurrentAdaptiveMap` (each shard adapting alone), driven from
     /// one thread. Which entry is evicted is the policy's: the model follows what left.
     Adaptive,
 }

@@ -151,7 +151,7 @@ kind_aliases! { ConcurrentMap;
     ConcurrentLruMap = Lru;
 
     /// A [`ConcurrentMap`] whose shards evict as an [`AdaptiveMap`](crate::AdaptiveMap) does,
-    /// with one probation length for all of them, climbed on the whole map's hit ratio.
+    /// each adapting its probation length on its own misses.
     /// `&self` methods, hooks outside the locks.
     ///
     /// ```

@@ -30,7 +30,7 @@ use crate::registry::{self, MapMetrics};
 use crate::scope::{Lifetime, ManagedCache};
 use crate::stats::MapStats;
 use crate::storage::expiry::Expiry;
-use crate::storage::order::{EvictionOrder, SharedClimb};
+use crate::storage::order::EvictionOrder;
 use crate::storage::scopes::ScopeTags;
 use crate::storage::store::Store;
 
@@ -119,13 +119,9 @@ impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Sharded<T, S, L> {
         let per_shard = max.div_ceil(count);
         let capacity_per_shard = capacity.div_ceil(count);
         let mut counters = Vec::with_capacity(count);
-        let climb = (O2::CLIMBS && count > 1).then(|| SharedClimb::new(count));
         let shards = (0..count)
             .map(|_| {
                 let mut store = store(per_shard, capacity_per_shard);
-                if let Some(climb) = &climb {
-                    store.join_climb(climb);
-                }
                 if let Some(slot) = lifetime.scope_slot() {
                     store.enable_scopes(slot);
                 }

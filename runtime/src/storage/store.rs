@@ -283,11 +283,6 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
     }
 
     /// Sets the bound; the caller evicts what no longer fits.
-    /// Shares `climb` with the other shards of a sharded map (for an order that climbs).
-    pub(crate) fn join_climb(&mut self, climb: &std::sync::Arc<super::order::SharedClimb>) {
-        self.order.join(climb);
-    }
-
     pub(crate) fn set_max(&mut self, max: usize) {
         self.max = max.min(Self::LIMIT);
     }

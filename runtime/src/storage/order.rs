@@ -583,9 +583,10 @@ struct Ghost {
 }
 
 /// The probation ghost has a slot per `PROBATION_GHOST_SHARE` store slots, the main ghost
-/// one per `MAIN_GHOST_SHARE` (together about 2 bytes an entry). Sized by `compare --suite
-/// traces`: a probation ghost twice as big lost multi1 at 1,042 about 2 points, half as big
-/// lost arc-P3 at 32,768 3 points; a main ghost twice as big lost `recency` at 1,000 0.5.
+/// one per `MAIN_GHOST_SHARE` (together about 2 bytes an entry). Sized in a simulator of this
+/// policy replaying `compare --suite traces`: a probation ghost twice as big put multi1 at
+/// 1,042 about 1.5 points further behind, half as big arc-P3 at 32,768 3 points; a main ghost
+/// four times as big put `recency` at 1,000 3.2 points behind LRU.
 const PROBATION_GHOST_SHARE: usize = 2;
 const MAIN_GHOST_SHARE: usize = 4;
 

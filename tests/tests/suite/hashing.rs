@@ -67,15 +67,23 @@ const MAX: u32 = 16;
 const PRESENT: u32 = 3;
 const ABSENT: u32 = 99;
 
-/// An evicting concurrent map of `MAX` entries (one shard), full of non-counting keys.
-macro_rules! full {
-    ($map:ident) => {{
-        let map = $map::<Key, u32>::builder(MAX as usize).shards(1).build();
+/// The map `$make` builds, of `MAX` entries, filled with non-counting keys.
+macro_rules! filled {
+    ($make:expr) => {{
+        #[allow(unused_mut, reason = "a concurrent map inserts through `&self`")]
+        let mut map = $make;
         for id in 0..MAX {
             map.insert(Key::stored(id), id);
         }
         map
     }};
+}
+
+/// An evicting concurrent map (one shard), full.
+macro_rules! full {
+    ($map:ident) => {
+        filled!($map::<Key, u32>::builder(MAX as usize).shards(1).build())
+    };
 }
 
 macro_rules! evicting_map_hashes_once {
@@ -200,15 +208,11 @@ fn a_concurrent_weak_key_map_hashes_each_key_once() {
     }
 }
 
-/// A single-threaded evicting map of `MAX` entries, full of non-counting keys.
+/// A single-threaded evicting map, full.
 macro_rules! full_single {
-    ($map:ident) => {{
-        let mut map = $map::<Key, u32>::new(MAX as usize);
-        for id in 0..MAX {
-            map.insert(Key::stored(id), id);
-        }
-        map
-    }};
+    ($map:ident) => {
+        filled!($map::<Key, u32>::new(MAX as usize))
+    };
 }
 
 macro_rules! single_map_hashes_once {

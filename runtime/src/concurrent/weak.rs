@@ -149,9 +149,8 @@ impl<
 impl<K: WeakKey, V, P: Policy, S: BuildHasher + Clone, L: ConcurrentListener<K, V>, E: Expiry, C>
     ConcurrentWeakKeyMap<K, V, P, S, L, E, C>
 {
-    /// The shard of a strong key, by the hash of what it points to.
     fn hash_strong(&self, key: &K::Strong) -> u64 {
-        K::with_key(key, |k| self.sharded.hasher().hash_one(k))
+        crate::weak::hash_strong::<K, S>(self.sharded.hasher(), key)
     }
 
     /// Keeps only the live entries for which `keep` returns `true`; the others leave with

@@ -482,6 +482,13 @@ impl<K: WeakElement, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: 
     }
 }
 
+/// The hash of a strong key: `hash_one` of what it points to, as a lookup by `&K::Key` takes
+/// it, so a concurrent map's choice of shard and the shard's table agree (one definition for
+/// both).
+pub(crate) fn hash_strong<K: WeakKey, S: BuildHasher>(hasher: &S, key: &K::Strong) -> u64 {
+    K::with_key(key, |k| hasher.hash_one(k))
+}
+
 // Hashing and comparing by pointee: `K: WeakKey`, that is `T: Hash + Eq` in `Weak<T>`.
 impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
     WeakKeyMap<K, V, P, S, L, E, C>
@@ -494,11 +501,8 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expi
         }
     }
 
-    /// The hash of a strong key: what a concurrent map's shard is given with it.
     fn hash_strong(&self, key: &K::Strong) -> u64 {
-        let mut state = self.hasher.build_hasher();
-        K::hash(key, &mut state);
-        state.finish()
+        hash_strong::<K, S>(&self.hasher, key)
     }
 
     /// Slab position of a live entry for `key` (ignoring expiry).

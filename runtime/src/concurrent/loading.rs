@@ -8,13 +8,21 @@
 //! other keys are not delayed: they never touch the flight, and the shard lock is held only
 //! to look up and to store.
 //!
-//! When the load succeeds, the loader stores the value under the shard lock, taking the key
-//! back out of the list there (so a caller arriving after that finds the value in the map),
-//! and then settles the flight with a clone of the value for its waiters. When it fails,
-//! panics, or its task is cancelled (the future dropped), the flight is abandoned: nothing is
-//! stored, and each waiter looks again, so one of them becomes the loader.
+//! When the load succeeds, the loader stores its own value under the shard lock, taking the
+//! key back out of the list there (so a caller arriving after that finds the value in the
+//! map), and then settles the flight with a clone for its waiters. A [`Landing`] guard owns
+//! the flight from before the load runs until it is settled: whatever ends the load early
+//! (the loader fails or panics, its task is cancelled, `Clone`, `Hash` or `Eq` panics, or a
+//! hook run by the store does), the guard abandons the flight: its key leaves the list, and
+//! each waiter looks again, so one of them becomes the loader. No waiter blocks forever.
+//!
+//! A loader that asks the map for its own key would wait for itself. A blocking loader is
+//! known by its thread; an async one by the flights this thread is polling the loads of
+//! right now ([`POLLING`]): a wait met inside that poll can never end, so it panics.
 
+use core::cell::RefCell;
 use core::future::Future;
+use core::pin::pin;
 use core::task::{Context, Poll, Waker};
 use std::sync::Arc;
 
@@ -84,17 +92,17 @@ impl<V: Clone> Flight<V> {
     ///
     /// # Panics
     ///
-    /// If the calling thread is the one loading: it would wait for itself forever.
-    fn wait(&self) -> Option<V> {
+    /// If the calling thread is the one loading, or is polling this flight's async load: it
+    /// would wait for itself forever.
+    fn wait(self: &Arc<Self>) -> Option<V> {
+        self.refuse_self_wait();
         let mut state = lock(&self.state);
         loop {
             match &*state {
                 State::Loading { loader, .. } => {
-                    assert!(
-                        *loader != Some(thread::current().id()),
-                        "mapguard: a loader asked the map for the key it is loading (it would wait \
-                         for itself); load other keys only, or return the value"
-                    );
+                    if *loader == Some(thread::current().id()) {
+                        waits_for_itself();
+                    }
                     state = self
                         .settled
                         .wait(state)
@@ -103,6 +111,14 @@ impl<V: Clone> Flight<V> {
                 State::Loaded(value) => return Some(value.clone()),
                 State::Abandoned => return None,
             }
+        }
+    }
+
+    /// Panics if this thread is polling this flight's own async load right now.
+    fn refuse_self_wait(self: &Arc<Self>) {
+        let id = flight_id(self);
+        if POLLING.with(|polling| polling.borrow().contains(&id)) {
+            waits_for_itself();
         }
     }
 
@@ -118,6 +134,48 @@ impl<V: Clone> Flight<V> {
             State::Loaded(value) => Poll::Ready(Some(value.clone())),
             State::Abandoned => Poll::Ready(None),
         }
+    }
+}
+
+/// A loader that waits for its own key: the panic, the same for every form.
+#[cold]
+#[track_caller]
+fn waits_for_itself() -> ! {
+    panic!(
+        "mapguard: a loader asked the map for the key it is loading (it would wait for itself); \
+         load other keys only, or return the value"
+    )
+}
+
+/// What identifies a flight while it lives: its address (compared, never dereferenced).
+fn flight_id<V>(flight: &Arc<Flight<V>>) -> usize {
+    Arc::as_ptr(flight).cast::<()>() as usize
+}
+
+thread_local! {
+    /// The flights whose async loads this thread is polling now, innermost last: a wait for
+    /// one of them met during that poll is the loader waiting for itself.
+    static POLLING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Marks a flight's load as being polled on this thread until dropped (a panicking poll too).
+struct Polling(usize);
+
+impl Polling {
+    fn enter(id: usize) -> Self {
+        POLLING.with(|polling| polling.borrow_mut().push(id));
+        Self(id)
+    }
+}
+
+impl Drop for Polling {
+    fn drop(&mut self) {
+        POLLING.with(|polling| {
+            let mut polling = polling.borrow_mut();
+            if let Some(at) = polling.iter().rposition(|&id| id == self.0) {
+                polling.remove(at);
+            }
+        });
     }
 }
 
@@ -165,17 +223,24 @@ impl<Q: Eq, V: Clone> Flights<Q, V> {
 
     /// Takes `flight`'s key back out of the list: the load is over.
     pub(crate) fn land(&self, flight: &Arc<Flight<V>>) -> Q {
+        self.take_key(flight)
+            .expect("a flight stays in the list until it lands")
+    }
+
+    /// `flight`'s key, out of the list, if it is still there. Compares flights by address
+    /// only: no user code runs.
+    fn take_key(&self, flight: &Arc<Flight<V>>) -> Option<Q> {
         let mut loads = lock(&self.loads);
         let at = loads
             .iter()
-            .position(|(_, loading)| Arc::ptr_eq(loading, flight))
-            .expect("a flight stays in the list until it lands");
-        loads.swap_remove(at).0
+            .position(|(_, loading)| Arc::ptr_eq(loading, flight))?;
+        Some(loads.swap_remove(at).0)
     }
 
-    /// Ends `flight` with nothing stored: its key leaves the list, its waiters look again.
+    /// Ends `flight` with nothing stored by it: its key leaves the list if a store had not
+    /// taken it yet, and its waiters look again.
     fn abandon(&self, flight: &Arc<Flight<V>>) {
-        drop(self.land(flight));
+        drop(self.take_key(flight));
         flight.settle(None);
     }
 }
@@ -230,11 +295,13 @@ pub(crate) enum Failed<Er, R> {
     Rejected(R),
 }
 
-/// Abandons the flight unless the load landed: a loader that panics, fails or is cancelled
-/// (its future dropped) stores nothing, and its waiters look again.
+/// Owns a flight from before its load runs until it is settled, and abandons it if anything
+/// ends the load first: a loader that fails, panics or is cancelled (its future dropped), a
+/// panicking `Clone`, `Hash` or `Eq`, a hook run by the store. The waiters then look again.
 struct Landing<'a, M: LoadInto> {
     map: &'a M,
-    flight: Option<Arc<Flight<M::Value>>>,
+    flight: Arc<Flight<M::Value>>,
+    settled: bool,
 }
 
 impl<'a, M: LoadInto> Landing<'a, M> {
@@ -242,35 +309,37 @@ impl<'a, M: LoadInto> Landing<'a, M> {
     fn new(map: &'a M, flight: Arc<Flight<M::Value>>) -> Self {
         Self {
             map,
-            flight: Some(flight),
+            flight,
+            settled: false,
         }
     }
 
-    /// Stores what loaded and settles the flight with it; a failed load (dropping `self`) or
-    /// a refusal abandons it.
+    /// Stores the loader's own value and settles the flight with a clone of it for the
+    /// waiters; the caller gets another. A refusal hands the loader's own value back (inside
+    /// the rejection) and abandons the flight, as a failed load does.
     fn land<Er>(
         mut self,
         loaded: Result<M::Value, Er>,
     ) -> Result<M::Value, Failed<Er, M::Rejected>> {
         let value = loaded.map_err(Failed::Load)?;
-        let flight = self.flight.take().expect("landed once");
-        match self.map.store(&flight, value.clone()) {
+        // Cloned before the store: once stored, the value may be evicted at any moment.
+        let copy = value.clone();
+        match self.map.store(&self.flight, value) {
             Ok(()) => {
-                flight.settle(Some(value.clone()));
-                Ok(value)
+                let for_waiters = copy.clone();
+                self.settled = true;
+                self.flight.settle(Some(for_waiters));
+                Ok(copy)
             }
-            Err(rejected) => {
-                flight.settle(None);
-                Err(Failed::Rejected(rejected))
-            }
+            Err(rejected) => Err(Failed::Rejected(rejected)),
         }
     }
 }
 
 impl<M: LoadInto> Drop for Landing<'_, M> {
     fn drop(&mut self) {
-        if let Some(flight) = self.flight.take() {
-            self.map.flights().abandon(&flight);
+        if !self.settled {
+            self.map.flights().abandon(&self.flight);
         }
     }
 }
@@ -325,13 +394,24 @@ pub(crate) async fn load_async<M: LoadInto, Er>(
         match map.find_or_join(key, hash, false) {
             Joined::Found(value) => return Ok(value),
             Joined::Wait(again, flight) => {
+                flight.refuse_self_wait();
                 match core::future::poll_fn(|cx| flight.poll_settled(cx)).await {
                     Some(value) => return Ok(value),
                     None => key = again,
                 }
             }
             // Cancelling the task drops the landing, abandoning the flight.
-            Joined::Load(flight) => return Landing::new(map, flight).land(load.await),
+            Joined::Load(flight) => {
+                let id = flight_id(&flight);
+                let landing = Landing::new(map, flight);
+                let mut load = pin!(load);
+                let loaded = core::future::poll_fn(|cx| {
+                    let _polling = Polling::enter(id);
+                    load.as_mut().poll(cx)
+                })
+                .await;
+                return landing.land(loaded);
+            }
         }
     }
 }

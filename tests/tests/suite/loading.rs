@@ -21,7 +21,10 @@ use crate::request_scopes::logged_map;
 const HANG: Duration = Duration::from_secs(30);
 
 /// Runs `work` on a thread and waits for it, failing (not hanging) if it never returns.
-fn within_limit<T: Send + 'static>(what: &str, work: impl FnOnce() -> T + Send + 'static) -> T {
+pub(crate) fn within_limit<T: Send + 'static>(
+    what: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> T {
     let (done, finished) = mpsc::channel();
     std::thread::spawn(move || done.send(work()).unwrap());
     finished
@@ -189,7 +192,7 @@ fn a_loaded_value_the_bound_forces_out_leaves_through_the_cleanup_path() {
 }
 
 /// Polls `future` once with a waker that records whether it was woken.
-fn poll_once<F: Future>(
+pub(crate) fn poll_once<F: Future>(
     future: std::pin::Pin<&mut F>,
     woken: &Arc<AtomicUsize>,
 ) -> Poll<F::Output> {

@@ -15,6 +15,7 @@ mod hashing;
 mod hook_panics;
 mod hook_panics_model;
 mod loading;
+mod loading_settles;
 mod managed;
 mod managed_concurrent;
 mod operator_page;

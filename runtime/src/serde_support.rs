@@ -1,14 +1,26 @@
 //! `Serialize` and `Deserialize` (feature `serde`).
 //!
-//! A map serializes as a map, its entries in the map's own order (most recent first for the
-//! single-owner maps; shard by shard for the concurrent ones). It deserializes into the map its
-//! type configures — the field types `#[mapguard::managed]` writes carry their bound, lifetime
-//! and hooks, so a struct deriving `Deserialize` gets configured maps. Entries go in as inserts
-//! do: an LRU map over its bound evicts, each value leaving through the cleanup path with
-//! [`RemovalCause::Evicted`](crate::RemovalCause::Evicted); a bounded map over its bound is an
-//! error, not a silent cut. Maps built by hand (`LruMap::new(max)`) have no configured
-//! default: deserialize a `HashMap` and `extend` them. Weak-keyed maps do not serialize: a weak
-//! key cannot be written, and would be dead on arrival.
+//! A map serializes as a map, its entries oldest first: least recently used first for an
+//! `LruMap`, least recently written first for a `BoundedMap` (the reverse of `iter`), shard
+//! by shard, each oldest first, for the concurrent ones. It deserializes into the map its
+//! type configures — the field types `#[mapguard::managed]` writes carry their bound,
+//! lifetime and hooks, so a struct deriving `Deserialize` gets configured maps.
+//!
+//! Reading replays the writer's history: entries go in as inserts, in the order written, so
+//! a map comes back in the recency order it was written in, and its next eviction is the
+//! one the writer's map would have made (exactly, for `LruMap` and `BoundedMap`; an
+//! `AdaptiveMap` keeps its entries and learns which of them are used often anew). Of a key written twice, the
+//! later entry wins, and the earlier value leaves with
+//! [`RemovalCause::Replaced`](crate::RemovalCause::Replaced). Input longer than the bound
+//! keeps the newest entries: each older one is evicted on the way in, through the cleanup path
+//! with [`RemovalCause::Evicted`](crate::RemovalCause::Evicted). A bounded map refuses
+//! instead: such input is an error, not a silent cut, and the value it refused goes through
+//! its hooks with `Evicted` (the map's other entries leave with it, `Dropped`). Reading streams:
+//! nothing but the map holds entries on the way.
+//!
+//! Maps built by hand (`LruMap::new(max)`) have no configured default: deserialize a
+//! `HashMap` and `extend` them. Weak-keyed maps do not serialize: a weak key cannot be written,
+//! and would be dead on arrival.
 
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
@@ -17,6 +29,7 @@ use core::marker::PhantomData;
 use serde::de::{Deserialize, Deserializer, Error as _, MapAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
+use crate::RemovalCause;
 use crate::concurrent::{ConcurrentMap, ConcurrentWeakKeyMap};
 use crate::hooks::{ConcurrentListener, RemovalListener};
 use crate::map::ManagedMap;
@@ -29,7 +42,8 @@ impl<K: Serialize, V: Serialize, P: Policy, S, L: RemovalListener<K, V>, E: Expi
 {
     fn serialize<Z: Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
         let mut map = serializer.serialize_map(Some(self.len()))?;
-        for (key, value) in self {
+        // Oldest first: reading replays the inserts in this order.
+        for (key, value) in self.iter().rev() {
             map.serialize_entry(key, value)?;
         }
         map.end()
@@ -51,7 +65,7 @@ impl<
         // be missed or seen twice, as with any concurrent iteration.
         let mut map = serializer.serialize_map(None)?;
         let mut result = Ok(());
-        self.for_each(|key, value| {
+        self.for_each_oldest_first(|key, value| {
             if result.is_ok() {
                 result = map.serialize_entry(key, value);
             }
@@ -63,57 +77,44 @@ impl<
 
 /// How a policy takes a deserialized entry.
 trait Admit<K, V> {
-    /// `Err` with a message when the entry cannot go in.
+    /// Stores an entry as an insert does. A value the map refuses goes through its hooks,
+    /// and the message says why.
     fn admit(&mut self, key: K, value: V) -> Result<(), String>;
 }
 
-impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
-    Admit<K, V> for ManagedMap<K, V, P, S, L, E, C>
-{
-    fn admit(&mut self, key: K, value: V) -> Result<(), String> {
-        self.insert(key, value);
-        Ok(())
-    }
+/// `Admit` for one map type: an evicting policy inserts; a bounded one refuses when full.
+macro_rules! admit {
+    ($map:ident: $listener:ident, $($hasher:tt)*) => {
+        impl<K: Hash + Eq, V, P: Evicting, S: $($hasher)*, L: $listener<K, V>, E: Expiry, C>
+            Admit<K, V> for $map<K, V, P, S, L, E, C>
+        {
+            fn admit(&mut self, key: K, value: V) -> Result<(), String> {
+                self.insert(key, value);
+                Ok(())
+            }
+        }
+
+        impl<K: Hash + Eq, V, S: $($hasher)*, L: $listener<K, V>, E: Expiry, C> Admit<K, V>
+            for $map<K, V, Reject, S, L, E, C>
+        {
+            fn admit(&mut self, key: K, value: V) -> Result<(), String> {
+                self.try_insert(key, value).map_err(|refused| {
+                    let (key, value) = refused.into_inner();
+                    self.release_unstored(key, value, RemovalCause::Evicted);
+                    over_bound(self.max())
+                })
+            }
+        }
+    };
 }
 
-impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C> Admit<K, V>
-    for ManagedMap<K, V, Reject, S, L, E, C>
-{
-    fn admit(&mut self, key: K, value: V) -> Result<(), String> {
-        self.try_insert(key, value)
-            .map_err(|_| over_bound(self.max()))
-    }
-}
-
-impl<
-    K: Hash + Eq,
-    V,
-    P: Evicting,
-    S: BuildHasher + Clone,
-    L: ConcurrentListener<K, V>,
-    E: Expiry,
-    C,
-> Admit<K, V> for ConcurrentMap<K, V, P, S, L, E, C>
-{
-    fn admit(&mut self, key: K, value: V) -> Result<(), String> {
-        self.insert(key, value);
-        Ok(())
-    }
-}
-
-impl<K: Hash + Eq, V, S: BuildHasher + Clone, L: ConcurrentListener<K, V>, E: Expiry, C> Admit<K, V>
-    for ConcurrentMap<K, V, Reject, S, L, E, C>
-{
-    fn admit(&mut self, key: K, value: V) -> Result<(), String> {
-        self.try_insert(key, value)
-            .map_err(|_| over_bound(self.max()))
-    }
-}
+admit!(ManagedMap: RemovalListener, BuildHasher);
+admit!(ConcurrentMap: ConcurrentListener, BuildHasher + Clone);
 
 fn over_bound(max: usize) -> String {
     format!(
-        "more entries than the bounded map's `max` of {max}: a `BoundedMap` refuses new keys \
-         when full, so the input does not fit"
+        "more entries than the bounded map's `max` of {max} (or than its weight budget): a \
+         `BoundedMap` refuses new keys when full, so the input does not fit"
     )
 }
 

@@ -310,6 +310,22 @@ impl<K, V, P: Policy, S, L: ConcurrentListener<K, V>, E: Expiry, C>
             0
         });
     }
+
+    /// [`for_each`](Self::for_each), each shard's entries oldest first (for serializing).
+    #[cfg_attr(not(feature = "serde"), allow(dead_code, reason = "serde's order"))]
+    pub(crate) fn for_each_oldest_first(&self, mut visit: impl FnMut(&K, &V))
+    where
+        K: Hash,
+        S: BuildHasher,
+    {
+        self.sharded.each_shard(|shard| {
+            shard
+                .iter()
+                .rev()
+                .for_each(|(key, value)| visit(key, value));
+            0
+        });
+    }
 }
 
 impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry, C>
@@ -350,6 +366,19 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: ConcurrentListener<K, V>, E:
             |shard, hash| shard.remove_entry_hashed(hash, key),
             |removed| removed.map(|(key, value)| (key, value, RemovalCause::Explicit)),
         )
+    }
+
+    /// A value that never got in: through the hooks of its key's shard with `cause`, after
+    /// the lock (see `RawMap::release_unstored`).
+    #[cfg_attr(
+        not(feature = "serde"),
+        allow(dead_code, reason = "only deserializing refuses so")
+    )]
+    pub(crate) fn release_unstored(&self, key: K, value: V, cause: RemovalCause) {
+        let hash = self.sharded.hasher().hash_one(&key);
+        self.sharded.on_shard(self.sharded.shard_at(hash), |shard| {
+            shard.release_unstored(key, value, cause);
+        });
     }
 
     /// Keeps only the entries for which `keep` returns `true`; the others go through the

@@ -215,6 +215,16 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry, C> ManagedMap<K, V
             config: PhantomData,
         }
     }
+
+    /// A value that never got in: through the hooks with `cause` (see
+    /// `RawMap::release_unstored`).
+    #[cfg_attr(
+        not(feature = "serde"),
+        allow(dead_code, reason = "only deserializing refuses so")
+    )]
+    pub(crate) fn release_unstored(&mut self, key: K, value: V, cause: crate::RemovalCause) {
+        self.raw.release_unstored(key, value, cause);
+    }
 }
 
 crate::builder::constructors! {

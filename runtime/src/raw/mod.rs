@@ -228,6 +228,14 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> RawMap<K, V, P, S,
         self.finish(panics);
     }
 
+    /// A value that never got in (refused, or older than everything a deserialized map
+    /// keeps): counted in and out, so the registry's length stays exact, and through the
+    /// hooks with `cause`.
+    pub(crate) fn release_unstored(&mut self, key: K, value: V, cause: RemovalCause) {
+        self.metrics.inserted_in_place();
+        self.release(key, value, cause);
+    }
+
     /// The one exit of the cleanup path: every value that leaves without being handed back
     /// passes here (or through [`depart`](Self::depart) and [`notify_into`](Self::notify_into)).
     /// Its hooks' panics wait in `panics`, so that the operation's other values still reach

@@ -79,10 +79,113 @@ fn entries_serialize_in_the_maps_own_order() {
     map.insert(2, 'b');
     map.insert(3, 'c');
     map.get(&1); // the most recent now
+    // Oldest first, so that reading replays the inserts.
     assert_eq!(
         serde_json::to_string(&map).unwrap(),
-        r#"{"1":"a","3":"c","2":"b"}"#
+        r#"{"2":"b","3":"c","1":"a"}"#
     );
+}
+
+fn removed_from_table(key: u32, _value: u32, cause: RemovalCause) {
+    REMOVED.lock().unwrap().push(("table", key, cause));
+}
+
+fn removed_from_shared_table(key: u32, _value: u32, cause: RemovalCause) {
+    REMOVED.lock().unwrap().push(("shared table", key, cause));
+}
+
+#[mapguard::managed]
+#[derive(Default, Serialize, Deserialize)]
+struct Orders {
+    #[managed_map(lifetime = "process", max = 3)]
+    lru: HashMap<u32, u32>,
+    #[managed_map(lifetime = "process", max = 3, evict = "adaptive")]
+    adaptive: HashMap<u32, u32>,
+    #[managed_map(lifetime = "process", max = 3, evict = "reject", on_remove = removed_from_table)]
+    table: HashMap<u32, u32>,
+    // Small enough for one shard: its order is the whole map's.
+    #[managed_map(lifetime = "process", max = 3, concurrent)]
+    shared: HashMap<u32, u32>,
+    #[managed_map(lifetime = "process", max = 3, concurrent, evict = "reject", on_remove = removed_from_shared_table)]
+    shared_table: HashMap<u32, u32>,
+}
+
+fn keys_of(map: &Orders) -> [Vec<u32>; 3] {
+    let mut shared = Vec::new();
+    map.shared.for_each(|key, _| shared.push(*key));
+    [
+        map.lru.keys().copied().collect(),
+        map.table.keys().copied().collect(),
+        shared,
+    ]
+}
+
+#[test]
+fn a_round_trip_restores_recency_order_and_the_next_eviction() {
+    let mut orders = Orders::default();
+    for key in 1..=3 {
+        orders.lru.insert(key, key);
+        orders.adaptive.insert(key, key);
+        orders.table.try_insert(key, key).unwrap();
+        orders.shared.insert(key, key);
+    }
+    orders.lru.get(&1); // 1 is the most recent, 2 the next to go
+    let _ = orders.shared.get(&1);
+    orders.table.try_insert(2, 20).unwrap(); // rewritten: the most recent write
+    let before = keys_of(&orders);
+    assert_eq!(before, [vec![1, 3, 2], vec![2, 3, 1], vec![1, 3, 2]]);
+    let mut back: Orders = serde_json::from_str(&serde_json::to_string(&orders).unwrap()).unwrap();
+    assert_eq!(keys_of(&back), before, "recency order, exactly");
+    let mut adaptive: Vec<u32> = back.adaptive.keys().copied().collect();
+    adaptive.sort_unstable();
+    assert_eq!(adaptive, [1, 2, 3], "an adaptive map keeps its entries");
+    // The next eviction is the one the writer's map would have made.
+    orders.lru.insert(4, 4);
+    back.lru.insert(4, 4);
+    orders.shared.insert(4, 4);
+    back.shared.insert(4, 4);
+    assert_eq!(keys_of(&back)[0], keys_of(&orders)[0]);
+    assert_eq!(keys_of(&back)[2], keys_of(&orders)[2]);
+    assert!(!back.lru.contains_key(&2) && !back.shared.contains_key(&2));
+}
+
+#[test]
+fn input_longer_than_the_bound_keeps_the_newest() {
+    let input = r#"{"lru":{"1":1,"2":2,"3":3,"4":4,"5":5},"adaptive":{},"table":{},"shared":{"1":1,"2":2,"3":3,"4":4},"shared_table":{}}"#;
+    let orders: Orders = serde_json::from_str(input).unwrap();
+    assert_eq!(keys_of(&orders)[0], [5, 4, 3]);
+    assert_eq!(keys_of(&orders)[2], [4, 3, 2]);
+}
+
+#[test]
+fn a_bounded_map_refusing_input_runs_the_hooks_of_the_refused_value_and_of_what_it_took() {
+    let _serial = serial();
+    let _ = (take_removed("table"), take_removed("shared table"));
+    for (field, other, map) in [
+        ("table", "shared_table", "table"),
+        ("shared_table", "table", "shared table"),
+    ] {
+        let input = format!(
+            r#"{{"lru":{{}},"adaptive":{{}},"shared":{{}},"{other}":{{}},"{field}":{{"1":1,"2":2,"3":3,"4":4,"5":5}}}}"#
+        );
+        let error = serde_json::from_str::<Orders>(&input)
+            .err()
+            .expect("over the bound");
+        assert!(error.to_string().contains("`max` of 3"), "{error}");
+        let mut removed = take_removed(map);
+        // The refused value first; then the three it took, dropped with it, in any order.
+        assert_eq!(removed.remove(0), (4, RemovalCause::Evicted), "{map}");
+        removed.sort_unstable();
+        assert_eq!(
+            removed,
+            [
+                (1, RemovalCause::Dropped),
+                (2, RemovalCause::Dropped),
+                (3, RemovalCause::Dropped)
+            ],
+            "{map}: each value read leaves once; 5 was never read"
+        );
+    }
 }
 
 #[test]

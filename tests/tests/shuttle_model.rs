@@ -319,6 +319,40 @@ fn a_scopes_slot_reused_while_its_entries_wait() {
     tracker.assert_exactly_once();
 }
 
+/// A request writes two entries and ends itself while another thread writes to the same map
+/// (each write first removes ended scopes' entries): in every interleaving `end()` returns 2,
+/// `entries()` still says 2 afterwards, however far the other thread got with removing them,
+/// and both leave once with `ScopeEnded`.
+fn a_scopes_count_while_another_thread_removes_its_entries() {
+    let tracker = Tracker::new();
+    let (map, causes) = shared_with_lifetime::<Lru>(8, 1, Lifetime::Request);
+    let request = Scope::new(Lifetime::Request);
+    let ender = {
+        let (map, tracker, request) = (Arc::clone(&map), tracker.clone(), request.clone());
+        shuttle::thread::spawn(move || {
+            let _current = request.enter();
+            map.insert(1, tracker.track(1));
+            map.insert(2, tracker.track(2));
+            assert_eq!(request.end(), 2, "the count at the end");
+            assert_eq!(request.entries(), 2, "the count after the end");
+        })
+    };
+    let writer = {
+        let (map, tracker) = (Arc::clone(&map), tracker.clone());
+        shuttle::thread::spawn(move || {
+            map.insert(3, tracker.track(3));
+            map.insert(4, tracker.track(4));
+        })
+    };
+    ender.join().unwrap();
+    writer.join().unwrap();
+    map.maintain();
+    assert_eq!(count(&causes, RemovalCause::ScopeEnded), 2, "{tracker:?}");
+    assert_eq!(request.entries(), 2);
+    drop(map);
+    tracker.assert_exactly_once();
+}
+
 // Random and PCT schedules for the scope scenarios: DFS replays a schedule prefix and needs
 // each execution to take the same steps, but the process's scope table, end counter and ring
 // of recent ends outlive an execution (a scope may reuse a slot one execution freed, or a map
@@ -332,6 +366,23 @@ fn random_schedules_of_an_insert_racing_its_scopes_end() {
 #[test]
 fn pct_schedules_of_an_insert_racing_its_scopes_end() {
     shuttle::check_pct(insert_racing_its_scopes_end, 2_000, 3);
+}
+
+#[test]
+fn random_schedules_of_a_scopes_count_while_another_thread_removes_its_entries() {
+    shuttle::check_random(
+        a_scopes_count_while_another_thread_removes_its_entries,
+        3_000,
+    );
+}
+
+#[test]
+fn pct_schedules_of_a_scopes_count_while_another_thread_removes_its_entries() {
+    shuttle::check_pct(
+        a_scopes_count_while_another_thread_removes_its_entries,
+        2_000,
+        3,
+    );
 }
 
 #[test]

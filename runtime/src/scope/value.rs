@@ -203,9 +203,12 @@ impl Scope {
         }
     }
 
-    /// Ends the scope now and returns how many entries carried it; each map of its lifetime
+    /// Ends the scope now and returns how many entries carried it at that instant (exactly,
+    /// whatever other threads are doing: the count is taken in the same atomic step that
+    /// marks it ended, before any map can remove an entry of it); each map of its lifetime
     /// removes its own with [`RemovalCause::ScopeEnded`](crate::RemovalCause::ScopeEnded)
-    /// at its next operation. Ending an ended scope returns 0. O(1).
+    /// at its next operation. Writes of other threads still inside the scope are not
+    /// counted yet (see [`entries`](Self::entries)). Ending an ended scope returns 0. O(1).
     ///
     /// ```
     /// use mapguard::{ConcurrentLruMap, Lifetime, scope::Scope};
@@ -241,13 +244,28 @@ impl Scope {
         self.handle.core.has_ended()
     }
 
-    /// How many entries carry this scope now, over every map. Entries written by another
-    /// thread that is still inside the scope count once that thread leaves it (a write
-    /// touches no shared counter); on the writing thread they count at once. O(1).
+    /// How many entries carry this scope now, over every map; once it has ended, how many
+    /// carried it when it ended (what [`end`](Self::end) returned), however far the maps have
+    /// got with removing them, plus any written after the end by threads still inside it.
+    /// Entries written by another thread that is still inside the scope count once that
+    /// thread leaves it (a write touches no shared counter); on the writing thread they count
+    /// at once. O(1).
     ///
     /// ```
-    /// use mapguard::{Lifetime, scope::Scope};
-    /// assert_eq!(Scope::new(Lifetime::Request).entries(), 0);
+    /// use mapguard::{ConcurrentLruMap, Lifetime, scope::Scope};
+    ///
+    /// let rows = ConcurrentLruMap::builder(100).lifetime(Lifetime::Request).build();
+    /// let request = Scope::new(Lifetime::Request);
+    /// assert_eq!(request.entries(), 0);
+    /// {
+    ///     let _inside = request.enter();
+    ///     (0..3).for_each(|i| rows.insert(i, i));
+    /// }
+    /// assert!(rows.discard(&0)); // removed before the end: no longer carries it
+    /// assert_eq!(request.entries(), 2);
+    /// assert_eq!(request.end(), 2);
+    /// assert_eq!(rows.maintain(), 2);
+    /// assert_eq!(request.entries(), 2); // still what it held when it ended
     /// ```
     #[must_use]
     pub fn entries(&self) -> usize {

@@ -190,13 +190,13 @@ mod table {
         generation(word) != generation(key) || word & ENDED != 0
     }
 
-    /// Entries that carry the scope of `key`, as threads have counted them so far: negative
-    /// while a removal is counted before the write it undoes (see `COUNT`).
-    pub(super) fn entries(key: u64) -> i64 {
-        let word = word(key).load(Ordering::Acquire);
-        if generation(word) != generation(key) {
-            return 0;
-        }
+    /// `word` with `delta` added to its count.
+    fn counted(word: u64, delta: i64) -> u64 {
+        (word & !COUNT) | ((word & COUNT).wrapping_add_signed(delta) & COUNT)
+    }
+
+    /// The signed count of a slot's word.
+    fn count_of(word: u64) -> i64 {
         // The 31-bit count, its top bit the sign.
         let count = i64::try_from(word & COUNT).unwrap_or(0);
         if count >= 1 << 30 {
@@ -206,22 +206,39 @@ mod table {
         }
     }
 
-    /// Adds `delta` to the scope's entries, if it is still the slot's scope.
+    /// Entries that carry the scope of `key`, as threads have counted them so far: negative
+    /// while a removal is counted before the write it undoes (see `COUNT`).
+    pub(super) fn entries(key: u64) -> i64 {
+        let word = word(key).load(Ordering::Acquire);
+        if generation(word) != generation(key) {
+            return 0;
+        }
+        count_of(word)
+    }
+
+    /// Adds `delta` to the scope's entries, if it is still the slot's scope. Once it has
+    /// ended, removals no longer count: its entries leave because it ended, and the count
+    /// stays the number that carried it (writes flushed later still add to it).
     pub(super) fn count(key: u64, delta: i64) {
         let _ = word(key).fetch_update(Ordering::Relaxed, Ordering::Relaxed, |word| {
-            (generation(word) == generation(key))
-                .then(|| (word & !COUNT) | ((word & COUNT).wrapping_add_signed(delta) & COUNT))
+            (generation(word) == generation(key) && (delta > 0 || word & ENDED == 0))
+                .then(|| counted(word, delta))
         });
     }
 
-    /// Marks the scope ended; `false` if it had already ended.
-    pub(super) fn end(key: u64) -> bool {
+    /// Marks the scope ended, adding `unflushed` (the caller's own uncounted writes) to its
+    /// count in the same step; the count then, or `None` if it had already ended. One atomic
+    /// step: no map can remove an entry of the scope (they wait for the flag) between the
+    /// end and the count.
+    pub(super) fn end(key: u64, unflushed: i64) -> Option<i64> {
         super::yield_point();
-        word(key)
+        let before = word(key)
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
-                (generation(word) == generation(key) && word & ENDED == 0).then_some(word | ENDED)
+                (generation(word) == generation(key) && word & ENDED == 0)
+                    .then(|| counted(word, unflushed) | ENDED)
             })
-            .is_ok()
+            .ok()?;
+        Some(count_of(before) + unflushed)
     }
 }
 
@@ -264,7 +281,8 @@ impl ScopeCore {
         table::has_ended(self.key)
     }
 
-    /// Entries that carry this scope now, over every map.
+    /// Entries that carry this scope now, over every map; once it has ended, how many
+    /// carried it then (and any written after, by threads still inside it).
     pub(crate) fn entries(&self) -> usize {
         let unflushed = i64::try_from(unflushed(self.slot, self.key)).unwrap_or(i64::MAX);
         let counted = table::entries(self.key).saturating_add(unflushed);
@@ -275,14 +293,22 @@ impl ScopeCore {
     /// entries removes them at its next operation; returns how many entries carried it.
     /// Ending twice does nothing the second time (and returns 0). O(1).
     pub(crate) fn end(&self) -> usize {
-        if !table::end(self.key) {
+        // This thread's own writes, moved into the count with the end itself.
+        let own = take_unflushed(self.slot, self.key);
+        let own = i64::try_from(own).unwrap_or(i64::MAX);
+        let Some(carried) = table::end(self.key, own) else {
+            // Ended already: the writes still count, as a thread's later flush would.
+            if own > 0 {
+                table::count(self.key, own);
+            }
             return 0;
-        }
+        };
+        yield_point();
         // After the flag: a map that sees the new count sees the scope ended (also when the
         // key below is not written yet: the map then looks at all its scopes' flags).
         let n = ENDS.fetch_add(1, Ordering::AcqRel);
         RECENT_ENDS[(n % RECENT as u64) as usize].write(n, self.key);
-        self.entries()
+        usize::try_from(carried).unwrap_or(0)
     }
 }
 
@@ -417,6 +443,31 @@ fn unflushed(slot: usize, key: u64) -> usize {
                 .iter()
                 .filter(|hidden| hidden.key == key)
                 .map(|hidden| hidden.unflushed as usize)
+                .sum()
+        })
+        .unwrap_or(0);
+    top + hidden
+}
+
+/// [`unflushed`], taken: this thread's cells for the scope `key` read 0 afterwards.
+fn take_unflushed(slot: usize, key: u64) -> usize {
+    if slot >= SCOPED_LIFETIMES {
+        return 0;
+    }
+    let top = TOP.with(|top| {
+        let top = &top[slot];
+        if top.key.get() == key {
+            top.unflushed.replace(0) as usize
+        } else {
+            0
+        }
+    });
+    let hidden = OUTER
+        .try_with(|outer| {
+            outer.borrow_mut()[slot]
+                .iter_mut()
+                .filter(|hidden| hidden.key == key)
+                .map(|hidden| core::mem::take(&mut hidden.unflushed) as usize)
                 .sum()
         })
         .unwrap_or(0);

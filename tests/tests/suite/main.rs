@@ -20,6 +20,7 @@ mod managed;
 mod managed_concurrent;
 mod operator_page;
 mod request_scopes;
+mod scope_counts;
 mod scope_model;
 mod serde_maps;
 mod single_threaded_scopes;

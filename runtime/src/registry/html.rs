@@ -291,6 +291,9 @@ fn chart(map: &MapReport, samples: &[Sample]) -> String {
 }
 
 /// Escapes text for HTML (and XML): `&`, `<`, `>`, and both quotes.
+/// `text` as page text: markup escaped, and every character XML 1.0 or HTML forbids in a
+/// document (control characters but tab and newline, U+FFFE and the other noncharacters)
+/// written visibly as `\u{..}`, so the page stays well-formed whatever a map is named.
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -300,10 +303,21 @@ fn escape(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+            c if allowed_in_documents(c) => out.push(c),
+            c => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
         }
     }
     out
+}
+
+/// Whether `c` may stand in an XML 1.0 document's text and in an HTML document without a
+/// parse error.
+fn allowed_in_documents(c: char) -> bool {
+    let code = u32::from(c);
+    let noncharacter = (0xFDD0..=0xFDEF).contains(&code) || code & 0xFFFE == 0xFFFE;
+    (c == '\t' || c == '\n' || !c.is_control()) && !noncharacter
 }
 
 #[cfg(test)]
@@ -315,6 +329,18 @@ mod tests {
         assert_eq!(
             escape(r#"<a href="x">'&'</a>"#),
             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn characters_documents_forbid_are_written_visibly() {
+        assert_eq!(
+            escape("a\u{7}b\0c\u{fffe}d\u{10ffff}e\u{85}f\rg"),
+            "a\\u{7}b\\u{0}c\\u{fffe}d\\u{10ffff}e\\u{85}f\\u{d}g"
+        );
+        assert_eq!(
+            escape("tab\tand\nnewline é 日本"),
+            "tab\tand\nnewline é 日本"
         );
     }
 }

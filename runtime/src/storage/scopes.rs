@@ -1123,7 +1123,10 @@ mod tests {
         table::count(old_key, -3);
         assert_eq!(new.entries(), 5);
         table::count(new.id(), -5);
-        assert!(!table::end(old_key), "the old key cannot end the new scope");
+        assert!(
+            table::end(old_key, 0).is_none(),
+            "the old key cannot end the new scope"
+        );
         assert!(!new.has_ended());
         assert_eq!(new.end(), 0);
         assert!(new.has_ended());

@@ -232,3 +232,54 @@ async fn serve_and_read() {
     openmetrics_parser::prometheus::parse_prometheus(scrape).unwrap();
     drop(cache);
 }
+
+/// Map names made of any characters, biased towards the ones XML and HTML forbid or treat
+/// as markup.
+fn hostile_name() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let special = prop_oneof![
+        (0_u32..0x20).prop_map(|c| char::from_u32(c).unwrap()),
+        (0x7f_u32..0xa0).prop_map(|c| char::from_u32(c).unwrap()),
+        Just('\u{fffe}'),
+        Just('\u{ffff}'),
+        Just('\u{fdd0}'),
+        Just('\u{10ffff}'),
+        Just('<'),
+        Just('&'),
+        Just('"'),
+        Just(']'),
+    ];
+    proptest::collection::vec(prop_oneof![any::<char>(), special], 1..16)
+        .prop_map(|chars| chars.into_iter().collect())
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn the_page_stays_well_formed_whatever_a_map_is_named(name in hostile_name()) {
+        let mut named = LruMap::builder(8).name(format!("Random.{name}")).build();
+        named.insert(1, 1);
+        let page = registry::render_html();
+        let document = parse(&page);
+        // Our map's row is there; forbidden characters in it are written as `\u{..}`.
+        let visible: String = format!("Random.{name}")
+            .chars()
+            .map(|c| {
+                let code = u32::from(c);
+                let noncharacter = (0xFDD0..=0xFDEF).contains(&code) || code & 0xFFFE == 0xFFFE;
+                if (c.is_control() && c != '\t' && c != '\n') || noncharacter {
+                    format!("\\u{{{code:x}}}")
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect();
+        let rows = map_rows(&document);
+        proptest::prop_assert!(
+            rows.iter().any(|row| text(*row).contains(&visible)),
+            "no row shows {visible:?}"
+        );
+        drop(named);
+    }
+}

@@ -26,6 +26,7 @@
 mod baseline;
 mod config;
 mod fix;
+mod nesting;
 mod report;
 mod scan;
 mod sources;
@@ -250,6 +251,22 @@ impl std::error::Error for Error {}
 /// When `cargo metadata` fails (no manifest, a broken one), a `-p` names no package, or the
 /// `mapguard` metadata is malformed.
 pub fn check(options: &Options) -> Result<Outcome, Error> {
+    // syn parses by recursion: on a stack of its own, sized for the deepest file the gate
+    // parses (`nesting`), whatever stack the caller's thread has.
+    std::thread::scope(|scope| {
+        let checking = std::thread::Builder::new()
+            .name(String::from("mapguard-check"))
+            .stack_size(nesting::STACK_BYTES)
+            .spawn_scoped(scope, || check_here(options))
+            .map_err(|error| Error(format!("could not start the checking thread: {error}")))?;
+        checking
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// [`check`], on the calling thread.
+fn check_here(options: &Options) -> Result<Outcome, Error> {
     let workspace = workspace::load(options)?;
     let mut outcome = Outcome {
         root: workspace.root.clone(),

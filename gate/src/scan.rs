@@ -157,12 +157,21 @@ impl Scanner<'_> {
             }
             Declared::Nothing => {
                 if let Some(map) = self.names.map_in(ty) {
-                    let message = (
-                        format!("field `{item}` holds a map (`{map}`) with no lifecycle"),
+                    let help = if self.names.rewritable(ty) {
                         "add #[managed_map(lifetime = \"request\", max = 10_000)] (with \
                          #[mapguard::managed] on the type), or #[unmanaged(reason = \"...\")] to say \
                          why it may grow"
-                            .to_owned(),
+                            .to_owned()
+                    } else {
+                        format!(
+                            "#[managed_map] rewrites a bare `HashMap<K, V>` field only, not this \
+                             `{map}`: add #[unmanaged(reason = \"...\")] to say why it may grow, \
+                             or hold a managed map (`mapguard::LruMap<K, V>`, built with a `max`)"
+                        )
+                    };
+                    let message = (
+                        format!("field `{item}` holds a map (`{map}`) with no lifecycle"),
+                        help,
                     );
                     self.push(ty.span(), Kind::Field, item, ty, message);
                 }
@@ -182,11 +191,20 @@ impl Scanner<'_> {
             if self.in_managed && undeclared && self.findings.len() > found {
                 let anchor =
                     first_token(&field.vis, field.ident.as_ref().map(Ident::span), &field.ty);
-                self.suggest(
-                    anchor,
-                    "#[managed_map(lifetime = \"...\", max = ...)]",
-                    "declare the map's lifecycle: fill in its lifetime (request, session, batch or process) and its bound",
-                );
+                // Only what the attribute can apply: it rewrites a bare `HashMap` alone.
+                if self.names.rewritable(&field.ty) {
+                    self.suggest(
+                        anchor,
+                        "#[managed_map(lifetime = \"...\", max = ...)]",
+                        "declare the map's lifecycle: fill in its lifetime (request, session, batch or process) and its bound",
+                    );
+                } else {
+                    self.suggest(
+                        anchor,
+                        "#[unmanaged(reason = \"...\")]",
+                        "#[managed_map] cannot rewrite this type: say why the map may grow",
+                    );
+                }
             }
         }
     }

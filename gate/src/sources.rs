@@ -1,9 +1,13 @@
 //! A package's source files: its targets' roots, the files their `mod` declarations name,
 //! and every other `.rs` file under `src/`, `tests/`, `examples/` and `benches/` (and
-//! `build.rs`). Each is read and parsed once; one that fails is recorded and skipped.
+//! `build.rs`). Each is read and parsed once, however many links lead to it (files and
+//! folders are known by their canonical path, so a link back up the tree is followed once and
+//! cannot loop); one that fails, or nests too deeply to parse safely, is recorded and skipped.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+
+use crate::nesting;
 
 use crate::workspace::Package;
 
@@ -21,15 +25,23 @@ pub(crate) struct Sources {
 
 pub(crate) fn collect(package: &Package) -> Sources {
     let mut queue: Vec<PathBuf> = package.roots.clone();
+    let mut folders = BTreeSet::new();
     for dir in ["src", "tests", "examples", "benches"] {
-        rust_files(&package.dir.join(dir), &mut queue);
+        rust_files(&package.dir.join(dir), &mut folders, &mut queue);
     }
     queue.push(package.dir.join("build.rs"));
+    // Roots first (the queue pops from the end): a file reached by a link as well is
+    // reported under its own path.
+    queue.reverse();
     let mut seen = BTreeSet::new();
     let mut sources = Sources::default();
     while let Some(path) = queue.pop() {
         let path = normalize(&path);
-        if !path.is_file() || !seen.insert(path.clone()) {
+        if !path.is_file() {
+            continue;
+        }
+        let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        if !seen.insert(canonical) {
             continue;
         }
         let text = match std::fs::read_to_string(&path) {
@@ -41,6 +53,10 @@ pub(crate) fn collect(package: &Package) -> Sources {
                 continue;
             }
         };
+        if let Some(why) = too_deep(&text) {
+            sources.failed.push((path, why));
+            continue;
+        }
         match syn::parse_file(&text) {
             Ok(syntax) => {
                 let is_root = package.roots.iter().any(|root| normalize(root) == path);
@@ -64,22 +80,51 @@ pub(crate) fn collect(package: &Package) -> Sources {
     sources
 }
 
-/// Every `.rs` file under `dir`, recursively (a missing folder has none).
-fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            // A folder with a manifest of its own is another package (or a test fixture).
-            if !path.join("Cargo.toml").is_file() {
-                rust_files(&path, found);
-            }
-        } else if path.extension().is_some_and(|ext| ext == "rs") {
-            found.push(path);
+/// Why `text` is skipped unparsed: it nests deeper than syn can parse within the gate's
+/// stack (see `nesting`). `None`: parse it (a text that does not even tokenize is left for
+/// syn to report).
+fn too_deep(text: &str) -> Option<String> {
+    let tokens: proc_macro2::TokenStream = text.parse().ok()?;
+    let depth = nesting::depth(tokens);
+    (depth > nesting::MAX_NESTING).then(|| {
+        format!(
+            "it nests {depth} levels deep (groups, generics, operators), more than the {} the \
+             gate parses safely",
+            nesting::MAX_NESTING
+        )
+    })
+}
+
+/// Every `.rs` file under `dir`, recursively (a missing folder has none). `folders` holds the
+/// canonical paths of the folders already listed: a link to one of them (a loop, or a second
+/// way in) is not listed again. Iterative, so a deep tree cannot overflow the stack.
+fn rust_files(dir: &Path, folders: &mut BTreeSet<PathBuf>, found: &mut Vec<PathBuf>) {
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(canonical) = std::fs::canonicalize(&dir) else {
+            continue;
+        };
+        if !folders.insert(canonical) {
+            continue;
         }
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut entries: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+        entries.sort();
+        let mut inner = Vec::new();
+        for path in entries {
+            if path.is_dir() {
+                // A folder with a manifest of its own is another package (or a test fixture).
+                if !path.join("Cargo.toml").is_file() {
+                    inner.push(path);
+                }
+            } else if path.extension().is_some_and(|ext| ext == "rs") {
+                found.push(path);
+            }
+        }
+        // Sorted order: the first folder is listed next.
+        pending.extend(inner.into_iter().rev());
     }
 }
 

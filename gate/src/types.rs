@@ -73,6 +73,40 @@ impl Names {
             .unwrap_or_else(|| name.to_owned())
     }
 
+    /// Whether `#[managed_map]` can rewrite a field of type `ty`: its outermost type is,
+    /// after renames and aliases, a `HashMap` under one of the names the attribute rewrites
+    /// (`mapguard_names::REWRITABLE`), not a set, a tree map or a map inside a container.
+    pub(crate) fn rewritable(&self, ty: &Type) -> bool {
+        self.rewritable_guarded(ty, &mut Vec::new())
+    }
+
+    fn rewritable_guarded(&self, ty: &Type, resolving: &mut Vec<String>) -> bool {
+        let Type::Path(path) = ty else {
+            return false;
+        };
+        let Some(last) = path.path.segments.last() else {
+            return false;
+        };
+        let written = unraw(&last.ident);
+        let name = self.renames.get(&written).cloned().unwrap_or(written);
+        if mapguard_names::REWRITABLE.contains(&name.as_str()) {
+            return true;
+        }
+        if resolving.contains(&name) {
+            return false;
+        }
+        let Some(targets) = self.aliases.get(&name) else {
+            return false;
+        };
+        resolving.push(name);
+        let rewritable = !targets.is_empty()
+            && targets
+                .iter()
+                .all(|target| self.rewritable_guarded(target, resolving));
+        resolving.pop();
+        rewritable
+    }
+
     /// The name of a map that `ty` is or holds, if any.
     pub(crate) fn map_in(&self, ty: &Type) -> Option<String> {
         self.map_in_guarded(ty, &mut Vec::new())

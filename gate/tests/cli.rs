@@ -568,3 +568,149 @@ fn fix_leaves_what_does_not_start_its_line() {
         source
     );
 }
+
+/// `check` on a scratch crate, failing (not hanging) if the gate does not finish in a minute.
+fn check_within_a_minute(crate_: &Scratch) -> Output {
+    let manifest = crate_.0.join("Cargo.toml");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-mapguard"))
+        .args(["check", "--format", "json", "--manifest-path"])
+        .arg(&manifest)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the gate runs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the gate did not finish within a minute");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_file_nested_too_deeply_is_named_and_skipped_and_the_rest_is_checked() {
+    let lib = "mod deep;\nmod deep_types;\nmod nested_generics;\n\
+               pub struct Top { pub index: std::collections::HashMap<u8, u8> }\n";
+    let crate_ = Scratch::new("nesting", lib);
+    let src = crate_.0.join("src");
+    // Each of these overflowed the gate's stack (exit 134, no file named) at 3,000 levels.
+    let deep = format!(
+        "fn f() {{ let x = {}1{}; }}\n",
+        "(".repeat(3_000),
+        ")".repeat(3_000)
+    );
+    std::fs::write(src.join("deep.rs"), deep).unwrap();
+    let types = format!(
+        "pub struct Lost {{ pub index: {}std::collections::HashMap<u8, u8>{} }}\n",
+        "Option<".repeat(3_000),
+        ">".repeat(3_000)
+    );
+    std::fs::write(src.join("deep_types.rs"), types).unwrap();
+    // Deep, but within what the gate parses (it overflowed at about 140 before).
+    let nested = format!(
+        "pub struct Deep {{ pub index: {}std::collections::HashMap<u8, u8>{} }}\n",
+        "Vec<".repeat(400),
+        ">".repeat(400)
+    );
+    std::fs::write(src.join("nested_generics.rs"), nested).unwrap();
+    let output = check_within_a_minute(&crate_);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for file in ["src/deep.rs", "src/deep_types.rs"] {
+        assert!(
+            stderr.contains(&format!("{file}: skipped: it nests 30")),
+            "{file} named: {stderr}"
+        );
+    }
+    assert!(!stderr.contains("nested_generics"), "{stderr}");
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let items: BTreeSet<String> = json_findings(&output)
+        .iter()
+        .map(|f| f["item"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        items,
+        BTreeSet::from(["Deep.index".to_owned(), "Top.index".to_owned()])
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn links_are_followed_once_so_loops_end_and_nothing_is_reported_twice() {
+    let lib = "pub struct Top { pub index: std::collections::HashMap<u8, u8> }\n";
+    let crate_ = Scratch::new("links", lib);
+    let src = crate_.0.join("src");
+    std::fs::create_dir_all(src.join("inner")).unwrap();
+    std::fs::write(
+        src.join("inner/more.rs"),
+        "pub struct More { pub index: std::collections::BTreeMap<u8, u8> }\n",
+    )
+    .unwrap();
+    // Two links back up to `src` (the walk grew exponentially), one to a sibling folder,
+    // and one to a file.
+    std::os::unix::fs::symlink("..", src.join("inner/up")).unwrap();
+    std::os::unix::fs::symlink(".", src.join("here")).unwrap();
+    std::os::unix::fs::symlink("inner", src.join("inner_again")).unwrap();
+    std::os::unix::fs::symlink("lib.rs", src.join("lib_again.rs")).unwrap();
+    let output = check_within_a_minute(&crate_);
+    let findings = json_findings(&output);
+    let found: Vec<(&str, &str)> = findings
+        .iter()
+        .map(|f| (f["file"].as_str().unwrap(), f["item"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("src/inner/more.rs", "More.index"),
+            ("src/lib.rs", "Top.index")
+        ],
+        "each once, under its own path"
+    );
+}
+
+#[test]
+fn a_map_the_attribute_cannot_rewrite_is_offered_unmanaged_not_managed_map() {
+    let lib = "use std::collections::{BTreeSet, HashMap};\n\
+               type Rows = HashMap<u64, String>;\n\
+               #[mapguard::managed]\npub struct State {\n    pub rows: HashMap<u64, String>,\n\
+               \x20   pub aliased: Rows,\n    pub order: BTreeSet<u64>,\n\
+               \x20   pub wrapped: Vec<HashMap<u64, u64>>,\n}\n";
+    let crate_ = Scratch::new("rewritable", lib);
+    let findings = json_findings(&crate_.check(&["--format", "json"]));
+    let suggested: Vec<(&str, &str)> = findings
+        .iter()
+        .map(|f| {
+            let text = f["suggestion"]["spans"][0]["suggested_replacement"]
+                .as_str()
+                .unwrap();
+            (f["item"].as_str().unwrap(), text.trim())
+        })
+        .collect();
+    assert_eq!(
+        suggested,
+        [
+            (
+                "State.rows",
+                "#[managed_map(lifetime = \"...\", max = ...)]"
+            ),
+            (
+                "State.aliased",
+                "#[managed_map(lifetime = \"...\", max = ...)]"
+            ),
+            ("State.order", "#[unmanaged(reason = \"...\")]"),
+            ("State.wrapped", "#[unmanaged(reason = \"...\")]"),
+        ]
+    );
+    let order = findings
+        .iter()
+        .find(|f| f["item"] == "State.order")
+        .unwrap();
+    assert!(
+        order["message"].as_str().unwrap().contains(
+            "#[managed_map] rewrites a bare `HashMap<K, V>` field only, not this `BTreeSet`"
+        ),
+        "{order}"
+    );
+}

@@ -16,7 +16,7 @@ pub(crate) use mapguard_names::MAPS;
 
 /// Names that may be a `HashMap` under another name (an alias with another hasher): rewritten
 /// by what they are (`MapType`), so the compiler decides.
-const HASH_MAP_ALIASES: &[&str] = &["HashMap", "FxHashMap", "FnvHashMap", "AHashMap"];
+const HASH_MAP_ALIASES: &[&str] = mapguard_names::REWRITABLE;
 
 /// Types that are certainly not maps: `#[managed_map]` on them is an error by name, before
 /// the compiler would say the same about `MapType`.

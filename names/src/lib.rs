@@ -42,6 +42,17 @@ pub const MAPS: &[&str] = &[
     "BiBTreeMap",
 ];
 
+/// The maps `#[managed_map]` rewrites, by the last segment of their path: `HashMap` under
+/// the names of the crates that alias it with another hasher. Every other map of [`MAPS`]
+/// (a `BTreeMap`, a set, a `DashMap`) cannot be rewritten; a field holding one is declared
+/// `#[unmanaged(reason = "...")]` or changed to a `HashMap`.
+///
+/// ```
+/// assert!(mapguard_names::REWRITABLE.contains(&"FxHashMap"));
+/// assert!(!mapguard_names::REWRITABLE.contains(&"BTreeSet"));
+/// ```
+pub const REWRITABLE: &[&str] = &["HashMap", "FxHashMap", "FnvHashMap", "AHashMap"];
+
 /// Whether `name` (a path's last segment) is one of [`MAPS`].
 ///
 /// ```

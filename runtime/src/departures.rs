@@ -1,14 +1,28 @@
 //! Entries that have left a map but whose hooks have not run yet.
 //!
-//! Hooks are user code and may panic, so every operation first finishes changing the map —
-//! the caller's value stored, the bound restored — and only then runs the hooks of what left
-//! on the way. [`Departures`] holds those entries in between: entries expired or collected
-//! by an insert's housekeeping, and everything that leaves a concurrent map's shard while
-//! its lock is held.
-//! Their hooks run through [`HookPanics`](crate::panics::HookPanics), as every hook does.
+//! Hooks are user code and may panic, so the core (`raw::RawMap`) never runs them: every
+//! operation finishes changing the map — the caller's value stored, the bound restored — and
+//! records what left on the way in its [`Departures`]. The owner (`ManagedMap`, `WeakKeyMap`,
+//! a concurrent map after unlocking the shard) then takes them and runs every hook once,
+//! through `hooks::run_departed`, the one place hooks run.
 
 use crate::RemovalCause;
-use crate::hooks::RemovalListener;
+
+/// Whether a core map keeps what leaves for its owner's hooks ([`KEEPS`](Self::KEEPS)), or
+/// drops it as it leaves: an owner with no hooks has nothing to run, so keeping would only
+/// cost (the entry would be moved twice).
+pub(crate) trait Keeping {
+    /// `true`: what leaves waits in the map's departures for the owner's hooks.
+    const KEEPS: bool;
+}
+
+/// A concurrent map's shard keeps everything: its hooks run after the lock is released.
+#[derive(Debug)]
+pub(crate) struct KeepAll;
+
+impl Keeping for KeepAll {
+    const KEEPS: bool = true;
+}
 
 /// One entry that left, with why.
 pub(crate) type Departed<K, V> = (K, V, RemovalCause);
@@ -53,7 +67,7 @@ impl<K, V> Departures<K, V> {
     }
 }
 
-/// What a concurrent map needs of each of its shards (a [`ManagedMap`](crate::ManagedMap) or
+/// What a concurrent map needs of each of its shards (a core map that keeps what leaves, or
 /// a [`WeakKeyMap`](crate::WeakKeyMap) whose listener is [`Departures`]): its figures, the
 /// queue of what left under the lock, and every entry at once for `clear`, a scope end and
 /// `Drop`. The concurrent maps' one shard layer, `concurrent::sharded`, runs on this alone.
@@ -100,18 +114,6 @@ pub(crate) trait Settle {
 pub(crate) trait Resize {
     /// Sets the shard's bound, as the map kind's `set_max` does.
     fn resize(&mut self, max: usize);
-}
-
-/// A concurrent map's shard queues what leaves under its lock; the map runs the hooks after
-/// unlocking.
-impl<K, V> RemovalListener<K, V> for Departures<K, V> {
-    #[inline]
-    fn on_removal(&mut self, key: K, value: V, cause: RemovalCause) {
-        self.push(key, value, cause);
-    }
-
-    /// Queuing runs no user code: nothing to catch.
-    const CAN_PANIC: bool = false;
 }
 
 impl<K, V> IntoIterator for Departures<K, V> {

@@ -507,3 +507,56 @@ impl<K, V: Cleanup, L: ConcurrentListener<K, V>> ConcurrentListener<K, V> for Wi
             .on_removal_contained(key, cleaned(value, cause, panics), cause, panics);
     }
 }
+
+/// An owner's choice of what its core map keeps: what leaves is kept for the hooks exactly
+/// when the listener `L` observes removals (a map with no hooks drops what leaves at once).
+pub(crate) struct KeptFor<L, K, V>(Unused<(L, K, V)>);
+
+/// A type named for its traits only (never held).
+type Unused<T> = core::marker::PhantomData<fn() -> T>;
+
+impl<K, V, L: RemovalListener<K, V>> crate::departures::Keeping for KeptFor<L, K, V> {
+    const KEEPS: bool = L::OBSERVES_REMOVALS;
+}
+
+/// The one place hooks run. Every value in `departed` reaches `hook` once (its `Cleanup`,
+/// then the listener), whatever an earlier hook did; `back`, what the operation hands to its
+/// caller, comes back. If a hook panicked, the caller will never receive `back`, so the values
+/// in it (as `hand_back` gives them, each with its cause) go through the hooks too; then the
+/// first panic resumes, after `panicked` has counted them all.
+#[inline]
+pub(crate) fn run_departed<K, V, T, I>(
+    departed: impl IntoIterator<Item = crate::departures::Departed<K, V>>,
+    mut hook: impl FnMut(K, V, RemovalCause, &mut HookPanics),
+    back: T,
+    hand_back: impl FnOnce(T) -> I,
+    panicked: impl FnOnce(u64),
+) -> T
+where
+    I: IntoIterator<Item = crate::departures::Departed<K, V>>,
+{
+    let mut panics = HookPanics::default();
+    for (key, value, cause) in departed {
+        hook(key, value, cause, &mut panics);
+    }
+    if panics.will_resume() {
+        for (key, value, cause) in hand_back(back) {
+            hook(key, value, cause, &mut panics);
+        }
+        panics.resume_now(panicked);
+    }
+    panics.finish(panicked);
+    back
+}
+
+/// A weak-keyed shard of a concurrent map queues what leaves under its lock as its listener;
+/// the map runs the hooks after unlocking.
+impl<K, V> RemovalListener<K, V> for crate::departures::Departures<K, V> {
+    #[inline]
+    fn on_removal(&mut self, key: K, value: V, cause: RemovalCause) {
+        self.push(key, value, cause);
+    }
+
+    /// Queuing runs no user code: nothing to catch.
+    const CAN_PANIC: bool = false;
+}

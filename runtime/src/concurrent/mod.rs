@@ -30,7 +30,7 @@ pub use weak::ConcurrentWeakKeyMap;
 use crate::RemovalCause;
 use crate::config::Built;
 use crate::config::{self, Configured, FieldConfig};
-use crate::departures::Departures;
+use crate::departures::KeepAll;
 use crate::error::CapacityError;
 use crate::hooks::{ConcurrentListener, NoListener};
 use crate::policy::{Adaptive, Evicting, Lru, Policy, Reject};
@@ -187,8 +187,8 @@ kind_aliases! { ConcurrentMap;
     ConcurrentBoundedMap = Reject;
 }
 
-/// One shard: a managed map whose departures wait in [`Departures`] until the lock is released.
-type MapShard<K, V, P, S, E> = RawMap<K, V, P, S, Departures<K, V>, Tagged<E>>;
+/// One shard: a core map whose departures wait until the lock is released.
+type MapShard<K, V, P, S, E> = RawMap<K, V, P, S, KeepAll, Tagged<E>>;
 
 crate::builder::constructors! {
     bounded ConcurrentMap, Builder;
@@ -252,13 +252,7 @@ impl<K, V, P: Policy, S: Clone, L: ConcurrentListener<K, V>, E: Expiry, C>
                 Store::with_capacity(max, hasher.clone(), Tagged(expiry.split()), capacity)
             },
             |store, metrics| {
-                let shard = RawMap::with_metrics(
-                    store,
-                    Departures::default(),
-                    lifetime,
-                    Cow::Borrowed(""),
-                    metrics,
-                );
+                let shard = RawMap::with_metrics(store, lifetime, Cow::Borrowed(""), metrics);
                 match &shard_budget {
                     Some((max_weight, weigher)) => {
                         shard.with_budget(*max_weight, Some(weigher.clone()))

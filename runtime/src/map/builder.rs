@@ -66,14 +66,14 @@ impl<K, V, P: Policy, S, L, Vc, E: Expiry> Builder<K, V, P, S, L, Vc, E> {
                 settings.expiry,
                 settings.capacity,
             ),
-            wrap(self.listener),
             settings.lifetime,
             name,
             settings.site,
         );
-        ManagedMap::from_raw(match budget {
+        let map = match budget {
             Some((max_weight, weigher)) => map.with_budget(max_weight, Some(weigher)),
             None => map,
-        })
+        };
+        ManagedMap::from_raw(map, wrap(self.listener))
     }
 }

@@ -2,10 +2,16 @@
 //! iterators.
 
 mod builder;
+mod entry;
+pub(crate) mod owned;
+mod owning;
 
-pub use crate::raw::entry::{Entry, OccupiedEntry, VacantEntry};
-pub use crate::raw::iter::{Drain, IntoIter, Iter, IterMut, Keys, Values, ValuesMut};
+pub use crate::raw::iter::{Iter, IterMut, Keys, Values, ValuesMut};
 pub use builder::Builder;
+pub use entry::{Entry, OccupiedEntry, VacantEntry};
+pub use owning::{Drain, IntoIter};
+
+use owned::{Core, Owned, removed_departs};
 
 use delegate::delegate;
 
@@ -21,7 +27,7 @@ use crate::config::{self, Configured, FieldConfig};
 use crate::error::CapacityError;
 use crate::hooks::{NoListener, RemovalListener};
 use crate::policy::{Adaptive, Evicting, Lru, Policy, Reject};
-use crate::raw::RawMap;
+use crate::raw::{RawMap, rejected_departs, replaced_departs, stored_departs};
 use crate::scope::{Lifetime, ManagedCache};
 use crate::stats::MapStats;
 use crate::storage::expiry::{Expiry, NoExpiry};
@@ -113,7 +119,7 @@ where
     L: RemovalListener<K, V>,
     E: Expiry,
 {
-    raw: RawMap<K, V, P, S, L, E>,
+    owned: Owned<K, V, P, S, L, E>,
     /// How the map was configured: [`Built`](crate::config::Built) by a builder or
     /// constructor, or [`Configured<T>`](crate::config::Configured) over a
     /// [`FieldConfig`](crate::config::FieldConfig) type `T` (a `#[managed_map]` field), which
@@ -208,10 +214,10 @@ kind_aliases! { ManagedMap;
 }
 
 impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry, C> ManagedMap<K, V, P, S, L, E, C> {
-    /// The public face of `raw`.
-    pub(crate) fn from_raw(raw: RawMap<K, V, P, S, L, E>) -> Self {
+    /// The public face of `raw`, whose departures `listener` hears.
+    pub(crate) fn from_raw(raw: Core<K, V, P, S, L, E>, listener: L) -> Self {
         Self {
-            raw,
+            owned: Owned { raw, listener },
             config: PhantomData,
         }
     }
@@ -223,7 +229,8 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry, C> ManagedMap<K, V
         allow(dead_code, reason = "only deserializing refuses so")
     )]
     pub(crate) fn release_unstored(&mut self, key: K, value: V, cause: crate::RemovalCause) {
-        self.raw.release_unstored(key, value, cause);
+        self.owned.raw.release_unstored(key, value, cause);
+        self.owned.done();
     }
 }
 
@@ -300,7 +307,7 @@ impl<K, V, P: Policy, S> ManagedMap<K, V, P, S> {
 
 impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry, C> ManagedMap<K, V, P, S, L, E, C> {
     delegate! {
-        to self.raw {
+        to self.owned.raw {
             /// What the entries weigh together: 0 for a map without a weight budget. Entries are
             /// weighed when written (see [`crate::weight`]).
             ///
@@ -414,6 +421,7 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry, C> ManagedMap<K, V
             /// assert_eq!(*map.listener(), mapguard::hooks::NoListener);
             /// ```
             #[must_use]
+            #[expr(&self.owned.listener)]
             pub fn listener(&self) -> &L;
 
             /// The map's removal listener, mutably (to read and reset counters it keeps, say).
@@ -434,6 +442,7 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry, C> ManagedMap<K, V
             /// map.extend([(1, ()), (2, ()), (3, ())]);
             /// assert_eq!(std::mem::take(&mut map.listener_mut().0), 2);
             /// ```
+            #[expr(&mut self.owned.listener)]
             pub fn listener_mut(&mut self) -> &mut L;
 
             /// Iterates over entries from most to least recent (recently used for [`LruMap`],
@@ -504,6 +513,7 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry, C> ManagedMap<K, V
             /// assert_eq!(taken, [(1, 'a'), (2, 'b')]);
             /// assert!(map.is_empty() && map.capacity() == 0);
             /// ```
+            #[expr(self.owned.drain())]
             pub fn drain(&mut self) -> Drain<'_, K, V, L>;
         }
     }
@@ -513,7 +523,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry,
     ManagedMap<K, V, P, S, L, E, C>
 {
     delegate! {
-        to self.raw {
+        to self.owned.raw {
             /// Changes the value for `key` in place and returns what `change` returned (`None` if
             /// the key is absent). Counted as [`get_mut`](Self::get_mut) is: a hit, a use of the
             /// entry, and a read for the idle timer (`ttl` still runs from the last insert).
@@ -535,6 +545,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry,
             /// assert_eq!(map.weight(), 8); // 12 did not fit: key 1 was evicted
             /// assert!(!map.contains_key(&1));
             /// ```
+            #[expr({ let back = $; self.owned.done(); back })]
             pub fn update<Q, R>(&mut self, key: &Q, change: impl FnOnce(&mut V) -> R) -> Option<R> where K: Borrow<Q>, Q: Hash + Eq + ?Sized;
 
             /// Whether `key` is present. Does not change the recency order, but counts as a lookup
@@ -591,6 +602,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry,
             /// map.get_mut(&1).unwrap().push('x');
             /// assert_eq!(map.peek(&1), Some(&vec!['x']));
             /// ```
+            #[expr(self.owned.get_mut(key))]
             pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V> where K: Borrow<Q>, Q: Hash + Eq + ?Sized;
 
             /// Removes `key` and hands its value back to you; no hook runs. Returns `None` if absent.
@@ -603,6 +615,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry,
             /// ```
             #[inline]
             #[must_use = "`remove` hands the value back without its hooks (`Cleanup`, listener): use it, or call `discard` to close it through the cleanup path"]
+            #[expr({ let removed = self.owned.raw.remove_entry(key); self.owned.hand_back(removed, removed_departs).map(|(_, value)| value) })]
             pub fn remove<Q>(&mut self, key: &Q) -> Option<V> where K: Borrow<Q>, Q: Hash + Eq + ?Sized;
 
             /// Removes `key` and hands the stored key and value back to you; no hook runs.
@@ -614,6 +627,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry,
             /// ```
             #[inline]
             #[must_use = "`remove_entry` hands the value back without its hooks (`Cleanup`, listener): use it, or call `discard` to close it through the cleanup path"]
+            #[expr({ let removed = $; self.owned.hand_back(removed, removed_departs) })]
             pub fn remove_entry<Q>(&mut self, key: &Q) -> Option<(K, V)> where K: Borrow<Q>, Q: Hash + Eq + ?Sized;
 
             /// Removes `key` through the cleanup path with [`RemovalCause::Explicit`](crate::RemovalCause::Explicit). Returns whether
@@ -633,6 +647,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry,
             /// drop(map);
             /// assert_eq!(causes, [RemovalCause::Explicit]);
             /// ```
+            #[expr({ let back = $; self.owned.done(); back })]
             pub fn discard<Q>(&mut self, key: &Q) -> bool where K: Borrow<Q>, Q: Hash + Eq + ?Sized;
 
             /// Keeps only the entries for which `keep` returns `true`; the others go through the
@@ -646,6 +661,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry,
             /// kept.sort();
             /// assert_eq!(kept, [0, 2, 4]);
             /// ```
+            #[expr({ $ self.owned.done() })]
             pub fn retain(&mut self, keep: impl FnMut(&K, &mut V) -> bool);
 
             /// Removes every entry through the cleanup path with [`RemovalCause::Cleared`](crate::RemovalCause::Cleared), in
@@ -658,6 +674,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry,
             /// assert!(map.is_empty());
             /// assert_eq!(map.heap_bytes(), 0);
             /// ```
+            #[expr({ $ self.owned.done() })]
             pub fn clear(&mut self);
 
             /// Clears the map through the cleanup path with [`RemovalCause::ScopeEnded`](crate::RemovalCause::ScopeEnded) if it has
@@ -671,6 +688,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry,
             /// assert_eq!(per_request.end_scope(Lifetime::Session), 0); // another lifetime
             /// assert_eq!(per_request.end_scope(Lifetime::Request), 1);
             /// ```
+            #[expr({ let back = $; self.owned.done(); back })]
             pub fn end_scope(&mut self, lifetime: Lifetime) -> usize;
 
             /// Purges expired entries ([`RemovalCause::Expired`](crate::RemovalCause::Expired); none without `ttl`/`idle`) and
@@ -686,6 +704,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry,
             /// clock.advance(Duration::from_secs(61));
             /// assert_eq!(sessions.maintain(), 1);
             /// ```
+            #[expr({ let back = $; self.owned.done(); back })]
             pub fn maintain(&mut self) -> usize;
 
             /// Releases all spare memory now rather than waiting for the automatic shrink. O(n).
@@ -709,6 +728,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry,
             /// }
             /// assert_eq!(counts.peek("a"), Some(&2));
             /// ```
+            #[expr(self.owned.entry(key))]
             pub fn entry(&mut self, key: K) -> Entry<'_, K, V, P, S, L, E> where K: Eq;
         }
     }
@@ -719,7 +739,7 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Ex
     ManagedMap<K, V, P, S, L, E, C>
 {
     delegate! {
-        to self.raw {
+        to self.owned.raw {
             /// Stores `value` under `key` as the most recently used entry.
             ///
             /// A value already stored under `key` goes through the cleanup path with
@@ -745,6 +765,7 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Ex
             ///     (2, 'c', RemovalCause::Dropped),
             /// ]);
             /// ```
+            #[expr({ $ self.owned.done() })]
             pub fn insert(&mut self, key: K, value: V) where P: Evicting;
 
             /// Stores `value` under `key` as the most recently used entry and hands back the value it
@@ -756,6 +777,7 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Ex
             /// assert_eq!(map.replace("a", 2), Some(1));
             /// ```
             #[must_use = "`replace` hands the old value back without its hooks (`Cleanup`, listener): use it, or call `insert` to close it through the cleanup path"]
+            #[expr({ let replaced = self.owned.raw.replace_entry(key, value); self.owned.hand_back(replaced, |r, _| replaced_departs(r)).map(|(_, old)| old) })]
             pub fn replace(&mut self, key: K, value: V) -> Option<V> where P: Evicting;
         }
     }
@@ -765,7 +787,7 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: 
     ManagedMap<K, V, P, S, L, E, C>
 {
     delegate! {
-        to self.raw {
+        to self.owned.raw {
             /// The value for `key`, making it the most recently used entry.
             ///
             /// ```
@@ -776,6 +798,7 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: 
             /// map.insert(3, 'c'); // evicts 2, not 1
             /// assert!(map.contains_key(&1) && !map.contains_key(&2));
             /// ```
+            #[expr(self.owned.get_mut(key).map(|value| &*value))]
             pub fn get<Q>(&mut self, key: &Q) -> Option<&V> where K: Borrow<Q>, Q: Hash + Eq + ?Sized;
 
             /// The value for `key`, inserting `make()` first if the key is absent (which may evict
@@ -789,6 +812,7 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: 
             /// let again = rules.get_or_insert_with("a+", || unreachable!("already there"));
             /// assert_eq!(again, "compiled a+");
             /// ```
+            #[expr(self.owned.entry(key).or_insert_with(make))]
             pub fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> &mut V;
 
             /// Changes the bound. Shrinking below the current length evicts entries in the policy's
@@ -805,6 +829,7 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: 
             /// map.set_max(2);
             /// assert_eq!(map.keys().copied().collect::<Vec<_>>(), [4, 3]);
             /// ```
+            #[expr({ $ self.owned.done() })]
             pub fn set_max(&mut self, max: usize);
         }
     }
@@ -814,7 +839,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
     ManagedMap<K, V, Lru, S, L, E, C>
 {
     delegate! {
-        to self.raw {
+        to self.owned.raw {
             /// The least recently used entry — the next to be evicted — without changing the order.
             ///
             /// ```
@@ -836,6 +861,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
             /// assert_eq!(map.len(), 1);
             /// ```
             #[must_use = "`pop_lru` hands the entry back without its hooks (`Cleanup`, listener): use it, or evict through `insert`/`set_max` to close it"]
+            #[expr({ let popped = $; self.owned.hand_back(popped, removed_departs) })]
             pub fn pop_lru(&mut self) -> Option<(K, V)>;
         }
     }
@@ -845,7 +871,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
     ManagedMap<K, V, Reject, S, L, E, C>
 {
     delegate! {
-        to self.raw {
+        to self.owned.raw {
             /// Stores `value` under `key` as the most recently written entry, or hands both back if
             /// the key is new and the map is full.
             ///
@@ -862,6 +888,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
             /// assert!(map.try_insert(1, 'b').is_ok());
             /// assert_eq!(map.try_insert(2, 'c').unwrap_err().into_inner(), (2, 'c'));
             /// ```
+            #[expr({ let stored = $; self.owned.hand_back(stored, |stored, _| stored.err().map(rejected_departs)) })]
             pub fn try_insert(&mut self, key: K, value: V) -> Result<(), CapacityError<K, V>>;
 
             /// Like [`try_insert`](Self::try_insert), but hands back the value it replaced (no hook
@@ -876,6 +903,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
             /// assert_eq!(map.try_replace(1, 'a').unwrap(), None);
             /// assert_eq!(map.try_replace(1, 'b').unwrap(), Some('a'));
             /// ```
+            #[expr({ let stored = self.owned.raw.try_replace_entry(key, value); self.owned.hand_back(stored, |stored, _| stored_departs(stored)).map(|replaced| replaced.map(|(_, old)| old)) })]
             pub fn try_replace(&mut self, key: K, value: V) -> Result<Option<V>, CapacityError<K, V>>;
 
             /// The value for `key`. Reads never reorder a bounded map, so this takes `&self`.
@@ -928,6 +956,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
             /// table.discard(&2);
             /// assert!(table.try_insert(9, ()).is_ok()); // under the new bound again
             /// ```
+            #[expr({ $ self.owned.done() })]
             pub fn set_max(&mut self, max: usize);
         }
     }
@@ -937,15 +966,19 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry,
     for ManagedMap<K, V, P, S, L, E, C>
 {
     fn end_scope(&mut self, lifetime: Lifetime) -> usize {
-        self.raw.end_scope(lifetime)
+        let ended = self.owned.raw.end_scope(lifetime);
+        self.owned.done();
+        ended
     }
 
     fn maintain(&mut self) -> usize {
-        self.raw.maintain()
+        let purged = self.owned.raw.maintain();
+        self.owned.done();
+        purged
     }
 
     fn stats(&self) -> Vec<MapStats> {
-        self.raw.stats()
+        vec![self.owned.raw.stats_of()]
     }
 }
 
@@ -955,7 +988,10 @@ impl<K: Clone, V: Clone, P: Policy, S: Clone, L: RemovalListener<K, V> + Clone, 
     /// Clones entries, order, bound, hasher and listener. Each copy of a value leaves its own
     /// map through that map's cleanup path.
     fn clone(&self) -> Self {
-        Self::from_raw(self.raw.clone())
+        Self {
+            owned: self.owned.clone(),
+            config: PhantomData,
+        }
     }
 }
 
@@ -963,7 +999,7 @@ impl<K: fmt::Debug, V: fmt::Debug, P: Policy, S, L: RemovalListener<K, V>, E: Ex
     for ManagedMap<K, V, P, S, L, E, C>
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.raw.fmt(f)
+        self.owned.raw.fmt(f)
     }
 }
 
@@ -1010,7 +1046,7 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry, C> IntoIterator
     /// Hands every entry to you in arbitrary order. Entries not yet yielded when the iterator
     /// is dropped go through the cleanup path with [`RemovalCause::Dropped`](crate::RemovalCause::Dropped).
     fn into_iter(self) -> Self::IntoIter {
-        self.raw.into_iter()
+        self.owned.into_iter()
     }
 }
 
@@ -1093,10 +1129,11 @@ impl<
     fn default() -> Self {
         let (max, expiry, lifetime, name) = config::settings::<K, V, L, C, E>();
         let store = Store::new(max, S::default(), expiry);
-        let map = RawMap::from_parts(store, L::default(), lifetime, name, Location::caller());
-        Self::from_raw(match config::budget::<K, V, L, C, E>() {
+        let map = RawMap::from_parts(store, lifetime, name, Location::caller());
+        let map = match config::budget::<K, V, L, C, E>() {
             Some((max_weight, weigher)) => map.with_budget(max_weight, Some(weigher)),
             None => map,
-        })
+        };
+        Self::from_raw(map, L::default())
     }
 }

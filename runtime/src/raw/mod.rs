@@ -1,7 +1,8 @@
-//! The core under every map kind: [`RawMap`], a store with its hooks, figures and budget,
-//! and every operation on them. `ManagedMap` and `WeakKeyMap` own one; a concurrent map's
-//! shard is one. Operations hand values back or run hooks; they never know which public type
-//! called them.
+//! The core under every map kind: [`RawMap`], a store with its figures and budget, and every
+//! operation on them. `ManagedMap` and `WeakKeyMap` own one; a concurrent map's shard is one.
+//! Operations hand values back or record what left in the map's departures; they never run a
+//! hook, and never know which public type called them. The owner takes the departures after
+//! each operation and runs their hooks once (`hooks::run_departed`).
 
 use core::borrow::Borrow;
 use core::fmt;
@@ -14,10 +15,8 @@ use hashbrown::DefaultHashBuilder;
 
 use crate::RemovalCause;
 use crate::builder::assert_valid_max;
-use crate::departures::{Departed, Departures, Resize, Settle, Shard};
+use crate::departures::{Departed, Departures, KeepAll, Keeping, Resize, Settle, Shard};
 use crate::error::CapacityError;
-use crate::hooks::{NoListener, RemovalListener};
-use crate::panics::HookPanics;
 use crate::policy::{Evicting, Lru, OrderOf, Policy, Reject};
 use crate::registry::{self, MapMetrics};
 use crate::scope::{Lifetime, ManagedCache};
@@ -26,14 +25,12 @@ use crate::storage::expiry::{Expiry, NoExpiry};
 use crate::storage::scopes::ScopeTags;
 use crate::storage::store::{Node, Store};
 use crate::storage::weigher::Weigher;
-pub(crate) mod entry;
 pub(crate) mod iter;
 
-use entry::{Entry, OccupiedEntry, VacantEntry};
-use iter::{Drain, IntoIter, Iter, IterMut, Keys, Values, ValuesMut};
+use iter::{Iter, IterMut, Keys, Values, ValuesMut};
 
 /// Why an entry leaves when its map is dropped: with its scope, if that has ended.
-fn cause_at_drop(scope_ended: bool) -> RemovalCause {
+pub(crate) fn cause_at_drop(scope_ended: bool) -> RemovalCause {
     if scope_ended {
         RemovalCause::ScopeEnded
     } else {
@@ -44,23 +41,25 @@ fn cause_at_drop(scope_ended: bool) -> RemovalCause {
 /// An entry taken out at a drop, with the cause it leaves with.
 pub(crate) type Leaving<K, V> = (Node<K, V>, RemovalCause);
 
-/// The map every single-threaded kind owns, and each concurrent map's shard: the store,
-/// the hooks and the figures, and every operation on them. Public types own one.
-pub(crate) struct RawMap<K, V, P: Policy, S = DefaultHashBuilder, L = NoListener, E = NoExpiry>
+/// The map every single-threaded kind owns, and each concurrent map's shard: the store, the
+/// figures, what left during the current operation, and every operation on them. `R` says
+/// whether what leaves is kept for the owner's hooks ([`Keeping`]).
+pub(crate) struct RawMap<K, V, P: Policy, S = DefaultHashBuilder, R = KeepAll, E = NoExpiry>
 where
     P: Policy,
-    L: RemovalListener<K, V>,
+    R: Keeping,
     E: Expiry,
 {
     store: Store<K, V, S, E, OrderOf<P>>,
-    listener: L,
+    /// What left since the owner last took it (always empty unless `R::KEEPS`).
+    departed: Departures<K, V>,
     lifetime: Lifetime,
     name: Cow<'static, str>,
     /// This map's figures in the registry; registered on creation, gone when dropped.
     metrics: MapMetrics,
     /// The weight budget, if any ([`crate::weight`]).
     budget: Option<Budget<K, V>>,
-    policy: PhantomData<fn() -> P>,
+    policy: PhantomData<fn() -> (P, R)>,
 }
 
 /// A map's weight budget: what its entries may weigh together, and what weighs them.
@@ -80,10 +79,9 @@ impl<K, V> Clone for Budget<K, V> {
     }
 }
 
-impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> RawMap<K, V, P, S, L, E> {
+impl<K, V, P: Policy, S, R: Keeping, E: Expiry> RawMap<K, V, P, S, R, E> {
     pub(crate) fn from_parts(
         store: Store<K, V, S, E, OrderOf<P>>,
-        listener: L,
         lifetime: Lifetime,
         name: Cow<'static, str>,
         site: &'static Location<'static>,
@@ -106,13 +104,12 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> RawMap<K, V, P, S,
             site,
         };
         let metrics = registry::register(identity, (store.ages(), unscoped));
-        Self::with_metrics(store, listener, lifetime, name, metrics)
+        Self::with_metrics(store, lifetime, name, metrics)
     }
 
     /// A map publishing its figures through `metrics` (a concurrent map's shard).
     pub(crate) fn with_metrics(
         store: Store<K, V, S, E, OrderOf<P>>,
-        listener: L,
         lifetime: Lifetime,
         name: Cow<'static, str>,
         metrics: MapMetrics,
@@ -123,7 +120,7 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> RawMap<K, V, P, S,
         }
         Self {
             store,
-            listener,
+            departed: Departures::default(),
             lifetime,
             name,
             metrics,
@@ -158,7 +155,7 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> RawMap<K, V, P, S,
 
     /// What `key` and `value` weigh under this map's weigher (0 without a budget).
     #[inline]
-    fn weigh(&self, key: &K, value: &V) -> u64 {
+    pub(crate) fn weigh(&self, key: &K, value: &V) -> u64 {
         match self
             .budget
             .as_ref()
@@ -192,14 +189,14 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> RawMap<K, V, P, S,
         self.store.take_all()
     }
 
-    /// Takes every entry out (a drain, an owning iteration, a drop): an ended scope's entries
-    /// go through the cleanup path now with [`RemovalCause::ScopeEnded`], as they would have
-    /// at the map's next operation; the rest come back, in slab order. Hashes nothing.
-    pub(crate) fn take_all_settled(&mut self, panics: &mut HookPanics) -> Vec<Node<K, V>> {
+    /// Takes every entry out (a drain, an owning iteration): an ended scope's entries depart
+    /// with [`RemovalCause::ScopeEnded`], as they would have at the map's next operation; the
+    /// rest come back, in slab order. Hashes nothing.
+    pub(crate) fn take_all_settled(&mut self) -> Vec<Node<K, V>> {
         let mut rest = Vec::with_capacity(self.store.len());
         for (node, ended) in self.store.take_all_marked() {
             if ended {
-                self.release_into(node.key, node.value, RemovalCause::ScopeEnded, panics);
+                self.depart(node.key, node.value, RemovalCause::ScopeEnded);
             } else {
                 rest.push(node);
             }
@@ -219,126 +216,40 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> RawMap<K, V, P, S,
         self.lifetime
     }
 
-    /// The cleanup path for one value leaving on its own (`discard`, an expired entry found
-    /// by a lookup): counted, its hooks run, a hook's panic resumed.
-    #[inline]
-    pub(crate) fn release(&mut self, key: K, value: V, cause: RemovalCause) {
-        let mut panics = HookPanics::default();
-        self.release_into(key, value, cause, &mut panics);
-        self.finish(panics);
+    /// The map's figures in the registry: the owner counts its hooks' panics there.
+    pub(crate) fn metrics(&self) -> &MapMetrics {
+        &self.metrics
     }
 
-    /// A value that never got in (refused, or older than everything a deserialized map
-    /// keeps): counted in and out, so the registry's length stays exact, and through the
-    /// hooks with `cause`.
+    /// Records a value that left during an operation, with why: counted now, kept for the
+    /// owner's hooks if `R` keeps (else dropped here). Every value that leaves without being
+    /// handed back passes here.
+    #[inline]
+    pub(crate) fn depart(&mut self, key: K, value: V, cause: RemovalCause) {
+        self.metrics.removed(cause);
+        if R::KEEPS {
+            self.departed.push(key, value, cause);
+        }
+    }
+
+    /// A value that never got in (refused, or too heavy for the whole budget): counted in and
+    /// out, so the registry's length stays exact, and departing with `cause`.
     pub(crate) fn release_unstored(&mut self, key: K, value: V, cause: RemovalCause) {
         self.metrics.inserted_in_place();
-        self.release(key, value, cause);
+        self.depart(key, value, cause);
     }
 
-    /// The one exit of the cleanup path: every value that leaves without being handed back
-    /// passes here (or through [`depart`](Self::depart) and [`notify_into`](Self::notify_into)).
-    /// Its hooks' panics wait in `panics`, so that the operation's other values still reach
-    /// their hooks; the operation ends with [`finish`](Self::finish).
+    /// What left since the last call, for the owner's hooks.
     #[inline]
-    pub(crate) fn release_into(
-        &mut self,
-        key: K,
-        value: V,
-        cause: RemovalCause,
-        panics: &mut HookPanics,
-    ) {
-        self.metrics.removed(cause);
-        self.listener
-            .on_removal_contained(key, value, cause, panics);
+    pub(crate) fn take_departed(&mut self) -> Departures<K, V> {
+        self.departed.take()
     }
 
-    /// Ends an operation's hook work: counts the hooks' panics and resumes the first.
+    /// Whether anything left since the last [`take_departed`](Self::take_departed) (never,
+    /// unless `R` keeps).
     #[inline]
-    pub(crate) fn finish(&self, panics: HookPanics) {
-        if L::OBSERVES_REMOVALS {
-            panics.finish(|count| self.metrics.hook_panicked(count));
-        } else {
-            // A listener that observes nothing never catches a panic (its hook call is not
-            // wrapped), so `panics` is empty: skip the check and the drop, which the compiler
-            // cannot prove empty across the out-of-line eviction.
-            core::mem::forget(panics);
-        }
-    }
-
-    /// Ends an operation that hands `back` to its caller. If a hook panicked, the caller will
-    /// never receive it, so it goes through the hooks too (with the cause `departed` gives
-    /// it) before the first panic resumes: no value is dropped without its hooks.
-    ///
-    /// Such a value is not counted as a removal: the figures already count it as handed back
-    /// (or, for a rejected value, never counted it in).
-    #[inline]
-    pub(crate) fn finish_handing_back<T>(
-        &mut self,
-        mut panics: HookPanics,
-        back: T,
-        departed: impl FnOnce(T) -> Option<Departed<K, V>>,
-    ) -> T {
-        if panics.will_resume() {
-            if let Some((key, value, cause)) = departed(back) {
-                self.listener
-                    .on_removal_contained(key, value, cause, &mut panics);
-            }
-            panics.resume_now(|count| self.metrics.hook_panicked(count));
-        }
-        self.finish(panics);
-        back
-    }
-
-    /// Counts an entry that left during an operation and holds it in `leaving`, whose hooks
-    /// run (through [`notify`](Self::notify)) once the operation has finished changing the
-    /// map.
-    #[inline]
-    pub(crate) fn depart(
-        &self,
-        leaving: &mut Departures<K, V>,
-        key: K,
-        value: V,
-        cause: RemovalCause,
-    ) {
-        self.metrics.removed(cause);
-        leaving.push(key, value, cause);
-    }
-
-    /// The cleanup path for a value leaving during an operation: its hooks run now if
-    /// nothing else waits in `leaving` (so a panic loses nothing), else it waits there too.
-    /// Without expiry `leaving` is known empty here, and this is a plain release.
-    #[inline]
-    pub(crate) fn release_or_depart(
-        &mut self,
-        key: K,
-        value: V,
-        cause: RemovalCause,
-        leaving: &mut Departures<K, V>,
-    ) {
-        if leaving.is_empty() {
-            self.release(key, value, cause);
-        } else {
-            self.depart(leaving, key, value, cause);
-        }
-    }
-
-    /// Runs the hooks of entries that left (already counted by [`depart`](Self::depart)),
-    /// every one of them whatever an earlier hook did; ends the operation.
-    #[inline]
-    pub(crate) fn notify(&mut self, leaving: Departures<K, V>) {
-        let mut panics = HookPanics::default();
-        self.notify_into(leaving, &mut panics);
-        self.finish(panics);
-    }
-
-    /// [`notify`](Self::notify) within an operation that goes on: panics wait in `panics`.
-    #[inline]
-    pub(crate) fn notify_into(&mut self, leaving: Departures<K, V>, panics: &mut HookPanics) {
-        for (key, value, cause) in leaving {
-            self.listener
-                .on_removal_contained(key, value, cause, panics);
-        }
+    pub(crate) fn has_departed(&self) -> bool {
+        R::KEEPS && !self.departed.is_empty()
     }
 
     /// Number of entries.
@@ -372,16 +283,6 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> RawMap<K, V, P, S,
         self.store.hasher()
     }
 
-    /// The map's removal listener.
-    pub(crate) fn listener(&self) -> &L {
-        &self.listener
-    }
-
-    /// The map's removal listener, mutably (to read and reset counters it keeps, say).
-    pub(crate) fn listener_mut(&mut self) -> &mut L {
-        &mut self.listener
-    }
-
     /// Iterates over entries from most to least recent (recently used for [`LruMap`],
     /// recently written for [`BoundedMap`]). Does not change the order.
     pub(crate) fn iter(&self) -> Iter<'_, K, V> {
@@ -410,26 +311,9 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> RawMap<K, V, P, S,
             inner: self.iter_mut(),
         }
     }
-
-    /// Takes every entry out, handing them to you in arbitrary order; the map keeps no
-    /// memory. Entries the returned iterator has not yielded when it is dropped go through
-    /// the cleanup path with [`RemovalCause::Cleared`]. O(1) to start, O(n) to finish.
-    pub(crate) fn drain(&mut self) -> Drain<'_, K, V, L> {
-        let mut panics = HookPanics::default();
-        let rest = self.take_all_settled(&mut panics);
-        if panics.will_resume() {
-            // Not handed out after all: cleared, then the first panic resumes.
-            drop(Drain::new(rest, &mut self.listener, &self.metrics));
-            self.finish(panics);
-            return Drain::new(Vec::new(), &mut self.listener, &self.metrics);
-        }
-        Drain::new(rest, &mut self.listener, &self.metrics)
-    }
 }
 
-impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
-    RawMap<K, V, P, S, L, E>
-{
+impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, P, S, R, E> {
     /// Slab position of `key`, live or expired. Always inlined: it is the whole of every
     /// lookup, and a call costs more than its body outside the probe (callgrind: ~13
     /// instructions per lookup).
@@ -493,13 +377,13 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
         Q: Eq + ?Sized,
     {
         let index = self.locate_hashed(hash, key)?;
-        self.live_or_expire(index)
+        self.live_or_depart(index)
     }
 
     /// [`find_live`](Self::find_live) for a read: an absent key counts as a miss (a found
     /// one is counted by `read_at`).
     #[inline]
-    fn find_for_read<Q>(&mut self, key: &Q) -> Option<u32>
+    pub(crate) fn find_for_read<Q>(&mut self, key: &Q) -> Option<u32>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
@@ -516,63 +400,35 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     {
         let found = self
             .locate_hashed(hash, key)
-            .and_then(|index| self.live_or_expire(index));
+            .and_then(|index| self.live_or_depart(index));
         if found.is_none() {
             self.count_miss();
         }
         found
     }
 
-    /// `Some(index)` if the entry is live; otherwise cleans it as expired.
+    /// `Some(index)` if the entry is live; otherwise it departs, expired or with its ended
+    /// scope.
     #[inline]
-    pub(crate) fn live_or_expire(&mut self, index: u32) -> Option<u32> {
+    pub(crate) fn live_or_depart(&mut self, index: u32) -> Option<u32> {
         if self.store.scope_ended(index) {
-            self.release_at(index, RemovalCause::ScopeEnded);
+            self.depart_at(index, RemovalCause::ScopeEnded);
             None
         } else if Store::<K, V, S, E>::has_expiry() && self.store.expired_now(index) {
-            self.expire_at(index);
+            self.depart_at(index, RemovalCause::Expired);
             None
         } else {
             Some(index)
         }
     }
 
-    /// `Some(index)` if the entry is live; otherwise takes it out as expired into `leaving`.
-    #[inline]
-    pub(crate) fn live_or_depart(
-        &mut self,
-        index: u32,
-        leaving: &mut Departures<K, V>,
-    ) -> Option<u32> {
-        if self.store.scope_ended(index) {
-            self.depart_at(index, RemovalCause::ScopeEnded, leaving);
-            None
-        } else if Store::<K, V, S, E>::has_expiry() && self.store.expired_now(index) {
-            self.depart_at(index, RemovalCause::Expired, leaving);
-            None
-        } else {
-            Some(index)
-        }
-    }
-
-    /// Out of line so maps without expiry keep a small hot path.
+    /// Takes the entry at `index` out; it departs with `cause`. Out of line so that the
+    /// operations that seldom come here keep a small hot path.
     #[cold]
     #[inline(never)]
-    fn expire_at(&mut self, index: u32) {
-        self.release_at(index, RemovalCause::Expired);
-    }
-
-    /// Takes the entry at `index` out with `cause`, its hooks waiting in `leaving`.
-    #[cold]
-    #[inline(never)]
-    pub(crate) fn depart_at(
-        &mut self,
-        index: u32,
-        cause: RemovalCause,
-        leaving: &mut Departures<K, V>,
-    ) {
+    pub(crate) fn depart_at(&mut self, index: u32, cause: RemovalCause) {
         let (key, value) = self.store.remove_at(index);
-        self.depart(leaving, key, value, cause);
+        self.depart(key, value, cause);
     }
 
     /// Bounded expiry work done by every insert: the back of the list (least recently used,
@@ -580,28 +436,28 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     /// reaches every entry within `len / 2` inserts, so an expired entry that is never
     /// touched again is still released. O(1); nothing without `ttl`/`idle`.
     ///
-    /// What expires goes to `leaving`: its hooks wait until the insert is done.
+    /// What expires departs: its hooks wait until the insert is done.
     #[inline]
-    pub(crate) fn expire_some(&mut self, leaving: &mut Departures<K, V>) {
+    pub(crate) fn expire_some(&mut self) {
         if Store::<K, V, S, E>::has_expiry() {
-            self.expire_some_now(leaving);
+            self.expire_some_now();
         }
         // A map that settles its own scopes: their ended entries go first, so that they make
         // room before anything is evicted (see `storage::scopes::Tagged`).
         if E::SELF_SETTLING {
-            self.depart_ended(leaving);
+            self.depart_ended();
         }
     }
 
     #[inline(never)]
-    fn expire_some_now(&mut self, leaving: &mut Departures<K, V>) {
+    fn expire_some_now(&mut self) {
         let Some(now) = self.store.now() else {
             return;
         };
         for _ in 0..2 {
             match self.store.back() {
                 Some(back) if self.store.is_expired(back, now) => {
-                    self.depart_at(back, RemovalCause::Expired, leaving);
+                    self.depart_at(back, RemovalCause::Expired);
                 }
                 _ => break,
             }
@@ -611,16 +467,17 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
                 break;
             };
             if self.store.is_expired(index, now) {
-                self.depart_at(index, RemovalCause::Expired, leaving);
+                self.depart_at(index, RemovalCause::Expired);
             }
         }
     }
 
-    /// [`ManagedCache::end_scope`] within an operation that goes on.
-    pub(crate) fn end_scope_into(&mut self, lifetime: Lifetime, panics: &mut HookPanics) -> usize {
+    /// Clears the map with [`RemovalCause::ScopeEnded`] if it has `lifetime`; how many left.
+    /// O(n).
+    pub(crate) fn end_scope(&mut self, lifetime: Lifetime) -> usize {
         if lifetime == self.lifetime {
             self.metrics.scope_ended();
-            let count = self.remove_all_into(RemovalCause::ScopeEnded, panics);
+            let count = self.remove_all(RemovalCause::ScopeEnded);
             if count > 0 {
                 self.metrics.scope_entries_left(count, true);
             }
@@ -630,16 +487,18 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
         }
     }
 
-    /// [`ManagedCache::maintain`] within an operation that goes on.
-    pub(crate) fn maintain_into(&mut self, panics: &mut HookPanics) -> usize {
-        let purged = self.settle_scopes_into(panics) + self.purge_expired(panics);
+    /// Removes ended scopes' entries ([`RemovalCause::ScopeEnded`]) and expired ones
+    /// ([`RemovalCause::Expired`]; none without `ttl`/`idle`), and refreshes the registry's
+    /// figures; how many left. O(n).
+    pub(crate) fn maintain(&mut self) -> usize {
+        let purged = self.settle_scopes() + self.purge_expired();
         self.metrics
             .resized(self.store.heap_bytes(), self.store.max());
         purged
     }
 
     /// Cleans every expired entry with [`RemovalCause::Expired`]; returns how many. O(n).
-    pub(crate) fn purge_expired(&mut self, panics: &mut HookPanics) -> usize {
+    pub(crate) fn purge_expired(&mut self) -> usize {
         let Some(now) = self.store.now() else {
             return 0;
         };
@@ -648,7 +507,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
         while index < self.store.len() {
             if self.store.is_expired(index as u32, now) {
                 // The last node moves into `index`: look at it next.
-                self.release_at_into(index as u32, RemovalCause::Expired, panics);
+                self.depart_at(index as u32, RemovalCause::Expired);
                 purged += 1;
             } else {
                 index += 1;
@@ -659,8 +518,8 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
 
     /// Evicts in the policy's order until one more entry weighing `incoming` fits beside the
     /// rest (count and weight), or, with `keep`, until the map is within its budget without
-    /// evicting `keep`'s entry unless nothing else is left. What leaves goes to `leaving`.
-    fn shed(&mut self, incoming: u64, mut keep: Option<u32>, leaving: &mut Departures<K, V>) {
+    /// evicting `keep`'s entry unless nothing else is left.
+    fn shed(&mut self, incoming: u64, mut keep: Option<u32>) {
         let limit = self.weight_limit();
         loop {
             let over_count = keep.is_none() && self.store.is_full();
@@ -683,7 +542,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
             let cause = self.victim_cause(victim);
             // The last slab node moves into the victim's slot.
             let last = self.store.last_slot();
-            self.depart_at(victim, cause, leaving);
+            self.depart_at(victim, cause);
             if keep.is_some() && keep == last {
                 keep = Some(victim);
             }
@@ -693,7 +552,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     /// Changes the value for `key` in place and returns what `change` returned (`None` if
     /// the key is absent). Counted as [`get_mut`](Self::get_mut) is: a hit, a use of the
     /// entry, and a read for the idle timer (`ttl` still runs from the last insert).
-    pub(crate) fn update<Q, R>(&mut self, key: &Q, change: impl FnOnce(&mut V) -> R) -> Option<R>
+    pub(crate) fn update<Q, T>(&mut self, key: &Q, change: impl FnOnce(&mut V) -> T) -> Option<T>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
@@ -704,12 +563,12 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     /// [`update`](Self::update) with the key's hash already taken: a concurrent map's shard
     /// is given the hash that chose it.
     #[inline]
-    pub(crate) fn update_hashed<Q, R>(
+    pub(crate) fn update_hashed<Q, T>(
         &mut self,
         hash: u64,
         key: &Q,
-        change: impl FnOnce(&mut V) -> R,
-    ) -> Option<R>
+        change: impl FnOnce(&mut V) -> T,
+    ) -> Option<T>
     where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
@@ -728,25 +587,29 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     fn reweigh(&mut self, index: u32) {
         let node = self.store.node(index);
         let weight = self.weigh(&node.key, &node.value);
-        let mut own = Departures::default();
-        self.reweigh_into(index, weight, &mut own);
-        self.notify(own);
+        self.reweigh_into(index, weight);
+    }
+
+    /// Whether one entry weighing `weight` is more than the whole budget allows.
+    #[inline]
+    fn too_heavy(&self, weight: u64) -> bool {
+        weight > self.weight_limit()
     }
 
     /// Re-weighs the entry at `index` after a write (for a map without a budget: nothing).
     /// Over the budget, an evicting map evicts others; the entry itself leaves with
-    /// `Evicted` when it alone is too heavy, or when the map never evicts others. What leaves
-    /// goes to `leaving`; `index` may be stale afterwards.
-    pub(crate) fn reweigh_into(&mut self, index: u32, weight: u64, leaving: &mut Departures<K, V>) {
+    /// `Evicted` when it alone is too heavy, or when the map never evicts others. `index` may
+    /// be stale afterwards.
+    pub(crate) fn reweigh_into(&mut self, index: u32, weight: u64) {
         if !self.has_budget() {
             return;
         }
         self.store.set_weight(index, weight);
-        let limit = self.weight_limit();
-        if weight > limit || (!P::EVICTS && self.store.total_weight() > limit) {
-            self.depart_at(index, RemovalCause::Evicted, leaving);
+        let over = self.store.total_weight() > self.weight_limit();
+        if self.too_heavy(weight) || (!P::EVICTS && over) {
+            self.depart_at(index, RemovalCause::Evicted);
         } else if P::EVICTS {
-            self.shed(0, Some(index), leaving);
+            self.shed(0, Some(index));
         }
         self.metrics.weighed(self.store.total_weight());
     }
@@ -833,27 +696,6 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
         })
     }
 
-    /// The value for `key`, mutably. For an [`LruMap`] this makes the entry the most recently
-    /// used.
-    pub(crate) fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        let index = self.find_for_read(key)?;
-        Some(self.read_at(index))
-    }
-
-    /// Removes `key` and hands its value back to you; no hook runs. Returns `None` if absent.
-    #[inline]
-    pub(crate) fn remove<Q>(&mut self, key: &Q) -> Option<V>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.remove_entry(key).map(|(_, value)| value)
-    }
-
     /// Removes `key` and hands the stored key and value back to you; no hook runs.
     #[inline]
     pub(crate) fn remove_entry<Q>(&mut self, key: &Q) -> Option<(K, V)>
@@ -917,7 +759,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     {
         let found = match self.detach_key(hash, key) {
             Some((key, value)) => {
-                self.release(key, value, RemovalCause::Explicit);
+                self.depart(key, value, RemovalCause::Explicit);
                 true
             }
             None => false,
@@ -930,7 +772,6 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     /// cleanup path with [`RemovalCause::Explicit`]. O(n).
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
         self.settle();
-        let mut panics = HookPanics::default();
         let mut index = 0;
         while index < self.store.len() {
             let node = self.store.node_mut(index as u32);
@@ -938,10 +779,9 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
                 index += 1;
             } else {
                 // The last node moves into `index`: look at it next.
-                self.release_at_into(index as u32, RemovalCause::Explicit, &mut panics);
+                self.depart_at(index as u32, RemovalCause::Explicit);
             }
         }
-        self.finish(panics);
     }
 
     /// Removes every entry through the cleanup path with [`RemovalCause::Cleared`], in
@@ -951,44 +791,17 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
         self.remove_all(RemovalCause::Cleared);
     }
 
-    /// Removes every entry through the cleanup path with `cause`: all out at once (the map is
-    /// empty before the first hook runs), then every value's hooks.
+    /// Removes every entry with `cause`: all out at once (the map is empty before the first
+    /// hook runs), each departing.
     pub(crate) fn remove_all(&mut self, cause: RemovalCause) -> usize {
-        let mut panics = HookPanics::default();
-        let count = self.remove_all_into(cause, &mut panics);
-        self.finish(panics);
-        count
-    }
-
-    /// [`remove_all`](Self::remove_all) within an operation that goes on.
-    pub(crate) fn remove_all_into(
-        &mut self,
-        cause: RemovalCause,
-        panics: &mut HookPanics,
-    ) -> usize {
         let nodes = self.take_all_leaving(cause);
         let count = nodes.len();
-        if L::OBSERVES_REMOVALS {
+        if R::KEEPS {
             for node in nodes {
-                self.listener
-                    .on_removal_contained(node.key, node.value, cause, panics);
+                self.departed.push(node.key, node.value, cause);
             }
         }
         count
-    }
-
-    /// Clears the map through the cleanup path with [`RemovalCause::ScopeEnded`] if it has
-    /// `lifetime`; returns how many entries left. The same as
-    /// [`ManagedCache::end_scope`], without importing the trait. O(n).
-    pub(crate) fn end_scope(&mut self, lifetime: Lifetime) -> usize {
-        <Self as ManagedCache>::end_scope(self, lifetime)
-    }
-
-    /// Purges expired entries ([`RemovalCause::Expired`]; none without `ttl`/`idle`) and
-    /// refreshes the registry's figures; returns how many left. The same as
-    /// [`ManagedCache::maintain`], without importing the trait. O(n).
-    pub(crate) fn maintain(&mut self) -> usize {
-        <Self as ManagedCache>::maintain(self)
     }
 
     /// Releases all spare memory now rather than waiting for the automatic shrink. O(n).
@@ -996,29 +809,27 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
         self.store.shrink_to_fit();
     }
 
-    /// The entry for `key`, for in-place insert-or-update with one lookup. For an [`LruMap`],
-    /// an occupied entry becomes the most recently used.
-    pub(crate) fn entry(&mut self, key: K) -> Entry<'_, K, V, P, S, L, E>
+    /// The lookup of an entry API: after the insert's housekeeping, `Ok(index)` of a live
+    /// entry for `key` (counted as a hit and used, as `get` does), or `Err` with the key and
+    /// its hash for an insert. For an [`LruMap`], an occupied entry becomes the most recently
+    /// used.
+    pub(crate) fn find_entry(&mut self, key: K) -> Result<u32, (u64, K)>
     where
         K: Eq,
     {
-        // The entry borrows the map until the caller is done with it, so expired entries'
-        // hooks run now; no value of the caller's is in flight yet (only `key`).
-        let mut leaving = Departures::default();
-        self.expire_some(&mut leaving);
-        self.notify(leaving);
+        self.expire_some();
         let hash = self.store.hash(&key);
         let found = self.store.find(hash, &key);
-        if let Some(index) = found.and_then(|index| self.live_or_expire(index)) {
+        if let Some(index) = found.and_then(|index| self.live_or_depart(index)) {
             self.metrics.lookup(true);
             if P::READS_PROMOTE {
                 self.store.promote(index);
             }
             self.store.mark_read(index);
-            Entry::Occupied(OccupiedEntry::new(self, index))
+            Ok(index)
         } else {
             self.metrics.lookup(false);
-            Entry::Vacant(VacantEntry::new(self, hash, key))
+            Err((hash, key))
         }
     }
 
@@ -1034,89 +845,66 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     }
 
     /// Overwrites the value of a present `key`, whose hash is `hash`, making it the most
-    /// recent entry; hands back the caller's key with the old value. An absent key comes back
-    /// with its hash. Expired entries met on the way go to `leaving`, so that their hooks run
-    /// after the caller's value is stored. Inlined, so that without expiry `leaving` is seen
-    /// to stay empty and its hand-off compiles away. The caller hashed first: if `Hash`
-    /// panicked, nothing had left.
+    /// recent entry; hands back its slot, and the caller's key with the old value. An absent
+    /// key comes back with its hash. Expired entries met on the way depart. The caller hashed
+    /// first: if `Hash` panicked, nothing had left.
     #[inline]
-    fn upsert_hashed(
-        &mut self,
-        hash: u64,
-        key: K,
-        value: V,
-        leaving: &mut Departures<K, V>,
-    ) -> Result<Option<(K, V)>, (u64, K, V)>
+    fn upsert_hashed(&mut self, hash: u64, key: K, value: V) -> Result<(u32, K, V), (u64, K, V)>
     where
         K: Eq,
     {
-        self.expire_some(leaving);
+        self.expire_some();
         let found = self.store.find(hash, &key);
-        match found.and_then(|index| self.live_or_depart(index, leaving)) {
-            Some(index) => Ok(Some((key, self.overwrite_at(index, value)))),
+        match found.and_then(|index| self.live_or_depart(index)) {
+            Some(index) => Ok((index, key, self.overwrite_at(index, value))),
             None => Err((hash, key, value)),
         }
     }
 }
 
-impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
-    RawMap<K, V, P, S, L, E>
-{
+impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, P, S, R, E> {
     /// Removes the entries of scopes that have ended, with [`RemovalCause::ScopeEnded`]; how
     /// many. One branch for a `process` map, which has no scopes.
-    #[inline]
-    pub(crate) fn settle_scopes_into(&mut self, panics: &mut HookPanics) -> usize {
+    #[allow(
+        clippy::inline_always,
+        reason = "before every operation of a concurrent map; out of line it cost 10 instructions a get"
+    )]
+    #[inline(always)]
+    pub(crate) fn settle_scopes(&mut self) -> usize {
         match self.store.ended_scopes() {
             None => 0,
-            Some(ended) => self.end_scopes_into(&ended, panics),
+            Some(ended) => self.end_scopes(&ended),
         }
     }
 
     /// In a map that settles its own scopes (see `storage::scopes::Tagged`), the entries of
-    /// scopes that have ended leave ([`RemovalCause::ScopeEnded`]) and their hooks run; if
-    /// one panics, the others still run, then the first panic resumes. Called at the start of
-    /// a whole-map operation (`retain`, `clear`, `set_max`, ...) and at the end of a removal
+    /// scopes that have ended depart ([`RemovalCause::ScopeEnded`]). Called at the start of a
+    /// whole-map operation (`retain`, `clear`, `set_max`, ...) and at the end of a removal
     /// (`discard`, `remove`); inserts settle with their other housekeeping (`expire_some`),
     /// and lookups skip an ended scope's entry and clean the one they meet. Nothing at all
     /// for every other map: a constant.
     #[inline]
     pub(crate) fn settle(&mut self) {
         if E::SELF_SETTLING {
-            self.settle_now();
+            self.depart_ended();
         }
     }
 
-    /// Out of line: it finds work only after a scope ended, and the operations stay small.
+    /// The entries of ended scopes depart, with [`RemovalCause::ScopeEnded`]. Out of line:
+    /// it finds work only after a scope ended, and the operations stay small.
     #[cold]
     #[inline(never)]
-    fn settle_now(&mut self) {
+    fn depart_ended(&mut self) {
         if let Some(ended) = self.store.ended_scopes() {
-            let mut panics = HookPanics::default();
-            self.end_scopes_into(&ended, &mut panics);
-            self.finish(panics);
+            self.end_scopes(&ended);
         }
     }
 
-    /// The entries of ended scopes depart into `leaving`, with [`RemovalCause::ScopeEnded`].
-    fn depart_ended(&mut self, leaving: &mut Departures<K, V>) {
-        if let Some(ended) = self.store.ended_scopes() {
-            self.each_ended_entry(&ended, |map, index| {
-                map.depart_at(index, RemovalCause::ScopeEnded, leaving);
-            });
-        }
-    }
-
-    /// The entries of the scopes `ended` leave, each scope's in O(its entries here).
+    /// The entries of the scopes `ended` depart, each scope's in O(its entries here); how
+    /// many.
     #[cold]
     #[inline(never)]
-    fn end_scopes_into(&mut self, ended: &[u64], panics: &mut HookPanics) -> usize {
-        self.each_ended_entry(ended, |map, index| {
-            map.release_at_into(index, RemovalCause::ScopeEnded, panics);
-        })
-    }
-
-    /// Passes each entry of the scopes `ended` to `leave`, which takes it out; how many.
-    fn each_ended_entry(&mut self, ended: &[u64], mut leave: impl FnMut(&mut Self, u32)) -> usize {
+    fn end_scopes(&mut self, ended: &[u64]) -> usize {
         let mut count = 0;
         for &id in ended {
             let slots = self
@@ -1126,7 +914,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
             count += slots.len();
             // Highest slot first: a removal moves only the last node, never one still to go.
             for index in slots {
-                leave(self, index);
+                self.depart_at(index, RemovalCause::ScopeEnded);
             }
         }
         if count > 0 {
@@ -1146,17 +934,15 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     /// If `max` is 0.
     pub(crate) fn resize(&mut self, max: usize) {
         assert_valid_max(max);
-        let mut leaving = Departures::default();
         while P::EVICTS && self.store.len() > max {
             let Some(victim) = self.store.next_victim() else {
                 break;
             };
-            self.depart_at(victim, RemovalCause::Evicted, &mut leaving);
+            self.depart_at(victim, RemovalCause::Evicted);
         }
         self.store.set_max(max);
         self.metrics
             .resized(self.store.heap_bytes(), self.store.max());
-        self.notify(leaving);
     }
 
     /// Takes the entry at `index` out to hand it back to the caller. Counted only once it is
@@ -1167,32 +953,12 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
         self.metrics.taken(1);
         taken
     }
-
-    /// Takes the entry at `index` out and sends it through the cleanup path with `cause`,
-    /// now (inside an operation that may not run hooks yet, use `depart_at`).
-    #[inline]
-    pub(crate) fn release_at(&mut self, index: u32, cause: RemovalCause) {
-        let (key, value) = self.store.remove_at(index);
-        self.release(key, value, cause);
-    }
-
-    /// [`release_at`](Self::release_at) within an operation that releases several values.
-    #[inline]
-    pub(crate) fn release_at_into(
-        &mut self,
-        index: u32,
-        cause: RemovalCause,
-        panics: &mut HookPanics,
-    ) {
-        let (key, value) = self.store.remove_at(index);
-        self.release_into(key, value, cause, panics);
-    }
 }
 
 /// Slot-level access for the maps built on a `RawMap` (the weak-keyed map, the concurrent
 /// shards): they address entries by slab position and go through these methods, never
 /// through the store, the listener or the counters.
-impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> RawMap<K, V, P, S, L, E> {
+impl<K, V, P: Policy, S, R: Keeping, E: Expiry> RawMap<K, V, P, S, R, E> {
     #[inline]
     pub(crate) fn key_at(&self, index: u32) -> &K {
         &self.store.node(index).key
@@ -1275,19 +1041,32 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> RawMap<K, V, P, S,
     }
 
     /// Takes every entry out at once, uncounted, each with its cause (`ScopeEnded` for an
-    /// ended scope's, else `Dropped`), with the listener that is to see them: what a `Drop`
-    /// does (a wrapper may give some another cause).
-    pub(crate) fn take_for_drop(&mut self) -> (Vec<Leaving<K, V>>, &mut L) {
-        let nodes = self
-            .store
+    /// ended scope's, else `Dropped`): what an owner's `Drop` hands to its hooks (a wrapper
+    /// may give some another cause).
+    pub(crate) fn take_for_drop(&mut self) -> Vec<Leaving<K, V>> {
+        self.store
             .take_all_marked()
             .map(|(node, ended)| (node, cause_at_drop(ended)))
-            .collect();
-        (nodes, &mut self.listener)
+            .collect()
+    }
+
+    /// At the owner's drop: whatever departed and was not taken yet, then every entry left,
+    /// uncounted, each with the cause it leaves with (`ScopeEnded` for an ended scope's, else
+    /// `Dropped`); and the figures, to count the hooks' panics in. Straight from the slab: no
+    /// second vector of causes (fill-then-drop workloads paid 30% for one, callgrind).
+    pub(crate) fn drain_for_drop(
+        &mut self,
+    ) -> (impl Iterator<Item = Departed<K, V>> + '_, &MapMetrics) {
+        let left = self.departed.take().into_iter().chain(
+            self.store
+                .take_all_marked()
+                .map(|(node, ended)| (node.key, node.value, cause_at_drop(ended))),
+        );
+        (left, &self.metrics)
     }
 }
 
-impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> RawMap<K, V, P, S, L, E> {
+impl<K, V, P: Policy, S, R: Keeping, E: Expiry> RawMap<K, V, P, S, R, E> {
     /// The value at `index`, for a lookup that found it: counted as a hit, promoted if the
     /// policy promotes on reads, idle timer restarted. Always inlined: it is the rest of
     /// every hit, and LLVM outlined it once a lookup had several callers (+20% instructions
@@ -1304,9 +1083,7 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> RawMap<K, V, P, S,
     }
 }
 
-impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
-    RawMap<K, V, P, S, L, E>
-{
+impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, P, S, R, E> {
     /// Position of the entry, among those whose key hashed to `hash`, whose key `matches`.
     #[inline]
     pub(crate) fn position_by(&self, hash: u64, matches: impl Fn(&K) -> bool) -> Option<u32> {
@@ -1317,33 +1094,25 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     }
 }
 
-impl<K: Hash, V, P: Policy, S: BuildHasher, E: Expiry> Settle
-    for RawMap<K, V, P, S, Departures<K, V>, E>
-{
+impl<K: Hash, V, P: Policy, S: BuildHasher, E: Expiry> Settle for RawMap<K, V, P, S, KeepAll, E> {
     #[allow(
         clippy::inline_always,
         reason = "before every operation of a concurrent map; out of line it cost 10 instructions a get"
     )]
     #[inline(always)]
     fn settle_scopes(&mut self) -> usize {
-        match self.store.ended_scopes() {
-            None => 0,
-            // Queuing into `Departures` runs no user code: nothing to catch.
-            Some(ended) => self.end_scopes_into(&ended, &mut HookPanics::default()),
-        }
+        RawMap::settle_scopes(self)
     }
 }
 
-impl<K: Hash, V, P: Policy, S: BuildHasher, E: Expiry> Resize
-    for RawMap<K, V, P, S, Departures<K, V>, E>
-{
+impl<K: Hash, V, P: Policy, S: BuildHasher, E: Expiry> Resize for RawMap<K, V, P, S, KeepAll, E> {
     fn resize(&mut self, max: usize) {
         RawMap::resize(self, max);
     }
 }
 
-/// A concurrent map's shard: its listener queues what leaves under the lock.
-impl<K, V, P: Policy, S, E: Expiry> Shard for RawMap<K, V, P, S, Departures<K, V>, E> {
+/// A concurrent map's shard: what leaves under the lock waits in its departures.
+impl<K, V, P: Policy, S, E: Expiry> Shard for RawMap<K, V, P, S, KeepAll, E> {
     type Key = K;
     type Value = V;
     type Taken = core::iter::Map<std::vec::IntoIter<Node<K, V>>, fn(Node<K, V>) -> (K, V)>;
@@ -1351,12 +1120,12 @@ impl<K, V, P: Policy, S, E: Expiry> Shard for RawMap<K, V, P, S, Departures<K, V
 
     #[inline]
     fn take_departed(&mut self) -> Departures<K, V> {
-        self.listener.take()
+        RawMap::take_departed(self)
     }
 
     #[inline]
     fn has_departed(&self) -> bool {
-        !self.listener.is_empty()
+        RawMap::has_departed(self)
     }
 
     fn take_all(&mut self, cause: RemovalCause) -> Self::Taken {
@@ -1396,10 +1165,9 @@ impl<K, V, P: Policy, S, E: Expiry> Shard for RawMap<K, V, P, S, Departures<K, V
 }
 
 // `P: Evicting` per method: on a bounded map, a call fails with `Evicting`'s message.
-impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
-    RawMap<K, V, P, S, L, E>
-{
-    /// Stores `value` under `key` as the most recently used entry.
+impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, P, S, R, E> {
+    /// Stores `value` under `key` as the most recently used entry; the value it replaced
+    /// departs with [`RemovalCause::Replaced`].
     pub(crate) fn insert(&mut self, key: K, value: V)
     where
         P: Evicting,
@@ -1415,33 +1183,14 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Ex
     where
         P: Evicting,
     {
-        if self.has_budget() {
-            self.upsert_weighed(hash, key, value, false);
-            return;
+        if let Some((key, old)) = self.replace_entry_hashed(hash, key, value) {
+            self.depart(key, old, RemovalCause::Replaced);
         }
-        let mut leaving = Departures::default();
-        match self.upsert_hashed(hash, key, value, &mut leaving) {
-            Ok(Some((key, old))) => {
-                self.release_or_depart(key, old, RemovalCause::Replaced, &mut leaving);
-            }
-            Ok(None) => {}
-            Err((hash, key, value)) => {
-                self.insert_absent_or_depart(hash, key, value, &mut leaving);
-            }
-        }
-        self.notify(leaving);
     }
 
-    /// Stores `value` under `key` as the most recently used entry and hands back the value it
-    /// replaced, if any (no hook runs for it). May evict like [`insert`](Self::insert).
-    pub(crate) fn replace(&mut self, key: K, value: V) -> Option<V>
-    where
-        P: Evicting,
-    {
-        self.replace_entry(key, value).map(|(_, old)| old)
-    }
-
-    /// [`replace`](Self::replace), handing back the caller's key with the old value.
+    /// Stores `value` under `key` as the most recently used entry and hands back the caller's
+    /// key with the value it replaced, if any (it does not depart). May evict like
+    /// [`insert`](Self::insert).
     pub(crate) fn replace_entry(&mut self, key: K, value: V) -> Option<(K, V)>
     where
         P: Evicting,
@@ -1451,41 +1200,68 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Ex
         self.replace_entry_hashed(hash, key, value)
     }
 
-    /// [`replace_entry`](Self::replace_entry) with the key's hash already taken.
+    /// [`replace_entry`](Self::replace_entry) with the key's hash already taken: the one
+    /// write path of an evicting map (a present key rewritten, an absent one stored through
+    /// [`insert_absent`](Self::insert_absent)).
+    #[inline]
     pub(crate) fn replace_entry_hashed(&mut self, hash: u64, key: K, value: V) -> Option<(K, V)>
     where
         P: Evicting,
     {
-        if self.has_budget() {
-            return self.upsert_weighed(hash, key, value, true);
-        }
-        let mut leaving = Departures::default();
-        let replaced = match self.upsert_hashed(hash, key, value, &mut leaving) {
-            Ok(old) => old,
+        let weight = self.has_budget().then(|| self.weigh(&key, &value));
+        match self.upsert_hashed(hash, key, value) {
+            Ok((index, key, old)) => {
+                if let Some(weight) = weight {
+                    self.reweigh_into(index, weight);
+                }
+                Some((key, old))
+            }
             Err((hash, key, value)) => {
-                self.insert_absent_or_depart(hash, key, value, &mut leaving);
+                self.insert_absent(hash, key, value, weight);
                 None
             }
-        };
-        let mut panics = HookPanics::default();
-        self.notify_into(leaving, &mut panics);
-        self.finish_handing_back(panics, replaced, replaced_departs)
+        }
     }
 }
 
-impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
-    RawMap<K, V, P, S, L, E>
-{
-    /// Inserts a key known to be absent, evicting the policy's victim if full; the
-    /// victim's hooks run now. For an operation with nothing else waiting for hooks (else
-    /// [`insert_absent_departing`](Self::insert_absent_departing)).
+impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, P, S, R, E> {
+    /// Stores a key known to be absent, making room as the policy says (see
+    /// [`insert_absent_kept`](Self::insert_absent_kept)); an entry heavier than the whole
+    /// weight budget is never stored, and departs at once with [`RemovalCause::Evicted`].
+    /// `weight` is what it weighs, if the caller weighed it (else it is weighed here). The one
+    /// path every absent key of an evicting map's insert takes.
+    #[inline]
+    pub(crate) fn insert_absent(&mut self, hash: u64, key: K, value: V, weight: Option<u64>) {
+        let weight = if self.has_budget() {
+            Some(weight.unwrap_or_else(|| self.weigh(&key, &value)))
+        } else {
+            None
+        };
+        if weight.is_some_and(|weight| self.too_heavy(weight)) {
+            self.release_unstored(key, value, RemovalCause::Evicted);
+        } else {
+            self.insert_absent_kept(hash, key, value, weight);
+        }
+    }
+
+    /// Stores a key known to be absent and returns its slot, making room as the policy says:
+    /// the victim of a full map departs (expired, its scope ended, or evicted), and under a
+    /// weight budget whatever no longer fits beside an entry weighing `weight` (weighed here
+    /// when `None`). An entry heavier than the whole budget is kept too, alone: an entry API
+    /// must hand back a reference to it.
     /// Always inlined: left to LLVM it is outlined, +2% instructions per insert (callgrind,
     /// `bash benches/instructions-vs.sh`, fill).
     #[allow(clippy::inline_always, reason = "measured, see above")]
     #[inline(always)]
-    pub(crate) fn insert_absent(&mut self, hash: u64, key: K, value: V) -> u32 {
+    pub(crate) fn insert_absent_kept(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        weight: Option<u64>,
+    ) -> u32 {
         if self.has_budget() {
-            return self.insert_absent_weighing(hash, key, value);
+            return self.insert_absent_weighed(hash, key, value, weight);
         }
         match self.victim_if_full() {
             Some(victim) => self.evict_into(victim, hash, key, value),
@@ -1504,173 +1280,13 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: 
         }
     }
 
-    /// [`insert_absent`](Self::insert_absent) while other departures wait in `leaving` (an
-    /// insert's housekeeping expired or collected some): what this insert evicts waits with
-    /// them, so that a panicking hook cannot cost them theirs. Without expiry and weak keys
-    /// never called (`leaving` is known empty), so it costs the common path nothing.
+    /// [`insert_absent_kept`](Self::insert_absent_kept) under a weight budget: sheds what
+    /// no longer fits, then stores. Out of line: maps without a budget pay one branch for it.
     #[cold]
     #[inline(never)]
-    pub(crate) fn insert_absent_departing(
-        &mut self,
-        leaving: &mut Departures<K, V>,
-        hash: u64,
-        key: K,
-        value: V,
-    ) -> u32 {
-        if self.has_budget() {
-            let weight = self.weigh(&key, &value);
-            return self.insert_absent_weighed_into(leaving, hash, key, value, weight);
-        }
-        match self.victim_if_full() {
-            Some(victim) => {
-                let cause = self.victim_cause(victim);
-                let (old_key, old_value) = self.store.replace_at(victim, hash, key, value);
-                self.metrics.inserted_in_place();
-                self.depart(leaving, old_key, old_value, cause);
-                victim
-            }
-            None => self.push_absent(hash, key, value),
-        }
-    }
-
-    /// Inserts an absent key, running the victim's hooks now if `leaving` is empty, else
-    /// holding them there.
-    #[inline]
-    pub(crate) fn insert_absent_or_depart(
-        &mut self,
-        hash: u64,
-        key: K,
-        value: V,
-        leaving: &mut Departures<K, V>,
-    ) -> u32 {
-        if leaving.is_empty() {
-            self.insert_absent(hash, key, value)
-        } else {
-            self.insert_absent_departing(leaving, hash, key, value)
-        }
-    }
-
-    /// `insert`/`replace` under a weight budget: the entry is weighed, what no longer fits is
-    /// evicted, and an entry heavier than the budget is never stored (its value leaves with
-    /// [`RemovalCause::Evicted`]). Returns the caller's key with the replaced value if
-    /// `hand_back`. Out of line: maps without a budget never come here.
-    #[cold]
-    #[inline(never)]
-    fn upsert_weighed(&mut self, hash: u64, key: K, value: V, hand_back: bool) -> Option<(K, V)> {
-        let mut leaving = Departures::default();
-        self.expire_some(&mut leaving);
-        let weight = self.weigh(&key, &value);
-        let too_heavy = weight > self.weight_limit();
-        let found = self.store.find(hash, &key);
-        let mut replaced = None;
-        match found.and_then(|index| self.live_or_depart(index, &mut leaving)) {
-            Some(index) => {
-                let old = self.overwrite_at(index, value);
-                self.store.set_weight(index, weight);
-                if hand_back {
-                    replaced = Some((key, old));
-                } else {
-                    self.depart(&mut leaving, key, old, RemovalCause::Replaced);
-                }
-                if too_heavy {
-                    self.depart_at(index, RemovalCause::Evicted, &mut leaving);
-                } else {
-                    self.shed(0, Some(index), &mut leaving);
-                }
-            }
-            None if too_heavy => {
-                // Counted in and out, so the registry's length stays exact.
-                self.metrics.inserted_in_place();
-                self.depart(&mut leaving, key, value, RemovalCause::Evicted);
-            }
-            None => {
-                self.shed(weight, None, &mut leaving);
-                let index = self.push_absent(hash, key, value);
-                self.store.set_weight(index, weight);
-            }
-        }
-        self.metrics.weighed(self.store.total_weight());
-        let mut panics = HookPanics::default();
-        self.notify_into(leaving, &mut panics);
-        self.finish_handing_back(panics, replaced, replaced_departs)
-    }
-
-    /// A key known to be absent, for wrappers' `insert`: as `insert_absent`, except that under
-    /// a weight budget an entry heavier than the whole budget is never stored (its value
-    /// leaves with `Evicted` at once, and `None` comes back).
-    /// Stores a key known to be absent and returns its index: an entry heavier than the
-    /// whole weight budget is kept too (the others shed first), as [`entry`](Self::entry)'s
-    /// insert keeps it, for a caller that must hand the value back. What it evicts waits in
-    /// `leaving`.
-    pub(crate) fn insert_absent_kept(
-        &mut self,
-        hash: u64,
-        key: K,
-        value: V,
-        weight: u64,
-        leaving: &mut Departures<K, V>,
-    ) -> u32 {
-        if self.has_budget() {
-            self.insert_absent_weighed_into(leaving, hash, key, value, weight)
-        } else {
-            self.insert_absent_or_depart(hash, key, value, leaving)
-        }
-    }
-
-    pub(crate) fn insert_absent_checked(
-        &mut self,
-        hash: u64,
-        key: K,
-        value: V,
-        weight: u64,
-        leaving: &mut Departures<K, V>,
-    ) -> Option<u32> {
-        if !self.has_budget() {
-            return Some(self.insert_absent_or_depart(hash, key, value, leaving));
-        }
-        if weight > self.weight_limit() {
-            self.metrics.inserted_in_place();
-            self.release_or_depart(key, value, RemovalCause::Evicted, leaving);
-            return None;
-        }
-        if leaving.is_empty() {
-            Some(self.insert_absent_weighed(hash, key, value, weight))
-        } else {
-            Some(self.insert_absent_weighed_into(leaving, hash, key, value, weight))
-        }
-    }
-
-    /// [`insert_absent_weighed`](Self::insert_absent_weighed), weighing the entry first; out of
-    /// line, so that maps without a budget pay one branch for it.
-    #[cold]
-    #[inline(never)]
-    fn insert_absent_weighing(&mut self, hash: u64, key: K, value: V) -> u32 {
-        let weight = self.weigh(&key, &value);
-        self.insert_absent_weighed(hash, key, value, weight)
-    }
-
-    /// A new key under a weight budget, for an entry API that must keep it: evicts until it
-    /// fits, or until it is alone if it is heavier than the whole budget.
-    #[cold]
-    #[inline(never)]
-    fn insert_absent_weighed(&mut self, hash: u64, key: K, value: V, weight: u64) -> u32 {
-        let mut own = Departures::default();
-        let index = self.insert_absent_weighed_into(&mut own, hash, key, value, weight);
-        self.notify(own);
-        index
-    }
-
-    /// [`insert_absent_weighed`](Self::insert_absent_weighed), what it evicts held in
-    /// `leaving`.
-    fn insert_absent_weighed_into(
-        &mut self,
-        leaving: &mut Departures<K, V>,
-        hash: u64,
-        key: K,
-        value: V,
-        weight: u64,
-    ) -> u32 {
-        self.shed(weight, None, leaving);
+    fn insert_absent_weighed(&mut self, hash: u64, key: K, value: V, weight: Option<u64>) -> u32 {
+        let weight = weight.unwrap_or_else(|| self.weigh(&key, &value));
+        self.shed(weight, None);
         let index = self.push_absent(hash, key, value);
         self.store.set_weight(index, weight);
         self.metrics.weighed(self.store.total_weight());
@@ -1685,38 +1301,20 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: 
         let cause = self.victim_cause(victim);
         let (old_key, old_value) = self.store.replace_at(victim, hash, key, value);
         self.metrics.inserted_in_place();
-        self.release(old_key, old_value, cause);
+        self.depart(old_key, old_value, cause);
         victim
     }
 
-    /// The value for `key`, making it the most recently used entry.
-    pub(crate) fn get<Q>(&mut self, key: &Q) -> Option<&V>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.get_mut(key).map(|value| &*value)
-    }
-
-    /// The value for `key`, inserting `make()` first if the key is absent (which may evict
-    /// like [`insert`](Self::insert)); the entry becomes the most recently used. One lookup,
-    /// as [`entry`](Self::entry)`(key).or_insert_with(make)`. O(1) average.
-    pub(crate) fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> &mut V {
-        self.entry(key).or_insert_with(make)
-    }
-
     /// Changes the bound. Shrinking below the current length evicts entries in the policy's
-    /// order (an [`LruMap`]'s least recently used first) through the cleanup path with
-    /// [`RemovalCause::Evicted`]. O(evicted).
+    /// order (an [`LruMap`]'s least recently used first) with [`RemovalCause::Evicted`].
+    /// O(evicted).
     pub(crate) fn set_max(&mut self, max: usize) {
         self.settle();
         self.resize(max);
     }
 }
 
-impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
-    RawMap<K, V, Lru, S, L, E>
-{
+impl<K: Hash + Eq, V, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, Lru, S, R, E> {
     /// The least recently used entry — the next to be evicted — without changing the order.
     pub(crate) fn peek_lru(&self) -> Option<(&K, &V)> {
         self.store.back().map(|i| {
@@ -1725,7 +1323,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
         })
     }
 
-    /// Removes the least recently used entry and hands it back to you; no hook runs.
+    /// Removes the least recently used entry and hands it back to you; it does not depart.
     pub(crate) fn pop_lru(&mut self) -> Option<(K, V)> {
         self.settle();
         let back = self.store.back()?;
@@ -1733,11 +1331,10 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     }
 }
 
-impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
-    RawMap<K, V, Reject, S, L, E>
-{
-    /// Stores `value` under `key` as the most recently written entry, or hands both back if
-    /// the key is new and the map is full.
+impl<K: Hash + Eq, V, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, Reject, S, R, E> {
+    /// Stores `value` under `key` as the most recently written entry (the value it replaced
+    /// departs with [`RemovalCause::Replaced`]), or hands both back if the key is new and the
+    /// map is full.
     pub(crate) fn try_insert(&mut self, key: K, value: V) -> Result<(), CapacityError<K, V>> {
         let hash = self.store.hash(&key);
         self.try_insert_hashed(hash, key, value)
@@ -1750,32 +1347,14 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
         key: K,
         value: V,
     ) -> Result<(), CapacityError<K, V>> {
-        let mut leaving = Departures::default();
-        let stored = match self.try_replace_inner(hash, key, value, &mut leaving) {
-            Ok(replaced) => {
-                if let Some((key, old)) = replaced {
-                    self.release_or_depart(key, old, RemovalCause::Replaced, &mut leaving);
-                }
-                Ok(())
-            }
-            Err(rejected) => Err(rejected),
-        };
-        let mut panics = HookPanics::default();
-        self.notify_into(leaving, &mut panics);
-        self.finish_handing_back(panics, stored, |stored| stored.err().map(rejected_departs))
+        if let Some((key, old)) = self.try_replace_entry_hashed(hash, key, value)? {
+            self.depart(key, old, RemovalCause::Replaced);
+        }
+        Ok(())
     }
 
-    /// Like [`try_insert`](Self::try_insert), but hands back the value it replaced (no hook
-    /// runs for it).
-    pub(crate) fn try_replace(
-        &mut self,
-        key: K,
-        value: V,
-    ) -> Result<Option<V>, CapacityError<K, V>> {
-        Ok(self.try_replace_entry(key, value)?.map(|(_, old)| old))
-    }
-
-    /// [`try_replace`](Self::try_replace), handing back the caller's key with the old value.
+    /// Like [`try_insert`](Self::try_insert), but hands back the caller's key with the value it
+    /// replaced (it does not depart).
     pub(crate) fn try_replace_entry(
         &mut self,
         key: K,
@@ -1785,32 +1364,19 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
         self.try_replace_entry_hashed(hash, key, value)
     }
 
-    /// [`try_replace_entry`](Self::try_replace_entry) with the key's hash already taken.
+    /// [`try_replace_entry`](Self::try_replace_entry) with the key's hash already taken: the
+    /// one write path of a bounded map.
     pub(crate) fn try_replace_entry_hashed(
         &mut self,
         hash: u64,
         key: K,
         value: V,
     ) -> Result<Option<(K, V)>, CapacityError<K, V>> {
-        let mut leaving = Departures::default();
-        let stored = self.try_replace_inner(hash, key, value, &mut leaving);
-        let mut panics = HookPanics::default();
-        self.notify_into(leaving, &mut panics);
-        self.finish_handing_back(panics, stored, stored_departs)
-    }
-
-    fn try_replace_inner(
-        &mut self,
-        hash: u64,
-        key: K,
-        value: V,
-        leaving: &mut Departures<K, V>,
-    ) -> Result<Option<(K, V)>, CapacityError<K, V>> {
         if self.has_budget() {
-            return self.try_replace_weighed(leaving, hash, key, value);
+            return self.try_replace_weighed(hash, key, value);
         }
-        match self.upsert_hashed(hash, key, value, leaving) {
-            Ok(replaced) => Ok(replaced),
+        match self.upsert_hashed(hash, key, value) {
+            Ok((_, key, old)) => Ok(Some((key, old))),
             Err((_, key, value)) if self.store.is_full() => {
                 Err(CapacityError::new(key, value, self.store.max()))
             }
@@ -1828,19 +1394,16 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     #[inline(never)]
     fn try_replace_weighed(
         &mut self,
-        leaving: &mut Departures<K, V>,
         hash: u64,
         key: K,
         value: V,
     ) -> Result<Option<(K, V)>, CapacityError<K, V>> {
-        self.expire_some(leaving);
+        self.expire_some();
         let weight = self.weigh(&key, &value);
         let found = self.store.find(hash, &key);
-        let present = found.and_then(|index| self.live_or_depart(index, leaving));
-        let freed = present.map_or(0, |index| self.store.weight_at(index));
-        let weight_after = (self.store.total_weight() - freed).saturating_add(weight);
+        let present = found.and_then(|index| self.live_or_depart(index));
         let fits =
-            weight_after <= self.weight_limit() && (present.is_some() || !self.store.is_full());
+            self.weight_fits(weight, present) && (present.is_some() || !self.store.is_full());
         if !fits {
             return Err(CapacityError::new(key, value, self.store.max()));
         }
@@ -1889,64 +1452,47 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     }
 }
 
-impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry> ManagedCache
-    for RawMap<K, V, P, S, L, E>
+impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> ManagedCache
+    for RawMap<K, V, P, S, R, E>
 {
-    /// Clears the map with [`RemovalCause::ScopeEnded`] if it has `lifetime`. O(n).
+    /// Clears the map with [`RemovalCause::ScopeEnded`] if it has `lifetime`; what left
+    /// departs. O(n).
     fn end_scope(&mut self, lifetime: Lifetime) -> usize {
-        let mut panics = HookPanics::default();
-        let ended = self.end_scope_into(lifetime, &mut panics);
-        self.finish(panics);
-        ended
+        RawMap::end_scope(self, lifetime)
     }
 
-    /// Purges expired entries (none without `ttl`/`idle`). O(n).
+    /// Purges expired entries (none without `ttl`/`idle`); what left departs. O(n).
     fn maintain(&mut self) -> usize {
-        let mut panics = HookPanics::default();
-        let purged = self.maintain_into(&mut panics);
-        self.finish(panics);
-        purged
+        RawMap::maintain(self)
     }
 
     /// This map's figures, as the only element.
     fn stats(&self) -> Vec<MapStats> {
-        vec![MapStats::new(
+        vec![self.stats_of()]
+    }
+}
+
+impl<K, V, P: Policy, S, R: Keeping, E: Expiry> RawMap<K, V, P, S, R, E> {
+    /// This map's figures.
+    pub(crate) fn stats_of(&self) -> MapStats {
+        MapStats::new(
             self.name(),
             self.lifetime,
             P::NAME,
             [self.len(), self.max(), self.capacity(), self.heap_bytes()],
             self.metrics.hook_panics(),
-        )]
+        )
     }
 }
 
-impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> Drop for RawMap<K, V, P, S, L, E> {
-    /// Whatever is left goes through the cleanup path with [`RemovalCause::Dropped`] (an
-    /// ended scope's entries with [`RemovalCause::ScopeEnded`]).
-    fn drop(&mut self) {
-        if L::OBSERVES_REMOVALS {
-            let mut panics = HookPanics::default();
-            // Straight from the slab: no second vector of causes (fill-then-drop workloads
-            // paid 30% for one, callgrind).
-            for (node, ended) in self.store.take_all_marked() {
-                let cause = cause_at_drop(ended);
-                self.listener
-                    .on_removal_contained(node.key, node.value, cause, &mut panics);
-            }
-            self.finish(panics);
-        }
-    }
-}
-
-impl<K: Clone, V: Clone, P: Policy, S: Clone, L: RemovalListener<K, V> + Clone, E: Expiry> Clone
-    for RawMap<K, V, P, S, L, E>
+impl<K: Clone, V: Clone, P: Policy, S: Clone, R: Keeping, E: Expiry> Clone
+    for RawMap<K, V, P, S, R, E>
 {
-    /// Clones entries, order, bound, hasher and listener. Each copy of a value leaves its own
-    /// map through that map's cleanup path.
+    /// Clones entries, order, bound and hasher (not what waits for hooks: each copy of a
+    /// value leaves its own map through that map's cleanup path).
     fn clone(&self) -> Self {
         let mut clone = Self::from_parts(
             self.store.clone(),
-            self.listener.clone(),
             self.lifetime,
             self.name.clone(),
             Location::caller(),
@@ -1960,8 +1506,8 @@ impl<K: Clone, V: Clone, P: Policy, S: Clone, L: RemovalListener<K, V> + Clone, 
     }
 }
 
-impl<K: fmt::Debug, V: fmt::Debug, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> fmt::Debug
-    for RawMap<K, V, P, S, L, E>
+impl<K: fmt::Debug, V: fmt::Debug, P: Policy, S, R: Keeping, E: Expiry> fmt::Debug
+    for RawMap<K, V, P, S, R, E>
 {
     /// Shows the bound and the entries from most to least recent.
     ///
@@ -1986,33 +1532,6 @@ impl<K: fmt::Debug, V: fmt::Debug, P: Policy, S, L: RemovalListener<K, V>, E: Ex
             .field("lifetime", &self.lifetime)
             .field("entries", &Entries(self.iter()))
             .finish_non_exhaustive()
-    }
-}
-
-impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> IntoIterator
-    for RawMap<K, V, P, S, L, E>
-{
-    type Item = (K, V);
-    type IntoIter = IntoIter<K, V, P, S, L, E>;
-
-    /// Hands every entry to you in arbitrary order. Entries not yet yielded when the iterator
-    /// is dropped go through the cleanup path with [`RemovalCause::Dropped`].
-    fn into_iter(mut self) -> Self::IntoIter {
-        let mut panics = HookPanics::default();
-        let mut nodes = self.take_all_settled(&mut panics);
-        if panics.will_resume() {
-            // Not handed out after all: dropped with the map, then the first panic resumes.
-            for node in core::mem::take(&mut nodes) {
-                self.listener.on_removal_contained(
-                    node.key,
-                    node.value,
-                    RemovalCause::Dropped,
-                    &mut panics,
-                );
-            }
-            self.finish(panics);
-        }
-        IntoIter::new(nodes, self)
     }
 }
 

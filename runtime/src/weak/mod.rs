@@ -27,8 +27,8 @@ use crate::config::Built;
 use crate::config::{self, Configured, FieldConfig};
 use crate::departures::{Departed, Departures, Resize, Settle, Shard};
 use crate::error::CapacityError;
+use crate::hooks::{KeptFor, run_departed};
 use crate::hooks::{NoListener, RemovalListener};
-use crate::panics::HookPanics;
 use crate::policy::{Evicting, Lru, OrderOf, Policy, Reject};
 use crate::raw::RawMap;
 use crate::raw::iter::Iter;
@@ -96,33 +96,12 @@ impl BuildHasher for StoredHash {
     }
 }
 
-/// Hands the user's listener its own key type.
-pub(crate) struct Unwrapped<L>(pub(crate) L);
-
-impl<K, V, L: RemovalListener<K, V>> RemovalListener<Weakly<K>, V> for Unwrapped<L> {
-    #[inline]
-    fn on_removal(&mut self, key: Weakly<K>, value: V, cause: RemovalCause) {
-        self.0.on_removal(key.weak, value, cause);
-    }
-
-    #[inline]
-    fn on_removal_contained(
-        &mut self,
-        key: Weakly<K>,
-        value: V,
-        cause: RemovalCause,
-        panics: &mut HookPanics,
-    ) {
-        self.0.on_removal_contained(key.weak, value, cause, panics);
-    }
-
-    const OBSERVES_REMOVALS: bool = L::OBSERVES_REMOVALS;
-}
-
 /// A key found absent by `upsert`: still strong, its hashed weak form, and the value.
 type Absent<K, V> = (<K as weak_table::traits::WeakElement>::Strong, Weakly<K>, V);
 
-type Inner<K, V, P, L, E> = RawMap<Weakly<K>, V, P, StoredHash, Unwrapped<L>, E>;
+/// The core map: weak keys with their hashes; what leaves is kept for the hooks exactly when
+/// the listener observes removals.
+type Inner<K, V, P, L, E> = RawMap<Weakly<K>, V, P, StoredHash, KeptFor<L, K, V>, E>;
 
 /// A map keyed by weak pointers (`std::rc::Weak<T>` or `std::sync::Weak<T>`): it never keeps
 /// a key alive, and when a key's last strong reference is dropped, its entry leaves through
@@ -195,6 +174,8 @@ pub struct WeakKeyMap<
     E: Expiry,
 {
     map: Inner<K, V, P, L, E>,
+    /// Hears what leaves, with the weak key.
+    listener: L,
     hasher: S,
     /// What entries weigh, for a map with a weight budget (the inner map keeps the weights).
     weigher: Option<Weigher<K, V>>,
@@ -224,8 +205,8 @@ impl<K: WeakElement, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: 
         hasher: S,
         budget: Option<(u64, Weigher<K, V>)>,
     ) -> Self {
-        let map = RawMap::from_parts(store, Unwrapped(listener), lifetime, name, site);
-        Self::with_weigher(map, hasher, budget)
+        let map = RawMap::from_parts(store, lifetime, name, site);
+        Self::with_weigher(map, listener, hasher, budget)
     }
 
     /// A shard of a [`ConcurrentWeakKeyMap`]: its figures go to the sharded map's registry
@@ -238,20 +219,15 @@ impl<K: WeakElement, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: 
         metrics: crate::registry::MapMetrics,
         budget: Option<(u64, Weigher<K, V>)>,
     ) -> Self {
-        let map = RawMap::with_metrics(
-            store,
-            Unwrapped(listener),
-            lifetime,
-            Cow::Borrowed(""),
-            metrics,
-        );
-        Self::with_weigher(map, hasher, budget)
+        let map = RawMap::with_metrics(store, lifetime, Cow::Borrowed(""), metrics);
+        Self::with_weigher(map, listener, hasher, budget)
     }
 
     /// The map around `map`; with a budget, `map` keeps the weights this map's weigher
     /// computes (it sees the weak key, which `map`'s entries wrap).
     fn with_weigher(
         map: Inner<K, V, P, L, E>,
+        listener: L,
         hasher: S,
         budget: Option<(u64, Weigher<K, V>)>,
     ) -> Self {
@@ -261,6 +237,7 @@ impl<K: WeakElement, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: 
         };
         Self {
             map,
+            listener,
             hasher,
             weigher,
             sweep: 0,
@@ -305,10 +282,9 @@ impl<K: WeakElement, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: 
     }
 
     /// Removes the entry at `index` if its key has died, as [`RemovalCause::Collected`].
-    fn collect_if_dead(&mut self, index: u32, panics: &mut HookPanics) -> bool {
+    fn collect_if_dead(&mut self, index: u32) -> bool {
         if self.map.key_at(index).weak.is_expired() {
-            self.map
-                .release_at_into(index, RemovalCause::Collected, panics);
+            self.map.depart_at(index, RemovalCause::Collected);
             true
         } else {
             false
@@ -317,13 +293,13 @@ impl<K: WeakElement, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: 
 
     /// Bounded dead-key work on every insert: the least recent entry (twice), then two slots
     /// of a round-robin sweep, which reaches every entry within `len / 2` inserts. O(1).
-    /// What leaves goes to `leaving`: its hooks wait until the insert is done.
-    fn collect_some(&mut self, leaving: &mut Departures<Weakly<K>, V>) {
+    /// What leaves departs: its hooks wait until the insert is done.
+    fn collect_some(&mut self) {
         let is_dead = |map: &Inner<K, V, P, L, E>, index: u32| map.key_at(index).weak.is_expired();
         for _ in 0..2 {
             match self.map.least_recent() {
                 Some(back) if is_dead(&self.map, back) => {
-                    self.map.depart_at(back, RemovalCause::Collected, leaving);
+                    self.map.depart_at(back, RemovalCause::Collected);
                 }
                 _ => break,
             }
@@ -336,19 +312,18 @@ impl<K: WeakElement, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: 
             let index = self.sweep % len;
             self.sweep = index + 1;
             if is_dead(&self.map, index as u32) {
-                self.map
-                    .depart_at(index as u32, RemovalCause::Collected, leaving);
+                self.map.depart_at(index as u32, RemovalCause::Collected);
             }
         }
-        self.map.expire_some(leaving);
+        self.map.expire_some();
     }
 
     /// Removes every entry whose key has died, as [`RemovalCause::Collected`]. O(n).
-    fn collect_all(&mut self, panics: &mut HookPanics) -> usize {
+    fn collect_all(&mut self) -> usize {
         let mut collected = 0;
         let mut index = 0;
         while index < self.map.len() {
-            if self.collect_if_dead(index as u32, panics) {
+            if self.collect_if_dead(index as u32) {
                 // The last node moved into `index`: look at it next.
                 collected += 1;
             } else {
@@ -456,10 +431,9 @@ impl<K: WeakElement, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: 
     /// ```
     pub fn clear(&mut self) {
         self.map.settle();
-        let mut panics = HookPanics::default();
-        self.collect_all(&mut panics);
-        self.map.remove_all_into(RemovalCause::Cleared, &mut panics);
-        self.map.finish(panics);
+        self.collect_all();
+        self.map.remove_all(RemovalCause::Cleared);
+        self.done();
     }
 
     /// Live entries with their strong keys, most recent first. Entries whose key died are
@@ -535,7 +509,7 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expi
         Q: Eq + ?Sized,
     {
         let index = self.position(hash, key)?;
-        self.map.live_or_expire(index)
+        self.map.live_or_depart(index)
     }
 
     /// A live entry for `key`, whose hash is `hash`, for a read: an absent key counts as a
@@ -548,7 +522,7 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expi
     {
         let found = self
             .position(hash, key)
-            .and_then(|index| self.map.live_or_expire(index));
+            .and_then(|index| self.map.live_or_depart(index));
         if found.is_none() {
             self.map.count_miss();
         }
@@ -564,30 +538,25 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expi
         hash: u64,
         key: K::Strong,
         value: V,
-        leaving: &mut Departures<Weakly<K>, V>,
     ) -> Result<Option<(K, V)>, Absent<K, V>> {
         let slot = Self::weakly_hashed(hash, &key);
-        self.collect_some(leaving);
+        self.collect_some();
         let found = K::with_key(&key, |k| self.position(slot.hash, k));
-        match found.and_then(|index| self.map.live_or_depart(index, leaving)) {
+        match found.and_then(|index| self.map.live_or_depart(index)) {
             Some(index) => {
                 let weight = self.weigh(&slot.weak, &value);
                 let old = self.map.overwrite_at(index, value);
-                self.map.reweigh_into(index, weight, leaving);
+                self.map.reweigh_into(index, weight);
                 Ok(Some((slot.weak, old)))
             }
             None => Err((key, slot, value)),
         }
     }
 
-    /// The listener's view of a replaced value: the weak key only.
-    fn release_replaced(&mut self, weak: K, old: V, leaving: &mut Departures<Weakly<K>, V>) {
-        self.map.release_or_depart(
-            Weakly { weak, hash: 0 },
-            old,
-            RemovalCause::Replaced,
-            leaving,
-        );
+    /// A replaced value departs, with its weak key (the listener's view; no hash needed).
+    fn release_replaced(&mut self, weak: K, old: V) {
+        self.map
+            .depart(Weakly { weak, hash: 0 }, old, RemovalCause::Replaced);
     }
 
     /// The value for a live `key`, without changing the recency order or counting a
@@ -653,18 +622,17 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expi
         K::Key: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        let index = self.find_for_read(hash, key)?;
-        let result = change(self.map.read_at(index));
-        if self.weigher.is_some() {
+        let found = self.find_for_read(hash, key);
+        let result = found.map(|index| change(self.map.read_at(index)));
+        if let Some(index) = found.filter(|_| self.weigher.is_some()) {
             if let Some(strong) = self.map.key_at(index).weak.view() {
                 let weak = K::new(&strong);
                 let weight = self.weigh(&weak, self.map.value_at(index));
-                let mut leaving = Departures::default();
-                self.map.reweigh_into(index, weight, &mut leaving);
-                self.map.notify(leaving);
+                self.map.reweigh_into(index, weight);
             }
         }
-        Some(result)
+        self.done();
+        result
     }
 
     /// Keeps only the live entries for which `keep` returns `true` (it sees the strong key);
@@ -683,7 +651,6 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expi
     /// ```
     pub fn retain(&mut self, mut keep: impl FnMut(&K::Strong, &mut V) -> bool) {
         self.map.settle();
-        let mut panics = HookPanics::default();
         let mut index = 0;
         while index < self.map.len() {
             let at = index as u32;
@@ -695,11 +662,11 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expi
             };
             match cause {
                 // The last node moves into `index`: look at it next.
-                Some(cause) => self.map.release_at_into(at, cause, &mut panics),
+                Some(cause) => self.map.depart_at(at, cause),
                 None => index += 1,
             }
         }
-        self.map.finish(panics);
+        self.done();
     }
 
     /// Ends `lifetime`'s scope for this map, as [`ManagedCache::end_scope`] does, without
@@ -750,8 +717,9 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expi
         K::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let index = self.find_for_read(self.hasher.hash_one(key), key)?;
-        Some(self.map.read_at(index))
+        let found = self.find_for_read(self.hasher.hash_one(key), key);
+        self.done();
+        Some(self.map.read_at(found?))
     }
 
     /// Whether a live `key` is present; counted as a lookup (a hit or a miss), as for
@@ -822,7 +790,9 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expi
             (slot.weak, value)
         });
         self.map.settle();
-        removed
+        self.hand_back(removed, |removed| {
+            removed.map(|(key, value)| (key, value, RemovalCause::Explicit))
+        })
     }
 
     /// Removes a live `key` through the cleanup path with [`RemovalCause::Explicit`]; returns
@@ -851,12 +821,13 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expi
     {
         let found = match self.find_live(hash, key) {
             Some(index) => {
-                self.map.release_at(index, RemovalCause::Explicit);
+                self.map.depart_at(index, RemovalCause::Explicit);
                 true
             }
             None => false,
         };
         self.map.settle();
+        self.done();
         found
     }
 }
@@ -891,17 +862,15 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expi
     where
         P: Evicting,
     {
-        let mut leaving = Departures::default();
-        match self.upsert(hash, key, value, &mut leaving) {
-            Ok(Some((weak, old))) => self.release_replaced(weak, old, &mut leaving),
+        match self.upsert(hash, key, value) {
+            Ok(Some((weak, old))) => self.release_replaced(weak, old),
             Ok(None) => {}
             Err((_strong, slot, value)) => {
                 let (hash, weight) = (slot.hash, self.weigh(&slot.weak, &value));
-                self.map
-                    .insert_absent_checked(hash, slot, value, weight, &mut leaving);
+                self.map.insert_absent(hash, slot, value, Some(weight));
             }
         }
-        self.map.notify(leaving);
+        self.done();
     }
 }
 
@@ -948,21 +917,20 @@ impl<K: WeakKey, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Ex
         let hash = self.hash_strong(&key);
         let found = K::with_key(&key, |k| {
             self.position(hash, k)
-                .and_then(|index| self.map.live_or_expire(index))
+                .and_then(|index| self.map.live_or_depart(index))
         });
+        // An expired entry met on the way leaves before `make` runs.
+        self.done();
         if let Some(index) = found {
             return self.map.read_at(index);
         }
         self.map.count_miss();
         let value = make();
         let slot = Self::weakly_hashed(hash, &key);
-        let mut leaving = Departures::default();
-        self.collect_some(&mut leaving);
+        self.collect_some();
         let weight = self.weigh(&slot.weak, &value);
-        let index = self
-            .map
-            .insert_absent_kept(hash, slot, value, weight, &mut leaving);
-        self.map.notify(leaving);
+        let index = self.map.insert_absent_kept(hash, slot, value, Some(weight));
+        self.done();
         // The entry is found by index, so the value comes back even if this was the only
         // strong key (its entry then waits to be collected).
         drop(key);
@@ -987,6 +955,7 @@ impl<K: WeakKey, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Ex
     pub fn set_max(&mut self, max: usize) {
         self.map.settle();
         self.map.resize(max);
+        self.done();
     }
 }
 
@@ -1030,6 +999,7 @@ impl<K: WeakKey, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
     pub fn set_max(&mut self, max: usize) {
         self.map.settle();
         self.map.resize(max);
+        self.done();
     }
 
     /// Stores `value` under `key`, or hands both back if the key is new and the map is
@@ -1063,10 +1033,9 @@ impl<K: WeakKey, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
         key: K::Strong,
         value: V,
     ) -> Result<(), CapacityError<K::Strong, V>> {
-        let mut leaving = Departures::default();
-        let stored = match self.upsert(hash, key, value, &mut leaving) {
+        let stored = match self.upsert(hash, key, value) {
             Ok(Some((weak, old))) => {
-                self.release_replaced(weak, old, &mut leaving);
+                self.release_replaced(weak, old);
                 Ok(())
             }
             Ok(None) => Ok(()),
@@ -1082,17 +1051,11 @@ impl<K: WeakKey, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
                 Ok(())
             }
         };
-        let mut panics = HookPanics::default();
-        self.map.notify_into(leaving, &mut panics);
-        self.map.finish_handing_back(panics, stored, |stored| {
+        self.hand_back(stored, |stored| {
             // The listener sees weak keys: the rejected strong key's weak form.
             stored.err().map(|rejected| {
                 let (strong, value) = rejected.into_inner();
-                let weak = Weakly {
-                    weak: K::new(&strong),
-                    hash: 0,
-                };
-                (weak, value, RemovalCause::Evicted)
+                (K::new(&strong), value, RemovalCause::Evicted)
             })
         })
     }
@@ -1118,23 +1081,21 @@ impl<K: WeakElement, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: 
         if lifetime != self.map.lifetime() {
             return 0;
         }
-        let mut panics = HookPanics::default();
-        let ended = self.collect_all(&mut panics) + self.map.end_scope_into(lifetime, &mut panics);
-        self.map.finish(panics);
+        let ended = self.collect_all() + self.map.end_scope(lifetime);
+        self.done();
         ended
     }
 
     /// Purges entries whose key died ([`RemovalCause::Collected`]) and expired ones. O(n).
     fn maintain(&mut self) -> usize {
-        let mut panics = HookPanics::default();
-        let purged = self.collect_all(&mut panics) + self.map.maintain_into(&mut panics);
-        self.map.finish(panics);
+        let purged = self.collect_all() + self.map.maintain();
+        self.done();
         purged
     }
 
     /// This map's figures, as the only element.
     fn stats(&self) -> Vec<crate::scope::MapStats> {
-        self.map.stats()
+        vec![self.map.stats_of()]
     }
 }
 
@@ -1146,13 +1107,18 @@ impl<K: WeakElement, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry, C> Dr
     /// if one panics; the first panic then resumes.
     fn drop(&mut self) {
         if L::OBSERVES_REMOVALS {
-            // All out first, so that nothing is left for the inner map's own drop to clean.
-            let (leaving, listener) = self.take_for_drop();
-            let mut panics = HookPanics::default();
-            for (key, value, cause) in leaving {
-                listener.on_removal_contained(key, value, cause, &mut panics);
-            }
-            self.map.finish(panics);
+            let leaving = self.take_for_drop();
+            let listener = &mut self.listener;
+            let metrics = self.map.metrics();
+            run_departed(
+                leaving,
+                |key, value, cause, panics| {
+                    listener.on_removal_contained(key, value, cause, panics);
+                },
+                (),
+                |()| None,
+                |count| metrics.hook_panicked(count),
+            );
         }
     }
 }
@@ -1239,24 +1205,67 @@ impl<K, V> fmt::Debug for WeakIter<'_, K, V> {
 impl<K: WeakElement, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry, C>
     WeakKeyMap<K, V, P, S, L, E, C>
 {
+    /// Ends an operation: the hooks of what left during it run (the listener sees the weak
+    /// key). Nothing at all when the listener observes nothing.
+    #[inline]
+    fn done(&mut self) {
+        self.hand_back((), |()| None);
+    }
+
+    /// Ends an operation that hands `back` to its caller: the hooks of what left run, and if
+    /// one panicked, what `departs` makes of `back` goes through them too (the caller will
+    /// never receive it) before the first panic resumes.
+    #[inline]
+    fn hand_back<T, I>(&mut self, back: T, departs: impl FnOnce(T) -> I) -> T
+    where
+        I: IntoIterator<Item = Departed<K, V>>,
+    {
+        if !self.map.has_departed() {
+            return back;
+        }
+        self.run_hooks(back, departs)
+    }
+
+    /// [`hand_back`](Self::hand_back) once something left. Out of line: most operations let
+    /// nothing leave.
+    #[cold]
+    #[inline(never)]
+    fn run_hooks<T, I>(&mut self, back: T, departs: impl FnOnce(T) -> I) -> T
+    where
+        I: IntoIterator<Item = Departed<K, V>>,
+    {
+        let departed = self.map.take_departed();
+        let listener = &mut self.listener;
+        let metrics = self.map.metrics();
+        run_departed(
+            departed
+                .into_iter()
+                .map(|(key, value, cause)| (key.weak, value, cause)),
+            |key, value, cause, panics| listener.on_removal_contained(key, value, cause, panics),
+            back,
+            departs,
+            |count| metrics.hook_panicked(count),
+        )
+    }
+
     /// Takes every entry out at once, dead keys first, each with its cause (`Collected`,
-    /// `ScopeEnded` or `Dropped`), uncounted, with the listener that is to see them: what a
-    /// `Drop` does.
-    fn take_for_drop(&mut self) -> (Vec<Departed<K, V>>, &mut L) {
-        let (mut nodes, listener) = self.map.take_for_drop();
+    /// `ScopeEnded` or `Dropped`), uncounted, after whatever departed and was not taken yet:
+    /// what a `Drop` hands to the hooks.
+    fn take_for_drop(&mut self) -> Vec<Departed<K, V>> {
+        let mut nodes = self.map.take_for_drop();
         nodes.sort_unstable_by_key(|(node, _)| !node.key.weak.is_expired());
-        let leaving = nodes
-            .into_iter()
-            .map(|(node, cause)| {
+        let departed = self.map.take_departed().into_iter();
+        departed
+            .map(|(key, value, cause)| (key.weak, value, cause))
+            .chain(nodes.into_iter().map(|(node, cause)| {
                 let cause = if node.key.weak.is_expired() {
                     RemovalCause::Collected
                 } else {
                     cause
                 };
                 (node.key.weak, node.value, cause)
-            })
-            .collect();
-        (leaving, &mut listener.0)
+            }))
+            .collect()
     }
 }
 
@@ -1265,8 +1274,10 @@ impl<K: WeakElement, V, P: Policy, S, E: Expiry, C> Settle
 {
     #[inline]
     fn settle_scopes(&mut self) -> usize {
-        // Queuing into `Departures` runs no user code: nothing to catch.
-        self.map.settle_scopes_into(&mut HookPanics::default())
+        let settled = self.map.settle_scopes();
+        // Queues them with the shard's listener: no user code runs.
+        self.done();
+        settled
     }
 }
 
@@ -1275,6 +1286,7 @@ impl<K: WeakKey, V, P: Policy, S, E: Expiry, C> Resize
 {
     fn resize(&mut self, max: usize) {
         self.map.resize(max);
+        self.done();
     }
 }
 
@@ -1290,11 +1302,12 @@ impl<K: WeakElement, V, P: Policy, S, E: Expiry, C> Shard
     type Left = Vec<Departed<K, V>>;
 
     fn take_departed(&mut self) -> Departures<K, V> {
-        self.map.listener_mut().0.take()
+        self.done();
+        self.listener.take()
     }
 
     fn has_departed(&self) -> bool {
-        !self.map.listener().0.is_empty()
+        !self.listener.is_empty() || self.map.has_departed()
     }
 
     fn take_all(&mut self, cause: RemovalCause) -> Self::Taken {
@@ -1305,7 +1318,7 @@ impl<K: WeakElement, V, P: Policy, S, E: Expiry, C> Shard
     }
 
     fn take_left(&mut self) -> Self::Left {
-        self.take_for_drop().0
+        self.take_for_drop()
     }
 
     fn len(&self) -> usize {

@@ -1,5 +1,7 @@
 //! The runtime's module layering, checked on its source: each module imports only modules of
-//! its own layer or below, and storage (`storage/`) never imports hooks or observability.
+//! its own layer or below, storage (`storage/`) never imports hooks or observability, and the
+//! core (`raw/`) never imports hooks or their panics: it records what leaves, and the owners
+//! run the hooks.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -7,8 +9,8 @@ use std::path::{Path, PathBuf};
 /// Layers, lowest first. A module may use its own layer and those below.
 const LAYERS: &[&[&str]] = &[
     &["storage", "cause", "error", "lifecycle", "policy"],
-    &["hooks", "panics", "maintenance"],
     &["departures"],
+    &["hooks", "panics", "maintenance"],
     &["scope", "stats"],
     &["builder", "config"],
     &["registry"],
@@ -125,6 +127,10 @@ fn imports_go_down_the_layers_and_storage_never_imports_observability() {
                     .contains(&imported.as_str())
             {
                 violations.push(format!("{}: storage imports `{imported}`", file.display()));
+            }
+            // The core records what leaves; its owners run the hooks (one place for them).
+            if module == "raw" && ["hooks", "panics"].contains(&imported.as_str()) {
+                violations.push(format!("{}: the core imports `{imported}`", file.display()));
             }
             if layer_of(&imported) > layer_of(&module) {
                 violations.push(format!(

@@ -103,10 +103,10 @@ fn a_clone_that_panics_after_the_load_abandons_the_flight_for_the_waiter_and_the
     assert!(failed.is_err(), "the loader's clone panicked");
     assert!(!map.contains_key(&1), "nothing stored");
     assert!(woken.load(Ordering::SeqCst) >= 1, "the waiter was woken");
-    let Poll::Ready(loaded) = poll_once(waiter.as_mut(), &woken) else {
+    let Poll::Ready(value) = poll_once(waiter.as_mut(), &woken) else {
         panic!("the waiter still waits for an abandoned flight");
     };
-    assert_eq!(loaded.n, 20, "the waiter loaded in its place");
+    assert_eq!(value.n, 20, "the waiter loaded in its place");
     // And a caller after it finds the waiter's value, not a flight.
     assert_eq!(map.get_or_insert_with(1, || unreachable!()).n, 20);
 }

@@ -6,8 +6,8 @@ use core::hash::{BuildHasher, Hash};
 use crate::RemovalCause;
 use crate::error::CapacityError;
 use crate::hooks::RemovalListener;
+use crate::map::owned::Owned;
 use crate::policy::{Evicting, Policy, Reject};
-use crate::raw::RawMap;
 use crate::storage::expiry::{Expiry, NoExpiry};
 
 /// A view into one key's slot, from [`ManagedMap::entry`](crate::ManagedMap::entry).
@@ -46,7 +46,7 @@ pub enum Entry<'a, K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry = NoE
 /// assert_eq!(map.peek("a"), Some(&2));
 /// ```
 pub struct OccupiedEntry<'a, K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry = NoExpiry> {
-    map: &'a mut RawMap<K, V, P, S, L, E>,
+    map: &'a mut Owned<K, V, P, S, L, E>,
     index: u32,
 }
 
@@ -62,7 +62,7 @@ pub struct OccupiedEntry<'a, K, V, P: Policy, S, L: RemovalListener<K, V>, E: Ex
 /// }
 /// ```
 pub struct VacantEntry<'a, K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry = NoExpiry> {
-    map: &'a mut RawMap<K, V, P, S, L, E>,
+    map: &'a mut Owned<K, V, P, S, L, E>,
     hash: u64,
     key: K,
 }
@@ -199,7 +199,7 @@ impl<'a, K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
 impl<'a, K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry>
     OccupiedEntry<'a, K, V, P, S, L, E>
 {
-    pub(crate) fn new(map: &'a mut RawMap<K, V, P, S, L, E>, index: u32) -> Self {
+    pub(crate) fn new(map: &'a mut Owned<K, V, P, S, L, E>, index: u32) -> Self {
         Self { map, index }
     }
 
@@ -215,7 +215,7 @@ impl<'a, K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry>
     /// ```
     #[must_use]
     pub fn key(&self) -> &K {
-        &self.map.store.node(self.index).key
+        self.map.raw.key_at(self.index)
     }
 
     /// The value.
@@ -230,7 +230,7 @@ impl<'a, K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry>
     /// ```
     #[must_use]
     pub fn get(&self) -> &V {
-        &self.map.store.node(self.index).value
+        self.map.raw.value_at(self.index)
     }
 
     /// The value, mutably, for as long as the entry lives.
@@ -245,7 +245,7 @@ impl<'a, K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry>
     /// assert_eq!(map.peek(&1), Some(&2));
     /// ```
     pub fn get_mut(&mut self) -> &mut V {
-        &mut self.map.store.node_mut(self.index).value
+        self.map.raw.value_at_mut(self.index)
     }
 
     /// The value, mutably, for as long as the map borrow lasts.
@@ -263,7 +263,7 @@ impl<'a, K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry>
     /// ```
     #[must_use]
     pub fn into_mut(self) -> &'a mut V {
-        &mut self.map.store.node_mut(self.index).value
+        self.map.raw.value_at_mut(self.index)
     }
 
     /// Stores `value` and hands back the old one (no hook runs for it).
@@ -312,7 +312,7 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Ex
     /// ```
     #[must_use = "`remove_entry` hands the value back without its hooks (`Cleanup`, listener): use it, or call `discard` to close it through the cleanup path"]
     pub fn remove_entry(self) -> (K, V) {
-        self.map.take_at(self.index)
+        self.map.raw.take_at(self.index)
     }
 
     /// Removes the entry through the cleanup path with [`RemovalCause::Explicit`].
@@ -331,14 +331,15 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Ex
     /// assert_eq!(causes, [mapguard::RemovalCause::Explicit]);
     /// ```
     pub fn discard(self) {
-        self.map.release_at(self.index, RemovalCause::Explicit);
+        self.map.raw.depart_at(self.index, RemovalCause::Explicit);
+        self.map.done();
     }
 }
 
 impl<'a, K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry>
     VacantEntry<'a, K, V, P, S, L, E>
 {
-    pub(crate) fn new(map: &'a mut RawMap<K, V, P, S, L, E>, hash: u64, key: K) -> Self {
+    pub(crate) fn new(map: &'a mut Owned<K, V, P, S, L, E>, hash: u64, key: K) -> Self {
         Self { map, hash, key }
     }
 
@@ -389,9 +390,14 @@ impl<'a, K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E
     where
         P: Evicting,
     {
-        // `entry` ran the housekeeping's hooks already: nothing else waits.
-        let index = self.map.insert_absent(self.hash, self.key, value);
-        &mut self.map.store.node_mut(index).value
+        // Kept even when heavier than the whole budget: the caller gets a reference to it.
+        let index = self
+            .map
+            .raw
+            .insert_absent_kept(self.hash, self.key, value, None);
+        // What it evicted leaves now; the new entry is in place first.
+        self.map.done();
+        self.map.raw.value_at_mut(index)
     }
 }
 
@@ -413,11 +419,13 @@ impl<'a, K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     /// }
     /// ```
     pub fn try_insert(self, value: V) -> Result<&'a mut V, CapacityError<K, V>> {
-        if self.map.store.is_full() {
-            return Err(CapacityError::new(self.key, value, self.map.max()));
+        let raw = &mut self.map.raw;
+        let weight = raw.weigh(&self.key, &value);
+        if raw.is_full() || !raw.weight_fits(weight, None) {
+            return Err(CapacityError::new(self.key, value, raw.max()));
         }
-        let index = self.map.push_absent(self.hash, self.key, value);
-        Ok(&mut self.map.store.node_mut(index).value)
+        let index = raw.push_weighed(self.hash, self.key, value, weight);
+        Ok(raw.value_at_mut(index))
     }
 }
 

@@ -65,6 +65,16 @@ impl<K, V> Departures<K, V> {
     pub(crate) fn take(&mut self) -> Self {
         core::mem::take(self)
     }
+
+    /// The waiting entries in the order they left, taken out as the iterator goes (the
+    /// storage stays for the next operation).
+    #[inline]
+    pub(crate) fn drain(&mut self) -> DeparturesDrain<'_, K, V> {
+        DeparturesDrain {
+            first: self.first.take(),
+            rest: self.rest.drain(..),
+        }
+    }
 }
 
 /// What a concurrent map needs of each of its shards (a core map that keeps what leaves, or
@@ -141,5 +151,23 @@ impl<K, V> Iterator for DeparturesIter<K, V> {
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         self.first.take().or_else(|| self.rest.next())
+    }
+}
+
+/// [`Departures::drain`]'s iterator.
+pub(crate) struct DeparturesDrain<'a, K, V> {
+    first: Option<Departed<K, V>>,
+    rest: std::vec::Drain<'a, Departed<K, V>>,
+}
+
+impl<K, V> Iterator for DeparturesDrain<'_, K, V> {
+    type Item = Departed<K, V>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.first.take() {
+            Some(first) => Some(first),
+            None => self.rest.next(),
+        }
     }
 }

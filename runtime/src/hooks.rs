@@ -536,17 +536,26 @@ where
     I: IntoIterator<Item = crate::departures::Departed<K, V>>,
 {
     let mut panics = HookPanics::default();
-    for (key, value, cause) in departed {
-        hook(key, value, cause, &mut panics);
-    }
+    each_departed(departed, &mut hook, &mut panics);
     if panics.will_resume() {
-        for (key, value, cause) in hand_back(back) {
-            hook(key, value, cause, &mut panics);
-        }
+        each_departed(hand_back(back), &mut hook, &mut panics);
         panics.resume_now(panicked);
     }
     panics.finish(panicked);
     back
+}
+
+/// [`run_departed`] within an operation that goes on (a concurrent map's pass over its
+/// shards): every value in `departed` reaches `hook` once; panics wait in `panics`.
+#[inline]
+pub(crate) fn each_departed<K, V>(
+    departed: impl IntoIterator<Item = crate::departures::Departed<K, V>>,
+    mut hook: impl FnMut(K, V, RemovalCause, &mut HookPanics),
+    panics: &mut HookPanics,
+) {
+    for (key, value, cause) in departed {
+        hook(key, value, cause, panics);
+    }
 }
 
 /// A weak-keyed shard of a concurrent map queues what leaves under its lock as its listener;

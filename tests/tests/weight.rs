@@ -218,3 +218,61 @@ fn the_registry_reports_weight_and_flags_a_map_thrashing_on_it() {
             .any(|line| line.contains("Weight.thrash") && line.contains("1000 B/1000 B"))
     );
 }
+
+#[test]
+fn a_bounded_maps_vacant_entry_honours_the_weight_budget() {
+    let mut map = BoundedMap::builder(8)
+        .weigher(|_: &u32, v: &Vec<u8>| v.len() as u64)
+        .max_weight(10)
+        .build();
+    map.try_insert(1, bytes(6)).unwrap();
+    let mapguard::map::Entry::Vacant(slot) = map.entry(2) else {
+        panic!("2 is absent");
+    };
+    let refused = slot.try_insert(bytes(5)).unwrap_err();
+    assert_eq!(
+        refused.into_inner(),
+        (2, bytes(5)),
+        "6 + 5 is over 10: handed back"
+    );
+    let mapguard::map::Entry::Vacant(slot) = map.entry(2) else {
+        panic!("2 is still absent");
+    };
+    slot.try_insert(bytes(4)).unwrap();
+    assert_eq!(map.weight(), 10, "the entry's insert is weighed");
+}
+
+#[test]
+fn an_entry_heavier_than_the_budget_is_refused_by_insert_and_kept_by_the_entry_api() {
+    let tracker = Tracker::new();
+    let mut map = LruMap::builder(8)
+        .weigher(|_: &u32, v: &mapguard::testing::Tracked<Vec<u8>>| v.len() as u64)
+        .max_weight(10)
+        .cleanup()
+        .build();
+    map.insert(1, tracker.track(bytes(4)));
+    let heavy = tracker.track(bytes(11));
+    let heavy_id = heavy.id();
+    map.insert(2, heavy);
+    assert_eq!(
+        tracker.cleanups_of(heavy_id),
+        [RemovalCause::Evicted],
+        "refused at once"
+    );
+    assert!(!map.contains_key(&2) && map.contains_key(&1));
+    // An entry API must hand a reference back: it keeps the entry, alone.
+    assert_eq!(
+        map.entry(3)
+            .or_insert_with(|| tracker.track(bytes(11)))
+            .len(),
+        11
+    );
+    assert_eq!(map.keys().copied().collect::<Vec<_>>(), [3]);
+    assert_eq!(
+        tracker.cleaned(RemovalCause::Evicted),
+        2,
+        "1 made room for it"
+    );
+    drop(map);
+    tracker.assert_exactly_once();
+}

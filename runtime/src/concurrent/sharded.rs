@@ -23,7 +23,7 @@ use super::lock::ShardLock;
 use crate::RemovalCause;
 use crate::builder::{Settings, assert_valid_max};
 use crate::departures::{Departed, Departures, Resize, Settle, Shard};
-use crate::hooks::ConcurrentListener;
+use crate::hooks::{ConcurrentListener, each_departed, run_departed};
 use crate::maintenance::{self, Maintain};
 use crate::panics::HookPanics;
 use crate::registry::{self, MapMetrics};
@@ -317,17 +317,14 @@ impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Sharded<T, S, L> {
         result: R,
         departed: impl FnOnce(R) -> Option<Departed<T::Key, T::Value>>,
     ) -> R {
-        let mut panics = HookPanics::default();
-        self.run_hooks(leaving, &mut panics);
-        if panics.will_resume() {
-            if let Some((key, value, cause)) = departed(result) {
-                self.listener
-                    .on_removal_contained(key, value, cause, &mut panics);
-            }
-            panics.resume_now(|count| self.metrics.hook_panicked(count));
-        }
-        panics.finish(|count| self.metrics.hook_panicked(count));
-        result
+        let listener = &self.listener;
+        run_departed(
+            leaving,
+            |key, value, cause, panics| listener.on_removal_contained(key, value, cause, panics),
+            result,
+            departed,
+            |count| self.metrics.hook_panicked(count),
+        )
     }
 
     /// Runs `work` on every shard in turn, each shard's hooks after its lock is released, and
@@ -375,11 +372,14 @@ impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Sharded<T, S, L> {
         let mut panics = HookPanics::default();
         let mut count = 0;
         for shard in &self.shards {
-            for (key, value) in shard.with(|s| s.take_all(cause)) {
-                count += 1;
-                self.listener
-                    .on_removal_contained(key, value, cause, &mut panics);
-            }
+            let taken = shard.with(|s| s.take_all(cause));
+            self.run_hooks(
+                taken.into_iter().map(|(key, value)| {
+                    count += 1;
+                    (key, value, cause)
+                }),
+                &mut panics,
+            );
         }
         panics.finish(|count| self.metrics.hook_panicked(count));
         count
@@ -567,9 +567,11 @@ fn run_hooks<K, V>(
     departed: impl IntoIterator<Item = Departed<K, V>>,
     panics: &mut HookPanics,
 ) {
-    for (key, value, cause) in departed {
-        listener.on_removal_contained(key, value, cause, panics);
-    }
+    each_departed(
+        departed,
+        |key, value, cause, panics| listener.on_removal_contained(key, value, cause, panics),
+        panics,
+    );
 }
 
 /// Each shard's part of a weight budget: `⌈max_weight / shards⌉`, the way the count bound is

@@ -420,11 +420,7 @@ impl<'a, K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     /// ```
     pub fn try_insert(self, value: V) -> Result<&'a mut V, CapacityError<K, V>> {
         let raw = &mut self.map.raw;
-        let weight = raw.weigh(&self.key, &value);
-        if raw.is_full() || !raw.weight_fits(weight, None) {
-            return Err(CapacityError::new(self.key, value, raw.max()));
-        }
-        let index = raw.push_weighed(self.hash, self.key, value, weight);
+        let index = raw.try_push_absent(self.hash, self.key, value)?;
         Ok(raw.value_at_mut(index))
     }
 }

@@ -65,9 +65,8 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> Owned<K, V, P, S, 
     where
         I: IntoIterator<Item = Departed<K, V>>,
     {
-        let departed = self.raw.take_departed();
+        let (departed, metrics) = self.raw.drain_departed();
         let listener = &mut self.listener;
-        let metrics = self.raw.metrics();
         run_departed(
             departed,
             |key, value, cause, panics| listener.on_removal_contained(key, value, cause, panics),
@@ -132,7 +131,9 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
         K: Eq,
     {
         let found = self.raw.find_entry(key);
-        self.done();
+        if Core::<K, V, P, S, L, E>::LOOKUPS_DEPART {
+            self.done();
+        }
         match found {
             Ok(index) => Entry::Occupied(OccupiedEntry::new(self, index)),
             Err((hash, key)) => Entry::Vacant(VacantEntry::new(self, hash, key)),
@@ -148,7 +149,9 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
         Q: Hash + Eq + ?Sized,
     {
         let found = self.raw.find_for_read(key);
-        self.done();
+        if Core::<K, V, P, S, L, E>::LOOKUPS_DEPART {
+            self.done();
+        }
         Some(self.raw.read_at(found?))
     }
 }

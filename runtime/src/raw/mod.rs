@@ -221,6 +221,10 @@ impl<K, V, P: Policy, S, R: Keeping, E: Expiry> RawMap<K, V, P, S, R, E> {
         &self.metrics
     }
 
+    /// Whether a lookup can make an entry depart (an expired one, or an ended scope's): never
+    /// in a map without expiry or scopes of its own, whose reads then have no hooks to run.
+    pub(crate) const LOOKUPS_DEPART: bool = Store::<K, V, S, E>::has_expiry() || E::SELF_SETTLING;
+
     /// Records a value that left during an operation, with why: counted now, kept for the
     /// owner's hooks if `R` keeps (else dropped here). Every value that leaves without being
     /// handed back passes here.
@@ -243,6 +247,15 @@ impl<K, V, P: Policy, S, R: Keeping, E: Expiry> RawMap<K, V, P, S, R, E> {
     #[inline]
     pub(crate) fn take_departed(&mut self) -> Departures<K, V> {
         self.departed.take()
+    }
+
+    /// What left since the last call, taken out as the iterator goes, and the figures to
+    /// count the hooks' panics in: for the owner's hooks, without moving the departures.
+    #[inline]
+    pub(crate) fn drain_departed(
+        &mut self,
+    ) -> (impl Iterator<Item = Departed<K, V>> + '_, &MapMetrics) {
+        (self.departed.drain(), &self.metrics)
     }
 
     /// Whether anything left since the last [`take_departed`](Self::take_departed) (never,
@@ -1385,6 +1398,41 @@ impl<K: Hash + Eq, V, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, Reject
                 Ok(None)
             }
         }
+    }
+
+    /// Stores a key known to be absent if the map has room for it (its count, and its weight
+    /// budget if any), and returns its slot; else hands key and value back.
+    #[inline]
+    pub(crate) fn try_push_absent(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+    ) -> Result<u32, CapacityError<K, V>> {
+        if self.store.is_full() {
+            return Err(CapacityError::new(key, value, self.store.max()));
+        }
+        if self.has_budget() {
+            return self.try_push_weighed(hash, key, value);
+        }
+        Ok(self.push_absent(hash, key, value))
+    }
+
+    /// [`try_push_absent`](Self::try_push_absent) under a weight budget. Out of line: maps
+    /// without one never come here.
+    #[cold]
+    #[inline(never)]
+    fn try_push_weighed(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+    ) -> Result<u32, CapacityError<K, V>> {
+        let weight = self.weigh(&key, &value);
+        if !self.weight_fits(weight, None) {
+            return Err(CapacityError::new(key, value, self.store.max()));
+        }
+        Ok(self.push_weighed(hash, key, value, weight))
     }
 
     /// `try_insert`/`try_replace` under a weight budget: refused when the entry would take

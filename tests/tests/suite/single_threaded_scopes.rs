@@ -247,3 +247,25 @@ fn a_panicking_hook_of_an_ended_scope_reaches_the_writer_after_every_hook_ran() 
     drop(fragile);
     tracker.assert_exactly_once();
 }
+
+#[test]
+fn a_value_removed_while_an_ended_scopes_hook_panics_still_reaches_the_hooks() {
+    let tracker = Tracker::new();
+    let mut fragile = Fragile::default();
+    let request = Scope::new(Lifetime::Request);
+    {
+        let _current = request.enter();
+        fragile.rows.insert(1, tracker.track(1));
+    }
+    fragile.rows.insert(3, tracker.track(3));
+    request.end();
+    // The removal settles the ended scope first; its hook panics, so the caller never
+    // receives 3: it goes through the hooks instead of being dropped without them.
+    let caught = catch_unwind(AssertUnwindSafe(|| fragile.rows.remove(&3)));
+    assert!(caught.is_err(), "the hook's panic reaches the caller");
+    assert_eq!(tracker.cleaned(RemovalCause::ScopeEnded), 1);
+    assert_eq!(tracker.cleaned(RemovalCause::Explicit), 1);
+    assert!(fragile.rows.is_empty());
+    drop(fragile);
+    tracker.assert_exactly_once();
+}

@@ -464,8 +464,10 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: ConcurrentListener<K, V>, 
     /// stored (which may evict). However many threads ask for one absent key at once, one of
     /// them runs `make` and the others wait for its value; callers for other keys are not
     /// delayed, as `make` runs with no lock held (so it may use this map, other keys of it
-    /// included). If `make` panics, nothing is stored and a waiting caller loads in its place.
-    /// A hit costs what [`get`](Self::get) costs.
+    /// included). The map keeps the value `make` returned; callers get clones. If `make`
+    /// panics (or the value's `Clone`, the key's `Eq`, or a hook the store runs does), the
+    /// load ends and a waiting caller loads in its place. A hit costs what
+    /// [`get`](Self::get) costs.
     ///
     /// # Panics
     ///
@@ -524,6 +526,11 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: ConcurrentListener<K, V>, 
     /// their thread, woken when it is stored. If the loading task is cancelled (its future
     /// dropped), a waiting task takes over the load with its own `load`. Needs no particular
     /// executor.
+    ///
+    /// # Panics
+    ///
+    /// If `load` awaits this map for the key it is loading (it would wait for itself), and
+    /// whatever `load` panics with.
     ///
     /// ```
     /// # mapguard::testing::block_on(async {

@@ -302,3 +302,52 @@ fn a_bounded_map_keeps_the_loaders_own_value_and_a_refusal_hands_it_back() {
     assert_eq!(refused.into_inner(), (3, made(3)));
     assert_eq!(map.remove(&1), Some(made(1)), "the map kept the original");
 }
+
+/// A key whose `Hash` panics while `panics` says so.
+#[derive(Debug, Clone)]
+struct Unhashable {
+    id: u64,
+    panics: Arc<AtomicUsize>,
+}
+
+impl PartialEq for Unhashable {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Eq for Unhashable {}
+
+impl Hash for Unhashable {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        assert!(self.panics.load(Ordering::SeqCst) == 0, "Hash panics");
+        self.id.hash(state);
+    }
+}
+
+#[test]
+fn a_hash_that_panics_fails_only_its_own_call_and_starts_no_flight() {
+    let map = ConcurrentLruMap::<Unhashable, u64>::new(64);
+    let panics = Arc::new(AtomicUsize::new(1));
+    let key = {
+        let panics = Arc::clone(&panics);
+        move |id| Unhashable {
+            id,
+            panics: Arc::clone(&panics),
+        }
+    };
+    let loads = AtomicUsize::new(0);
+    let failed = catch_unwind(AssertUnwindSafe(|| {
+        map.get_or_insert_with(key(1), || {
+            loads.fetch_add(1, Ordering::SeqCst);
+            10
+        })
+    }));
+    assert!(failed.is_err(), "the caller's Hash panicked");
+    assert_eq!(loads.load(Ordering::SeqCst), 0, "nothing loaded");
+    panics.store(0, Ordering::SeqCst);
+    let next = crate::loading::within_limit("the call after a panicking Hash", move || {
+        map.get_or_insert_with(key(1), || 11)
+    });
+    assert_eq!(next, 11);
+}

@@ -6,7 +6,7 @@
 //!
 //! The map runs on shuttle's mutexes only when built with `--cfg mapguard_shuttle`, so this
 //! test is empty otherwise. Run it with
-//! `RUSTFLAGS="--cfg mapguard_shuttle" CARGO_TARGET_DIR=target/shuttle cargo test -p mapguard-tests --test shuttle_model`
+//! `RUSTFLAGS="--cfg mapguard_shuttle" CARGO_TARGET_DIR=target/shuttle cargo test -p mapguard-tests --test shuttle_model --features mapguard/shuttle`
 //! (CI does).
 #![cfg(mapguard_shuttle)]
 

@@ -9,6 +9,11 @@
 //! so a panic there only means a key's `Hash`/`Eq` or a caller's closure panicked, and the
 //! shard is consistent between operations.
 
+#[cfg(all(mapguard_shuttle, not(feature = "shuttle")))]
+compile_error!(
+    "`--cfg mapguard_shuttle` swaps in shuttle's locks: build with `--features mapguard/shuttle` too"
+);
+
 #[cfg(not(mapguard_shuttle))]
 use parking_lot::Mutex;
 #[cfg(mapguard_shuttle)]

@@ -57,24 +57,41 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> Owned<K, V, P, S, 
         self.run_hooks(back, departs)
     }
 
-    /// [`hand_back`](Self::hand_back) once something left. Out of line: most operations let
-    /// nothing leave.
-    #[cold]
-    #[inline(never)]
+    /// [`hand_back`](Self::hand_back) once something left.
     fn run_hooks<T, I>(&mut self, back: T, departs: impl FnOnce(T, &MapMetrics) -> I) -> T
     where
         I: IntoIterator<Item = Departed<K, V>>,
     {
-        let (departed, metrics) = self.raw.drain_departed();
-        let listener = &mut self.listener;
-        run_departed(
-            departed,
-            |key, value, cause, panics| listener.on_removal_contained(key, value, cause, panics),
-            back,
-            |back| departs(back, metrics),
-            |count| metrics.hook_panicked(count),
-        )
+        run_owner_hooks(&mut self.raw, &mut self.listener, |key| key, back, departs)
     }
+}
+
+/// The hooks of what left `raw` during an operation, heard by `listener` (each key as `key`
+/// makes it), then `back` (see [`Owned::hand_back`]): every owner ends its operations here,
+/// `Owned` and `WeakKeyMap` alike. Out of line: most operations let nothing leave.
+#[cold]
+#[inline(never)]
+pub(crate) fn run_owner_hooks<K0, K, V, P, S, L, E, T, I>(
+    raw: &mut RawMap<K0, V, P, S, KeptFor<L, K, V>, E>,
+    listener: &mut L,
+    key: impl Fn(K0) -> K,
+    back: T,
+    departs: impl FnOnce(T, &MapMetrics) -> I,
+) -> T
+where
+    P: Policy,
+    L: RemovalListener<K, V>,
+    E: Expiry,
+    I: IntoIterator<Item = Departed<K, V>>,
+{
+    let (departed, metrics) = raw.drain_departed();
+    run_departed(
+        departed.map(|(stored, value, cause)| (key(stored), value, cause)),
+        |key, value, cause, panics| listener.on_removal_contained(key, value, cause, panics),
+        back,
+        |back| departs(back, metrics),
+        |count| metrics.hook_panicked(count),
+    )
 }
 
 impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> Drop for Owned<K, V, P, S, L, E> {

@@ -29,6 +29,7 @@ use crate::departures::{Departed, Departures, Resize, Settle, Shard};
 use crate::error::CapacityError;
 use crate::hooks::{KeptFor, run_departed};
 use crate::hooks::{NoListener, RemovalListener};
+use crate::map::owned::run_owner_hooks;
 use crate::policy::{Evicting, Lru, OrderOf, Policy, Reject};
 use crate::raw::RawMap;
 use crate::raw::iter::Iter;
@@ -1226,25 +1227,17 @@ impl<K: WeakElement, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry, C>
         self.run_hooks(back, departs)
     }
 
-    /// [`hand_back`](Self::hand_back) once something left. Out of line: most operations let
-    /// nothing leave.
-    #[cold]
-    #[inline(never)]
+    /// [`hand_back`](Self::hand_back) once something left.
     fn run_hooks<T, I>(&mut self, back: T, departs: impl FnOnce(T) -> I) -> T
     where
         I: IntoIterator<Item = Departed<K, V>>,
     {
-        let departed = self.map.take_departed();
-        let listener = &mut self.listener;
-        let metrics = self.map.metrics();
-        run_departed(
-            departed
-                .into_iter()
-                .map(|(key, value, cause)| (key.weak, value, cause)),
-            |key, value, cause, panics| listener.on_removal_contained(key, value, cause, panics),
+        run_owner_hooks(
+            &mut self.map,
+            &mut self.listener,
+            |slot: Weakly<K>| slot.weak,
             back,
-            departs,
-            |count| metrics.hook_panicked(count),
+            |back, _| departs(back),
         )
     }
 

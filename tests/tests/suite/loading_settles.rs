@@ -19,6 +19,15 @@ use mapguard::{
 
 use crate::loading::poll_once;
 
+/// Whether one of the panics left in `panics` is due (and counts it taken).
+fn take_one(panics: &AtomicUsize) -> bool {
+    panics
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+            left.checked_sub(1)
+        })
+        .is_ok()
+}
+
 /// A value whose next `panics` clones panic; the count is shared by all its copies.
 #[derive(Debug)]
 struct Fragile {
@@ -28,13 +37,7 @@ struct Fragile {
 
 impl Clone for Fragile {
     fn clone(&self) -> Self {
-        let armed = self
-            .panics
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
-                left.checked_sub(1)
-            })
-            .is_ok();
-        assert!(!armed, "Clone panics");
+        assert!(!take_one(&self.panics), "Clone panics");
         Self {
             n: self.n,
             panics: Arc::clone(&self.panics),
@@ -71,13 +74,7 @@ impl Hash for Touchy {
 
 impl PartialEq for Touchy {
     fn eq(&self, other: &Self) -> bool {
-        let armed = self
-            .panics
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
-                left.checked_sub(1)
-            })
-            .is_ok();
-        assert!(!armed, "Eq panics");
+        assert!(!take_one(&self.panics), "Eq panics");
         self.id == other.id
     }
 }

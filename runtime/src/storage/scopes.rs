@@ -426,38 +426,27 @@ pub(crate) fn leave(scope: &ScopeCore) {
 /// Entries this thread tagged with the scope `key` of the lifetime in `slot` and has not
 /// added to its count yet.
 fn unflushed(slot: usize, key: u64) -> usize {
-    if slot >= SCOPED_LIFETIMES {
-        return 0;
-    }
-    let top = TOP.with(|top| {
-        let top = &top[slot];
-        if top.key.get() == key {
-            top.unflushed.get() as usize
-        } else {
-            0
-        }
-    });
-    let hidden = OUTER
-        .try_with(|outer| {
-            outer.borrow()[slot]
-                .iter()
-                .filter(|hidden| hidden.key == key)
-                .map(|hidden| hidden.unflushed as usize)
-                .sum()
-        })
-        .unwrap_or(0);
-    top + hidden
+    this_threads_writes(slot, key, false)
 }
 
 /// [`unflushed`], taken: this thread's cells for the scope `key` read 0 afterwards.
 fn take_unflushed(slot: usize, key: u64) -> usize {
+    this_threads_writes(slot, key, true)
+}
+
+/// This thread's uncounted writes under the scope `key` (current or hidden), zeroed if `take`.
+fn this_threads_writes(slot: usize, key: u64, take: bool) -> usize {
     if slot >= SCOPED_LIFETIMES {
         return 0;
     }
+    let read = |cell: &mut u32| (if take { core::mem::take(cell) } else { *cell }) as usize;
     let top = TOP.with(|top| {
         let top = &top[slot];
         if top.key.get() == key {
-            top.unflushed.replace(0) as usize
+            let mut count = top.unflushed.get();
+            let found = read(&mut count);
+            top.unflushed.set(count);
+            found
         } else {
             0
         }
@@ -467,7 +456,7 @@ fn take_unflushed(slot: usize, key: u64) -> usize {
             outer.borrow_mut()[slot]
                 .iter_mut()
                 .filter(|hidden| hidden.key == key)
-                .map(|hidden| core::mem::take(&mut hidden.unflushed) as usize)
+                .map(|hidden| read(&mut hidden.unflushed))
                 .sum()
         })
         .unwrap_or(0);

@@ -187,6 +187,7 @@ macro_rules! builder {
         new = $new:literal, conn = $conn:literal, key = $key:literal;
         hooks = $map:ident, $listener_of:ident, $closure:ident [$($closure_bounds:tt)*],
             where [$($build_bounds:tt)*], note = $note:literal;
+        stored_key = $stored_key:ty, $on_stored:path;
     ) => {
         $(#[$doc])*
         #[must_use = "a builder does nothing until `build` is called"]
@@ -204,6 +205,8 @@ macro_rules! builder {
             value_cleanup: Vc,
             /// What entries weigh, if weighed ([`crate::weight`]).
             weigher: Option<$crate::storage::weigher::Weigher<K, V>>,
+            /// What decides each entry's deadline, if not `ttl`/`idle` ([`crate::expiry`]).
+            expire_after: Option<$crate::storage::expiry::SharedPolicy<$stored_key, V>>,
             marker: $crate::builder::TypeMarker<K, V, P>,
         }
 
@@ -225,6 +228,7 @@ macro_rules! builder {
                     listener,
                     value_cleanup,
                     weigher: self.weigher,
+                    expire_after: self.expire_after,
                     marker: ::core::marker::PhantomData,
                 }
             }
@@ -255,6 +259,7 @@ macro_rules! builder {
                     listener: $crate::hooks::NoListener,
                     value_cleanup: $crate::builder::NoValueCleanup,
                     weigher: None,
+                    expire_after: None,
                     marker: ::core::marker::PhantomData,
                 }
             }
@@ -406,7 +411,30 @@ macro_rules! builder {
                 self.timed($crate::storage::expiry::Expiring::record_key_lifetimes)
             }
 
-            /// The time source for `ttl`/`idle` (default:
+            /// Lets `policy` choose each entry's deadline when it is created, updated and read
+            /// (see [`ExpireAfter`](crate::expiry::ExpireAfter)); replaces `ttl`/`idle`.
+            /// Each entry then carries a deadline and its place in a timer wheel (16 bytes);
+            /// expired entries are invisible at once, leave with
+            /// [`RemovalCause::Expired`](crate::RemovalCause::Expired) at the next writes (or
+            /// [`maintain`](crate::ManagedCache::maintain)), and go before any live entry when
+            /// room is needed.
+            ///
+            /// ```
+            /// use mapguard::expiry::OnlyWhenSet;
+            /// use std::time::Duration;
+            #[doc = concat!("let map = ", $new, ".expire_after(OnlyWhenSet).build();")]
+            /// assert!(map.is_empty());
+            /// ```
+            pub fn expire_after(
+                self,
+                policy: impl $crate::expiry::ExpireAfter<K, V> + 'static,
+            ) -> $builder<K, V, P, S, L, Vc, $crate::storage::expiry::Timed<E>> {
+                let mut builder = self.timed($crate::storage::expiry::Expiring::start_wheel);
+                builder.expire_after = Some(::std::sync::Arc::new($on_stored(policy)));
+                builder
+            }
+
+            /// The time source for expiry: `ttl`/`idle`, `expire_after`, `insert_with_ttl` (default:
             /// [`SystemClock`](crate::expiry::SystemClock)). Tests pass a
             /// [`MockClock`](crate::testing::MockClock) and advance it instead of sleeping.
             ///

@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::hooks::NoListener;
 use crate::scope::Lifetime;
 use crate::storage::expiry::Expiry;
+use crate::storage::expiry::sealed::Timer as _;
 use crate::storage::weigher::Weigher;
 
 /// How a map not configured by a type was configured: by a builder or a constructor, at run
@@ -102,6 +103,27 @@ pub trait FieldConfig<K, V, L = NoListener> {
     /// [`maintenance`](crate::maintenance) list if its types can cross threads: the attribute
     /// overrides it where `K`, `V` and the listener `L` are known (the one use of `L` here).
     /// Does nothing everywhere else.
+    /// The field's expiry policy (`expire_after = PATH`), shared the way map kind `M`
+    /// stores it.
+    #[doc(hidden)]
+    #[must_use]
+    fn __expire_after<M: StorePolicy<K, V>>() -> Option<M::Shared>
+    where
+        Self: Sized,
+    {
+        None
+    }
+
+    /// The field's clock (`clock = TYPE`).
+    #[doc(hidden)]
+    #[must_use]
+    fn __clock() -> Option<std::sync::Arc<dyn crate::expiry::Clock>>
+    where
+        Self: Sized,
+    {
+        None
+    }
+
     #[doc(hidden)]
     fn __enrol_map<M: crate::maintenance::EnrolMap<K, V, L>>(_map: &M)
     where
@@ -122,6 +144,33 @@ pub trait FieldConfig<K, V, L = NoListener> {
 /// The budget a configured map gets: `MAX_WEIGHT`, weighed by `WEIGHER`. Weights are kept only
 /// by a map whose per-entry state is `Weighed`, so a `MAX_WEIGHT` on any other map type fails
 /// to compile.
+/// How a map kind keeps an expiry policy over keys `K`: as it is, or over the stored form of
+/// its keys (weak-keyed maps).
+#[doc(hidden)]
+pub trait StorePolicy<K, V> {
+    /// The shared policy the kind's storage takes.
+    type Shared;
+    /// `policy`, shared.
+    fn share<P: crate::expiry::ExpireAfter<K, V> + 'static>(policy: P) -> Self::Shared;
+}
+
+/// Maps that store their keys as they are.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct StoredAsIs;
+
+impl<K, V> StorePolicy<K, V> for StoredAsIs {
+    type Shared = crate::storage::expiry::SharedPolicy<K, V>;
+    fn share<P: crate::expiry::ExpireAfter<K, V> + 'static>(policy: P) -> Self::Shared {
+        std::sync::Arc::new(policy)
+    }
+}
+
+/// Weak-keyed maps, which store each key with its hash (its `StorePolicy` is `weak`'s).
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct StoredWeakly;
+
 pub(crate) fn budget<K, V, L, C: FieldConfig<K, V, L>, E: Expiry>() -> Option<(u64, Weigher<K, V>)>
 {
     const {
@@ -139,16 +188,18 @@ pub(crate) fn budget<K, V, L, C: FieldConfig<K, V, L>, E: Expiry>() -> Option<(u
 pub(crate) fn settings<K, V, L, C: FieldConfig<K, V, L>, E: Expiry>()
 -> (usize, E, Lifetime, Cow<'static, str>) {
     const { assert!(C::MAX > 0, "FieldConfig::MAX must be at least 1") };
-    (
-        C::MAX,
-        E::configured(C::TTL, C::IDLE),
-        C::LIFETIME,
-        Cow::Borrowed(C::NAME),
-    )
+    let mut expiry = E::configured(C::TTL, C::IDLE);
+    if let Some(clock) = C::__clock() {
+        expiry.timer_mut().use_clock(clock);
+    }
+    (C::MAX, expiry, C::LIFETIME, Cow::Borrowed(C::NAME))
 }
 
 /// Whether a configured map has entries to clean that no operation may come for: expiring
 /// ones, or ones of scopes that end. (Weak keys die any time: those maps always have.)
 pub(crate) fn cleans_while_idle<K, V, L, C: FieldConfig<K, V, L>>() -> bool {
-    C::TTL.is_some() || C::IDLE.is_some() || C::LIFETIME != Lifetime::Process
+    C::TTL.is_some()
+        || C::IDLE.is_some()
+        || C::__expire_after::<StoredAsIs>().is_some()
+        || C::LIFETIME != Lifetime::Process
 }

@@ -131,7 +131,8 @@ pub mod tower;
 pub mod weak;
 pub mod weight;
 
-/// Clocks and expiry: what `ttl`/`idle` on a builder measure time with.
+/// Expiry: per-entry deadlines ([`ExpireAfter`](expiry::ExpireAfter), `insert_with_ttl`,
+/// `set_ttl`), map-wide `ttl`/`idle`, and the clocks they are measured on.
 ///
 /// ```
 /// use mapguard::expiry::{Clock, SystemClock};
@@ -139,7 +140,9 @@ pub mod weight;
 /// assert!(clock.now() < std::time::Duration::from_secs(60));
 /// ```
 pub mod expiry {
-    pub use crate::storage::expiry::{Clock, Expiring, Expiry, NoExpiry, SystemClock, Timed};
+    pub use crate::storage::expiry::{
+        Clock, ExpireAfter, Expires, Expiring, Expiry, NoExpiry, OnlyWhenSet, SystemClock, Timed,
+    };
 
     state_aliases! { Expiring;
         /// An [`LruMap`](crate::LruMap) built with `ttl`, `idle`, `clock` or `key_lifetimes`:

@@ -32,6 +32,7 @@ pub struct Builder<K, V, P>;
 new = "mapguard::ConcurrentLruMap::<u64, u64>::builder(8)", conn = "mapguard::ConcurrentLruMap::<u64, Conn>::builder(8)", key = "u64";
 hooks = ConcurrentMap, ConcurrentListenerOf, Fn [+ Send + Sync], where [S: Clone,],
     note = "It runs on the thread that made the entry leave, after the shard's lock is released, possibly on several threads at once.";
+stored_key = K, crate::storage::expiry::as_is;
 }
 
 impl<K, V, P: Policy, S, L, Vc, E: Expiry> Builder<K, V, P, S, L, Vc, E> {
@@ -62,7 +63,7 @@ impl<K, V, P: Policy, S, L, Vc, E: Expiry> Builder<K, V, P, S, L, Vc, E> {
     {
         let budget = crate::builder::budget(self.settings.max_weight, self.weigher);
         let (parts, expiry) = Parts::from_settings(self.settings, wrap(self.listener));
-        ConcurrentMap::from_parts(parts, &expiry, budget)
+        ConcurrentMap::from_parts(parts, &expiry, budget, self.expire_after.as_ref())
     }
 }
 
@@ -89,6 +90,7 @@ key = "std::sync::Weak<u64>";
 hooks = ConcurrentWeakKeyMap, ConcurrentListenerOf, Fn [+ Send + Sync],
     where [K: WeakKey, S: BuildHasher + Clone,],
     note = "It runs on the thread that made the entry leave, after the shard's lock is released, possibly on several threads at once; the key is the entry's `Weak`, dead for [`Collected`](crate::RemovalCause::Collected) entries.";
+stored_key = crate::weak::Weakly<K>, crate::weak::OnWeakKeys;
 }
 
 impl<K, V, P: Policy, S, L, Vc, E: Expiry> WeakKeyBuilder<K, V, P, S, L, Vc, E> {
@@ -116,6 +118,6 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher + Clone, L, Vc, E: Expiry>
     ) -> ConcurrentWeakKeyMap<K, V, P, S, L2, E> {
         let budget = crate::builder::budget(self.settings.max_weight, self.weigher);
         let (parts, expiry) = Parts::from_settings(self.settings, wrap(self.listener));
-        ConcurrentWeakKeyMap::from_parts(parts, &expiry, budget)
+        ConcurrentWeakKeyMap::from_parts(parts, &expiry, budget, self.expire_after.as_ref())
     }
 }

@@ -34,7 +34,8 @@ use crate::departures::KeepAll;
 use crate::error::CapacityError;
 use crate::hooks::{ConcurrentListener, NoListener};
 use crate::policy::{Adaptive, Evicting, Lru, Policy, Reject};
-use crate::raw::{RawMap, rejected_departs, replaced_departs, stored_departs};
+use crate::raw::{RawMap, rejected_departs, replaced_departs, stored_departs, with_ttl};
+use crate::storage::expiry::SharedPolicy;
 use crate::storage::expiry::{Expiry, NoExpiry};
 use crate::storage::scopes::Tagged;
 use crate::storage::store::Store;
@@ -241,6 +242,7 @@ impl<K, V, P: Policy, S: Clone, L: ConcurrentListener<K, V>, E: Expiry, C>
         parts: Parts<S, L>,
         expiry: &E,
         budget: Option<(u64, Weigher<K, V>)>,
+        expire_after: Option<&SharedPolicy<K, V>>,
     ) -> Self {
         let shard_budget = shard_budget(budget.as_ref(), parts.shards, parts.max);
         let (hasher, lifetime) = (parts.hasher.clone(), parts.lifetime);
@@ -252,7 +254,8 @@ impl<K, V, P: Policy, S: Clone, L: ConcurrentListener<K, V>, E: Expiry, C>
                 Store::with_capacity(max, hasher.clone(), Tagged(expiry.split()), capacity)
             },
             |store, metrics| {
-                let shard = RawMap::with_metrics(store, lifetime, Cow::Borrowed(""), metrics);
+                let shard = RawMap::with_metrics(store, lifetime, Cow::Borrowed(""), metrics)
+                    .with_expire_after(expire_after.cloned());
                 match &shard_budget {
                     Some((max_weight, weigher)) => {
                         shard.with_budget(*max_weight, Some(weigher.clone()))
@@ -430,6 +433,33 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: ConcurrentListener<K, V>, E:
         let hash = self.sharded.hasher().hash_one(&key);
         self.sharded.on_shard(self.sharded.shard_at(hash), |shard| {
             shard.insert_hashed(hash, key, value);
+        });
+    }
+
+    /// [`insert`](Self::insert) with a deadline of its own: the entry expires `ttl` from now
+    /// ([`RemovalCause::Expired`]), whatever the map's policy or `ttl` says; see
+    /// [`LruMap::insert_with_ttl`](crate::LruMap::insert_with_ttl). This is `SET key value EX
+    /// n`: expired keys leave by themselves, no sweep of your own needed.
+    ///
+    /// ```
+    /// use mapguard::{expiry::OnlyWhenSet, testing::MockClock};
+    /// use std::time::Duration;
+    ///
+    /// let clock = MockClock::new();
+    /// let keys = mapguard::ConcurrentLruMap::builder(1_000).expire_after(OnlyWhenSet).clock(clock.clone()).build();
+    /// keys.insert_with_ttl("session", 1, Duration::from_secs(10));
+    /// keys.insert("config", 2);
+    /// clock.advance(Duration::from_secs(11));
+    /// assert_eq!((keys.get("session"), keys.get("config")), (None, Some(2)));
+    /// ```
+    pub fn insert_with_ttl(&self, key: K, value: V, ttl: core::time::Duration)
+    where
+        P: Evicting,
+        E: crate::expiry::Expires,
+    {
+        let hash = self.sharded.hasher().hash_one(&key);
+        self.sharded.on_shard(self.sharded.shard_at(hash), |shard| {
+            with_ttl(shard, ttl, |shard| shard.insert_hashed(hash, key, value));
         });
     }
 
@@ -628,6 +658,49 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry, C>
             .map_err(|error| error.with_max(self.max()))
     }
 
+    /// [`try_insert`](Self::try_insert) with a deadline of its own (see
+    /// [`LruMap::insert_with_ttl`](crate::LruMap::insert_with_ttl)); a full shard first
+    /// makes room from its expired entries.
+    ///
+    /// # Errors
+    ///
+    /// [`CapacityError`] holding the key and value when the key is new and its shard is full
+    /// of live entries.
+    ///
+    /// ```
+    /// use mapguard::{expiry::OnlyWhenSet, testing::MockClock};
+    /// use std::time::Duration;
+    ///
+    /// let clock = MockClock::new();
+    /// let map = mapguard::ConcurrentBoundedMap::builder(1).shards(1).expire_after(OnlyWhenSet).clock(clock.clone()).build();
+    /// map.try_insert_with_ttl(1, 'a', Duration::from_secs(1)).unwrap();
+    /// assert!(map.try_insert(2, 'b').is_err());
+    /// clock.advance(Duration::from_secs(2));
+    /// assert!(map.try_insert(2, 'b').is_ok());
+    /// ```
+    pub fn try_insert_with_ttl(
+        &self,
+        key: K,
+        value: V,
+        ttl: core::time::Duration,
+    ) -> Result<(), CapacityError<K, V>>
+    where
+        E: crate::expiry::Expires,
+    {
+        let hash = self.sharded.hasher().hash_one(&key);
+        self.sharded
+            .on_shard_handing_back(
+                self.sharded.shard_at(hash),
+                |shard| {
+                    with_ttl(shard, ttl, |shard| {
+                        shard.try_insert_hashed(hash, key, value)
+                    })
+                },
+                |stored| stored.err().map(rejected_departs),
+            )
+            .map_err(|error| error.with_max(self.max()))
+    }
+
     /// Like [`try_insert`](Self::try_insert), but hands back the value it replaced (no hook
     /// runs for it).
     ///
@@ -814,6 +887,9 @@ sharded_surface! {
 #     .build();
 # map.insert(1, String::from(\"one\"));
 # map.insert(2, String::from(\"two\"));";
+    timed_setup = "# let clock = mapguard::testing::MockClock::new();
+# let map = mapguard::ConcurrentLruMap::builder(64).ttl(Duration::from_secs(60)).clock(clock).build();
+# map.insert(1, String::from(\"one\"));";
 }
 
 impl<K, V, P: Policy, S, L: ConcurrentListener<K, V>, E: Expiry, C> fmt::Debug
@@ -851,7 +927,7 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: ConcurrentListener<K, V>, 
 /// `#[managed_map(concurrent, ...)]` builds), put on the maintenance list when it has
 /// something to clean while idle (`enrol` decides whether its types allow).
 macro_rules! configured_concurrent {
-    ($($map:ident $([$($key_bound:tt)*])? => $enrol:ident, $always:literal;)*) => {$(
+    ($($map:ident $([$($key_bound:tt)*])? => $enrol:ident, $always:literal, $stored:ident;)*) => {$(
         impl<K, V, P, S, L, E, C> Default for $map<K, V, P, S, L, E, Configured<C>>
         where
             $(K: $($key_bound)*,)?
@@ -875,7 +951,12 @@ macro_rules! configured_concurrent {
                     name,
                     site: Location::caller(),
                 };
-                let map = Self::from_parts(parts, &expiry, config::budget::<K, V, L, C, E>());
+                let map = Self::from_parts(
+                    parts,
+                    &expiry,
+                    config::budget::<K, V, L, C, E>(),
+                    C::__expire_after::<config::$stored>().as_ref(),
+                );
                 if $always || config::cleans_while_idle::<K, V, L, C>() {
                     C::$enrol(&map);
                 }
@@ -886,8 +967,8 @@ macro_rules! configured_concurrent {
 }
 
 configured_concurrent! {
-    ConcurrentMap => __enrol_map, false;
-    ConcurrentWeakKeyMap[WeakElement] => __enrol_weak_map, true;
+    ConcurrentMap => __enrol_map, false, StoredAsIs;
+    ConcurrentWeakKeyMap[WeakElement] => __enrol_weak_map, true, StoredWeakly;
 }
 
 /// A concurrent map's loads: found and joined under the key's shard lock.

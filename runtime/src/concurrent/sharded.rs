@@ -627,6 +627,7 @@ macro_rules! sharded_surface {
         enrol [$enrol_trait:ident] where key [$($enrol_key:tt)*];
         key [$($key:tt)*];
         setup = $setup:literal;
+        timed_setup = $timed_setup:literal;
     ) => {
         impl<$($generics)*> $map
         where
@@ -985,6 +986,46 @@ macro_rules! sharded_surface {
             {
                 self.sharded
                     .on_key(key, |shard, hash| shard.update_hashed(hash, key, change))
+            }
+
+            /// The time `key`'s entry has left before it expires; `None` if it is absent or
+            /// does not expire. See [`LruMap::ttl_of`](crate::LruMap::ttl_of). O(1) average
+            /// plus one lock.
+            ///
+            /// ```
+            /// use std::time::Duration;
+            #[doc = $timed_setup]
+            /// assert_eq!(map.ttl_of(&1), Some(Duration::from_secs(60)));
+            /// ```
+            #[must_use]
+            pub fn ttl_of<Q>(&self, key: &Q) -> Option<::core::time::Duration>
+            where
+                $($key)*: ::core::borrow::Borrow<Q>,
+                Q: ::core::hash::Hash + Eq + ?Sized,
+                E: $crate::expiry::Expires,
+            {
+                self.sharded
+                    .on_key(key, |shard, hash| shard.ttl_of_hashed(hash, key))
+            }
+
+            /// Gives `key`'s entry the deadline `ttl` from now (`None`: it never expires);
+            /// whether it was there. See [`LruMap::set_ttl`](crate::LruMap::set_ttl). O(1)
+            /// average plus one lock.
+            ///
+            /// ```
+            /// use std::time::Duration;
+            #[doc = $timed_setup]
+            /// assert!(map.set_ttl(&1, None));
+            /// assert_eq!(map.ttl_of(&1), None);
+            /// ```
+            pub fn set_ttl<Q>(&self, key: &Q, ttl: Option<::core::time::Duration>) -> bool
+            where
+                $($key)*: ::core::borrow::Borrow<Q>,
+                Q: ::core::hash::Hash + Eq + ?Sized,
+                E: $crate::expiry::Expires,
+            {
+                self.sharded
+                    .on_key(key, |shard, hash| shard.set_ttl_hashed(hash, key, ttl))
             }
 
             /// Removes `key` through the cleanup path with

@@ -28,11 +28,12 @@ use crate::departures::{Departed, Departures};
 use crate::error::CapacityError;
 use crate::hooks::{ConcurrentListener, NoListener};
 use crate::policy::{Evicting, Lru, Policy, Reject};
-use crate::storage::expiry::{Expiry, NoExpiry};
+use crate::raw::with_ttl;
+use crate::storage::expiry::{Expiry, NoExpiry, SharedPolicy};
 use crate::storage::scopes::Tagged;
 use crate::storage::store::{MAX_LIMIT, Store};
 use crate::storage::weigher::Weigher;
-use crate::weak::{StoredHash, WeakKeyMap};
+use crate::weak::{StoredHash, WeakKeyMap, Weakly};
 
 /// One shard: a weak-keyed map whose departures wait in [`Departures`] until the lock is
 /// released.
@@ -117,6 +118,7 @@ impl<
         mut parts: Parts<S, L>,
         expiry: &E,
         budget: Option<(u64, Weigher<K, V>)>,
+        expire_after: Option<&SharedPolicy<Weakly<K>, V>>,
     ) -> Self {
         let shard_budget = shard_budget(budget.as_ref(), parts.shards, parts.max);
         parts.max = parts.max.min(MAX_LIMIT);
@@ -134,6 +136,7 @@ impl<
                     hasher.clone(),
                     metrics,
                     shard_budget.clone(),
+                    expire_after.cloned(),
                 )
             },
         );
@@ -245,6 +248,32 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher + Clone, L: ConcurrentListener<K, 
         let hash = self.hash_strong(&key);
         self.sharded.on_shard(self.sharded.shard_at(hash), |shard| {
             shard.insert_hashed(hash, key, value);
+        });
+    }
+
+    /// [`insert`](Self::insert) with a deadline of its own (see
+    /// [`LruMap::insert_with_ttl`](crate::LruMap::insert_with_ttl)).
+    ///
+    /// ```
+    /// use mapguard::testing::MockClock;
+    /// use std::sync::{Arc, Weak};
+    /// use std::time::Duration;
+    ///
+    /// let clock = MockClock::new();
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, u8>::lru_builder(8).clock(clock.clone()).build();
+    /// let key = Arc::new(1);
+    /// map.insert_with_ttl(Arc::clone(&key), 1, Duration::from_secs(1));
+    /// clock.advance(Duration::from_secs(2));
+    /// assert_eq!(map.get(&1), None);
+    /// ```
+    pub fn insert_with_ttl(&self, key: K::Strong, value: V, ttl: core::time::Duration)
+    where
+        P: Evicting,
+        E: crate::expiry::Expires,
+    {
+        let hash = self.hash_strong(&key);
+        self.sharded.on_shard(self.sharded.shard_at(hash), |shard| {
+            with_ttl(shard, ttl, |shard| shard.insert_hashed(hash, key, value));
         });
     }
 
@@ -408,6 +437,46 @@ impl<K: WeakKey, V, S: BuildHasher + Clone, L: ConcurrentListener<K, V>, E: Expi
         )
     }
 
+    /// [`try_insert`](Self::try_insert) with a deadline of its own; a full shard first makes
+    /// room from its expired entries.
+    ///
+    /// # Errors
+    ///
+    /// [`CapacityError`] holding the key and value when the key is new and its shard is full
+    /// of live entries.
+    ///
+    /// ```
+    /// use mapguard::testing::MockClock;
+    /// use std::sync::{Arc, Weak};
+    /// use std::time::Duration;
+    ///
+    /// let clock = MockClock::new();
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, u8>::bounded_builder(1).clock(clock.clone()).build();
+    /// let key = Arc::new(1);
+    /// map.try_insert_with_ttl(Arc::clone(&key), 1, Duration::from_secs(1)).unwrap();
+    /// assert_eq!(map.ttl_of(&1), Some(Duration::from_secs(1)));
+    /// ```
+    pub fn try_insert_with_ttl(
+        &self,
+        key: K::Strong,
+        value: V,
+        ttl: core::time::Duration,
+    ) -> Result<(), CapacityError<K::Strong, V>>
+    where
+        E: crate::expiry::Expires,
+    {
+        let hash = self.hash_strong(&key);
+        self.sharded.on_shard_handing_back(
+            self.sharded.shard_at(hash),
+            |shard| {
+                with_ttl(shard, ttl, |shard| {
+                    shard.try_insert_hashed(hash, key, value)
+                })
+            },
+            |stored| stored.err().map(rejected_weak_departs::<K, V>),
+        )
+    }
+
     /// Changes the bound; lowering it below the current length keeps every entry, as for
     /// [`BoundedMap::set_max`](crate::BoundedMap::set_max). O(shards).
     ///
@@ -444,6 +513,11 @@ sharded_surface! {
 # let keys = [Arc::new(1), Arc::new(2)];
 # map.insert(Arc::clone(&keys[0]), String::from(\"one\"));
 # map.insert(Arc::clone(&keys[1]), String::from(\"two\"));";
+    timed_setup = "# use std::sync::{Arc, Weak};
+# let clock = mapguard::testing::MockClock::new();
+# let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, String>::lru_builder(64).ttl(Duration::from_secs(60)).clock(clock).build();
+# let key = Arc::new(1);
+# map.insert(Arc::clone(&key), String::from(\"one\"));";
 }
 
 impl<K: WeakElement, V, P: Policy, S, L: ConcurrentListener<K, V>, E: Expiry, C> fmt::Debug

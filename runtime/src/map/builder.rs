@@ -48,6 +48,7 @@ builder! {
 pub struct Builder<K, V, P>;
 new = "mapguard::LruMap::<u64, u64>::builder(8)", conn = "mapguard::LruMap::<u64, Conn>::builder(8)", key = "u64";
 hooks = ManagedMap, ListenerOf, FnMut [], where [], note = "";
+stored_key = K, crate::storage::expiry::as_is;
 }
 
 impl<K, V, P: Policy, S, L, Vc, E: Expiry> Builder<K, V, P, S, L, Vc, E> {
@@ -74,6 +75,9 @@ impl<K, V, P: Policy, S, L, Vc, E: Expiry> Builder<K, V, P, S, L, Vc, E> {
             Some((max_weight, weigher)) => map.with_budget(max_weight, Some(weigher)),
             None => map,
         };
-        ManagedMap::from_raw(map, wrap(self.listener))
+        ManagedMap::from_raw(
+            map.with_expire_after(self.expire_after),
+            wrap(self.listener),
+        )
     }
 }

@@ -27,11 +27,12 @@ use crate::config::{self, Configured, FieldConfig};
 use crate::error::CapacityError;
 use crate::hooks::{NoListener, RemovalListener};
 use crate::policy::{Adaptive, Evicting, Lru, Policy, Reject};
-use crate::raw::{RawMap, rejected_departs, replaced_departs, stored_departs};
+use crate::raw::{RawMap, rejected_departs, replaced_departs, stored_departs, with_ttl};
 use crate::scope::{Lifetime, ManagedCache};
 use crate::stats::MapStats;
-use crate::storage::expiry::{Expiry, NoExpiry};
+use crate::storage::expiry::{Expires, Expiry, NoExpiry};
 use crate::storage::store::Store;
+use core::time::Duration;
 use std::panic::Location;
 
 /// A hash map with a size bound and a cleanup path, generic over what happens when it is full.
@@ -962,6 +963,127 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
     }
 }
 
+/// Deadlines of single entries, for maps whose entries can expire ([`Expires`]).
+impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expires, C>
+    ManagedMap<K, V, P, S, L, E, C>
+{
+    /// The time `key`'s entry has left before it expires; `None` if the key is absent or its
+    /// entry does not expire. O(1) average.
+    ///
+    /// ```
+    /// use mapguard::testing::MockClock;
+    /// use std::time::Duration;
+    ///
+    /// let clock = MockClock::new();
+    /// let mut map = mapguard::LruMap::builder(8).ttl(Duration::from_secs(10)).clock(clock.clone()).build();
+    /// map.insert("a", 1);
+    /// clock.advance(Duration::from_secs(4));
+    /// assert_eq!(map.ttl_of("a"), Some(Duration::from_secs(6)));
+    /// assert_eq!(map.ttl_of("b"), None);
+    /// ```
+    #[must_use]
+    pub fn ttl_of<Q>(&self, key: &Q) -> Option<Duration>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.owned.raw.ttl_of(key)
+    }
+
+    /// Gives `key`'s entry the deadline `ttl` from now, whatever the policy said; `None`: it
+    /// never expires. Returns whether the key was there. O(1) average.
+    ///
+    /// ```
+    /// use mapguard::testing::MockClock;
+    /// use std::time::Duration;
+    ///
+    /// let clock = MockClock::new();
+    /// let mut map = mapguard::LruMap::builder(8).ttl(Duration::from_secs(10)).clock(clock.clone()).build();
+    /// map.insert("pinned", 1);
+    /// assert!(map.set_ttl("pinned", None));
+    /// clock.advance(Duration::from_secs(60));
+    /// assert_eq!(map.get("pinned"), Some(&1));
+    /// ```
+    pub fn set_ttl<Q>(&mut self, key: &Q, ttl: Option<Duration>) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let found = self.owned.raw.set_ttl(key, ttl);
+        self.owned.done();
+        found
+    }
+}
+
+impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Expires, C>
+    ManagedMap<K, V, P, S, L, E, C>
+{
+    /// [`insert`](Self::insert) with a deadline of its own: the entry expires `ttl` from now
+    /// (leaving with [`RemovalCause::Expired`](crate::RemovalCause::Expired)), whatever the
+    /// map's policy or `ttl` says. A later plain `insert` of the key keeps the deadline unless
+    /// the policy moves it (a map-wide `ttl` restarts it). O(1) average.
+    ///
+    /// ```
+    /// use mapguard::{expiry::OnlyWhenSet, testing::MockClock, RemovalCause};
+    /// use std::time::Duration;
+    ///
+    /// let clock = MockClock::new();
+    /// let mut left = Vec::new();
+    /// let mut map = mapguard::LruMap::builder(8)
+    ///     .expire_after(OnlyWhenSet)
+    ///     .clock(clock.clone())
+    ///     .on_removal(|key, _, cause| left.push((key, cause)))
+    ///     .build();
+    /// map.insert_with_ttl("short", 1, Duration::from_secs(1));
+    /// map.insert_with_ttl("long", 2, Duration::from_secs(3600));
+    /// clock.advance(Duration::from_secs(2));
+    /// assert_eq!(map.get("short"), None);
+    /// map.maintain();
+    /// assert_eq!(map.keys().copied().collect::<Vec<_>>(), ["long"]);
+    /// drop(map);
+    /// assert_eq!(left, [("short", RemovalCause::Expired), ("long", RemovalCause::Dropped)]);
+    /// ```
+    pub fn insert_with_ttl(&mut self, key: K, value: V, ttl: Duration) {
+        with_ttl(&mut self.owned.raw, ttl, |raw| raw.insert(key, value));
+        self.owned.done();
+    }
+}
+
+impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expires, C>
+    ManagedMap<K, V, Reject, S, L, E, C>
+{
+    /// [`try_insert`](Self::try_insert) with a deadline of its own (see
+    /// [`LruMap::insert_with_ttl`](ManagedMap::insert_with_ttl)). A full map first makes
+    /// room from its expired entries.
+    ///
+    /// # Errors
+    ///
+    /// [`CapacityError`] holding the key and value when the key is new and the map is full of
+    /// live entries.
+    ///
+    /// ```
+    /// use mapguard::{expiry::OnlyWhenSet, testing::MockClock};
+    /// use std::time::Duration;
+    ///
+    /// let clock = MockClock::new();
+    /// let mut map = mapguard::BoundedMap::builder(1).expire_after(OnlyWhenSet).clock(clock.clone()).build();
+    /// map.try_insert_with_ttl(1, 'a', Duration::from_secs(1)).unwrap();
+    /// assert!(map.try_insert(2, 'b').is_err());
+    /// clock.advance(Duration::from_secs(2));
+    /// assert!(map.try_insert(2, 'b').is_ok()); // the expired entry made room
+    /// ```
+    pub fn try_insert_with_ttl(
+        &mut self,
+        key: K,
+        value: V,
+        ttl: Duration,
+    ) -> Result<(), CapacityError<K, V>> {
+        let stored = with_ttl(&mut self.owned.raw, ttl, |raw| raw.try_insert(key, value));
+        self.owned
+            .hand_back(stored, |stored, _| stored.err().map(rejected_departs))
+    }
+}
+
 impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C> ManagedCache
     for ManagedMap<K, V, P, S, L, E, C>
 {
@@ -1134,6 +1256,7 @@ impl<
             Some((max_weight, weigher)) => map.with_budget(max_weight, Some(weigher)),
             None => map,
         };
+        let map = map.with_expire_after(C::__expire_after::<config::StoredAsIs>());
         Self::from_raw(map, L::default())
     }
 }

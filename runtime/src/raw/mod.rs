@@ -21,10 +21,11 @@ use crate::policy::{Evicting, Lru, OrderOf, Policy, Reject};
 use crate::registry::{self, MapMetrics};
 use crate::scope::{Lifetime, ManagedCache};
 use crate::stats::MapStats;
-use crate::storage::expiry::{Expiry, NoExpiry};
+use crate::storage::expiry::{Expiry, NoExpiry, SharedPolicy};
 use crate::storage::scopes::ScopeTags;
 use crate::storage::store::{Node, Store};
 use crate::storage::weigher::Weigher;
+use core::time::Duration;
 pub(crate) mod iter;
 
 use iter::{Iter, IterMut, Keys, Values, ValuesMut};
@@ -37,6 +38,10 @@ pub(crate) fn cause_at_drop(scope_ended: bool) -> RemovalCause {
         RemovalCause::Dropped
     }
 }
+
+/// At most this many expired entries depart at each write; a write that needs room takes
+/// more, and `maintain` takes all.
+const EXPIRED_PER_WRITE: usize = 8;
 
 /// An entry taken out at a drop, with the cause it leaves with.
 pub(crate) type Leaving<K, V> = (Node<K, V>, RemovalCause);
@@ -444,16 +449,16 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
         self.depart(key, value, cause);
     }
 
-    /// Bounded expiry work done by every insert: the back of the list (least recently used,
-    /// or oldest write), then two slots of a round-robin sweep over the slab. The sweep
-    /// reaches every entry within `len / 2` inserts, so an expired entry that is never
-    /// touched again is still released. O(1); nothing without `ttl`/`idle`.
+    /// Bounded expiry work done by every write: up to [`EXPIRED_PER_WRITE`] entries the
+    /// timer wheel finds past their deadline depart. O(1) amortised; nothing without expiry.
+    /// A write that needs room takes more (see `expired_victim`), so a backlog never costs
+    /// a live entry its place.
     ///
-    /// What expires departs: its hooks wait until the insert is done.
+    /// What expires departs: its hooks wait until the write is done.
     #[inline]
     pub(crate) fn expire_some(&mut self) {
         if Store::<K, V, S, E>::has_expiry() {
-            self.expire_some_now();
+            self.expire_up_to(EXPIRED_PER_WRITE);
         }
         // A map that settles its own scopes: their ended entries go first, so that they make
         // room before anything is evicted (see `storage::scopes::Tagged`).
@@ -462,27 +467,34 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
         }
     }
 
+    /// Up to `limit` expired entries depart ([`RemovalCause::Expired`]); how many did.
     #[inline(never)]
-    fn expire_some_now(&mut self) {
-        let Some(now) = self.store.now() else {
-            return;
-        };
-        for _ in 0..2 {
-            match self.store.back() {
-                Some(back) if self.store.is_expired(back, now) => {
-                    self.depart_at(back, RemovalCause::Expired);
-                }
-                _ => break,
-            }
-        }
-        for _ in 0..2 {
-            let Some(index) = self.store.next_sweep() else {
+    fn expire_up_to(&mut self, limit: usize) -> usize {
+        let mut expired = 0;
+        while expired < limit {
+            let Some(index) = self.store.pop_expired() else {
                 break;
             };
-            if self.store.is_expired(index, now) {
-                self.depart_at(index, RemovalCause::Expired);
-            }
+            self.depart_at(index, RemovalCause::Expired);
+            expired += 1;
         }
+        expired
+    }
+
+    /// An expired entry to make room with, before the policy is asked for a live victim.
+    #[inline]
+    fn expired_victim(&mut self) -> Option<u32> {
+        if Store::<K, V, S, E>::has_expiry() {
+            self.store.pop_expired()
+        } else {
+            None
+        }
+    }
+
+    /// Makes room for one more entry in a full map from its expired entries, if it has any:
+    /// whether it did.
+    pub(crate) fn room_from_expired(&mut self) -> bool {
+        Store::<K, V, S, E>::has_expiry() && self.expire_up_to(1) == 1
     }
 
     /// Clears the map with [`RemovalCause::ScopeEnded`] if it has `lifetime`; how many left.
@@ -510,23 +522,14 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
         purged
     }
 
-    /// Cleans every expired entry with [`RemovalCause::Expired`]; returns how many. O(n).
+    /// Every entry the timer wheel finds expired departs with [`RemovalCause::Expired`];
+    /// how many. O(expired) amortised.
     pub(crate) fn purge_expired(&mut self) -> usize {
-        let Some(now) = self.store.now() else {
-            return 0;
-        };
-        let mut purged = 0;
-        let mut index = 0;
-        while index < self.store.len() {
-            if self.store.is_expired(index as u32, now) {
-                // The last node moves into `index`: look at it next.
-                self.depart_at(index as u32, RemovalCause::Expired);
-                purged += 1;
-            } else {
-                index += 1;
-            }
+        if Store::<K, V, S, E>::has_expiry() {
+            self.expire_up_to(usize::MAX)
+        } else {
+            0
         }
-        purged
     }
 
     /// Evicts in the policy's order until one more entry weighing `incoming` fits beside the
@@ -540,7 +543,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
             if !(over_count || over_weight) {
                 break;
             }
-            let Some(victim) = self.store.next_victim() else {
+            let Some(victim) = self.expired_victim().or_else(|| self.store.next_victim()) else {
                 break;
             };
             if keep == Some(victim) {
@@ -948,6 +951,10 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
     pub(crate) fn resize(&mut self, max: usize) {
         assert_valid_max(max);
         while P::EVICTS && self.store.len() > max {
+            if let Some(expired) = self.expired_victim() {
+                self.depart_at(expired, RemovalCause::Expired);
+                continue;
+            }
             let Some(victim) = self.store.next_victim() else {
                 break;
             };
@@ -965,6 +972,108 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
         let taken = self.store.remove_at(index);
         self.metrics.taken(1);
         taken
+    }
+}
+
+/// One entry's deadline: chosen for a write, read and changed afterwards.
+impl<K, V, P: Policy, S, R: Keeping, E: Expiry> RawMap<K, V, P, S, R, E> {
+    /// Lets `policy`, if any, decide the deadlines of the (empty) map's entries.
+    pub(crate) fn with_expire_after(mut self, policy: Option<SharedPolicy<K, V>>) -> Self {
+        self.set_expire_after(policy);
+        self
+    }
+
+    /// [`with_expire_after`](Self::with_expire_after) in place.
+    pub(crate) fn set_expire_after(&mut self, policy: Option<SharedPolicy<K, V>>) {
+        if let Some(policy) = policy {
+            self.store.set_expire_after(policy);
+        }
+    }
+
+    /// The time the live entry at `index` has left; `None` if it does not expire.
+    pub(crate) fn ttl_at(&self, index: u32) -> Option<Duration> {
+        self.store.ttl_at(index)
+    }
+
+    /// Gives the entry at `index` the deadline `ttl` from now (`None`: never).
+    pub(crate) fn set_ttl_at(&mut self, index: u32, ttl: Option<Duration>) {
+        self.store.set_ttl_at(index, ttl);
+    }
+}
+
+/// A map whose next write can be given a deadline of its caller's choosing.
+pub(crate) trait ChoosesDeadline {
+    /// Gives the next entry written (created or updated) the deadline `ttl` from now, over
+    /// the policy's; `None` forgets a choice.
+    fn choose_ttl(&mut self, ttl: Option<Duration>);
+}
+
+impl<K, V, P: Policy, S, R: Keeping, E: Expiry> ChoosesDeadline for RawMap<K, V, P, S, R, E> {
+    fn choose_ttl(&mut self, ttl: Option<Duration>) {
+        self.store.choose_ttl(ttl);
+    }
+}
+
+/// Runs `write` on `map` with the deadline `ttl` from now chosen for the entry it writes. A
+/// write that stores nothing (refused, or stopped by a panicking `Hash` or `Eq`) leaves no
+/// choice behind.
+pub(crate) fn with_ttl<M: ChoosesDeadline, T>(
+    map: &mut M,
+    ttl: Duration,
+    write: impl FnOnce(&mut M) -> T,
+) -> T {
+    struct Forget<'a, M: ChoosesDeadline>(&'a mut M);
+    impl<M: ChoosesDeadline> Drop for Forget<'_, M> {
+        fn drop(&mut self) {
+            self.0.choose_ttl(None);
+        }
+    }
+    let chosen = Forget(map);
+    chosen.0.choose_ttl(Some(ttl));
+    write(chosen.0)
+}
+
+impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, P, S, R, E> {
+    /// The time `key`'s entry has left; `None` if it is absent or does not expire.
+    pub(crate) fn ttl_of<Q>(&self, key: &Q) -> Option<Duration>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.ttl_of_hashed(self.store.hash(key), key)
+    }
+
+    /// [`ttl_of`](Self::ttl_of) with the key's hash already taken.
+    pub(crate) fn ttl_of_hashed<Q>(&self, hash: u64, key: &Q) -> Option<Duration>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        self.find_hashed(hash, key)
+            .and_then(|index| self.store.ttl_at(index))
+    }
+
+    /// Gives `key`'s entry the deadline `ttl` from now (`None`: it never expires); whether
+    /// the key was there.
+    pub(crate) fn set_ttl<Q>(&mut self, key: &Q, ttl: Option<Duration>) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.set_ttl_hashed(self.store.hash(key), key, ttl)
+    }
+
+    /// [`set_ttl`](Self::set_ttl) with the key's hash already taken.
+    pub(crate) fn set_ttl_hashed<Q>(&mut self, hash: u64, key: &Q, ttl: Option<Duration>) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let found = self.find_live_hashed(hash, key);
+        if let Some(index) = found {
+            self.store.set_ttl_at(index, ttl);
+        }
+        found.is_some()
     }
 }
 
@@ -1287,7 +1396,7 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, R: Keeping, E: Expiry> RawMap
     #[inline]
     fn victim_if_full(&mut self) -> Option<u32> {
         if self.store.is_full() {
-            self.store.next_victim()
+            self.expired_victim().or_else(|| self.store.next_victim())
         } else {
             None
         }
@@ -1390,7 +1499,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, Reject
         }
         match self.upsert_hashed(hash, key, value) {
             Ok((_, key, old)) => Ok(Some((key, old))),
-            Err((_, key, value)) if self.store.is_full() => {
+            Err((_, key, value)) if self.store.is_full() && !self.room_from_expired() => {
                 Err(CapacityError::new(key, value, self.store.max()))
             }
             Err((hash, key, value)) => {
@@ -1409,7 +1518,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, Reject
         key: K,
         value: V,
     ) -> Result<u32, CapacityError<K, V>> {
-        if self.store.is_full() {
+        if self.store.is_full() && !self.room_from_expired() {
             return Err(CapacityError::new(key, value, self.store.max()));
         }
         if self.has_budget() {

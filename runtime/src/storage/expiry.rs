@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use std::time::{Duration, Instant};
 
+use crate::storage::wheel::{NEVER, Wheel};
+
 /// A monotonic time source for expiry. Implement it to drive expiry from your own clock;
 /// tests use [`MockClock`](crate::testing::MockClock).
 ///
@@ -49,13 +51,129 @@ impl Clock for SystemClock {
     }
 }
 
-fn nanos(duration: Duration) -> u64 {
+/// When each entry expires: a deadline chosen when it is created, and moved (or kept) when it
+/// is updated or read. `None` means the entry does not expire; `left` is the time its current
+/// deadline leaves (`None`: it had none). Set with a builder's `expire_after(policy)` or
+/// `#[managed_map(expire_after = PATH)]`; a map-wide `ttl`/`idle` is the special case of a
+/// policy answering `ttl` on create and update (and `idle` on read), and `expire_after`
+/// replaces them. `insert_with_ttl` and `set_ttl` choose one entry's deadline over the
+/// policy's. Like Caffeine's `Expiry` and moka's `Expiry`.
+///
+/// The policy runs while the map (a concurrent map: the key's shard) is locked: keep it short
+/// and do not touch the map from it.
+///
+/// # Examples
+///
+/// Sessions live 30 minutes from their creation, guests 1 minute; the service account never
+/// expires:
+///
+/// ```
+/// use mapguard::expiry::ExpireAfter;
+/// use mapguard::testing::MockClock;
+/// use std::time::Duration;
+///
+/// struct ByUser;
+/// impl ExpireAfter<String, u64> for ByUser {
+///     fn after_create(&self, user: &String, _: &u64, _now: Duration) -> Option<Duration> {
+///         match user.as_str() {
+///             "service" => None,
+///             "guest" => Some(Duration::from_secs(60)),
+///             _ => Some(Duration::from_secs(30 * 60)),
+///         }
+///     }
+/// }
+///
+/// let clock = MockClock::new();
+/// let mut sessions = mapguard::LruMap::builder(100).expire_after(ByUser).clock(clock.clone()).build();
+/// for user in ["service", "guest", "ada"] {
+///     sessions.insert(user.to_string(), 0);
+/// }
+/// clock.advance(Duration::from_secs(120));
+/// assert!(sessions.contains_key("service") && sessions.contains_key("ada"));
+/// assert!(!sessions.contains_key("guest"));
+/// ```
+pub trait ExpireAfter<K, V>: Send + Sync {
+    /// How long a new entry lives; `None`: it does not expire (the default).
+    fn after_create(&self, key: &K, value: &V, now: Duration) -> Option<Duration> {
+        let _ = (key, value, now);
+        None
+    }
+
+    /// How long an entry lives after its value is replaced; by default what it had `left`.
+    fn after_update(
+        &self,
+        key: &K,
+        value: &V,
+        now: Duration,
+        left: Option<Duration>,
+    ) -> Option<Duration> {
+        let _ = (key, value, now);
+        left
+    }
+
+    /// How long an entry lives after it is read; by default what it had `left`.
+    fn after_read(
+        &self,
+        key: &K,
+        value: &V,
+        now: Duration,
+        left: Option<Duration>,
+    ) -> Option<Duration> {
+        let _ = (key, value, now);
+        left
+    }
+}
+
+/// The policy of a map whose entries expire only when given a deadline of their own
+/// (`insert_with_ttl`, `set_ttl`): every answer is the default.
+///
+/// ```
+/// use mapguard::expiry::OnlyWhenSet;
+/// use mapguard::testing::MockClock;
+/// use std::time::Duration;
+///
+/// let clock = MockClock::new();
+/// let mut keys = mapguard::LruMap::builder(100).expire_after(OnlyWhenSet).clock(clock.clone()).build();
+/// keys.insert("kept", 1);
+/// keys.insert_with_ttl("session", 2, Duration::from_secs(10));
+/// clock.advance(Duration::from_secs(11));
+/// assert_eq!(keys.get("session"), None);
+/// keys.maintain();
+/// assert_eq!(keys.keys().copied().collect::<Vec<_>>(), ["kept"]);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OnlyWhenSet;
+
+impl<K, V> ExpireAfter<K, V> for OnlyWhenSet {}
+
+/// A policy for a map whose stored key is the caller's.
+pub(crate) fn as_is<P>(policy: P) -> P {
+    policy
+}
+
+/// A map's expiry policy, shared by its shards.
+pub(crate) type SharedPolicy<K, V> = Arc<dyn ExpireAfter<K, V>>;
+
+/// The deadline `after` from `now`; `None` never comes.
+#[inline]
+pub(crate) fn deadline_after(now: u64, after: Option<Duration>) -> u64 {
+    after.map_or(NEVER, |after| now.saturating_add(nanos(after)))
+}
+
+/// What a deadline leaves at `now`; `None` for one that never comes.
+#[inline]
+pub(crate) fn time_left(deadline: u64, now: u64) -> Option<Duration> {
+    (deadline != NEVER).then(|| Duration::from_nanos(deadline.saturating_sub(now)))
+}
+
+pub(crate) fn nanos(duration: Duration) -> u64 {
     u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
 pub(crate) mod sealed {
-    /// The timestamps behind expiry, driven by the store: none ([`super::NoExpiry`]) or
-    /// [`super::Expiring`]'s. With none every expiry check compiles away.
+    /// The deadlines behind expiry, driven by the store: none ([`super::NoExpiry`]) or
+    /// [`super::Expiring`]'s. With none every expiry check compiles away. Times are the
+    /// clock's nanoseconds; a deadline of `wheel::NEVER` never comes.
     #[allow(
         unreachable_pub,
         reason = "sealed supertrait: public in a private module"
@@ -65,18 +183,45 @@ pub(crate) mod sealed {
         const ENABLED: bool;
         /// The timer a `FieldConfig` asks for (`NoExpiry` ignores it).
         fn configured(ttl: Option<std::time::Duration>, idle: Option<std::time::Duration>) -> Self;
+        /// The clock's time, or 0 while nothing is timed (no clock is read then).
         fn now(&self) -> u64;
-        fn push(&mut self, now: u64);
-        fn read(&mut self, index: usize, now: u64);
+        /// The clock's time, read whatever is timed: a deadline is about to be set.
+        fn clock_now(&self) -> u64;
+        /// Measures time with `clock` (`NoExpiry` ignores it).
+        fn use_clock(&mut self, clock: std::sync::Arc<dyn super::Clock>);
+        /// Keeps deadlines from the first entry on: a policy will choose them.
+        fn start(&mut self);
+        /// A new slab position at the end, written at `now`, due at `deadline`.
+        fn push(&mut self, now: u64, deadline: u64);
+        fn deadline(&self, index: usize) -> u64;
+        /// Sets the deadline at `index` of a slab of `len` entries.
+        fn set_deadline(&mut self, index: usize, len: usize, deadline: u64);
+        /// The entry at `index` was written at `now`.
         fn wrote(&mut self, index: usize, now: u64);
+        /// The map-wide `ttl`/`idle` deadline of an entry written at `now`, if the map has either.
+        fn written_deadline(&self, now: u64) -> Option<u64>;
+        /// The map-wide deadline of the entry at `index` read at `now`, if reads move it (`idle`).
+        fn read_deadline(&self, index: usize, now: u64) -> Option<u64>;
+        /// Whether reads can move deadlines without a policy (`idle`).
+        fn reads_move_deadlines(&self) -> bool;
+        /// The deadline the caller chose for the next entry written (`insert_with_ttl`).
+        fn take_chosen(&mut self) -> Option<u64>;
+        /// Chooses the next written entry's deadline, for a slab of `len` entries.
+        fn choose(&mut self, deadline: Option<u64>, len: usize);
         fn swap_remove(&mut self, index: usize);
         fn clear(&mut self);
         fn shrink_to(&mut self, capacity: usize);
+        /// Room for `capacity` entries in all, as the slab has: the columns grow with it.
+        fn reserve_to(&mut self, capacity: usize);
         fn heap_bytes(&self) -> usize;
-        fn is_expired(&self, index: usize, now: u64) -> bool;
-        fn next_sweep(&mut self, len: usize) -> Option<usize>;
+        #[inline]
+        fn is_expired(&self, index: usize, now: u64) -> bool {
+            Self::ENABLED && self.deadline(index) <= now
+        }
+        /// One entry found expired by `now` (see `storage::wheel`).
+        fn pop_expired(&mut self, now: u64) -> Option<u32>;
         /// The entry at `index` leaves and a new one takes its slot (eviction in place).
-        fn reborn(&mut self, index: usize, now: u64);
+        fn reborn(&mut self, index: usize, now: u64, deadline: u64);
         /// The key-lifetime histogram, if the map records one.
         fn ages(&self) -> Option<std::sync::Arc<crate::storage::ages::Ages>>;
         /// The same settings with no entries and a histogram of its own: one shard's state.
@@ -162,6 +307,24 @@ pub type WithWeights<E> = <E as sealed::ExpiryState>::Weighed;
 /// ```
 pub trait Expiry: sealed::ExpiryState {}
 
+/// A per-entry state whose entries can be given deadlines of their own: what
+/// `insert_with_ttl`, `ttl_of` and `set_ttl` need. Every map built with `expire_after`,
+/// `ttl`, `idle` or `clock` (or a `#[managed_map]` field with one of them) has it.
+///
+/// ```
+/// use mapguard::expiry::{Expires, Expiring};
+/// fn can_expire<E: Expires>() {}
+/// can_expire::<Expiring>();
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "this map's entries cannot expire (its per-entry state is `{Self}`)",
+    label = "a map without expiry",
+    note = "build it with `.expire_after(mapguard::expiry::OnlyWhenSet)`, `.ttl(..)`, `.idle(..)` or `.clock(..)`, or give the field `expire_after = ...`, `ttl = \"..\"` or `clock = ...` in `#[managed_map(...)]`"
+)]
+pub trait Expires: Expiry {}
+
+impl<E: Expiry + sealed::ExpiryState<Timer = Expiring>> Expires for E {}
+
 /// No expiry: nothing stored per entry, no checks. The default.
 ///
 /// ```
@@ -184,11 +347,39 @@ impl sealed::Timer for NoExpiry {
         0
     }
     #[inline]
-    fn push(&mut self, _now: u64) {}
+    fn clock_now(&self) -> u64 {
+        0
+    }
+    fn use_clock(&mut self, _clock: Arc<dyn Clock>) {}
+    fn start(&mut self) {}
     #[inline]
-    fn read(&mut self, _index: usize, _now: u64) {}
+    fn push(&mut self, _now: u64, _deadline: u64) {}
+    #[inline]
+    fn deadline(&self, _index: usize) -> u64 {
+        NEVER
+    }
+    #[inline]
+    fn set_deadline(&mut self, _index: usize, _len: usize, _deadline: u64) {}
     #[inline]
     fn wrote(&mut self, _index: usize, _now: u64) {}
+    #[inline]
+    fn written_deadline(&self, _now: u64) -> Option<u64> {
+        None
+    }
+    #[inline]
+    fn read_deadline(&self, _index: usize, _now: u64) -> Option<u64> {
+        None
+    }
+    #[inline]
+    fn reads_move_deadlines(&self) -> bool {
+        false
+    }
+    #[inline]
+    fn take_chosen(&mut self) -> Option<u64> {
+        None
+    }
+    #[inline]
+    fn choose(&mut self, _deadline: Option<u64>, _len: usize) {}
     #[inline]
     fn swap_remove(&mut self, _index: usize) {}
     #[inline]
@@ -196,19 +387,17 @@ impl sealed::Timer for NoExpiry {
     #[inline]
     fn shrink_to(&mut self, _capacity: usize) {}
     #[inline]
+    fn reserve_to(&mut self, _capacity: usize) {}
+    #[inline]
     fn heap_bytes(&self) -> usize {
         0
     }
     #[inline]
-    fn is_expired(&self, _index: usize, _now: u64) -> bool {
-        false
-    }
-    #[inline]
-    fn next_sweep(&mut self, _len: usize) -> Option<usize> {
+    fn pop_expired(&mut self, _now: u64) -> Option<u32> {
         None
     }
     #[inline]
-    fn reborn(&mut self, _index: usize, _now: u64) {}
+    fn reborn(&mut self, _index: usize, _now: u64, _deadline: u64) {}
     fn ages(&self) -> Option<std::sync::Arc<crate::storage::ages::Ages>> {
         None
     }
@@ -217,8 +406,11 @@ impl sealed::Timer for NoExpiry {
     }
 }
 
-/// Entries expire by `ttl` (since the last write) and/or `idle` (since the last read or
-/// write) on a [`Clock`]. Per entry: one `u64` timestamp for each of `ttl` and `idle` set.
+/// Entries expire: by a map-wide `ttl` (since the last write) and/or `idle` (since the last
+/// read or write), by an [`ExpireAfter`] policy, or by a deadline given to one entry
+/// (`insert_with_ttl`, `set_ttl`), on a [`Clock`]. Per entry: a deadline and its place in a
+/// timer wheel (16 bytes), plus the write time when both `ttl` and `idle` are set. Finding the
+/// expired entries costs O(1) amortised per entry, never a scan of the map.
 ///
 /// ```
 /// use mapguard::{testing::MockClock, LruMap};
@@ -235,12 +427,12 @@ pub struct Expiring {
     ttl: Option<u64>,
     idle: Option<u64>,
     clock: Arc<dyn Clock>,
-    /// Last write per slot; empty without `ttl`.
+    /// Each entry's deadline; not started until something can expire.
+    wheel: Wheel,
+    /// Last write per slot; kept only when both `ttl` and `idle` are set.
     written: Vec<u64>,
-    /// Last read or write per slot; empty without `idle`.
-    touched: Vec<u64>,
-    /// Next slab position the incremental sweep looks at.
-    sweep: usize,
+    /// The deadline the caller chose for the entry being written.
+    chosen: Option<u64>,
     /// When each key went in; empty unless key lifetimes are recorded.
     born: Vec<u64>,
     /// Where departing keys' lifetimes are counted, when recorded.
@@ -253,9 +445,9 @@ impl Default for Expiring {
             ttl: None,
             idle: None,
             clock: Arc::new(SystemClock::default()),
+            wheel: Wheel::default(),
             written: Vec::new(),
-            touched: Vec::new(),
-            sweep: 0,
+            chosen: None,
             born: Vec::new(),
             ages: None,
         }
@@ -265,14 +457,21 @@ impl Default for Expiring {
 impl Expiring {
     pub(crate) fn set_ttl(&mut self, ttl: Duration) {
         self.ttl = Some(nanos(ttl));
+        self.wheel.start(0);
     }
 
     pub(crate) fn set_idle(&mut self, idle: Duration) {
         self.idle = Some(nanos(idle));
+        self.wheel.start(0);
     }
 
     pub(crate) fn set_clock(&mut self, clock: Arc<dyn Clock>) {
         self.clock = clock;
+    }
+
+    /// Deadlines are kept from the first entry on: a policy decides them.
+    pub(crate) fn start_wheel(&mut self) {
+        self.wheel.start(0);
     }
 
     pub(crate) fn record_key_lifetimes(&mut self) {
@@ -280,18 +479,8 @@ impl Expiring {
             .get_or_insert_with(|| Arc::new(crate::storage::ages::Ages::default()));
     }
 
-    /// The timestamp columns in use, slab-aligned: `written` with a `ttl`, `touched` with an
-    /// `idle`, `born` when key lifetimes are recorded.
-    #[inline]
-    fn columns(&mut self) -> impl Iterator<Item = &mut Vec<u64>> {
-        let (ttl, idle, ages) = (self.ttl.is_some(), self.idle.is_some(), self.ages.is_some());
-        [
-            (ttl, &mut self.written),
-            (idle, &mut self.touched),
-            (ages, &mut self.born),
-        ]
-        .into_iter()
-        .filter_map(|(used, column)| used.then_some(column))
+    fn keeps_written(&self) -> bool {
+        self.ttl.is_some() && self.idle.is_some()
     }
 
     fn record_departure(&self, index: usize, now: u64) {
@@ -320,37 +509,97 @@ impl sealed::Timer for Expiring {
     #[inline]
     fn now(&self) -> u64 {
         // A timer with nothing to time (a `clock` alone) reads no clock.
-        if self.ttl.is_none() && self.idle.is_none() && self.ages.is_none() {
+        if !self.wheel.is_started() && self.ages.is_none() {
             return 0;
         }
         nanos(self.clock.now())
     }
 
-    fn push(&mut self, now: u64) {
-        for column in self.columns() {
-            column.push(now);
+    fn clock_now(&self) -> u64 {
+        nanos(self.clock.now())
+    }
+
+    fn use_clock(&mut self, clock: Arc<dyn Clock>) {
+        self.clock = clock;
+    }
+
+    fn start(&mut self) {
+        self.wheel.start(0);
+    }
+
+    fn push(&mut self, now: u64, deadline: u64) {
+        self.wheel.push(deadline);
+        if self.keeps_written() {
+            self.written.push(now);
+        }
+        if self.ages.is_some() {
+            self.born.push(now);
         }
     }
 
-    fn read(&mut self, index: usize, now: u64) {
-        if let Some(slot) = self.touched.get_mut(index) {
-            *slot = now;
+    #[inline]
+    fn deadline(&self, index: usize) -> u64 {
+        self.wheel.deadline(index)
+    }
+
+    fn set_deadline(&mut self, index: usize, len: usize, deadline: u64) {
+        if deadline == self.wheel.deadline(index) {
+            return;
         }
+        self.wheel.start(len);
+        self.wheel.set(index, deadline);
     }
 
     fn wrote(&mut self, index: usize, now: u64) {
         if let Some(slot) = self.written.get_mut(index) {
             *slot = now;
         }
-        self.read(index, now);
+    }
+
+    #[inline]
+    fn written_deadline(&self, now: u64) -> Option<u64> {
+        let after = match (self.ttl, self.idle) {
+            (None, None) => return None,
+            (Some(ttl), Some(idle)) => ttl.min(idle),
+            (Some(after), None) | (None, Some(after)) => after,
+        };
+        Some(now.saturating_add(after))
+    }
+
+    #[inline]
+    fn read_deadline(&self, index: usize, now: u64) -> Option<u64> {
+        let idle = now.saturating_add(self.idle?);
+        Some(match (self.ttl, self.written.get(index)) {
+            (Some(ttl), Some(&written)) => idle.min(written.saturating_add(ttl)),
+            _ => idle,
+        })
+    }
+
+    #[inline]
+    fn reads_move_deadlines(&self) -> bool {
+        self.idle.is_some()
+    }
+
+    #[inline]
+    fn take_chosen(&mut self) -> Option<u64> {
+        self.chosen.take()
+    }
+
+    fn choose(&mut self, deadline: Option<u64>, len: usize) {
+        if deadline.is_some() {
+            self.wheel.start(len);
+        }
+        self.chosen = deadline;
     }
 
     fn swap_remove(&mut self, index: usize) {
         if self.ages.is_some() {
             self.record_departure(index, self.now());
+            self.born.swap_remove(index);
         }
-        for column in self.columns() {
-            column.swap_remove(index);
+        self.wheel.swap_remove(index);
+        if self.keeps_written() {
+            self.written.swap_remove(index);
         }
     }
 
@@ -361,24 +610,48 @@ impl sealed::Timer for Expiring {
                 self.record_departure(index, now);
             }
         }
+        let started = self.wheel.is_started();
+        self.wheel.clear();
+        if started {
+            self.wheel.start(0);
+        }
         self.written = Vec::new();
-        self.touched = Vec::new();
         self.born = Vec::new();
-        self.sweep = 0;
     }
 
     fn shrink_to(&mut self, capacity: usize) {
+        self.wheel.shrink_to(capacity);
         self.written.shrink_to(capacity);
-        self.touched.shrink_to(capacity);
         self.born.shrink_to(capacity);
     }
 
-    fn heap_bytes(&self) -> usize {
-        (self.written.capacity() + self.touched.capacity() + self.born.capacity())
-            * size_of::<u64>()
+    fn reserve_to(&mut self, capacity: usize) {
+        self.wheel.reserve_to(capacity);
+        let used = [self.keeps_written(), self.ages.is_some()];
+        for (column, used) in [&mut self.written, &mut self.born].into_iter().zip(used) {
+            if used {
+                column.reserve_exact(capacity.saturating_sub(column.len()));
+            }
+        }
     }
 
-    fn reborn(&mut self, index: usize, now: u64) {
+    fn heap_bytes(&self) -> usize {
+        self.wheel.heap_bytes()
+            + (self.written.capacity() + self.born.capacity()) * size_of::<u64>()
+    }
+
+    #[inline]
+    fn pop_expired(&mut self, now: u64) -> Option<u32> {
+        self.wheel.pop_expired(now)
+    }
+
+    fn reborn(&mut self, index: usize, now: u64, deadline: u64) {
+        if self.wheel.is_started() {
+            self.wheel.set(index, deadline);
+        }
+        if let Some(slot) = self.written.get_mut(index) {
+            *slot = now;
+        }
         if self.ages.is_some() {
             self.record_departure(index, now);
             if let Some(slot) = self.born.get_mut(index) {
@@ -392,31 +665,19 @@ impl sealed::Timer for Expiring {
     }
 
     fn split(&self) -> Self {
+        let mut wheel = Wheel::default();
+        if self.wheel.is_started() {
+            wheel.start(0);
+        }
         Self {
             ttl: self.ttl,
             idle: self.idle,
             clock: Arc::clone(&self.clock),
+            wheel,
             // Each shard writes its own histogram: one writer per counter.
             ages: self.ages.as_ref().map(|_| Arc::default()),
             ..Self::default()
         }
-    }
-
-    fn is_expired(&self, index: usize, now: u64) -> bool {
-        let past = |stamps: &[u64], limit: Option<u64>| match (stamps.get(index), limit) {
-            (Some(&at), Some(limit)) => now >= at.saturating_add(limit),
-            _ => false,
-        };
-        past(&self.written, self.ttl) || past(&self.touched, self.idle)
-    }
-
-    fn next_sweep(&mut self, len: usize) -> Option<usize> {
-        if len == 0 {
-            return None;
-        }
-        let index = self.sweep % len;
-        self.sweep = index + 1;
-        Some(index)
     }
 }
 

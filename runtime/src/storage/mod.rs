@@ -8,3 +8,4 @@ pub(crate) mod order;
 pub(crate) mod scopes;
 pub(crate) mod store;
 pub(crate) mod weigher;
+pub(crate) mod wheel;

@@ -17,11 +17,12 @@ use core::hash::{BuildHasher, Hash};
 use hashbrown::HashTable;
 
 use crate::storage::expiry::sealed::Timer as _;
-use crate::storage::expiry::{Expiry, NoExpiry};
+use crate::storage::expiry::{Expiry, NoExpiry, SharedPolicy, deadline_after, time_left};
 use crate::storage::order::{
     Ends, EvictionOrder, MARKED_LIMIT, NIL, RecencyOrder, prev_link, unlinked_prev,
 };
 use crate::storage::scopes::ScopeTags;
+use crate::storage::wheel::NEVER;
 
 /// The largest `max` a map accepts: links are `u32` and `u32::MAX` is the "no node" link.
 pub(crate) const MAX_LIMIT: usize = (u32::MAX - 1) as usize;
@@ -63,6 +64,8 @@ pub struct Store<K, V, S, E = NoExpiry, O = RecencyOrder> {
     erased: usize,
     /// Each entry's request, session or batch scope; `None` for `process` maps.
     scopes: Option<Box<ScopeTags>>,
+    /// What decides each entry's deadline, when not the map-wide `ttl`/`idle`.
+    expire_after: Option<SharedPolicy<K, V>>,
 }
 
 impl<K, V, S, E, O> core::fmt::Debug for Store<K, V, S, E, O> {
@@ -97,6 +100,12 @@ impl Weights {
     }
 }
 
+/// A clock reading as the policy sees it.
+#[inline]
+fn since_origin(now: u64) -> core::time::Duration {
+    core::time::Duration::from_nanos(now)
+}
+
 /// Hashes a key with the map's hasher; the one place keys are hashed.
 #[inline]
 fn hash_key<S: BuildHasher, Q: Hash + ?Sized>(hasher: &S, key: &Q) -> u64 {
@@ -119,7 +128,14 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
             weights: Weights::default(),
             erased: 0,
             scopes: None,
+            expire_after: None,
         }
+    }
+
+    /// Lets `policy` decide the deadlines of the entries written from now on.
+    pub(crate) fn set_expire_after(&mut self, policy: SharedPolicy<K, V>) {
+        self.stamps.timer_mut().start();
+        self.expire_after = Some(policy);
     }
 
     /// An empty store with room for `capacity` entries (at most `max`) allocated up front.
@@ -216,17 +232,6 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
         E::ENABLED
     }
 
-    /// The expiry clock's time, or `None` when the map has no expiry.
-    #[inline]
-    pub(crate) fn now(&self) -> Option<u64> {
-        E::ENABLED.then(|| self.stamps.timer().now())
-    }
-
-    #[inline]
-    pub(crate) fn is_expired(&self, index: u32, now: u64) -> bool {
-        E::ENABLED && self.stamps.timer().is_expired(index as usize, now)
-    }
-
     /// Whether the entry at `index` has expired by the clock's current time.
     #[inline]
     pub(crate) fn expired_now(&self, index: u32) -> bool {
@@ -237,21 +242,42 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
                 .is_expired(index as usize, self.stamps.timer().now())
     }
 
-    /// Records a read (restarts the idle timer).
+    /// Records a read: the policy (or `idle`) may move the entry's deadline.
     #[inline]
     pub(crate) fn mark_read(&mut self, index: u32) {
-        if E::ENABLED {
-            let now = self.stamps.timer().now();
-            self.stamps.timer_mut().read(index as usize, now);
+        if E::ENABLED && (self.expire_after.is_some() || self.stamps.timer().reads_move_deadlines())
+        {
+            self.reschedule_read(index);
         }
     }
 
-    /// Records a write (restarts both timers).
+    #[inline(never)]
+    fn reschedule_read(&mut self, index: u32) {
+        let now = self.stamps.timer().now();
+        let timer = self.stamps.timer();
+        let deadline = match &self.expire_after {
+            Some(policy) => {
+                let node = &self.nodes[index as usize];
+                let left = time_left(timer.deadline(index as usize), now);
+                let after = policy.after_read(&node.key, &node.value, since_origin(now), left);
+                Some(deadline_after(now, after))
+            }
+            None => timer.read_deadline(index as usize, now),
+        };
+        if let Some(deadline) = deadline {
+            let len = self.nodes.len();
+            self.stamps
+                .timer_mut()
+                .set_deadline(index as usize, len, deadline);
+        }
+    }
+
+    /// Records a write (a new value for the entry at `index`): the deadline the caller chose,
+    /// else the policy's, else the map-wide `ttl`/`idle`'s.
     #[inline]
     pub(crate) fn mark_written(&mut self, index: u32) {
         if E::ENABLED {
-            let now = self.stamps.timer().now();
-            self.stamps.timer_mut().wrote(index as usize, now);
+            self.reschedule_write(index);
         }
         // A constant: only shards keep tags (see `Tagged`).
         if E::SCOPE_TAGS {
@@ -261,15 +287,81 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
         }
     }
 
+    fn reschedule_write(&mut self, index: u32) {
+        let chosen = self.stamps.timer_mut().take_chosen();
+        let now = self.stamps.timer().now();
+        self.stamps.timer_mut().wrote(index as usize, now);
+        let timer = self.stamps.timer();
+        let deadline = chosen.or_else(|| match &self.expire_after {
+            Some(policy) => {
+                let node = &self.nodes[index as usize];
+                let left = time_left(timer.deadline(index as usize), now);
+                let after = policy.after_update(&node.key, &node.value, since_origin(now), left);
+                Some(deadline_after(now, after))
+            }
+            None => timer.written_deadline(now),
+        });
+        if let Some(deadline) = deadline {
+            let len = self.nodes.len();
+            self.stamps
+                .timer_mut()
+                .set_deadline(index as usize, len, deadline);
+        }
+    }
+
+    /// The deadline of a new entry written at `now`: the caller's, the policy's, or the
+    /// map-wide `ttl`/`idle`'s.
+    #[inline]
+    fn created_deadline(&self, key: &K, value: &V, now: u64) -> u64 {
+        match &self.expire_after {
+            Some(policy) => deadline_after(now, policy.after_create(key, value, since_origin(now))),
+            None => self.stamps.timer().written_deadline(now).unwrap_or(NEVER),
+        }
+    }
+
+    /// Gives the next entry written (created or updated) the deadline `ttl` from now, over
+    /// the policy's; `None` forgets a choice not used.
+    pub(crate) fn choose_ttl(&mut self, ttl: Option<core::time::Duration>) {
+        if E::ENABLED {
+            let deadline =
+                ttl.map(|ttl| deadline_after(self.stamps.timer().clock_now(), Some(ttl)));
+            let len = self.nodes.len();
+            self.stamps.timer_mut().choose(deadline, len);
+        }
+    }
+
+    /// The time the entry at `index` has left; `None` if it does not expire.
+    pub(crate) fn ttl_at(&self, index: u32) -> Option<core::time::Duration> {
+        let deadline = self.stamps.timer().deadline(index as usize);
+        time_left(deadline, self.stamps.timer().clock_now())
+    }
+
+    /// Gives the entry at `index` the deadline `ttl` from now; `None`: it never expires.
+    pub(crate) fn set_ttl_at(&mut self, index: u32, ttl: Option<core::time::Duration>) {
+        if E::ENABLED {
+            let deadline = deadline_after(self.stamps.timer().clock_now(), ttl);
+            let len = self.nodes.len();
+            self.stamps
+                .timer_mut()
+                .set_deadline(index as usize, len, deadline);
+        }
+    }
+
+    /// One entry whose deadline passed at least a tick ago (see `storage::wheel`), if any;
+    /// it is still stored.
+    #[inline]
+    pub(crate) fn pop_expired(&mut self) -> Option<u32> {
+        if E::ENABLED {
+            let now = self.stamps.timer().now();
+            self.stamps.timer_mut().pop_expired(now)
+        } else {
+            None
+        }
+    }
+
     /// The key-lifetime histogram, if the map records one.
     pub(crate) fn ages(&self) -> Option<std::sync::Arc<crate::storage::ages::Ages>> {
         self.stamps.timer().ages()
-    }
-
-    /// The next slab position the incremental expiry sweep should look at.
-    pub(crate) fn next_sweep(&mut self) -> Option<u32> {
-        let len = self.nodes.len();
-        self.stamps.timer_mut().next_sweep(len).map(|i| i as u32)
     }
 
     #[inline]
@@ -440,6 +532,10 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: EvictionOrder> Store<K, V, S, E, 
     /// that grows it: so callers learn it for free).
     pub(crate) fn push_front(&mut self, hash: u64, key: K, value: V) -> (u32, bool) {
         let grew = self.reserve_one();
+        if E::ENABLED && grew {
+            let capacity = self.nodes.capacity();
+            self.stamps.timer_mut().reserve_to(capacity);
+        }
         let index = self.nodes.len() as u32;
         // The table first: growing it rehashes every key with user `Hash`, which may panic,
         // and then nothing may have changed (see `ManagedMap`'s "When `Hash` or `Eq` panics").
@@ -447,8 +543,10 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: EvictionOrder> Store<K, V, S, E, 
         self.reserve_table_slot();
         self.index_as(hash, index);
         if E::ENABLED {
+            let chosen = self.stamps.timer_mut().take_chosen();
             let now = self.stamps.timer().now();
-            self.stamps.timer_mut().push(now);
+            let deadline = chosen.unwrap_or_else(|| self.created_deadline(&key, &value, now));
+            self.stamps.timer_mut().push(now, deadline);
         }
         let next = self.ends.front;
         self.nodes.push(Node {
@@ -489,10 +587,21 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: EvictionOrder> Store<K, V, S, E, 
         let old_key = core::mem::replace(&mut node.key, key);
         let old_value = core::mem::replace(&mut node.value, value);
         O::reborn(self, victim, victim_hash, hash);
-        self.mark_written(victim);
         if E::ENABLED {
+            // The new entry is created, not updated: the policy's `after_create` decides.
+            let chosen = self.stamps.timer_mut().take_chosen();
             let now = self.stamps.timer().now();
-            self.stamps.timer_mut().reborn(victim as usize, now);
+            let node = &self.nodes[victim as usize];
+            let deadline =
+                chosen.unwrap_or_else(|| self.created_deadline(&node.key, &node.value, now));
+            self.stamps
+                .timer_mut()
+                .reborn(victim as usize, now, deadline);
+        }
+        if E::SCOPE_TAGS {
+            if let Some(scopes) = self.scopes.as_deref_mut() {
+                scopes.rewrite(victim);
+            }
         }
         self.index_as(hash, victim);
         (old_key, old_value)

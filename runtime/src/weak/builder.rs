@@ -38,6 +38,7 @@ pub struct Builder<K, V, P = Lru>;
 new = "mapguard::WeakKeyMap::<std::rc::Weak<u64>, u64>::builder()", conn = "mapguard::WeakKeyMap::<std::rc::Weak<u64>, Conn>::builder()", key = "std::rc::Weak<u64>";
 hooks = WeakKeyMap, ListenerOf, FnMut [], where [K: WeakKey, S: BuildHasher,],
     note = "The key is the entry's `Weak`, dead for [`Collected`](crate::RemovalCause::Collected) entries.";
+stored_key = crate::weak::Weakly<K>, crate::weak::OnWeakKeys;
 }
 
 impl<K: WeakKey, V, P: Policy, S: BuildHasher, L, Vc, E: Expiry> Builder<K, V, P, S, L, Vc, E> {
@@ -58,5 +59,6 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L, Vc, E: Expiry> Builder<K, V, P
             settings.hasher,
             budget,
         )
+        .with_expire_after(self.expire_after)
     }
 }

@@ -31,18 +31,62 @@ use crate::hooks::{KeptFor, run_departed};
 use crate::hooks::{NoListener, RemovalListener};
 use crate::map::owned::run_owner_hooks;
 use crate::policy::{Evicting, Lru, OrderOf, Policy, Reject};
-use crate::raw::RawMap;
 use crate::raw::iter::Iter;
+use crate::raw::{ChoosesDeadline, RawMap, with_ttl};
 use crate::scope::{Lifetime, ManagedCache};
-use crate::storage::expiry::{Expiry, NoExpiry};
+use crate::storage::expiry::{ExpireAfter, Expires, Expiry, NoExpiry, SharedPolicy};
 use crate::storage::store::{Node, Store};
 use crate::storage::weigher::Weigher;
+use core::time::Duration;
 use std::panic::Location;
 
 /// A weak key and the hash of its pointee, taken while it was alive.
-pub(crate) struct Weakly<K> {
+#[doc(hidden)]
+pub struct Weakly<K> {
     weak: K,
     hash: u64,
+}
+
+impl<K> fmt::Debug for Weakly<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Weakly")
+            .field("hash", &self.hash)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An expiry policy over weak keys, applied to the stored wrapper of each.
+pub(crate) struct OnWeakKeys<P>(pub(crate) P);
+
+impl<K, V, P: ExpireAfter<K, V>> ExpireAfter<Weakly<K>, V> for OnWeakKeys<P> {
+    fn after_create(&self, key: &Weakly<K>, value: &V, now: Duration) -> Option<Duration> {
+        self.0.after_create(&key.weak, value, now)
+    }
+    fn after_update(
+        &self,
+        key: &Weakly<K>,
+        value: &V,
+        now: Duration,
+        left: Option<Duration>,
+    ) -> Option<Duration> {
+        self.0.after_update(&key.weak, value, now, left)
+    }
+    fn after_read(
+        &self,
+        key: &Weakly<K>,
+        value: &V,
+        now: Duration,
+        left: Option<Duration>,
+    ) -> Option<Duration> {
+        self.0.after_read(&key.weak, value, now, left)
+    }
+}
+
+impl<K, V> config::StorePolicy<K, V> for config::StoredWeakly {
+    type Shared = SharedPolicy<Weakly<K>, V>;
+    fn share<P: ExpireAfter<K, V> + 'static>(policy: P) -> Self::Shared {
+        std::sync::Arc::new(OnWeakKeys(policy))
+    }
 }
 
 impl<K> Hash for Weakly<K> {
@@ -219,9 +263,17 @@ impl<K: WeakElement, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: 
         hasher: S,
         metrics: crate::registry::MapMetrics,
         budget: Option<(u64, Weigher<K, V>)>,
+        expire_after: Option<SharedPolicy<Weakly<K>, V>>,
     ) -> Self {
-        let map = RawMap::with_metrics(store, lifetime, Cow::Borrowed(""), metrics);
+        let map = RawMap::with_metrics(store, lifetime, Cow::Borrowed(""), metrics)
+            .with_expire_after(expire_after);
         Self::with_weigher(map, listener, hasher, budget)
+    }
+
+    /// The same (empty) map with `policy`, if any, deciding its entries' deadlines.
+    pub(crate) fn with_expire_after(mut self, policy: Option<SharedPolicy<Weakly<K>, V>>) -> Self {
+        self.map.set_expire_after(policy);
+        self
     }
 
     /// The map around `map`; with a budget, `map` keeps the weights this map's weigher
@@ -1041,7 +1093,7 @@ impl<K: WeakKey, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
             }
             Ok(None) => Ok(()),
             Err((strong, slot, value))
-                if self.map.is_full()
+                if (self.map.is_full() && !self.map.room_from_expired())
                     || !self.map.weight_fits(self.weigh(&slot.weak, &value), None) =>
             {
                 Err(CapacityError::new(strong, value, self.map.max()))
@@ -1059,6 +1111,156 @@ impl<K: WeakKey, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
                 (K::new(&strong), value, RemovalCause::Evicted)
             })
         })
+    }
+}
+
+impl<K: WeakElement, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry, C> ChoosesDeadline
+    for WeakKeyMap<K, V, P, S, L, E, C>
+{
+    fn choose_ttl(&mut self, ttl: Option<Duration>) {
+        self.map.choose_ttl(ttl);
+    }
+}
+
+/// Deadlines of single entries, for maps whose entries can expire ([`Expires`]).
+impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expires, C>
+    WeakKeyMap<K, V, P, S, L, E, C>
+{
+    /// The time a live `key`'s entry has left before it expires; `None` if it is absent or
+    /// does not expire. See [`LruMap::ttl_of`](crate::LruMap::ttl_of).
+    ///
+    /// ```
+    /// use mapguard::testing::MockClock;
+    /// use std::rc::{Rc, Weak};
+    /// use std::time::Duration;
+    ///
+    /// let clock = MockClock::new();
+    /// let mut map = mapguard::WeakKeyMap::<Weak<u8>, u8>::builder().ttl(Duration::from_secs(5)).clock(clock.clone()).build();
+    /// let key = Rc::new(1);
+    /// map.insert(Rc::clone(&key), 1);
+    /// assert_eq!(map.ttl_of(&1), Some(Duration::from_secs(5)));
+    /// ```
+    #[must_use]
+    pub fn ttl_of<Q>(&self, key: &Q) -> Option<Duration>
+    where
+        K::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.ttl_of_hashed(self.hasher.hash_one(key), key)
+    }
+
+    /// Gives a live `key`'s entry the deadline `ttl` from now (`None`: never); whether it was
+    /// there. See [`LruMap::set_ttl`](crate::LruMap::set_ttl).
+    ///
+    /// ```
+    /// use mapguard::testing::MockClock;
+    /// use std::rc::{Rc, Weak};
+    /// use std::time::Duration;
+    ///
+    /// let clock = MockClock::new();
+    /// let mut map = mapguard::WeakKeyMap::<Weak<u8>, u8>::builder().clock(clock.clone()).build();
+    /// let key = Rc::new(1);
+    /// map.insert(Rc::clone(&key), 1);
+    /// assert!(map.set_ttl(&1, Some(Duration::from_secs(1))));
+    /// clock.advance(Duration::from_secs(2));
+    /// assert_eq!(map.get(&1), None);
+    /// ```
+    pub fn set_ttl<Q>(&mut self, key: &Q, ttl: Option<Duration>) -> bool
+    where
+        K::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.set_ttl_hashed(self.hasher.hash_one(key), key, ttl)
+    }
+}
+
+/// Deadlines by hash, for the concurrent shards (any expiry state: its type is the shard's).
+impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
+    WeakKeyMap<K, V, P, S, L, E, C>
+{
+    /// [`ttl_of`](Self::ttl_of) with the key's hash already taken.
+    pub(crate) fn ttl_of_hashed<Q>(&self, hash: u64, key: &Q) -> Option<Duration>
+    where
+        K::Key: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        self.find(hash, key)
+            .and_then(|index| self.map.ttl_at(index))
+    }
+
+    /// [`set_ttl`](Self::set_ttl) with the key's hash already taken.
+    pub(crate) fn set_ttl_hashed<Q>(&mut self, hash: u64, key: &Q, ttl: Option<Duration>) -> bool
+    where
+        K::Key: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let found = self.find_live(hash, key);
+        if let Some(index) = found {
+            self.map.set_ttl_at(index, ttl);
+        }
+        self.done();
+        found.is_some()
+    }
+}
+
+impl<K: WeakKey, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Expires, C>
+    WeakKeyMap<K, V, P, S, L, E, C>
+{
+    /// [`insert`](Self::insert) with a deadline of its own: the entry expires `ttl` from now
+    /// unless its key dies first. See [`LruMap::insert_with_ttl`](crate::LruMap::insert_with_ttl).
+    ///
+    /// ```
+    /// use mapguard::testing::MockClock;
+    /// use std::rc::{Rc, Weak};
+    /// use std::time::Duration;
+    ///
+    /// let clock = MockClock::new();
+    /// let mut map = mapguard::WeakKeyMap::<Weak<u8>, u8>::lru_builder(8).clock(clock.clone()).build();
+    /// let (short, long) = (Rc::new(1), Rc::new(2));
+    /// map.insert_with_ttl(Rc::clone(&short), 1, Duration::from_secs(1));
+    /// map.insert_with_ttl(Rc::clone(&long), 2, Duration::from_secs(3600));
+    /// clock.advance(Duration::from_secs(2));
+    /// assert_eq!(map.get(&1), None);
+    /// assert_eq!(map.get(&2), Some(&2));
+    /// ```
+    pub fn insert_with_ttl(&mut self, key: K::Strong, value: V, ttl: Duration) {
+        let hash = self.hash_strong(&key);
+        with_ttl(self, ttl, |map| map.insert_hashed(hash, key, value));
+    }
+}
+
+impl<K: WeakKey, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expires, C>
+    WeakKeyMap<K, V, Reject, S, L, E, C>
+{
+    /// [`try_insert`](Self::try_insert) with a deadline of its own; a full map first makes
+    /// room from its expired entries.
+    ///
+    /// # Errors
+    ///
+    /// [`CapacityError`] holding the key and value when the key is new and the map is full of
+    /// live entries.
+    ///
+    /// ```
+    /// use mapguard::testing::MockClock;
+    /// use std::rc::{Rc, Weak};
+    /// use std::time::Duration;
+    ///
+    /// let clock = MockClock::new();
+    /// let mut map = mapguard::WeakKeyMap::<Weak<u8>, u8>::bounded_builder(1).clock(clock.clone()).build();
+    /// let (a, b) = (Rc::new(1), Rc::new(2));
+    /// map.try_insert_with_ttl(Rc::clone(&a), 1, Duration::from_secs(1)).unwrap();
+    /// assert!(map.try_insert(Rc::clone(&b), 2).is_err());
+    /// clock.advance(Duration::from_secs(2));
+    /// assert!(map.try_insert(Rc::clone(&b), 2).is_ok());
+    /// ```
+    pub fn try_insert_with_ttl(
+        &mut self,
+        key: K::Strong,
+        value: V,
+        ttl: Duration,
+    ) -> Result<(), CapacityError<K::Strong, V>> {
+        let hash = self.hash_strong(&key);
+        with_ttl(self, ttl, |map| map.try_insert_hashed(hash, key, value))
     }
 }
 
@@ -1410,5 +1612,6 @@ where
             S::default(),
             config::budget::<K, V, L, C, E>(),
         )
+        .with_expire_after(C::__expire_after::<config::StoredWeakly>())
     }
 }

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use mapguard::expiry::OnlyWhenSet;
 use mapguard::testing::{MockClock, Tracked, Tracker};
 use mapguard::{BoundedMap, LruMap, RemovalCause};
 
@@ -145,23 +146,26 @@ fn a_full_bounded_map_of_expired_entries_accepts_new_keys() {
 }
 
 #[test]
-fn maps_without_expiry_store_no_timestamps() {
-    let clock = MockClock::new();
-    let mut plain = LruMap::new(1_000);
-    let mut timed = LruMap::builder(1_000)
-        .ttl(TTL)
-        .idle(TTL)
-        .clock(clock)
-        .build();
-    for k in 0..1_000_u64 {
-        plain.insert(k, k);
-        timed.insert(k, k);
+fn expiry_costs_a_deadline_and_a_wheel_place_per_entry_and_nothing_without_it() {
+    const ENTRIES: u64 = 10_000;
+    fn per_entry<E: mapguard::expiry::Expiry>(
+        mut timed: LruMap<u64, u64, mapguard::DefaultHashBuilder, mapguard::hooks::NoListener, E>,
+    ) -> usize {
+        let mut plain = LruMap::new(ENTRIES as usize);
+        for k in 0..ENTRIES {
+            plain.insert(k, k);
+            timed.insert(k, k);
+        }
+        (timed.heap_bytes() - plain.heap_bytes()) / ENTRIES as usize
     }
-    let per_entry = (timed.heap_bytes() - plain.heap_bytes()) / 1_000;
-    assert!(
-        (16..=24).contains(&per_entry),
-        "ttl + idle cost {per_entry} bytes/entry"
-    );
+    let clock = MockClock::new();
+    let builder = || LruMap::builder(ENTRIES as usize).clock(clock.clone());
+    // A deadline and two wheel links; `ttl` with `idle` also keeps the write time.
+    assert_eq!(per_entry(builder().ttl(TTL).build()), 16);
+    assert_eq!(per_entry(builder().expire_after(OnlyWhenSet).build()), 16);
+    assert_eq!(per_entry(builder().ttl(TTL).idle(TTL).build()), 24);
+    // A clock alone keeps nothing until an entry is given a deadline.
+    assert_eq!(per_entry(builder().build()), 0);
 }
 
 #[test]

@@ -20,6 +20,8 @@ pub(crate) const KEYS: &[&str] = &[
     "alias",
     "max_bytes",
     "weigher",
+    "expire_after",
+    "clock",
 ];
 pub(crate) const LIFETIMES: &[&str] = &["request", "session", "batch", "process"];
 const EVICTIONS: &[&str] = &["lru", "adaptive", "reject"];
@@ -53,6 +55,10 @@ pub(crate) struct MapAttr {
     pub(crate) max_bytes: Option<(u64, Span)>,
     /// `weigher = path`: what weighs entries, instead of the value's `Weigh` impl.
     pub(crate) weigher: Option<ExprPath>,
+    /// `expire_after = PATH`: a value (a `const` or unit struct) implementing `ExpireAfter`.
+    pub(crate) expire_after: Option<ExprPath>,
+    /// `clock = TYPE`: a `Clock + Default` type, built with the struct.
+    pub(crate) clock: Option<ExprPath>,
     /// The keys given, right or wrong (valid.rs checks what must be there).
     pub(crate) keys: Keys,
     /// Where `evict` was given.
@@ -314,6 +320,23 @@ impl MapAttr {
                      `weigher = page_bytes`",
                 ),
             },
+            "expire_after" => match value {
+                Expr::Path(path) => parsed.expire_after = Some(path.clone()),
+                other => errors.spanned(
+                    other,
+                    "`expire_after` takes the path of a value whose type implements \
+                     `mapguard::expiry::ExpireAfter<K, V>` (a `const` or a unit struct), like \
+                     `expire_after = SessionExpiry` or `expire_after = mapguard::expiry::OnlyWhenSet`",
+                ),
+            },
+            "clock" => match value {
+                Expr::Path(path) => parsed.clock = Some(path.clone()),
+                other => errors.spanned(
+                    other,
+                    "`clock` takes the path of a type implementing `mapguard::expiry::Clock` and \
+                     `Default`, like `clock = mapguard::expiry::TokioClock`",
+                ),
+            },
             "alias" => match value {
                 Expr::Path(ExprPath {
                     path, qself: None, ..
@@ -353,6 +376,8 @@ impl MapAttr {
             concurrent: None,
             max_bytes: None,
             weigher: None,
+            expire_after: None,
+            clock: None,
             on_remove: None,
             name: None,
             alias: None,

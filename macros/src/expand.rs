@@ -285,6 +285,24 @@ fn config(
         }),
         (_, None) => None,
     };
+    // Spanned on the paths: a value without `ExpireAfter`, or a type without `Clock` or
+    // `Default`, is one error there.
+    let expire_after = attr.expire_after.as_ref().map(|path| {
+        quote_spanned! {path.span()=>
+            fn __expire_after<M: #krate::__private::StorePolicy<#key, #value>>()
+                -> #krate::__private::Option<M::Shared>
+            {
+                #krate::__private::Option::Some(M::share(#path))
+            }
+        }
+    });
+    let clock = attr.clock.as_ref().map(|path| {
+        quote_spanned! {path.span()=>
+            fn __clock() -> #krate::__private::Option<#krate::__private::Arc<dyn #krate::__private::Clock>> {
+                #krate::__private::Option::Some(#krate::__private::clock_of::<#path>())
+            }
+        }
+    });
     let cleanup = attr.cleanup.map(|_| {
         // Spanned on the value type: a missing `Cleanup` impl is reported there, by name.
         quote_spanned! {value.span()=>
@@ -445,6 +463,8 @@ fn config(
             const IDLE: #krate::__private::Option<#krate::__private::Duration> = #idle;
             const MAX_WEIGHT: #krate::__private::Option<#krate::__private::u64> = #max_weight;
             #weigher
+            #expire_after
+            #clock
             #enrol
         }
 
@@ -501,7 +521,11 @@ fn field_type(
         ToTokens::to_token_stream,
     );
     // The per-entry state: a timer with `ttl`/`idle`, weights with a byte budget.
-    let expiry = if attr.ttl.is_some() || attr.idle.is_some() {
+    let expiry = if attr.ttl.is_some()
+        || attr.idle.is_some()
+        || attr.expire_after.is_some()
+        || attr.clock.is_some()
+    {
         quote!(#krate::__private::Expiring)
     } else {
         quote!(#krate::__private::NoExpiry)

@@ -231,6 +231,20 @@ fn check_map_attr(attr: &MapAttr, errors: &mut Errors) {
             );
         }
     }
+    if let Some(policy) = &attr.expire_after {
+        for key in ["ttl", "idle"]
+            .into_iter()
+            .filter(|key| attr.keys.contains(key))
+        {
+            errors.spanned(
+                policy,
+                format!(
+                    "`expire_after` replaces `{key}`: remove `{key}`, or answer it from the \
+                     policy (`after_create` returning the ttl)"
+                ),
+            );
+        }
+    }
     if let Some(span) = attr.evict_key {
         if !attr.keys.contains("max") {
             errors.at(

@@ -144,6 +144,14 @@ pub trait FieldConfig<K, V, L = NoListener> {
 /// The budget a configured map gets: `MAX_WEIGHT`, weighed by `WEIGHER`. Weights are kept only
 /// by a map whose per-entry state is `Weighed`, so a `MAX_WEIGHT` on any other map type fails
 /// to compile.
+/// A field's `clock = TYPE`, built with the struct.
+#[doc(hidden)]
+#[must_use]
+pub fn clock_of<C: crate::expiry::Clock + Default + 'static>()
+-> std::sync::Arc<dyn crate::expiry::Clock> {
+    std::sync::Arc::new(C::default())
+}
+
 /// How a map kind keeps an expiry policy over keys `K`: as it is, or over the stored form of
 /// its keys (weak-keyed maps).
 #[doc(hidden)]

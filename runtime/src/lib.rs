@@ -140,6 +140,8 @@ pub mod weight;
 /// assert!(clock.now() < std::time::Duration::from_secs(60));
 /// ```
 pub mod expiry {
+    #[cfg(feature = "tokio")]
+    pub use crate::storage::expiry::TokioClock;
     pub use crate::storage::expiry::{
         Clock, ExpireAfter, Expires, Expiring, Expiry, NoExpiry, OnlyWhenSet, SystemClock, Timed,
     };
@@ -212,7 +214,8 @@ pub use mapguard_macros::{Cleanup, ManagedCache, managed, unmanaged};
 /// What the macros' generated code names, and nothing else: paths here are not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::config::{Configured, FieldConfig};
+    pub use crate::config::{Configured, FieldConfig, StorePolicy, clock_of};
+    pub use crate::expiry::Clock;
     pub use crate::expiry::{Expiring, NoExpiry};
     pub use crate::hooks::{ConcurrentListener, HookPanics, NoListener, RemovalListener};
     pub use crate::lifecycle::{
@@ -242,5 +245,6 @@ pub mod __private {
     pub use core::primitive::{u64, usize};
     pub use core::result::Result;
     pub use core::time::Duration;
+    pub use std::sync::Arc;
     pub use std::vec::Vec;
 }

@@ -964,7 +964,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
 }
 
 /// Deadlines of single entries, for maps whose entries can expire ([`Expires`]).
-impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expires, C>
+impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
     ManagedMap<K, V, P, S, L, E, C>
 {
     /// The time `key`'s entry has left before it expires; `None` if the key is absent or its
@@ -984,6 +984,7 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Ex
     #[must_use]
     pub fn ttl_of<Q>(&self, key: &Q) -> Option<Duration>
     where
+        E: Expires,
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
@@ -1006,6 +1007,7 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Ex
     /// ```
     pub fn set_ttl<Q>(&mut self, key: &Q, ttl: Option<Duration>) -> bool
     where
+        E: Expires,
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
@@ -1015,7 +1017,7 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Ex
     }
 }
 
-impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Expires, C>
+impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
     ManagedMap<K, V, P, S, L, E, C>
 {
     /// [`insert`](Self::insert) with a deadline of its own: the entry expires `ttl` from now
@@ -1043,13 +1045,16 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: 
     /// drop(map);
     /// assert_eq!(left, [("short", RemovalCause::Expired), ("long", RemovalCause::Dropped)]);
     /// ```
-    pub fn insert_with_ttl(&mut self, key: K, value: V, ttl: Duration) {
+    pub fn insert_with_ttl(&mut self, key: K, value: V, ttl: Duration)
+    where
+        E: Expires,
+    {
         with_ttl(&mut self.owned.raw, ttl, |raw| raw.insert(key, value));
         self.owned.done();
     }
 }
 
-impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expires, C>
+impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
     ManagedMap<K, V, Reject, S, L, E, C>
 {
     /// [`try_insert`](Self::try_insert) with a deadline of its own (see
@@ -1077,7 +1082,10 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expires, C>
         key: K,
         value: V,
         ttl: Duration,
-    ) -> Result<(), CapacityError<K, V>> {
+    ) -> Result<(), CapacityError<K, V>>
+    where
+        E: Expires,
+    {
         let stored = with_ttl(&mut self.owned.raw, ttl, |raw| raw.try_insert(key, value));
         self.owned
             .hand_back(stored, |stored, _| stored.err().map(rejected_departs))

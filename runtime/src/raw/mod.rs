@@ -23,19 +23,28 @@ use crate::scope::{Lifetime, ManagedCache};
 use crate::stats::MapStats;
 use crate::storage::expiry::{Expiry, NoExpiry, SharedPolicy};
 use crate::storage::scopes::ScopeTags;
-use crate::storage::store::{Node, Store};
+use crate::storage::store::{Gone, Node, Store};
 use crate::storage::weigher::Weigher;
 use core::time::Duration;
 pub(crate) mod iter;
 
 use iter::{Iter, IterMut, Keys, Values, ValuesMut};
 
-/// Why an entry leaves when its map is dropped: with its scope, if that has ended.
-pub(crate) fn cause_at_drop(scope_ended: bool) -> RemovalCause {
-    if scope_ended {
-        RemovalCause::ScopeEnded
+/// Why an entry leaves when its map is dropped: with its scope, if that has ended; expired,
+/// if its deadline passed; else dropped.
+pub(crate) fn cause_at_drop(gone: Gone) -> RemovalCause {
+    left_already(gone).unwrap_or(RemovalCause::Dropped)
+}
+
+/// The cause an entry taken out had already left with but for the removal: its scope's end
+/// or its deadline.
+fn left_already(gone: Gone) -> Option<RemovalCause> {
+    if gone.scope_ended {
+        Some(RemovalCause::ScopeEnded)
+    } else if gone.expired {
+        Some(RemovalCause::Expired)
     } else {
-        RemovalCause::Dropped
+        None
     }
 }
 
@@ -195,15 +204,15 @@ impl<K, V, P: Policy, S, R: Keeping, E: Expiry> RawMap<K, V, P, S, R, E> {
     }
 
     /// Takes every entry out (a drain, an owning iteration): an ended scope's entries depart
-    /// with [`RemovalCause::ScopeEnded`], as they would have at the map's next operation; the
-    /// rest come back, in slab order. Hashes nothing.
+    /// with [`RemovalCause::ScopeEnded`] and expired ones with [`RemovalCause::Expired`], as
+    /// they would have at the map's next operation; the rest come back, in slab order. Hashes
+    /// nothing.
     pub(crate) fn take_all_settled(&mut self) -> Vec<Node<K, V>> {
         let mut rest = Vec::with_capacity(self.store.len());
-        for (node, ended) in self.store.take_all_marked() {
-            if ended {
-                self.depart(node.key, node.value, RemovalCause::ScopeEnded);
-            } else {
-                rest.push(node);
+        for (node, gone) in self.store.take_all_marked() {
+            match left_already(gone) {
+                Some(cause) => self.depart(node.key, node.value, cause),
+                None => rest.push(node),
             }
         }
         rest
@@ -1134,8 +1143,10 @@ impl<K, V, P: Policy, S, R: Keeping, E: Expiry> RawMap<K, V, P, S, R, E> {
     #[inline]
     pub(crate) fn overwrite_at(&mut self, index: u32, value: V) -> V {
         self.store.promote(index);
+        // The new value first: an expiry policy decides its deadline from it.
+        let old = core::mem::replace(&mut self.store.node_mut(index).value, value);
         self.store.mark_written(index);
-        core::mem::replace(&mut self.store.node_mut(index).value, value)
+        old
     }
 
     /// Counts a lookup that found nothing.
@@ -1168,7 +1179,7 @@ impl<K, V, P: Policy, S, R: Keeping, E: Expiry> RawMap<K, V, P, S, R, E> {
     pub(crate) fn take_for_drop(&mut self) -> Vec<Leaving<K, V>> {
         self.store
             .take_all_marked()
-            .map(|(node, ended)| (node, cause_at_drop(ended)))
+            .map(|(node, gone)| (node, cause_at_drop(gone)))
             .collect()
     }
 
@@ -1182,7 +1193,7 @@ impl<K, V, P: Policy, S, R: Keeping, E: Expiry> RawMap<K, V, P, S, R, E> {
         let left = self.departed.take().into_iter().chain(
             self.store
                 .take_all_marked()
-                .map(|(node, ended)| (node.key, node.value, cause_at_drop(ended))),
+                .map(|(node, gone)| (node.key, node.value, cause_at_drop(gone))),
         );
         (left, &self.metrics)
     }
@@ -1261,7 +1272,7 @@ impl<K, V, P: Policy, S, E: Expiry> Shard for RawMap<K, V, P, S, KeepAll, E> {
     fn take_left(&mut self) -> Self::Left {
         self.store
             .take_all_marked()
-            .map(|(node, ended)| (node.key, node.value, cause_at_drop(ended)))
+            .map(|(node, gone)| (node.key, node.value, cause_at_drop(gone)))
             .collect()
     }
 

@@ -21,6 +21,11 @@ use crate::storage::wheel::{NEVER, Wheel};
 /// let earlier = clock.now();
 /// assert!(clock.now() >= earlier);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a clock",
+    label = "not a `mapguard::expiry::Clock`",
+    note = "a clock is `mapguard::expiry::SystemClock`, `mapguard::expiry::TokioClock` (feature `tokio`), `mapguard::testing::MockClock`, or a type implementing `Clock` (`fn now(&self) -> Duration`, never going backwards)"
+)]
 pub trait Clock: Send + Sync + fmt::Debug {
     /// Time since an origin fixed for the clock's whole life; must never go backwards.
     fn now(&self) -> Duration;
@@ -46,6 +51,46 @@ impl Default for SystemClock {
 }
 
 impl Clock for SystemClock {
+    fn now(&self) -> Duration {
+        self.origin.elapsed()
+    }
+}
+
+/// The clock of the tokio runtime: `tokio::time::Instant`, measured from the clock's
+/// creation. Under a paused runtime (`#[tokio::test(start_paused = true)]`,
+/// `tokio::time::pause`) time moves only with `tokio::time::advance` or auto-advance, and
+/// entries expire as it does, so a service's time-based tests see expiry. Outside a runtime it
+/// reads the system's monotonic clock, as tokio does. Feature `tokio`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// use mapguard::expiry::TokioClock;
+/// use std::time::Duration;
+///
+/// let mut map = mapguard::LruMap::builder(8).ttl(Duration::from_secs(1)).clock(TokioClock::default()).build();
+/// map.insert("a", 1);
+/// tokio::time::advance(Duration::from_secs(2)).await;
+/// assert_eq!(map.get("a"), None);
+/// # }
+/// ```
+#[cfg(feature = "tokio")]
+#[derive(Clone, Copy, Debug)]
+pub struct TokioClock {
+    origin: tokio::time::Instant,
+}
+
+#[cfg(feature = "tokio")]
+impl Default for TokioClock {
+    fn default() -> Self {
+        Self {
+            origin: tokio::time::Instant::now(),
+        }
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl Clock for TokioClock {
     fn now(&self) -> Duration {
         self.origin.elapsed()
     }
@@ -92,6 +137,11 @@ impl Clock for SystemClock {
 /// assert!(sessions.contains_key("service") && sessions.contains_key("ada"));
 /// assert!(!sessions.contains_key("guest"));
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an expiry policy for a map of `{K}` to `{V}`",
+    label = "not a `mapguard::expiry::ExpireAfter<{K}, {V}>`",
+    note = "implement `mapguard::expiry::ExpireAfter<{K}, {V}>` for it (its methods say how long an entry lives after it is created, updated or read), or use `mapguard::expiry::OnlyWhenSet`"
+)]
 pub trait ExpireAfter<K, V>: Send + Sync {
     /// How long a new entry lives; `None`: it does not expire (the default).
     fn after_create(&self, key: &K, value: &V, now: Duration) -> Option<Duration> {
@@ -323,7 +373,9 @@ pub trait Expiry: sealed::ExpiryState {}
 )]
 pub trait Expires: Expiry {}
 
-impl<E: Expiry + sealed::ExpiryState<Timer = Expiring>> Expires for E {}
+impl Expires for Expiring {}
+
+impl<E: Expires> Expires for Weighed<E> {}
 
 /// No expiry: nothing stored per entry, no checks. The default.
 ///

@@ -981,6 +981,11 @@ pub type Scoped<E> = Tagged<E, true>;
 
 impl<E: Expiry, const SETTLES: bool> Expiry for Tagged<E, SETTLES> {}
 
+impl<E: crate::storage::expiry::Expires, const SETTLES: bool> crate::storage::expiry::Expires
+    for Tagged<E, SETTLES>
+{
+}
+
 impl<E: Expiry, const SETTLES: bool> ExpiryState for Tagged<E, SETTLES> {
     type Timer = E::Timer;
     type Timed = Tagged<E::Timed, SETTLES>;

@@ -100,6 +100,14 @@ impl Weights {
     }
 }
 
+/// Whether an entry taken out had already gone in all but fact: its scope ended, or its
+/// deadline passed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Gone {
+    pub(crate) scope_ended: bool,
+    pub(crate) expired: bool,
+}
+
 /// A clock reading as the policy sees it.
 #[inline]
 fn since_origin(now: u64) -> core::time::Duration {
@@ -161,18 +169,32 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
     }
 
     /// Takes every entry out (as `take_all`), each with whether it belongs to a scope that
-    /// has ended.
+    /// has ended or is past its deadline.
     pub(crate) fn take_all_marked(
         &mut self,
-    ) -> impl Iterator<Item = (Node<K, V>, bool)> + use<K, V, S, E, O> {
+    ) -> impl Iterator<Item = (Node<K, V>, Gone)> + use<K, V, S, E, O> {
         let ended = self
             .scopes
             .as_deref_mut()
             .map_or_else(Vec::new, ScopeTags::ended_slots);
+        let expired: Vec<bool> = if E::ENABLED {
+            let (timer, now) = (self.stamps.timer(), self.stamps.timer().now());
+            (0..self.nodes.len())
+                .map(|index| timer.is_expired(index, now))
+                .collect()
+        } else {
+            Vec::new()
+        };
         self.take_all()
             .into_iter()
             .enumerate()
-            .map(move |(slot, node)| (node, ended.get(slot).copied().unwrap_or(false)))
+            .map(move |(slot, node)| {
+                let gone = Gone {
+                    scope_ended: ended.get(slot).copied().unwrap_or(false),
+                    expired: expired.get(slot).copied().unwrap_or(false),
+                };
+                (node, gone)
+            })
     }
 
     /// Whether the entry at `index` belongs to a scope that has ended (it leaves at the map's

@@ -1123,7 +1123,7 @@ impl<K: WeakElement, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry, C> Ch
 }
 
 /// Deadlines of single entries, for maps whose entries can expire ([`Expires`]).
-impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expires, C>
+impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
     WeakKeyMap<K, V, P, S, L, E, C>
 {
     /// The time a live `key`'s entry has left before it expires; `None` if it is absent or
@@ -1143,6 +1143,7 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expi
     #[must_use]
     pub fn ttl_of<Q>(&self, key: &Q) -> Option<Duration>
     where
+        E: Expires,
         K::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
@@ -1167,6 +1168,7 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expi
     /// ```
     pub fn set_ttl<Q>(&mut self, key: &Q, ttl: Option<Duration>) -> bool
     where
+        E: Expires,
         K::Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
@@ -1203,7 +1205,7 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expi
     }
 }
 
-impl<K: WeakKey, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Expires, C>
+impl<K: WeakKey, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
     WeakKeyMap<K, V, P, S, L, E, C>
 {
     /// [`insert`](Self::insert) with a deadline of its own: the entry expires `ttl` from now
@@ -1223,13 +1225,16 @@ impl<K: WeakKey, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Ex
     /// assert_eq!(map.get(&1), None);
     /// assert_eq!(map.get(&2), Some(&2));
     /// ```
-    pub fn insert_with_ttl(&mut self, key: K::Strong, value: V, ttl: Duration) {
+    pub fn insert_with_ttl(&mut self, key: K::Strong, value: V, ttl: Duration)
+    where
+        E: Expires,
+    {
         let hash = self.hash_strong(&key);
         with_ttl(self, ttl, |map| map.insert_hashed(hash, key, value));
     }
 }
 
-impl<K: WeakKey, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expires, C>
+impl<K: WeakKey, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
     WeakKeyMap<K, V, Reject, S, L, E, C>
 {
     /// [`try_insert`](Self::try_insert) with a deadline of its own; a full map first makes
@@ -1258,7 +1263,10 @@ impl<K: WeakKey, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expires, C>
         key: K::Strong,
         value: V,
         ttl: Duration,
-    ) -> Result<(), CapacityError<K::Strong, V>> {
+    ) -> Result<(), CapacityError<K::Strong, V>>
+    where
+        E: Expires,
+    {
         let hash = self.hash_strong(&key);
         with_ttl(self, ttl, |map| map.try_insert_hashed(hash, key, value))
     }

@@ -19,6 +19,7 @@ mod loading_settles;
 mod managed;
 mod managed_concurrent;
 mod operator_page;
+mod per_entry_expiry;
 mod request_scopes;
 mod scope_counts;
 mod scope_model;

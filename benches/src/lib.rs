@@ -146,6 +146,76 @@ impl Subject for HookedLru {
     }
 }
 
+/// Every entry lives an hour from its creation, decided per entry: the cost of per-entry expiry
+/// (a policy call, a clock read and a timer-wheel place per write).
+#[derive(Debug, Default)]
+pub struct AnHour;
+
+impl mapguard::expiry::ExpireAfter<Key, Value> for AnHour {
+    fn after_create(
+        &self,
+        _: &Key,
+        _: &Value,
+        _: std::time::Duration,
+    ) -> Option<std::time::Duration> {
+        Some(std::time::Duration::from_secs(3600))
+    }
+}
+
+/// `LruMap` whose entries expire one by one (`expire_after`, `insert_with_ttl`), on
+/// `std::time::Instant` or, with `QUANTA`, on the time-stamp counter.
+#[derive(Debug)]
+pub struct TimedLru<const QUANTA: bool>(
+    LruMap<Key, Value, Hasher, mapguard::hooks::NoListener, mapguard::expiry::Expiring>,
+);
+
+/// [`TimedLru`] on the system clock.
+pub type TimedLruStd = TimedLru<false>;
+/// [`TimedLru`] on the time-stamp counter.
+pub type TimedLruQuanta = TimedLru<true>;
+
+impl<const QUANTA: bool> Subject for TimedLru<QUANTA> {
+    const NAME: &'static str = if QUANTA {
+        "mapguard LruMap + per-entry ttl, QuantaClock"
+    } else {
+        "mapguard LruMap + per-entry ttl"
+    };
+    fn with_max(max: usize) -> Self {
+        let builder = LruMap::builder(max)
+            .hasher(Hasher::default())
+            .expire_after(AnHour);
+        Self(if QUANTA {
+            builder
+                .clock(mapguard::expiry::QuantaClock::default())
+                .build()
+        } else {
+            builder.build()
+        })
+    }
+    fn insert(&mut self, key: Key, value: Value) {
+        self.0
+            .insert_with_ttl(key, value, std::time::Duration::from_secs(3600));
+    }
+    fn get(&mut self, key: Key) -> Option<Value> {
+        self.0.get(&key).copied()
+    }
+    fn get_or_insert(&mut self, key: Key, value: Value) -> bool {
+        match self.0.entry(key) {
+            mapguard::map::Entry::Occupied(_) => true,
+            mapguard::map::Entry::Vacant(slot) => {
+                slot.insert(value);
+                false
+            }
+        }
+    }
+    fn remove(&mut self, key: Key) -> Option<Value> {
+        self.0.remove(&key)
+    }
+    fn len(&mut self) -> usize {
+        self.0.len()
+    }
+}
+
 impl Subject for BoundedMap<Key, Value, Hasher> {
     const NAME: &'static str = "mapguard BoundedMap";
     fn with_max(max: usize) -> Self {
@@ -645,6 +715,8 @@ macro_rules! for_each_subject {
         $mac!($crate::LruMapU64);
         $mac!($crate::AdaptiveMapU64);
         $mac!($crate::HookedLru);
+        $mac!($crate::TimedLruStd);
+        $mac!($crate::TimedLruQuanta);
         $mac!($crate::BoundedMapU64);
         $mac!($crate::LruCrate);
         $mac!($crate::Hashlink);

@@ -140,6 +140,8 @@ pub mod weight;
 /// assert!(clock.now() < std::time::Duration::from_secs(60));
 /// ```
 pub mod expiry {
+    #[cfg(feature = "quanta")]
+    pub use crate::storage::expiry::QuantaClock;
     #[cfg(feature = "tokio")]
     pub use crate::storage::expiry::TokioClock;
     pub use crate::storage::expiry::{

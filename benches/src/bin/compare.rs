@@ -8,7 +8,7 @@
 //! ```
 //! Options: `--sizes a,b,c`, `--ops N` (per timed workload), `--reps N` (best of N),
 //! `--json PATH` (default `target/mapguard-compare.json`), `--only TEXT` (implementations whose
-//! name contains TEXT), `--workloads a,b` (ids: fill, get_hit, zipf_0.99, zipf_1.2, churn,
+//! name contains TEXT; `=TEXT`: whose name is TEXT), `--workloads a,b` (ids: fill, get_hit, zipf_0.99, zipf_1.2, churn,
 //! remove_all), `--threads a,b` (shared-map table; default 1,2,8), `--suite all|single|shared`.
 //!
 //! `--suite traces [--traces DIR]` prints hit ratios instead: recorded traces from `DIR` (the
@@ -26,8 +26,8 @@ use mapguard_bench::shared::{ConcurrentLru, SharedSubject, SharedTiming, time_sh
 use mapguard_bench::traces;
 use mapguard_bench::{
     AdaptiveMapU64, BoundedMapU64, ConcurrentAdaptiveU64, Hashlink, HookedLru, Keys, LruCrate,
-    LruMapU64, Memory, Moka, QuickCache, Raw, Schnellru, Subject, Timing, Workload,
-    for_each_shared_subject, for_each_subject, memory, time,
+    LruMapU64, Memory, Moka, QuickCache, Raw, Schnellru, Subject, TimedLruQuanta, TimedLruStd,
+    Timing, Workload, for_each_shared_subject, for_each_subject, memory, time,
 };
 
 // Counting allocator (one relaxed atomic add per allocation and free). It slows every
@@ -242,7 +242,10 @@ impl Options {
     fn selects(&self, name: &str) -> bool {
         self.only
             .as_ref()
-            .is_none_or(|only| name.contains(only.as_str()))
+            .is_none_or(|only| match only.strip_prefix('=') {
+                Some(exact) => name == exact,
+                None => name.contains(only.as_str()),
+            })
     }
 }
 
@@ -656,6 +659,8 @@ const _: fn() = || {
     let _ = (
         LruMapU64::NAME,
         HookedLru::NAME,
+        TimedLruStd::NAME,
+        TimedLruQuanta::NAME,
         BoundedMapU64::NAME,
         LruCrate::NAME,
         Hashlink::NAME,

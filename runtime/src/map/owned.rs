@@ -169,7 +169,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
         if Core::<K, V, P, S, L, E>::LOOKUPS_DEPART {
             self.done();
         }
-        Some(self.raw.read_at(found?))
+        Some(self.raw.value_at_mut(found?))
     }
 }
 

@@ -425,23 +425,43 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        let found = self
-            .locate_hashed(hash, key)
-            .and_then(|index| self.live_or_depart(index));
-        if found.is_none() {
+        let found = self.locate_hashed(hash, key);
+        let read = found.and_then(|index| self.read_live(index));
+        if read.is_none() {
             self.count_miss();
         }
-        found
+        read
+    }
+
+    /// The entry at `index`, if live, read: counted as a hit, promoted if the policy promotes
+    /// on reads, its deadline moved if reads move it. One clock reading for all of it.
+    /// Otherwise it departs (expired, or its scope ended) and nothing is counted.
+    #[inline]
+    pub(crate) fn read_live(&mut self, index: u32) -> Option<u32> {
+        let now = self.store.clock();
+        let index = self.live_or_depart_at(index, now)?;
+        self.metrics.lookup(true);
+        if P::READS_PROMOTE {
+            self.store.promote(index);
+        }
+        self.store.mark_read_at(index, now);
+        Some(index)
     }
 
     /// `Some(index)` if the entry is live; otherwise it departs, expired or with its ended
     /// scope.
     #[inline]
     pub(crate) fn live_or_depart(&mut self, index: u32) -> Option<u32> {
+        self.live_or_depart_at(index, self.store.clock())
+    }
+
+    /// [`live_or_depart`](Self::live_or_depart) by the clock reading `now`.
+    #[inline]
+    pub(crate) fn live_or_depart_at(&mut self, index: u32, now: u64) -> Option<u32> {
         if self.store.scope_ended(index) {
             self.depart_at(index, RemovalCause::ScopeEnded);
             None
-        } else if Store::<K, V, S, E>::has_expiry() && self.store.expired_now(index) {
+        } else if Store::<K, V, S, E>::has_expiry() && self.store.is_expired(index, now) {
             self.depart_at(index, RemovalCause::Expired);
             None
         } else {
@@ -466,8 +486,14 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
     /// What expires departs: its hooks wait until the write is done.
     #[inline]
     pub(crate) fn expire_some(&mut self) {
+        self.expire_some_at(self.store.clock());
+    }
+
+    /// [`expire_some`](Self::expire_some) by the clock reading `now`.
+    #[inline]
+    pub(crate) fn expire_some_at(&mut self, now: u64) {
         if Store::<K, V, S, E>::has_expiry() {
-            self.expire_up_to(EXPIRED_PER_WRITE);
+            self.expire_up_to(EXPIRED_PER_WRITE, now);
         }
         // A map that settles its own scopes: their ended entries go first, so that they make
         // room before anything is evicted (see `storage::scopes::Tagged`).
@@ -478,10 +504,10 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
 
     /// Up to `limit` expired entries depart ([`RemovalCause::Expired`]); how many did.
     #[inline(never)]
-    fn expire_up_to(&mut self, limit: usize) -> usize {
+    fn expire_up_to(&mut self, limit: usize, now: u64) -> usize {
         let mut expired = 0;
         while expired < limit {
-            let Some(index) = self.store.pop_expired() else {
+            let Some(index) = self.store.pop_expired_at(now) else {
                 break;
             };
             self.depart_at(index, RemovalCause::Expired);
@@ -503,7 +529,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
     /// Makes room for one more entry in a full map from its expired entries, if it has any:
     /// whether it did.
     pub(crate) fn room_from_expired(&mut self) -> bool {
-        Store::<K, V, S, E>::has_expiry() && self.expire_up_to(1) == 1
+        Store::<K, V, S, E>::has_expiry() && self.expire_up_to(1, self.store.clock()) == 1
     }
 
     /// Clears the map with [`RemovalCause::ScopeEnded`] if it has `lifetime`; how many left.
@@ -535,7 +561,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
     /// how many. O(expired) amortised.
     pub(crate) fn purge_expired(&mut self) -> usize {
         if Store::<K, V, S, E>::has_expiry() {
-            self.expire_up_to(usize::MAX)
+            self.expire_up_to(usize::MAX, self.store.clock())
         } else {
             0
         }
@@ -599,7 +625,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
         Q: Eq + ?Sized,
     {
         let index = self.find_hashed_for_read(hash, key)?;
-        let result = change(self.read_at(index));
+        let result = change(self.value_at_mut(index));
         if self.has_budget() {
             self.reweigh(index);
         }
@@ -842,15 +868,16 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
     where
         K: Eq,
     {
-        self.expire_some();
+        let now = self.store.clock();
+        self.expire_some_at(now);
         let hash = self.store.hash(&key);
         let found = self.store.find(hash, &key);
-        if let Some(index) = found.and_then(|index| self.live_or_depart(index)) {
+        if let Some(index) = found.and_then(|index| self.live_or_depart_at(index, now)) {
             self.metrics.lookup(true);
             if P::READS_PROMOTE {
                 self.store.promote(index);
             }
-            self.store.mark_read(index);
+            self.store.mark_read_at(index, now);
             Ok(index)
         } else {
             self.metrics.lookup(false);
@@ -878,10 +905,11 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
     where
         K: Eq,
     {
-        self.expire_some();
+        let now = self.store.clock();
+        self.expire_some_at(now);
         let found = self.store.find(hash, &key);
-        match found.and_then(|index| self.live_or_depart(index)) {
-            Some(index) => Ok((index, key, self.overwrite_at(index, value))),
+        match found.and_then(|index| self.live_or_depart_at(index, now)) {
+            Some(index) => Ok((index, key, self.overwrite_at_time(index, value, now))),
             None => Err((hash, key, value)),
         }
     }
@@ -1142,10 +1170,16 @@ impl<K, V, P: Policy, S, R: Keeping, E: Expiry> RawMap<K, V, P, S, R, E> {
     /// timers restart); returns the value it replaced, for the caller to release.
     #[inline]
     pub(crate) fn overwrite_at(&mut self, index: u32, value: V) -> V {
+        self.overwrite_at_time(index, value, self.store.clock())
+    }
+
+    /// [`overwrite_at`](Self::overwrite_at) by the clock reading `now`.
+    #[inline]
+    pub(crate) fn overwrite_at_time(&mut self, index: u32, value: V, now: u64) -> V {
         self.store.promote(index);
         // The new value first: an expiry policy decides its deadline from it.
         let old = core::mem::replace(&mut self.store.node_mut(index).value, value);
-        self.store.mark_written(index);
+        self.store.mark_written_at(index, now);
         old
     }
 

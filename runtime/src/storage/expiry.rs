@@ -96,6 +96,44 @@ impl Clock for TokioClock {
     }
 }
 
+/// A clock on the CPU's time-stamp counter ([quanta](https://docs.rs/quanta), as moka uses):
+/// a reading costs a few nanoseconds where [`SystemClock`] (`std::time::Instant`) costs
+/// 20-30, and a map whose entries expire reads the clock once or twice an operation. Falls
+/// back to the OS clock where the counter is not usable. Feature `quanta`.
+///
+/// ```
+/// use mapguard::expiry::{Clock, QuantaClock};
+/// use std::time::Duration;
+///
+/// let clock = QuantaClock::default();
+/// let earlier = clock.now();
+/// assert!(clock.now() >= earlier);
+/// let map = mapguard::LruMap::<u8, u8>::builder(8).ttl(Duration::from_secs(1)).clock(clock).build();
+/// # drop(map);
+/// ```
+#[cfg(feature = "quanta")]
+#[derive(Clone, Debug)]
+pub struct QuantaClock {
+    clock: quanta::Clock,
+    origin: quanta::Instant,
+}
+
+#[cfg(feature = "quanta")]
+impl Default for QuantaClock {
+    fn default() -> Self {
+        let clock = quanta::Clock::new();
+        let origin = clock.now();
+        Self { clock, origin }
+    }
+}
+
+#[cfg(feature = "quanta")]
+impl Clock for QuantaClock {
+    fn now(&self) -> Duration {
+        self.clock.now().saturating_duration_since(self.origin)
+    }
+}
+
 /// When each entry expires: a deadline chosen when it is created, and moved (or kept) when it
 /// is updated or read. `None` means the entry does not expire; `left` is the time its current
 /// deadline leaves (`None`: it had none). Set with a builder's `expire_after(policy)` or
@@ -161,6 +199,13 @@ pub trait ExpireAfter<K, V>: Send + Sync {
         left
     }
 
+    /// Whether [`after_read`](Self::after_read) can move a deadline. Answer `false` when it
+    /// never does (the default `after_read` does not): reads then skip the call and the
+    /// clock reading it needs. The default is `true`, which is always correct.
+    fn reads_move_deadlines(&self) -> bool {
+        true
+    }
+
     /// How long an entry lives after it is read; by default what it had `left`.
     fn after_read(
         &self,
@@ -194,7 +239,11 @@ pub trait ExpireAfter<K, V>: Send + Sync {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct OnlyWhenSet;
 
-impl<K, V> ExpireAfter<K, V> for OnlyWhenSet {}
+impl<K, V> ExpireAfter<K, V> for OnlyWhenSet {
+    fn reads_move_deadlines(&self) -> bool {
+        false
+    }
+}
 
 /// A policy for a map whose stored key is the caller's.
 pub(crate) fn as_is<P>(policy: P) -> P {
@@ -254,10 +303,10 @@ pub(crate) mod sealed {
         fn read_deadline(&self, index: usize, now: u64) -> Option<u64>;
         /// Whether reads can move deadlines without a policy (`idle`).
         fn reads_move_deadlines(&self) -> bool;
-        /// The deadline the caller chose for the next entry written (`insert_with_ttl`).
+        /// The time to live (ns) the caller chose for the next entry written (`insert_with_ttl`).
         fn take_chosen(&mut self) -> Option<u64>;
-        /// Chooses the next written entry's deadline, for a slab of `len` entries.
-        fn choose(&mut self, deadline: Option<u64>, len: usize);
+        /// Chooses the next written entry's time to live (ns), for a slab of `len` entries.
+        fn choose(&mut self, ttl: Option<u64>, len: usize);
         fn swap_remove(&mut self, index: usize);
         fn clear(&mut self);
         fn shrink_to(&mut self, capacity: usize);
@@ -431,7 +480,7 @@ impl sealed::Timer for NoExpiry {
         None
     }
     #[inline]
-    fn choose(&mut self, _deadline: Option<u64>, _len: usize) {}
+    fn choose(&mut self, _ttl: Option<u64>, _len: usize) {}
     #[inline]
     fn swap_remove(&mut self, _index: usize) {}
     #[inline]
@@ -483,7 +532,7 @@ pub struct Expiring {
     wheel: Wheel,
     /// Last write per slot; kept only when both `ttl` and `idle` are set.
     written: Vec<u64>,
-    /// The deadline the caller chose for the entry being written.
+    /// The time to live (ns) the caller chose for the entry being written.
     chosen: Option<u64>,
     /// When each key went in; empty unless key lifetimes are recorded.
     born: Vec<u64>,
@@ -637,11 +686,11 @@ impl sealed::Timer for Expiring {
         self.chosen.take()
     }
 
-    fn choose(&mut self, deadline: Option<u64>, len: usize) {
-        if deadline.is_some() {
+    fn choose(&mut self, ttl: Option<u64>, len: usize) {
+        if ttl.is_some() {
             self.wheel.start(len);
         }
-        self.chosen = deadline;
+        self.chosen = ttl;
     }
 
     fn swap_remove(&mut self, index: usize) {

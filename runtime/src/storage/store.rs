@@ -66,6 +66,8 @@ pub struct Store<K, V, S, E = NoExpiry, O = RecencyOrder> {
     scopes: Option<Box<ScopeTags>>,
     /// What decides each entry's deadline, when not the map-wide `ttl`/`idle`.
     expire_after: Option<SharedPolicy<K, V>>,
+    /// Whether reads can move deadlines (the policy says, or `idle`): else reads skip it.
+    reads_move: bool,
 }
 
 impl<K, V, S, E, O> core::fmt::Debug for Store<K, V, S, E, O> {
@@ -137,12 +139,14 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
             erased: 0,
             scopes: None,
             expire_after: None,
+            reads_move: false,
         }
     }
 
     /// Lets `policy` decide the deadlines of the entries written from now on.
     pub(crate) fn set_expire_after(&mut self, policy: SharedPolicy<K, V>) {
         self.stamps.timer_mut().start();
+        self.reads_move = policy.reads_move_deadlines();
         self.expire_after = Some(policy);
     }
 
@@ -254,6 +258,12 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
         E::ENABLED
     }
 
+    /// Whether the entry at `index` has expired by the clock reading `now`.
+    #[inline]
+    pub(crate) fn is_expired(&self, index: u32, now: u64) -> bool {
+        E::ENABLED && self.stamps.timer().is_expired(index as usize, now)
+    }
+
     /// Whether the entry at `index` has expired by the clock's current time.
     #[inline]
     pub(crate) fn expired_now(&self, index: u32) -> bool {
@@ -264,18 +274,36 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
                 .is_expired(index as usize, self.stamps.timer().now())
     }
 
-    /// Records a read: the policy (or `idle`) may move the entry's deadline.
+    /// The expiry clock's time (0 for a map without expiry, which reads no clock): read once
+    /// per operation and passed to the `_at` methods.
     #[inline]
-    pub(crate) fn mark_read(&mut self, index: u32) {
+    pub(crate) fn clock(&self) -> u64 {
+        if E::ENABLED {
+            self.stamps.timer().now()
+        } else {
+            0
+        }
+    }
+
+    /// Records a read at `now`: the policy (or `idle`) may move the entry's deadline.
+    #[inline]
+    pub(crate) fn mark_read_at(&mut self, index: u32, now: u64) {
         if E::ENABLED && (self.expire_after.is_some() || self.stamps.timer().reads_move_deadlines())
         {
-            self.reschedule_read(index);
+            self.reschedule_read(index, now);
+        }
+    }
+
+    /// [`mark_read_at`](Self::mark_read_at) now.
+    #[inline]
+    pub(crate) fn mark_read(&mut self, index: u32) {
+        if E::ENABLED && (self.reads_move || self.stamps.timer().reads_move_deadlines()) {
+            self.mark_read_at(index, self.clock());
         }
     }
 
     #[inline(never)]
-    fn reschedule_read(&mut self, index: u32) {
-        let now = self.stamps.timer().now();
+    fn reschedule_read(&mut self, index: u32, now: u64) {
         let timer = self.stamps.timer();
         let deadline = match &self.expire_after {
             Some(policy) => {
@@ -294,12 +322,12 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
         }
     }
 
-    /// Records a write (a new value for the entry at `index`): the deadline the caller chose,
-    /// else the policy's, else the map-wide `ttl`/`idle`'s.
+    /// Records a write at `now` (a new value for the entry at `index`): the deadline the
+    /// caller chose, else the policy's, else the map-wide `ttl`/`idle`'s.
     #[inline]
-    pub(crate) fn mark_written(&mut self, index: u32) {
+    pub(crate) fn mark_written_at(&mut self, index: u32, now: u64) {
         if E::ENABLED {
-            self.reschedule_write(index);
+            self.reschedule_write(index, now);
         }
         // A constant: only shards keep tags (see `Tagged`).
         if E::SCOPE_TAGS {
@@ -309,25 +337,35 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
         }
     }
 
-    fn reschedule_write(&mut self, index: u32) {
+    fn reschedule_write(&mut self, index: u32, now: u64) {
         let chosen = self.stamps.timer_mut().take_chosen();
-        let now = self.stamps.timer().now();
         self.stamps.timer_mut().wrote(index as usize, now);
         let timer = self.stamps.timer();
-        let deadline = chosen.or_else(|| match &self.expire_after {
-            Some(policy) => {
+        let deadline = match (chosen, &self.expire_after) {
+            (Some(ttl), _) => Some(now.saturating_add(ttl)),
+            (None, Some(policy)) => {
                 let node = &self.nodes[index as usize];
                 let left = time_left(timer.deadline(index as usize), now);
                 let after = policy.after_update(&node.key, &node.value, since_origin(now), left);
                 Some(deadline_after(now, after))
             }
-            None => timer.written_deadline(now),
-        });
+            (None, None) => timer.written_deadline(now),
+        };
         if let Some(deadline) = deadline {
             let len = self.nodes.len();
             self.stamps
                 .timer_mut()
                 .set_deadline(index as usize, len, deadline);
+        }
+    }
+
+    /// The deadline of a new entry written at `now`: the caller's chosen time from now, the
+    /// policy's, or the map-wide `ttl`/`idle`'s.
+    #[inline]
+    fn new_deadline(&mut self, key: &K, value: &V, now: u64) -> u64 {
+        match self.stamps.timer_mut().take_chosen() {
+            Some(ttl) => now.saturating_add(ttl),
+            None => self.created_deadline(key, value, now),
         }
     }
 
@@ -341,14 +379,14 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
         }
     }
 
-    /// Gives the next entry written (created or updated) the deadline `ttl` from now, over
-    /// the policy's; `None` forgets a choice not used.
+    /// Gives the next entry written (created or updated) the deadline `ttl` from the write,
+    /// over the policy's; `None` forgets a choice not used.
     pub(crate) fn choose_ttl(&mut self, ttl: Option<core::time::Duration>) {
         if E::ENABLED {
-            let deadline =
-                ttl.map(|ttl| deadline_after(self.stamps.timer().clock_now(), Some(ttl)));
             let len = self.nodes.len();
-            self.stamps.timer_mut().choose(deadline, len);
+            self.stamps
+                .timer_mut()
+                .choose(ttl.map(crate::storage::expiry::nanos), len);
         }
     }
 
@@ -373,8 +411,13 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
     /// it is still stored.
     #[inline]
     pub(crate) fn pop_expired(&mut self) -> Option<u32> {
+        self.pop_expired_at(self.clock())
+    }
+
+    /// [`pop_expired`](Self::pop_expired) by the clock reading `now`.
+    #[inline]
+    pub(crate) fn pop_expired_at(&mut self, now: u64) -> Option<u32> {
         if E::ENABLED {
-            let now = self.stamps.timer().now();
             self.stamps.timer_mut().pop_expired(now)
         } else {
             None
@@ -565,9 +608,8 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: EvictionOrder> Store<K, V, S, E, 
         self.reserve_table_slot();
         self.index_as(hash, index);
         if E::ENABLED {
-            let chosen = self.stamps.timer_mut().take_chosen();
             let now = self.stamps.timer().now();
-            let deadline = chosen.unwrap_or_else(|| self.created_deadline(&key, &value, now));
+            let deadline = self.new_deadline(&key, &value, now);
             self.stamps.timer_mut().push(now, deadline);
         }
         let next = self.ends.front;
@@ -614,8 +656,10 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: EvictionOrder> Store<K, V, S, E, 
             let chosen = self.stamps.timer_mut().take_chosen();
             let now = self.stamps.timer().now();
             let node = &self.nodes[victim as usize];
-            let deadline =
-                chosen.unwrap_or_else(|| self.created_deadline(&node.key, &node.value, now));
+            let deadline = match chosen {
+                Some(ttl) => now.saturating_add(ttl),
+                None => self.created_deadline(&node.key, &node.value, now),
+            };
             self.stamps
                 .timer_mut()
                 .reborn(victim as usize, now, deadline);

@@ -156,10 +156,19 @@ impl Wheel {
 
     /// Takes out one entry whose deadline is at or before `now` and whose tick has passed
     /// (it stays in the slab; its node is unlinked), advancing the wheel as far as `now`.
+    #[inline]
     pub(crate) fn pop_expired(&mut self, now: u64) -> Option<u32> {
-        if !self.is_started() {
-            return None;
+        // Most calls: nothing due, and no bucket can be ready within the current tick.
+        match self.heads.get(DUE as usize) {
+            None => return None,
+            Some(due) if due.next == DUE && now >> TICK_BITS <= self.tick => return None,
+            Some(_) => {}
         }
+        self.pop_expired_slow(now)
+    }
+
+    #[inline(never)]
+    fn pop_expired_slow(&mut self, now: u64) -> Option<u32> {
         if self.link(DUE).next == DUE {
             self.advance(now);
         }
@@ -210,8 +219,17 @@ impl Wheel {
 
     /// Visits, in time order, every bucket whose time has come by `now`: expired entries move
     /// to the due list, the rest to the buckets they now belong to.
+    #[inline]
     fn advance(&mut self, now: u64) {
         let now_tick = now >> TICK_BITS;
+        // Within the current tick nothing can be ready: most calls end here.
+        if now_tick > self.tick {
+            self.advance_to(now, now_tick);
+        }
+    }
+
+    #[inline(never)]
+    fn advance_to(&mut self, now: u64, now_tick: u64) {
         while let Some((start, list)) = self.next_bucket() {
             // A level-0 bucket is one tick: its entries are all expired once it has passed.
             let ready = if list < SLOTS {

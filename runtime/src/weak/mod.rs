@@ -71,6 +71,9 @@ impl<K, V, P: ExpireAfter<K, V>> ExpireAfter<Weakly<K>, V> for OnWeakKeys<P> {
     ) -> Option<Duration> {
         self.0.after_update(&key.weak, value, now, left)
     }
+    fn reads_move_deadlines(&self) -> bool {
+        self.0.reads_move_deadlines()
+    }
     fn after_read(
         &self,
         key: &Weakly<K>,
@@ -575,7 +578,7 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expi
     {
         let found = self
             .position(hash, key)
-            .and_then(|index| self.map.live_or_depart(index));
+            .and_then(|index| self.map.read_live(index));
         if found.is_none() {
             self.map.count_miss();
         }
@@ -676,7 +679,7 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expi
         Q: Eq + ?Sized,
     {
         let found = self.find_for_read(hash, key);
-        let result = found.map(|index| change(self.map.read_at(index)));
+        let result = found.map(|index| change(self.map.value_at_mut(index)));
         if let Some(index) = found.filter(|_| self.weigher.is_some()) {
             if let Some(strong) = self.map.key_at(index).weak.view() {
                 let weak = K::new(&strong);
@@ -772,7 +775,7 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expi
     {
         let found = self.find_for_read(self.hasher.hash_one(key), key);
         self.done();
-        Some(self.map.read_at(found?))
+        Some(self.map.value_at_mut(found?))
     }
 
     /// Whether a live `key` is present; counted as a lookup (a hit or a miss), as for

@@ -165,31 +165,35 @@ impl mapguard::expiry::ExpireAfter<Key, Value> for AnHour {
 /// `LruMap` whose entries expire one by one (`expire_after`, `insert_with_ttl`), on
 /// `std::time::Instant` or, with `QUANTA`, on the time-stamp counter.
 #[derive(Debug)]
-pub struct TimedLru<const QUANTA: bool>(
+pub struct TimedLru<const CLOCK: u8>(
     LruMap<Key, Value, Hasher, mapguard::hooks::NoListener, mapguard::expiry::Expiring>,
 );
 
 /// [`TimedLru`] on the system clock.
-pub type TimedLruStd = TimedLru<false>;
+pub type TimedLruStd = TimedLru<0>;
 /// [`TimedLru`] on the time-stamp counter.
-pub type TimedLruQuanta = TimedLru<true>;
+pub type TimedLruQuanta = TimedLru<1>;
+/// [`TimedLru`] on quanta's coarse recent time.
+pub type TimedLruCoarse = TimedLru<2>;
 
-impl<const QUANTA: bool> Subject for TimedLru<QUANTA> {
-    const NAME: &'static str = if QUANTA {
-        "mapguard LruMap + per-entry ttl, QuantaClock"
-    } else {
-        "mapguard LruMap + per-entry ttl"
+impl<const CLOCK: u8> Subject for TimedLru<CLOCK> {
+    const NAME: &'static str = match CLOCK {
+        0 => "mapguard LruMap + per-entry ttl",
+        1 => "mapguard LruMap + per-entry ttl, QuantaClock",
+        _ => "mapguard LruMap + per-entry ttl, CoarseClock",
     };
     fn with_max(max: usize) -> Self {
         let builder = LruMap::builder(max)
             .hasher(Hasher::default())
             .expire_after(AnHour);
-        Self(if QUANTA {
-            builder
+        Self(match CLOCK {
+            0 => builder.build(),
+            1 => builder
                 .clock(mapguard::expiry::QuantaClock::default())
-                .build()
-        } else {
-            builder.build()
+                .build(),
+            _ => builder
+                .clock(mapguard::expiry::CoarseClock::default())
+                .build(),
         })
     }
     fn insert(&mut self, key: Key, value: Value) {
@@ -717,6 +721,7 @@ macro_rules! for_each_subject {
         $mac!($crate::HookedLru);
         $mac!($crate::TimedLruStd);
         $mac!($crate::TimedLruQuanta);
+        $mac!($crate::TimedLruCoarse);
         $mac!($crate::BoundedMapU64);
         $mac!($crate::LruCrate);
         $mac!($crate::Hashlink);

@@ -26,8 +26,8 @@ use mapguard_bench::shared::{ConcurrentLru, SharedSubject, SharedTiming, time_sh
 use mapguard_bench::traces;
 use mapguard_bench::{
     AdaptiveMapU64, BoundedMapU64, ConcurrentAdaptiveU64, Hashlink, HookedLru, Keys, LruCrate,
-    LruMapU64, Memory, Moka, QuickCache, Raw, Schnellru, Subject, TimedLruQuanta, TimedLruStd,
-    Timing, Workload, for_each_shared_subject, for_each_subject, memory, time,
+    LruMapU64, Memory, Moka, QuickCache, Raw, Schnellru, Subject, TimedLruCoarse, TimedLruQuanta,
+    TimedLruStd, Timing, Workload, for_each_shared_subject, for_each_subject, memory, time,
 };
 
 // Counting allocator (one relaxed atomic add per allocation and free). It slows every
@@ -661,6 +661,7 @@ const _: fn() = || {
         HookedLru::NAME,
         TimedLruStd::NAME,
         TimedLruQuanta::NAME,
+        TimedLruCoarse::NAME,
         BoundedMapU64::NAME,
         LruCrate::NAME,
         Hashlink::NAME,

@@ -134,6 +134,48 @@ impl Clock for QuantaClock {
     }
 }
 
+/// A coarse clock: quanta's recent time, a value a background thread refreshes every
+/// millisecond, read with one atomic load. The cheapest clock for a map whose entries expire
+/// (see the README's expiry figures); its readings lag real time by up to a millisecond, so
+/// entries expire up to a millisecond late and never early. The first `CoarseClock` starts
+/// quanta's upkeep thread, once per process, which then runs for the life of the process
+/// (1,000 short wake-ups a second); if another library started it already, its interval
+/// applies. Feature `quanta`.
+///
+/// ```
+/// use mapguard::expiry::{Clock, CoarseClock};
+/// use std::time::Duration;
+///
+/// let clock = CoarseClock::default();
+/// let earlier = clock.now();
+/// assert!(clock.now() >= earlier);
+/// let map = mapguard::ConcurrentLruMap::<u8, u8>::builder(8).ttl(Duration::from_secs(1)).clock(clock).build();
+/// # drop(map);
+/// ```
+#[cfg(feature = "quanta")]
+#[derive(Clone, Copy, Debug)]
+pub struct CoarseClock {
+    origin: quanta::Instant,
+}
+
+#[cfg(feature = "quanta")]
+impl Default for CoarseClock {
+    fn default() -> Self {
+        static UPKEEP: std::sync::OnceLock<Option<quanta::Handle>> = std::sync::OnceLock::new();
+        UPKEEP.get_or_init(|| quanta::Upkeep::new(Duration::from_millis(1)).start().ok());
+        Self {
+            origin: quanta::Instant::recent(),
+        }
+    }
+}
+
+#[cfg(feature = "quanta")]
+impl Clock for CoarseClock {
+    fn now(&self) -> Duration {
+        quanta::Instant::recent().saturating_duration_since(self.origin)
+    }
+}
+
 /// When each entry expires: a deadline chosen when it is created, and moved (or kept) when it
 /// is updated or read. `None` means the entry does not expire; `left` is the time its current
 /// deadline leaves (`None`: it had none). Set with a builder's `expire_after(policy)` or
@@ -265,8 +307,13 @@ pub(crate) fn time_left(deadline: u64, now: u64) -> Option<Duration> {
     (deadline != NEVER).then(|| Duration::from_nanos(deadline.saturating_sub(now)))
 }
 
+#[inline]
 pub(crate) fn nanos(duration: Duration) -> u64 {
-    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+    // Not `as_nanos`: its u128 arithmetic is most of a clock reading's conversion.
+    duration
+        .as_secs()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::from(duration.subsec_nanos()))
 }
 
 pub(crate) mod sealed {

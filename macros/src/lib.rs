@@ -20,8 +20,13 @@ use proc_macro::TokenStream;
 /// rejects map fields without a lifecycle. Implements `mapguard::ManagedCache` for the struct.
 ///
 /// Keys of `#[managed_map(...)]`: `lifetime` (required: `"request"`, `"session"`, `"batch"`,
-/// `"process"`), `max` (required unless `weak_keys`), `evict` (`"lru"` default, or
-/// `"reject"`), `weak_keys`, `ttl` / `idle` (`"250ms"`, `"30s"`, `"5min"`, `"1h30m"`, `"1d"`), `cleanup`,
+/// `"process"`), `max` (required unless `weak_keys` or `max_bytes`), `evict` (`"lru"` default,
+/// `"adaptive"` or `"reject"`), `weak_keys`, `ttl` / `idle` (`"250ms"`, `"30s"`, `"5min"`,
+/// `"1h30m"`, `"1d"`), `expire_after = PATH` (a value implementing
+/// `mapguard::expiry::ExpireAfter<K, V>`: each entry's own deadline; replaces `ttl`/`idle`),
+/// `clock = TYPE` (a `Clock + Default` type, such as `mapguard::expiry::TokioClock`),
+/// `max_bytes = "64MiB"` (a weight budget, through the value's `Weigh`), `weigher = path`
+/// (`fn(&K, &V) -> u64`, with `max_bytes`), `cleanup`,
 /// `on_remove = path`, `name = "..."`, `concurrent` (a `ConcurrentMap`: `&self` methods, hooks
 /// that are `Fn + Send + Sync`, so the struct can be shared through `Arc` without a lock),
 /// `alias = Name` (declares `type Name = <the field's managed map type>`).

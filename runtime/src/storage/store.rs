@@ -195,7 +195,8 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
             .map(move |(slot, node)| {
                 let gone = Gone {
                     scope_ended: ended.get(slot).copied().unwrap_or(false),
-                    expired: expired.get(slot).copied().unwrap_or(false),
+                    // A constant `false` without expiry: drops pay nothing for it.
+                    expired: E::ENABLED && expired.get(slot).copied().unwrap_or(false),
                 };
                 (node, gone)
             })

@@ -105,7 +105,11 @@ fn held<M, Key>(map: M, make: fn(u8) -> Key) -> Held<M, Key> {
 
 /// One map of each kind on `clock`, logging into `log`; concurrent ones with four shards, or
 /// one for a small `max` (where a full shard is then a full map).
-fn every_kind(log: &Log, clock: &MockClock, max: usize) -> Vec<(&'static str, Box<dyn Subject>)> {
+fn every_kind<C: mapguard::expiry::Clock + Clone + 'static>(
+    log: &Log,
+    clock: &C,
+    max: usize,
+) -> Vec<(&'static str, Box<dyn Subject>)> {
     let shards = if max < 16 { 1 } else { 4 };
     macro_rules! kind {
         ($name:literal, $builder:expr, $make:expr) => {
@@ -287,20 +291,25 @@ fn an_expired_entry_gives_its_weight_back_to_the_next_insert_that_needs_room() {
 #[tokio::test(start_paused = true)]
 async fn tokio_paused_time_expires_entries_of_every_kind() {
     use mapguard::expiry::TokioClock;
+    let (log, clock) = (Log::default(), TokioClock::default());
+    for (kind, mut map) in every_kind(&log, &clock, 64) {
+        log.lock().unwrap().clear();
+        map.insert_with_ttl(1, 10, SECOND);
+        map.insert_with_ttl(2, 20, Duration::from_secs(3600));
+        tokio::time::advance(2 * SECOND).await;
+        assert_eq!(map.get(1), None, "{kind}");
+        assert_eq!(map.get(2), Some(20), "{kind}");
+        map.maintain();
+        assert_eq!(causes_of(&log, 10), [RemovalCause::Expired], "{kind}");
+    }
+    // A map-wide `ttl` on tokio's clock too.
     let mut lru = LruMap::builder(8)
         .ttl(SECOND)
         .clock(TokioClock::default())
         .build();
-    let shared = ConcurrentLruMap::builder(8)
-        .expire_after(OnlyWhenSet)
-        .clock(TokioClock::default())
-        .build();
     lru.insert("a", 1);
-    shared.insert_with_ttl("a", 1, SECOND);
-    shared.insert_with_ttl("b", 2, Duration::from_secs(3600));
     tokio::time::advance(2 * SECOND).await;
     assert_eq!(lru.get("a"), None);
-    assert_eq!((shared.get("a"), shared.get("b")), (None, Some(2)));
 }
 
 /// The shape of a Redis-like server: `SET key value EX n` on a shared field, with no sweep.

@@ -305,16 +305,36 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
 
     #[inline(never)]
     fn reschedule_read(&mut self, index: u32, now: u64) {
-        let timer = self.stamps.timer();
         let deadline = match &self.expire_after {
-            Some(policy) => {
-                let node = &self.nodes[index as usize];
-                let left = time_left(timer.deadline(index as usize), now);
-                let after = policy.after_read(&node.key, &node.value, since_origin(now), left);
-                Some(deadline_after(now, after))
-            }
-            None => timer.read_deadline(index as usize, now),
+            Some(policy) => Some(self.asked(index, now, |node, at, left| {
+                policy.after_read(&node.key, &node.value, at, left)
+            })),
+            None => self.stamps.timer().read_deadline(index as usize, now),
         };
+        self.move_deadline(index, deadline);
+    }
+
+    /// The deadline the policy's answer `ask` gives the entry at `index` at `now`, from what
+    /// its deadline leaves.
+    fn asked(
+        &self,
+        index: u32,
+        now: u64,
+        ask: impl FnOnce(
+            &Node<K, V>,
+            core::time::Duration,
+            Option<core::time::Duration>,
+        ) -> Option<core::time::Duration>,
+    ) -> u64 {
+        let left = time_left(self.stamps.timer().deadline(index as usize), now);
+        deadline_after(
+            now,
+            ask(&self.nodes[index as usize], since_origin(now), left),
+        )
+    }
+
+    /// Moves the entry at `index` to `deadline`, if it has one to move to.
+    fn move_deadline(&mut self, index: u32, deadline: Option<u64>) {
         if let Some(deadline) = deadline {
             let len = self.nodes.len();
             self.stamps
@@ -341,23 +361,14 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
     fn reschedule_write(&mut self, index: u32, now: u64) {
         let chosen = self.stamps.timer_mut().take_chosen();
         self.stamps.timer_mut().wrote(index as usize, now);
-        let timer = self.stamps.timer();
         let deadline = match (chosen, &self.expire_after) {
             (Some(ttl), _) => Some(now.saturating_add(ttl)),
-            (None, Some(policy)) => {
-                let node = &self.nodes[index as usize];
-                let left = time_left(timer.deadline(index as usize), now);
-                let after = policy.after_update(&node.key, &node.value, since_origin(now), left);
-                Some(deadline_after(now, after))
-            }
-            (None, None) => timer.written_deadline(now),
+            (None, Some(policy)) => Some(self.asked(index, now, |node, at, left| {
+                policy.after_update(&node.key, &node.value, at, left)
+            })),
+            (None, None) => self.stamps.timer().written_deadline(now),
         };
-        if let Some(deadline) = deadline {
-            let len = self.nodes.len();
-            self.stamps
-                .timer_mut()
-                .set_deadline(index as usize, len, deadline);
-        }
+        self.move_deadline(index, deadline);
     }
 
     /// The deadline of a new entry written at `now`: the caller's chosen time from now, the

@@ -160,10 +160,13 @@ impl mapguard::expiry::ExpireAfter<Key, Value> for AnHour {
     ) -> Option<std::time::Duration> {
         Some(std::time::Duration::from_secs(3600))
     }
+    fn reads_move_deadlines(&self) -> bool {
+        false
+    }
 }
 
 /// `LruMap` whose entries expire one by one (`expire_after`, `insert_with_ttl`), on
-/// `std::time::Instant` or, with `QUANTA`, on the time-stamp counter.
+/// `std::time::Instant` (`CLOCK` 0), the time-stamp counter (1) or quanta's recent time (2).
 #[derive(Debug)]
 pub struct TimedLru<const CLOCK: u8>(
     LruMap<Key, Value, Hasher, mapguard::hooks::NoListener, mapguard::expiry::Expiring>,

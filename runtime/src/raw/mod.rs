@@ -492,7 +492,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
     /// [`expire_some`](Self::expire_some) by the clock reading `now`.
     #[inline]
     pub(crate) fn expire_some_at(&mut self, now: u64) {
-        if Store::<K, V, S, E>::has_expiry() {
+        if Store::<K, V, S, E>::has_expiry() && !self.store.nothing_due(now) {
             self.expire_up_to(EXPIRED_PER_WRITE, now);
         }
         // A map that settles its own scopes: their ended entries go first, so that they make

@@ -366,6 +366,8 @@ pub(crate) mod sealed {
         }
         /// One entry found expired by `now` (see `storage::wheel`).
         fn pop_expired(&mut self, now: u64) -> Option<u32>;
+        /// Whether [`pop_expired`](Self::pop_expired) would find nothing by `now`.
+        fn nothing_due(&self, now: u64) -> bool;
         /// The entry at `index` leaves and a new one takes its slot (eviction in place).
         fn reborn(&mut self, index: usize, now: u64, deadline: u64);
         /// The key-lifetime histogram, if the map records one.
@@ -543,6 +545,10 @@ impl sealed::Timer for NoExpiry {
     #[inline]
     fn pop_expired(&mut self, _now: u64) -> Option<u32> {
         None
+    }
+    #[inline]
+    fn nothing_due(&self, _now: u64) -> bool {
+        true
     }
     #[inline]
     fn reborn(&mut self, _index: usize, _now: u64, _deadline: u64) {}
@@ -791,6 +797,11 @@ impl sealed::Timer for Expiring {
     #[inline]
     fn pop_expired(&mut self, now: u64) -> Option<u32> {
         self.wheel.pop_expired(now)
+    }
+
+    #[inline]
+    fn nothing_due(&self, now: u64) -> bool {
+        self.wheel.nothing_due(now)
     }
 
     fn reborn(&mut self, index: usize, now: u64, deadline: u64) {

@@ -426,6 +426,13 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
         self.pop_expired_at(self.clock())
     }
 
+    /// Whether no entry can be found expired by the clock reading `now` (inline: most
+    /// operations learn only this).
+    #[inline]
+    pub(crate) fn nothing_due(&self, now: u64) -> bool {
+        !E::ENABLED || self.stamps.timer().nothing_due(now)
+    }
+
     /// [`pop_expired`](Self::pop_expired) by the clock reading `now`.
     #[inline]
     pub(crate) fn pop_expired_at(&mut self, now: u64) -> Option<u32> {

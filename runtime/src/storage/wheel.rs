@@ -158,13 +158,19 @@ impl Wheel {
     /// (it stays in the slab; its node is unlinked), advancing the wheel as far as `now`.
     #[inline]
     pub(crate) fn pop_expired(&mut self, now: u64) -> Option<u32> {
-        // Most calls: nothing due, and no bucket can be ready within the current tick.
-        match self.heads.get(DUE as usize) {
-            None => return None,
-            Some(due) if due.next == DUE && now >> TICK_BITS <= self.tick => return None,
-            Some(_) => {}
+        if self.nothing_due(now) {
+            return None;
         }
         self.pop_expired_slow(now)
+    }
+
+    /// Whether no entry can be found expired by `now`: nothing is due, and no bucket can be
+    /// ready within the current tick. What most calls learn, inline.
+    #[inline]
+    pub(crate) fn nothing_due(&self, now: u64) -> bool {
+        self.heads
+            .get(DUE as usize)
+            .is_none_or(|due| due.next == DUE && now >> TICK_BITS <= self.tick)
     }
 
     #[inline(never)]

@@ -32,6 +32,7 @@ trait Subject {
 }
 
 /// A map and the strong keys that keep its weak keys alive.
+#[mapguard::unmanaged(reason = "a test's keys: at most the 256 `u8`s")]
 struct Held<M, Key> {
     map: M,
     keys: HashMap<u8, Key>,
@@ -389,6 +390,7 @@ fn op() -> impl Strategy<Value = Op> {
 
 /// What the map should hold, in whole seconds: key -> value id, and each id's deadline.
 #[derive(Default)]
+#[mapguard::unmanaged(reason = "a test's model: one entry per value inserted, bounded by the case")]
 struct Model {
     now: u64,
     held: HashMap<u8, u64>,

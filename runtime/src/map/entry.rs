@@ -266,7 +266,8 @@ impl<'a, K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry>
         self.map.raw.value_at_mut(self.index)
     }
 
-    /// Stores `value` and hands back the old one (no hook runs for it).
+    /// Stores `value` and hands back the old one (no hook runs for it). A write: the entry's
+    /// expiry policy (or map-wide `ttl`) dates its deadline from it, as `replace` does.
     ///
     /// ```
     /// # use mapguard::map::Entry;
@@ -277,7 +278,8 @@ impl<'a, K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry>
     /// }
     /// ```
     pub fn insert(&mut self, value: V) -> V {
-        core::mem::replace(self.get_mut(), value)
+        let now = self.map.raw.clock();
+        self.map.raw.rewrite_at(self.index, value, now)
     }
 }
 

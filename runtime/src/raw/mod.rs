@@ -1177,10 +1177,23 @@ impl<K, V, P: Policy, S, R: Keeping, E: Expiry> RawMap<K, V, P, S, R, E> {
     #[inline]
     pub(crate) fn overwrite_at_time(&mut self, index: u32, value: V, now: u64) -> V {
         self.store.promote(index);
+        self.rewrite_at(index, value, now)
+    }
+
+    /// Stores `value` at `index` as a write at `now`, without a use of the entry (an entry
+    /// API's occupied entry was used when it was found); hands back the old value.
+    #[inline]
+    pub(crate) fn rewrite_at(&mut self, index: u32, value: V, now: u64) -> V {
         // The new value first: an expiry policy decides its deadline from it.
         let old = core::mem::replace(&mut self.store.node_mut(index).value, value);
         self.store.mark_written_at(index, now);
         old
+    }
+
+    /// The expiry clock's reading (0 without expiry).
+    #[inline]
+    pub(crate) fn clock(&self) -> u64 {
+        self.store.clock()
     }
 
     /// Counts a lookup that found nothing.

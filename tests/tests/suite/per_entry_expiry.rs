@@ -592,3 +592,54 @@ fn concurrent_kinds_never_show_an_expired_entry_under_contention() {
     stress!(ConcurrentAdaptiveMap, insert);
     stress!(ConcurrentBoundedMap, try_insert, unwrap);
 }
+
+/// Lives as many seconds as its value says, from its last write.
+struct ValueSeconds;
+
+impl ExpireAfter<u8, u64> for ValueSeconds {
+    fn after_create(&self, _: &u8, seconds: &u64, _: Duration) -> Option<Duration> {
+        Some(Duration::from_secs(*seconds))
+    }
+    fn after_update(
+        &self,
+        key: &u8,
+        seconds: &u64,
+        now: Duration,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        self.after_create(key, seconds, now)
+    }
+}
+
+#[test]
+fn every_write_path_dates_the_deadline_from_the_new_value() {
+    let clock = MockClock::new();
+    let mut map = LruMap::builder(8)
+        .expire_after(ValueSeconds)
+        .clock(clock.clone())
+        .build();
+    map.insert(1, 5);
+    map.insert(2, 5);
+    map.insert(3, 5);
+    clock.advance(4 * SECOND);
+    map.insert(1, 100); // insert
+    let _ = map.replace(2, 100); // replace
+    if let mapguard::map::Entry::Occupied(mut slot) = map.entry(3) {
+        slot.insert(100); // an occupied entry
+    }
+    clock.advance(4 * SECOND);
+    for key in 1..=3 {
+        assert_eq!(map.ttl_of(&key), Some(Duration::from_secs(96)), "key {key}");
+        assert_eq!(map.get(&key), Some(&100));
+    }
+    let shared = ConcurrentLruMap::builder(8)
+        .expire_after(ValueSeconds)
+        .clock(clock.clone())
+        .build();
+    shared.insert(1, 5);
+    clock.advance(4 * SECOND);
+    shared.insert(1, 100);
+    let _ = shared.replace(1, 100);
+    clock.advance(4 * SECOND);
+    assert_eq!(shared.get(&1), Some(100));
+}

@@ -375,8 +375,10 @@ macro_rules! builder {
             /// Entries expire `ttl` after they were last written (inserted or replaced).
             /// Expired entries are invisible to lookups at once and leave through the cleanup
             /// path with [`RemovalCause::Expired`](crate::RemovalCause::Expired). Each entry
-            /// then carries one `u64` timestamp; maps without `ttl`/`idle` store none, and
-            /// their type says so (`E` = [`NoExpiry`](crate::expiry::NoExpiry)).
+            /// then carries a deadline and its place in a timer wheel (16 bytes; 24 with
+            /// `idle` too); maps without expiry store none, and their type says so (`E` =
+            /// [`NoExpiry`](crate::expiry::NoExpiry)). The special case of
+            /// [`expire_after`](Self::expire_after) with a policy answering `ttl` on every write.
             ///
             /// ```
             /// use std::time::Duration;

@@ -41,7 +41,8 @@ pub enum RemovalCause {
     /// The size bound (or weight budget) pushed it out, in the policy's order: least recently
     /// used first for an LRU map.
     Evicted,
-    /// Its time to live or idle time ran out.
+    /// Its deadline passed: a map-wide `ttl` or `idle`, its expiry policy's, or one given to it
+    /// (`insert_with_ttl`, `set_ttl`).
     Expired,
     /// Its weak key's last strong reference was dropped.
     Collected,

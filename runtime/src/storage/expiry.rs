@@ -1,7 +1,10 @@
-//! Time-based expiry: `ttl` (since the last write) and `idle` (since the last read or write).
+//! Time-based expiry: each entry's deadline, chosen by an [`ExpireAfter`] policy, a map-wide
+//! `ttl` (since the last write) or `idle` (since the last read or write), or the caller
+//! (`insert_with_ttl`, `set_ttl`), on a [`Clock`].
 //!
-//! Timestamps live in vectors parallel to the slab, allocated only when a map has `ttl` or
-//! `idle`, so maps without expiry store nothing per entry and pay one predictable branch.
+//! Deadlines live in a timer wheel parallel to the slab (`storage::wheel`), started only
+//! when something can expire, so maps without expiry store nothing per entry and compile
+//! every check away.
 
 use core::fmt;
 use std::sync::Arc;

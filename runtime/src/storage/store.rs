@@ -53,7 +53,7 @@ pub struct Store<K, V, S, E = NoExpiry, O = RecencyOrder> {
     pub(super) ends: Ends,
     hasher: S,
     pub(super) max: usize,
-    /// Expiry timestamps, slab-aligned; a zero-sized no-op for `NoExpiry`.
+    /// Expiry deadlines, slab-aligned; a zero-sized no-op for `NoExpiry`.
     stamps: E,
     /// The policy's eviction order over the list: zero-sized for LRU and bounded maps.
     pub(super) order: O,

@@ -393,10 +393,12 @@ impl<'a, K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E
         P: Evicting,
     {
         // Kept even when heavier than the whole budget: the caller gets a reference to it.
+        // The clock is read again: time may have passed while the caller held the entry.
+        let now = self.map.raw.clock();
         let index = self
             .map
             .raw
-            .insert_absent_kept(self.hash, self.key, value, None);
+            .insert_absent_kept(self.hash, self.key, value, None, now);
         // What it evicted leaves now; the new entry is in place first.
         self.map.done();
         self.map.raw.value_at_mut(index)
@@ -422,7 +424,8 @@ impl<'a, K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry>
     /// ```
     pub fn try_insert(self, value: V) -> Result<&'a mut V, CapacityError<K, V>> {
         let raw = &mut self.map.raw;
-        let index = raw.try_push_absent(self.hash, self.key, value)?;
+        let now = raw.clock();
+        let index = raw.try_push_absent(self.hash, self.key, value, now)?;
         Ok(raw.value_at_mut(index))
     }
 }

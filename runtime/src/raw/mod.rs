@@ -529,7 +529,12 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
     /// Makes room for one more entry in a full map from its expired entries, if it has any:
     /// whether it did.
     pub(crate) fn room_from_expired(&mut self) -> bool {
-        Store::<K, V, S, E>::has_expiry() && self.expire_up_to(1, self.store.clock()) == 1
+        self.room_from_expired_at(self.store.clock())
+    }
+
+    /// [`room_from_expired`](Self::room_from_expired) by the clock reading `now`.
+    pub(crate) fn room_from_expired_at(&mut self, now: u64) -> bool {
+        Store::<K, V, S, E>::has_expiry() && self.expire_up_to(1, now) == 1
     }
 
     /// Clears the map with [`RemovalCause::ScopeEnded`] if it has `lifetime`; how many left.
@@ -675,8 +680,15 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
 
     /// Stores a key known to be absent in a map that never evicts, once the caller has
     /// checked the bounds (`is_full`, [`weight_fits`](Self::weight_fits)).
-    pub(crate) fn push_weighed(&mut self, hash: u64, key: K, value: V, weight: u64) -> u32 {
-        let index = self.push_absent(hash, key, value);
+    pub(crate) fn push_weighed(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        weight: u64,
+        now: u64,
+    ) -> u32 {
+        let index = self.push_absent(hash, key, value, now);
         if self.has_budget() {
             self.store.set_weight(index, weight);
             self.metrics.weighed(self.store.total_weight());
@@ -889,8 +901,8 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
     /// Inlined: left to LLVM, whether it is depends on unrelated code in the crate (an
     /// unrelated change once outlined it: +5% instructions on `BoundedMap` fill, callgrind).
     #[inline]
-    pub(crate) fn push_absent(&mut self, hash: u64, key: K, value: V) -> u32 {
-        let (index, grew) = self.store.push_front(hash, key, value);
+    pub(crate) fn push_absent(&mut self, hash: u64, key: K, value: V, now: u64) -> u32 {
+        let (index, grew) = self.store.push_front(hash, key, value, now);
         self.metrics
             .inserted(self.store.len(), grew, || self.store.heap_bytes());
         index
@@ -898,10 +910,10 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
 
     /// Overwrites the value of a present `key`, whose hash is `hash`, making it the most
     /// recent entry; hands back its slot, and the caller's key with the old value. An absent
-    /// key comes back with its hash. Expired entries met on the way depart. The caller hashed
-    /// first: if `Hash` panicked, nothing had left.
+    /// key comes back as an [`Absent`] to store. Expired entries met on the way depart. The
+    /// caller hashed first: if `Hash` panicked, nothing had left.
     #[inline]
-    fn upsert_hashed(&mut self, hash: u64, key: K, value: V) -> Result<(u32, K, V), (u64, K, V)>
+    fn upsert_hashed(&mut self, hash: u64, key: K, value: V) -> Result<(u32, K, V), Absent<K, V>>
     where
         K: Eq,
     {
@@ -910,9 +922,23 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
         let found = self.store.find(hash, &key);
         match found.and_then(|index| self.live_or_depart_at(index, now)) {
             Some(index) => Ok((index, key, self.overwrite_at_time(index, value, now))),
-            None => Err((hash, key, value)),
+            None => Err(Absent {
+                hash,
+                key,
+                value,
+                now,
+            }),
         }
     }
+}
+
+/// A key found absent by a write, with what storing it needs: its hash, the value, and the
+/// lookup's clock reading (the new entry's deadline is dated from it).
+struct Absent<K, V> {
+    hash: u64,
+    key: K,
+    value: V,
+    now: u64,
 }
 
 impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, P, S, R, E> {
@@ -1138,7 +1164,13 @@ impl<K, V, P: Policy, S, R: Keeping, E: Expiry> RawMap<K, V, P, S, R, E> {
     /// else the bound evicted it.
     #[inline]
     pub(crate) fn victim_cause(&self, victim: u32) -> RemovalCause {
-        if self.store.expired_now(victim) {
+        self.victim_cause_at(victim, self.store.clock())
+    }
+
+    /// [`victim_cause`](Self::victim_cause) by the clock reading `now`.
+    #[inline]
+    pub(crate) fn victim_cause_at(&self, victim: u32, now: u64) -> RemovalCause {
+        if self.store.is_expired(victim, now) {
             RemovalCause::Expired
         } else if self.store.scope_ended(victim) {
             RemovalCause::ScopeEnded
@@ -1396,8 +1428,13 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K
                 }
                 Some((key, old))
             }
-            Err((hash, key, value)) => {
-                self.insert_absent(hash, key, value, weight);
+            Err(Absent {
+                hash,
+                key,
+                value,
+                now,
+            }) => {
+                self.insert_absent(hash, key, value, weight, now);
                 None
             }
         }
@@ -1411,7 +1448,14 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, R: Keeping, E: Expiry> RawMap
     /// `weight` is what it weighs, if the caller weighed it (else it is weighed here). The one
     /// path every absent key of an evicting map's insert takes.
     #[inline]
-    pub(crate) fn insert_absent(&mut self, hash: u64, key: K, value: V, weight: Option<u64>) {
+    pub(crate) fn insert_absent(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        weight: Option<u64>,
+        now: u64,
+    ) {
         let weight = if self.has_budget() {
             Some(weight.unwrap_or_else(|| self.weigh(&key, &value)))
         } else {
@@ -1420,7 +1464,7 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, R: Keeping, E: Expiry> RawMap
         if weight.is_some_and(|weight| self.too_heavy(weight)) {
             self.release_unstored(key, value, RemovalCause::Evicted);
         } else {
-            self.insert_absent_kept(hash, key, value, weight);
+            self.insert_absent_kept(hash, key, value, weight, now);
         }
     }
 
@@ -1439,13 +1483,14 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, R: Keeping, E: Expiry> RawMap
         key: K,
         value: V,
         weight: Option<u64>,
+        now: u64,
     ) -> u32 {
         if self.has_budget() {
-            return self.insert_absent_weighed(hash, key, value, weight);
+            return self.insert_absent_weighed(hash, key, value, weight, now);
         }
-        match self.victim_if_full() {
-            Some(victim) => self.evict_into(victim, hash, key, value),
-            None => self.push_absent(hash, key, value),
+        match self.victim_if_full(now) {
+            Some(victim) => self.evict_into(victim, hash, key, value, now),
+            None => self.push_absent(hash, key, value, now),
         }
     }
 
@@ -1455,12 +1500,12 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, R: Keeping, E: Expiry> RawMap
     /// insert (callgrind, `AdaptiveMap` fill).
     #[allow(clippy::inline_always, reason = "measured, see above")]
     #[inline(always)]
-    fn victim_if_full(&mut self) -> Option<u32> {
+    fn victim_if_full(&mut self, now: u64) -> Option<u32> {
         if !self.store.is_full() {
             return None;
         }
         if Store::<K, V, S, E>::has_expiry() {
-            if let Some(expired) = self.store.pop_expired() {
+            if let Some(expired) = self.store.pop_expired_at(now) {
                 return Some(expired);
             }
         }
@@ -1471,10 +1516,17 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, R: Keeping, E: Expiry> RawMap
     /// no longer fits, then stores. Out of line: maps without a budget pay one branch for it.
     #[cold]
     #[inline(never)]
-    fn insert_absent_weighed(&mut self, hash: u64, key: K, value: V, weight: Option<u64>) -> u32 {
+    fn insert_absent_weighed(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        weight: Option<u64>,
+        now: u64,
+    ) -> u32 {
         let weight = weight.unwrap_or_else(|| self.weigh(&key, &value));
         self.shed(weight, None);
-        let index = self.push_absent(hash, key, value);
+        let index = self.push_absent(hash, key, value, now);
         self.store.set_weight(index, weight);
         self.metrics.weighed(self.store.total_weight());
         index
@@ -1483,10 +1535,10 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, R: Keeping, E: Expiry> RawMap
     /// Replaces the least recent entry with a new one. Out of line: it keeps the common
     /// insert path small enough to inline (measured: +13 instructions per insert otherwise).
     #[inline(never)]
-    fn evict_into(&mut self, victim: u32, hash: u64, key: K, value: V) -> u32 {
+    fn evict_into(&mut self, victim: u32, hash: u64, key: K, value: V, now: u64) -> u32 {
         // A victim past its deadline leaves because it expired, not because of the bound.
-        let cause = self.victim_cause(victim);
-        let (old_key, old_value) = self.store.replace_at(victim, hash, key, value);
+        let cause = self.victim_cause_at(victim, now);
+        let (old_key, old_value) = self.store.replace_at(victim, hash, key, value, now);
         self.metrics.inserted_in_place();
         self.depart(old_key, old_value, cause);
         victim
@@ -1564,11 +1616,16 @@ impl<K: Hash + Eq, V, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, Reject
         }
         match self.upsert_hashed(hash, key, value) {
             Ok((_, key, old)) => Ok(Some((key, old))),
-            Err((_, key, value)) if self.store.is_full() && !self.room_from_expired() => {
-                Err(CapacityError::new(key, value, self.store.max()))
-            }
-            Err((hash, key, value)) => {
-                self.push_absent(hash, key, value);
+            Err(absent) if self.store.is_full() && !self.room_from_expired_at(absent.now) => Err(
+                CapacityError::new(absent.key, absent.value, self.store.max()),
+            ),
+            Err(Absent {
+                hash,
+                key,
+                value,
+                now,
+            }) => {
+                self.push_absent(hash, key, value, now);
                 Ok(None)
             }
         }
@@ -1582,14 +1639,15 @@ impl<K: Hash + Eq, V, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, Reject
         hash: u64,
         key: K,
         value: V,
+        now: u64,
     ) -> Result<u32, CapacityError<K, V>> {
-        if self.store.is_full() && !self.room_from_expired() {
+        if self.store.is_full() && !self.room_from_expired_at(now) {
             return Err(CapacityError::new(key, value, self.store.max()));
         }
         if self.has_budget() {
-            return self.try_push_weighed(hash, key, value);
+            return self.try_push_weighed(hash, key, value, now);
         }
-        Ok(self.push_absent(hash, key, value))
+        Ok(self.push_absent(hash, key, value, now))
     }
 
     /// [`try_push_absent`](Self::try_push_absent) under a weight budget. Out of line: maps
@@ -1601,12 +1659,13 @@ impl<K: Hash + Eq, V, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, Reject
         hash: u64,
         key: K,
         value: V,
+        now: u64,
     ) -> Result<u32, CapacityError<K, V>> {
         let weight = self.weigh(&key, &value);
         if !self.weight_fits(weight, None) {
             return Err(CapacityError::new(key, value, self.store.max()));
         }
-        Ok(self.push_weighed(hash, key, value, weight))
+        Ok(self.push_weighed(hash, key, value, weight, now))
     }
 
     /// `try_insert`/`try_replace` under a weight budget: refused when the entry would take
@@ -1634,7 +1693,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, Reject
             self.store.set_weight(index, weight);
             Some((key, old))
         } else {
-            let index = self.push_absent(hash, key, value);
+            let index = self.push_absent(hash, key, value, self.store.clock());
             self.store.set_weight(index, weight);
             None
         };

@@ -706,9 +706,9 @@ mod adapt_tests {
         assert!(store.find(hash, &key).is_none());
         if store.is_full() {
             let victim = store.next_victim().expect("full, so not empty");
-            store.replace_at(victim, hash, key, ());
+            store.replace_at(victim, hash, key, (), 0);
         } else {
-            store.push_front(hash, key, ());
+            store.push_front(hash, key, (), 0);
         }
     }
 

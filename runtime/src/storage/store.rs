@@ -289,8 +289,7 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
     /// Records a read at `now`: the policy (or `idle`) may move the entry's deadline.
     #[inline]
     pub(crate) fn mark_read_at(&mut self, index: u32, now: u64) {
-        if E::ENABLED && (self.expire_after.is_some() || self.stamps.timer().reads_move_deadlines())
-        {
+        if E::ENABLED && (self.reads_move || self.stamps.timer().reads_move_deadlines()) {
             self.reschedule_read(index, now);
         }
     }
@@ -299,7 +298,7 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
     #[inline]
     pub(crate) fn mark_read(&mut self, index: u32) {
         if E::ENABLED && (self.reads_move || self.stamps.timer().reads_move_deadlines()) {
-            self.mark_read_at(index, self.clock());
+            self.reschedule_read(index, self.clock());
         }
     }
 
@@ -614,7 +613,7 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: EvictionOrder> Store<K, V, S, E, 
     /// Adds a key known to be absent as the most recent entry. The caller has checked the bound.
     /// Returns its slot, and whether the slab grew to make room (after inlining, the branch
     /// that grows it: so callers learn it for free).
-    pub(crate) fn push_front(&mut self, hash: u64, key: K, value: V) -> (u32, bool) {
+    pub(crate) fn push_front(&mut self, hash: u64, key: K, value: V, now: u64) -> (u32, bool) {
         let grew = self.reserve_one();
         if E::ENABLED && grew {
             let capacity = self.nodes.capacity();
@@ -627,7 +626,6 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: EvictionOrder> Store<K, V, S, E, 
         self.reserve_table_slot();
         self.index_as(hash, index);
         if E::ENABLED {
-            let now = self.stamps.timer().now();
             let deadline = self.new_deadline(&key, &value, now);
             self.stamps.timer_mut().push(now, deadline);
         }
@@ -661,7 +659,14 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: EvictionOrder> Store<K, V, S, E, 
     /// Evicts the entry at `victim` by reusing its slot for a key known to be absent, which
     /// arrives as a new key does (see `place`). Returns the evicted entry. Cheaper than
     /// remove + push: no node moves and the slab keeps its size.
-    pub(crate) fn replace_at(&mut self, victim: u32, hash: u64, key: K, value: V) -> (K, V) {
+    pub(crate) fn replace_at(
+        &mut self,
+        victim: u32,
+        hash: u64,
+        key: K,
+        value: V,
+        now: u64,
+    ) -> (K, V) {
         // User `Hash` runs only before anything changes.
         let victim_hash = self.hash(&self.nodes[victim as usize].key);
         self.reserve_table_slot();
@@ -673,7 +678,6 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: EvictionOrder> Store<K, V, S, E, 
         if E::ENABLED {
             // The new entry is created, not updated: the policy's `after_create` decides.
             let chosen = self.stamps.timer_mut().take_chosen();
-            let now = self.stamps.timer().now();
             let node = &self.nodes[victim as usize];
             let deadline = match chosen {
                 Some(ttl) => now.saturating_add(ttl),
@@ -989,7 +993,7 @@ mod tests {
 
     fn push(store: &mut Store<u32, u32, DefaultHashBuilder>, key: u32) -> u32 {
         let hash = store.hash(&key);
-        store.push_front(hash, key, key * 10).0
+        store.push_front(hash, key, key * 10, 0).0
     }
 
     #[test]
@@ -1003,7 +1007,7 @@ mod tests {
         for key in 100..2_000 {
             let hash = store.hash(&key);
             let back = store.back().unwrap();
-            store.replace_at(back, hash, key, key * 10);
+            store.replace_at(back, hash, key, key * 10, 0);
         }
         // Removal, then insert of a new key, at the bound.
         for key in 2_000..4_000 {
@@ -1046,7 +1050,7 @@ mod tests {
         store.promote(index0);
         let hash = store.hash(&7);
         let victim = store.back().unwrap();
-        assert_eq!(store.replace_at(victim, hash, 7, 70), (1, 10));
+        assert_eq!(store.replace_at(victim, hash, 7, 70, 0), (1, 10));
         assert_eq!(order(&store), [7, 0, 2]);
         assert_eq!(store.len(), 3);
         assert!(store.find(store.hash(&1), &1).is_none());
@@ -1072,10 +1076,10 @@ mod tests {
                 (0..=4, Some(index)) => store.promote(index),
                 (0..=4, None) if store.is_full() => {
                     let victim = store.next_victim().unwrap();
-                    store.replace_at(victim, hash, key, key);
+                    store.replace_at(victim, hash, key, key, 0);
                 }
                 (0..=4, None) => {
-                    store.push_front(hash, key, key);
+                    store.push_front(hash, key, key, 0);
                 }
                 (5..=6, Some(index)) => {
                     assert_eq!(store.remove_at(index), (key, key));

@@ -48,15 +48,21 @@ impl Link {
     }
 }
 
+/// One slab position's deadline and its place in a list: together, so a write touches one
+/// cache line of its own.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    link: Link,
+    deadline: u64,
+}
+
 /// Deadlines per slab position, and the wheel that orders them.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Wheel {
-    /// Slab-aligned; empty until the wheel is started.
-    deadlines: Vec<u64>,
     /// The lists' sentinels (empty until started).
     heads: Box<[Link]>,
-    /// One node per slab position (node `SENTINELS + index`).
-    links: Vec<Link>,
+    /// Slab-aligned, node `SENTINELS + index`; empty until the wheel is started.
+    slots: Vec<Slot>,
     /// Per level, which buckets may hold entries (a bit may outlive its bucket's last entry:
     /// the bucket is then visited once more, found empty and cleared).
     occupied: [u64; LEVELS as usize],
@@ -74,7 +80,7 @@ impl Wheel {
     #[inline]
     fn link(&self, node: u32) -> &Link {
         match node.checked_sub(SENTINELS) {
-            Some(index) => &self.links[index as usize],
+            Some(index) => &self.slots[index as usize].link,
             None => &self.heads[node as usize],
         }
     }
@@ -82,7 +88,7 @@ impl Wheel {
     #[inline]
     fn link_mut(&mut self, node: u32) -> &mut Link {
         match node.checked_sub(SENTINELS) {
-            Some(index) => &mut self.links[index as usize],
+            Some(index) => &mut self.slots[index as usize].link,
             None => &mut self.heads[node as usize],
         }
     }
@@ -90,10 +96,8 @@ impl Wheel {
     /// Room for `capacity` entries in all, as the slab has.
     pub(crate) fn reserve_to(&mut self, capacity: usize) {
         if self.is_started() {
-            self.deadlines
-                .reserve_exact(capacity.saturating_sub(self.deadlines.len()));
-            self.links
-                .reserve_exact(capacity.saturating_sub(self.links.len()));
+            self.slots
+                .reserve_exact(capacity.saturating_sub(self.slots.len()));
         }
     }
 
@@ -103,15 +107,17 @@ impl Wheel {
             return;
         }
         self.heads = (0..SENTINELS).map(Link::alone).collect();
-        self.links = (0..len as u32)
-            .map(|index| Link::alone(node_of(index as usize)))
+        self.slots = (0..len)
+            .map(|index| Slot {
+                link: Link::alone(node_of(index)),
+                deadline: NEVER,
+            })
             .collect();
-        self.deadlines = vec![NEVER; len];
     }
 
     #[inline]
     pub(crate) fn deadline(&self, index: usize) -> u64 {
-        self.deadlines.get(index).copied().unwrap_or(NEVER)
+        self.slots.get(index).map_or(NEVER, |slot| slot.deadline)
     }
 
     /// A new slab position at the end, with `deadline`.
@@ -119,16 +125,18 @@ impl Wheel {
         if !self.is_started() {
             return;
         }
-        let index = self.deadlines.len();
-        self.deadlines.push(deadline);
-        self.links.push(Link::alone(node_of(index)));
+        let index = self.slots.len();
+        self.slots.push(Slot {
+            link: Link::alone(node_of(index)),
+            deadline,
+        });
         self.file(index);
     }
 
     /// Moves the entry at `index` to `deadline`. The wheel must be started.
     pub(crate) fn set(&mut self, index: usize, deadline: u64) {
         self.unlink(node_of(index));
-        self.deadlines[index] = deadline;
+        self.slots[index].deadline = deadline;
         self.file(index);
     }
 
@@ -139,19 +147,19 @@ impl Wheel {
         }
         let node = node_of(index);
         self.unlink(node);
-        let last = node_of(self.deadlines.len() - 1);
-        self.deadlines.swap_remove(index);
+        let last = node_of(self.slots.len() - 1);
         if last != node {
-            let moved = *self.link(last);
-            if moved.next == last {
-                *self.link_mut(node) = Link::alone(node);
+            let moved = *self.slots.last().expect("`index` is in the slab");
+            self.slots[index].deadline = moved.deadline;
+            if moved.link.next == last {
+                self.slots[index].link = Link::alone(node);
             } else {
-                *self.link_mut(node) = moved;
-                self.link_mut(moved.prev).next = node;
-                self.link_mut(moved.next).prev = node;
+                self.slots[index].link = moved.link;
+                self.link_mut(moved.link.prev).next = node;
+                self.link_mut(moved.link.next).prev = node;
             }
         }
-        self.links.pop();
+        self.slots.pop();
     }
 
     /// Takes out one entry whose deadline is at or before `now` and whose tick has passed
@@ -190,18 +198,16 @@ impl Wheel {
     }
 
     pub(crate) fn shrink_to(&mut self, capacity: usize) {
-        self.deadlines.shrink_to(capacity);
-        self.links.shrink_to(capacity);
+        self.slots.shrink_to(capacity);
     }
 
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.deadlines.capacity() * size_of::<u64>()
-            + (self.heads.len() + self.links.capacity()) * size_of::<Link>()
+        self.heads.len() * size_of::<Link>() + self.slots.capacity() * size_of::<Slot>()
     }
 
     /// Files the entry at `index` in the bucket its deadline belongs to now.
     fn file(&mut self, index: usize) {
-        let deadline = self.deadlines[index];
+        let deadline = self.slots[index].deadline;
         if deadline == NEVER {
             return;
         }
@@ -291,7 +297,7 @@ impl Wheel {
             let next = self.link(node).next;
             let index = (node - SENTINELS) as usize;
             *self.link_mut(node) = Link::alone(node);
-            if self.deadlines[index] <= now {
+            if self.slots[index].deadline <= now {
                 self.link_last(DUE, node);
             } else {
                 self.file(index);

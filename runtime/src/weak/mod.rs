@@ -923,7 +923,8 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expi
             Ok(None) => {}
             Err((_strong, slot, value)) => {
                 let (hash, weight) = (slot.hash, self.weigh(&slot.weak, &value));
-                self.map.insert_absent(hash, slot, value, Some(weight));
+                self.map
+                    .insert_absent(hash, slot, value, Some(weight), self.map.clock());
             }
         }
         self.done();
@@ -985,7 +986,10 @@ impl<K: WeakKey, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Ex
         let slot = Self::weakly_hashed(hash, &key);
         self.collect_some();
         let weight = self.weigh(&slot.weak, &value);
-        let index = self.map.insert_absent_kept(hash, slot, value, Some(weight));
+        let now = self.map.clock();
+        let index = self
+            .map
+            .insert_absent_kept(hash, slot, value, Some(weight), now);
         self.done();
         // The entry is found by index, so the value comes back even if this was the only
         // strong key (its entry then waits to be collected).
@@ -1103,7 +1107,8 @@ impl<K: WeakKey, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
             }
             Err((_strong, slot, value)) => {
                 let (hash, weight) = (slot.hash, self.weigh(&slot.weak, &value));
-                self.map.push_weighed(hash, slot, value, weight);
+                let now = self.map.clock();
+                self.map.push_weighed(hash, slot, value, weight, now);
                 Ok(())
             }
         };

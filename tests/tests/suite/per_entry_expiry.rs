@@ -244,6 +244,46 @@ fn a_policy_that_gives_some_keys_no_deadline_keeps_them() {
     assert_eq!((shared.get(&1), shared.get(&100)), (Some(1), None));
 }
 
+/// Entries live one second; a read would give them an hour, but the policy says reads move
+/// no deadline, so `after_read` must never be asked.
+struct ReadsIgnored;
+
+impl ExpireAfter<u8, u64> for ReadsIgnored {
+    fn after_create(&self, _: &u8, _: &u64, _: Duration) -> Option<Duration> {
+        Some(SECOND)
+    }
+    fn after_read(&self, _: &u8, _: &u64, _: Duration, _: Option<Duration>) -> Option<Duration> {
+        Some(3600 * SECOND)
+    }
+    fn reads_move_deadlines(&self) -> bool {
+        false
+    }
+}
+
+#[test]
+fn a_policy_whose_reads_move_no_deadline_is_not_asked_on_reads() {
+    let clock = MockClock::new();
+    let mut lru = LruMap::builder(8)
+        .expire_after(ReadsIgnored)
+        .clock(clock.clone())
+        .build();
+    let shared = ConcurrentLruMap::builder(8)
+        .expire_after(ReadsIgnored)
+        .clock(clock.clone())
+        .build();
+    lru.insert(1, 1);
+    shared.insert(1, 1);
+    // Every read path: `get`, `get_mut`, an occupied entry, and the shared map's `get`.
+    assert_eq!(lru.get(&1), Some(&1));
+    assert_eq!(lru.get_mut(&1).copied(), Some(1));
+    assert!(matches!(lru.entry(1), mapguard::map::Entry::Occupied(_)));
+    assert_eq!(shared.get(&1), Some(1));
+    assert_eq!(lru.ttl_of(&1), Some(SECOND));
+    assert_eq!(shared.ttl_of(&1), Some(SECOND));
+    clock.advance(2 * SECOND);
+    assert_eq!((lru.get(&1), shared.get(&1)), (None, None));
+}
+
 #[test]
 fn a_full_map_lets_an_expired_entry_go_before_a_live_one() {
     let (log, clock) = (Log::default(), MockClock::new());

@@ -1679,21 +1679,22 @@ impl<K: Hash + Eq, V, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, Reject
         key: K,
         value: V,
     ) -> Result<Option<(K, V)>, CapacityError<K, V>> {
-        self.expire_some();
+        let now = self.store.clock();
+        self.expire_some_at(now);
         let weight = self.weigh(&key, &value);
         let found = self.store.find(hash, &key);
-        let present = found.and_then(|index| self.live_or_depart(index));
+        let present = found.and_then(|index| self.live_or_depart_at(index, now));
         let fits =
             self.weight_fits(weight, present) && (present.is_some() || !self.store.is_full());
         if !fits {
             return Err(CapacityError::new(key, value, self.store.max()));
         }
         let replaced = if let Some(index) = present {
-            let old = self.overwrite_at(index, value);
+            let old = self.overwrite_at_time(index, value, now);
             self.store.set_weight(index, weight);
             Some((key, old))
         } else {
-            let index = self.push_absent(hash, key, value, self.store.clock());
+            let index = self.push_absent(hash, key, value, now);
             self.store.set_weight(index, weight);
             None
         };

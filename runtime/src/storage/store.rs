@@ -286,18 +286,24 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
         }
     }
 
+    /// Whether reads can move deadlines: the policy says so, or the map has an `idle`.
+    #[inline]
+    fn reads_move_deadlines(&self) -> bool {
+        E::ENABLED && (self.reads_move || self.stamps.timer().reads_move_deadlines())
+    }
+
     /// Records a read at `now`: the policy (or `idle`) may move the entry's deadline.
     #[inline]
     pub(crate) fn mark_read_at(&mut self, index: u32, now: u64) {
-        if E::ENABLED && (self.reads_move || self.stamps.timer().reads_move_deadlines()) {
+        if self.reads_move_deadlines() {
             self.reschedule_read(index, now);
         }
     }
 
-    /// [`mark_read_at`](Self::mark_read_at) now.
+    /// [`mark_read_at`](Self::mark_read_at) now; no clock is read unless reads move deadlines.
     #[inline]
     pub(crate) fn mark_read(&mut self, index: u32) {
-        if E::ENABLED && (self.reads_move || self.stamps.timer().reads_move_deadlines()) {
+        if self.reads_move_deadlines() {
             self.reschedule_read(index, self.clock());
         }
     }
@@ -610,7 +616,8 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: EvictionOrder> Store<K, V, S, E, 
         }
     }
 
-    /// Adds a key known to be absent as the most recent entry. The caller has checked the bound.
+    /// Adds a key known to be absent as the most recent entry, its deadline dated from the
+    /// clock reading `now` (ignored without expiry). The caller has checked the bound.
     /// Returns its slot, and whether the slab grew to make room (after inlining, the branch
     /// that grows it: so callers learn it for free).
     pub(crate) fn push_front(&mut self, hash: u64, key: K, value: V, now: u64) -> (u32, bool) {
@@ -657,8 +664,9 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: EvictionOrder> Store<K, V, S, E, 
     }
 
     /// Evicts the entry at `victim` by reusing its slot for a key known to be absent, which
-    /// arrives as a new key does (see `place`). Returns the evicted entry. Cheaper than
-    /// remove + push: no node moves and the slab keeps its size.
+    /// arrives as a new key does (see `place`), its deadline dated from the clock reading
+    /// `now`. Returns the evicted entry. Cheaper than remove + push: no node moves and the
+    /// slab keeps its size.
     pub(crate) fn replace_at(
         &mut self,
         victim: u32,

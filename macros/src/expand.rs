@@ -298,7 +298,7 @@ fn config(
     });
     let clock = attr.clock.as_ref().map(|path| {
         quote_spanned! {path.span()=>
-            fn __clock() -> #krate::__private::Option<#krate::__private::Arc<dyn #krate::__private::Clock>> {
+            fn __clock() -> #krate::__private::Option<#krate::__private::TimeSource> {
                 #krate::__private::Option::Some(#krate::__private::clock_of::<#path>())
             }
         }

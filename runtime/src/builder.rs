@@ -450,7 +450,7 @@ macro_rules! builder {
             /// assert!(map.is_empty());
             /// ```
             pub fn clock(self, clock: impl $crate::expiry::Clock + 'static) -> $builder<K, V, P, S, L, Vc, $crate::storage::expiry::Timed<E>> {
-                self.timed(|timer| timer.set_clock(::std::sync::Arc::new(clock)))
+                self.timed(|timer| timer.set_clock($crate::storage::expiry::TimeSource::of(clock)))
             }
         }
 

@@ -117,7 +117,7 @@ pub trait FieldConfig<K, V, L = NoListener> {
     /// The field's clock (`clock = TYPE`).
     #[doc(hidden)]
     #[must_use]
-    fn __clock() -> Option<std::sync::Arc<dyn crate::expiry::Clock>>
+    fn __clock() -> Option<crate::storage::expiry::TimeSource>
     where
         Self: Sized,
     {
@@ -147,9 +147,9 @@ pub trait FieldConfig<K, V, L = NoListener> {
 /// A field's `clock = TYPE`, built with the struct.
 #[doc(hidden)]
 #[must_use]
-pub fn clock_of<C: crate::expiry::Clock + Default + 'static>()
--> std::sync::Arc<dyn crate::expiry::Clock> {
-    std::sync::Arc::new(C::default())
+pub fn clock_of<C: crate::expiry::Clock + Default + 'static>() -> crate::storage::expiry::TimeSource
+{
+    crate::storage::expiry::TimeSource::of(C::default())
 }
 
 /// How a map kind keeps an expiry policy over keys `K`: as it is, or over the stored form of

@@ -230,6 +230,7 @@ pub mod __private {
     pub use crate::panics::EachField;
     pub use crate::policy::{Adaptive, Lru, Reject};
     pub use crate::scope::MapStats;
+    pub use crate::storage::expiry::TimeSource;
     pub use crate::storage::scopes::Scoped;
     pub use crate::weight::Weighed;
     pub use crate::weight::by_value;

@@ -174,8 +174,57 @@ impl Default for CoarseClock {
 
 #[cfg(feature = "quanta")]
 impl Clock for CoarseClock {
+    #[inline]
     fn now(&self) -> Duration {
         quanta::Instant::recent().saturating_duration_since(self.origin)
+    }
+}
+
+/// A map's clock. The clocks this crate ships are called directly, so a reading inlines to a
+/// few instructions (with [`CoarseClock`], one atomic load); any other clock is called
+/// through a pointer. Built with [`TimeSource::of`].
+#[doc(hidden)]
+#[derive(Clone, Debug)]
+pub struct TimeSource(Source);
+
+#[derive(Clone, Debug)]
+enum Source {
+    System(SystemClock),
+    #[cfg(feature = "quanta")]
+    Coarse(CoarseClock),
+    Other(Arc<dyn Clock>),
+}
+
+impl Default for TimeSource {
+    fn default() -> Self {
+        Self(Source::System(SystemClock::default()))
+    }
+}
+
+impl TimeSource {
+    /// `clock`, called directly when it is one of this crate's.
+    #[must_use]
+    pub fn of<C: Clock + 'static>(clock: C) -> Self {
+        let any: &dyn core::any::Any = &clock;
+        if let Some(&system) = any.downcast_ref::<SystemClock>() {
+            return Self(Source::System(system));
+        }
+        #[cfg(feature = "quanta")]
+        if let Some(&coarse) = any.downcast_ref::<CoarseClock>() {
+            return Self(Source::Coarse(coarse));
+        }
+        Self(Source::Other(Arc::new(clock)))
+    }
+
+    /// The clock's reading in nanoseconds.
+    #[inline]
+    fn nanos(&self) -> u64 {
+        nanos(match &self.0 {
+            Source::System(clock) => clock.now(),
+            #[cfg(feature = "quanta")]
+            Source::Coarse(clock) => clock.now(),
+            Source::Other(clock) => clock.now(),
+        })
     }
 }
 
@@ -337,7 +386,7 @@ pub(crate) mod sealed {
         /// The clock's time, read whatever is timed: a deadline is about to be set.
         fn clock_now(&self) -> u64;
         /// Measures time with `clock` (`NoExpiry` ignores it).
-        fn use_clock(&mut self, clock: std::sync::Arc<dyn super::Clock>);
+        fn use_clock(&mut self, clock: super::TimeSource);
         /// Keeps deadlines from the first entry on: a policy will choose them.
         fn start(&mut self);
         /// A new slab position at the end, written at `now`, due at `deadline`.
@@ -503,7 +552,7 @@ impl sealed::Timer for NoExpiry {
     fn clock_now(&self) -> u64 {
         0
     }
-    fn use_clock(&mut self, _clock: Arc<dyn Clock>) {}
+    fn use_clock(&mut self, _clock: TimeSource) {}
     fn start(&mut self) {}
     #[inline]
     fn push(&mut self, _now: u64, _deadline: u64) {}
@@ -579,11 +628,11 @@ impl sealed::Timer for NoExpiry {
 /// clock.advance(Duration::from_secs(1));
 /// assert!(map.get(&1).is_none());
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Expiring {
     ttl: Option<u64>,
     idle: Option<u64>,
-    clock: Arc<dyn Clock>,
+    clock: TimeSource,
     /// Each entry's deadline; not started until something can expire.
     wheel: Wheel,
     /// Last write per slot; kept only when both `ttl` and `idle` are set.
@@ -594,21 +643,6 @@ pub struct Expiring {
     born: Vec<u64>,
     /// Where departing keys' lifetimes are counted, when recorded.
     ages: Option<Arc<crate::storage::ages::Ages>>,
-}
-
-impl Default for Expiring {
-    fn default() -> Self {
-        Self {
-            ttl: None,
-            idle: None,
-            clock: Arc::new(SystemClock::default()),
-            wheel: Wheel::default(),
-            written: Vec::new(),
-            chosen: None,
-            born: Vec::new(),
-            ages: None,
-        }
-    }
 }
 
 impl Expiring {
@@ -622,7 +656,7 @@ impl Expiring {
         self.wheel.start(0);
     }
 
-    pub(crate) fn set_clock(&mut self, clock: Arc<dyn Clock>) {
+    pub(crate) fn set_clock(&mut self, clock: TimeSource) {
         self.clock = clock;
     }
 
@@ -669,14 +703,14 @@ impl sealed::Timer for Expiring {
         if !self.wheel.is_started() && self.ages.is_none() {
             return 0;
         }
-        nanos(self.clock.now())
+        self.clock.nanos()
     }
 
     fn clock_now(&self) -> u64 {
-        nanos(self.clock.now())
+        self.clock.nanos()
     }
 
-    fn use_clock(&mut self, clock: Arc<dyn Clock>) {
+    fn use_clock(&mut self, clock: TimeSource) {
         self.clock = clock;
     }
 
@@ -834,7 +868,7 @@ impl sealed::Timer for Expiring {
         Self {
             ttl: self.ttl,
             idle: self.idle,
-            clock: Arc::clone(&self.clock),
+            clock: self.clock.clone(),
             wheel,
             // Each shard writes its own histogram: one writer per counter.
             ages: self.ages.as_ref().map(|_| Arc::default()),

@@ -16,6 +16,12 @@
 //! in front of the entries' nodes, so an entry leaves its list in O(1) without knowing which
 //! list it is in. Per entry: its deadline (`u64`) and two links, 16 bytes.
 //!
+//! A deadline that moves later leaves its entry where it is: the bucket it sits in comes up
+//! no later than the new deadline's would, and the entry is then filed by its new deadline
+//! (an entry in the due list is checked again before it is handed out). A map whose writes
+//! push deadlines forward, as a ttl does, so touches no list on a write; each entry is still
+//! filed at most once per level per deadline it was given, O(1) amortised per write.
+//!
 //! Lookups compare deadlines exactly; the wheel only tells maps which entries to remove. An
 //! entry is found by the wheel once the tick of its deadline has passed: at most one tick
 //! after it expired.
@@ -59,9 +65,8 @@ struct Slot {
 /// Deadlines per slab position, and the wheel that orders them.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Wheel {
-    /// The lists' sentinels (empty until started).
-    heads: Box<[Link]>,
-    /// Slab-aligned, node `SENTINELS + index`; empty until the wheel is started.
+    /// Node `n` at `slots[n]`: the lists' sentinels first, then slab position `index` at
+    /// `SENTINELS + index`; empty until the wheel is started.
     slots: Vec<Slot>,
     /// Per level, which buckets may hold entries (a bit may outlive its bucket's last entry:
     /// the bucket is then visited once more, found empty and cleared).
@@ -74,30 +79,39 @@ impl Wheel {
     /// Whether the wheel keeps deadlines (see [`start`](Self::start)).
     #[inline]
     pub(crate) fn is_started(&self) -> bool {
-        !self.heads.is_empty()
+        !self.slots.is_empty()
     }
 
     #[inline]
     fn link(&self, node: u32) -> &Link {
-        match node.checked_sub(SENTINELS) {
-            Some(index) => &self.slots[index as usize].link,
-            None => &self.heads[node as usize],
-        }
+        &self.slots[node as usize].link
     }
 
     #[inline]
     fn link_mut(&mut self, node: u32) -> &mut Link {
-        match node.checked_sub(SENTINELS) {
-            Some(index) => &mut self.slots[index as usize].link,
-            None => &mut self.heads[node as usize],
-        }
+        &mut self.slots[node as usize].link
+    }
+
+    #[inline]
+    fn slot(&self, index: usize) -> &Slot {
+        &self.slots[SENTINELS as usize + index]
+    }
+
+    #[inline]
+    fn slot_mut(&mut self, index: usize) -> &mut Slot {
+        &mut self.slots[SENTINELS as usize + index]
+    }
+
+    /// Slab positions the wheel keeps.
+    fn entries(&self) -> usize {
+        self.slots.len().saturating_sub(SENTINELS as usize)
     }
 
     /// Room for `capacity` entries in all, as the slab has.
     pub(crate) fn reserve_to(&mut self, capacity: usize) {
         if self.is_started() {
             self.slots
-                .reserve_exact(capacity.saturating_sub(self.slots.len()));
+                .reserve_exact(capacity.saturating_sub(self.entries()));
         }
     }
 
@@ -106,10 +120,9 @@ impl Wheel {
         if self.is_started() {
             return;
         }
-        self.heads = (0..SENTINELS).map(Link::alone).collect();
-        self.slots = (0..len)
-            .map(|index| Slot {
-                link: Link::alone(node_of(index)),
+        self.slots = (0..SENTINELS as usize + len)
+            .map(|node| Slot {
+                link: Link::alone(node as u32),
                 deadline: NEVER,
             })
             .collect();
@@ -117,7 +130,9 @@ impl Wheel {
 
     #[inline]
     pub(crate) fn deadline(&self, index: usize) -> u64 {
-        self.slots.get(index).map_or(NEVER, |slot| slot.deadline)
+        self.slots
+            .get(SENTINELS as usize + index)
+            .map_or(NEVER, |slot| slot.deadline)
     }
 
     /// A new slab position at the end, with `deadline`.
@@ -125,7 +140,7 @@ impl Wheel {
         if !self.is_started() {
             return;
         }
-        let index = self.slots.len();
+        let index = self.entries();
         self.slots.push(Slot {
             link: Link::alone(node_of(index)),
             deadline,
@@ -135,8 +150,14 @@ impl Wheel {
 
     /// Moves the entry at `index` to `deadline`. The wheel must be started.
     pub(crate) fn set(&mut self, index: usize, deadline: u64) {
+        let slot = self.slot_mut(index);
+        let later = deadline >= slot.deadline;
+        slot.deadline = deadline;
+        // Filed already, and its bucket comes up in time for the later deadline.
+        if later && slot.link.next != node_of(index) {
+            return;
+        }
         self.unlink(node_of(index));
-        self.slots[index].deadline = deadline;
         self.file(index);
     }
 
@@ -147,14 +168,14 @@ impl Wheel {
         }
         let node = node_of(index);
         self.unlink(node);
-        let last = node_of(self.slots.len() - 1);
+        let last = (self.slots.len() - 1) as u32;
         if last != node {
             let moved = *self.slots.last().expect("`index` is in the slab");
-            self.slots[index].deadline = moved.deadline;
+            self.slot_mut(index).deadline = moved.deadline;
             if moved.link.next == last {
-                self.slots[index].link = Link::alone(node);
+                self.slot_mut(index).link = Link::alone(node);
             } else {
-                self.slots[index].link = moved.link;
+                self.slot_mut(index).link = moved.link;
                 self.link_mut(moved.link.prev).next = node;
                 self.link_mut(moved.link.next).prev = node;
             }
@@ -176,21 +197,29 @@ impl Wheel {
     /// ready within the current tick. What most calls learn, inline.
     #[inline]
     pub(crate) fn nothing_due(&self, now: u64) -> bool {
-        self.heads
+        self.slots
             .get(DUE as usize)
-            .is_none_or(|due| due.next == DUE && now >> TICK_BITS <= self.tick)
+            .is_none_or(|due| due.link.next == DUE && now >> TICK_BITS <= self.tick)
     }
 
     #[inline(never)]
     fn pop_expired_slow(&mut self, now: u64) -> Option<u32> {
-        if self.link(DUE).next == DUE {
-            self.advance(now);
-        }
-        let first = self.link(DUE).next;
-        (first != DUE).then(|| {
+        loop {
+            if self.link(DUE).next == DUE {
+                self.advance(now);
+            }
+            let first = self.link(DUE).next;
+            if first == DUE {
+                return None;
+            }
             self.unlink(first);
-            first - SENTINELS
-        })
+            let index = first - SENTINELS;
+            if self.slot(index as usize).deadline <= now {
+                return Some(index);
+            }
+            // Its deadline moved later after it became due.
+            self.file(index as usize);
+        }
     }
 
     pub(crate) fn clear(&mut self) {
@@ -198,16 +227,18 @@ impl Wheel {
     }
 
     pub(crate) fn shrink_to(&mut self, capacity: usize) {
-        self.slots.shrink_to(capacity);
+        if self.is_started() {
+            self.slots.shrink_to(SENTINELS as usize + capacity);
+        }
     }
 
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.heads.len() * size_of::<Link>() + self.slots.capacity() * size_of::<Slot>()
+        self.slots.capacity() * size_of::<Slot>()
     }
 
     /// Files the entry at `index` in the bucket its deadline belongs to now.
     fn file(&mut self, index: usize) {
-        let deadline = self.slots[index].deadline;
+        let deadline = self.slot(index).deadline;
         if deadline == NEVER {
             return;
         }
@@ -297,7 +328,7 @@ impl Wheel {
             let next = self.link(node).next;
             let index = (node - SENTINELS) as usize;
             *self.link_mut(node) = Link::alone(node);
-            if self.slots[index].deadline <= now {
+            if self.slot(index).deadline <= now {
                 self.link_last(DUE, node);
             } else {
                 self.file(index);
@@ -384,5 +415,105 @@ mod tests {
         assert_eq!(expired(&mut wheel, 35 * TICK), [1]);
         assert!(expired(&mut wheel, 39 * TICK).is_empty());
         assert_eq!(expired(&mut wheel, 41 * TICK), [0]);
+    }
+
+    #[test]
+    fn a_deadline_moved_later_is_found_at_the_new_one_not_the_old() {
+        // 0 moves later within the wheel, 1 beyond its level, 2 to never, 3 earlier.
+        let mut wheel = wheel_of(&[10 * TICK, 10 * TICK, 10 * TICK, 5_000 * TICK]);
+        wheel.set(0, 20 * TICK);
+        wheel.set(1, 300_000 * TICK);
+        wheel.set(2, NEVER);
+        wheel.set(3, 15 * TICK);
+        assert!(expired(&mut wheel, 14 * TICK).is_empty());
+        assert_eq!(expired(&mut wheel, 16 * TICK), [3]);
+        assert!(expired(&mut wheel, 19 * TICK).is_empty());
+        assert_eq!(expired(&mut wheel, 21 * TICK), [0]);
+        assert!(expired(&mut wheel, 299_999 * TICK).is_empty());
+        assert_eq!(expired(&mut wheel, 300_001 * TICK), [1]);
+        assert!(expired(&mut wheel, u64::MAX - 1).is_empty());
+    }
+
+    #[test]
+    fn a_due_entry_whose_deadline_moves_later_is_not_handed_out() {
+        let mut wheel = wheel_of(&[10 * TICK, 10 * TICK]);
+        // Both become due; one is handed out, the other waits in the due list.
+        let first = wheel.pop_expired(12 * TICK).expect("both are due");
+        let other = 1 - first;
+        wheel.set(other as usize, 50 * TICK);
+        assert_eq!(wheel.pop_expired(12 * TICK), None);
+        assert!(expired(&mut wheel, 49 * TICK).is_empty());
+        assert_eq!(expired(&mut wheel, 51 * TICK), [other]);
+    }
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Push(u64),
+        Set(usize, u64),
+        SwapRemove(usize),
+        Advance(u64),
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        // Deadlines up to 2^36 ticks ahead reach every level and the overflow list.
+        let ahead = prop_oneof![
+            0..64 * TICK,
+            0..100_000 * TICK,
+            0..(1u64 << 56),
+            Just(NEVER)
+        ];
+        prop_oneof![
+            ahead.clone().prop_map(Op::Push),
+            (any::<usize>(), ahead).prop_map(|(index, deadline)| Op::Set(index, deadline)),
+            any::<usize>().prop_map(Op::SwapRemove),
+            prop_oneof![0..4 * TICK, 0..10_000 * TICK].prop_map(Op::Advance),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Against a list of deadlines: an entry is handed out only once its deadline has
+        /// passed, and always by the tick after, wherever and however often it moved.
+        #[test]
+        fn hands_out_exactly_the_entries_whose_deadline_passed(ops in proptest::collection::vec(op(), 1..200)) {
+            let mut wheel = wheel_of(&[]);
+            let mut model: Vec<u64> = Vec::new();
+            let mut now = 0u64;
+            for op in ops {
+                match op {
+                    Op::Push(ahead) => {
+                        let deadline = now.saturating_add(ahead);
+                        wheel.push(deadline);
+                        model.push(deadline);
+                    }
+                    Op::Set(index, ahead) if !model.is_empty() => {
+                        let index = index % model.len();
+                        let deadline = now.saturating_add(ahead);
+                        wheel.set(index, deadline);
+                        model[index] = deadline;
+                    }
+                    Op::SwapRemove(index) if !model.is_empty() => {
+                        let index = index % model.len();
+                        wheel.swap_remove(index);
+                        model.swap_remove(index);
+                    }
+                    Op::Advance(by) => now += by,
+                    Op::Set(..) | Op::SwapRemove(_) => {}
+                }
+                // A map removes what the wheel hands out.
+                while let Some(index) = wheel.pop_expired(now) {
+                    let index = index as usize;
+                    proptest::prop_assert!(model[index] <= now, "early: {} > {now}", model[index]);
+                    wheel.swap_remove(index);
+                    model.swap_remove(index);
+                }
+                for &deadline in &model {
+                    proptest::prop_assert!(
+                        deadline == NEVER || deadline >> TICK_BITS >= now >> TICK_BITS,
+                        "late: {deadline} still held at {now}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -166,7 +166,7 @@ impl mapguard::expiry::ExpireAfter<Key, Value> for AnHour {
 }
 
 /// `LruMap` whose entries expire one by one (`expire_after`, `insert_with_ttl`), on
-/// `std::time::Instant` (`CLOCK` 0), the time-stamp counter (1) or quanta's recent time (2).
+/// `std::time::Instant` (`CLOCK` 0), the time-stamp counter (1) or the coarse recent time of `CoarseClock` (2).
 #[derive(Debug)]
 pub struct TimedLru<const CLOCK: u8>(
     LruMap<Key, Value, Hasher, mapguard::hooks::NoListener, mapguard::expiry::Expiring>,
@@ -176,7 +176,7 @@ pub struct TimedLru<const CLOCK: u8>(
 pub type TimedLruStd = TimedLru<0>;
 /// [`TimedLru`] on the time-stamp counter.
 pub type TimedLruQuanta = TimedLru<1>;
-/// [`TimedLru`] on quanta's coarse recent time.
+/// [`TimedLru`] on `CoarseClock`'s recent time.
 pub type TimedLruCoarse = TimedLru<2>;
 
 impl<const CLOCK: u8> Subject for TimedLru<CLOCK> {

@@ -140,13 +140,14 @@ pub mod weight;
 /// assert!(clock.now() < std::time::Duration::from_secs(60));
 /// ```
 pub mod expiry {
+    #[cfg(feature = "quanta")]
+    pub use crate::storage::expiry::QuantaClock;
     #[cfg(feature = "tokio")]
     pub use crate::storage::expiry::TokioClock;
     pub use crate::storage::expiry::{
-        Clock, ExpireAfter, Expires, Expiring, Expiry, NoExpiry, OnlyWhenSet, SystemClock, Timed,
+        Clock, CoarseClock, ExpireAfter, Expires, Expiring, Expiry, NoExpiry, OnlyWhenSet,
+        SystemClock, Timed,
     };
-    #[cfg(feature = "quanta")]
-    pub use crate::storage::expiry::{CoarseClock, QuantaClock};
 
     state_aliases! { Expiring;
         /// An [`LruMap`](crate::LruMap) built with `ttl`, `idle`, `clock` or `key_lifetimes`:

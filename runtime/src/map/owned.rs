@@ -18,7 +18,6 @@ use crate::policy::Policy;
 use crate::raw::RawMap;
 use crate::registry::MapMetrics;
 use crate::storage::expiry::Expiry;
-use crate::storage::store::Node;
 
 /// The core map an owner with listener `L` keeps.
 pub(crate) type Core<K, V, P, S, L, E> = RawMap<K, V, P, S, KeptFor<L, K, V>, E>;
@@ -189,7 +188,7 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> Owned<K, V, P, S, 
         let rest = self.raw.take_all_settled();
         let rest = self.hand_back(rest, |rest, _| {
             rest.into_iter()
-                .map(|node| (node.key, node.value, RemovalCause::Dropped))
+                .map(|(key, value)| (key, value, RemovalCause::Dropped))
         });
         IntoIter::new(rest, self)
     }
@@ -204,10 +203,10 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> Owned<K, V, P, S, 
     )
 )]
 fn cleared<K, V>(
-    rest: Vec<Node<K, V>>,
+    rest: Vec<(K, V)>,
     metrics: &MapMetrics,
 ) -> impl Iterator<Item = Departed<K, V>> + use<K, V> {
     metrics.removed_many(RemovalCause::Cleared, rest.len() as u64);
     rest.into_iter()
-        .map(|node| (node.key, node.value, RemovalCause::Cleared))
+        .map(|(key, value)| (key, value, RemovalCause::Cleared))
 }

@@ -10,7 +10,6 @@ use crate::map::owned::Owned;
 use crate::policy::Policy;
 use crate::registry::MapMetrics;
 use crate::storage::expiry::{Expiry, NoExpiry};
-use crate::storage::store::Node;
 
 /// Entries taken out of a map, in arbitrary order; from [`ManagedMap::drain`](crate::ManagedMap::drain). Entries not
 /// yielded when it is dropped go through the cleanup path with [`RemovalCause::Cleared`].
@@ -26,17 +25,13 @@ use crate::storage::store::Node;
 /// assert_eq!(drained, 2);
 /// ```
 pub struct Drain<'a, K, V, L: RemovalListener<K, V>> {
-    rest: std::vec::IntoIter<Node<K, V>>,
+    rest: std::vec::IntoIter<(K, V)>,
     listener: &'a mut L,
     metrics: &'a MapMetrics,
 }
 
 impl<'a, K, V, L: RemovalListener<K, V>> Drain<'a, K, V, L> {
-    pub(crate) fn new(
-        nodes: Vec<Node<K, V>>,
-        listener: &'a mut L,
-        metrics: &'a MapMetrics,
-    ) -> Self {
+    pub(crate) fn new(nodes: Vec<(K, V)>, listener: &'a mut L, metrics: &'a MapMetrics) -> Self {
         // Counted as handed back now, so the figures are right even if the drain is never
         // dropped; what is left at drop is counted again as cleared instead.
         metrics.taken(nodes.len() as u64);
@@ -63,13 +58,13 @@ impl<'a, K, V, L: RemovalListener<K, V>> Drain<'a, K, V, L> {
 /// assert_eq!(all, [(1, 'a')]);
 /// ```
 pub struct IntoIter<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry = NoExpiry> {
-    rest: std::vec::IntoIter<Node<K, V>>,
+    rest: std::vec::IntoIter<(K, V)>,
     /// The emptied map, kept for its listener.
     map: Owned<K, V, P, S, L, E>,
 }
 
 impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> IntoIter<K, V, P, S, L, E> {
-    pub(crate) fn new(nodes: Vec<Node<K, V>>, map: Owned<K, V, P, S, L, E>) -> Self {
+    pub(crate) fn new(nodes: Vec<(K, V)>, map: Owned<K, V, P, S, L, E>) -> Self {
         Self {
             rest: nodes.into_iter(),
             map,
@@ -87,14 +82,14 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> IntoIter<K, V, P, 
     )
 )]
 fn release_rest<K, V, L: RemovalListener<K, V>>(
-    rest: &mut std::vec::IntoIter<Node<K, V>>,
+    rest: &mut std::vec::IntoIter<(K, V)>,
     listener: &mut L,
     metrics: &MapMetrics,
     cause: RemovalCause,
 ) {
     if L::OBSERVES_REMOVALS {
         run_departed(
-            rest.map(|node| (node.key, node.value, cause)),
+            rest.map(|(key, value)| (key, value, cause)),
             |key, value, cause, panics| listener.on_removal_contained(key, value, cause, panics),
             (),
             |()| None,
@@ -139,7 +134,7 @@ macro_rules! owning_iterator {
 
             #[inline]
             fn next(&mut self) -> Option<(K, V)> {
-                self.rest.next().map(|n| (n.key, n.value))
+                self.rest.next()
             }
 
             #[inline]
@@ -154,7 +149,7 @@ macro_rules! owning_iterator {
         {
             #[inline]
             fn next_back(&mut self) -> Option<(K, V)> {
-                self.rest.next_back().map(|n| (n.key, n.value))
+                self.rest.next_back()
             }
         }
 
@@ -168,7 +163,7 @@ macro_rules! owning_iterator {
             $($bounds)*
         {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                let rest = self.rest.as_slice().iter().map(|n| (&n.key, &n.value));
+                let rest = self.rest.as_slice().iter().map(|(key, value)| (key, value));
                 f.debug_tuple(stringify!($name)).field(&DebugList(rest)).finish()
             }
         }

@@ -4,7 +4,7 @@
 use core::fmt;
 use core::iter::FusedIterator;
 
-use crate::storage::store::{Node, Recency};
+use crate::storage::store::{Recency, SlabMut};
 
 /// Entries from most to least recent; from [`ManagedMap::iter`](crate::ManagedMap::iter).
 ///
@@ -30,7 +30,7 @@ impl<'a, K, V> Iterator for Iter<'a, K, V> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        self.cursor.next_front().map(|n| (&n.key, &n.value))
+        self.cursor.next_front()
     }
 
     #[inline]
@@ -42,7 +42,7 @@ impl<'a, K, V> Iterator for Iter<'a, K, V> {
 impl<K, V> DoubleEndedIterator for Iter<'_, K, V> {
     #[inline]
     fn next_back(&mut self) -> Option<Self::Item> {
-        self.cursor.next_back().map(|n| (&n.key, &n.value))
+        self.cursor.next_back()
     }
 }
 
@@ -74,14 +74,12 @@ impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for Iter<'_, K, V> {
 /// assert_eq!(map.peek(&2), Some(&20));
 /// ```
 pub struct IterMut<'a, K, V> {
-    inner: core::slice::IterMut<'a, Node<K, V>>,
+    inner: SlabMut<'a, K, V>,
 }
 
 impl<'a, K, V> IterMut<'a, K, V> {
-    pub(crate) fn new(nodes: &'a mut [Node<K, V>]) -> Self {
-        Self {
-            inner: nodes.iter_mut(),
-        }
+    pub(crate) fn new(inner: SlabMut<'a, K, V>) -> Self {
+        Self { inner }
     }
 }
 
@@ -90,19 +88,19 @@ impl<'a, K, V> Iterator for IterMut<'a, K, V> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        self.inner.next().map(|n| (&n.key, &mut n.value))
+        self.inner.next()
     }
 
     #[inline]
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.inner.size_hint()
+        (self.inner.len(), Some(self.inner.len()))
     }
 }
 
 impl<K, V> DoubleEndedIterator for IterMut<'_, K, V> {
     #[inline]
     fn next_back(&mut self) -> Option<Self::Item> {
-        self.inner.next_back().map(|n| (&n.key, &mut n.value))
+        self.inner.next_back()
     }
 }
 
@@ -111,8 +109,9 @@ impl<K, V> FusedIterator for IterMut<'_, K, V> {}
 
 impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for IterMut<'_, K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let entries = self.inner.as_slice().iter().map(|n| (&n.key, &n.value));
-        f.debug_list().entries(entries).finish()
+        f.debug_list()
+            .entries(self.inner.as_slab().pairs())
+            .finish()
     }
 }
 

@@ -23,7 +23,7 @@ use crate::scope::{Lifetime, ManagedCache};
 use crate::stats::MapStats;
 use crate::storage::expiry::{Expiry, NoExpiry, SharedPolicy};
 use crate::storage::scopes::ScopeTags;
-use crate::storage::store::{Gone, Node, Store};
+use crate::storage::store::{Gone, NodeOf, Store};
 use crate::storage::weigher::Weigher;
 use core::time::Duration;
 pub(crate) mod iter;
@@ -53,7 +53,7 @@ fn left_already(gone: Gone) -> Option<RemovalCause> {
 const EXPIRED_PER_WRITE: usize = 8;
 
 /// An entry taken out at a drop, with the cause it leaves with.
-pub(crate) type Leaving<K, V> = (Node<K, V>, RemovalCause);
+pub(crate) type Leaving<K, V, E> = (NodeOf<K, V, E>, RemovalCause);
 
 /// The map every single-threaded kind owns, and each concurrent map's shard: the store, the
 /// figures, what left during the current operation, and every operation on them. `R` says
@@ -197,7 +197,7 @@ impl<K, V, P: Policy, S, R: Keeping, E: Expiry> RawMap<K, V, P, S, R, E> {
 
     /// Takes every entry out at once, counted as leaving with `cause`; the caller passes each
     /// one to the hooks. O(1): what a concurrent map does under its lock.
-    pub(crate) fn take_all_leaving(&mut self, cause: RemovalCause) -> Vec<Node<K, V>> {
+    pub(crate) fn take_all_leaving(&mut self, cause: RemovalCause) -> Vec<NodeOf<K, V, E>> {
         self.metrics.removed_many(cause, self.store.len() as u64);
         self.metrics.resized(0, self.store.max());
         self.store.take_all()
@@ -207,12 +207,12 @@ impl<K, V, P: Policy, S, R: Keeping, E: Expiry> RawMap<K, V, P, S, R, E> {
     /// with [`RemovalCause::ScopeEnded`] and expired ones with [`RemovalCause::Expired`], as
     /// they would have at the map's next operation; the rest come back, in slab order. Hashes
     /// nothing.
-    pub(crate) fn take_all_settled(&mut self) -> Vec<Node<K, V>> {
+    pub(crate) fn take_all_settled(&mut self) -> Vec<(K, V)> {
         let mut rest = Vec::with_capacity(self.store.len());
         for (node, gone) in self.store.take_all_marked() {
             match left_already(gone) {
                 Some(cause) => self.depart(node.key, node.value, cause),
-                None => rest.push(node),
+                None => rest.push((node.key, node.value)),
             }
         }
         rest
@@ -507,7 +507,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
     fn expire_up_to(&mut self, limit: usize, now: u64) -> usize {
         let mut expired = 0;
         while expired < limit {
-            let Some(index) = self.store.pop_expired_at(now) else {
+            let Some(index) = self.store.next_expired_at(now) else {
                 break;
             };
             self.depart_at(index, RemovalCause::Expired);
@@ -520,7 +520,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
     #[inline]
     fn expired_victim(&mut self) -> Option<u32> {
         if Store::<K, V, S, E>::has_expiry() {
-            self.store.pop_expired()
+            self.store.next_expired()
         } else {
             None
         }
@@ -1255,7 +1255,7 @@ impl<K, V, P: Policy, S, R: Keeping, E: Expiry> RawMap<K, V, P, S, R, E> {
     /// Takes every entry out at once, uncounted, each with its cause (`ScopeEnded` for an
     /// ended scope's, else `Dropped`): what an owner's `Drop` hands to its hooks (a wrapper
     /// may give some another cause).
-    pub(crate) fn take_for_drop(&mut self) -> Vec<Leaving<K, V>> {
+    pub(crate) fn take_for_drop(&mut self) -> Vec<Leaving<K, V, E>> {
         self.store
             .take_all_marked()
             .map(|(node, gone)| (node, cause_at_drop(gone)))
@@ -1327,7 +1327,8 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, E: Expiry> Resize for RawMap<K, V, P
 impl<K, V, P: Policy, S, E: Expiry> Shard for RawMap<K, V, P, S, KeepAll, E> {
     type Key = K;
     type Value = V;
-    type Taken = core::iter::Map<std::vec::IntoIter<Node<K, V>>, fn(Node<K, V>) -> (K, V)>;
+    type Taken =
+        core::iter::Map<std::vec::IntoIter<NodeOf<K, V, E>>, fn(NodeOf<K, V, E>) -> (K, V)>;
     type Left = Vec<Departed<K, V>>;
 
     #[inline]
@@ -1505,7 +1506,7 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, R: Keeping, E: Expiry> RawMap
             return None;
         }
         if Store::<K, V, S, E>::has_expiry() {
-            if let Some(expired) = self.store.pop_expired_at(now) {
+            if let Some(expired) = self.store.next_expired_at(now) {
                 return Some(expired);
             }
         }

@@ -2,16 +2,17 @@
 //! `ttl` (since the last write) or `idle` (since the last read or write), or the caller
 //! (`insert_with_ttl`, `set_ttl`), on a [`Clock`].
 //!
-//! Deadlines live in a timer wheel parallel to the slab (`storage::wheel`), started only
-//! when something can expire, so maps without expiry store nothing per entry and compile
-//! every check away.
+//! Each deadline lives in its entry's slab node (`storage::store::Node`), and a timer wheel
+//! parallel to the slab (`storage::wheel`) orders them, started only when something can
+//! expire; maps without expiry store nothing per entry and compile every check away.
 
 use core::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use std::time::{Duration, Instant};
 
-use crate::storage::wheel::{NEVER, Wheel};
+use crate::storage::wheel::{Deadlines, NEVER, Wheel};
 
 /// A monotonic time source for expiry. Implement it to drive expiry from your own clock;
 /// tests use [`MockClock`](crate::testing::MockClock).
@@ -27,7 +28,7 @@ use crate::storage::wheel::{NEVER, Wheel};
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a clock",
     label = "not a `mapguard::expiry::Clock`",
-    note = "a clock is `mapguard::expiry::SystemClock`, `mapguard::expiry::TokioClock` (feature `tokio`), `mapguard::testing::MockClock`, or a type implementing `Clock` (`fn now(&self) -> Duration`, never going backwards)"
+    note = "a clock is `mapguard::expiry::SystemClock`, `mapguard::expiry::CoarseClock` (the cheapest to read), `mapguard::expiry::TokioClock` (feature `tokio`), `mapguard::testing::MockClock`, or a type implementing `Clock` (`fn now(&self) -> Duration`, never going backwards)"
 )]
 pub trait Clock: Send + Sync + fmt::Debug {
     /// Time since an origin fixed for the clock's whole life; must never go backwards.
@@ -137,13 +138,17 @@ impl Clock for QuantaClock {
     }
 }
 
-/// A coarse clock: quanta's recent time, a value a background thread refreshes every
-/// millisecond, read with one atomic load. The cheapest clock for a map whose entries expire
-/// (see the README's expiry figures); its readings lag real time by up to a millisecond, so
-/// entries expire up to a millisecond late and never early. The first `CoarseClock` starts
-/// quanta's upkeep thread, once per process, which then runs for the life of the process
-/// (1,000 short wake-ups a second); if another library started it already, its interval
-/// applies. Feature `quanta`.
+/// A coarse clock: the process's recent time, a value one background thread refreshes every
+/// millisecond, read with one atomic load that inlines into the map's code. The cheapest
+/// clock for a map whose entries expire (see the README's expiry figures); its readings lag
+/// real time by up to a millisecond, so entries expire up to a millisecond late and never
+/// early. The first `CoarseClock` starts the thread, once per process, which then runs for
+/// the life of the process (1,000 short wake-ups a second); where no thread can be started,
+/// each reading asks the OS clock instead. Every `CoarseClock` of a process reads the same
+/// time.
+///
+/// Not quanta's recent time, which moka uses: reading that is a call into quanta, which
+/// cannot inline into a map's code (about 5% of a Zipf lookup mix, perf).
 ///
 /// ```
 /// use mapguard::expiry::{Clock, CoarseClock};
@@ -155,28 +160,76 @@ impl Clock for QuantaClock {
 /// let map = mapguard::ConcurrentLruMap::<u8, u8>::builder(8).ttl(Duration::from_secs(1)).clock(clock).build();
 /// # drop(map);
 /// ```
-#[cfg(feature = "quanta")]
 #[derive(Clone, Copy, Debug)]
 pub struct CoarseClock {
-    origin: quanta::Instant,
+    _started: (),
 }
 
-#[cfg(feature = "quanta")]
+/// The coarse time: nanoseconds since [`coarse_origin`], or [`NO_UPKEEP`] when no thread
+/// refreshes it.
+static COARSE_NANOS: AtomicU64 = AtomicU64::new(NO_UPKEEP);
+
+/// [`COARSE_NANOS`] while nothing refreshes it: readings ask the OS clock.
+const NO_UPKEEP: u64 = u64::MAX;
+
+/// What the coarse time counts from: the first `CoarseClock`'s creation.
+fn coarse_origin() -> Instant {
+    static ORIGIN: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *ORIGIN.get_or_init(Instant::now)
+}
+
+fn nanos_since(origin: Instant) -> u64 {
+    nanos(origin.elapsed())
+}
+
 impl Default for CoarseClock {
     fn default() -> Self {
-        static UPKEEP: std::sync::OnceLock<Option<quanta::Handle>> = std::sync::OnceLock::new();
-        UPKEEP.get_or_init(|| quanta::Upkeep::new(Duration::from_millis(1)).start().ok());
-        Self {
-            origin: quanta::Instant::recent(),
-        }
+        static UPKEEP: std::sync::Once = std::sync::Once::new();
+        UPKEEP.call_once(|| {
+            let origin = coarse_origin();
+            // The first reading is there before any map reads it.
+            COARSE_NANOS.store(nanos_since(origin), Ordering::Relaxed);
+            let started = std::thread::Builder::new()
+                .name("mapguard-coarse-clock".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(Duration::from_millis(1));
+                        COARSE_NANOS.store(nanos_since(origin), Ordering::Relaxed);
+                    }
+                });
+            if started.is_err() {
+                COARSE_NANOS.store(NO_UPKEEP, Ordering::Relaxed);
+            }
+        });
+        Self { _started: () }
     }
 }
 
-#[cfg(feature = "quanta")]
+impl CoarseClock {
+    /// The reading in nanoseconds.
+    #[allow(
+        clippy::unused_self,
+        reason = "a `CoarseClock` is the proof that the refreshing thread was started"
+    )]
+    #[inline]
+    fn nanos(self) -> u64 {
+        match COARSE_NANOS.load(Ordering::Relaxed) {
+            NO_UPKEEP => Self::nanos_without_upkeep(),
+            nanos => nanos,
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn nanos_without_upkeep() -> u64 {
+        nanos_since(coarse_origin())
+    }
+}
+
 impl Clock for CoarseClock {
     #[inline]
     fn now(&self) -> Duration {
-        quanta::Instant::recent().saturating_duration_since(self.origin)
+        Duration::from_nanos(self.nanos())
     }
 }
 
@@ -190,7 +243,6 @@ pub struct TimeSource(Source);
 #[derive(Clone, Debug)]
 enum Source {
     System(SystemClock),
-    #[cfg(feature = "quanta")]
     Coarse(CoarseClock),
     Other(Arc<dyn Clock>),
 }
@@ -209,7 +261,6 @@ impl TimeSource {
         if let Some(&system) = any.downcast_ref::<SystemClock>() {
             return Self(Source::System(system));
         }
-        #[cfg(feature = "quanta")]
         if let Some(&coarse) = any.downcast_ref::<CoarseClock>() {
             return Self(Source::Coarse(coarse));
         }
@@ -219,12 +270,11 @@ impl TimeSource {
     /// The clock's reading in nanoseconds.
     #[inline]
     fn nanos(&self) -> u64 {
-        nanos(match &self.0 {
-            Source::System(clock) => clock.now(),
-            #[cfg(feature = "quanta")]
-            Source::Coarse(clock) => clock.now(),
-            Source::Other(clock) => clock.now(),
-        })
+        match &self.0 {
+            Source::System(clock) => nanos(clock.now()),
+            Source::Coarse(clock) => clock.nanos(),
+            Source::Other(clock) => nanos(clock.now()),
+        }
     }
 }
 
@@ -368,7 +418,60 @@ pub(crate) fn nanos(duration: Duration) -> u64 {
         .saturating_add(u64::from(duration.subsec_nanos()))
 }
 
+/// The deadline a node of a store with per-entry state `E` carries (see `sealed::Stamp`).
+pub(crate) type StampOf<E> = <<E as sealed::ExpiryState>::Timer as sealed::Timer>::Stamp;
+
 pub(crate) mod sealed {
+    use crate::storage::store::{Node, Slab, SlabMut};
+    use crate::storage::wheel::Deadlines;
+
+    /// What each node carries for expiry: its deadline (`u64`, in the node so a lookup reads
+    /// it with the key), or nothing (`()`) in a map whose entries cannot expire.
+    #[allow(
+        unreachable_pub,
+        reason = "sealed supertrait: public in a private module"
+    )]
+    pub trait Stamp: Copy + core::fmt::Debug + Send + Sync + 'static {
+        /// The stamp of an entry due at `deadline`.
+        fn at(deadline: u64) -> Self;
+        /// Its deadline; `wheel::NEVER` for none.
+        fn deadline(self) -> u64;
+        fn slab<K, V>(nodes: &[Node<K, V, Self>]) -> Slab<'_, K, V>;
+        fn slab_mut<K, V>(nodes: &mut [Node<K, V, Self>]) -> SlabMut<'_, K, V>;
+    }
+
+    impl Stamp for () {
+        #[inline]
+        fn at(_deadline: u64) -> Self {}
+        #[inline]
+        fn deadline(self) -> u64 {
+            crate::storage::wheel::NEVER
+        }
+        fn slab<K, V>(nodes: &[Node<K, V, Self>]) -> Slab<'_, K, V> {
+            Slab::Plain(nodes)
+        }
+        fn slab_mut<K, V>(nodes: &mut [Node<K, V, Self>]) -> SlabMut<'_, K, V> {
+            SlabMut::Plain(nodes.iter_mut())
+        }
+    }
+
+    impl Stamp for u64 {
+        #[inline]
+        fn at(deadline: u64) -> Self {
+            deadline
+        }
+        #[inline]
+        fn deadline(self) -> u64 {
+            self
+        }
+        fn slab<K, V>(nodes: &[Node<K, V, Self>]) -> Slab<'_, K, V> {
+            Slab::Stamped(nodes)
+        }
+        fn slab_mut<K, V>(nodes: &mut [Node<K, V, Self>]) -> SlabMut<'_, K, V> {
+            SlabMut::Stamped(nodes.iter_mut())
+        }
+    }
+
     /// The deadlines behind expiry, driven by the store: none ([`super::NoExpiry`]) or
     /// [`super::Expiring`]'s. With none every expiry check compiles away. Times are the
     /// clock's nanoseconds; a deadline of `wheel::NEVER` never comes.
@@ -377,6 +480,8 @@ pub(crate) mod sealed {
         reason = "sealed supertrait: public in a private module"
     )]
     pub trait Timer: Clone + core::fmt::Debug {
+        /// What each node carries for it.
+        type Stamp: Stamp;
         /// Whether entries can expire; `false` lets the compiler drop all expiry code.
         const ENABLED: bool;
         /// The timer a `FieldConfig` asks for (`NoExpiry` ignores it).
@@ -389,11 +494,12 @@ pub(crate) mod sealed {
         fn use_clock(&mut self, clock: super::TimeSource);
         /// Keeps deadlines from the first entry on: a policy will choose them.
         fn start(&mut self);
-        /// A new slab position at the end, written at `now`, due at `deadline`.
-        fn push(&mut self, now: u64, deadline: u64);
-        fn deadline(&self, index: usize) -> u64;
-        /// Sets the deadline at `index` of a slab of `len` entries.
-        fn set_deadline(&mut self, index: usize, len: usize, deadline: u64);
+        /// A new slab position at the end, written at `now`, due at `deadline`; returns the
+        /// deadline to keep in its node (`wheel::NEVER` while nothing is timed).
+        fn push(&mut self, now: u64, deadline: u64) -> u64;
+        /// The entry at `index` of a slab of `len` entries moves from deadline `old` to
+        /// `deadline` (its node has the new one).
+        fn set_deadline(&mut self, index: usize, len: usize, old: u64, deadline: u64);
         /// The entry at `index` was written at `now`.
         fn wrote(&mut self, index: usize, now: u64);
         /// The map-wide `ttl`/`idle` deadline of an entry written at `now`, if the map has either.
@@ -412,16 +518,14 @@ pub(crate) mod sealed {
         /// Room for `capacity` entries in all, as the slab has: the columns grow with it.
         fn reserve_to(&mut self, capacity: usize);
         fn heap_bytes(&self) -> usize;
-        #[inline]
-        fn is_expired(&self, index: usize, now: u64) -> bool {
-            Self::ENABLED && self.deadline(index) <= now
-        }
-        /// One entry found expired by `now` (see `storage::wheel`).
-        fn pop_expired(&mut self, now: u64) -> Option<u32>;
-        /// Whether [`pop_expired`](Self::pop_expired) would find nothing by `now`.
+        /// One entry found expired by `now` (see `storage::wheel`), of a slab whose deadlines
+        /// are `deadlines`.
+        fn next_expired(&mut self, now: u64, deadlines: &(impl Deadlines + ?Sized)) -> Option<u32>;
+        /// Whether [`next_expired`](Self::next_expired) would find nothing by `now`.
         fn nothing_due(&self, now: u64) -> bool;
-        /// The entry at `index` leaves and a new one takes its slot (eviction in place).
-        fn reborn(&mut self, index: usize, now: u64, deadline: u64);
+        /// The entry at `index`, due at `old`, leaves and a new one due at `deadline` takes its
+        /// slot (eviction in place); returns the deadline to keep in its node.
+        fn reborn(&mut self, index: usize, now: u64, old: u64, deadline: u64) -> u64;
         /// The key-lifetime histogram, if the map records one.
         fn ages(&self) -> Option<std::sync::Arc<crate::storage::ages::Ages>>;
         /// The same settings with no entries and a histogram of its own: one shard's state.
@@ -540,6 +644,7 @@ pub struct NoExpiry;
 impl Expiry for NoExpiry {}
 
 impl sealed::Timer for NoExpiry {
+    type Stamp = ();
     const ENABLED: bool = false;
     fn configured(_ttl: Option<Duration>, _idle: Option<Duration>) -> Self {
         Self
@@ -555,13 +660,11 @@ impl sealed::Timer for NoExpiry {
     fn use_clock(&mut self, _clock: TimeSource) {}
     fn start(&mut self) {}
     #[inline]
-    fn push(&mut self, _now: u64, _deadline: u64) {}
-    #[inline]
-    fn deadline(&self, _index: usize) -> u64 {
+    fn push(&mut self, _now: u64, _deadline: u64) -> u64 {
         NEVER
     }
     #[inline]
-    fn set_deadline(&mut self, _index: usize, _len: usize, _deadline: u64) {}
+    fn set_deadline(&mut self, _index: usize, _len: usize, _old: u64, _deadline: u64) {}
     #[inline]
     fn wrote(&mut self, _index: usize, _now: u64) {}
     #[inline]
@@ -595,7 +698,7 @@ impl sealed::Timer for NoExpiry {
         0
     }
     #[inline]
-    fn pop_expired(&mut self, _now: u64) -> Option<u32> {
+    fn next_expired(&mut self, _now: u64, _deadlines: &(impl Deadlines + ?Sized)) -> Option<u32> {
         None
     }
     #[inline]
@@ -603,7 +706,9 @@ impl sealed::Timer for NoExpiry {
         true
     }
     #[inline]
-    fn reborn(&mut self, _index: usize, _now: u64, _deadline: u64) {}
+    fn reborn(&mut self, _index: usize, _now: u64, _old: u64, _deadline: u64) -> u64 {
+        NEVER
+    }
     fn ages(&self) -> Option<std::sync::Arc<crate::storage::ages::Ages>> {
         None
     }
@@ -614,8 +719,9 @@ impl sealed::Timer for NoExpiry {
 
 /// Entries expire: by a map-wide `ttl` (since the last write) and/or `idle` (since the last
 /// read or write), by an [`ExpireAfter`] policy, or by a deadline given to one entry
-/// (`insert_with_ttl`, `set_ttl`), on a [`Clock`]. Per entry: a deadline and its place in a
-/// timer wheel (16 bytes), plus the write time when both `ttl` and `idle` are set. Finding the
+/// (`insert_with_ttl`, `set_ttl`), on a [`Clock`]. Per entry: a deadline (in the entry's own
+/// node, read with its key) and its place in a timer wheel, 16 bytes, plus the write time
+/// when both `ttl` and `idle` are set. Finding the
 /// expired entries costs O(1) amortised per entry, never a scan of the map.
 ///
 /// ```
@@ -684,6 +790,7 @@ impl Expiring {
 impl Expiry for Expiring {}
 
 impl sealed::Timer for Expiring {
+    type Stamp = u64;
     const ENABLED: bool = true;
 
     fn configured(ttl: Option<Duration>, idle: Option<Duration>) -> Self {
@@ -718,27 +825,23 @@ impl sealed::Timer for Expiring {
         self.wheel.start(0);
     }
 
-    fn push(&mut self, now: u64, deadline: u64) {
-        self.wheel.push(deadline);
+    fn push(&mut self, now: u64, deadline: u64) -> u64 {
+        let timed = self.wheel.push(deadline);
         if self.keeps_written() {
             self.written.push(now);
         }
         if self.ages.is_some() {
             self.born.push(now);
         }
+        if timed { deadline } else { NEVER }
     }
 
-    #[inline]
-    fn deadline(&self, index: usize) -> u64 {
-        self.wheel.deadline(index)
-    }
-
-    fn set_deadline(&mut self, index: usize, len: usize, deadline: u64) {
-        if deadline == self.wheel.deadline(index) {
+    fn set_deadline(&mut self, index: usize, len: usize, old: u64, deadline: u64) {
+        if deadline == old {
             return;
         }
         self.wheel.start(len);
-        self.wheel.set(index, deadline);
+        self.wheel.set(index, old, deadline);
     }
 
     fn wrote(&mut self, index: usize, now: u64) {
@@ -832,8 +935,8 @@ impl sealed::Timer for Expiring {
     }
 
     #[inline]
-    fn pop_expired(&mut self, now: u64) -> Option<u32> {
-        self.wheel.pop_expired(now)
+    fn next_expired(&mut self, now: u64, deadlines: &(impl Deadlines + ?Sized)) -> Option<u32> {
+        self.wheel.next_expired(now, deadlines)
     }
 
     #[inline]
@@ -841,10 +944,13 @@ impl sealed::Timer for Expiring {
         self.wheel.nothing_due(now)
     }
 
-    fn reborn(&mut self, index: usize, now: u64, deadline: u64) {
-        if self.wheel.is_started() {
-            self.wheel.set(index, deadline);
-        }
+    fn reborn(&mut self, index: usize, now: u64, old: u64, deadline: u64) -> u64 {
+        let kept = if self.wheel.is_started() {
+            self.wheel.set(index, old, deadline);
+            deadline
+        } else {
+            NEVER
+        };
         if let Some(slot) = self.written.get_mut(index) {
             *slot = now;
         }
@@ -854,6 +960,7 @@ impl sealed::Timer for Expiring {
                 *slot = now;
             }
         }
+        kept
     }
 
     fn ages(&self) -> Option<Arc<crate::storage::ages::Ages>> {
@@ -967,5 +1074,44 @@ impl<E: Expiry> sealed::ExpiryState for Weighed<E> {
     }
     fn into_weighed(self) -> Self {
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_coarse_clock_is_called_directly_and_never_reads_ahead_of_real_time() {
+        let clock = CoarseClock::default();
+        assert!(matches!(TimeSource::of(clock).0, Source::Coarse(_)));
+        let mut last = 0;
+        for _ in 0..1_000 {
+            let reading = TimeSource::of(clock).nanos();
+            // A reading is a past value of the real time since the origin, read after it.
+            assert!(reading <= nanos_since(coarse_origin()));
+            assert!(reading >= last, "went back from {last} to {reading}");
+            last = reading;
+        }
+    }
+
+    #[derive(Debug)]
+    struct Frozen;
+
+    impl Clock for Frozen {
+        fn now(&self) -> Duration {
+            Duration::from_secs(7)
+        }
+    }
+
+    #[test]
+    fn other_clocks_are_called_through_a_pointer() {
+        let source = TimeSource::of(Frozen);
+        assert!(matches!(source.0, Source::Other(_)));
+        assert_eq!(source.nanos(), 7_000_000_000);
+        assert!(matches!(
+            TimeSource::of(SystemClock::default()).0,
+            Source::System(_)
+        ));
     }
 }

@@ -30,6 +30,7 @@
 //!
 //! The constants were chosen on `compare --suite traces` (README, "Choosing a policy").
 
+use crate::storage::expiry::Expiry;
 use crate::storage::store::Store;
 
 /// The "no node" link.
@@ -91,7 +92,7 @@ impl Default for Ends {
 }
 
 /// The list's operations, O(1) each: what an order rearranges.
-impl<K, V, S, E, O: EvictionOrder> Store<K, V, S, E, O> {
+impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
     /// The node before `index` (towards the front), or `NIL`.
     #[inline]
     fn prev_of(&self, index: u32) -> u32 {
@@ -189,17 +190,22 @@ pub trait EvictionOrder: Clone + Default + Send + Sync + Sized + 'static {
     /// previous node and the list's front, `front`, as its next (so the plain list links it
     /// with no second write to the node): links it.
     #[doc(hidden)]
-    fn pushed<K, V, S, E>(store: &mut Store<K, V, S, E, Self>, index: u32, front: u32, hash: u64);
+    fn pushed<K, V, S, E: Expiry>(
+        store: &mut Store<K, V, S, E, Self>,
+        index: u32,
+        front: u32,
+        hash: u64,
+    );
     /// Records a use (a hit or an overwrite) of the entry at `index`.
     #[doc(hidden)]
-    fn used<K, V, S, E>(store: &mut Store<K, V, S, E, Self>, index: u32);
+    fn used<K, V, S, E: Expiry>(store: &mut Store<K, V, S, E, Self>, index: u32);
     /// Takes `index` out of the list, before it leaves the slab.
     #[doc(hidden)]
-    fn unlink<K, V, S, E>(store: &mut Store<K, V, S, E, Self>, index: u32);
+    fn unlink<K, V, S, E: Expiry>(store: &mut Store<K, V, S, E, Self>, index: u32);
     /// A new key with `hash` took the slot of `victim`, whose key hashed to `victim_hash`:
     /// relinks the slot as a new key.
     #[doc(hidden)]
-    fn reborn<K, V, S, E>(
+    fn reborn<K, V, S, E: Expiry>(
         store: &mut Store<K, V, S, E, Self>,
         victim: u32,
         victim_hash: u64,
@@ -208,14 +214,14 @@ pub trait EvictionOrder: Clone + Default + Send + Sync + Sized + 'static {
     /// The slab swap-removed `removed` (already unlinked); the last node moved there from
     /// `moved_from`, unless it was the one removed (`None`).
     #[doc(hidden)]
-    fn swap_removed<K, V, S, E>(
+    fn swap_removed<K, V, S, E: Expiry>(
         store: &mut Store<K, V, S, E, Self>,
         removed: u32,
         moved_from: Option<u32>,
     );
     /// The entry to evict next; `None` when empty.
     #[doc(hidden)]
-    fn next_victim<K, V, S, E>(store: &mut Store<K, V, S, E, Self>) -> Option<u32>;
+    fn next_victim<K, V, S, E: Expiry>(store: &mut Store<K, V, S, E, Self>) -> Option<u32>;
     /// Forgets every entry (the store was emptied).
     #[doc(hidden)]
     fn reset(&mut self) {}
@@ -242,27 +248,37 @@ pub struct RecencyOrder;
 
 impl EvictionOrder for RecencyOrder {
     #[inline]
-    fn pushed<K, V, S, E>(store: &mut Store<K, V, S, E, Self>, index: u32, front: u32, _: u64) {
+    fn pushed<K, V, S, E: Expiry>(
+        store: &mut Store<K, V, S, E, Self>,
+        index: u32,
+        front: u32,
+        _: u64,
+    ) {
         store.finish_front(index, front);
     }
 
     #[inline]
-    fn used<K, V, S, E>(store: &mut Store<K, V, S, E, Self>, index: u32) {
+    fn used<K, V, S, E: Expiry>(store: &mut Store<K, V, S, E, Self>, index: u32) {
         store.touch(index);
     }
 
     #[inline]
-    fn unlink<K, V, S, E>(store: &mut Store<K, V, S, E, Self>, index: u32) {
+    fn unlink<K, V, S, E: Expiry>(store: &mut Store<K, V, S, E, Self>, index: u32) {
         store.unlink(index);
     }
 
     #[inline]
-    fn reborn<K, V, S, E>(store: &mut Store<K, V, S, E, Self>, victim: u32, _: u64, _: u64) {
+    fn reborn<K, V, S, E: Expiry>(
+        store: &mut Store<K, V, S, E, Self>,
+        victim: u32,
+        _: u64,
+        _: u64,
+    ) {
         store.touch(victim);
     }
 
     #[inline]
-    fn swap_removed<K, V, S, E>(
+    fn swap_removed<K, V, S, E: Expiry>(
         store: &mut Store<K, V, S, E, Self>,
         removed: u32,
         from: Option<u32>,
@@ -273,7 +289,7 @@ impl EvictionOrder for RecencyOrder {
     }
 
     #[inline]
-    fn next_victim<K, V, S, E>(store: &mut Store<K, V, S, E, Self>) -> Option<u32> {
+    fn next_victim<K, V, S, E: Expiry>(store: &mut Store<K, V, S, E, Self>) -> Option<u32> {
         let back = store.ends.back;
         (back != NIL).then_some(back)
     }
@@ -320,7 +336,7 @@ impl Default for AdaptiveOrder {
 }
 
 /// The marks, in the nodes' `prev` links.
-impl<K, V, S, E> Store<K, V, S, E, AdaptiveOrder> {
+impl<K, V, S, E: Expiry> Store<K, V, S, E, AdaptiveOrder> {
     #[inline]
     fn mark(&self, index: u32) -> u32 {
         self.nodes[index as usize].prev >> MARK_SHIFT
@@ -375,7 +391,7 @@ impl AdaptiveOrder {
     /// Links a node that is in no queue as a newly arrived key with `hash`: the small queue's
     /// head, or the main queue's if the probation ghost remembers the key or the main queue
     /// has room (a map filling up). A remembered key moves the probation's length first.
-    fn place<K, V, S, E>(store: &mut Store<K, V, S, E, Self>, index: u32, hash: u64) {
+    fn place<K, V, S, E: Expiry>(store: &mut Store<K, V, S, E, Self>, index: u32, hash: u64) {
         let (max, len) = (store.max, store.nodes.len());
         let q = &mut store.order;
         let from_probation = q.ghost.take(hash);
@@ -402,7 +418,7 @@ impl AdaptiveOrder {
 
     /// Takes `index` out of its queue and the list.
     #[inline]
-    fn leave<K, V, S, E>(store: &mut Store<K, V, S, E, Self>, index: u32) {
+    fn leave<K, V, S, E: Expiry>(store: &mut Store<K, V, S, E, Self>, index: u32) {
         let next = store.nodes[index as usize].next;
         let small = store.is_small(index);
         let q = &mut store.order;
@@ -419,24 +435,29 @@ impl AdaptiveOrder {
 impl EvictionOrder for AdaptiveOrder {
     const MARKS: bool = true;
 
-    fn pushed<K, V, S, E>(store: &mut Store<K, V, S, E, Self>, index: u32, _: u32, hash: u64) {
+    fn pushed<K, V, S, E: Expiry>(
+        store: &mut Store<K, V, S, E, Self>,
+        index: u32,
+        _: u32,
+        hash: u64,
+    ) {
         Self::place(store, index, hash);
     }
 
     /// A hit raises the frequency, saturating at 3; nothing is relinked.
     #[inline]
-    fn used<K, V, S, E>(store: &mut Store<K, V, S, E, Self>, index: u32) {
+    fn used<K, V, S, E: Expiry>(store: &mut Store<K, V, S, E, Self>, index: u32) {
         store.raise_frequency(index);
     }
 
     #[inline]
-    fn unlink<K, V, S, E>(store: &mut Store<K, V, S, E, Self>, index: u32) {
+    fn unlink<K, V, S, E: Expiry>(store: &mut Store<K, V, S, E, Self>, index: u32) {
         Self::leave(store, index);
     }
 
     /// Remembers the evicted key, by its hash, in the ghost of the queue it left (each
     /// sized for the store's slots), then places the new key.
-    fn reborn<K, V, S, E>(
+    fn reborn<K, V, S, E: Expiry>(
         store: &mut Store<K, V, S, E, Self>,
         victim: u32,
         victim_hash: u64,
@@ -458,7 +479,7 @@ impl EvictionOrder for AdaptiveOrder {
     }
 
     #[inline]
-    fn swap_removed<K, V, S, E>(
+    fn swap_removed<K, V, S, E: Expiry>(
         store: &mut Store<K, V, S, E, Self>,
         removed: u32,
         from: Option<u32>,
@@ -475,7 +496,7 @@ impl EvictionOrder for AdaptiveOrder {
 
     /// The queues turn over (entries hit since they were last looked at move on instead of
     /// leaving) until a victim is found. Amortized O(1): every turn spends one hit.
-    fn next_victim<K, V, S, E>(store: &mut Store<K, V, S, E, Self>) -> Option<u32> {
+    fn next_victim<K, V, S, E: Expiry>(store: &mut Store<K, V, S, E, Self>) -> Option<u32> {
         let small_target = store.order.small_target(store.max);
         loop {
             if store.nodes.is_empty() {
@@ -530,7 +551,7 @@ impl EvictionOrder for AdaptiveOrder {
 }
 
 #[cfg(test)]
-impl<K, V, S, E> Store<K, V, S, E, AdaptiveOrder> {
+impl<K, V, S, E: Expiry> Store<K, V, S, E, AdaptiveOrder> {
     /// The split stays consistent: main nodes, then small nodes, `small_head` the first small
     /// one, `small_len` their count; the `prev` links (under the marks) walk the list back.
     pub(crate) fn assert_adaptive_consistent(&self) {

@@ -2,7 +2,9 @@
 //!
 //! Entries live in a dense `Vec` (the slab) threaded by `u32` links into a recency list, and a
 //! swiss table of `u32` slab positions finds them by key. Per entry that costs the two links (8
-//! bytes) plus the table's 4-byte index and 1 control byte, divided by its load factor.
+//! bytes) plus the table's 4-byte index and 1 control byte, divided by its load factor. A map
+//! whose entries can expire keeps each deadline in its node too, where a lookup reads it
+//! without touching another cache line.
 //!
 //! The slab stays dense: a removal moves the last node into the hole. Dense storage is what
 //! lets memory follow the live entries — the slab can shrink without compaction, and a fill to
@@ -16,13 +18,13 @@ use core::hash::{BuildHasher, Hash};
 
 use hashbrown::HashTable;
 
-use crate::storage::expiry::sealed::Timer as _;
-use crate::storage::expiry::{Expiry, NoExpiry, SharedPolicy, deadline_after, time_left};
+use crate::storage::expiry::sealed::{Stamp, Timer as _};
+use crate::storage::expiry::{Expiry, NoExpiry, SharedPolicy, StampOf, deadline_after, time_left};
 use crate::storage::order::{
     Ends, EvictionOrder, MARKED_LIMIT, NIL, RecencyOrder, prev_link, unlinked_prev,
 };
 use crate::storage::scopes::ScopeTags;
-use crate::storage::wheel::NEVER;
+use crate::storage::wheel::{Deadlines, NEVER};
 
 /// The largest `max` a map accepts: links are `u32` and `u32::MAX` is the "no node" link.
 pub(crate) const MAX_LIMIT: usize = (u32::MAX - 1) as usize;
@@ -30,8 +32,14 @@ pub(crate) const MAX_LIMIT: usize = (u32::MAX - 1) as usize;
 /// Below this many slots a map keeps its allocation: shrinking tiny tables is pure churn.
 const MIN_KEPT_SLOTS: usize = 16;
 
-#[derive(Clone)]
-pub(crate) struct Node<K, V> {
+/// One entry in the slab. `D` is its deadline: `u64` in a map whose entries can expire,
+/// nothing (`()`) in one whose cannot.
+#[derive(Clone, Debug)]
+#[allow(
+    unreachable_pub,
+    reason = "named by the sealed `Stamp` trait; unnameable outside, as that trait is"
+)]
+pub struct Node<K, V, D = ()> {
     pub(crate) key: K,
     pub(crate) value: V,
     /// Towards the front (more recent). Read it through `prev_link`: an order that keeps
@@ -39,6 +47,114 @@ pub(crate) struct Node<K, V> {
     pub(super) prev: u32,
     /// Towards the back (less recent).
     pub(super) next: u32,
+    /// When the entry expires (see `Stamp`).
+    pub(super) stamp: D,
+}
+
+/// The node a store with per-entry state `E` keeps.
+pub(crate) type NodeOf<K, V, E> = Node<K, V, StampOf<E>>;
+
+impl<K, V, D: Stamp> Deadlines for [Node<K, V, D>] {
+    #[inline]
+    fn deadline(&self, index: usize) -> u64 {
+        self[index].stamp.deadline()
+    }
+}
+
+/// A slab seen whatever its nodes' stamp: what the borrowing iterators walk, so their types
+/// do not depend on whether the map's entries expire.
+#[derive(Debug)]
+#[allow(
+    unreachable_pub,
+    reason = "named by the sealed `Stamp` trait; unnameable outside, as that trait is"
+)]
+pub enum Slab<'a, K, V> {
+    /// Entries that cannot expire.
+    Plain(&'a [Node<K, V>]),
+    /// Entries with deadlines.
+    Stamped(&'a [Node<K, V, u64>]),
+}
+
+impl<K, V> Clone for Slab<'_, K, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<K, V> Copy for Slab<'_, K, V> {}
+
+impl<'a, K, V> Slab<'a, K, V> {
+    /// The key, value and links of the node at `index`.
+    #[inline]
+    fn at(self, index: u32) -> (&'a K, &'a V, u32, u32) {
+        match self {
+            Self::Plain(nodes) => {
+                let node = &nodes[index as usize];
+                (&node.key, &node.value, node.prev, node.next)
+            }
+            Self::Stamped(nodes) => {
+                let node = &nodes[index as usize];
+                (&node.key, &node.value, node.prev, node.next)
+            }
+        }
+    }
+
+    /// Keys and values in slab order.
+    pub(crate) fn pairs(self) -> impl Iterator<Item = (&'a K, &'a V)> {
+        let (plain, stamped) = match self {
+            Self::Plain(nodes) => (nodes, Default::default()),
+            Self::Stamped(nodes) => (Default::default(), nodes),
+        };
+        let plain = plain.iter().map(|n| (&n.key, &n.value));
+        plain.chain(stamped.iter().map(|n| (&n.key, &n.value)))
+    }
+}
+
+/// [`Slab`] with mutable values, as an iterator over the nodes in slab order.
+#[derive(Debug)]
+#[allow(
+    unreachable_pub,
+    reason = "named by the sealed `Stamp` trait; unnameable outside, as that trait is"
+)]
+pub enum SlabMut<'a, K, V> {
+    /// Entries that cannot expire.
+    Plain(core::slice::IterMut<'a, Node<K, V>>),
+    /// Entries with deadlines.
+    Stamped(core::slice::IterMut<'a, Node<K, V, u64>>),
+}
+
+impl<'a, K, V> SlabMut<'a, K, V> {
+    #[inline]
+    pub(crate) fn next(&mut self) -> Option<(&'a K, &'a mut V)> {
+        match self {
+            Self::Plain(nodes) => nodes.next().map(|n| (&n.key, &mut n.value)),
+            Self::Stamped(nodes) => nodes.next().map(|n| (&n.key, &mut n.value)),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn next_back(&mut self) -> Option<(&'a K, &'a mut V)> {
+        match self {
+            Self::Plain(nodes) => nodes.next_back().map(|n| (&n.key, &mut n.value)),
+            Self::Stamped(nodes) => nodes.next_back().map(|n| (&n.key, &mut n.value)),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Self::Plain(nodes) => nodes.len(),
+            Self::Stamped(nodes) => nodes.len(),
+        }
+    }
+
+    /// What is left, as a shared slab.
+    pub(crate) fn as_slab(&self) -> Slab<'_, K, V> {
+        match self {
+            Self::Plain(nodes) => Slab::Plain(nodes.as_slice()),
+            Self::Stamped(nodes) => Slab::Stamped(nodes.as_slice()),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -46,14 +162,15 @@ pub(crate) struct Node<K, V> {
     unreachable_pub,
     reason = "named by `EvictionOrder`'s methods; unnameable outside, as that trait is"
 )]
-pub struct Store<K, V, S, E = NoExpiry, O = RecencyOrder> {
-    pub(super) nodes: Vec<Node<K, V>>,
+pub struct Store<K, V, S, E: Expiry = NoExpiry, O = RecencyOrder> {
+    pub(super) nodes: Vec<NodeOf<K, V, E>>,
     table: HashTable<u32>,
     /// The list's ends: most recent first; the back leaves first under LRU.
     pub(super) ends: Ends,
     hasher: S,
     pub(super) max: usize,
-    /// Expiry deadlines, slab-aligned; a zero-sized no-op for `NoExpiry`.
+    /// The timer that orders the nodes' deadlines, and the rest of the per-entry state that
+    /// is not in the nodes; a zero-sized no-op for `NoExpiry`.
     stamps: E,
     /// The policy's eviction order over the list: zero-sized for LRU and bounded maps.
     pub(super) order: O,
@@ -70,7 +187,7 @@ pub struct Store<K, V, S, E = NoExpiry, O = RecencyOrder> {
     reads_move: bool,
 }
 
-impl<K, V, S, E, O> core::fmt::Debug for Store<K, V, S, E, O> {
+impl<K, V, S, E: Expiry, O> core::fmt::Debug for Store<K, V, S, E, O> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Store")
             .field("len", &self.nodes.len())
@@ -176,19 +293,12 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
     /// has ended or is past its deadline.
     pub(crate) fn take_all_marked(
         &mut self,
-    ) -> impl Iterator<Item = (Node<K, V>, Gone)> + use<K, V, S, E, O> {
+    ) -> impl Iterator<Item = (NodeOf<K, V, E>, Gone)> + use<K, V, S, E, O> {
         let ended = self
             .scopes
             .as_deref_mut()
             .map_or_else(Vec::new, ScopeTags::ended_slots);
-        let expired: Vec<bool> = if E::ENABLED {
-            let (timer, now) = (self.stamps.timer(), self.stamps.timer().now());
-            (0..self.nodes.len())
-                .map(|index| timer.is_expired(index, now))
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let now = self.clock();
         self.take_all()
             .into_iter()
             .enumerate()
@@ -196,7 +306,7 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
                 let gone = Gone {
                     scope_ended: ended.get(slot).copied().unwrap_or(false),
                     // A constant `false` without expiry: drops pay nothing for it.
-                    expired: E::ENABLED && expired.get(slot).copied().unwrap_or(false),
+                    expired: E::ENABLED && node.stamp.deadline() <= now,
                 };
                 (node, gone)
             })
@@ -262,17 +372,19 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
     /// Whether the entry at `index` has expired by the clock reading `now`.
     #[inline]
     pub(crate) fn is_expired(&self, index: u32, now: u64) -> bool {
-        E::ENABLED && self.stamps.timer().is_expired(index as usize, now)
+        E::ENABLED && self.deadline_at(index) <= now
+    }
+
+    /// The deadline of the entry at `index` ([`NEVER`] if it has none).
+    #[inline]
+    fn deadline_at(&self, index: u32) -> u64 {
+        self.nodes[index as usize].stamp.deadline()
     }
 
     /// Whether the entry at `index` has expired by the clock's current time.
     #[inline]
     pub(crate) fn expired_now(&self, index: u32) -> bool {
-        E::ENABLED
-            && self
-                .stamps
-                .timer()
-                .is_expired(index as usize, self.stamps.timer().now())
+        E::ENABLED && self.is_expired(index, self.stamps.timer().now())
     }
 
     /// The expiry clock's time (0 for a map without expiry, which reads no clock): read once
@@ -326,12 +438,12 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
         index: u32,
         now: u64,
         ask: impl FnOnce(
-            &Node<K, V>,
+            &NodeOf<K, V, E>,
             core::time::Duration,
             Option<core::time::Duration>,
         ) -> Option<core::time::Duration>,
     ) -> u64 {
-        let left = time_left(self.stamps.timer().deadline(index as usize), now);
+        let left = time_left(self.deadline_at(index), now);
         deadline_after(
             now,
             ask(&self.nodes[index as usize], since_origin(now), left),
@@ -341,11 +453,19 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
     /// Moves the entry at `index` to `deadline`, if it has one to move to.
     fn move_deadline(&mut self, index: u32, deadline: Option<u64>) {
         if let Some(deadline) = deadline {
-            let len = self.nodes.len();
-            self.stamps
-                .timer_mut()
-                .set_deadline(index as usize, len, deadline);
+            self.set_deadline_at(index, deadline);
         }
+    }
+
+    /// Gives the entry at `index` `deadline`, and the timer its new place.
+    #[inline]
+    fn set_deadline_at(&mut self, index: u32, deadline: u64) {
+        let len = self.nodes.len();
+        let stamp = &mut self.nodes[index as usize].stamp;
+        let old = core::mem::replace(stamp, Stamp::at(deadline)).deadline();
+        self.stamps
+            .timer_mut()
+            .set_deadline(index as usize, len, old, deadline);
     }
 
     /// Records a write at `now` (a new value for the entry at `index`): the deadline the
@@ -409,26 +529,22 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
 
     /// The time the entry at `index` has left; `None` if it does not expire.
     pub(crate) fn ttl_at(&self, index: u32) -> Option<core::time::Duration> {
-        let deadline = self.stamps.timer().deadline(index as usize);
-        time_left(deadline, self.stamps.timer().clock_now())
+        time_left(self.deadline_at(index), self.stamps.timer().clock_now())
     }
 
     /// Gives the entry at `index` the deadline `ttl` from now; `None`: it never expires.
     pub(crate) fn set_ttl_at(&mut self, index: u32, ttl: Option<core::time::Duration>) {
         if E::ENABLED {
             let deadline = deadline_after(self.stamps.timer().clock_now(), ttl);
-            let len = self.nodes.len();
-            self.stamps
-                .timer_mut()
-                .set_deadline(index as usize, len, deadline);
+            self.set_deadline_at(index, deadline);
         }
     }
 
     /// One entry whose deadline passed at least a tick ago (see `storage::wheel`), if any;
-    /// it is still stored.
+    /// it is still stored, and is found again until it leaves or gets a later deadline.
     #[inline]
-    pub(crate) fn pop_expired(&mut self) -> Option<u32> {
-        self.pop_expired_at(self.clock())
+    pub(crate) fn next_expired(&mut self) -> Option<u32> {
+        self.next_expired_at(self.clock())
     }
 
     /// Whether no entry can be found expired by the clock reading `now` (inline: most
@@ -438,11 +554,11 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
         !E::ENABLED || self.stamps.timer().nothing_due(now)
     }
 
-    /// [`pop_expired`](Self::pop_expired) by the clock reading `now`.
+    /// [`next_expired`](Self::next_expired) by the clock reading `now`.
     #[inline]
-    pub(crate) fn pop_expired_at(&mut self, now: u64) -> Option<u32> {
+    pub(crate) fn next_expired_at(&mut self, now: u64) -> Option<u32> {
         if E::ENABLED {
-            self.stamps.timer_mut().pop_expired(now)
+            self.stamps.timer_mut().next_expired(now, &self.nodes[..])
         } else {
             None
         }
@@ -496,7 +612,7 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
         let stamps = self.stamps.timer().heap_bytes();
         let queues = self.order.heap_bytes() + self.weights.each.capacity() * size_of::<u64>();
         let queues = queues + self.scopes.as_deref().map_or(0, ScopeTags::heap_bytes);
-        self.nodes.capacity() * size_of::<Node<K, V>>() + table_bytes + stamps + queues
+        self.nodes.capacity() * size_of::<NodeOf<K, V, E>>() + table_bytes + stamps + queues
     }
 
     pub(crate) fn hasher(&self) -> &S {
@@ -504,12 +620,12 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
     }
 
     #[inline]
-    pub(crate) fn node(&self, index: u32) -> &Node<K, V> {
+    pub(crate) fn node(&self, index: u32) -> &NodeOf<K, V, E> {
         &self.nodes[index as usize]
     }
 
     #[inline]
-    pub(crate) fn node_mut(&mut self, index: u32) -> &mut Node<K, V> {
+    pub(crate) fn node_mut(&mut self, index: u32) -> &mut NodeOf<K, V, E> {
         &mut self.nodes[index as usize]
     }
 
@@ -526,14 +642,14 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
     }
 
     /// Nodes in slab order (arbitrary, but stable while the map is not modified).
-    pub(crate) fn slab_mut(&mut self) -> &mut [Node<K, V>] {
-        &mut self.nodes
+    pub(crate) fn slab_mut(&mut self) -> SlabMut<'_, K, V> {
+        <StampOf<E>>::slab_mut(&mut self.nodes)
     }
 
     /// A cursor over the recency list, front (most recent) to back.
     pub(crate) fn recency(&self) -> Recency<'_, K, V> {
         Recency {
-            nodes: &self.nodes,
+            nodes: <StampOf<E>>::slab(&self.nodes),
             front: self.ends.front,
             back: self.ends.back,
             remaining: self.nodes.len(),
@@ -542,7 +658,7 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
     }
 
     /// Takes every node out at once, leaving an empty store that holds no memory.
-    pub(crate) fn take_all(&mut self) -> Vec<Node<K, V>> {
+    pub(crate) fn take_all(&mut self) -> Vec<NodeOf<K, V, E>> {
         self.table = HashTable::new();
         // A new table has no tombstones (the count only bounds them; see `make_table_room`).
         self.erased = 0;
@@ -632,16 +748,19 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: EvictionOrder> Store<K, V, S, E, 
         // The rehash hashes only the nodes already there, so `index` need not exist yet.
         self.reserve_table_slot();
         self.index_as(hash, index);
-        if E::ENABLED {
+        let stamp = if E::ENABLED {
             let deadline = self.new_deadline(&key, &value, now);
-            self.stamps.timer_mut().push(now, deadline);
-        }
+            Stamp::at(self.stamps.timer_mut().push(now, deadline))
+        } else {
+            Stamp::at(NEVER)
+        };
         let next = self.ends.front;
         self.nodes.push(Node {
             key,
             value,
             prev: unlinked_prev(O::MARKS),
             next,
+            stamp,
         });
         O::pushed(self, index, next, hash);
         self.pushed_extras(index);
@@ -691,9 +810,12 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: EvictionOrder> Store<K, V, S, E, 
                 Some(ttl) => now.saturating_add(ttl),
                 None => self.created_deadline(&node.key, &node.value, now),
             };
-            self.stamps
+            let old = self.deadline_at(victim);
+            let kept = self
+                .stamps
                 .timer_mut()
-                .reborn(victim as usize, now, deadline);
+                .reborn(victim as usize, now, old, deadline);
+            self.nodes[victim as usize].stamp = Stamp::at(kept);
         }
         if E::SCOPE_TAGS {
             if let Some(scopes) = self.scopes.as_deref_mut() {
@@ -946,7 +1068,7 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: EvictionOrder> Store<K, V, S, E, 
 
 /// Walks the recency list from both ends.
 pub(crate) struct Recency<'a, K, V> {
-    nodes: &'a [Node<K, V>],
+    nodes: Slab<'a, K, V>,
     front: u32,
     back: u32,
     remaining: usize,
@@ -966,25 +1088,25 @@ impl<'a, K, V> Recency<'a, K, V> {
         self.remaining
     }
 
-    /// The node at `at`, counted out; `None` once every node was walked.
+    /// The node at `at` (key, value and links), counted out; `None` once every node was walked.
     #[inline]
-    fn take(&mut self, at: u32) -> Option<&'a Node<K, V>> {
+    fn take(&mut self, at: u32) -> Option<(&'a K, &'a V, u32, u32)> {
         self.remaining = self.remaining.checked_sub(1)?;
-        Some(&self.nodes[at as usize])
+        Some(self.nodes.at(at))
     }
 
     #[inline]
-    pub(crate) fn next_front(&mut self) -> Option<&'a Node<K, V>> {
-        let node = self.take(self.front)?;
-        self.front = node.next;
-        Some(node)
+    pub(crate) fn next_front(&mut self) -> Option<(&'a K, &'a V)> {
+        let (key, value, _, next) = self.take(self.front)?;
+        self.front = next;
+        Some((key, value))
     }
 
     #[inline]
-    pub(crate) fn next_back(&mut self) -> Option<&'a Node<K, V>> {
-        let node = self.take(self.back)?;
-        self.back = prev_link(self.marks, node.prev);
-        Some(node)
+    pub(crate) fn next_back(&mut self) -> Option<(&'a K, &'a V)> {
+        let (key, value, prev, _) = self.take(self.back)?;
+        self.back = prev_link(self.marks, prev);
+        Some((key, value))
     }
 }
 
@@ -996,7 +1118,7 @@ mod tests {
 
     fn order(store: &Store<u32, u32, DefaultHashBuilder>) -> Vec<u32> {
         let mut cursor = store.recency();
-        core::iter::from_fn(|| cursor.next_front().map(|n| n.key)).collect()
+        core::iter::from_fn(|| cursor.next_front().map(|(key, _)| *key)).collect()
     }
 
     fn push(store: &mut Store<u32, u32, DefaultHashBuilder>, key: u32) -> u32 {

@@ -14,13 +14,17 @@
 //!
 //! Lists are circular and doubly linked through `u32` links, with one sentinel node per list
 //! in front of the entries' nodes, so an entry leaves its list in O(1) without knowing which
-//! list it is in. Per entry: its deadline (`u64`) and two links, 16 bytes.
+//! list it is in. Per entry: two links, 8 bytes. Deadlines are the map's ([`Deadlines`]): kept
+//! in the slab beside each entry, a lookup reads its entry's deadline from the node it reads
+//! anyway.
 //!
 //! A deadline that moves later leaves its entry where it is: the bucket it sits in comes up
 //! no later than the new deadline's would, and the entry is then filed by its new deadline
 //! (an entry in the due list is checked again before it is handed out). A map whose writes
 //! push deadlines forward, as a ttl does, so touches no list on a write; each entry is still
-//! filed at most once per level per deadline it was given, O(1) amortised per write.
+//! filed at most once per level per deadline it was given, O(1) amortised per write. For that
+//! every entry with a deadline is in a list: one handed out as expired stays at the front of
+//! the due list until it leaves the slab or its deadline moves.
 //!
 //! Lookups compare deadlines exactly; the wheel only tells maps which entries to remove. An
 //! entry is found by the wheel once the tick of its deadline has passed: at most one tick
@@ -54,20 +58,28 @@ impl Link {
     }
 }
 
-/// One slab position's deadline and its place in a list: together, so a write touches one
-/// cache line of its own.
-#[derive(Clone, Copy, Debug)]
-struct Slot {
-    link: Link,
-    deadline: u64,
+/// Each slab position's deadline, as the map keeps it.
+#[allow(
+    unreachable_pub,
+    reason = "named by the sealed `Timer` trait; unnameable outside, as that trait is"
+)]
+pub trait Deadlines {
+    /// The deadline of the entry at slab position `index` ([`NEVER`] if it has none).
+    fn deadline(&self, index: usize) -> u64;
 }
 
-/// Deadlines per slab position, and the wheel that orders them.
+impl Deadlines for [u64] {
+    fn deadline(&self, index: usize) -> u64 {
+        self[index]
+    }
+}
+
+/// The wheel that orders a map's deadlines: a list place per slab position.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Wheel {
     /// Node `n` at `slots[n]`: the lists' sentinels first, then slab position `index` at
     /// `SENTINELS + index`; empty until the wheel is started.
-    slots: Vec<Slot>,
+    slots: Vec<Link>,
     /// Per level, which buckets may hold entries (a bit may outlive its bucket's last entry:
     /// the bucket is then visited once more, found empty and cleared).
     occupied: [u64; LEVELS as usize],
@@ -84,22 +96,12 @@ impl Wheel {
 
     #[inline]
     fn link(&self, node: u32) -> &Link {
-        &self.slots[node as usize].link
+        &self.slots[node as usize]
     }
 
     #[inline]
     fn link_mut(&mut self, node: u32) -> &mut Link {
-        &mut self.slots[node as usize].link
-    }
-
-    #[inline]
-    fn slot(&self, index: usize) -> &Slot {
-        &self.slots[SENTINELS as usize + index]
-    }
-
-    #[inline]
-    fn slot_mut(&mut self, index: usize) -> &mut Slot {
-        &mut self.slots[SENTINELS as usize + index]
+        &mut self.slots[node as usize]
     }
 
     /// Slab positions the wheel keeps.
@@ -115,50 +117,36 @@ impl Wheel {
         }
     }
 
-    /// Starts keeping deadlines for a slab of `len` entries, none of which expires yet.
+    /// Starts ordering deadlines for a slab of `len` entries, none of which expires yet.
     pub(crate) fn start(&mut self, len: usize) {
         if self.is_started() {
             return;
         }
         self.slots = (0..SENTINELS as usize + len)
-            .map(|node| Slot {
-                link: Link::alone(node as u32),
-                deadline: NEVER,
-            })
+            .map(|node| Link::alone(node as u32))
             .collect();
     }
 
-    #[inline]
-    pub(crate) fn deadline(&self, index: usize) -> u64 {
-        self.slots
-            .get(SENTINELS as usize + index)
-            .map_or(NEVER, |slot| slot.deadline)
-    }
-
-    /// A new slab position at the end, with `deadline`.
-    pub(crate) fn push(&mut self, deadline: u64) {
+    /// A new slab position at the end, with `deadline`; `false` (and nothing kept) if the
+    /// wheel is not started, when the entry cannot expire.
+    pub(crate) fn push(&mut self, deadline: u64) -> bool {
         if !self.is_started() {
-            return;
+            return false;
         }
         let index = self.entries();
-        self.slots.push(Slot {
-            link: Link::alone(node_of(index)),
-            deadline,
-        });
-        self.file(index);
+        self.slots.push(Link::alone(node_of(index)));
+        self.file(index, deadline);
+        true
     }
 
-    /// Moves the entry at `index` to `deadline`. The wheel must be started.
-    pub(crate) fn set(&mut self, index: usize, deadline: u64) {
-        let slot = self.slot_mut(index);
-        let later = deadline >= slot.deadline;
-        slot.deadline = deadline;
-        // Filed already, and its bucket comes up in time for the later deadline.
-        if later && slot.link.next != node_of(index) {
+    /// The entry at `index` moves from deadline `old` to `deadline`. The wheel must be started.
+    pub(crate) fn set(&mut self, index: usize, old: u64, deadline: u64) {
+        // An entry with a deadline is in a list, whose turn comes in time for a later one.
+        if deadline >= old && old != NEVER {
             return;
         }
         self.unlink(node_of(index));
-        self.file(index);
+        self.file(index, deadline);
     }
 
     /// The entry at `index` leaves the slab and the last one moves into its place.
@@ -171,26 +159,30 @@ impl Wheel {
         let last = (self.slots.len() - 1) as u32;
         if last != node {
             let moved = *self.slots.last().expect("`index` is in the slab");
-            self.slot_mut(index).deadline = moved.deadline;
-            if moved.link.next == last {
-                self.slot_mut(index).link = Link::alone(node);
+            if moved.next == last {
+                *self.link_mut(node) = Link::alone(node);
             } else {
-                self.slot_mut(index).link = moved.link;
-                self.link_mut(moved.link.prev).next = node;
-                self.link_mut(moved.link.next).prev = node;
+                *self.link_mut(node) = moved;
+                self.link_mut(moved.prev).next = node;
+                self.link_mut(moved.next).prev = node;
             }
         }
         self.slots.pop();
     }
 
-    /// Takes out one entry whose deadline is at or before `now` and whose tick has passed
-    /// (it stays in the slab; its node is unlinked), advancing the wheel as far as `now`.
+    /// One entry whose deadline is at or before `now` and whose tick has passed, advancing
+    /// the wheel as far as `now`. It stays first in the due list until it leaves the slab
+    /// (`swap_remove`) or its deadline moves (`set`).
     #[inline]
-    pub(crate) fn pop_expired(&mut self, now: u64) -> Option<u32> {
+    pub(crate) fn next_expired(
+        &mut self,
+        now: u64,
+        deadlines: &(impl Deadlines + ?Sized),
+    ) -> Option<u32> {
         if self.nothing_due(now) {
             return None;
         }
-        self.pop_expired_slow(now)
+        self.next_expired_slow(now, deadlines)
     }
 
     /// Whether no entry can be found expired by `now`: nothing is due, and no bucket can be
@@ -199,26 +191,31 @@ impl Wheel {
     pub(crate) fn nothing_due(&self, now: u64) -> bool {
         self.slots
             .get(DUE as usize)
-            .is_none_or(|due| due.link.next == DUE && now >> TICK_BITS <= self.tick)
+            .is_none_or(|due| due.next == DUE && now >> TICK_BITS <= self.tick)
     }
 
     #[inline(never)]
-    fn pop_expired_slow(&mut self, now: u64) -> Option<u32> {
+    fn next_expired_slow(
+        &mut self,
+        now: u64,
+        deadlines: &(impl Deadlines + ?Sized),
+    ) -> Option<u32> {
         loop {
             if self.link(DUE).next == DUE {
-                self.advance(now);
+                self.advance(now, deadlines);
             }
             let first = self.link(DUE).next;
             if first == DUE {
                 return None;
             }
-            self.unlink(first);
-            let index = first - SENTINELS;
-            if self.slot(index as usize).deadline <= now {
-                return Some(index);
+            let index = (first - SENTINELS) as usize;
+            let deadline = deadlines.deadline(index);
+            if deadline <= now {
+                return Some(index as u32);
             }
             // Its deadline moved later after it became due.
-            self.file(index as usize);
+            self.unlink(first);
+            self.file(index, deadline);
         }
     }
 
@@ -233,12 +230,11 @@ impl Wheel {
     }
 
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.slots.capacity() * size_of::<Slot>()
+        self.slots.capacity() * size_of::<Link>()
     }
 
-    /// Files the entry at `index` in the bucket its deadline belongs to now.
-    fn file(&mut self, index: usize) {
-        let deadline = self.slot(index).deadline;
+    /// Files the entry at `index`, due at `deadline`, in the bucket that deadline belongs to now.
+    fn file(&mut self, index: usize, deadline: u64) {
         if deadline == NEVER {
             return;
         }
@@ -263,16 +259,16 @@ impl Wheel {
     /// Visits, in time order, every bucket whose time has come by `now`: expired entries move
     /// to the due list, the rest to the buckets they now belong to.
     #[inline]
-    fn advance(&mut self, now: u64) {
+    fn advance(&mut self, now: u64, deadlines: &(impl Deadlines + ?Sized)) {
         let now_tick = now >> TICK_BITS;
         // Within the current tick nothing can be ready: most calls end here.
         if now_tick > self.tick {
-            self.advance_to(now, now_tick);
+            self.advance_to(now, now_tick, deadlines);
         }
     }
 
     #[inline(never)]
-    fn advance_to(&mut self, now: u64, now_tick: u64) {
+    fn advance_to(&mut self, now: u64, now_tick: u64, deadlines: &(impl Deadlines + ?Sized)) {
         while let Some((start, list)) = self.next_bucket() {
             // A level-0 bucket is one tick: its entries are all expired once it has passed.
             let ready = if list < SLOTS {
@@ -287,7 +283,7 @@ impl Wheel {
             if list < OVERFLOW {
                 self.occupied[(list / SLOTS) as usize] &= !(1 << (list % SLOTS));
             }
-            self.refile(list, now);
+            self.refile(list, now, deadlines);
         }
         self.tick = self.tick.max(now_tick);
     }
@@ -321,17 +317,18 @@ impl Wheel {
     }
 
     /// Empties `list`: what has expired by `now` goes to the due list, the rest is filed again.
-    fn refile(&mut self, list: u32, now: u64) {
+    fn refile(&mut self, list: u32, now: u64, deadlines: &(impl Deadlines + ?Sized)) {
         let mut node = self.link(list).next;
         *self.link_mut(list) = Link::alone(list);
         while node != list {
             let next = self.link(node).next;
             let index = (node - SENTINELS) as usize;
             *self.link_mut(node) = Link::alone(node);
-            if self.slot(index).deadline <= now {
+            let deadline = deadlines.deadline(index);
+            if deadline <= now {
                 self.link_last(DUE, node);
             } else {
-                self.file(index);
+                self.file(index, deadline);
             }
             node = next;
         }
@@ -369,19 +366,56 @@ mod tests {
 
     const TICK: u64 = 1 << TICK_BITS;
 
-    fn wheel_of(deadlines: &[u64]) -> Wheel {
-        let mut wheel = Wheel::default();
-        wheel.start(0);
-        for &deadline in deadlines {
-            wheel.push(deadline);
-        }
-        wheel
+    /// A wheel with the deadlines it orders, as a map keeps them beside its entries.
+    struct Timed {
+        wheel: Wheel,
+        deadlines: Vec<u64>,
     }
 
-    fn expired(wheel: &mut Wheel, now: u64) -> Vec<u32> {
-        let mut found: Vec<u32> = core::iter::from_fn(|| wheel.pop_expired(now)).collect();
-        found.sort_unstable();
-        found
+    impl Timed {
+        fn of(deadlines: &[u64]) -> Self {
+            let mut timed = Self {
+                wheel: Wheel::default(),
+                deadlines: Vec::new(),
+            };
+            timed.wheel.start(0);
+            for &deadline in deadlines {
+                timed.push(deadline);
+            }
+            timed
+        }
+
+        fn push(&mut self, deadline: u64) {
+            assert!(self.wheel.push(deadline));
+            self.deadlines.push(deadline);
+        }
+
+        fn set(&mut self, index: usize, deadline: u64) {
+            let old = core::mem::replace(&mut self.deadlines[index], deadline);
+            self.wheel.set(index, old, deadline);
+        }
+
+        fn swap_remove(&mut self, index: usize) {
+            self.wheel.swap_remove(index);
+            self.deadlines.swap_remove(index);
+        }
+
+        fn next_expired(&mut self, now: u64) -> Option<u32> {
+            self.wheel.next_expired(now, &self.deadlines[..])
+        }
+
+        /// What is expired by `now`, each taken out of the wheel as a map takes it out of its
+        /// slab; sorted by slab position as they were before.
+        fn expired(&mut self, now: u64) -> Vec<u32> {
+            let mut found = Vec::new();
+            while let Some(index) = self.next_expired(now) {
+                // Never again: its slab position keeps its place.
+                self.set(index as usize, NEVER);
+                found.push(index);
+            }
+            found.sort_unstable();
+            found
+        }
     }
 
     #[test]
@@ -394,56 +428,67 @@ mod tests {
             1 << 45,
             1 << 52,
         ];
-        let mut wheel = wheel_of(&ahead);
-        wheel.push(NEVER);
+        let mut timed = Timed::of(&ahead);
+        timed.push(NEVER);
         for (index, &deadline) in ahead.iter().enumerate() {
-            assert!(
-                expired(&mut wheel, deadline - 1).is_empty(),
-                "early at {index}"
-            );
-            assert_eq!(expired(&mut wheel, deadline + TICK), [index as u32]);
+            assert!(timed.expired(deadline - 1).is_empty(), "early at {index}");
+            assert_eq!(timed.expired(deadline + TICK), [index as u32]);
         }
-        assert!(expired(&mut wheel, u64::MAX - 1).is_empty());
+        assert!(timed.expired(u64::MAX - 1).is_empty());
     }
 
     #[test]
     fn a_moved_or_removed_entry_is_found_where_it_now_is() {
-        let mut wheel = wheel_of(&[10 * TICK, 20 * TICK, 30 * TICK]);
-        wheel.set(0, 40 * TICK);
+        let mut timed = Timed::of(&[10 * TICK, 20 * TICK, 30 * TICK]);
+        timed.set(0, 40 * TICK);
         // Entry 1 leaves; entry 2 moves into its slot.
-        wheel.swap_remove(1);
-        assert_eq!(expired(&mut wheel, 35 * TICK), [1]);
-        assert!(expired(&mut wheel, 39 * TICK).is_empty());
-        assert_eq!(expired(&mut wheel, 41 * TICK), [0]);
+        timed.swap_remove(1);
+        assert_eq!(timed.expired(35 * TICK), [1]);
+        assert!(timed.expired(39 * TICK).is_empty());
+        assert_eq!(timed.expired(41 * TICK), [0]);
     }
 
     #[test]
     fn a_deadline_moved_later_is_found_at_the_new_one_not_the_old() {
         // 0 moves later within the wheel, 1 beyond its level, 2 to never, 3 earlier.
-        let mut wheel = wheel_of(&[10 * TICK, 10 * TICK, 10 * TICK, 5_000 * TICK]);
-        wheel.set(0, 20 * TICK);
-        wheel.set(1, 300_000 * TICK);
-        wheel.set(2, NEVER);
-        wheel.set(3, 15 * TICK);
-        assert!(expired(&mut wheel, 14 * TICK).is_empty());
-        assert_eq!(expired(&mut wheel, 16 * TICK), [3]);
-        assert!(expired(&mut wheel, 19 * TICK).is_empty());
-        assert_eq!(expired(&mut wheel, 21 * TICK), [0]);
-        assert!(expired(&mut wheel, 299_999 * TICK).is_empty());
-        assert_eq!(expired(&mut wheel, 300_001 * TICK), [1]);
-        assert!(expired(&mut wheel, u64::MAX - 1).is_empty());
+        let mut timed = Timed::of(&[10 * TICK, 10 * TICK, 10 * TICK, 5_000 * TICK]);
+        timed.set(0, 20 * TICK);
+        timed.set(1, 300_000 * TICK);
+        timed.set(2, NEVER);
+        timed.set(3, 15 * TICK);
+        assert!(timed.expired(14 * TICK).is_empty());
+        assert_eq!(timed.expired(16 * TICK), [3]);
+        assert!(timed.expired(19 * TICK).is_empty());
+        assert_eq!(timed.expired(21 * TICK), [0]);
+        assert!(timed.expired(299_999 * TICK).is_empty());
+        assert_eq!(timed.expired(300_001 * TICK), [1]);
+        assert!(timed.expired(u64::MAX - 1).is_empty());
     }
 
     #[test]
     fn a_due_entry_whose_deadline_moves_later_is_not_handed_out() {
-        let mut wheel = wheel_of(&[10 * TICK, 10 * TICK]);
+        let mut timed = Timed::of(&[10 * TICK, 10 * TICK]);
         // Both become due; one is handed out, the other waits in the due list.
-        let first = wheel.pop_expired(12 * TICK).expect("both are due");
+        let first = timed.next_expired(12 * TICK).expect("both are due");
+        timed.set(first as usize, NEVER);
         let other = 1 - first;
-        wheel.set(other as usize, 50 * TICK);
-        assert_eq!(wheel.pop_expired(12 * TICK), None);
-        assert!(expired(&mut wheel, 49 * TICK).is_empty());
-        assert_eq!(expired(&mut wheel, 51 * TICK), [other]);
+        timed.set(other as usize, 50 * TICK);
+        assert_eq!(timed.next_expired(12 * TICK), None);
+        assert!(timed.expired(49 * TICK).is_empty());
+        assert_eq!(timed.expired(51 * TICK), [other]);
+    }
+
+    #[test]
+    fn an_entry_handed_out_stays_due_until_it_leaves_or_moves() {
+        let mut timed = Timed::of(&[10 * TICK, 20 * TICK]);
+        assert_eq!(timed.next_expired(12 * TICK), Some(0));
+        // Not taken: handed out again.
+        assert_eq!(timed.next_expired(12 * TICK), Some(0));
+        // Its slot reused for a new entry with a later deadline (eviction in place).
+        timed.set(0, 30 * TICK);
+        assert_eq!(timed.next_expired(12 * TICK), None);
+        assert_eq!(timed.expired(25 * TICK), [1]);
+        assert_eq!(timed.expired(31 * TICK), [0]);
     }
 
     #[derive(Clone, Debug)]
@@ -452,6 +497,9 @@ mod tests {
         Set(usize, u64),
         SwapRemove(usize),
         Advance(u64),
+        /// Time moves on by the first figure, and the first expired entry's slot is reused for
+        /// a new entry due the second from then, as an eviction in place does.
+        Reuse(u64, u64),
     }
 
     fn op() -> impl proptest::strategy::Strategy<Value = Op> {
@@ -465,9 +513,10 @@ mod tests {
         ];
         prop_oneof![
             ahead.clone().prop_map(Op::Push),
-            (any::<usize>(), ahead).prop_map(|(index, deadline)| Op::Set(index, deadline)),
+            (any::<usize>(), ahead.clone()).prop_map(|(index, deadline)| Op::Set(index, deadline)),
             any::<usize>().prop_map(Op::SwapRemove),
             prop_oneof![0..4 * TICK, 0..10_000 * TICK].prop_map(Op::Advance),
+            (0..10_000 * TICK, ahead).prop_map(|(by, ahead)| Op::Reuse(by, ahead)),
         ]
     }
 
@@ -478,38 +527,32 @@ mod tests {
         /// passed, and always by the tick after, wherever and however often it moved.
         #[test]
         fn hands_out_exactly_the_entries_whose_deadline_passed(ops in proptest::collection::vec(op(), 1..200)) {
-            let mut wheel = wheel_of(&[]);
-            let mut model: Vec<u64> = Vec::new();
+            let mut timed = Timed::of(&[]);
             let mut now = 0u64;
             for op in ops {
+                let len = timed.deadlines.len();
                 match op {
-                    Op::Push(ahead) => {
-                        let deadline = now.saturating_add(ahead);
-                        wheel.push(deadline);
-                        model.push(deadline);
-                    }
-                    Op::Set(index, ahead) if !model.is_empty() => {
-                        let index = index % model.len();
-                        let deadline = now.saturating_add(ahead);
-                        wheel.set(index, deadline);
-                        model[index] = deadline;
-                    }
-                    Op::SwapRemove(index) if !model.is_empty() => {
-                        let index = index % model.len();
-                        wheel.swap_remove(index);
-                        model.swap_remove(index);
-                    }
+                    Op::Push(ahead) => timed.push(now.saturating_add(ahead)),
+                    Op::Set(index, ahead) if len > 0 => timed.set(index % len, now.saturating_add(ahead)),
+                    Op::SwapRemove(index) if len > 0 => timed.swap_remove(index % len),
                     Op::Advance(by) => now += by,
+                    Op::Reuse(by, ahead) => {
+                        now += by;
+                        if let Some(index) = timed.next_expired(now) {
+                            proptest::prop_assert!(timed.deadlines[index as usize] <= now);
+                            timed.set(index as usize, now.saturating_add(ahead.max(1)));
+                        }
+                    }
                     Op::Set(..) | Op::SwapRemove(_) => {}
                 }
                 // A map removes what the wheel hands out.
-                while let Some(index) = wheel.pop_expired(now) {
+                while let Some(index) = timed.next_expired(now) {
                     let index = index as usize;
-                    proptest::prop_assert!(model[index] <= now, "early: {} > {now}", model[index]);
-                    wheel.swap_remove(index);
-                    model.swap_remove(index);
+                    let deadline = timed.deadlines[index];
+                    proptest::prop_assert!(deadline <= now, "early: {deadline} > {now}");
+                    timed.swap_remove(index);
                 }
-                for &deadline in &model {
+                for &deadline in &timed.deadlines {
                     proptest::prop_assert!(
                         deadline == NEVER || deadline >> TICK_BITS >= now >> TICK_BITS,
                         "late: {deadline} still held at {now}"

@@ -35,7 +35,7 @@ use crate::raw::iter::Iter;
 use crate::raw::{ChoosesDeadline, RawMap, with_ttl};
 use crate::scope::{Lifetime, ManagedCache};
 use crate::storage::expiry::{ExpireAfter, Expires, Expiry, NoExpiry, SharedPolicy};
-use crate::storage::store::{Node, Store};
+use crate::storage::store::{NodeOf, Store};
 use crate::storage::weigher::Weigher;
 use core::time::Duration;
 use std::panic::Location;
@@ -1508,8 +1508,10 @@ impl<K: WeakElement, V, P: Policy, S, E: Expiry, C> Shard
 {
     type Key = K;
     type Value = V;
-    type Taken =
-        core::iter::Map<std::vec::IntoIter<Node<Weakly<K>, V>>, fn(Node<Weakly<K>, V>) -> (K, V)>;
+    type Taken = core::iter::Map<
+        std::vec::IntoIter<NodeOf<Weakly<K>, V, E>>,
+        fn(NodeOf<Weakly<K>, V, E>) -> (K, V),
+    >;
     type Left = Vec<Departed<K, V>>;
 
     fn take_departed(&mut self) -> Departures<K, V> {

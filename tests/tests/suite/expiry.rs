@@ -160,12 +160,12 @@ fn expiry_costs_a_deadline_and_a_wheel_place_per_entry_and_nothing_without_it() 
     }
     let clock = MockClock::new();
     let builder = || LruMap::builder(ENTRIES as usize).clock(clock.clone());
-    // A deadline and two wheel links; `ttl` with `idle` also keeps the write time.
+    // A deadline in the node and two wheel links; `ttl` with `idle` also keeps the write time.
     assert_eq!(per_entry(builder().ttl(TTL).build()), 16);
     assert_eq!(per_entry(builder().expire_after(OnlyWhenSet).build()), 16);
     assert_eq!(per_entry(builder().ttl(TTL).idle(TTL).build()), 24);
-    // A clock alone keeps nothing until an entry is given a deadline.
-    assert_eq!(per_entry(builder().build()), 0);
+    // A clock alone keeps the nodes' deadlines, and no wheel until an entry is given one.
+    assert_eq!(per_entry(builder().build()), 8);
 }
 
 #[test]

@@ -42,6 +42,41 @@ impl SharedSubject for ConcurrentLru {
     }
 }
 
+/// [`ConcurrentLru`] under a weight budget of the whole map (each entry weighs 1, the budget is
+/// `max`): what the shards' shared weight costs, one atomic add per write.
+#[derive(Debug)]
+pub struct ConcurrentLruWeighed(
+    ConcurrentLruMap<
+        Key,
+        Value,
+        Hasher,
+        mapguard::hooks::NoListener,
+        mapguard::weight::Weighed<mapguard::expiry::NoExpiry>,
+    >,
+);
+
+impl SharedSubject for ConcurrentLruWeighed {
+    const NAME: &'static str = "mapguard ConcurrentLruMap, whole-map weight budget";
+    fn with_max(max: usize) -> Self {
+        Self(
+            ConcurrentLruMap::builder(max)
+                .hasher(Hasher::default())
+                .capacity(max)
+                .weigher(|_: &Key, _: &Value| 1)
+                .max_weight(max as u64)
+                .build(),
+        )
+    }
+    fn get_or_insert(&self, key: Key, value: Value) -> bool {
+        let mut hit = true;
+        self.0.get_or_insert_with(key, || {
+            hit = false;
+            value
+        });
+        hit
+    }
+}
+
 /// One `LruMap` behind one `Mutex`: what a user would write without a concurrent map.
 #[derive(Debug)]
 pub struct MutexLru(Mutex<LruMap<Key, Value, Hasher>>);
@@ -139,6 +174,7 @@ impl SharedSubject for DashMapFloor {
 macro_rules! for_each_shared_subject {
     ($mac:ident) => {
         $mac!($crate::shared::ConcurrentLru);
+        $mac!($crate::shared::ConcurrentLruWeighed);
         $mac!($crate::shared::MutexLru);
         $mac!($crate::shared::QuickCacheSync);
         $mac!($crate::shared::MokaSync);

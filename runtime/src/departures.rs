@@ -117,6 +117,9 @@ pub(crate) trait Shard {
 pub(crate) trait Settle {
     /// Queues the entries of ended scopes with `ScopeEnded`; how many.
     fn settle_scopes(&mut self) -> usize;
+    /// Evicts in the policy's order while the whole map weighs more than its budget (a
+    /// shard of an evicting map whose budget is shared: `storage::pool`), queuing them.
+    fn shed_over_budget(&mut self);
 }
 
 /// A shard whose bound can change (it hashes keys, so this is apart from [`Shard`], which a

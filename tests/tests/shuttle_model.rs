@@ -184,6 +184,41 @@ fn every_interleaving_of_a_bounded_race() {
     shuttle::check_dfs(bounded_race, None);
 }
 
+/// Three threads race for the last two places of a bounded map of two shards, which share
+/// its bound: exactly two win, whichever shards their keys fall in, and the map never holds
+/// more than two.
+fn bounded_race_across_shards() {
+    let tracker = Tracker::new();
+    let (map, causes) = shared::<Reject>(2, 2);
+    let handles: Vec<_> = [1_u8, 2, 3]
+        .into_iter()
+        .map(|key| {
+            let (map, tracker) = (Arc::clone(&map), tracker.clone());
+            shuttle::thread::spawn(move || {
+                let won = map.try_insert(key, tracker.track(key)).is_ok();
+                assert!(map.len() <= 2);
+                won
+            })
+        })
+        .collect();
+    let wins = handles
+        .into_iter()
+        .map(|handle| usize::from(handle.join().unwrap()))
+        .sum::<usize>();
+    assert_eq!(wins, 2);
+    assert_eq!(map.len(), 2);
+    drop(map);
+    assert_eq!(count(&causes, RemovalCause::Evicted), 0);
+    assert_eq!(count(&causes, RemovalCause::Dropped), 2);
+    tracker.assert_exactly_once();
+}
+
+#[test]
+fn interleavings_of_a_bounded_race_across_shards() {
+    shuttle::check_pct(bounded_race_across_shards, 3_000, 3);
+    shuttle::check_random(bounded_race_across_shards, 3_000);
+}
+
 /// The weak-keyed concurrent map: one thread drops its key while another inserts into the
 /// same shard and a third collects. In every interleaving the dead key's value leaves once,
 /// with `Collected`, and the live one once, with `Dropped`, after the map is dropped.

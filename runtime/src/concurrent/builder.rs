@@ -38,8 +38,9 @@ stored_key = K, crate::storage::expiry::as_is;
 impl<K, V, P: Policy, S, L, Vc, E: Expiry> Builder<K, V, P, S, L, Vc, E> {
     /// Splits the map into `shards` shards, each with its own lock (rounded up to a power of
     /// two, at most 65,536, and never more than `max`: each shard holds at least one entry).
-    /// More shards mean less contention and a looser bound: the map holds fewer than
-    /// `max + shards` entries, and each shard at most `⌈max / shards⌉`.
+    /// More shards mean less contention; the limits stay the whole map's (see
+    /// [`ConcurrentMap`](crate::ConcurrentMap)'s "Limits of the whole map"), though with more
+    /// shards an evicting map's LRU order is kept over smaller parts of it.
     ///
     /// ```
     /// let map = mapguard::ConcurrentLruMap::<u32, u32>::builder(1_000).shards(6).build();
@@ -63,7 +64,7 @@ impl<K, V, P: Policy, S, L, Vc, E: Expiry> Builder<K, V, P, S, L, Vc, E> {
     {
         let budget = crate::builder::budget(self.settings.max_weight, self.weigher);
         let (parts, expiry) = Parts::from_settings(self.settings, wrap(self.listener));
-        ConcurrentMap::from_parts(parts, &expiry, budget, self.expire_after.as_ref())
+        ConcurrentMap::from_parts(parts, &expiry, budget.as_ref(), self.expire_after.as_ref())
     }
 }
 
@@ -118,6 +119,11 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher + Clone, L, Vc, E: Expiry>
     ) -> ConcurrentWeakKeyMap<K, V, P, S, L2, E> {
         let budget = crate::builder::budget(self.settings.max_weight, self.weigher);
         let (parts, expiry) = Parts::from_settings(self.settings, wrap(self.listener));
-        ConcurrentWeakKeyMap::from_parts(parts, &expiry, budget, self.expire_after.as_ref())
+        ConcurrentWeakKeyMap::from_parts(
+            parts,
+            &expiry,
+            budget.as_ref(),
+            self.expire_after.as_ref(),
+        )
     }
 }

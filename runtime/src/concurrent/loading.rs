@@ -49,9 +49,12 @@ pub(crate) struct Flight<V> {
 #[derive(Debug)]
 enum State<V> {
     /// The load runs; `loader` is the thread running a blocking load (a task's has none).
+    /// `blocked`: whether a thread waits on the condvar (most loads have no waiter, and then
+    /// settling makes no futex call).
     Loading {
         loader: Option<ThreadId>,
         wakers: Vec<Waker>,
+        blocked: bool,
     },
     Loaded(V),
     Abandoned,
@@ -69,6 +72,7 @@ impl<V: Clone> Flight<V> {
             state: Mutex::new(State::Loading {
                 loader,
                 wakers: Vec::new(),
+                blocked: false,
             }),
             settled: Condvar::new(),
         })
@@ -77,11 +81,16 @@ impl<V: Clone> Flight<V> {
     /// Ends the flight: with the value (`Some`) or abandoned (`None`). Wakes every waiter.
     fn settle(&self, outcome: Option<V>) {
         let settled = outcome.map_or(State::Abandoned, State::Loaded);
-        let wakers = match core::mem::replace(&mut *lock(&self.state), settled) {
-            State::Loading { wakers, .. } => wakers,
-            _ => Vec::new(),
+        let (wakers, blocked) = match core::mem::replace(&mut *lock(&self.state), settled) {
+            State::Loading {
+                wakers, blocked, ..
+            } => (wakers, blocked),
+            _ => (Vec::new(), false),
         };
-        self.settled.notify_all();
+        // The state changed under the lock, so a thread about to wait sees it settled instead.
+        if blocked {
+            self.settled.notify_all();
+        }
         for waker in wakers {
             waker.wake();
         }
@@ -98,11 +107,14 @@ impl<V: Clone> Flight<V> {
         self.refuse_self_wait();
         let mut state = lock(&self.state);
         loop {
-            match &*state {
-                State::Loading { loader, .. } => {
+            match &mut *state {
+                State::Loading {
+                    loader, blocked, ..
+                } => {
                     if *loader == Some(thread::current().id()) {
                         waits_for_itself();
                     }
+                    *blocked = true;
                     state = self
                         .settled
                         .wait(state)
@@ -179,18 +191,34 @@ impl Drop for Polling {
     }
 }
 
-/// The keys being loaded, each with its flight. Few loads run at once, so a list; its lock is
-/// taken only after a miss, inside the key's shard lock (never the other way round).
+/// The keys being loaded, each with its flight, in one of [`FLIGHT_LISTS`] lists picked by
+/// the key's hash. Few loads run at once, so lists; a list's lock is taken only after a miss,
+/// inside the key's shard lock (never the other way round). Several lists, because every miss
+/// takes one twice: with one list for the whole map, threads missing on different shards
+/// queued on it (2 threads ran a third as fast as 1, `compare --suite shared`).
 #[derive(Debug)]
 pub(crate) struct Flights<Q, V> {
-    loads: Mutex<Vec<(Q, Arc<Flight<V>>)>>,
+    lists: Box<[FlightList<Q, V>]>,
 }
+
+/// Keys being loaded, with their flights.
+type FlightList<Q, V> = Mutex<Vec<(Q, Arc<Flight<V>>)>>;
+
+/// How many lists a map's flights are spread over.
+const FLIGHT_LISTS: usize = 16;
 
 impl<Q, V> Default for Flights<Q, V> {
     fn default() -> Self {
         Self {
-            loads: Mutex::new(Vec::new()),
+            lists: (0..FLIGHT_LISTS).map(|_| Mutex::new(Vec::new())).collect(),
         }
+    }
+}
+
+impl<Q, V> Flights<Q, V> {
+    /// The list of the keys whose hash is `hash`.
+    fn list(&self, hash: u64) -> &FlightList<Q, V> {
+        &self.lists[hash as usize % FLIGHT_LISTS]
     }
 }
 
@@ -210,7 +238,7 @@ impl<Q: Eq, V: Clone> Flights<Q, V> {
     #[cold]
     #[inline(never)]
     pub(crate) fn join_or_start(&self, key: Q, hash: u64, blocking: bool) -> Joined<Q, V> {
-        let mut loads = lock(&self.loads);
+        let mut loads = lock(self.list(hash));
         if let Some((_, flight)) = loads.iter().find(|(loading, _)| *loading == key) {
             return Joined::Wait(key, Arc::clone(flight));
         }
@@ -230,7 +258,7 @@ impl<Q: Eq, V: Clone> Flights<Q, V> {
     /// `flight`'s key, out of the list, if it is still there. Compares flights by address
     /// only: no user code runs.
     fn take_key(&self, flight: &Arc<Flight<V>>) -> Option<Q> {
-        let mut loads = lock(&self.loads);
+        let mut loads = lock(self.list(flight.hash));
         let at = loads
             .iter()
             .position(|(_, loading)| Arc::ptr_eq(loading, flight))?;
@@ -273,7 +301,7 @@ pub(crate) trait Flown {
 }
 
 /// How a kind stores a load, by its policy: an evicting map always does; a bounded one
-/// refuses when the key's shard is full.
+/// refuses when the map is full.
 pub(crate) trait LoadInto: Flown {
     /// What a full map that refuses new keys hands back.
     type Rejected;

@@ -42,7 +42,7 @@ use crate::storage::store::Store;
 use crate::storage::weigher::Weigher;
 use loading::{Failed, Flight, Flights, Flown, Joined, LoadInto};
 pub(crate) use sharded::Parts;
-use sharded::{Handle, Sharded, shard_budget, sharded_surface};
+use sharded::{Handle, Sharded, sharded_surface};
 use std::panic::Location;
 use weak_table::traits::WeakElement;
 
@@ -50,7 +50,7 @@ use weak_table::traits::WeakElement;
 ///
 /// You normally name it through its aliases: [`ConcurrentLruMap`] (evicts the least recently
 /// used entry of the key's shard) and [`ConcurrentBoundedMap`] (rejects new keys when the
-/// key's shard is full). All methods take `&self`; share the map with `Arc` or by reference.
+/// map is full). All methods take `&self`; share the map with `Arc` or by reference.
 /// Reads return clones (`V: Clone`), or run a closure on the value under the shard's lock.
 ///
 /// # The invariant, across threads
@@ -74,14 +74,28 @@ use weak_table::traits::WeakElement;
 /// or when the map is dropped. (`get_or_insert_with` runs its loader with no lock held: see
 /// it.)
 ///
-/// # The bound, and its tolerance
+/// # Limits of the whole map
 ///
-/// Each of the `n` shards holds at most `⌈max / n⌉` entries, so the map holds at most
-/// `n × ⌈max / n⌉ < max + n`. Eviction is least-recently-used *within a shard*, and a bounded
-/// map rejects a new key when the key's shard is full, which can happen before the whole map
-/// holds `max`. By default `n` is a power of two near four per CPU, and small enough that each
-/// shard holds at least 64 entries (a map with `max` below 128 has one shard, and is exact);
-/// [`Builder::shards`] sets it.
+/// `max` and a weight budget are limits of the whole map, whatever its shard count `n`:
+///
+/// - An evicting map's `n` shards split `max` exactly (each holds `max / n`, the first
+///   `max % n` one more), so the map never holds more than `max`. Eviction is
+///   least-recently-used (or adaptive) *within the key's shard*.
+/// - A bounded map's shards share one count: it takes exactly `max` distinct keys, whichever
+///   shards they fall in, and rejects the next (shards claim a place atomically, so two
+///   threads never both take the last one).
+/// - A weight budget (`max_weight`, `max_bytes`) is shared the same way: an entry that fits
+///   the budget is stored — an evicting map evicts from the key's shard first, then from the
+///   others if that shard cannot free enough — and a bounded map refuses what would pass it.
+///   An entry heavier than the whole budget is never stored: `try_insert` hands it back,
+///   `insert` passes it to the hooks with [`RemovalCause::Evicted`]. While threads write, an
+///   evicting map may weigh more than its budget by the entries being written at that moment
+///   (at most one per writer, until each writer's shedding ends); once they are done it is
+///   within it (test: `eight_writers_keep_the_whole_budget_and_clean_every_value_once`).
+///
+/// The shared part is a pair of atomics, touched by the writes of bounded or weighed maps
+/// only. By default `n` is a power of two near four per CPU, and small enough that each
+/// shard holds at least 64 entries; [`Builder::shards`] sets it.
 ///
 /// # Examples
 ///
@@ -167,7 +181,7 @@ kind_aliases! { ConcurrentMap;
     /// ```
     ConcurrentAdaptiveMap = Adaptive;
 
-    /// A concurrent map that never evicts: when the key's shard is full,
+    /// A concurrent map that never evicts: when the map is full,
     /// [`try_insert`](ConcurrentMap::try_insert) of a new key fails and hands the key and value
     /// back. Updating a key already present always succeeds.
     ///
@@ -237,26 +251,25 @@ impl<K, V, P: Policy, S: Clone, L: ConcurrentListener<K, V>, E: Expiry, C>
     ConcurrentMap<K, V, P, S, L, E, C>
 {
     /// The map its builder describes: `parts`, each shard's storage with `expiry`'s state,
-    /// and each shard's share of `budget`.
+    /// and `budget`, the whole map's, which the shards share.
     pub(crate) fn from_parts(
         parts: Parts<S, L>,
         expiry: &E,
-        budget: Option<(u64, Weigher<K, V>)>,
+        budget: Option<&(u64, Weigher<K, V>)>,
         expire_after: Option<&SharedPolicy<K, V>>,
     ) -> Self {
-        let shard_budget = shard_budget(budget.as_ref(), parts.shards, parts.max);
         let (hasher, lifetime) = (parts.hasher.clone(), parts.lifetime);
         let sharded = Sharded::build(
             parts,
-            budget.map(|(max_weight, _)| max_weight),
-            P::NAME,
+            budget.map(|(max_weight, _)| *max_weight),
+            (P::NAME, P::EVICTS),
             |max, capacity| {
                 Store::with_capacity(max, hasher.clone(), Tagged(expiry.split()), capacity)
             },
             |store, metrics| {
                 let shard = RawMap::with_metrics(store, lifetime, Cow::Borrowed(""), metrics)
                     .with_expire_after(expire_after.cloned());
-                match &shard_budget {
+                match budget {
                     Some((max_weight, weigher)) => {
                         shard.with_budget(*max_weight, Some(weigher.clone()))
                     }
@@ -403,9 +416,10 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: ConcurrentListener<K, V>, E:
     /// Stores `value` under `key` as the most recently used entry of its shard.
     ///
     /// A value already stored under `key` goes through the cleanup path with
-    /// [`RemovalCause::Replaced`]; if the key is new and its shard is full, the shard's least
-    /// recently used entry goes through it with [`RemovalCause::Evicted`]. The hooks run after
-    /// the shard is unlocked.
+    /// [`RemovalCause::Replaced`]; if the key is new and its shard is full (it holds its part of
+    /// `max`), the shard's least recently used entry goes through it with
+    /// [`RemovalCause::Evicted`], and under a weight budget whatever the whole map must shed to
+    /// fit (see "Limits of the whole map"). The hooks run after the shard is unlocked.
     ///
     /// ```
     /// use mapguard::{ConcurrentLruMap, RemovalCause};
@@ -490,6 +504,40 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: ConcurrentListener<K, V>, E:
 impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry, C>
     ConcurrentMap<K, V, P, S, L, E, C>
 {
+    /// [`insert`](Self::insert), but an entry that alone weighs more than the whole weight
+    /// budget comes back to you instead of going to the listener with
+    /// [`RemovalCause::Evicted`] (which is what `insert` does with it). An entry within the
+    /// budget is stored, evicting what the policy chooses — from other shards too, if its
+    /// own cannot free enough.
+    ///
+    /// # Errors
+    ///
+    /// [`CapacityError`] holding the key and value (its
+    /// [`max_weight`](CapacityError::max_weight) is the budget) when the entry weighs more
+    /// than the whole budget; nothing is evicted then.
+    ///
+    /// ```
+    /// let blobs = mapguard::ConcurrentLruMap::builder(100)
+    ///     .shards(8)
+    ///     .weigher(|_: &u32, v: &Vec<u8>| v.len() as u64)
+    ///     .max_weight(64)
+    ///     .build();
+    /// // More than one shard's eighth of the budget, within the whole of it: stored.
+    /// blobs.try_insert(1, vec![0; 60]).unwrap();
+    /// assert!(blobs.contains_key(&1));
+    /// let refused = blobs.try_insert(2, vec![0; 65]).unwrap_err();
+    /// assert_eq!(refused.into_inner().1.len(), 65);
+    /// assert!(blobs.contains_key(&1)); // nothing was evicted for it
+    /// ```
+    pub fn try_insert(&self, key: K, value: V) -> Result<(), CapacityError<K, V>> {
+        let hash = self.sharded.hasher().hash_one(&key);
+        self.sharded.on_shard_handing_back(
+            self.sharded.shard_at(hash),
+            |shard| shard.try_insert_evicting(hash, key, value),
+            |stored| stored.err().map(rejected_departs),
+        )
+    }
+
     /// A clone of the value for `key`; if the key is absent, `make()` loads it and it is
     /// stored (which may evict). However many threads ask for one absent key at once, one of
     /// them runs `make` and the others wait for its value; callers for other keys are not
@@ -610,7 +658,8 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: ConcurrentListener<K, V>, 
             })
     }
 
-    /// Changes the bound; each shard then holds at most `⌈max / shards⌉`. Shrinking evicts, in
+    /// Changes the bound (the shards split it exactly; below the shard count, each still holds
+    /// one). Shrinking evicts, in
     /// the policy's order (LRU: least recently used first), through the cleanup path with
     /// [`RemovalCause::Evicted`].
     /// O(evicted + shards).
@@ -633,13 +682,14 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: ConcurrentListener<K, V>, 
 impl<K: Hash + Eq, V, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry, C>
     ConcurrentMap<K, V, Reject, S, L, E, C>
 {
-    /// Stores `value` under `key`, or hands both back if the key is new and its shard is
-    /// full. A value already stored under `key` goes through the cleanup path with
+    /// Stores `value` under `key`, or hands both back if the key is new and the map is full
+    /// (or it does not fit the weight budget). A value already stored under `key` goes through the cleanup path with
     /// [`RemovalCause::Replaced`]; updating a present key succeeds even when full.
     ///
     /// # Errors
     ///
-    /// [`CapacityError`] holding the key and value when the key is new and its shard is full.
+    /// [`CapacityError`] holding the key and value when the key is new and the map is full, or
+    /// the entry does not fit the weight budget.
     ///
     /// ```
     /// let map = mapguard::ConcurrentBoundedMap::new(1);
@@ -664,7 +714,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry, C>
     ///
     /// # Errors
     ///
-    /// [`CapacityError`] holding the key and value when the key is new and its shard is full
+    /// [`CapacityError`] holding the key and value when the key is new and the map is full
     /// of live entries.
     ///
     /// ```
@@ -706,7 +756,8 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry, C>
     ///
     /// # Errors
     ///
-    /// [`CapacityError`] holding the key and value when the key is new and its shard is full.
+    /// [`CapacityError`] holding the key and value when the key is new and the map is full, or
+    /// the entry does not fit the weight budget.
     ///
     /// ```
     /// let map = mapguard::ConcurrentBoundedMap::new(1);
@@ -725,9 +776,9 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry, C>
             .map_err(|error| error.with_max(self.max()))
     }
 
-    /// Changes the bound (each shard holds at most `⌈max / shards⌉`). A bounded map never
-    /// lets an entry go on its own, so lowering the bound below a shard's length keeps every
-    /// entry and rejects new keys there until removals bring it under, as for
+    /// Changes the bound of the whole map. A bounded map never lets an entry go on its own, so
+    /// lowering the bound below the map's length keeps every entry and rejects new keys until
+    /// removals bring it under, as for
     /// [`BoundedMap::set_max`](crate::BoundedMap::set_max). O(shards).
     ///
     /// # Panics
@@ -753,12 +804,12 @@ impl<K: Hash + Eq, V: Clone, S: BuildHasher, L: ConcurrentListener<K, V>, E: Exp
     /// A clone of the value for `key`; if the key is absent, `make()` loads it (once however
     /// many threads ask, with no lock held: see
     /// [`ConcurrentLruMap::get_or_insert_with`](ConcurrentMap::get_or_insert_with)) and it is
-    /// stored, unless the key's shard is full. Callers that waited for a load the map refused
+    /// stored, unless the map is full. Callers that waited for a load the map refused
     /// look again, and load in turn.
     ///
     /// # Errors
     ///
-    /// The key and the loaded value, handed back, when the key's shard is full.
+    /// The key and the loaded value, handed back, when the map is full.
     ///
     /// # Panics
     ///
@@ -810,7 +861,7 @@ impl<K: Hash + Eq, V: Clone, S: BuildHasher, L: ConcurrentListener<K, V>, E: Exp
     ///
     /// # Errors
     ///
-    /// The key and the loaded value, handed back, when the key's shard is full.
+    /// The key and the loaded value, handed back, when the map is full.
     ///
     /// ```
     /// # mapguard::testing::block_on(async {
@@ -954,7 +1005,7 @@ macro_rules! configured_concurrent {
                 let map = Self::from_parts(
                     parts,
                     &expiry,
-                    config::budget::<K, V, L, C, E>(),
+                    config::budget::<K, V, L, C, E>().as_ref(),
                     C::__expire_after::<config::$stored>().as_ref(),
                 );
                 if $always || config::cleans_while_idle::<K, V, L, C>() {
@@ -1022,7 +1073,7 @@ impl<K: Hash + Eq, V: Clone, P: Evicting, S: BuildHasher, L: ConcurrentListener<
     }
 }
 
-/// A bounded map refuses a load when the key's shard is full, handing key and value back.
+/// A bounded map refuses a load when the map is full, handing key and value back.
 impl<K: Hash + Eq, V: Clone, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry, C> LoadInto
     for ConcurrentMap<K, V, Reject, S, L, E, C>
 {

@@ -31,6 +31,7 @@ use crate::scope::{Lifetime, ManagedCache};
 use crate::stats::MapStats;
 use crate::storage::expiry::Expiry;
 use crate::storage::order::EvictionOrder;
+use crate::storage::pool::Pool;
 use crate::storage::scopes::ScopeTags;
 use crate::storage::store::Store;
 
@@ -84,8 +85,19 @@ where
     name: Cow<'static, str>,
     /// The bound; atomic so `set_max` can take `&self`.
     max: AtomicUsize,
-    /// The weight budget, if any (each shard holds `⌈max_weight / shards⌉`).
+    /// The weight budget, if any: the whole map's, which every shard checks through `pool`.
     max_weight: Option<u64>,
+    /// The limits the shards share (see `storage::pool`): a bounded map's count, and any
+    /// map's weight budget. `None` for an evicting map without a budget, whose shards split
+    /// the bound exactly.
+    pool: Option<Arc<Pool>>,
+    /// Whether an operation that leaves the whole map over its budget sheds from other shards
+    /// (an evicting map with a weight budget).
+    sheds: bool,
+    /// Where the next shedding from other shards starts, so they take turns.
+    shed_from: AtomicUsize,
+    /// Whether the map evicts (else it refuses when full): how its bound is shared.
+    evicts: bool,
     /// Held by `set_max` while it sets the bound and applies it to every shard, so concurrent
     /// calls take turns and the last one holds everywhere.
     resizing: ShardLock<()>,
@@ -100,7 +112,7 @@ impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Sharded<T, S, L> {
     pub(crate) fn build<K2, V2, S2, E2: Expiry, O2: EvictionOrder>(
         parts: Parts<S, L>,
         max_weight: Option<u64>,
-        policy: &'static str,
+        (policy, evicts): (&'static str, bool),
         mut store: impl FnMut(usize, usize) -> Store<K2, V2, S2, E2, O2>,
         mut shard: impl FnMut(Store<K2, V2, S2, E2, O2>, MapMetrics) -> T,
     ) -> Self {
@@ -116,14 +128,18 @@ impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Sharded<T, S, L> {
         } = parts;
         assert_valid_max(max);
         let count = shard_count(shards, max);
-        let per_shard = max.div_ceil(count);
         let capacity_per_shard = capacity.div_ceil(count);
+        let pool = (!evicts || max_weight.is_some()).then(|| Arc::new(Pool::new(!evicts)));
         let mut counters = Vec::with_capacity(count);
         let shards = (0..count)
-            .map(|_| {
-                let mut store = store(per_shard, capacity_per_shard);
+            .map(|index| {
+                let per_shard = shard_bound(max, count, index, evicts);
+                let mut store = store(per_shard, capacity_per_shard.min(per_shard));
                 if let Some(slot) = lifetime.scope_slot() {
                     store.enable_scopes(slot);
+                }
+                if let Some(pool) = &pool {
+                    store.join_pool(Arc::clone(pool));
                 }
                 let unscoped = store.scopes().map(ScopeTags::published_unscoped);
                 let identity = registry::Identity {
@@ -165,6 +181,10 @@ impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Sharded<T, S, L> {
             name,
             max: AtomicUsize::new(max),
             max_weight,
+            pool,
+            sheds: evicts && max_weight.is_some(),
+            shed_from: AtomicUsize::new(0),
+            evicts,
             resizing: ShardLock::new(()),
             metrics,
         }
@@ -248,8 +268,13 @@ impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Sharded<T, S, L> {
             .sum()
     }
 
+    /// The entries: a bounded map's from its shared count (exact at every moment, so never
+    /// over `max`); else summed over the shards, each locked in turn.
     pub(crate) fn len(&self) -> usize {
-        self.sum(T::len)
+        match &self.pool {
+            Some(pool) if pool.counts() => pool.count(),
+            _ => self.sum(T::len),
+        }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -300,11 +325,57 @@ impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Sharded<T, S, L> {
             let leaving = shard.has_departed().then(|| shard.take_departed());
             (result, leaving)
         });
+        if self.sheds && self.over_budget() {
+            let shed = self.shed_elsewhere(shard);
+            let leaving = leaving
+                .into_iter()
+                .flatten()
+                .chain(shed.into_iter().flatten());
+            return self.run_hooks_handing_back(leaving, result, departed);
+        }
         // Most lookups let nothing leave: no hooks, nothing to catch.
         match leaving {
             None => result,
             Some(leaving) => self.run_hooks_handing_back(leaving, result, departed),
         }
+    }
+
+    /// Whether the whole map weighs more than its budget.
+    #[inline]
+    fn over_budget(&self) -> bool {
+        match (&self.pool, self.max_weight) {
+            (Some(pool), Some(max_weight)) => pool.weight() > max_weight,
+            _ => false,
+        }
+    }
+
+    /// An operation on `written` left the whole map over its budget, and that shard had
+    /// nothing more to give: the other shards shed in the policy's order, taking turns to go
+    /// first, until the map fits (each locked in turn, none while another is).
+    #[cold]
+    #[inline(never)]
+    fn shed_elsewhere(&self, written: &ShardLock<T>) -> Vec<Departures<T::Key, T::Value>>
+    where
+        T: Settle,
+    {
+        let count = self.shards.len();
+        let start = self.shed_from.fetch_add(1, Ordering::Relaxed);
+        let mut shed = Vec::new();
+        for step in 0..count {
+            if !self.over_budget() {
+                break;
+            }
+            let shard = &self.shards[(start + step) % count];
+            if core::ptr::eq(shard, written) {
+                continue;
+            }
+            shed.push(shard.with(|shard| {
+                shard.settle_scopes();
+                shard.shed_over_budget();
+                shard.take_departed()
+            }));
+        }
+        shed
     }
 
     /// The hooks of what left during an operation, then its result (see
@@ -313,7 +384,7 @@ impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Sharded<T, S, L> {
     #[inline(never)]
     fn run_hooks_handing_back<R>(
         &self,
-        leaving: Departures<T::Key, T::Value>,
+        leaving: impl IntoIterator<Item = Departed<T::Key, T::Value>>,
         result: R,
         departed: impl FnOnce(R) -> Option<Departed<T::Key, T::Value>>,
     ) -> R {
@@ -427,8 +498,9 @@ impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Sharded<T, S, L> {
         expired + ended
     }
 
-    /// Sets the bound to `max`: each shard gets `⌈max / shards⌉` under the resizing lock, then the hooks of what left run with no lock held (not even the resizing one, so
-    /// a hook may call `set_max` too).
+    /// Sets the bound to `max` (each shard gets its part of it, or a bounded map's shards all
+    /// of it, as they share it) under the resizing lock, then the hooks of what left run with
+    /// no lock held (not even the resizing one, so a hook may call `set_max` too).
     ///
     /// # Panics
     ///
@@ -438,15 +510,16 @@ impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Sharded<T, S, L> {
         T: Resize + Settle,
     {
         assert_valid_max(max);
-        let per_shard = max.div_ceil(self.shards.len());
+        let count = self.shards.len();
         let departed: Vec<_> = self.resizing.with(|()| {
             let departed = self
                 .shards
                 .iter()
-                .map(|shard| {
+                .enumerate()
+                .map(|(index, shard)| {
                     shard.with(|shard| {
                         shard.settle_scopes();
-                        shard.resize(per_shard);
+                        shard.resize(shard_bound(max, count, index, self.evicts));
                         shard.take_departed()
                     })
                 })
@@ -574,15 +647,17 @@ fn run_hooks<K, V>(
     );
 }
 
-/// Each shard's part of a weight budget: `⌈max_weight / shards⌉`, the way the count bound is
-/// split (so the map may weigh up to `shards - 1` units more than its budget).
-pub(crate) fn shard_budget<W: Clone>(
-    budget: Option<&(u64, W)>,
-    shards: Option<usize>,
-    max: usize,
-) -> Option<(u64, W)> {
-    let count = shard_count(shards, max) as u64;
-    budget.map(|(max_weight, weigher)| (max_weight.div_ceil(count), weigher.clone()))
+/// The bound of shard `index` of `count` in a map bounded by `max`: an evicting map's shards
+/// split it exactly (the first `max % count` take one more), so they never hold more than
+/// `max` together — except after `set_max` below the shard count, when each still holds one;
+/// a bounded map's shards each check the whole map's count against all of it
+/// (`storage::pool`).
+fn shard_bound(max: usize, count: usize, index: usize, evicts: bool) -> usize {
+    if evicts {
+        (max / count + usize::from(index < max % count)).max(1)
+    } else {
+        max
+    }
 }
 
 /// The default shard count for a bound: a power of two near four per CPU, with at least 64
@@ -594,8 +669,7 @@ fn default_shards(max: usize) -> usize {
 }
 
 /// The shard count for a bound: `wanted` (or the default) rounded up to a power of two, but
-/// never more shards than `max` — each shard holds at least one entry, so more shards than
-/// `max` would only loosen the bound (`len < max + shards`).
+/// never more shards than `max`, so that each shard of an evicting map holds at least one.
 pub(crate) fn shard_count(wanted: Option<usize>, max: usize) -> usize {
     wanted
         .unwrap_or_else(|| default_shards(max))
@@ -656,7 +730,7 @@ macro_rules! sharded_surface {
                 self.sharded.lifetime()
             }
 
-            /// The bound (see the type's docs for its tolerance across shards).
+            /// The bound of the whole map.
             ///
             /// ```
             #[doc = $setup]
@@ -764,8 +838,7 @@ macro_rules! sharded_surface {
                 self.sharded.weight()
             }
 
-            /// The weight budget, if the map has one. Each shard holds
-            /// `⌈max_weight / shards⌉`.
+            /// The weight budget of the whole map, if it has one.
             ///
             /// ```
             #[doc = $setup]

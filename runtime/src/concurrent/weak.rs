@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use super::WeakKeyBuilder;
 use super::loading::{self, Failed, Flight, Flights, Flown, Joined, LoadInto};
-use super::sharded::{Handle, Parts, Sharded, shard_budget, sharded_surface};
+use super::sharded::{Handle, Parts, Sharded, sharded_surface};
 use crate::DefaultHashBuilder;
 use crate::RemovalCause;
 use crate::config::Built;
@@ -113,20 +113,19 @@ impl<
 > ConcurrentWeakKeyMap<K, V, P, S, L, E, C>
 {
     /// The map its builder describes: `parts`, each shard's storage with `expiry`'s state,
-    /// and each shard's share of `budget`.
+    /// and `budget`, the whole map's, which the shards share.
     pub(crate) fn from_parts(
         mut parts: Parts<S, L>,
         expiry: &E,
-        budget: Option<(u64, Weigher<K, V>)>,
+        budget: Option<&(u64, Weigher<K, V>)>,
         expire_after: Option<&SharedPolicy<Weakly<K>, V>>,
     ) -> Self {
-        let shard_budget = shard_budget(budget.as_ref(), parts.shards, parts.max);
         parts.max = parts.max.min(MAX_LIMIT);
         let (hasher, lifetime) = (parts.hasher.clone(), parts.lifetime);
         let sharded = Sharded::build(
             parts,
-            budget.map(|(max_weight, _)| max_weight),
-            P::NAME,
+            budget.map(|(max_weight, _)| *max_weight),
+            (P::NAME, P::EVICTS),
             |max, capacity| Store::with_capacity(max, StoredHash, Tagged(expiry.split()), capacity),
             |store, metrics| {
                 WeakKeyMap::with_metrics(
@@ -135,7 +134,7 @@ impl<
                     lifetime,
                     hasher.clone(),
                     metrics,
-                    shard_budget.clone(),
+                    budget.cloned(),
                     expire_after.cloned(),
                 )
             },
@@ -388,7 +387,7 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher + Clone, L: ConcurrentListener<K, 
 impl<K: WeakKey, V, P: Evicting, S: BuildHasher + Clone, L: ConcurrentListener<K, V>, E: Expiry, C>
     ConcurrentWeakKeyMap<K, V, P, S, L, E, C>
 {
-    /// Changes the bound: each shard holds at most `⌈max / shards⌉`; shrinking evicts least
+    /// Changes the bound (the shards split it exactly); shrinking evicts least
     /// recently used entries of each shard ([`RemovalCause::Evicted`]), their hooks run after
     /// the locks are released. O(evicted).
     ///
@@ -412,7 +411,7 @@ impl<K: WeakKey, V, P: Evicting, S: BuildHasher + Clone, L: ConcurrentListener<K
 impl<K: WeakKey, V, S: BuildHasher + Clone, L: ConcurrentListener<K, V>, E: Expiry, C>
     ConcurrentWeakKeyMap<K, V, Reject, S, L, E, C>
 {
-    /// Stores `value` under `key` unless the key is new and its shard is full: then both come
+    /// Stores `value` under `key` unless the key is new and the map is full: then both come
     /// back in the error. O(1) average plus one lock.
     ///
     /// # Errors
@@ -442,7 +441,7 @@ impl<K: WeakKey, V, S: BuildHasher + Clone, L: ConcurrentListener<K, V>, E: Expi
     ///
     /// # Errors
     ///
-    /// [`CapacityError`] holding the key and value when the key is new and its shard is full
+    /// [`CapacityError`] holding the key and value when the key is new and the map is full
     /// of live entries.
     ///
     /// ```

@@ -526,15 +526,27 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
         }
     }
 
-    /// Makes room for one more entry in a full map from its expired entries, if it has any:
-    /// whether it did.
-    pub(crate) fn room_from_expired(&mut self) -> bool {
-        self.room_from_expired_at(self.store.clock())
-    }
-
-    /// [`room_from_expired`](Self::room_from_expired) by the clock reading `now`.
+    /// Makes room for one more entry in a full map from its expired entries (by the clock
+    /// reading `now`), if it has any: whether it did.
     pub(crate) fn room_from_expired_at(&mut self, now: u64) -> bool {
         Store::<K, V, S, E>::has_expiry() && self.expire_up_to(1, now) == 1
+    }
+
+    /// Claims a place for one more entry within the bound (a shard: the whole map's; see
+    /// `storage::pool`), freeing one from the expired entries if need be: whether it did.
+    fn claim_place_at(&mut self, now: u64) -> bool {
+        self.store.claim_place() || (self.room_from_expired_at(now) && self.store.claim_place())
+    }
+
+    /// Claims room for one more entry weighing `weight` in a map that never evicts: a place
+    /// and its weight within the limits (a shard: the whole map's), or nothing at all.
+    pub(crate) fn claim_room(&mut self, weight: u64, now: u64) -> bool {
+        let claimed = self.claim_place_at(now)
+            && (!self.has_budget() || self.store.claim_weight(weight, self.weight_limit()));
+        if !claimed {
+            self.store.release_claims();
+        }
+        claimed
     }
 
     /// Clears the map with [`RemovalCause::ScopeEnded`] if it has `lifetime`; how many left.
@@ -579,7 +591,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
         let limit = self.weight_limit();
         loop {
             let over_count = keep.is_none() && self.store.is_full();
-            let over_weight = self.store.total_weight().saturating_add(incoming) > limit;
+            let over_weight = self.store.budget_weight().saturating_add(incoming) > limit;
             if !(over_count || over_weight) {
                 break;
             }
@@ -603,6 +615,21 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
                 keep = Some(victim);
             }
         }
+    }
+
+    /// Evicts in the policy's order (expired entries first) while the map — for a shard whose
+    /// budget is shared, the whole map — weighs more than its budget, or until this map is
+    /// empty.
+    pub(crate) fn shed_over_budget(&mut self) {
+        let limit = self.weight_limit();
+        while self.store.budget_weight() > limit {
+            let Some(victim) = self.expired_victim().or_else(|| self.store.next_victim()) else {
+                break;
+            };
+            let cause = self.victim_cause(victim);
+            self.depart_at(victim, cause);
+        }
+        self.metrics.weighed(self.store.total_weight());
     }
 
     /// Changes the value for `key` in place and returns what `change` returned (`None` if
@@ -661,7 +688,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
             return;
         }
         self.store.set_weight(index, weight);
-        let over = self.store.total_weight() > self.weight_limit();
+        let over = self.store.budget_weight() > self.weight_limit();
         if self.too_heavy(weight) || (!P::EVICTS && over) {
             self.depart_at(index, RemovalCause::Evicted);
         } else if P::EVICTS {
@@ -670,16 +697,8 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
         self.metrics.weighed(self.store.total_weight());
     }
 
-    /// Whether an entry weighing `weight`, replacing the one at `replacing` if any, keeps
-    /// the map within its weight budget (always, without one).
-    pub(crate) fn weight_fits(&self, weight: u64, replacing: Option<u32>) -> bool {
-        let freed = replacing.map_or(0, |index| self.store.weight_at(index));
-        let after = (self.store.total_weight() - freed).saturating_add(weight);
-        after <= self.weight_limit()
-    }
-
     /// Stores a key known to be absent in a map that never evicts, once the caller has
-    /// checked the bounds (`is_full`, [`weight_fits`](Self::weight_fits)).
+    /// claimed room ([`claim_room`](Self::claim_room)).
     pub(crate) fn push_weighed(
         &mut self,
         hash: u64,
@@ -1315,6 +1334,10 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, E: Expiry> Settle for RawMap<K, V, P
     fn settle_scopes(&mut self) -> usize {
         RawMap::settle_scopes(self)
     }
+
+    fn shed_over_budget(&mut self) {
+        RawMap::shed_over_budget(self);
+    }
 }
 
 impl<K: Hash, V, P: Policy, S: BuildHasher, E: Expiry> Resize for RawMap<K, V, P, S, KeepAll, E> {
@@ -1422,6 +1445,43 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K
         P: Evicting,
     {
         let weight = self.has_budget().then(|| self.weigh(&key, &value));
+        self.replace_entry_weighing(hash, key, value, weight)
+    }
+
+    /// [`insert_hashed`](Self::insert_hashed), unless the entry alone weighs more than the
+    /// whole weight budget: then nothing changes, and key and value come back.
+    pub(crate) fn try_insert_evicting(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+    ) -> Result<(), CapacityError<K, V>>
+    where
+        P: Evicting,
+    {
+        let weight = self.has_budget().then(|| self.weigh(&key, &value));
+        if weight.is_some_and(|weight| self.too_heavy(weight)) {
+            let refused = CapacityError::new(key, value, self.store.max());
+            return Err(refused.over_budget(self.weight_limit()));
+        }
+        if let Some((key, old)) = self.replace_entry_weighing(hash, key, value, weight) {
+            self.depart(key, old, RemovalCause::Replaced);
+        }
+        Ok(())
+    }
+
+    /// [`replace_entry_hashed`](Self::replace_entry_hashed) of an entry weighing `weight`
+    /// (`None` without a budget).
+    fn replace_entry_weighing(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        weight: Option<u64>,
+    ) -> Option<(K, V)>
+    where
+        P: Evicting,
+    {
         match self.upsert_hashed(hash, key, value) {
             Ok((index, key, old)) => {
                 if let Some(weight) = weight {
@@ -1617,9 +1677,11 @@ impl<K: Hash + Eq, V, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, Reject
         }
         match self.upsert_hashed(hash, key, value) {
             Ok((_, key, old)) => Ok(Some((key, old))),
-            Err(absent) if self.store.is_full() && !self.room_from_expired_at(absent.now) => Err(
-                CapacityError::new(absent.key, absent.value, self.store.max()),
-            ),
+            Err(absent) if !self.claim_place_at(absent.now) => Err(CapacityError::new(
+                absent.key,
+                absent.value,
+                self.store.max(),
+            )),
             Err(Absent {
                 hash,
                 key,
@@ -1642,7 +1704,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, Reject
         value: V,
         now: u64,
     ) -> Result<u32, CapacityError<K, V>> {
-        if self.store.is_full() && !self.room_from_expired_at(now) {
+        if !self.claim_place_at(now) {
             return Err(CapacityError::new(key, value, self.store.max()));
         }
         if self.has_budget() {
@@ -1663,8 +1725,10 @@ impl<K: Hash + Eq, V, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, Reject
         now: u64,
     ) -> Result<u32, CapacityError<K, V>> {
         let weight = self.weigh(&key, &value);
-        if !self.weight_fits(weight, None) {
-            return Err(CapacityError::new(key, value, self.store.max()));
+        if !self.store.claim_weight(weight, self.weight_limit()) {
+            self.store.release_claims();
+            let refused = CapacityError::new(key, value, self.store.max());
+            return Err(refused.over_budget(self.weight_limit()));
         }
         Ok(self.push_weighed(hash, key, value, weight, now))
     }
@@ -1685,10 +1749,14 @@ impl<K: Hash + Eq, V, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, Reject
         let weight = self.weigh(&key, &value);
         let found = self.store.find(hash, &key);
         let present = found.and_then(|index| self.live_or_depart_at(index, now));
-        let fits =
-            self.weight_fits(weight, present) && (present.is_some() || !self.store.is_full());
-        if !fits {
+        let freed = present.map_or(0, |index| self.store.weight_at(index));
+        if present.is_none() && !self.claim_place_at(now) {
             return Err(CapacityError::new(key, value, self.store.max()));
+        }
+        let limit = self.weight_limit();
+        if !self.store.claim_weight(weight.saturating_sub(freed), limit) {
+            self.store.release_claims();
+            return Err(CapacityError::new(key, value, self.store.max()).over_budget(limit));
         }
         let replaced = if let Some(index) = present {
             let old = self.overwrite_at_time(index, value, now);

@@ -560,6 +560,9 @@ pub(crate) mod sealed {
         /// (a single-threaded map: `storage::scopes::Scoped`), rather than being settled by
         /// its sharded layer. `false` compiles those checks away.
         const SELF_SETTLING: bool = false;
+        /// Whether the store may share its limits with the other shards of its map (a
+        /// concurrent map's shard: see `storage::pool`). `false` compiles the pool away.
+        const POOLED: bool = false;
         fn timer(&self) -> &Self::Timer;
         fn timer_mut(&mut self) -> &mut Self::Timer;
         fn into_timed(self) -> Self::Timed;
@@ -1068,6 +1071,7 @@ impl<E: Expiry> sealed::ExpiryState for Weighed<E> {
     const WEIGHED: bool = true;
     const SCOPE_TAGS: bool = E::SCOPE_TAGS;
     const SELF_SETTLING: bool = E::SELF_SETTLING;
+    const POOLED: bool = E::POOLED;
     wraps_a_state!();
     fn into_timed(self) -> Self::Timed {
         Weighed(self.0.into_timed())
@@ -1082,6 +1086,8 @@ mod tests {
     use super::*;
 
     #[test]
+    // Its refreshing thread runs for the life of the process, which Miri refuses.
+    #[cfg_attr(miri, ignore = "starts a thread that never ends")]
     fn the_coarse_clock_is_called_directly_and_never_reads_ahead_of_real_time() {
         let clock = CoarseClock::default();
         assert!(matches!(TimeSource::of(clock).0, Source::Coarse(_)));

@@ -5,6 +5,7 @@
 pub(crate) mod ages;
 pub(crate) mod expiry;
 pub(crate) mod order;
+pub(crate) mod pool;
 pub(crate) mod scopes;
 pub(crate) mod store;
 pub(crate) mod weigher;

@@ -993,6 +993,7 @@ impl<E: Expiry, const SETTLES: bool> ExpiryState for Tagged<E, SETTLES> {
     const WEIGHED: bool = E::WEIGHED;
     const SCOPE_TAGS: bool = true;
     const SELF_SETTLING: bool = SETTLES;
+    const POOLED: bool = !SETTLES;
     crate::storage::expiry::wraps_a_state!();
     fn into_timed(self) -> Self::Timed {
         Tagged(self.0.into_timed())

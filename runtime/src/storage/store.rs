@@ -23,6 +23,7 @@ use crate::storage::expiry::{Expiry, NoExpiry, SharedPolicy, StampOf, deadline_a
 use crate::storage::order::{
     Ends, EvictionOrder, MARKED_LIMIT, NIL, RecencyOrder, prev_link, unlinked_prev,
 };
+use crate::storage::pool::Pool;
 use crate::storage::scopes::ScopeTags;
 use crate::storage::wheel::{Deadlines, NEVER};
 
@@ -185,6 +186,11 @@ pub struct Store<K, V, S, E: Expiry = NoExpiry, O = RecencyOrder> {
     expire_after: Option<SharedPolicy<K, V>>,
     /// Whether reads can move deadlines (the policy says, or `idle`): else reads skip it.
     reads_move: bool,
+    /// The limits this store shares with the other shards of its map (`E::POOLED` only).
+    pool: Option<std::sync::Arc<Pool>>,
+    /// What this store has claimed from the pool and not stored yet: a place (0 or 1) and
+    /// weight.
+    claimed: (usize, u64),
 }
 
 impl<K, V, S, E: Expiry, O> core::fmt::Debug for Store<K, V, S, E, O> {
@@ -212,10 +218,13 @@ impl Weights {
         self.each.push(0);
     }
 
+    /// Forgets the weight at `index` (the last one moves there); returns it.
     #[cold]
     #[inline(never)]
-    fn swap_remove(&mut self, index: u32) {
-        self.total -= self.each.swap_remove(index as usize);
+    fn swap_remove(&mut self, index: u32) -> u64 {
+        let weight = self.each.swap_remove(index as usize);
+        self.total -= weight;
+        weight
     }
 }
 
@@ -257,6 +266,68 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
             scopes: None,
             expire_after: None,
             reads_move: false,
+            pool: None,
+            claimed: (0, 0),
+        }
+    }
+
+    /// Shares the (empty) store's bound (if `pool` counts) and weight budget with the other
+    /// shards of its map, which hold the same `pool`.
+    pub(crate) fn join_pool(&mut self, pool: std::sync::Arc<Pool>) {
+        debug_assert!(E::POOLED && self.nodes.is_empty());
+        self.pool = Some(pool);
+    }
+
+    /// The pool, in a store that shares its limits (never for a single map: a constant).
+    #[inline]
+    fn pool(&self) -> Option<&Pool> {
+        if E::POOLED {
+            self.pool.as_deref()
+        } else {
+            None
+        }
+    }
+
+    /// The pool, if it holds the bound (a bounded map's shard).
+    #[inline]
+    fn counting_pool(&self) -> Option<&Pool> {
+        self.pool().filter(|pool| pool.counts())
+    }
+
+    /// Claims a place for one more entry: whether there is one (for a store whose bound is
+    /// its own: whether it is not full). A claimed place is this store's until its next
+    /// `push_front` (or [`release_claims`](Self::release_claims)).
+    pub(crate) fn claim_place(&mut self) -> bool {
+        let Some(pool) = self.counting_pool() else {
+            return !self.is_full();
+        };
+        if self.claimed.0 == 0 {
+            if !pool.claim(1, self.max, 0, 0) {
+                return false;
+            }
+            self.claimed.0 = 1;
+        }
+        true
+    }
+
+    /// Claims `extra` weight within `max_weight`, the whole map's in a pooled store: whether
+    /// it fits. Claimed weight is this store's until its next `set_weight`.
+    pub(crate) fn claim_weight(&mut self, extra: u64, max_weight: u64) -> bool {
+        let Some(pool) = self.pool() else {
+            return self.weights.total.saturating_add(extra) <= max_weight;
+        };
+        if !pool.claim(0, 0, extra, max_weight) {
+            return false;
+        }
+        self.claimed.1 += extra;
+        true
+    }
+
+    /// Gives back what was claimed and not stored.
+    pub(crate) fn release_claims(&mut self) {
+        let (places, weight) = core::mem::take(&mut self.claimed);
+        if let Some(pool) = self.pool() {
+            pool.release(places, weight);
         }
     }
 
@@ -347,6 +418,13 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
         self.weights.total
     }
 
+    /// What the weight budget is checked against: the whole map's weight in a pooled store,
+    /// else [`total_weight`](Self::total_weight).
+    #[inline]
+    pub(crate) fn budget_weight(&self) -> u64 {
+        self.pool().map_or(self.weights.total, Pool::weight)
+    }
+
     /// The weight recorded for the entry at `index`.
     #[inline]
     pub(crate) fn weight_at(&self, index: u32) -> u64 {
@@ -360,7 +438,23 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
         };
         let old = core::mem::replace(slot, weight);
         self.weights.total = self.weights.total - old + weight;
+        if E::POOLED {
+            self.pool_reweighed(old, weight);
+        }
         old
+    }
+
+    /// The pool's weight follows a weight set from `old` to `new` (what was claimed for it
+    /// is in the pool already).
+    fn pool_reweighed(&mut self, old: u64, new: u64) {
+        let owed = old + core::mem::take(&mut self.claimed.1);
+        if let Some(pool) = self.pool() {
+            if new >= owed {
+                pool.add(0, new - owed);
+            } else {
+                pool.release(0, owed - new);
+            }
+        }
     }
 
     /// A constant per map type: `false` compiles every expiry branch away.
@@ -584,9 +678,13 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
         self.max = max.min(Self::LIMIT);
     }
 
+    /// Whether the store is at its bound (in a bounded map's shard, the whole map at its).
     #[inline]
     pub(crate) fn is_full(&self) -> bool {
-        self.nodes.len() >= self.max
+        match self.counting_pool() {
+            Some(pool) => pool.count() >= self.max,
+            None => self.nodes.len() >= self.max,
+        }
     }
 
     /// Entries storable before either the slab or the table reallocates.
@@ -664,6 +762,10 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
         self.erased = 0;
         self.ends = Ends::default();
         self.stamps.timer_mut().clear();
+        if let Some(pool) = self.pool() {
+            let places = if pool.counts() { self.nodes.len() } else { 0 };
+            pool.release(places, self.weights.total);
+        }
         if E::WEIGHED {
             self.weights.each = Vec::new();
             self.weights.total = 0;
@@ -774,11 +876,25 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: EvictionOrder> Store<K, V, S, E, 
         if E::WEIGHED {
             self.weights.push_unweighed();
         }
+        if E::POOLED {
+            self.pooled_push();
+        }
         // A constant: only shards keep tags (see `Tagged`).
         if E::SCOPE_TAGS {
             if let Some(scopes) = self.scopes.as_deref_mut() {
                 scopes.push(index);
             }
+        }
+    }
+
+    /// A new entry takes its place in the pool's count: the one claimed for it, if any.
+    #[inline]
+    fn pooled_push(&mut self) {
+        if let Some(pool) = self.counting_pool() {
+            if self.claimed.0 == 0 {
+                pool.add(1, 0);
+            }
+            self.claimed.0 = 0;
         }
     }
 
@@ -915,7 +1031,13 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: EvictionOrder> Store<K, V, S, E, 
         }
         self.shrink_slab_if_sparse();
         if E::WEIGHED {
-            self.weights.swap_remove(index);
+            let weight = self.weights.swap_remove(index);
+            if let Some(pool) = self.pool() {
+                pool.release(0, weight);
+            }
+        }
+        if let Some(pool) = self.counting_pool() {
+            pool.release(1, 0);
         }
         // A constant: only shards keep tags (see `Tagged`).
         if E::SCOPE_TAGS {

@@ -1099,17 +1099,15 @@ impl<K: WeakKey, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
                 Ok(())
             }
             Ok(None) => Ok(()),
-            Err((strong, slot, value))
-                if (self.map.is_full() && !self.map.room_from_expired())
-                    || !self.map.weight_fits(self.weigh(&slot.weak, &value), None) =>
-            {
-                Err(CapacityError::new(strong, value, self.map.max()))
-            }
-            Err((_strong, slot, value)) => {
+            Err((strong, slot, value)) => {
                 let (hash, weight) = (slot.hash, self.weigh(&slot.weak, &value));
                 let now = self.map.clock();
-                self.map.push_weighed(hash, slot, value, weight, now);
-                Ok(())
+                if self.map.claim_room(weight, now) {
+                    self.map.push_weighed(hash, slot, value, weight, now);
+                    Ok(())
+                } else {
+                    Err(CapacityError::new(strong, value, self.map.max()))
+                }
             }
         };
         self.hand_back(stored, |stored| {
@@ -1489,6 +1487,11 @@ impl<K: WeakElement, V, P: Policy, S, E: Expiry, C> Settle
         // Queues them with the shard's listener: no user code runs.
         self.done();
         settled
+    }
+
+    fn shed_over_budget(&mut self) {
+        self.map.shed_over_budget();
+        self.done();
     }
 }
 

@@ -30,3 +30,4 @@ mod tower_layer;
 mod tracing_events;
 mod weak_model;
 mod weight_model;
+mod whole_map_limits;

@@ -19,7 +19,9 @@ pub(crate) const KEYS: &[&str] = &[
     "concurrent",
     "alias",
     "max_bytes",
+    "max_weight",
     "weigher",
+    "shards",
     "expire_after",
     "clock",
 ];
@@ -51,8 +53,11 @@ pub(crate) struct MapAttr {
     pub(crate) name: Option<LitStr>,
     /// `alias = Name`: a type alias for the rewritten field's type, to name it elsewhere.
     pub(crate) alias: Option<syn::Ident>,
-    /// `max_bytes = "64MiB"`: the weight budget in bytes, and where it was given.
-    pub(crate) max_bytes: Option<(u64, Span)>,
+    /// `max_bytes = "64MiB"` or `max_weight = N` (either may be an expression): the weight
+    /// budget, and where it was given.
+    pub(crate) budget: Option<(Limit, Span)>,
+    /// `shards = N` (or an expression): a concurrent map's shard count.
+    pub(crate) shards: Option<Limit>,
     /// `weigher = path`: what weighs entries, instead of the value's `Weigh` impl.
     pub(crate) weigher: Option<ExprPath>,
     /// `expire_after = PATH`: a value (a `const` or unit struct) implementing `ExpireAfter`.
@@ -85,11 +90,99 @@ fn string_value(expr: &Expr, key: &str, example: &str, errors: &mut Errors) -> O
     }
 }
 
-/// The bound: a literal, checked here, or a constant expression of type `usize`, checked by
-/// the compiler (the generated code asserts it is at least 1 at compile time).
+/// The bound: a literal, checked here; a constant's path, type-checked as `usize` and
+/// asserted at least 1 at compile time; or any other expression of type `usize`, evaluated
+/// when the struct is built (a run-time check then names the field).
 pub(crate) enum Max {
     Literal(u64),
     Const(Expr),
+    Runtime(Expr),
+}
+
+/// A budget or a shard count: a literal, checked here, or an expression evaluated when the
+/// struct is built.
+pub(crate) enum Limit {
+    Literal(u64),
+    Runtime(Expr),
+}
+
+/// A whole positive number for `key`, or an error naming it; `most` bounds it where it has a
+/// bound.
+fn positive_int(
+    int: &syn::LitInt,
+    key: &str,
+    example: &str,
+    most: Option<u64>,
+    errors: &mut Errors,
+) -> Option<u64> {
+    match int.base10_parse::<u64>() {
+        Ok(0) => {
+            errors.spanned(
+                int,
+                format!("`{key}` must be at least 1, like `{key} = {example}`"),
+            );
+            None
+        }
+        Ok(value) if most.is_some_and(|most| value > most) => {
+            let most = most.unwrap_or_default();
+            errors.spanned(int, format!("`{key}` must be at most {most}"));
+            None
+        }
+        Ok(value) => Some(value),
+        Err(_) => {
+            errors.spanned(
+                int,
+                format!("`{key}` must be a whole number, like `{key} = {example}`"),
+            );
+            None
+        }
+    }
+}
+
+/// `max_weight = N` or `shards = N`: a positive number, or an expression evaluated when the
+/// struct is built.
+fn parse_limit(
+    expr: &Expr,
+    key: &str,
+    example: &str,
+    most: Option<u64>,
+    errors: &mut Errors,
+) -> Option<Limit> {
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(int), ..
+        }) => positive_int(int, key, example, most, errors).map(Limit::Literal),
+        Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_), ..
+        }) => {
+            errors.spanned(
+                expr,
+                format!("`{key}` must be positive, like `{key} = {example}`"),
+            );
+            None
+        }
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) if key == "max_weight" => {
+            errors.spanned(
+                lit,
+                "`max_weight` takes a number of the weigher's units, not a string: for a budget \
+                 in bytes write `max_bytes = \"64MiB\"`",
+            );
+            None
+        }
+        Expr::Lit(other) => {
+            errors.spanned(
+                other,
+                format!(
+                    "`{key}` takes a number or an expression evaluated when the struct is built, \
+                     like `{key} = {example}` or `{key} = limits().{key}`"
+                ),
+            );
+            None
+        }
+        other => Some(Limit::Runtime(other.clone())),
+    }
 }
 
 fn parse_max(expr: &Expr, errors: &mut Errors) -> Option<Max> {
@@ -147,8 +240,10 @@ fn parse_max(expr: &Expr, errors: &mut Errors) -> Option<Max> {
             );
             None
         }
-        // A path, arithmetic, a call to a `const fn`, a block ...: the compiler checks it.
-        other => Some(Max::Const(other.clone())),
+        // A constant: the compiler checks it.
+        Expr::Path(_) => Some(Max::Const(expr.clone())),
+        // A field, a call, arithmetic, a block ...: evaluated when the struct is built.
+        other => Some(Max::Runtime(other.clone())),
     }
 }
 
@@ -223,12 +318,33 @@ pub(crate) fn parse_size(text: &str) -> Option<u64> {
     number.checked_mul(factor).filter(|&bytes| bytes > 0)
 }
 
-fn size_value(expr: &Expr, errors: &mut Errors) -> Option<(u64, Span)> {
-    let lit = string_value(expr, "max_bytes", "\"64MiB\"", errors)?;
+/// `max_bytes`: a size string, a number of bytes, or an expression giving bytes, evaluated
+/// when the struct is built.
+fn size_value(expr: &Expr, errors: &mut Errors) -> Option<(Limit, Span)> {
+    let lit = match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => lit,
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(int), ..
+        }) => {
+            let bytes = positive_int(int, "max_bytes", "\"64MiB\"", None, errors)?;
+            return Some((Limit::Literal(bytes), int.span()));
+        }
+        Expr::Lit(_) | Expr::Unary(_) => {
+            errors.spanned(
+                expr,
+                "`max_bytes` takes a size, like `max_bytes = \"64MiB\"`, or an expression \
+                 giving bytes (`u64`), evaluated when the struct is built",
+            );
+            return None;
+        }
+        other => return Some((Limit::Runtime(other.clone()), other.span())),
+    };
     let parsed = parse_size(&lit.value());
     if parsed.is_none() {
         errors.spanned(
-            &lit,
+            lit,
             format!(
                 "invalid size {:?} for `max_bytes`: write a positive whole number followed by \
                  `B`, `KiB`, `MiB` or `GiB`, like \"512KiB\", \"64MiB\" or \"2GiB\"",
@@ -236,7 +352,7 @@ fn size_value(expr: &Expr, errors: &mut Errors) -> Option<(u64, Span)> {
             ),
         );
     }
-    parsed.map(|bytes| (bytes, lit.span()))
+    parsed.map(|bytes| (Limit::Literal(bytes), lit.span()))
 }
 
 fn duration_value(expr: &Expr, key: &str, errors: &mut Errors) -> Option<u64> {
@@ -263,6 +379,8 @@ fn placeholder_example(key: &str) -> &'static str {
         "lifetime" => "\"request\"",
         "ttl" | "idle" => "\"30s\"",
         "max_bytes" => "\"64MiB\"",
+        "max_weight" => "1_000",
+        "shards" => "4",
         _ => "...",
     }
 }
@@ -311,7 +429,14 @@ impl MapAttr {
                      like `on_remove = log_removal`",
                 ),
             },
-            "max_bytes" => parsed.max_bytes = size_value(value, errors),
+            "max_bytes" => parsed.budget = size_value(value, errors),
+            "max_weight" => {
+                parsed.budget = parse_limit(value, "max_weight", "1_000", None, errors)
+                    .map(|limit| (limit, value.span()));
+            }
+            "shards" => {
+                parsed.shards = parse_limit(value, "shards", "4", Some(1 << 16), errors);
+            }
             "weigher" => match value {
                 Expr::Path(path) => parsed.weigher = Some(path.clone()),
                 other => errors.spanned(
@@ -374,7 +499,8 @@ impl MapAttr {
             idle: None,
             cleanup: None,
             concurrent: None,
-            max_bytes: None,
+            budget: None,
+            shards: None,
             weigher: None,
             expire_after: None,
             clock: None,

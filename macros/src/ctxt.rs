@@ -63,26 +63,36 @@ impl Drop for Errors {
 /// second use, and the first one stands.
 #[derive(Default)]
 pub(crate) struct Keys {
-    seen: Vec<String>,
+    /// Each key given, with where.
+    seen: Vec<(String, proc_macro2::Span)>,
 }
 
 impl Keys {
     /// Records `key`; `false` (with the error reported) if it was already given.
     pub(crate) fn first(&mut self, key: &str, at: &impl ToTokens, errors: &mut Errors) -> bool {
-        if self.seen.iter().any(|seen| seen == key) {
+        if self.contains(key) {
             errors.spanned(
                 at,
                 format!("duplicate key `{key}`: it is already set above"),
             );
             false
         } else {
-            self.seen.push(key.to_owned());
+            let span = syn::spanned::Spanned::span(&at.to_token_stream());
+            self.seen.push((key.to_owned(), span));
             true
         }
     }
 
     pub(crate) fn contains(&self, key: &str) -> bool {
-        self.seen.iter().any(|seen| seen == key)
+        self.span_of(key).is_some()
+    }
+
+    /// Where `key` was given, if it was.
+    pub(crate) fn span_of(&self, key: &str) -> Option<proc_macro2::Span> {
+        self.seen
+            .iter()
+            .find(|(seen, _)| seen == key)
+            .map(|&(_, span)| span)
     }
 }
 

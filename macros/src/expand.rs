@@ -12,7 +12,7 @@ use syn::{Attribute, GenericParam, Ident, Item, ItemStruct, Member, Type};
 use crate::ast::{
     Field, FieldKind, Input, MapParts, find_map, is_helper, is_weak, names_helper_in_cfg_attr,
 };
-use crate::attr::{Evict, MapAttr, Max, Scope, UnmanagedAttr};
+use crate::attr::{Evict, Limit, MapAttr, Max, Scope, UnmanagedAttr};
 use crate::ctxt::Errors;
 use crate::lifecycle::Checks;
 use crate::{fallback, valid};
@@ -243,7 +243,8 @@ fn config(
     let name = map_name(item, field, attr);
     let hooks_name = format!("{name} hooks");
     let max = match &attr.max {
-        None => quote!(#krate::__private::usize::MAX),
+        // Unbounded, or read when the struct is built (`__max`; the constant is not used then).
+        None | Some(Max::Runtime(_)) => quote!(#krate::__private::usize::MAX),
         Some(Max::Literal(max)) => {
             let max = *max as usize;
             quote!(#max)
@@ -264,22 +265,72 @@ fn config(
             }
         }
     };
+    // Spanned on the expression: one of the wrong type is an error there.
+    let runtime_max = match &attr.max {
+        Some(Max::Runtime(expr)) => {
+            let krate = respanned(krate, expr.span());
+            Some(quote_spanned! {expr.span()=>
+                fn __max() -> #krate::__private::usize {
+                    let max: #krate::__private::usize = #expr;
+                    #krate::__private::checked_max(max, #name)
+                }
+            })
+        }
+        _ => None,
+    };
+    let runtime_budget = match &attr.budget {
+        Some((Limit::Runtime(expr), _)) => {
+            let krate = respanned(krate, expr.span());
+            let key = if attr.keys.contains("max_bytes") {
+                "max_bytes"
+            } else {
+                "max_weight"
+            };
+            Some(quote_spanned! {expr.span()=>
+                fn __max_weight() -> #krate::__private::Option<#krate::__private::u64> {
+                    let budget: #krate::__private::u64 = #expr;
+                    #krate::__private::Option::Some(#krate::__private::checked_budget(budget, #key, #name))
+                }
+            })
+        }
+        _ => None,
+    };
+    let shards = attr.shards.as_ref().map(|shards| match shards {
+        Limit::Literal(count) => {
+            let count = *count as usize;
+            quote! {
+                fn __shards() -> #krate::__private::Option<#krate::__private::usize> {
+                    #krate::__private::Option::Some(#count)
+                }
+            }
+        }
+        Limit::Runtime(expr) => {
+            let krate = respanned(krate, expr.span());
+            quote_spanned! {expr.span()=>
+                fn __shards() -> #krate::__private::Option<#krate::__private::usize> {
+                    let shards: #krate::__private::usize = #expr;
+                    #krate::__private::Option::Some(#krate::__private::checked_shards(shards, #name))
+                }
+            }
+        }
+    });
     // A missing or unknown `lifetime` got its error already; `Process` keeps the output sane.
     let lifetime = lifetime_variant(attr.lifetime.unwrap_or(Scope::Process));
     let (ttl, idle) = (duration(krate, attr.ttl), duration(krate, attr.idle));
-    let max_weight = attr.max_bytes.map_or_else(
-        || quote!(#krate::__private::Option::None),
-        |(bytes, _)| quote!(#krate::__private::Option::Some(#bytes)),
-    );
+    let max_weight = if let Some((Limit::Literal(budget), _)) = &attr.budget {
+        quote!(#krate::__private::Option::Some(#budget))
+    } else {
+        quote!(#krate::__private::Option::None)
+    };
     // The weigher, typed as the listener trait's `WEIGHER`: a path of the wrong shape is an
     // error at the path; values without `Weigh` are an error at `max_bytes`.
     // Without `max_bytes` a `weigher` has its one error already (valid.rs); nothing is emitted.
-    let weigher = match (&attr.weigher, attr.max_bytes) {
+    let weigher = match (&attr.weigher, &attr.budget) {
         (Some(path), Some(_)) => Some(quote_spanned! {path.span()=>
             const WEIGHER: #krate::__private::Option<fn(&#key, &#value) -> #krate::__private::u64> =
                 #krate::__private::Option::Some(#path);
         }),
-        (None, Some((_, span))) => Some(quote_spanned! {span=>
+        (None, Some((_, span))) => Some(quote_spanned! {*span=>
             const WEIGHER: #krate::__private::Option<fn(&#key, &#value) -> #krate::__private::u64> =
                 #krate::__private::Option::Some(#krate::__private::by_value::<#key, #value>);
         }),
@@ -463,6 +514,9 @@ fn config(
             const IDLE: #krate::__private::Option<#krate::__private::Duration> = #idle;
             const MAX_WEIGHT: #krate::__private::Option<#krate::__private::u64> = #max_weight;
             #weigher
+            #runtime_max
+            #runtime_budget
+            #shards
             #expire_after
             #clock
             #enrol
@@ -530,7 +584,7 @@ fn field_type(
     } else {
         quote!(#krate::__private::NoExpiry)
     };
-    let expiry = if attr.max_bytes.is_some() {
+    let expiry = if attr.budget.is_some() {
         quote!(#krate::__private::Weighed<#expiry>)
     } else {
         expiry

@@ -20,13 +20,16 @@ use proc_macro::TokenStream;
 /// rejects map fields without a lifecycle. Implements `mapguard::ManagedCache` for the struct.
 ///
 /// Keys of `#[managed_map(...)]`: `lifetime` (required: `"request"`, `"session"`, `"batch"`,
-/// `"process"`), `max` (required unless `weak_keys` or `max_bytes`), `evict` (`"lru"` default,
+/// `"process"`), `max` (required unless `weak_keys` or a budget; a number, a constant, or any
+/// `usize` expression, read when the struct is built), `evict` (`"lru"` default,
 /// `"adaptive"` or `"reject"`), `weak_keys`, `ttl` / `idle` (`"250ms"`, `"30s"`, `"5min"`,
 /// `"1h30m"`, `"1d"`), `expire_after = PATH` (a value implementing
 /// `mapguard::expiry::ExpireAfter<K, V>`: each entry's own deadline; replaces `ttl`/`idle`),
 /// `clock = TYPE` (a `Clock + Default` type, such as `mapguard::expiry::TokioClock`),
-/// `max_bytes = "64MiB"` (a weight budget, through the value's `Weigh`), `weigher = path`
-/// (`fn(&K, &V) -> u64`, with `max_bytes`), `cleanup`,
+/// `max_bytes = "64MiB"` (a weight budget, through the value's `Weigh`; or an expression giving
+/// bytes), `max_weight = N` (a budget in the `weigher`'s units), `weigher = path`
+/// (`fn(&K, &V) -> u64`, with a budget), `shards = N` (a `concurrent` field's shard count; or an
+/// expression), `cleanup`,
 /// `on_remove = path`, `name = "..."`, `concurrent` (a `ConcurrentMap`: `&self` methods, hooks
 /// that are `Fn + Send + Sync`, so the struct can be shared through `Arc` without a lock),
 /// `alias = Name` (declares `type Name = <the field's managed map type>`).

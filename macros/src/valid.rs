@@ -211,11 +211,8 @@ fn check_map_attr(attr: &MapAttr, errors: &mut Errors) {
              \"batch\", \"process\") so the map's entries have an owner that ends",
         );
     }
-    if attr.max.is_none()
-        && attr.weak_keys.is_none()
-        && !attr.keys.contains("max")
-        && !attr.keys.contains("max_bytes")
-    {
+    let has_budget = attr.keys.contains("max_bytes") || attr.keys.contains("max_weight");
+    if attr.max.is_none() && attr.weak_keys.is_none() && !attr.keys.contains("max") && !has_budget {
         errors.spanned(
             &attr.attr,
             "#[managed_map] needs `max = N` or `max_bytes = \"64MiB\"`: an unbounded map is \
@@ -223,11 +220,29 @@ fn check_map_attr(attr: &MapAttr, errors: &mut Errors) {
         );
     }
     if let Some(weigher) = &attr.weigher {
-        if !attr.keys.contains("max_bytes") {
+        if !has_budget {
             errors.spanned(
                 weigher,
-                "`weigher` needs `max_bytes`: add `max_bytes = \"64MiB\"` (the budget it \
-                 weighs against), or remove `weigher`",
+                "`weigher` needs a budget: add `max_bytes = \"64MiB\"` (bytes) or \
+                 `max_weight = N` (the weigher's units), or remove `weigher`",
+            );
+        }
+    }
+    if attr.keys.contains("max_bytes") {
+        if let Some(span) = attr.keys.span_of("max_weight") {
+            errors.at(
+                span,
+                "`max_weight` and `max_bytes` set the same budget: keep `max_bytes` for bytes \
+                 (the value's `Weigh`), or `max_weight` for a `weigher`'s own units",
+            );
+        }
+    }
+    if attr.concurrent.is_none() {
+        if let Some(span) = attr.keys.span_of("shards") {
+            errors.at(
+                span,
+                "`shards` splits a `concurrent` map's lock: add `concurrent`, or remove \
+                 `shards` (a map that is not shared has no shards)",
             );
         }
     }

@@ -72,6 +72,15 @@ pub(crate) fn budget<K, V>(
     }
 }
 
+/// Panics on a weight budget nothing could fit.
+#[track_caller]
+pub(crate) fn assert_valid_max_weight(max_weight: u64) {
+    assert!(
+        max_weight > 0,
+        "mapguard: `max_weight` must be at least 1 (no entry would fit a budget of 0)"
+    );
+}
+
 /// Panics on a bound that could hold nothing.
 #[track_caller]
 pub(crate) fn assert_valid_max(max: usize) {

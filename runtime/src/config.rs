@@ -114,6 +114,38 @@ pub trait FieldConfig<K, V, L = NoListener> {
         None
     }
 
+    /// The bound, read when the map is built: [`MAX`](Self::MAX), or the value of the
+    /// attribute's `max = expression`.
+    #[doc(hidden)]
+    #[must_use]
+    fn __max() -> usize
+    where
+        Self: Sized,
+    {
+        Self::MAX
+    }
+
+    /// The weight budget, read when the map is built: [`MAX_WEIGHT`](Self::MAX_WEIGHT), or
+    /// the value of the attribute's `max_bytes`/`max_weight = expression`.
+    #[doc(hidden)]
+    #[must_use]
+    fn __max_weight() -> Option<u64>
+    where
+        Self: Sized,
+    {
+        Self::MAX_WEIGHT
+    }
+
+    /// A concurrent field's shard count (`shards = ...`), read when the map is built.
+    #[doc(hidden)]
+    #[must_use]
+    fn __shards() -> Option<usize>
+    where
+        Self: Sized,
+    {
+        None
+    }
+
     /// The field's clock (`clock = TYPE`).
     #[doc(hidden)]
     #[must_use]
@@ -187,8 +219,67 @@ pub(crate) fn budget<K, V, L, C: FieldConfig<K, V, L>, E: Expiry>() -> Option<(u
             "FieldConfig::MAX_WEIGHT needs a map type whose `E` is `Weighed<...>`"
         );
     };
-    C::MAX_WEIGHT?;
-    crate::builder::budget(C::MAX_WEIGHT, C::WEIGHER.map(Weigher::Function))
+    let max_weight = C::__max_weight()?;
+    debug_assert!(E::WEIGHED, "a run-time budget needs a `Weighed` map type");
+    crate::builder::budget(Some(max_weight), C::WEIGHER.map(Weigher::Function))
+}
+
+/// A field's `max = expression`, read when its struct is built: the value, or a panic that
+/// names the field.
+///
+/// # Panics
+///
+/// If `max` is 0 or more than a map can hold.
+#[doc(hidden)]
+#[track_caller]
+#[must_use]
+pub fn checked_max(max: usize, field: &str) -> usize {
+    assert!(
+        max > 0,
+        "mapguard: `max` of `{field}` is 0 (read when the struct was built): a map that holds \
+         nothing would clean every value as it arrives; give it at least 1"
+    );
+    assert!(
+        max <= crate::storage::store::MAX_LIMIT,
+        "mapguard: `max` of `{field}` is {max}, more than the {} entries a map can hold",
+        crate::storage::store::MAX_LIMIT
+    );
+    max
+}
+
+/// A field's `max_bytes`/`max_weight = expression` (`key` says which), read when its struct
+/// is built.
+///
+/// # Panics
+///
+/// If the budget is 0.
+#[doc(hidden)]
+#[track_caller]
+#[must_use]
+pub fn checked_budget(budget: u64, key: &str, field: &str) -> u64 {
+    assert!(
+        budget > 0,
+        "mapguard: `{key}` of `{field}` is 0 (read when the struct was built): no entry would \
+         fit; give it a positive budget"
+    );
+    budget
+}
+
+/// A concurrent field's `shards = expression`, read when its struct is built.
+///
+/// # Panics
+///
+/// If the count is 0 or more than 65,536.
+#[doc(hidden)]
+#[track_caller]
+#[must_use]
+pub fn checked_shards(shards: usize, field: &str) -> usize {
+    assert!(
+        (1..=1 << 16).contains(&shards),
+        "mapguard: `shards` of `{field}` is {shards} (read when the struct was built): a \
+         concurrent map has 1 to 65,536 shards"
+    );
+    shards
 }
 
 /// What every configured map starts from: its bound, per-entry state, lifetime and name. A
@@ -200,7 +291,7 @@ pub(crate) fn settings<K, V, L, C: FieldConfig<K, V, L>, E: Expiry>()
     if let Some(clock) = C::__clock() {
         expiry.timer_mut().use_clock(clock);
     }
-    (C::MAX, expiry, C::LIFETIME, Cow::Borrowed(C::NAME))
+    (C::__max(), expiry, C::LIFETIME, Cow::Borrowed(C::NAME))
 }
 
 /// Whether a configured map has entries to clean that no operation may come for: expiring

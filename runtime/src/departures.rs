@@ -117,9 +117,10 @@ pub(crate) trait Shard {
 pub(crate) trait Settle {
     /// Queues the entries of ended scopes with `ScopeEnded`; how many.
     fn settle_scopes(&mut self) -> usize;
-    /// Evicts in the policy's order while the whole map weighs more than its budget (a
-    /// shard of an evicting map whose budget is shared: `storage::pool`), queuing them.
-    fn shed_over_budget(&mut self);
+    /// Evicts in the policy's order, at most `at_most` entries, while the whole map weighs
+    /// more than its budget (a shard of an evicting map whose budget is shared:
+    /// `storage::pool`), queuing them; how many it evicted.
+    fn shed_over_budget(&mut self, at_most: usize) -> usize;
 }
 
 /// A shard whose bound can change (it hashes keys, so this is apart from [`Shard`], which a
@@ -127,6 +128,8 @@ pub(crate) trait Settle {
 pub(crate) trait Resize {
     /// Sets the shard's bound, as the map kind's `set_max` does.
     fn resize(&mut self, max: usize);
+    /// Sets the weight budget the shard checks the whole map against; sheds nothing.
+    fn set_weight_limit(&mut self, max_weight: u64);
 }
 
 impl<K, V> IntoIterator for Departures<K, V> {

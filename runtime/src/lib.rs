@@ -217,7 +217,9 @@ pub use mapguard_macros::{Cleanup, ManagedCache, managed, unmanaged};
 /// What the macros' generated code names, and nothing else: paths here are not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::config::{Configured, FieldConfig, StorePolicy, clock_of};
+    pub use crate::config::{
+        Configured, FieldConfig, StorePolicy, checked_budget, checked_max, checked_shards, clock_of,
+    };
     pub use crate::expiry::Clock;
     pub use crate::expiry::{Expiring, NoExpiry};
     pub use crate::hooks::{ConcurrentListener, HookPanics, NoListener, RemovalListener};

@@ -47,7 +47,7 @@
 
 use std::sync::Arc;
 
-pub use crate::storage::expiry::{Weighed, WithWeights};
+pub use crate::storage::expiry::{Weighed, Weighs, WithWeights};
 
 state_aliases! { Weighed;
     /// An [`LruMap`](crate::LruMap) built with `weigher` or `max_weight` (and no `ttl`/`idle`):

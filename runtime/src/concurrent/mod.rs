@@ -797,6 +797,43 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry, C>
     }
 }
 
+/// The weight budget of a map whose entries carry weights ([`Weighs`](crate::weight::Weighs)).
+impl<
+    K: Hash + Eq,
+    V,
+    P: Policy,
+    S: BuildHasher,
+    L: ConcurrentListener<K, V>,
+    E: crate::storage::expiry::Weighs,
+    C,
+> ConcurrentMap<K, V, P, S, L, E, C>
+{
+    /// Changes the whole map's weight budget, as an operator's setting read at run time may.
+    /// An evicting map then evicts until it fits, each shard in turn giving up its entries in
+    /// its policy's order ([`RemovalCause::Evicted`]); a bounded map keeps every entry and
+    /// refuses new ones until removals bring it under. The hooks run after, with no lock held.
+    /// O(evicted × shards) at most.
+    ///
+    /// # Panics
+    ///
+    /// If `max_weight` is 0.
+    ///
+    /// ```
+    /// let pages = mapguard::ConcurrentLruMap::builder(100)
+    ///     .shards(4)
+    ///     .weigher(|_: &u32, page: &Vec<u8>| page.len() as u64)
+    ///     .max_weight(1_000)
+    ///     .build();
+    /// (0..10).for_each(|i| pages.insert(i, vec![0; 100]));
+    /// pages.set_max_weight(450);
+    /// assert!(pages.weight() <= 450);
+    /// assert_eq!(pages.max_weight(), Some(450));
+    /// ```
+    pub fn set_max_weight(&self, max_weight: u64) {
+        self.sharded.set_max_weight(max_weight);
+    }
+}
+
 /// Loading into a bounded map: as into an evicting one, but a full shard refuses the load.
 impl<K: Hash + Eq, V: Clone, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry, C>
     ConcurrentMap<K, V, Reject, S, L, E, C>
@@ -995,7 +1032,7 @@ macro_rules! configured_concurrent {
                 let parts = Parts {
                     max,
                     capacity: 0,
-                    shards: None,
+                    shards: C::__shards(),
                     hasher: S::default(),
                     listener: L::default(),
                     lifetime,

@@ -17,11 +17,11 @@ use core::hash::{BuildHasher, Hash};
 use std::borrow::Cow;
 use std::panic::Location;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use super::lock::ShardLock;
 use crate::RemovalCause;
-use crate::builder::{Settings, assert_valid_max};
+use crate::builder::{Settings, assert_valid_max, assert_valid_max_weight};
 use crate::departures::{Departed, Departures, Resize, Settle, Shard};
 use crate::hooks::{ConcurrentListener, each_departed, run_departed};
 use crate::maintenance::{self, Maintain};
@@ -85,8 +85,9 @@ where
     name: Cow<'static, str>,
     /// The bound; atomic so `set_max` can take `&self`.
     max: AtomicUsize,
-    /// The weight budget, if any: the whole map's, which every shard checks through `pool`.
-    max_weight: Option<u64>,
+    /// The weight budget, if any: the whole map's, which every shard checks through `pool`
+    /// (atomic so `set_max_weight` can take `&self`).
+    max_weight: Option<AtomicU64>,
     /// The limits the shards share (see `storage::pool`): a bounded map's count, and any
     /// map's weight budget. `None` for an evicting map without a budget, whose shards split
     /// the bound exactly.
@@ -180,7 +181,7 @@ impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Sharded<T, S, L> {
             lifetime,
             name,
             max: AtomicUsize::new(max),
-            max_weight,
+            max_weight: max_weight.map(AtomicU64::new),
             pool,
             sheds: evicts && max_weight.is_some(),
             shed_from: AtomicUsize::new(0),
@@ -204,6 +205,8 @@ impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Sharded<T, S, L> {
 
     pub(crate) fn max_weight(&self) -> Option<u64> {
         self.max_weight
+            .as_ref()
+            .map(|max_weight| max_weight.load(Ordering::Relaxed))
     }
 
     pub(crate) fn shard_count(&self) -> usize {
@@ -289,8 +292,13 @@ impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Sharded<T, S, L> {
         self.sum(T::heap_bytes)
     }
 
+    /// What the entries weigh: from the shards' shared figure when they share a budget (one
+    /// moment's, where a sum over shards locked in turn could count an entry that moved twice).
     pub(crate) fn weight(&self) -> u64 {
-        self.sum(T::weight)
+        match (&self.pool, &self.max_weight) {
+            (Some(pool), Some(_)) => pool.weight(),
+            _ => self.sum(T::weight),
+        }
     }
 
     pub(crate) fn unscoped(&self) -> usize {
@@ -343,7 +351,7 @@ impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Sharded<T, S, L> {
     /// Whether the whole map weighs more than its budget.
     #[inline]
     fn over_budget(&self) -> bool {
-        match (&self.pool, self.max_weight) {
+        match (&self.pool, self.max_weight()) {
             (Some(pool), Some(max_weight)) => pool.weight() > max_weight,
             _ => false,
         }
@@ -371,7 +379,7 @@ impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Sharded<T, S, L> {
             }
             shed.push(shard.with(|shard| {
                 shard.settle_scopes();
-                shard.shed_over_budget();
+                shard.shed_over_budget(usize::MAX);
                 shard.take_departed()
             }));
         }
@@ -531,6 +539,50 @@ impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Sharded<T, S, L> {
         });
         // Every shard is within the new bound before the first hook runs, so a panicking
         // hook cannot leave shards over it.
+        let mut panics = HookPanics::default();
+        self.run_hooks(departed.into_iter().flatten(), &mut panics);
+        panics.finish(|count| self.metrics.hook_panicked(count));
+    }
+
+    /// Sets the weight budget to `max_weight` in every shard, under the resizing lock; an
+    /// evicting map then sheds until it fits, one entry a shard in turn, so every shard gives
+    /// up its share in its own policy's order. The hooks run after, with no lock held.
+    ///
+    /// # Panics
+    ///
+    /// If `max_weight` is 0.
+    pub(crate) fn set_max_weight(&self, max_weight: u64)
+    where
+        T: Resize + Settle,
+    {
+        assert_valid_max_weight(max_weight);
+        let Some(limit) = &self.max_weight else {
+            return;
+        };
+        let departed: Vec<_> = self.resizing.with(|()| {
+            for shard in &self.shards {
+                shard.with(|shard| shard.set_weight_limit(max_weight));
+            }
+            limit.store(max_weight, Ordering::Relaxed);
+            let mut departed = Vec::new();
+            while self.evicts && self.over_budget() {
+                let mut shed = 0;
+                for shard in &self.shards {
+                    if !self.over_budget() {
+                        break;
+                    }
+                    departed.push(shard.with(|shard| {
+                        shard.settle_scopes();
+                        shed += shard.shed_over_budget(1);
+                        shard.take_departed()
+                    }));
+                }
+                if shed == 0 {
+                    break;
+                }
+            }
+            departed
+        });
         let mut panics = HookPanics::default();
         self.run_hooks(departed.into_iter().flatten(), &mut panics);
         panics.finish(|count| self.metrics.hook_panicked(count));

@@ -963,6 +963,42 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
     }
 }
 
+/// The weight budget of a map whose entries carry weights ([`Weighs`](crate::weight::Weighs)).
+impl<
+    K: Hash + Eq,
+    V,
+    P: Policy,
+    S: BuildHasher,
+    L: RemovalListener<K, V>,
+    E: crate::storage::expiry::Weighs,
+    C,
+> ManagedMap<K, V, P, S, L, E, C>
+{
+    /// Changes the weight budget, as an operator's setting read at run time may. An evicting
+    /// map then evicts in the policy's order ([`RemovalCause::Evicted`](crate::RemovalCause::Evicted))
+    /// until it fits; a [`BoundedMap`] keeps every entry and refuses new ones until removals
+    /// bring it under. O(evicted).
+    ///
+    /// # Panics
+    ///
+    /// If `max_weight` is 0.
+    ///
+    /// ```
+    /// let mut pages = mapguard::LruMap::builder(100)
+    ///     .weigher(|_: &u32, page: &Vec<u8>| page.len() as u64)
+    ///     .max_weight(1_000)
+    ///     .build();
+    /// (0..10).for_each(|i| pages.insert(i, vec![0; 100]));
+    /// pages.set_max_weight(450);
+    /// assert_eq!((pages.len(), pages.weight(), pages.max_weight()), (4, 400, Some(450)));
+    /// assert!(pages.contains_key(&9) && !pages.contains_key(&5)); // the least recent left
+    /// ```
+    pub fn set_max_weight(&mut self, max_weight: u64) {
+        self.owned.raw.set_max_weight(max_weight);
+        self.owned.done();
+    }
+}
+
 /// Deadlines of single entries, for maps whose entries can expire ([`Expires`]).
 impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
     ManagedMap<K, V, P, S, L, E, C>

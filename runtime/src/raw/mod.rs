@@ -167,6 +167,19 @@ impl<K, V, P: Policy, S, R: Keeping, E: Expiry> RawMap<K, V, P, S, R, E> {
         self.budget.as_ref().map(|budget| budget.max_weight)
     }
 
+    /// Sets the weight budget and nothing else (a shard's layer sheds, over every shard).
+    ///
+    /// # Panics
+    ///
+    /// If `max_weight` is 0.
+    pub(crate) fn set_weight_limit(&mut self, max_weight: u64) {
+        crate::builder::assert_valid_max_weight(max_weight);
+        if let Some(budget) = self.budget.as_mut() {
+            budget.max_weight = max_weight;
+            self.metrics.weight_budget(max_weight);
+        }
+    }
+
     /// What `key` and `value` weigh under this map's weigher (0 without a budget).
     #[inline]
     pub(crate) fn weigh(&self, key: &K, value: &V) -> u64 {
@@ -617,19 +630,22 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
         }
     }
 
-    /// Evicts in the policy's order (expired entries first) while the map — for a shard whose
-    /// budget is shared, the whole map — weighs more than its budget, or until this map is
-    /// empty.
-    pub(crate) fn shed_over_budget(&mut self) {
+    /// Evicts in the policy's order (expired entries first), at most `at_most` entries, while
+    /// the map — for a shard whose budget is shared, the whole map — weighs more than its
+    /// budget, or until this map is empty; how many it evicted.
+    pub(crate) fn shed_over_budget(&mut self, at_most: usize) -> usize {
         let limit = self.weight_limit();
-        while self.store.budget_weight() > limit {
+        let mut shed = 0;
+        while shed < at_most && self.store.budget_weight() > limit {
             let Some(victim) = self.expired_victim().or_else(|| self.store.next_victim()) else {
                 break;
             };
             let cause = self.victim_cause(victim);
             self.depart_at(victim, cause);
+            shed += 1;
         }
         self.metrics.weighed(self.store.total_weight());
+        shed
     }
 
     /// Changes the value for `key` in place and returns what `change` returned (`None` if
@@ -1335,14 +1351,18 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, E: Expiry> Settle for RawMap<K, V, P
         RawMap::settle_scopes(self)
     }
 
-    fn shed_over_budget(&mut self) {
-        RawMap::shed_over_budget(self);
+    fn shed_over_budget(&mut self, at_most: usize) -> usize {
+        RawMap::shed_over_budget(self, at_most)
     }
 }
 
 impl<K: Hash, V, P: Policy, S: BuildHasher, E: Expiry> Resize for RawMap<K, V, P, S, KeepAll, E> {
     fn resize(&mut self, max: usize) {
         RawMap::resize(self, max);
+    }
+
+    fn set_weight_limit(&mut self, max_weight: u64) {
+        RawMap::set_weight_limit(self, max_weight);
     }
 }
 
@@ -1611,6 +1631,23 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, R: Keeping, E: Expiry> RawMap
     pub(crate) fn set_max(&mut self, max: usize) {
         self.settle();
         self.resize(max);
+    }
+}
+
+impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, P, S, R, E> {
+    /// Changes the weight budget: an evicting map then evicts in the policy's order
+    /// ([`RemovalCause::Evicted`]) until it fits; a bounded one keeps every entry and refuses
+    /// new ones until removals bring it under. O(evicted).
+    ///
+    /// # Panics
+    ///
+    /// If `max_weight` is 0.
+    pub(crate) fn set_max_weight(&mut self, max_weight: u64) {
+        self.settle();
+        self.set_weight_limit(max_weight);
+        if P::EVICTS {
+            self.shed_over_budget(usize::MAX);
+        }
     }
 }
 

@@ -1064,6 +1064,24 @@ pub struct Weighed<E = NoExpiry>(pub(crate) E);
 
 impl<E: Expiry> Expiry for Weighed<E> {}
 
+/// A per-entry state whose entries carry weights: what `set_max_weight` needs. Every map built
+/// with a `weigher` or `max_weight` (or a `#[managed_map]` field with `max_bytes` or
+/// `max_weight`) has it.
+///
+/// ```
+/// use mapguard::weight::{Weighed, Weighs};
+/// fn has_weights<E: Weighs>() {}
+/// has_weights::<Weighed>();
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "this map has no weight budget (its per-entry state is `{Self}`)",
+    label = "a map without weights",
+    note = "build it with `.max_weight(..)` or `.weigher(..)`, or give the field `max_bytes = \"64MiB\"` or `max_weight = N` in `#[managed_map(...)]`"
+)]
+pub trait Weighs: Expiry {}
+
+impl<E: Expiry> Weighs for Weighed<E> {}
+
 impl<E: Expiry> sealed::ExpiryState for Weighed<E> {
     type Timer = E::Timer;
     type Timed = Weighed<E::Timed>;

@@ -986,6 +986,11 @@ impl<E: crate::storage::expiry::Expires, const SETTLES: bool> crate::storage::ex
 {
 }
 
+impl<E: crate::storage::expiry::Weighs, const SETTLES: bool> crate::storage::expiry::Weighs
+    for Tagged<E, SETTLES>
+{
+}
+
 impl<E: Expiry, const SETTLES: bool> ExpiryState for Tagged<E, SETTLES> {
     type Timer = E::Timer;
     type Timed = Tagged<E::Timed, SETTLES>;

@@ -1489,9 +1489,10 @@ impl<K: WeakElement, V, P: Policy, S, E: Expiry, C> Settle
         settled
     }
 
-    fn shed_over_budget(&mut self) {
-        self.map.shed_over_budget();
+    fn shed_over_budget(&mut self, at_most: usize) -> usize {
+        let shed = self.map.shed_over_budget(at_most);
         self.done();
+        shed
     }
 }
 
@@ -1501,6 +1502,10 @@ impl<K: WeakKey, V, P: Policy, S, E: Expiry, C> Resize
     fn resize(&mut self, max: usize) {
         self.map.resize(max);
         self.done();
+    }
+
+    fn set_weight_limit(&mut self, max_weight: u64) {
+        self.map.set_weight_limit(max_weight);
     }
 }
 

@@ -21,6 +21,7 @@ mod managed_concurrent;
 mod operator_page;
 mod per_entry_expiry;
 mod request_scopes;
+mod runtime_limits;
 mod scope_counts;
 mod scope_model;
 mod serde_maps;

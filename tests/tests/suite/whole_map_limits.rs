@@ -278,3 +278,66 @@ fn eight_writers_never_put_a_bounded_map_over_its_max() {
     assert_eq!(map.len() as u64, held);
     assert_eq!(map.len(), MAX, "the writers filled it");
 }
+
+#[test]
+fn set_max_weight_sheds_an_evicting_map_over_every_shard_and_stops_a_bounded_one() {
+    for shards in SHARDS {
+        let evicted = Mutex::new(0u64);
+        let lru = ConcurrentMap::<u64, Blob, mapguard::policy::Lru>::builder(1_000)
+            .shards(shards)
+            .weigher(weight)
+            .max_weight(1_000)
+            .on_removal(|_, blob: Blob, cause| {
+                if cause == RemovalCause::Evicted {
+                    *evicted.lock().unwrap() += blob.0;
+                }
+            })
+            .build();
+        for key in 0..100 {
+            lru.insert(key, Blob(10));
+        }
+        lru.set_max_weight(305);
+        assert_eq!(lru.max_weight(), Some(305));
+        assert_eq!(lru.weight(), 300, "{shards} shards");
+        assert_eq!(*evicted.lock().unwrap(), 700);
+        // The new budget holds for later writes too.
+        lru.insert(1_000, Blob(100));
+        assert!(lru.weight() <= 305);
+
+        let bounded = ConcurrentBoundedMap::<u64, Blob>::builder(1_000)
+            .shards(shards)
+            .weigher(weight)
+            .max_weight(1_000)
+            .build();
+        for key in 0..100 {
+            bounded.try_insert(key, Blob(10)).unwrap();
+        }
+        bounded.set_max_weight(500);
+        assert_eq!(bounded.len(), 100, "a bounded map lets nothing go");
+        assert!(bounded.try_insert(100, Blob(1)).is_err());
+        (0..51).for_each(|key| drop(bounded.remove(&key)));
+        assert!(bounded.try_insert(100, Blob(10)).is_ok());
+    }
+}
+
+#[test]
+fn a_single_owner_map_sets_its_budget_at_run_time() {
+    let mut map = mapguard::LruMap::<u64, Blob>::builder(100)
+        .weigher(weight)
+        .max_weight(100)
+        .build();
+    (0..10).for_each(|key| map.insert(key, Blob(10)));
+    map.set_max_weight(35);
+    assert_eq!((map.len(), map.weight()), (3, 30));
+    assert_eq!(map.keys().copied().collect::<Vec<_>>(), [9, 8, 7]);
+}
+
+#[test]
+#[should_panic(expected = "`max_weight` must be at least 1")]
+fn a_zero_budget_is_refused_at_run_time() {
+    let map = ConcurrentMap::<u64, Blob, mapguard::policy::Lru>::builder(10)
+        .weigher(weight)
+        .max_weight(10)
+        .build();
+    map.set_max_weight(0);
+}

@@ -107,6 +107,7 @@ macro_rules! state_aliases {
 
 pub mod builder;
 mod cause;
+mod compute;
 pub mod concurrent;
 pub mod config;
 mod departures;
@@ -201,6 +202,7 @@ pub mod expiry {
 }
 
 pub use cause::RemovalCause;
+pub use compute::Compute;
 pub use concurrent::{
     ConcurrentAdaptiveMap, ConcurrentBoundedMap, ConcurrentLruMap, ConcurrentMap,
     ConcurrentWeakKeyMap,

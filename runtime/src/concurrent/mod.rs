@@ -504,6 +504,43 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: ConcurrentListener<K, V>, E:
 impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry, C>
     ConcurrentMap<K, V, P, S, L, E, C>
 {
+    /// Looks `key` up once, under its shard's lock, and lets `decide` say what becomes of it
+    /// from the value it holds (`None`: absent): keep it, put a value (the one it replaces
+    /// leaves with [`RemovalCause::Replaced`]; a new key may evict as [`insert`](Self::insert)
+    /// does) or discard it ([`RemovalCause::Explicit`]) — see [`Compute`](crate::Compute). No
+    /// other thread's write to the key comes between the look and the decision. Returns a
+    /// clone of what the key holds afterwards. The hooks run after the shard is unlocked;
+    /// `decide` runs under the lock, so it must not use this map.
+    ///
+    /// ```
+    /// use mapguard::{Compute, ConcurrentLruMap};
+    ///
+    /// let subscribers = ConcurrentLruMap::<&str, Vec<u32>>::new(100);
+    /// std::thread::scope(|s| {
+    ///     for id in 0..8 {
+    ///         let subscribers = &subscribers;
+    ///         s.spawn(move || {
+    ///             subscribers.compute("news", |now| {
+    ///                 let mut list = now.cloned().unwrap_or_default();
+    ///                 list.push(id);
+    ///                 Compute::Put(list)
+    ///             });
+    ///         });
+    ///     }
+    /// });
+    /// assert_eq!(subscribers.get("news").map(|list| list.len()), Some(8)); // none lost
+    /// ```
+    pub fn compute(&self, key: K, decide: impl FnOnce(Option<&V>) -> crate::Compute<V>) -> Option<V>
+    where
+        V: Clone,
+    {
+        let hash = self.sharded.hasher().hash_one(&key);
+        self.sharded.on_shard(self.sharded.shard_at(hash), |shard| {
+            let holds = shard.compute_hashed(hash, key, decide)?;
+            Some(shard.value_at(holds).clone())
+        })
+    }
+
     /// [`insert`](Self::insert), but an entry that alone weighs more than the whole weight
     /// budget comes back to you instead of going to the listener with
     /// [`RemovalCause::Evicted`] (which is what `insert` does with it). An entry within the
@@ -794,6 +831,37 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry, C>
     /// ```
     pub fn set_max(&self, max: usize) {
         self.sharded.set_max(max);
+    }
+}
+
+impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry, C>
+    ConcurrentMap<K, V, P, S, L, E, C>
+{
+    /// Removes `key`'s entry and hands its value back (no hook runs) if `remove` says so of
+    /// it, under the key's shard lock: "remove only if still empty" with no race. `remove`
+    /// must not use this map. Counted as a lookup, not a use.
+    ///
+    /// ```
+    /// let channels = mapguard::ConcurrentLruMap::<&str, Vec<u32>>::new(10);
+    /// channels.insert("news", vec![]);
+    /// channels.insert("sport", vec![7]);
+    /// assert_eq!(channels.remove_if("sport", Vec::is_empty), None);
+    /// assert_eq!(channels.remove_if("news", Vec::is_empty), Some(vec![]));
+    /// assert_eq!(channels.len(), 1);
+    /// ```
+    #[must_use = "`remove_if` hands the value back without its hooks (`Cleanup`, listener): use it, or `compute` with `Compute::Discard` to close it through the cleanup path"]
+    pub fn remove_if<Q>(&self, key: &Q, remove: impl FnOnce(&V) -> bool) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.sharded
+            .on_key_handing_back(
+                key,
+                |shard, hash| shard.remove_if_hashed(hash, key, remove),
+                |removed| removed.map(|(key, value)| (key, value, RemovalCause::Explicit)),
+            )
+            .map(|(_, value)| value)
     }
 }
 

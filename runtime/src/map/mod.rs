@@ -963,6 +963,71 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
     }
 }
 
+// Atomic updates: one lookup decides, for a key present or absent.
+impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
+    ManagedMap<K, V, P, S, L, E, C>
+{
+    /// Looks `key` up once and lets `decide` say what becomes of it, from the value it holds
+    /// (`None`: absent): [`Compute::Keep`](crate::Compute::Keep) it,
+    /// [`Put`](crate::Compute::Put) a value (the one it replaces goes through the cleanup path
+    /// with [`RemovalCause::Replaced`](crate::RemovalCause::Replaced); a new key may evict as
+    /// [`insert`](Self::insert) does) or [`Discard`](crate::Compute::Discard) it
+    /// ([`RemovalCause::Explicit`](crate::RemovalCause::Explicit)). Returns what the key holds
+    /// afterwards. A present key counts as used. O(1) average.
+    ///
+    /// ```
+    /// use mapguard::{Compute, LruMap};
+    ///
+    /// let mut stock = LruMap::<&str, u32>::new(100);
+    /// stock.insert("apples", 1);
+    /// // Take one; the last one taken removes the line.
+    /// let take = |left: Option<&u32>| match left {
+    ///     Some(1) => Compute::Discard,
+    ///     Some(n) => Compute::Put(n - 1),
+    ///     None => Compute::Keep,
+    /// };
+    /// assert_eq!(stock.compute("apples", take), None);
+    /// assert!(!stock.contains_key("apples"));
+    /// assert_eq!(stock.compute("pears", |_| Compute::Put(5)).copied(), Some(5));
+    /// ```
+    pub fn compute(
+        &mut self,
+        key: K,
+        decide: impl FnOnce(Option<&V>) -> crate::Compute<V>,
+    ) -> Option<&mut V>
+    where
+        P: Evicting,
+    {
+        let hash = self.owned.raw.hash_of(&key);
+        let holds = self.owned.raw.compute_hashed(hash, key, decide);
+        self.owned.done();
+        Some(self.owned.raw.value_at_mut(holds?))
+    }
+
+    /// Removes `key`'s entry and hands its value back (no hook runs) if `remove` says so of
+    /// it; else leaves it. One lookup, counted as a lookup, not a use. O(1) average.
+    ///
+    /// ```
+    /// let mut channels = mapguard::LruMap::<&str, Vec<u32>>::new(10);
+    /// channels.insert("news", vec![]);
+    /// channels.insert("sport", vec![7]);
+    /// assert_eq!(channels.remove_if("sport", Vec::is_empty), None); // has a subscriber
+    /// assert_eq!(channels.remove_if("news", Vec::is_empty), Some(vec![]));
+    /// assert_eq!(channels.len(), 1);
+    /// ```
+    #[must_use = "`remove_if` hands the value back without its hooks (`Cleanup`, listener): use it, or `compute` with `Compute::Discard` to close it through the cleanup path"]
+    pub fn remove_if<Q>(&mut self, key: &Q, remove: impl FnOnce(&V) -> bool) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.owned.raw.hash_of(key);
+        let taken = self.owned.raw.remove_if_hashed(hash, key, remove);
+        self.owned.done();
+        taken.map(|(_, value)| value)
+    }
+}
+
 /// The weight budget of a map whose entries carry weights ([`Weighs`](crate::weight::Weighs)).
 impl<
     K: Hash + Eq,

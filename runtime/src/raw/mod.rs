@@ -804,6 +804,34 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
         self.remove_entry_hashed(self.store.hash(key), key)
     }
 
+    /// `key`'s hash, by the map's hasher (user `Hash` runs).
+    #[inline]
+    pub(crate) fn hash_of<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
+        self.store.hash(key)
+    }
+
+    /// Removes `key`'s entry and hands it back if `remove` says so of its value; one step.
+    /// Counted as a lookup, not a use.
+    pub(crate) fn remove_if_hashed<Q>(
+        &mut self,
+        hash: u64,
+        key: &Q,
+        remove: impl FnOnce(&V) -> bool,
+    ) -> Option<(K, V)>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let index = self.find_live_hashed(hash, key);
+        self.metrics.lookup(index.is_some());
+        let taken = match index {
+            Some(index) if remove(self.value_at(index)) => Some(self.take_at(index)),
+            _ => None,
+        };
+        self.settle();
+        taken
+    }
+
     /// [`remove_entry`](Self::remove_entry) with the key's hash already taken.
     #[inline]
     pub(crate) fn remove_entry_hashed<Q>(&mut self, hash: u64, key: &Q) -> Option<(K, V)>
@@ -1466,6 +1494,42 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K
     {
         let weight = self.has_budget().then(|| self.weigh(&key, &value));
         self.replace_entry_weighing(hash, key, value, weight)
+    }
+
+    /// What `decide` makes of the value `key` holds (`None`: absent), in one step: kept,
+    /// replaced (the old value departs with [`RemovalCause::Replaced`]; a new key may evict
+    /// as `insert` does) or discarded ([`RemovalCause::Explicit`]). A present key's read
+    /// counts as a use. Returns the slot of what the key holds afterwards. `decide` runs
+    /// under the caller's lock.
+    pub(crate) fn compute_hashed(
+        &mut self,
+        hash: u64,
+        key: K,
+        decide: impl FnOnce(Option<&V>) -> crate::Compute<V>,
+    ) -> Option<u32>
+    where
+        P: Evicting,
+    {
+        let found = self.find_hashed_for_read(hash, &key);
+        match decide(found.map(|index| self.value_at(index))) {
+            crate::Compute::Keep => found,
+            crate::Compute::Discard => {
+                if let Some(index) = found {
+                    self.depart_at(index, RemovalCause::Explicit);
+                }
+                None
+            }
+            crate::Compute::Put(value) if found.is_some() => {
+                let (key, old) = self.replace_entry_hashed(hash, key, value)?;
+                let now_at = self.store.find(hash, &key);
+                self.depart(key, old, RemovalCause::Replaced);
+                now_at
+            }
+            crate::Compute::Put(value) => {
+                let now = self.store.clock();
+                Some(self.insert_absent_kept(hash, key, value, None, now))
+            }
+        }
     }
 
     /// [`insert_hashed`](Self::insert_hashed), unless the entry alone weighs more than the

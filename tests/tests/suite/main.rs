@@ -7,6 +7,7 @@
 
 mod adaptive_model;
 mod architecture;
+mod compute;
 mod concurrent;
 mod concurrent_model;
 mod expiry;

@@ -146,7 +146,7 @@ impl Field {
         let first = |name: &str| field.attrs.iter().find(|a| a.path().is_ident(name));
         let kind = if let Some(attr) = first("managed_map") {
             let mut parsed = MapAttr::parse(attr, errors);
-            if let Some(path) = &mut parsed.on_remove {
+            if let Some(syn::Expr::Path(path)) = &mut parsed.on_remove {
                 replace_self_in_path(path, this);
             }
             FieldKind::Managed(Box::new((parsed, map_parts(&field.ty, this, krate))))

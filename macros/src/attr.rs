@@ -49,7 +49,9 @@ pub(crate) struct MapAttr {
     pub(crate) cleanup: Option<Span>,
     /// `concurrent`: a `ConcurrentMap`, shared through `&self`.
     pub(crate) concurrent: Option<Span>,
-    pub(crate) on_remove: Option<ExprPath>,
+    /// `on_remove = path` or `on_remove = |key, value, cause| ...` (a closure that captures
+    /// nothing: it becomes a `fn` pointer).
+    pub(crate) on_remove: Option<Expr>,
     pub(crate) name: Option<LitStr>,
     /// `alias = Name`: a type alias for the rewritten field's type, to name it elsewhere.
     pub(crate) alias: Option<syn::Ident>,
@@ -422,11 +424,13 @@ impl MapAttr {
             "ttl" => parsed.ttl = duration_value(value, "ttl", errors),
             "idle" => parsed.idle = duration_value(value, "idle", errors),
             "on_remove" => match value {
-                Expr::Path(path) => parsed.on_remove = Some(path.clone()),
+                Expr::Path(_) | Expr::Closure(_) => parsed.on_remove = Some(value.clone()),
                 other => errors.spanned(
                     other,
-                    "`on_remove` takes the path of a function `fn(K, V, RemovalCause)`, \
-                     like `on_remove = log_removal`",
+                    "`on_remove` takes the path of a function `fn(K, V, RemovalCause)`, like \
+                     `on_remove = log_removal`, or a closure that captures nothing, like \
+                     `on_remove = |key, value, cause| log(key, cause)` (a hook with state of its \
+                     own: build the map with `on_removal_boxed`)",
                 ),
             },
             "max_bytes" => parsed.budget = size_value(value, errors),

@@ -30,7 +30,7 @@ use proc_macro::TokenStream;
 /// bytes), `max_weight = N` (a budget in the `weigher`'s units), `weigher = path`
 /// (`fn(&K, &V) -> u64`, with a budget), `shards = N` (a `concurrent` field's shard count; or an
 /// expression), `cleanup`,
-/// `on_remove = path`, `name = "..."`, `concurrent` (a `ConcurrentMap`: `&self` methods, hooks
+/// `on_remove = path` (or a closure that captures nothing), `name = "..."`, `concurrent` (a `ConcurrentMap`: `&self` methods, hooks
 /// that are `Fn + Send + Sync`, so the struct can be shared through `Arc` without a lock),
 /// `alias = Name` (declares `type Name = <the field's managed map type>`).
 /// `#[mapguard::managed(crate = path)]` finds a renamed or re-exported mapguard.

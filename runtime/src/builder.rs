@@ -195,7 +195,7 @@ macro_rules! builder {
         pub struct $builder:ident<K, V, P $(= $policy:ty)?>;
         new = $new:literal, conn = $conn:literal, key = $key:literal;
         hooks = $map:ident, $listener_of:ident, $closure:ident [$($closure_bounds:tt)*],
-            where [$($build_bounds:tt)*], note = $note:literal;
+            boxed = $boxed:ident, where [$($build_bounds:tt)*], note = $note:literal;
         stored_key = $stored_key:ty, $on_stored:path;
     ) => {
         $(#[$doc])*
@@ -527,6 +527,33 @@ macro_rules! builder {
                 on_removal: F,
             ) -> $builder<K, V, P, S, F, Vc, E> {
                 self.with_listener(on_removal)
+            }
+
+            /// [`on_removal`](Self::on_removal) with the closure boxed, so the map's listener
+            #[doc = concat!("type is [`", stringify!($boxed), "<K, V>`](crate::hooks::", stringify!($boxed), ")")]
+            /// whatever the closure: a struct field can name the map's type and still be built
+            /// with a closure that captures its owner's own state. One call through a pointer
+            /// per value that leaves.
+            ///
+            /// ```
+            /// use std::sync::Arc;
+            /// use std::sync::atomic::{AtomicUsize, Ordering};
+            ///
+            /// let removed = Arc::new(AtomicUsize::new(0));
+            /// let count = Arc::clone(&removed);
+            #[doc = concat!("let map = ", $new, ".on_removal_boxed(move |_key, _value, _cause| { count.fetch_add(1, Ordering::Relaxed); }).build();")]
+            #[doc = concat!("let _: &mapguard::", stringify!($map), "<_, _, _, _, mapguard::hooks::", stringify!($boxed), "<_, _>> = &map;")]
+            /// drop(map);
+            /// assert_eq!(removed.load(Ordering::Relaxed), 0); // it held nothing
+            /// ```
+            pub fn on_removal_boxed<F>(
+                self,
+                on_removal: F,
+            ) -> $builder<K, V, P, S, $crate::hooks::$boxed<K, V>, Vc, E>
+            where
+                F: $closure(K, V, $crate::RemovalCause) $($closure_bounds)* + Send + 'static,
+            {
+                self.with_listener($crate::hooks::$boxed::new(on_removal))
             }
         }
 

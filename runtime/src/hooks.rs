@@ -358,6 +358,148 @@ impl<K, V, F: FnMut(K, V, RemovalCause)> RemovalListener<K, V> for F {
     }
 }
 
+/// A listener closure in a box, with a type a struct field can name: a map built with
+/// `on_removal_boxed(closure)` has the listener type `BoxedListener<K, V>`, whatever the
+/// closure (and whatever it captures: this map's own counters, a channel, ...). One call
+/// through a pointer per value that leaves. `Default` listens to nothing.
+///
+/// ```
+/// use mapguard::hooks::BoxedListener;
+/// use mapguard::{DefaultHashBuilder, LruMap, RemovalCause};
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+///
+/// struct Worker {
+///     jobs: LruMap<u64, String, DefaultHashBuilder, BoxedListener<u64, String>>,
+///     evicted: Arc<AtomicUsize>,
+/// }
+///
+/// impl Worker {
+///     fn new() -> Self {
+///         let evicted = Arc::new(AtomicUsize::new(0));
+///         let count = Arc::clone(&evicted);
+///         let jobs = LruMap::builder(1)
+///             .on_removal_boxed(move |_id, _job, cause| {
+///                 if cause == RemovalCause::Evicted {
+///                     count.fetch_add(1, Ordering::Relaxed);
+///                 }
+///             })
+///             .build();
+///         Self { jobs, evicted }
+///     }
+/// }
+///
+/// let mut worker = Worker::new();
+/// worker.jobs.insert(1, String::from("a"));
+/// worker.jobs.insert(2, String::from("b"));
+/// assert_eq!(worker.evicted.load(Ordering::Relaxed), 1); // this worker's count, not a global
+/// ```
+pub struct BoxedListener<K, V>(Box<dyn FnMut(K, V, RemovalCause) + Send>);
+
+impl<K, V> BoxedListener<K, V> {
+    /// Boxes `on_removal`.
+    ///
+    /// ```
+    /// let listener = mapguard::hooks::BoxedListener::<u8, u8>::new(|_, _, _| {});
+    /// # drop(listener);
+    /// ```
+    #[must_use]
+    pub fn new(on_removal: impl FnMut(K, V, RemovalCause) + Send + 'static) -> Self {
+        Self(Box::new(on_removal))
+    }
+}
+
+impl<K, V> Default for BoxedListener<K, V> {
+    fn default() -> Self {
+        Self::new(|_, _, _| {})
+    }
+}
+
+impl<K, V> core::fmt::Debug for BoxedListener<K, V> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("BoxedListener")
+    }
+}
+
+impl<K, V> RemovalListener<K, V> for BoxedListener<K, V> {
+    #[inline]
+    fn on_removal(&mut self, key: K, value: V, cause: RemovalCause) {
+        (self.0)(key, value, cause);
+    }
+}
+
+/// A concurrent map's listener closure behind an `Arc`, with a type a struct field can name:
+/// a concurrent map built with `on_removal_boxed(closure)` has the listener type
+/// `SharedListener<K, V>`, whatever the closure. `Send + Sync`, and the closure `Fn`: hooks of
+/// different threads may run at once. Cloning shares the closure. `Default` listens to nothing.
+///
+/// ```
+/// use mapguard::hooks::SharedListener;
+/// use mapguard::{ConcurrentLruMap, DefaultHashBuilder, RemovalCause};
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+///
+/// struct Server {
+///     keys: ConcurrentLruMap<String, String, DefaultHashBuilder, SharedListener<String, String>>,
+///     expired: Arc<AtomicUsize>,
+/// }
+///
+/// let expired = Arc::new(AtomicUsize::new(0));
+/// let count = Arc::clone(&expired);
+/// let server = Server {
+///     keys: ConcurrentLruMap::builder(1_000)
+///         .on_removal_boxed(move |_key, _value, cause| {
+///             if cause == RemovalCause::Expired {
+///                 count.fetch_add(1, Ordering::Relaxed);
+///             }
+///         })
+///         .build(),
+///     expired,
+/// };
+/// server.keys.insert(String::from("k"), String::from("v"));
+/// assert_eq!(server.expired.load(Ordering::Relaxed), 0);
+/// ```
+pub struct SharedListener<K, V>(std::sync::Arc<dyn Fn(K, V, RemovalCause) + Send + Sync>);
+
+impl<K, V> SharedListener<K, V> {
+    /// Shares `on_removal`.
+    ///
+    /// ```
+    /// let listener = mapguard::hooks::SharedListener::<u8, u8>::new(|_, _, _| {});
+    /// let also = listener.clone();
+    /// # drop((listener, also));
+    /// ```
+    #[must_use]
+    pub fn new(on_removal: impl Fn(K, V, RemovalCause) + Send + Sync + 'static) -> Self {
+        Self(std::sync::Arc::new(on_removal))
+    }
+}
+
+impl<K, V> Clone for SharedListener<K, V> {
+    fn clone(&self) -> Self {
+        Self(std::sync::Arc::clone(&self.0))
+    }
+}
+
+impl<K, V> Default for SharedListener<K, V> {
+    fn default() -> Self {
+        Self::new(|_, _, _| {})
+    }
+}
+
+impl<K, V> core::fmt::Debug for SharedListener<K, V> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("SharedListener")
+    }
+}
+
+impl<K, V> ConcurrentListener<K, V> for SharedListener<K, V> {
+    #[inline]
+    fn on_removal(&self, key: K, value: V, cause: RemovalCause) {
+        (self.0)(key, value, cause);
+    }
+}
+
 /// Runs the value's [`Cleanup`] first, then the wrapped listener.
 ///
 /// Built by [`Builder::cleanup`](crate::map::Builder::cleanup); name it when a struct field needs

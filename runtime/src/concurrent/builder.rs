@@ -30,7 +30,7 @@ builder! {
 /// ```
 pub struct Builder<K, V, P>;
 new = "mapguard::ConcurrentLruMap::<u64, u64>::builder(8)", conn = "mapguard::ConcurrentLruMap::<u64, Conn>::builder(8)", key = "u64";
-hooks = ConcurrentMap, ConcurrentListenerOf, Fn [+ Send + Sync], where [S: Clone,],
+hooks = ConcurrentMap, ConcurrentListenerOf, Fn [+ Send + Sync], boxed = SharedListener, where [S: Clone,],
     note = "It runs on the thread that made the entry leave, after the shard's lock is released, possibly on several threads at once.";
 stored_key = K, crate::storage::expiry::as_is;
 }
@@ -88,7 +88,7 @@ pub struct WeakKeyBuilder<K, V, P = Lru>;
 new = "mapguard::ConcurrentWeakKeyMap::<std::sync::Weak<u64>, u64>::builder()",
 conn = "mapguard::ConcurrentWeakKeyMap::<std::sync::Weak<u64>, Conn>::builder()",
 key = "std::sync::Weak<u64>";
-hooks = ConcurrentWeakKeyMap, ConcurrentListenerOf, Fn [+ Send + Sync],
+hooks = ConcurrentWeakKeyMap, ConcurrentListenerOf, Fn [+ Send + Sync], boxed = SharedListener,
     where [K: WeakKey, S: BuildHasher + Clone,],
     note = "It runs on the thread that made the entry leave, after the shard's lock is released, possibly on several threads at once; the key is the entry's `Weak`, dead for [`Collected`](crate::RemovalCause::Collected) entries.";
 stored_key = crate::weak::Weakly<K>, crate::weak::OnWeakKeys;

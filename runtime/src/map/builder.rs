@@ -47,7 +47,7 @@ builder! {
 /// ```
 pub struct Builder<K, V, P>;
 new = "mapguard::LruMap::<u64, u64>::builder(8)", conn = "mapguard::LruMap::<u64, Conn>::builder(8)", key = "u64";
-hooks = ManagedMap, ListenerOf, FnMut [], where [], note = "";
+hooks = ManagedMap, ListenerOf, FnMut [], boxed = BoxedListener, where [], note = "";
 stored_key = K, crate::storage::expiry::as_is;
 }
 

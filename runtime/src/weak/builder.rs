@@ -36,7 +36,7 @@ builder! {
 /// ```
 pub struct Builder<K, V, P = Lru>;
 new = "mapguard::WeakKeyMap::<std::rc::Weak<u64>, u64>::builder()", conn = "mapguard::WeakKeyMap::<std::rc::Weak<u64>, Conn>::builder()", key = "std::rc::Weak<u64>";
-hooks = WeakKeyMap, ListenerOf, FnMut [], where [K: WeakKey, S: BuildHasher,],
+hooks = WeakKeyMap, ListenerOf, FnMut [], boxed = BoxedListener, where [K: WeakKey, S: BuildHasher,],
     note = "The key is the entry's `Weak`, dead for [`Collected`](crate::RemovalCause::Collected) entries.";
 stored_key = crate::weak::Weakly<K>, crate::weak::OnWeakKeys;
 }

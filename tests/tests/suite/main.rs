@@ -19,6 +19,7 @@ mod loading;
 mod loading_settles;
 mod managed;
 mod managed_concurrent;
+mod named_listeners;
 mod operator_page;
 mod per_entry_expiry;
 mod request_scopes;

@@ -202,13 +202,36 @@ kind_aliases! { ConcurrentMap;
     ConcurrentBoundedMap = Reject;
 }
 
+impl<K, V, P: Policy, S: Clone> ConcurrentMap<K, V, P, S> {
+    /// An empty map holding at most `max` entries, hashing with `hasher` (which also picks
+    /// each key's shard).
+    ///
+    /// # Panics
+    ///
+    /// If `max` is 0.
+    ///
+    /// ```
+    /// use std::collections::hash_map::RandomState;
+    ///
+    /// // SipHash, for keys an attacker chooses.
+    /// let map = mapguard::ConcurrentLruMap::with_hasher(100, RandomState::new());
+    /// map.insert("k", 1);
+    /// assert_eq!(map.get("k"), Some(1));
+    /// ```
+    #[must_use]
+    #[track_caller]
+    pub fn with_hasher(max: usize, hasher: S) -> Self {
+        Builder::new(max).hasher(hasher).build()
+    }
+}
+
 /// One shard: a core map whose departures wait until the lock is released.
 type MapShard<K, V, P, S, E> = RawMap<K, V, P, S, KeepAll, Tagged<E>>;
 
 crate::builder::constructors! {
     bounded ConcurrentMap, Builder;
-    /// An empty map holding at most `max` entries (within the tolerance described on
-    /// [`ConcurrentMap`]), with the default hasher, shard count and no hooks.
+    /// An empty map holding at most `max` entries (see [`ConcurrentMap`]'s "Limits of the
+    /// whole map"), with the default hasher, shard count and no hooks.
     ///
     /// # Panics
     ///
@@ -837,6 +860,52 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry, C>
 impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry, C>
     ConcurrentMap<K, V, P, S, L, E, C>
 {
+    /// Clones of the stored key and its value, counted as [`get`](Self::get) counts.
+    ///
+    /// ```
+    /// let map = mapguard::ConcurrentLruMap::new(4);
+    /// map.insert(String::from("a"), 1);
+    /// assert_eq!(map.get_key_value("a"), Some((String::from("a"), 1)));
+    /// ```
+    pub fn get_key_value<Q>(&self, key: &Q) -> Option<(K, V)>
+    where
+        K: Borrow<Q> + Clone,
+        Q: Hash + Eq + ?Sized,
+        V: Clone,
+    {
+        self.sharded.on_key(key, |shard, hash| {
+            let found = shard.find_hashed_for_read(hash, key)?;
+            let (key, value) = shard.key_value_at(found);
+            Some((key.clone(), value.clone()))
+        })
+    }
+
+    /// Takes every entry out and hands them all back to you, shard by shard (each locked for
+    /// the time it takes to empty it): no hook runs for them, as for [`remove`](Self::remove).
+    /// Entries of ended scopes and expired ones leave through the hooks instead, as they would
+    /// have at the next operation. In no particular order.
+    ///
+    /// ```
+    /// let map = mapguard::ConcurrentLruMap::new(4);
+    /// map.insert(1, 'a');
+    /// map.insert(2, 'b');
+    /// let mut taken: Vec<_> = map.drain().collect();
+    /// taken.sort_unstable();
+    /// assert_eq!(taken, [(1, 'a'), (2, 'b')]);
+    /// assert!(map.is_empty());
+    /// ```
+    #[must_use = "`drain` hands every value back without its hooks: use them, or call `clear` to close them through the cleanup path"]
+    pub fn drain(&self) -> std::vec::IntoIter<(K, V)> {
+        let mut taken = Vec::new();
+        self.sharded.each_shard(|shard| {
+            let rest = shard.take_all_handed_back();
+            let count = rest.len();
+            taken.extend(rest);
+            count
+        });
+        taken.into_iter()
+    }
+
     /// Removes `key`'s entry and hands its value back (no hook runs) if `remove` says so of
     /// it, under the key's shard lock: "remove only if still empty" with no race. `remove`
     /// must not use this map. Counted as a lookup, not a use.

@@ -9,7 +9,7 @@ mod owning;
 pub use crate::raw::iter::{Iter, IterMut, Keys, Values, ValuesMut};
 pub use builder::Builder;
 pub use entry::{Entry, OccupiedEntry, VacantEntry};
-pub use owning::{Drain, IntoIter};
+pub use owning::{Drain, IntoIter, IntoValues};
 
 use owned::{Core, Owned, removed_departs};
 
@@ -963,10 +963,56 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
     }
 }
 
-// Atomic updates: one lookup decides, for a key present or absent.
+// Atomic updates: one lookup decides, for a key present or absent; and std's `get_key_value`.
 impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
     ManagedMap<K, V, P, S, L, E, C>
 {
+    /// The stored key and its value, counted and promoted as [`get_mut`](Self::get_mut) is.
+    /// O(1) average.
+    ///
+    /// ```
+    /// let mut map = mapguard::LruMap::new(4);
+    /// map.insert(String::from("a"), 1);
+    /// assert_eq!(map.get_key_value("a"), Some((&String::from("a"), &1)));
+    /// ```
+    pub fn get_key_value<Q>(&mut self, key: &Q) -> Option<(&K, &V)>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let found = self.owned.raw.find_for_read(key);
+        self.owned.done();
+        Some(self.owned.raw.key_value_at(found?))
+    }
+
+    /// [`get_or_insert_with`](Self::get_or_insert_with) with a `make` that can fail: its
+    /// error comes back and nothing is stored. O(1) average.
+    ///
+    /// # Errors
+    ///
+    /// What `make` returned, when the key was absent and it failed.
+    ///
+    /// ```
+    /// let mut rows = mapguard::LruMap::<u32, String>::new(100);
+    /// assert_eq!(rows.try_get_or_insert_with(7, || Err("no row 7")), Err("no row 7"));
+    /// assert!(!rows.contains_key(&7));
+    /// let row = rows.try_get_or_insert_with(7, || Ok::<_, &str>(String::from("seven")));
+    /// assert_eq!(row.map(|row| row.as_str()), Ok("seven"));
+    /// ```
+    pub fn try_get_or_insert_with<Er>(
+        &mut self,
+        key: K,
+        make: impl FnOnce() -> Result<V, Er>,
+    ) -> Result<&mut V, Er>
+    where
+        P: Evicting,
+    {
+        match self.entry(key) {
+            crate::map::Entry::Occupied(entry) => Ok(entry.into_mut()),
+            crate::map::Entry::Vacant(entry) => Ok(entry.insert(make()?)),
+        }
+    }
+
     /// Looks `key` up once and lets `decide` say what becomes of it, from the value it holds
     /// (`None`: absent): [`Compute::Keep`](crate::Compute::Keep) it,
     /// [`Put`](crate::Compute::Put) a value (the one it replaces goes through the cleanup path
@@ -1278,6 +1324,46 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry, C> IntoIterator
     /// is dropped go through the cleanup path with [`RemovalCause::Dropped`](crate::RemovalCause::Dropped).
     fn into_iter(self) -> Self::IntoIter {
         self.owned.into_iter()
+    }
+}
+
+impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry, C> ManagedMap<K, V, P, S, L, E, C> {
+    /// Consumes the map, handing you its values (in slab order, not by recency); their keys
+    /// are dropped. Values not yet yielded when the iterator is dropped go through the
+    /// cleanup path with [`RemovalCause::Dropped`](crate::RemovalCause::Dropped), as for
+    /// [`into_iter`](IntoIterator::into_iter).
+    ///
+    /// ```
+    /// let mut map = mapguard::LruMap::new(4);
+    /// map.extend([(1, 'a'), (2, 'b')]);
+    /// let mut values: Vec<char> = map.into_values().collect();
+    /// values.sort_unstable();
+    /// assert_eq!(values, ['a', 'b']);
+    /// ```
+    pub fn into_values(self) -> IntoValues<K, V, P, S, L, E> {
+        self.into_iter().map(|(_, value)| value)
+    }
+
+    /// Consumes the map, handing you its keys; the values go through the cleanup path with
+    /// [`RemovalCause::Dropped`](crate::RemovalCause::Dropped) (they are not yours to close),
+    /// every hook before the first key comes. Clones of the keys, as the hooks take the
+    /// stored ones. O(n).
+    ///
+    /// ```
+    /// let mut closed = Vec::new();
+    /// let mut map = mapguard::LruMap::builder(4).on_removal(|key: u8, _: char, _| closed.push(key)).build();
+    /// map.extend([(1, 'a'), (2, 'b')]);
+    /// let mut keys: Vec<u8> = map.into_keys().collect();
+    /// keys.sort_unstable();
+    /// assert_eq!(keys, [1, 2]);
+    /// closed.sort_unstable();
+    /// assert_eq!(closed, [1, 2]); // every value went through its hook
+    /// ```
+    pub fn into_keys(self) -> std::vec::IntoIter<K>
+    where
+        K: Clone,
+    {
+        self.owned.into_keys().into_iter()
     }
 }
 

@@ -182,6 +182,22 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> Owned<K, V, P, S, 
         Drain::new(rest, &mut self.listener, self.raw.metrics())
     }
 
+    /// The keys of every entry, for `into_keys`: the values leave through the hooks with
+    /// [`RemovalCause::Dropped`] (an ended scope's or an expired one's with its own cause),
+    /// as at the map's drop; the caller gets clones of the keys.
+    pub(crate) fn into_keys(mut self) -> Vec<K>
+    where
+        K: Clone,
+    {
+        let rest = self.raw.take_all_settled();
+        let keys = rest.iter().map(|(key, _)| key.clone()).collect();
+        for (key, value) in rest {
+            self.raw.depart(key, value, RemovalCause::Dropped);
+        }
+        // Dropping the map runs the hooks of everything that departed.
+        keys
+    }
+
     /// Takes every entry out for an [`IntoIter`], as [`drain`](Self::drain) does (the ones
     /// not handed out after all leave as dropped).
     pub(crate) fn into_iter(mut self) -> IntoIter<K, V, P, S, L, E> {

@@ -72,6 +72,18 @@ impl<K, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry> IntoIter<K, V, P, 
     }
 }
 
+/// The values of a consumed map; from [`ManagedMap::into_values`](crate::ManagedMap::into_values).
+///
+/// ```
+/// let mut map = mapguard::LruMap::<u8, char>::new(4);
+/// map.insert(1, 'a');
+/// let values: mapguard::map::IntoValues<u8, char, mapguard::policy::Lru, _, _, _> =
+///     map.into_values();
+/// assert_eq!(values.collect::<String>(), "a");
+/// ```
+pub type IntoValues<K, V, P, S, L, E> =
+    core::iter::Map<IntoIter<K, V, P, S, L, E>, fn((K, V)) -> V>;
+
 /// Runs the cleanup path over whatever an owning iterator did not yield: every value's hooks,
 /// whatever an earlier hook did; then the first panic resumes (contained while unwinding).
 #[cfg_attr(

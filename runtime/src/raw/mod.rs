@@ -216,6 +216,15 @@ impl<K, V, P: Policy, S, R: Keeping, E: Expiry> RawMap<K, V, P, S, R, E> {
         self.store.take_all()
     }
 
+    /// [`take_all_settled`](Self::take_all_settled), counted as handed back: a concurrent
+    /// map's `drain`.
+    pub(crate) fn take_all_handed_back(&mut self) -> Vec<(K, V)> {
+        let rest = self.take_all_settled();
+        self.metrics.taken(rest.len() as u64);
+        self.metrics.resized(0, self.store.max());
+        rest
+    }
+
     /// Takes every entry out (a drain, an owning iteration): an ended scope's entries depart
     /// with [`RemovalCause::ScopeEnded`] and expired ones with [`RemovalCause::Expired`], as
     /// they would have at the map's next operation; the rest come back, in slab order. Hashes
@@ -433,7 +442,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
 
     /// [`find_for_read`](Self::find_for_read) with the key's hash already taken.
     #[inline]
-    fn find_hashed_for_read<Q>(&mut self, hash: u64, key: &Q) -> Option<u32>
+    pub(crate) fn find_hashed_for_read<Q>(&mut self, hash: u64, key: &Q) -> Option<u32>
     where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
@@ -1215,6 +1224,13 @@ impl<K, V, P: Policy, S, R: Keeping, E: Expiry> RawMap<K, V, P, S, R, E> {
     #[inline]
     pub(crate) fn value_at(&self, index: u32) -> &V {
         &self.store.node(index).value
+    }
+
+    /// The key and value at `index`, uncounted.
+    #[inline]
+    pub(crate) fn key_value_at(&self, index: u32) -> (&K, &V) {
+        let node = self.store.node(index);
+        (&node.key, &node.value)
     }
 
     /// The value at `index`, mutably, uncounted and without promotion (for `retain`).

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// Layers, lowest first. A module may use its own layer and those below.
 const LAYERS: &[&[&str]] = &[
-    &["storage", "cause", "error", "lifecycle", "policy"],
+    &["storage", "cause", "compute", "error", "lifecycle", "policy"],
     &["departures"],
     &["hooks", "panics", "maintenance"],
     &["scope", "stats"],
@@ -26,6 +26,7 @@ const LAYERS: &[&[&str]] = &[
 /// Where the crate root's re-exports live.
 const ROOT_NAMES: &[(&str, &str)] = &[
     ("RemovalCause", "cause"),
+    ("Compute", "compute"),
     ("CapacityError", "error"),
     ("Cleanup", "hooks"),
     ("Lifetime", "scope"),

@@ -28,6 +28,7 @@ mod scope_counts;
 mod scope_model;
 mod serde_maps;
 mod single_threaded_scopes;
+mod std_methods;
 mod surface;
 mod tower_layer;
 mod tracing_events;

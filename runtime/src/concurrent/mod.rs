@@ -742,6 +742,44 @@ impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: ConcurrentListener<K, V>, 
 impl<K: Hash + Eq, V, S: BuildHasher, L: ConcurrentListener<K, V>, E: Expiry, C>
     ConcurrentMap<K, V, Reject, S, L, E, C>
 {
+    /// [`ConcurrentLruMap::compute`](ConcurrentMap::compute) for a map that never evicts: a
+    /// value put under a new key is refused when the map is full (or it does not fit the
+    /// weight budget), and comes back. Under the key's shard lock, once.
+    ///
+    /// # Errors
+    ///
+    /// [`CapacityError`] with the key and the value `decide` put, when the key is new and the
+    /// map is full.
+    ///
+    /// ```
+    /// use mapguard::{Compute, ConcurrentBoundedMap};
+    ///
+    /// let seats = ConcurrentBoundedMap::<&str, u32>::new(1);
+    /// assert_eq!(seats.compute("a", |_| Compute::Put(1)), Ok(Some(1)));
+    /// let refused = seats.compute("b", |_| Compute::Put(1)).unwrap_err();
+    /// assert_eq!(refused.into_inner(), ("b", 1));
+    /// ```
+    pub fn compute(
+        &self,
+        key: K,
+        decide: impl FnOnce(Option<&V>) -> crate::Compute<V>,
+    ) -> Result<Option<V>, CapacityError<K, V>>
+    where
+        V: Clone,
+    {
+        let hash = self.sharded.hasher().hash_one(&key);
+        self.sharded
+            .on_shard_handing_back(
+                self.sharded.shard_at(hash),
+                |shard| {
+                    let holds = shard.try_compute_hashed(hash, key, decide)?;
+                    Ok(holds.map(|index| shard.value_at(index).clone()))
+                },
+                |computed| computed.err().map(rejected_departs),
+            )
+            .map_err(|error| error.with_max(self.max()))
+    }
+
     /// Stores `value` under `key`, or hands both back if the key is new and the map is full
     /// (or it does not fit the weight budget). A value already stored under `key` goes through the cleanup path with
     /// [`RemovalCause::Replaced`]; updating a present key succeeds even when full.

@@ -217,6 +217,31 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher + Clone, L: ConcurrentListener<K, 
             )
             .map(|(_, value)| value)
     }
+
+    /// Removes a live `key`'s entry and hands its value back (no hook runs) if `remove` says
+    /// so of it, under the key's shard lock. `remove` must not use this map.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Weak};
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, Vec<u8>>::new();
+    /// let key = Arc::new(1);
+    /// map.insert(Arc::clone(&key), vec![]);
+    /// assert_eq!(map.remove_if(&1, Vec::is_empty), Some(vec![]));
+    /// ```
+    #[must_use = "`remove_if` hands the value back without its hooks (`Cleanup`, listener): use it, or `compute` with `Compute::Discard` to close it through the cleanup path"]
+    pub fn remove_if<Q>(&self, key: &Q, remove: impl FnOnce(&V) -> bool) -> Option<V>
+    where
+        K::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.sharded
+            .on_key_handing_back(
+                key,
+                |shard, hash| shard.remove_if_weak_hashed(hash, key, remove),
+                |removed| removed.map(|(key, value)| (key, value, RemovalCause::Explicit)),
+            )
+            .map(|(_, value)| value)
+    }
 }
 
 impl<K: WeakElement, V, P: Policy, S, L: ConcurrentListener<K, V>, E: Expiry, C>
@@ -387,6 +412,34 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher + Clone, L: ConcurrentListener<K, 
 impl<K: WeakKey, V, P: Evicting, S: BuildHasher + Clone, L: ConcurrentListener<K, V>, E: Expiry, C>
     ConcurrentWeakKeyMap<K, V, P, S, L, E, C>
 {
+    /// Looks a live `key` up once, under its shard's lock, and lets `decide` say what becomes
+    /// of it (see [`Compute`](crate::Compute) and
+    /// [`ConcurrentLruMap::compute`](crate::ConcurrentMap::compute)); returns a clone of what
+    /// it holds afterwards. The hooks run after the shard is unlocked.
+    ///
+    /// ```
+    /// use mapguard::Compute;
+    /// use std::sync::{Arc, Weak};
+    ///
+    /// let visits = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, u32>::lru_builder(8).build();
+    /// let page = Arc::new(1);
+    /// visits.compute(Arc::clone(&page), |now| Compute::Put(now.map_or(1, |n| n + 1)));
+    /// assert_eq!(visits.compute(page, |now| Compute::Put(now.map_or(1, |n| n + 1))), Some(2));
+    /// ```
+    pub fn compute(
+        &self,
+        key: K::Strong,
+        decide: impl FnOnce(Option<&V>) -> crate::Compute<V>,
+    ) -> Option<V>
+    where
+        V: Clone,
+    {
+        let hash = self.hash_strong(&key);
+        self.sharded.on_shard(self.sharded.shard_at(hash), |shard| {
+            shard.compute(key, decide).map(|value| value.clone())
+        })
+    }
+
     /// Changes the bound (the shards split it exactly); shrinking evicts least
     /// recently used entries of each shard ([`RemovalCause::Evicted`]), their hooks run after
     /// the locks are released. O(evicted).

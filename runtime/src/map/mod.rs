@@ -1013,6 +1013,34 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Ex
         }
     }
 
+    /// Removes `key`'s entry and hands its value back (no hook runs) if `remove` says so of
+    /// it; else leaves it. One lookup, counted as a lookup, not a use. O(1) average.
+    ///
+    /// ```
+    /// let mut channels = mapguard::LruMap::<&str, Vec<u32>>::new(10);
+    /// channels.insert("news", vec![]);
+    /// channels.insert("sport", vec![7]);
+    /// assert_eq!(channels.remove_if("sport", Vec::is_empty), None); // has a subscriber
+    /// assert_eq!(channels.remove_if("news", Vec::is_empty), Some(vec![]));
+    /// assert_eq!(channels.len(), 1);
+    /// ```
+    #[must_use = "`remove_if` hands the value back without its hooks (`Cleanup`, listener): use it, or `compute` with `Compute::Discard` to close it through the cleanup path"]
+    pub fn remove_if<Q>(&mut self, key: &Q, remove: impl FnOnce(&V) -> bool) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.owned.raw.hash_of(key);
+        let taken = self.owned.raw.remove_if_hashed(hash, key, remove);
+        self.owned.done();
+        taken.map(|(_, value)| value)
+    }
+}
+
+// An impl-level `P: Evicting`: a bounded map has a `compute` of its own, which can refuse.
+impl<K: Hash + Eq, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
+    ManagedMap<K, V, P, S, L, E, C>
+{
     /// Looks `key` up once and lets `decide` say what becomes of it, from the value it holds
     /// (`None`: absent): [`Compute::Keep`](crate::Compute::Keep) it,
     /// [`Put`](crate::Compute::Put) a value (the one it replaces goes through the cleanup path
@@ -1040,37 +1068,44 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Ex
         &mut self,
         key: K,
         decide: impl FnOnce(Option<&V>) -> crate::Compute<V>,
-    ) -> Option<&mut V>
-    where
-        P: Evicting,
-    {
+    ) -> Option<&mut V> {
         let hash = self.owned.raw.hash_of(&key);
         let holds = self.owned.raw.compute_hashed(hash, key, decide);
         self.owned.done();
         Some(self.owned.raw.value_at_mut(holds?))
     }
+}
 
-    /// Removes `key`'s entry and hands its value back (no hook runs) if `remove` says so of
-    /// it; else leaves it. One lookup, counted as a lookup, not a use. O(1) average.
+impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
+    ManagedMap<K, V, Reject, S, L, E, C>
+{
+    /// [`LruMap::compute`](ManagedMap::compute) for a map that never evicts: a value put
+    /// under a new key is refused when the map is full (or it does not fit the weight
+    /// budget), and comes back; nothing changes then. O(1) average.
+    ///
+    /// # Errors
+    ///
+    /// [`CapacityError`](crate::CapacityError) with the key and the value `decide` put, when
+    /// the key is new and the map is full.
     ///
     /// ```
-    /// let mut channels = mapguard::LruMap::<&str, Vec<u32>>::new(10);
-    /// channels.insert("news", vec![]);
-    /// channels.insert("sport", vec![7]);
-    /// assert_eq!(channels.remove_if("sport", Vec::is_empty), None); // has a subscriber
-    /// assert_eq!(channels.remove_if("news", Vec::is_empty), Some(vec![]));
-    /// assert_eq!(channels.len(), 1);
+    /// use mapguard::{BoundedMap, Compute};
+    ///
+    /// let mut seats = BoundedMap::<&str, u32>::new(1);
+    /// assert_eq!(seats.compute("a", |_| Compute::Put(1)).unwrap().copied(), Some(1));
+    /// assert_eq!(seats.compute("a", |n| Compute::Put(n.unwrap() + 1)).unwrap().copied(), Some(2));
+    /// let refused = seats.compute("b", |_| Compute::Put(1)).unwrap_err();
+    /// assert_eq!(refused.into_inner(), ("b", 1));
     /// ```
-    #[must_use = "`remove_if` hands the value back without its hooks (`Cleanup`, listener): use it, or `compute` with `Compute::Discard` to close it through the cleanup path"]
-    pub fn remove_if<Q>(&mut self, key: &Q, remove: impl FnOnce(&V) -> bool) -> Option<V>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        let hash = self.owned.raw.hash_of(key);
-        let taken = self.owned.raw.remove_if_hashed(hash, key, remove);
+    pub fn compute(
+        &mut self,
+        key: K,
+        decide: impl FnOnce(Option<&V>) -> crate::Compute<V>,
+    ) -> Result<Option<&mut V>, crate::CapacityError<K, V>> {
+        let hash = self.owned.raw.hash_of(&key);
+        let holds = self.owned.raw.try_compute_hashed(hash, key, decide);
         self.owned.done();
-        taken.map(|(_, value)| value)
+        Ok(holds?.map(|index| self.owned.raw.value_at_mut(index)))
     }
 }
 

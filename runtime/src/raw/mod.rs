@@ -1781,6 +1781,40 @@ impl<K: Hash + Eq, V, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, Reject
         self.try_replace_entry_hashed(hash, key, value)
     }
 
+    /// [`compute_hashed`](Self::compute_hashed) for a map that never evicts: a value put
+    /// under a new key is refused (handed back) when the map is full or it does not fit the
+    /// weight budget, as `try_insert` refuses it.
+    pub(crate) fn try_compute_hashed(
+        &mut self,
+        hash: u64,
+        key: K,
+        decide: impl FnOnce(Option<&V>) -> crate::Compute<V>,
+    ) -> Result<Option<u32>, CapacityError<K, V>> {
+        let found = self.find_hashed_for_read(hash, &key);
+        match decide(found.map(|index| self.value_at(index))) {
+            crate::Compute::Keep => Ok(found),
+            crate::Compute::Discard => {
+                if let Some(index) = found {
+                    self.depart_at(index, RemovalCause::Explicit);
+                }
+                Ok(None)
+            }
+            crate::Compute::Put(value) => {
+                let kept = self.try_replace_entry_hashed(hash, key, value)?;
+                let index = match kept {
+                    Some((key, old)) => {
+                        let index = self.store.find(hash, &key);
+                        self.depart(key, old, RemovalCause::Replaced);
+                        index
+                    }
+                    // A new entry is pushed at the slab's end.
+                    None => self.store.last_slot(),
+                };
+                Ok(index)
+            }
+        }
+    }
+
     /// [`try_replace_entry`](Self::try_replace_entry) with the key's hash already taken: the
     /// one write path of a bounded map.
     pub(crate) fn try_replace_entry_hashed(

@@ -851,6 +851,52 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expi
         })
     }
 
+    /// Removes a live `key`'s entry and hands its value back (no hook runs) if `remove` says
+    /// so of it; else leaves it. One lookup, not counted as a use. O(1) average.
+    ///
+    /// ```
+    /// use std::rc::{Rc, Weak};
+    /// let mut map = mapguard::WeakKeyMap::<Weak<u8>, Vec<u8>>::new();
+    /// let key = Rc::new(1);
+    /// map.insert(Rc::clone(&key), vec![]);
+    /// assert_eq!(map.remove_if(&1, |v| !v.is_empty()), None);
+    /// assert_eq!(map.remove_if(&1, Vec::is_empty), Some(vec![]));
+    /// ```
+    #[must_use = "`remove_if` hands the value back without its hooks (`Cleanup`, listener): use it, or `compute` with `Compute::Discard` to close it through the cleanup path"]
+    pub fn remove_if<Q>(&mut self, key: &Q, remove: impl FnOnce(&V) -> bool) -> Option<V>
+    where
+        K::Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.remove_if_weak_hashed(self.hasher.hash_one(key), key, remove)
+            .map(|(_, value)| value)
+    }
+
+    /// [`remove_if`](Self::remove_if) with the key's hash taken, handing back the weak key too
+    /// (a concurrent map's shard).
+    pub(crate) fn remove_if_weak_hashed<Q>(
+        &mut self,
+        hash: u64,
+        key: &Q,
+        remove: impl FnOnce(&V) -> bool,
+    ) -> Option<(K, V)>
+    where
+        K::Key: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let removed = self
+            .find_live(hash, key)
+            .filter(|&index| remove(self.map.value_at(index)))
+            .map(|index| {
+                let (slot, value) = self.map.take_at(index);
+                (slot.weak, value)
+            });
+        self.map.settle();
+        self.hand_back(removed, |removed| {
+            removed.map(|(key, value)| (key, value, RemovalCause::Explicit))
+        })
+    }
+
     /// Removes a live `key` through the cleanup path with [`RemovalCause::Explicit`]; returns
     /// whether it was present.
     ///
@@ -995,6 +1041,58 @@ impl<K: WeakKey, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Ex
         // strong key (its entry then waits to be collected).
         drop(key);
         self.map.value_at_mut(index)
+    }
+
+    /// Looks a live `key` up once and lets `decide` say what becomes of it, from the value it
+    /// holds (`None`: absent or dead) — see [`Compute`](crate::Compute): a replaced value
+    /// leaves with [`RemovalCause::Replaced`], a discarded one with
+    /// [`RemovalCause::Explicit`], and a new key may evict as [`insert`](Self::insert) does.
+    /// Returns what the key holds afterwards. O(1) average.
+    ///
+    /// ```
+    /// use mapguard::Compute;
+    /// use std::rc::{Rc, Weak};
+    ///
+    /// let mut visits = mapguard::WeakKeyMap::<Weak<u8>, u32>::lru_builder(8).build();
+    /// let page = Rc::new(1);
+    /// let count = |now: Option<&u32>| Compute::Put(now.map_or(1, |n| n + 1));
+    /// visits.compute(Rc::clone(&page), count);
+    /// assert_eq!(visits.compute(Rc::clone(&page), count).copied(), Some(2));
+    /// ```
+    pub fn compute(
+        &mut self,
+        key: K::Strong,
+        decide: impl FnOnce(Option<&V>) -> crate::Compute<V>,
+    ) -> Option<&mut V> {
+        let hash = self.hash_strong(&key);
+        let found = K::with_key(&key, |k| {
+            self.position(hash, k)
+                .and_then(|index| self.map.live_or_depart(index))
+        });
+        // An expired entry met on the way leaves before `decide` runs.
+        self.done();
+        match decide(found.map(|index| self.map.value_at(index))) {
+            crate::Compute::Keep => {
+                let Some(index) = found else {
+                    self.map.count_miss();
+                    return None;
+                };
+                Some(self.map.read_at(index))
+            }
+            crate::Compute::Discard => {
+                if let Some(index) = found {
+                    self.map.depart_at(index, RemovalCause::Explicit);
+                    self.done();
+                }
+                None
+            }
+            crate::Compute::Put(value) => {
+                let kept = K::clone(&key);
+                self.insert_hashed(hash, key, value);
+                let index = K::with_key(&kept, |k| self.position(hash, k));
+                Some(self.map.value_at_mut(index?))
+            }
+        }
     }
 
     /// Changes the bound. Shrinking below the current length evicts least recently used

@@ -8,7 +8,14 @@ use std::path::{Path, PathBuf};
 
 /// Layers, lowest first. A module may use its own layer and those below.
 const LAYERS: &[&[&str]] = &[
-    &["storage", "cause", "compute", "error", "lifecycle", "policy"],
+    &[
+        "storage",
+        "cause",
+        "compute",
+        "error",
+        "lifecycle",
+        "policy",
+    ],
     &["departures"],
     &["hooks", "panics", "maintenance"],
     &["scope", "stats"],

@@ -200,3 +200,92 @@ fn eight_threads_compute_without_losing_an_update() {
     let puts_over_present = THREADS * ROUNDS - 16 + THREADS * (ROUNDS - ROUNDS / 10);
     assert_eq!(replaced.load(Ordering::Relaxed), puts_over_present);
 }
+
+#[test]
+fn weak_keyed_maps_compute_and_remove_if_with_the_same_causes() {
+    use std::rc::Rc;
+    let left = std::cell::RefCell::new(Vec::new());
+    let mut map = mapguard::WeakKeyMap::<std::rc::Weak<u8>, u32>::lru_builder(8)
+        .on_removal(|_, value: u32, cause| left.borrow_mut().push((value, cause)))
+        .build();
+    let key = Rc::new(1);
+    assert_eq!(
+        map.compute(Rc::clone(&key), |_| Compute::Put(1)).copied(),
+        Some(1)
+    );
+    assert_eq!(
+        map.compute(Rc::clone(&key), |now| Compute::Put(now.unwrap() + 1))
+            .copied(),
+        Some(2)
+    );
+    assert_eq!(
+        map.compute(Rc::clone(&key), |_| Compute::Keep).copied(),
+        Some(2)
+    );
+    assert_eq!(map.remove_if(&1, |v| *v == 3), None);
+    assert!(map.compute(Rc::clone(&key), |_| Compute::Discard).is_none());
+    drop(map);
+    assert_eq!(
+        *left.borrow(),
+        [(1, RemovalCause::Replaced), (2, RemovalCause::Explicit)]
+    );
+}
+
+#[test]
+fn eight_threads_compute_on_a_concurrent_weak_keyed_map() {
+    use std::sync::Arc;
+    let keys: Vec<Arc<u64>> = (0..4).map(Arc::new).collect();
+    let map = mapguard::ConcurrentWeakKeyMap::<std::sync::Weak<u64>, u64>::lru_builder(16)
+        .shards(2)
+        .build();
+    std::thread::scope(|s| {
+        for thread in 0..8usize {
+            let (map, keys) = (&map, &keys);
+            s.spawn(move || {
+                for round in 0..500 {
+                    let key = Arc::clone(&keys[(thread + round) % 4]);
+                    map.compute(key, |now| Compute::Put(now.map_or(1, |n| n + 1)));
+                }
+            });
+        }
+    });
+    let total: u64 = (0..4).filter_map(|k| map.get(&k)).sum();
+    assert_eq!(total, 8 * 500);
+    assert_eq!(map.remove_if(&0, |_| true).map(|_| ()), Some(()));
+}
+
+#[test]
+fn a_bounded_maps_compute_refuses_a_new_key_when_full_and_changes_nothing() {
+    let left = std::sync::Mutex::new(Vec::new());
+    let map = mapguard::ConcurrentBoundedMap::<u8, u32>::builder(2)
+        .shards(2)
+        .on_removal(|key, _, cause| left.lock().unwrap().push((key, cause)))
+        .build();
+    assert_eq!(map.compute(1, |_| Compute::Put(10)), Ok(Some(10)));
+    assert_eq!(map.compute(2, |_| Compute::Put(20)), Ok(Some(20)));
+    let refused = map.compute(3, |_| Compute::Put(30)).unwrap_err();
+    assert_eq!(refused.into_inner(), (3, 30));
+    assert_eq!(map.len(), 2);
+    // Present keys still change, and a discard makes room.
+    assert_eq!(
+        map.compute(1, |v| Compute::Put(v.unwrap() + 1)),
+        Ok(Some(11))
+    );
+    assert_eq!(map.compute(2, |_| Compute::Discard), Ok(None));
+    assert_eq!(map.compute(3, |_| Compute::Put(30)), Ok(Some(30)));
+    assert_eq!(
+        *left.lock().unwrap(),
+        [(1, RemovalCause::Replaced), (2, RemovalCause::Explicit)]
+    );
+
+    let mut single = mapguard::BoundedMap::<u8, u32>::new(1);
+    assert_eq!(
+        single.compute(1, |_| Compute::Put(1)).unwrap().copied(),
+        Some(1)
+    );
+    assert!(single.compute(2, |_| Compute::Put(2)).is_err());
+    assert_eq!(
+        single.compute(1, |_| Compute::Keep).unwrap().copied(),
+        Some(1)
+    );
+}

@@ -341,3 +341,26 @@ fn a_zero_budget_is_refused_at_run_time() {
         .build();
     map.set_max_weight(0);
 }
+
+#[test]
+fn a_concurrent_weak_keyed_maps_budget_is_the_whole_maps() {
+    use std::sync::Arc;
+    let keys: Vec<Arc<u64>> = (0..64).map(Arc::new).collect();
+    let map = mapguard::ConcurrentWeakKeyMap::<std::sync::Weak<u64>, Blob>::lru_builder(1_000)
+        .shards(8)
+        .weigher(|_: &std::sync::Weak<u64>, blob: &Blob| blob.0)
+        .max_weight(64 * MIB)
+        .build();
+    for key in &keys {
+        map.insert(Arc::clone(key), Blob(MIB));
+    }
+    assert_eq!(map.weight(), 64 * MIB);
+    let big = Arc::new(1_000);
+    map.insert(Arc::clone(&big), Blob(9 * MIB));
+    assert_eq!(
+        map.get(&1_000),
+        Some(Blob(9 * MIB)),
+        "stored across shards' shares"
+    );
+    assert!(map.weight() <= 64 * MIB);
+}

@@ -934,14 +934,9 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: ConcurrentListener<K, V>, E:
     /// ```
     #[must_use = "`drain` hands every value back without its hooks: use them, or call `clear` to close them through the cleanup path"]
     pub fn drain(&self) -> std::vec::IntoIter<(K, V)> {
-        let mut taken = Vec::new();
-        self.sharded.each_shard(|shard| {
-            let rest = shard.take_all_handed_back();
-            let count = rest.len();
-            taken.extend(rest);
-            count
-        });
-        taken.into_iter()
+        self.sharded
+            .drain_with(RawMap::take_all_handed_back)
+            .into_iter()
     }
 
     /// Removes `key`'s entry and hands its value back (no hook runs) if `remove` says so of

@@ -435,6 +435,41 @@ impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Sharded<T, S, L> {
         (total, settled)
     }
 
+    /// Takes every entry out of every shard with `take` (each locked in turn) to hand them
+    /// back. What left on the way (an ended scope's, expired ones) goes through the hooks
+    /// after, with no lock held; if one of those panics, the caller never gets the entries,
+    /// so they go through the hooks too (as [`RemovalCause::Cleared`]) before the panic
+    /// resumes.
+    pub(crate) fn drain_with(
+        &self,
+        mut take: impl FnMut(&mut T) -> Vec<(T::Key, T::Value)>,
+    ) -> Vec<(T::Key, T::Value)>
+    where
+        T: Settle,
+    {
+        let mut taken = Vec::new();
+        let mut departed = Vec::new();
+        for shard in &self.shards {
+            shard.with(|shard| {
+                shard.settle_scopes();
+                taken.extend(take(shard));
+                departed.push(shard.take_departed());
+            });
+        }
+        let listener = &self.listener;
+        run_departed(
+            departed.into_iter().flatten(),
+            |key, value, cause, panics| listener.on_removal_contained(key, value, cause, panics),
+            taken,
+            |taken| {
+                taken
+                    .into_iter()
+                    .map(|(key, value)| (key, value, RemovalCause::Cleared))
+            },
+            |count| self.metrics.hook_panicked(count),
+        )
+    }
+
     /// Runs the hooks of entries that left, in the order they left; no lock is held.
     #[inline]
     fn run_hooks(

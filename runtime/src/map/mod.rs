@@ -1032,7 +1032,9 @@ impl<K: Hash + Eq, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Ex
     {
         let hash = self.owned.raw.hash_of(key);
         let taken = self.owned.raw.remove_if_hashed(hash, key, remove);
-        self.owned.done();
+        // If a hook of what left on the way panics, the caller never gets the value: it goes
+        // through the hooks too.
+        let taken = self.owned.hand_back(taken, removed_departs);
         taken.map(|(_, value)| value)
     }
 }
@@ -1085,7 +1087,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
     ///
     /// # Errors
     ///
-    /// [`CapacityError`](crate::CapacityError) with the key and the value `decide` put, when
+    /// [`CapacityError`] with the key and the value `decide` put, when
     /// the key is new and the map is full.
     ///
     /// ```
@@ -1104,7 +1106,9 @@ impl<K: Hash + Eq, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
     ) -> Result<Option<&mut V>, crate::CapacityError<K, V>> {
         let hash = self.owned.raw.hash_of(&key);
         let holds = self.owned.raw.try_compute_hashed(hash, key, decide);
-        self.owned.done();
+        let holds = self.owned.hand_back(holds, |holds, _| {
+            holds.err().map(crate::raw::rejected_departs)
+        });
         Ok(holds?.map(|index| self.owned.raw.value_at_mut(index)))
     }
 }

@@ -47,7 +47,7 @@ fn into_values_hands_values_back_and_cleans_the_rest_when_dropped() {
 #[test]
 fn a_concurrent_drain_hands_back_live_entries_and_cleans_expired_ones() {
     let (tracker, clock) = (Tracker::new(), MockClock::new());
-    let map = ConcurrentLruMap::<u8, Tracked<u8>>::builder(16)
+    let map = ConcurrentLruMap::<u8, Tracked<u8>>::builder(64)
         .shards(4)
         .expire_after(OnlyWhenSet)
         .clock(clock.clone())
@@ -110,5 +110,30 @@ fn try_get_or_insert_with_stores_nothing_when_make_fails() {
         .unwrap();
     assert_eq!(tracker.cleaned(RemovalCause::Evicted), 1);
     drop(map);
+    tracker.assert_exactly_once();
+}
+
+#[test]
+fn if_a_hook_panics_during_a_drain_the_drained_values_are_cleaned_not_lost() {
+    let (tracker, clock) = (Tracker::new(), MockClock::new());
+    let map = ConcurrentLruMap::<u8, Tracked<u8>>::builder(64)
+        .shards(2)
+        .expire_after(OnlyWhenSet)
+        .clock(clock.clone())
+        .cleanup()
+        .on_removal(|_, _, cause| assert_ne!(cause, RemovalCause::Expired, "a hook that panics"))
+        .build();
+    (0..4).for_each(|key| map.insert(key, tracker.track(key)));
+    map.insert_with_ttl(9, tracker.track(9), Duration::from_secs(1));
+    clock.advance(Duration::from_secs(2));
+    let drained = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| map.drain().count()));
+    assert!(drained.is_err(), "the hook's panic reaches the caller");
+    assert_eq!(tracker.cleaned(RemovalCause::Expired), 1);
+    assert_eq!(
+        tracker.cleaned(RemovalCause::Cleared),
+        4,
+        "never handed out, so cleaned"
+    );
+    assert!(map.is_empty());
     tracker.assert_exactly_once();
 }

@@ -95,6 +95,40 @@ fn limits_given_as_expressions_are_read_when_the_struct_is_built() {
     assert_eq!(accepted, 10);
 }
 
+/// Limits a service fixed at startup, read through a `static` (the issue's `limits.keys`).
+static LIMITS_AT_START: Limits = Limits {
+    keys: 300,
+    bytes: 1 << 20,
+    shards: 4,
+};
+
+#[mapguard::managed]
+#[derive(Default)]
+struct Cache {
+    #[managed_map(
+        lifetime = "process",
+        concurrent,
+        max = LIMITS_AT_START.keys,
+        max_bytes = LIMITS_AT_START.bytes,
+        shards = 4
+    )]
+    pages: HashMap<u64, String>,
+}
+
+#[test]
+fn a_static_configs_fields_are_limits_too() {
+    let cache = Cache::default();
+    assert_eq!(
+        (
+            cache.pages.max(),
+            cache.pages.max_weight(),
+            cache.pages.shard_count()
+        ),
+        (300, Some(1 << 20), 4)
+    );
+    assert_eq!(LIMITS_AT_START.shards, 4);
+}
+
 #[test]
 fn max_weight_counts_in_the_weighers_units() {
     let mut server = Server::default();

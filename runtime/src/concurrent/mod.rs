@@ -93,8 +93,9 @@ use weak_table::traits::WeakElement;
 ///   (at most one per writer, until each writer's shedding ends); once they are done it is
 ///   within it (test: `eight_writers_keep_the_whole_budget_and_clean_every_value_once`).
 ///
-/// The shared part is a pair of atomics, touched by the writes of bounded or weighed maps
-/// only. By default `n` is a power of two near four per CPU, and small enough that each
+/// The shared part is one cache line per map (the count and the weight, side by side),
+/// touched by the writes of bounded or weighed maps only: a write updates it once for each
+/// entry it stores, replaces or evicts, all on that one line, and a read never touches it. By default `n` is a power of two near four per CPU, and small enough that each
 /// shard holds at least 64 entries; [`Builder::shards`] sets it.
 ///
 /// # Examples

@@ -16,8 +16,11 @@ use core::sync::atomic::{AtomicU64, AtomicUsize};
 #[cfg(mapguard_shuttle)]
 use shuttle::sync::atomic::{AtomicU64, AtomicUsize};
 
-/// The shared figures of one map's shards.
+/// The shared figures of one map's shards: two atomics on one cache line of their own
+/// (128 bytes, as the shard locks: the adjacent-line prefetcher pairs lines on x86), so a
+/// write that changes both, or several weights, moves one line between cores.
 #[derive(Debug, Default)]
+#[repr(align(128))]
 pub(crate) struct Pool {
     /// Entries over all shards; kept only when `counts` (a bounded map).
     count: AtomicUsize,

@@ -572,6 +572,40 @@ sharded_surface! {
 # map.insert(Arc::clone(&key), String::from(\"one\"));";
 }
 
+/// The weight budget of a map whose entries carry weights ([`Weighs`](crate::weight::Weighs)).
+impl<
+    K: WeakKey,
+    V,
+    P: Policy,
+    S: BuildHasher + Clone,
+    L: ConcurrentListener<K, V>,
+    E: crate::storage::expiry::Weighs,
+    C,
+> ConcurrentWeakKeyMap<K, V, P, S, L, E, C>
+{
+    /// Changes the whole map's weight budget (see
+    /// [`ConcurrentLruMap::set_max_weight`](crate::ConcurrentMap::set_max_weight)).
+    ///
+    /// # Panics
+    ///
+    /// If `max_weight` is 0.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Weak};
+    /// let map = mapguard::ConcurrentWeakKeyMap::<Weak<u8>, Vec<u8>>::lru_builder(8)
+    ///     .weigher(|_: &Weak<u8>, v: &Vec<u8>| v.len() as u64)
+    ///     .max_weight(100)
+    ///     .build();
+    /// let keys: Vec<Arc<u8>> = (0..4).map(Arc::new).collect();
+    /// keys.iter().for_each(|key| map.insert(Arc::clone(key), vec![0; 20]));
+    /// map.set_max_weight(50);
+    /// assert!(map.weight() <= 50);
+    /// ```
+    pub fn set_max_weight(&self, max_weight: u64) {
+        self.sharded.set_max_weight(max_weight);
+    }
+}
+
 impl<K: WeakElement, V, P: Policy, S, L: ConcurrentListener<K, V>, E: Expiry, C> fmt::Debug
     for ConcurrentWeakKeyMap<K, V, P, S, L, E, C>
 {

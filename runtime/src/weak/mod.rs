@@ -1218,6 +1218,42 @@ impl<K: WeakKey, V, S: BuildHasher, L: RemovalListener<K, V>, E: Expiry, C>
     }
 }
 
+/// The weight budget of a map whose entries carry weights ([`Weighs`](crate::weight::Weighs)).
+impl<
+    K: WeakKey,
+    V,
+    P: Policy,
+    S: BuildHasher,
+    L: RemovalListener<K, V>,
+    E: crate::storage::expiry::Weighs,
+    C,
+> WeakKeyMap<K, V, P, S, L, E, C>
+{
+    /// Changes the weight budget: an evicting map then evicts in its order
+    /// ([`RemovalCause::Evicted`]) until it fits; a bounded one keeps every entry and refuses
+    /// new ones until removals bring it under. O(evicted).
+    ///
+    /// # Panics
+    ///
+    /// If `max_weight` is 0.
+    ///
+    /// ```
+    /// use std::rc::{Rc, Weak};
+    /// let mut map = mapguard::WeakKeyMap::<Weak<u8>, Vec<u8>>::lru_builder(8)
+    ///     .weigher(|_: &Weak<u8>, v: &Vec<u8>| v.len() as u64)
+    ///     .max_weight(100)
+    ///     .build();
+    /// let keys: Vec<Rc<u8>> = (0..4).map(Rc::new).collect();
+    /// keys.iter().for_each(|key| map.insert(Rc::clone(key), vec![0; 20]));
+    /// map.set_max_weight(50);
+    /// assert_eq!((map.weight(), map.max_weight()), (40, Some(50)));
+    /// ```
+    pub fn set_max_weight(&mut self, max_weight: u64) {
+        self.map.set_max_weight(max_weight);
+        self.done();
+    }
+}
+
 impl<K: WeakElement, V, P: Policy, S, L: RemovalListener<K, V>, E: Expiry, C> ChoosesDeadline
     for WeakKeyMap<K, V, P, S, L, E, C>
 {

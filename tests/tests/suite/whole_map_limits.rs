@@ -364,3 +364,25 @@ fn a_concurrent_weak_keyed_maps_budget_is_the_whole_maps() {
     );
     assert!(map.weight() <= 64 * MIB);
 }
+
+#[test]
+fn weak_keyed_maps_set_their_budget_at_run_time() {
+    use std::sync::Arc;
+    let evicted = Mutex::new(0u64);
+    let keys: Vec<Arc<u64>> = (0..20).map(Arc::new).collect();
+    let map = mapguard::ConcurrentWeakKeyMap::<std::sync::Weak<u64>, Blob>::lru_builder(100)
+        .shards(4)
+        .weigher(|_: &std::sync::Weak<u64>, blob: &Blob| blob.0)
+        .max_weight(200)
+        .on_removal(|_, blob: Blob, cause| {
+            if cause == RemovalCause::Evicted {
+                *evicted.lock().unwrap() += blob.0;
+            }
+        })
+        .build();
+    keys.iter()
+        .for_each(|key| map.insert(Arc::clone(key), Blob(10)));
+    map.set_max_weight(55);
+    assert_eq!((map.weight(), map.max_weight()), (50, Some(55)));
+    assert_eq!(*evicted.lock().unwrap(), 150);
+}

@@ -380,8 +380,9 @@ fn weak_keyed_maps_set_their_budget_at_run_time() {
             }
         })
         .build();
-    keys.iter()
-        .for_each(|key| map.insert(Arc::clone(key), Blob(10)));
+    for key in &keys {
+        map.insert(Arc::clone(key), Blob(10));
+    }
     map.set_max_weight(55);
     assert_eq!((map.weight(), map.max_weight()), (50, Some(55)));
     assert_eq!(*evicted.lock().unwrap(), 150);

@@ -92,9 +92,6 @@ where
     /// map's weight budget. `None` for an evicting map without a budget, whose shards split
     /// the bound exactly.
     pool: Option<Arc<Pool>>,
-    /// Whether an operation that leaves the whole map over its budget sheds from other shards
-    /// (an evicting map with a weight budget).
-    sheds: bool,
     /// Where the next shedding from other shards starts, so they take turns.
     shed_from: AtomicUsize,
     /// Whether the map evicts (else it refuses when full): how its bound is shared.
@@ -183,7 +180,6 @@ impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Sharded<T, S, L> {
             max: AtomicUsize::new(max),
             max_weight: max_weight.map(AtomicU64::new),
             pool,
-            sheds: evicts && max_weight.is_some(),
             shed_from: AtomicUsize::new(0),
             evicts,
             resizing: ShardLock::new(()),
@@ -333,7 +329,7 @@ impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Sharded<T, S, L> {
             let leaving = shard.has_departed().then(|| shard.take_departed());
             (result, leaving)
         });
-        if self.sheds && self.over_budget() {
+        if self.sheds() && self.over_budget() {
             let shed = self.shed_elsewhere(shard);
             let leaving = leaving
                 .into_iter()
@@ -346,6 +342,13 @@ impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Sharded<T, S, L> {
             None => result,
             Some(leaving) => self.run_hooks_handing_back(leaving, result, departed),
         }
+    }
+
+    /// Whether an operation that leaves the whole map over its budget sheds from other shards
+    /// (an evicting map with a weight budget).
+    #[inline]
+    fn sheds(&self) -> bool {
+        self.evicts && self.max_weight.is_some()
     }
 
     /// Whether the whole map weighs more than its budget.

@@ -22,8 +22,8 @@ pub struct Trace {
     pub name: String,
     /// The requested keys, in order.
     pub keys: Vec<Key>,
-    /// Capacities to replay at (two per trace).
-    pub capacities: [usize; 2],
+    /// Capacities to replay at.
+    pub capacities: Vec<usize>,
 }
 
 /// Reads every known trace file in `dir`, in name order. Files of unknown format are skipped.
@@ -107,14 +107,14 @@ fn lirs_keys(text: &str) -> Vec<Key> {
 
 /// The capacities `shared/traces/README.md` suggests: OLTP 1,000 and 8,000; P-series 32,768
 /// and 262,144; otherwise about 10% and 40% of the distinct keys.
-fn capacities_for(name: &str, keys: &[Key]) -> [usize; 2] {
+fn capacities_for(name: &str, keys: &[Key]) -> Vec<usize> {
     if name.contains("OLTP") {
-        [1_000, 8_000]
+        vec![1_000, 8_000]
     } else if name.starts_with("arc-P") {
-        [32_768, 262_144]
+        vec![32_768, 262_144]
     } else {
         let distinct = keys.iter().collect::<std::collections::HashSet<_>>().len();
-        [(distinct / 10).max(1), (distinct * 2 / 5).max(1)]
+        vec![(distinct / 10).max(1), (distinct * 2 / 5).max(1)]
     }
 }
 
@@ -137,13 +137,13 @@ pub fn synthetic() -> Vec<Trace> {
             .map(|_| dist.sample(&mut rng) as Key)
             .collect()
     };
-    let capacities = [SPACE as usize / 100, SPACE as usize / 10];
+    let capacities = vec![SPACE as usize / 100, SPACE as usize / 10];
     let mut traces: Vec<Trace> = [0.9, 0.99, 1.2]
         .into_iter()
         .map(|exponent| Trace {
             name: format!("zipf-{exponent}"),
             keys: zipf(exponent, REQUESTS),
-            capacities,
+            capacities: capacities.clone(),
         })
         .collect();
     let base = zipf(0.99, REQUESTS);
@@ -159,12 +159,12 @@ pub fn synthetic() -> Vec<Trace> {
     traces.push(Trace {
         name: String::from("zipf-0.99+scans"),
         keys: mixed,
-        capacities,
+        capacities: capacities.clone(),
     });
     traces.push(Trace {
         name: String::from("recency"),
         keys: recency(&mut rng, REQUESTS),
-        capacities,
+        capacities: capacities.clone(),
     });
     traces.push(Trace {
         name: String::from("shifting-set"),
@@ -210,6 +210,177 @@ fn shifting_set(rng: &mut StdRng, requests: usize) -> Vec<Key> {
         .collect()
 }
 
+/// The wider benchmark's generated families (#46): each from its own seed, each at capacities
+/// on both sides of what its pattern needs, so a policy is tried on shapes it was not tuned on.
+///
+/// - `loop`: one key range walked again and again, longer and shorter than the map;
+/// - `sweeps`: a range walked up, then down, over and over (a nested-loop join that reverses its
+///   inner scan: LRU keeps the end of each sweep, which the next asks for first);
+/// - `zipf+loop`: Zipf 0.9 requests with a repeating scan over a fixed range mixed in;
+/// - `shifting-half`: a Zipf hot set where half the keys change every phase, and what was cold
+///   becomes hot;
+/// - `stack-depth`: requests drawn by LRU stack distance (Zipf over depth, 5% new keys), the
+///   classic generator of recency-friendly traces;
+/// - `one-hit-bursts`: Zipf 0.99 with bursts of keys asked for once, of random length.
+///
+/// # Panics
+///
+/// Never: the Zipf parameters are constants that `rand_distr` accepts.
+#[must_use]
+pub fn families() -> Vec<Trace> {
+    const REQUESTS: usize = 400_000;
+    const LOOP: Key = 10_000;
+    const SWEEP: Key = 10_000;
+    let seeded = |seed: u64| StdRng::seed_from_u64(seed);
+    let mut traces = Vec::new();
+
+    traces.push(Trace {
+        name: format!("loop-{LOOP}"),
+        keys: (0..LOOP).cycle().take(REQUESTS).collect(),
+        capacities: vec![2_500, 5_000, 9_000, 12_000],
+    });
+
+    let sweeps: Vec<Key> = (0..SWEEP)
+        .chain((0..SWEEP).rev())
+        .cycle()
+        .take(REQUESTS)
+        .collect();
+    traces.push(Trace {
+        name: format!("sweeps-{SWEEP}"),
+        keys: sweeps,
+        capacities: vec![2_500, 5_000, 7_500],
+    });
+
+    let mut rng = seeded(0x6c6f_6f70);
+    let zipf = Zipf::new(20_000.0, 0.9).expect("valid Zipf parameters");
+    let mut scan = (1_000_000..1_008_000).cycle();
+    let mixed = (0..REQUESTS)
+        .map(|at| {
+            if at % 3 == 2 {
+                scan.next().unwrap_or_default()
+            } else {
+                sample(&zipf, &mut rng)
+            }
+        })
+        .collect();
+    traces.push(Trace {
+        name: String::from("zipf+loop"),
+        keys: mixed,
+        capacities: vec![2_000, 5_000, 10_000],
+    });
+
+    let mut rng = seeded(0x7368_6966);
+    let zipf = Zipf::new(5_000.0, 0.9).expect("valid Zipf parameters");
+    let shifting = (0..REQUESTS)
+        .map(|at| sample(&zipf, &mut rng) + 2_500 * (at / 20_000) as Key)
+        .collect();
+    traces.push(Trace {
+        name: String::from("shifting-half"),
+        keys: shifting,
+        capacities: vec![500, 2_000, 4_000],
+    });
+
+    traces.push(Trace {
+        name: String::from("stack-depth"),
+        keys: stack_depth(&mut seeded(0x7374_6163), REQUESTS),
+        capacities: vec![1_500, 3_000, 6_000],
+    });
+
+    let mut rng = seeded(0x6275_7273);
+    let zipf = Zipf::new(50_000.0, 0.99).expect("valid Zipf parameters");
+    let mut bursts = Vec::with_capacity(REQUESTS * 2);
+    let mut fresh: Key = 1 << 40;
+    while bursts.len() < REQUESTS {
+        if rng.random_range(0..2_000) == 0 {
+            let length = rng.random_range(100..5_000);
+            bursts.extend(fresh..fresh + length);
+            fresh += length;
+        }
+        bursts.push(sample(&zipf, &mut rng));
+    }
+    traces.push(Trace {
+        name: String::from("one-hit-bursts"),
+        keys: bursts,
+        capacities: vec![500, 2_500, 5_000],
+    });
+    traces
+}
+
+#[allow(
+    clippy::cast_sign_loss,
+    clippy::cast_possible_truncation,
+    reason = "Zipf samples are whole numbers from 1"
+)]
+fn sample(zipf: &Zipf<f64>, rng: &mut StdRng) -> Key {
+    zipf.sample(rng) as Key
+}
+
+/// Requests by LRU stack distance: 5% are new keys; the rest ask for the key at a depth drawn
+/// from Zipf 0.8 over 20,000 (depth 1 the most recent), which then moves to the top.
+fn stack_depth(rng: &mut StdRng, requests: usize) -> Vec<Key> {
+    let depth = Zipf::new(20_000.0, 0.8).expect("valid Zipf parameters");
+    // Most recent last, so a hit moves the shorter tail of the vector.
+    let mut stack: Vec<Key> = Vec::new();
+    let mut next: Key = 0;
+    (0..requests)
+        .map(|_| {
+            let wanted = usize::try_from(sample(&depth, rng)).unwrap_or(usize::MAX);
+            if stack.is_empty() || wanted > stack.len() || rng.random_range(0..20) == 0 {
+                next += 1;
+                stack.push(next);
+                next
+            } else {
+                let key = stack.remove(stack.len() - wanted);
+                stack.push(key);
+                key
+            }
+        })
+        .collect()
+}
+
+/// Bélády's optimum (MIN): the hit ratio of a cache of `capacity` that always stores a missed
+/// key and evicts the key asked for again furthest in the future (never, first). An upper
+/// bound for any policy that admits every miss. O(n log capacity).
+#[must_use]
+pub fn optimal_hit_ratio(keys: &[Key], capacity: usize) -> f64 {
+    use std::collections::{BinaryHeap, HashMap};
+    if capacity == 0 || keys.is_empty() {
+        return 0.0;
+    }
+    // next_use[i]: where keys[i] is asked for again (usize::MAX: never).
+    let mut next_use = vec![usize::MAX; keys.len()];
+    let mut seen: HashMap<Key, usize> = HashMap::new();
+    for (at, key) in keys.iter().enumerate().rev() {
+        if let Some(later) = seen.insert(*key, at) {
+            next_use[at] = later;
+        }
+    }
+    drop(seen);
+    // Cached key -> its next use; the heap holds (next use, key), stale pairs skipped.
+    let mut cached: HashMap<Key, usize> = HashMap::with_capacity(capacity + 1);
+    let mut furthest: BinaryHeap<(usize, Key)> = BinaryHeap::new();
+    let mut hits = 0usize;
+    for (at, &key) in keys.iter().enumerate() {
+        if cached.contains_key(&key) {
+            hits += 1;
+        } else if cached.len() == capacity {
+            while let Some((when, victim)) = furthest.pop() {
+                if cached.get(&victim) == Some(&when) {
+                    cached.remove(&victim);
+                    break;
+                }
+            }
+        }
+        cached.insert(key, next_use[at]);
+        furthest.push((next_use[at], key));
+        // Stale pairs pile up with hits; rebuild when they dominate.
+        if furthest.len() > 4 * capacity + 64 {
+            furthest = cached.iter().map(|(&k, &when)| (when, k)).collect();
+        }
+    }
+    hits as f64 / keys.len() as f64
+}
+
 /// Replays `keys` through a fresh `S` of `capacity` entries: get-or-insert per request.
 /// Returns hits over requests.
 #[must_use]
@@ -234,6 +405,67 @@ mod tests {
     #[test]
     fn lirs_lines_skip_what_is_not_a_key() {
         assert_eq!(lirs_keys("5\n*\n6\n\n7\n"), [5, 6, 7]);
+    }
+
+    /// MIN the slow way: at each miss of a full cache, scan ahead for every cached key.
+    fn optimal_by_scanning(keys: &[Key], capacity: usize) -> usize {
+        let mut cached: Vec<Key> = Vec::new();
+        let mut hits = 0;
+        for (at, key) in keys.iter().enumerate() {
+            if cached.contains(key) {
+                hits += 1;
+                continue;
+            }
+            if cached.len() == capacity {
+                let next = |k: &Key| {
+                    keys[at + 1..]
+                        .iter()
+                        .position(|x| x == k)
+                        .unwrap_or(usize::MAX)
+                };
+                let victim = (0..cached.len())
+                    .max_by_key(|&i| next(&cached[i]))
+                    .unwrap_or(0);
+                cached.swap_remove(victim);
+            }
+            cached.push(*key);
+        }
+        hits
+    }
+
+    #[test]
+    fn the_optimum_evicts_what_is_asked_for_furthest_away() {
+        // 1 2 3 1 2 4 1 2 with two slots: 3 displaces 2 (asked for after 1), 1 hits, 2
+        // displaces 3 (never again), 4 displaces 2, 1 hits; LRU hits nothing.
+        let keys = [1, 2, 3, 1, 2, 4, 1, 2];
+        assert!((optimal_hit_ratio(&keys, 2) - 2.0 / 8.0).abs() < 1e-9);
+        assert!(hit_ratio::<crate::LruMapU64>(&keys, 2).abs() < 1e-9);
+        // Against the slow way on seeded random traces, across capacities.
+        let mut rng = StdRng::seed_from_u64(46);
+        for round in 0..40 {
+            let keys: Vec<Key> = (0..400).map(|_| rng.random_range(0..30)).collect();
+            let capacity = 1 + round % 12;
+            let expected = optimal_by_scanning(&keys, capacity) as f64 / keys.len() as f64;
+            assert!(
+                (optimal_hit_ratio(&keys, capacity) - expected).abs() < 1e-12,
+                "round {round}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_families_are_the_same_on_every_run() {
+        let first = families();
+        let again = families();
+        assert_eq!(first.len(), again.len());
+        for (a, b) in first.iter().zip(&again) {
+            assert_eq!((&a.name, &a.keys), (&b.name, &b.keys));
+        }
+        let sweeps = first
+            .iter()
+            .find(|t| t.name.starts_with("sweeps"))
+            .expect("sweeps");
+        assert_eq!(&sweeps.keys[9_998..10_002], [9_998, 9_999, 9_999, 9_998]);
     }
 
     #[test]

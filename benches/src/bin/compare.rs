@@ -11,10 +11,13 @@
 //! name contains TEXT; `=TEXT`: whose name is TEXT), `--workloads a,b` (ids: fill, get_hit, zipf_0.99, zipf_1.2, churn,
 //! remove_all), `--threads a,b` (shared-map table; default 1,2,8), `--suite all|single|shared`.
 //!
-//! `--suite traces [--traces DIR]` prints hit ratios instead: recorded traces from `DIR` (the
-//! files of `shared/traces/`, see its README for formats and citation conditions) and synthetic
-//! Zipf traces, two capacities each, for `LruMap`, lru, quick_cache and moka; `--chart
-//! FILE.svg` also draws them (hit ratio per trace and capacity, one marker per cache).
+//! `--suite traces [--traces DIR] [--trace TEXT]` prints hit ratios instead: recorded traces
+//! from `DIR` (the files of `shared/traces/`, see its README for formats and citation
+//! conditions), synthetic Zipf traces and the seeded families of `traces::families`, at two to
+//! four capacities each, for `AdaptiveMap`, `LruMap`, lru, quick_cache, moka, the reference
+//! W-TinyLFU and Bélády's optimum, with our margin over the best of LRU and the peers per cell
+//! and a robustness line (the worst margin and the mean); `--trace TEXT` keeps the traces whose
+//! name contains TEXT; `--chart FILE.svg` also draws them (one marker per cache).
 //! The filters make single runs for `valgrind --tool=callgrind`, which counts
 //! instructions repeatably where wall-clock time on a shared machine is noise.
 
@@ -22,6 +25,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
+use mapguard_bench::reference::WTinyLfu;
 use mapguard_bench::shared::{ConcurrentLru, SharedSubject, SharedTiming, time_shared};
 use mapguard_bench::traces;
 use mapguard_bench::{
@@ -50,6 +54,8 @@ struct Options {
     traces: Option<std::path::PathBuf>,
     /// Where `--suite traces` writes its chart (an SVG), if anywhere.
     chart: Option<std::path::PathBuf>,
+    /// `--suite traces` replays only the traces whose name contains this.
+    trace: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -72,6 +78,7 @@ fn parse_options() -> Result<Options, String> {
         suite: Suite::All,
         traces: None,
         chart: None,
+        trace: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -121,10 +128,11 @@ fn parse_options() -> Result<Options, String> {
             }
             "--traces" => options.traces = Some(value()?.into()),
             "--chart" => options.chart = Some(value()?.into()),
+            "--trace" => options.trace = Some(value()?),
             other => {
                 return Err(format!(
                     "unknown option {other}; expected --sizes, --ops, --reps, --json, --only, \
-                     --workloads, --threads, --suite, --traces or --chart"
+                     --workloads, --threads, --suite, --traces, --trace or --chart"
                 ));
             }
         }
@@ -386,91 +394,194 @@ fn to_json(results: &Results, options: &Options) -> serde_json::Value {
 /// Capacities from which `--suite traces` also replays `ConcurrentAdaptiveMap`.
 const SHARDED_FROM: usize = 8_000;
 
-/// The hit-ratio table: one row per trace and capacity, one column per candidate, and the
-/// mean of each column.
+/// The candidates of `--suite traces`, in column order: ours first, then what it is measured
+/// against (LRU, the peers and the reference policy), then Bélády's optimum.
+const CANDIDATES: [&str; 7] = [
+    AdaptiveMapU64::NAME,
+    LruMapU64::NAME,
+    LruCrate::NAME,
+    QuickCache::NAME,
+    <Moka as Subject>::NAME,
+    "W-TinyLFU (reference)",
+    "OPT (Bélády)",
+];
+/// The columns that make "the best of LRU and the peers": every candidate but ours and OPT.
+const RIVALS: core::ops::Range<usize> = 1..6;
+const OPT: usize = 6;
+
+/// One trace at one capacity: every candidate's hit ratio, and the sharded map's where it is
+/// replayed.
+struct Cell {
+    name: String,
+    capacity: usize,
+    ratios: [f64; 7],
+    sharded: Option<(usize, f64)>,
+}
+
+impl Cell {
+    fn replay(trace: &traces::Trace, capacity: usize) -> Self {
+        let keys = &trace.keys;
+        let ratios = [
+            traces::hit_ratio::<AdaptiveMapU64>(keys, capacity),
+            traces::hit_ratio::<LruMapU64>(keys, capacity),
+            traces::hit_ratio::<LruCrate>(keys, capacity),
+            traces::hit_ratio::<QuickCache>(keys, capacity),
+            traces::hit_ratio::<Moka>(keys, capacity),
+            WTinyLfu::hit_ratio(keys, capacity),
+            traces::optimal_hit_ratio(keys, capacity),
+        ];
+        let sharded = (capacity >= SHARDED_FROM).then(|| {
+            (
+                ConcurrentAdaptiveU64::with_max(capacity).shard_count(),
+                traces::hit_ratio::<ConcurrentAdaptiveU64>(keys, capacity),
+            )
+        });
+        Self {
+            name: format!("{} @ {capacity}", trace.name),
+            capacity,
+            ratios,
+            sharded,
+        }
+    }
+
+    /// The best of LRU and the peers.
+    fn best_rival(&self) -> f64 {
+        self.ratios[RIVALS].iter().copied().fold(0.0, f64::max)
+    }
+
+    /// Ours minus the best rival, in points.
+    fn margin(&self) -> f64 {
+        (self.ratios[0] - self.best_rival()) * 100.0
+    }
+}
+
+/// Replays every cell, on as many threads as the machine has (each replay is independent and
+/// single-threaded, so the figures do not depend on the thread count).
+fn replay_all(traces: &[traces::Trace]) -> Vec<Cell> {
+    let jobs: Vec<(usize, usize)> = traces
+        .iter()
+        .enumerate()
+        .flat_map(|(t, trace)| trace.capacities.iter().map(move |&c| (t, c)))
+        .collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::Mutex::new(Vec::new());
+    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let job = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&(t, capacity)) = jobs.get(job) else {
+                        break;
+                    };
+                    let trace = &traces[t];
+                    eprintln!(
+                        "{} at {capacity}: {} requests",
+                        trace.name,
+                        trace.keys.len()
+                    );
+                    let cell = Cell::replay(trace, capacity);
+                    done.lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push((job, cell));
+                }
+            });
+        }
+    });
+    let mut done = done
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    done.sort_by_key(|(job, _)| *job);
+    done.into_iter().map(|(_, cell)| cell).collect()
+}
+
+/// The hit-ratio table: one row per trace and capacity, one column per candidate, our margin
+/// over the best of LRU and the peers, then the robustness line (the worst margin and the
+/// mean) and the sharded map against the whole one.
 fn hit_ratios(options: &Options) -> Result<String, String> {
     let mut traces = match &options.traces {
         Some(dir) => traces::read_dir(dir)?,
         None => Vec::new(),
     };
     traces.extend(traces::synthetic());
-    let names = [
-        AdaptiveMapU64::NAME,
-        LruMapU64::NAME,
-        LruCrate::NAME,
-        QuickCache::NAME,
-        <Moka as Subject>::NAME,
-    ];
+    traces.extend(traces::families());
+    if let Some(only) = &options.trace {
+        traces.retain(|trace| trace.name.contains(only.as_str()));
+    }
+    let cells = replay_all(&traces);
     let mut table = format!(
-        "| trace | capacity | {} | vs best peer |\n|---|---:|",
-        names.join(" | ")
+        "| trace | capacity | {} | vs best of LRU and peers |\n|---|---:|",
+        CANDIDATES.join(" | ")
     );
-    table.push_str(&"---:|".repeat(names.len() + 1));
+    table.push_str(&"---:|".repeat(CANDIDATES.len() + 1));
     table.push('\n');
-    let mut sums = [0.0; 5];
-    let mut rows = 0.0;
-    let mut cells: Vec<(String, [f64; 5])> = Vec::new();
-    // Sharded against whole, at the sizes where a concurrent map has its default shards.
+    for cell in &cells {
+        let (trace, _) = cell.name.rsplit_once(" @ ").unwrap_or((&cell.name, ""));
+        let _ = write!(table, "| {trace} | {} |", cell.capacity);
+        for ratio in cell.ratios {
+            let _ = write!(table, " {:.1}% |", ratio * 100.0);
+        }
+        let _ = writeln!(table, " {:+.1} |", cell.margin());
+    }
+    #[allow(clippy::cast_precision_loss, reason = "a count of cells")]
+    let rows = cells.len().max(1) as f64;
+    let mut means = [0.0; 7];
+    for cell in &cells {
+        for (mean, ratio) in means.iter_mut().zip(cell.ratios) {
+            *mean += ratio / rows;
+        }
+    }
+    let _ = write!(table, "| **mean** | |");
+    for mean in means {
+        let _ = write!(table, " **{:.1}%** |", mean * 100.0);
+    }
+    let best_mean = means[RIVALS].iter().copied().fold(0.0, f64::max);
+    let _ = writeln!(table, " **{:+.1}** |", (means[0] - best_mean) * 100.0);
+    let worst = cells
+        .iter()
+        .min_by(|a, b| a.margin().total_cmp(&b.margin()));
+    let mean_margin = cells.iter().map(Cell::margin).sum::<f64>() / rows;
+    if let Some(worst) = worst {
+        let _ = writeln!(
+            table,
+            "\nRobustness over {} cells: worst margin {:+.1} points ({}), mean margin {:+.2} \
+             points against each cell's best of LRU and the peers, {:+.2} against the best \
+             peer's mean; {:.1}% of Bélády's optimum on the mean ({:.1}% against {:.1}%).",
+            cells.len(),
+            worst.margin(),
+            worst.name,
+            mean_margin,
+            (means[0] - best_mean) * 100.0,
+            means[0] / means[OPT].max(f64::MIN_POSITIVE) * 100.0,
+            means[0] * 100.0,
+            means[OPT] * 100.0,
+        );
+    }
     let mut sharded = String::from(
         "\n`ConcurrentAdaptiveMap` (default shards, one thread) against `AdaptiveMap`:\n\n\
          | trace | capacity | shards | ConcurrentAdaptiveMap | AdaptiveMap | difference |\n\
          |---|---:|---:|---:|---:|---:|\n",
     );
-    for trace in &traces {
-        for &capacity in &trace.capacities {
-            eprintln!(
-                "{} at {capacity}: {} requests",
-                trace.name,
-                trace.keys.len()
+    for cell in &cells {
+        if let Some((shards, concurrent)) = cell.sharded {
+            let (trace, _) = cell.name.rsplit_once(" @ ").unwrap_or((&cell.name, ""));
+            let _ = writeln!(
+                sharded,
+                "| {trace} | {} | {shards} | {:.1}% | {:.1}% | {:+.1} |",
+                cell.capacity,
+                concurrent * 100.0,
+                cell.ratios[0] * 100.0,
+                (concurrent - cell.ratios[0]) * 100.0
             );
-            let ratios = [
-                traces::hit_ratio::<AdaptiveMapU64>(&trace.keys, capacity),
-                traces::hit_ratio::<LruMapU64>(&trace.keys, capacity),
-                traces::hit_ratio::<LruCrate>(&trace.keys, capacity),
-                traces::hit_ratio::<QuickCache>(&trace.keys, capacity),
-                traces::hit_ratio::<Moka>(&trace.keys, capacity),
-            ];
-            let _ = write!(table, "| {} | {capacity} |", trace.name);
-            for (sum, ratio) in sums.iter_mut().zip(ratios) {
-                *sum += ratio;
-                let _ = write!(table, " {:.1}% |", ratio * 100.0);
-            }
-            // How far the first candidate is below the best of the others, in points.
-            let best_peer = ratios[1..].iter().copied().fold(0.0, f64::max);
-            let _ = write!(table, " {:+.1} |", (ratios[0] - best_peer) * 100.0);
-            table.push('\n');
-            rows += 1.0;
-            cells.push((format!("{} @ {capacity}", trace.name), ratios));
-            if capacity >= SHARDED_FROM {
-                let concurrent = traces::hit_ratio::<ConcurrentAdaptiveU64>(&trace.keys, capacity);
-                let shards = ConcurrentAdaptiveU64::with_max(capacity).shard_count();
-                let _ = writeln!(
-                    sharded,
-                    "| {} | {capacity} | {shards} | {:.1}% | {:.1}% | {:+.1} |",
-                    trace.name,
-                    concurrent * 100.0,
-                    ratios[0] * 100.0,
-                    (concurrent - ratios[0]) * 100.0
-                );
-            }
         }
     }
     if let Some(path) = &options.chart {
-        std::fs::write(path, hit_ratio_chart(&names, &cells))
+        let rows: Vec<(String, [f64; 7])> =
+            cells.iter().map(|c| (c.name.clone(), c.ratios)).collect();
+        std::fs::write(path, hit_ratio_chart(&CANDIDATES, &rows))
             .map_err(|e| format!("--chart {}: {e}", path.display()))?;
         eprintln!("wrote {}", path.display());
     }
-    let _ = write!(table, "| **mean** | |");
-    for sum in sums {
-        let _ = write!(table, " **{:.1}%** |", sum / rows * 100.0);
-    }
-    let best_peer_mean = sums[1..].iter().copied().fold(0.0, f64::max);
-    let _ = write!(
-        table,
-        " **{:+.1}** |",
-        (sums[0] - best_peer_mean) / rows * 100.0
-    );
-    table.push('\n');
     table.push_str(&sharded);
     Ok(table)
 }
@@ -478,17 +589,21 @@ fn hit_ratios(options: &Options) -> Result<String, String> {
 /// A dot plot of hit ratios: a row per trace and capacity, a marker per cache, and the
 /// means at the bottom; self-contained SVG.
 #[allow(clippy::cast_precision_loss, reason = "pixels")]
-fn hit_ratio_chart(names: &[&str; 5], cells: &[(String, [f64; 5])]) -> String {
-    const COLOURS: [&str; 5] = ["#b42318", "#0969da", "#8c959f", "#1a7f37", "#8250df"];
-    const SHAPES: [&str; 5] = ["circle", "diamond", "square", "triangle", "cross"];
+fn hit_ratio_chart(names: &[&str; 7], cells: &[(String, [f64; 7])]) -> String {
+    const COLOURS: [&str; 7] = [
+        "#b42318", "#0969da", "#8c959f", "#1a7f37", "#8250df", "#bf8700", "#1b1f24",
+    ];
+    const SHAPES: [&str; 7] = [
+        "circle", "diamond", "square", "triangle", "cross", "square", "cross",
+    ];
     let (left, top, row, plot) = (230.0, 48.0, 18.0, 520.0);
-    let mut means = [0.0; 5];
+    let mut means = [0.0; 7];
     for (_, ratios) in cells {
         for (mean, ratio) in means.iter_mut().zip(ratios) {
             *mean += ratio / cells.len().max(1) as f64;
         }
     }
-    let mut rows: Vec<(&str, [f64; 5])> = cells.iter().map(|(n, r)| (n.as_str(), *r)).collect();
+    let mut rows: Vec<(&str, [f64; 7])> = cells.iter().map(|(n, r)| (n.as_str(), *r)).collect();
     rows.push(("mean", means));
     let height = top + row * rows.len() as f64 + 40.0;
     let width = left + plot + 30.0;
@@ -500,7 +615,7 @@ fn hit_ratio_chart(names: &[&str; 5], cells: &[(String, [f64; 5])]) -> String {
          (compare --suite traces; get-or-insert per request)</text>"
     );
     for (index, name) in names.iter().enumerate() {
-        let lx = 8.0 + 150.0 * index as f64;
+        let lx = 8.0 + 110.0 * index as f64;
         let _ = write!(
             svg,
             "{}<text x=\"{}\" y=\"36\" fill=\"#1b1f24\">{name}</text>",

@@ -151,8 +151,14 @@ fn after_evictions() {
             "{lru_bytes} bytes after evicting, {filled_bytes} when filled"
         );
         // The adaptive policy adds about a byte of fingerprints (1.0 at 1k, 1.3 at 100k);
-        // its marks take no bytes of their own.
-        assert!(per_entry(adaptive_bytes) <= per_entry(lru_bytes) + 2.0);
+        // its marks take no bytes of their own. Once it evicts, its referee's shadows add a
+        // few KiB (sampled hashes: 4.5 KiB at 1k, under a byte an entry at 100k).
+        assert!(
+            per_entry(adaptive_bytes) <= per_entry(lru_bytes) + 2.5 + 6_000.0 / max as f64,
+            "{:.1} against {:.1}",
+            per_entry(adaptive_bytes),
+            per_entry(lru_bytes)
+        );
         assert!(
             retained * 20 <= adaptive_bytes,
             "{retained} of {adaptive_bytes} bytes kept"

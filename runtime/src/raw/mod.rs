@@ -448,7 +448,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
         Q: Eq + ?Sized,
     {
         let found = self.locate_hashed(hash, key);
-        let read = found.and_then(|index| self.read_live(index));
+        let read = found.and_then(|index| self.read_live(index, hash));
         if read.is_none() {
             self.count_miss();
         }
@@ -459,12 +459,12 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
     /// on reads, its deadline moved if reads move it. One clock reading for all of it.
     /// Otherwise it departs (expired, or its scope ended) and nothing is counted.
     #[inline]
-    pub(crate) fn read_live(&mut self, index: u32) -> Option<u32> {
+    pub(crate) fn read_live(&mut self, index: u32, hash: u64) -> Option<u32> {
         let now = self.store.clock();
         let index = self.live_or_depart_at(index, now)?;
         self.metrics.lookup(true);
         if P::READS_PROMOTE {
-            self.store.promote(index);
+            self.store.promote(index, hash);
         }
         self.store.mark_read_at(index, now);
         Some(index)
@@ -626,7 +626,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
                 }
                 // The policy chose the entry being written: count it as used and ask again.
                 // Others lose a turn each time round, so one of them comes up (LRU: at once).
-                self.store.promote(victim);
+                self.store.requeue(victim);
                 continue;
             }
             let cause = self.victim_cause(victim);
@@ -959,7 +959,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
         if let Some(index) = found.and_then(|index| self.live_or_depart_at(index, now)) {
             self.metrics.lookup(true);
             if P::READS_PROMOTE {
-                self.store.promote(index);
+                self.store.promote(index, hash);
             }
             self.store.mark_read_at(index, now);
             Ok(index)
@@ -993,7 +993,7 @@ impl<K: Hash, V, P: Policy, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, 
         self.expire_some_at(now);
         let found = self.store.find(hash, &key);
         match found.and_then(|index| self.live_or_depart_at(index, now)) {
-            Some(index) => Ok((index, key, self.overwrite_at_time(index, value, now))),
+            Some(index) => Ok((index, key, self.overwrite_at_time(index, hash, value, now))),
             None => Err(Absent {
                 hash,
                 key,
@@ -1280,14 +1280,14 @@ impl<K, V, P: Policy, S, R: Keeping, E: Expiry> RawMap<K, V, P, S, R, E> {
     /// Stores `value` at `index` as a write (the entry becomes the most recent, both expiry
     /// timers restart); returns the value it replaced, for the caller to release.
     #[inline]
-    pub(crate) fn overwrite_at(&mut self, index: u32, value: V) -> V {
-        self.overwrite_at_time(index, value, self.store.clock())
+    pub(crate) fn overwrite_at(&mut self, index: u32, hash: u64, value: V) -> V {
+        self.overwrite_at_time(index, hash, value, self.store.clock())
     }
 
     /// [`overwrite_at`](Self::overwrite_at) by the clock reading `now`.
     #[inline]
-    pub(crate) fn overwrite_at_time(&mut self, index: u32, value: V, now: u64) -> V {
-        self.store.promote(index);
+    pub(crate) fn overwrite_at_time(&mut self, index: u32, hash: u64, value: V, now: u64) -> V {
+        self.store.promote(index, hash);
         self.rewrite_at(index, value, now)
     }
 
@@ -1364,10 +1364,10 @@ impl<K, V, P: Policy, S, R: Keeping, E: Expiry> RawMap<K, V, P, S, R, E> {
     /// a concurrent hit, callgrind).
     #[allow(clippy::inline_always, reason = "measured, see above")]
     #[inline(always)]
-    pub(crate) fn read_at(&mut self, index: u32) -> &mut V {
+    pub(crate) fn read_at(&mut self, index: u32, hash: u64) -> &mut V {
         self.metrics.lookup(true);
         if P::READS_PROMOTE {
-            self.store.promote(index);
+            self.store.promote(index, hash);
         }
         self.store.mark_read(index);
         &mut self.store.node_mut(index).value
@@ -1910,7 +1910,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, R: Keeping, E: Expiry> RawMap<K, V, Reject
             return Err(CapacityError::new(key, value, self.store.max()).over_budget(limit));
         }
         let replaced = if let Some(index) = present {
-            let old = self.overwrite_at_time(index, value, now);
+            let old = self.overwrite_at_time(index, hash, value, now);
             self.store.set_weight(index, weight);
             Some((key, old))
         } else {

@@ -168,7 +168,7 @@ pub struct Store<K, V, S, E: Expiry = NoExpiry, O = RecencyOrder> {
     table: HashTable<u32>,
     /// The list's ends: most recent first; the back leaves first under LRU.
     pub(super) ends: Ends,
-    hasher: S,
+    pub(super) hasher: S,
     pub(super) max: usize,
     /// The timer that orders the nodes' deadlines, and the rest of the per-entry state that
     /// is not in the nodes; a zero-sized no-op for `NoExpiry`.
@@ -777,17 +777,17 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
         core::mem::take(&mut self.nodes)
     }
 
-    /// Records a use of the entry (a hit or an overwrite): LRU moves it to the front; the
-    /// adaptive policy writes one byte. O(1).
+    /// Records a use of the entry (a hit or an overwrite), whose key hashed to `hash`: LRU
+    /// moves it to the front; the adaptive policy writes one byte. O(1).
     #[inline]
-    pub(crate) fn promote(&mut self, index: u32) {
-        O::used(self, index);
+    pub(crate) fn promote(&mut self, index: u32, hash: u64) {
+        O::used(self, index, hash);
     }
 
-    /// The entry to evict next (see `EvictionOrder::next_victim`); `None` when empty.
-    /// Amortized O(1).
-    pub(crate) fn next_victim(&mut self) -> Option<u32> {
-        O::next_victim(self)
+    /// Counts the entry as used without a request for it (see `EvictionOrder::requeue`).
+    #[inline]
+    pub(crate) fn requeue(&mut self, index: u32) {
+        O::requeue(self, index);
     }
 }
 
@@ -795,6 +795,12 @@ impl<K: Hash, V, S: BuildHasher, E: Expiry, O: EvictionOrder> Store<K, V, S, E, 
     #[inline]
     pub(crate) fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
         hash_key(&self.hasher, key)
+    }
+
+    /// The entry to evict next (see `EvictionOrder::next_victim`); `None` when empty.
+    /// Amortized O(1).
+    pub(crate) fn next_victim(&mut self) -> Option<u32> {
+        O::next_victim(self, hash_key::<S, K>)
     }
 
     /// Finds the slab position of `key`. O(1) average.
@@ -1299,7 +1305,7 @@ mod tests {
             push(&mut store, key);
         }
         let index0 = store.find(store.hash(&0), &0).unwrap();
-        store.promote(index0);
+        store.promote(index0, store.hash(&0));
         let hash = store.hash(&7);
         let victim = store.back().unwrap();
         assert_eq!(store.replace_at(victim, hash, 7, 70, 0), (1, 10));
@@ -1325,7 +1331,7 @@ mod tests {
             let key = next(60);
             let hash = store.hash(&key);
             match (next(10), store.find(hash, &key)) {
-                (0..=4, Some(index)) => store.promote(index),
+                (0..=4, Some(index)) => store.promote(index, hash),
                 (0..=4, None) if store.is_full() => {
                     let victim = store.next_victim().unwrap();
                     store.replace_at(victim, hash, key, key, 0);
@@ -1341,6 +1347,8 @@ mod tests {
                     store.remove_key(hash, &key);
                 }
                 (8, _) => store.set_max(1 + next(30) as usize),
+                // Both orders the adaptive policy switches between keep the split.
+                (9, _) if next(4) == 0 => store.order.switch_for_test(store.max()),
                 _ => {
                     while store.len() > store.max() {
                         let victim = store.next_victim().unwrap();

@@ -578,7 +578,7 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expi
     {
         let found = self
             .position(hash, key)
-            .and_then(|index| self.map.read_live(index));
+            .and_then(|index| self.map.read_live(index, hash));
         if found.is_none() {
             self.map.count_miss();
         }
@@ -601,7 +601,7 @@ impl<K: WeakKey, V, P: Policy, S: BuildHasher, L: RemovalListener<K, V>, E: Expi
         match found.and_then(|index| self.map.live_or_depart(index)) {
             Some(index) => {
                 let weight = self.weigh(&slot.weak, &value);
-                let old = self.map.overwrite_at(index, value);
+                let old = self.map.overwrite_at(index, slot.hash, value);
                 self.map.reweigh_into(index, weight);
                 Ok(Some((slot.weak, old)))
             }
@@ -1025,7 +1025,7 @@ impl<K: WeakKey, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Ex
         // An expired entry met on the way leaves before `make` runs.
         self.done();
         if let Some(index) = found {
-            return self.map.read_at(index);
+            return self.map.read_at(index, hash);
         }
         self.map.count_miss();
         let value = make();
@@ -1077,7 +1077,7 @@ impl<K: WeakKey, V, P: Evicting, S: BuildHasher, L: RemovalListener<K, V>, E: Ex
                     self.map.count_miss();
                     return None;
                 };
-                Some(self.map.read_at(index))
+                Some(self.map.read_at(index, hash))
             }
             crate::Compute::Discard => {
                 if let Some(index) = found {

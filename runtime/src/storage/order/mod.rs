@@ -5,16 +5,18 @@
 //! store); an order rearranges that list through the store's list operations, here.
 //!
 //! [`RecencyOrder`] is the list itself (LRU, or write order for a bounded map): nothing per
-//! slot. [`AdaptiveOrder`] is the adaptive policy, an S3-FIFO variant (Yang et al., SOSP '23)
-//! whose probation length adapts as ARC's split does (Megiddo and Modha, FAST '03):
+//! slot. [`ProbationOrder`] is an S3-FIFO variant (Yang et al., SOSP '23) whose probation
+//! length adapts as ARC's split does (Megiddo and Modha, FAST '03), with TinyLFU's admission as
+//! an option. [`AdaptiveOrder`], the adaptive policy, follows the probation queues one of two
+//! ways, or the list as recency, whichever its miniature simulation says hits most (see
+//! `adaptive`).
 //!
 //! - New keys serve a probation in a small FIFO queue; the rest of the list is the main
 //!   queue. Both live in the store's one linked list: main first, then small, split at
 //!   `small_head`. While the main queue has room (a map filling up), new keys go straight in.
 //! - A hit raises the entry's 2-bit frequency; nothing is relinked and nothing else is
 //!   written. The marks (frequency and "in probation") live in the top three bits of the
-//!   node's `prev` link, on the cache line a lookup has just read: a byte array of their own
-//!   cost a hit another line, a concurrent `get` 5 more instructions, and a byte an entry.
+//!   node's `prev` link, on the cache line a lookup has just read.
 //! - The small queue's tail leaves if it was never hit during probation, and moves to the
 //!   main queue otherwise. The main queue is a CLOCK: its tail goes round again while its
 //!   frequency lasts (one decrement per turn) and leaves at zero.
@@ -22,16 +24,21 @@
 //!   ghost tables by the queue it left. A key back from the probation ghost enters the main
 //!   queue and lengthens probation by a quarter of an entry (a longer probation would have
 //!   caught its reuse); a key back from the main ghost shortens it by half an entry (a
-//!   longer main queue would have kept it). Recency-friendly workloads drift towards a long
-//!   probation (LRU-like), loops and frequency-heavy ones towards a short one, at every miss
-//!   rather than once a sample, so short traces adapt too.
-//! - A sharded map's shards each adapt on their own misses (the steps are in entries, so a
+//!   longer main queue would have kept it), at every miss, so short traces adapt too.
+//! - Admitting by frequency instead (`sketch`): probation keeps 1% and the ghosts rest; a key
+//!   leaving probation unused takes the main queue's victim's place only if it was asked for
+//!   more often lately. This keeps a loop's or a skewed workload's set where the ghosts would
+//!   churn it.
+//! - A sharded map's shards each adapt on their own requests (the steps are in entries, so a
 //!   shard moves its share as fast as a whole map moves its).
-//!
-//! The constants were chosen on `compare --suite traces` (README, "Choosing a policy").
 
 use crate::storage::expiry::Expiry;
 use crate::storage::store::Store;
+
+mod adaptive;
+mod sketch;
+pub(crate) use adaptive::AdaptiveOrder;
+use sketch::Sketch;
 
 /// The "no node" link.
 pub(crate) const NIL: u32 = u32::MAX;
@@ -196,9 +203,14 @@ pub trait EvictionOrder: Clone + Default + Send + Sync + Sized + 'static {
         front: u32,
         hash: u64,
     );
-    /// Records a use (a hit or an overwrite) of the entry at `index`.
+    /// Records a use (a hit or an overwrite) of the entry at `index`, whose key hashed to
+    /// `hash`.
     #[doc(hidden)]
-    fn used<K, V, S, E: Expiry>(store: &mut Store<K, V, S, E, Self>, index: u32);
+    fn used<K, V, S, E: Expiry>(store: &mut Store<K, V, S, E, Self>, index: u32, hash: u64);
+    /// Counts the entry at `index` as used without a request for it: the policy chose it as a
+    /// victim while it is being written, and is asked again.
+    #[doc(hidden)]
+    fn requeue<K, V, S, E: Expiry>(store: &mut Store<K, V, S, E, Self>, index: u32);
     /// Takes `index` out of the list, before it leaves the slab.
     #[doc(hidden)]
     fn unlink<K, V, S, E: Expiry>(store: &mut Store<K, V, S, E, Self>, index: u32);
@@ -219,9 +231,13 @@ pub trait EvictionOrder: Clone + Default + Send + Sync + Sized + 'static {
         removed: u32,
         moved_from: Option<u32>,
     );
-    /// The entry to evict next; `None` when empty.
+    /// The entry to evict next; `None` when empty. `hash_of` hashes a key as the store does,
+    /// for an order that weighs candidates by their keys' counts.
     #[doc(hidden)]
-    fn next_victim<K, V, S, E: Expiry>(store: &mut Store<K, V, S, E, Self>) -> Option<u32>;
+    fn next_victim<K, V, S, E: Expiry>(
+        store: &mut Store<K, V, S, E, Self>,
+        hash_of: fn(&S, &K) -> u64,
+    ) -> Option<u32>;
     /// Forgets every entry (the store was emptied).
     #[doc(hidden)]
     fn reset(&mut self) {}
@@ -258,7 +274,12 @@ impl EvictionOrder for RecencyOrder {
     }
 
     #[inline]
-    fn used<K, V, S, E: Expiry>(store: &mut Store<K, V, S, E, Self>, index: u32) {
+    fn used<K, V, S, E: Expiry>(store: &mut Store<K, V, S, E, Self>, index: u32, _: u64) {
+        store.touch(index);
+    }
+
+    #[inline]
+    fn requeue<K, V, S, E: Expiry>(store: &mut Store<K, V, S, E, Self>, index: u32) {
         store.touch(index);
     }
 
@@ -289,16 +310,24 @@ impl EvictionOrder for RecencyOrder {
     }
 
     #[inline]
-    fn next_victim<K, V, S, E: Expiry>(store: &mut Store<K, V, S, E, Self>) -> Option<u32> {
+    fn next_victim<K, V, S, E: Expiry>(
+        store: &mut Store<K, V, S, E, Self>,
+        _: fn(&S, &K) -> u64,
+    ) -> Option<u32> {
         let back = store.ends.back;
         (back != NIL).then_some(back)
     }
 }
 
-/// The adaptive policy's order: the split of the list into main and small, the small
-/// queue's target length, and the two ghosts; each entry's mark is in its node.
+/// The probation queues: the split of the list into main and small, the small queue's target
+/// length, the two ghosts, and the counts when admitting by frequency; each entry's mark is in
+/// its node.
 #[derive(Clone, Debug)]
-pub struct AdaptiveOrder {
+#[allow(
+    unreachable_pub,
+    reason = "named by `Probing`; public so the bound is, unnameable outside"
+)]
+pub struct ProbationOrder {
     /// The most recent node of the small queue (`NIL` when empty); main nodes precede it.
     small_head: u32,
     small_len: u32,
@@ -309,6 +338,15 @@ pub struct AdaptiveOrder {
     ghost: Ghost,
     /// Keys that left from the main queue.
     main_ghost: Ghost,
+    /// Counting requests, to admit by frequency once the counts are warm.
+    by_frequency: bool,
+    /// Admitting by frequency (TinyLFU's): a key leaving probation unused displaces the main
+    /// queue's victim only if the sketch counts it more often; probation keeps a fixed 1%,
+    /// and the ghosts rest. Until the sketch is warm, a map that just switched keeps the
+    /// probation queues' ways.
+    admits: bool,
+    /// The counts, while `by_frequency`.
+    sketch: Sketch,
 }
 
 /// The whole bound, in `small_share`'s units.
@@ -323,7 +361,7 @@ const MAX_SHARE: u64 = WHOLE / 16 * 15;
 const GROW_QUARTERS: u64 = 1;
 const SHRINK_QUARTERS: u64 = 2;
 
-impl Default for AdaptiveOrder {
+impl Default for ProbationOrder {
     fn default() -> Self {
         Self {
             small_head: NIL,
@@ -331,12 +369,15 @@ impl Default for AdaptiveOrder {
             small_share: INITIAL_SHARE,
             ghost: Ghost::default(),
             main_ghost: Ghost::default(),
+            by_frequency: false,
+            admits: false,
+            sketch: Sketch::default(),
         }
     }
 }
 
 /// The marks, in the nodes' `prev` links.
-impl<K, V, S, E: Expiry> Store<K, V, S, E, AdaptiveOrder> {
+impl<K, V, S, E: Expiry, O: Probing> Store<K, V, S, E, O> {
     #[inline]
     fn mark(&self, index: u32) -> u32 {
         self.nodes[index as usize].prev >> MARK_SHIFT
@@ -368,12 +409,43 @@ impl<K, V, S, E: Expiry> Store<K, V, S, E, AdaptiveOrder> {
     }
 }
 
-impl AdaptiveOrder {
+impl ProbationOrder {
     /// The small queue's target length for a map bounded by `max`.
     #[inline]
     fn small_target(&self, max: usize) -> usize {
+        if self.admits_by_frequency() {
+            return (max / 100).max(1);
+        }
         // `max` is below 2^29 (MARKED_LIMIT) and the share below 2^32: no overflow.
         ((max as u64 * self.small_share) >> 32).max(1) as usize
+    }
+
+    /// Whether it admits by frequency now.
+    #[inline]
+    fn admits_by_frequency(&self) -> bool {
+        self.admits
+    }
+
+    /// Counts requests to admit by frequency from now on, or stops (and frees the counts).
+    pub(super) fn set_by_frequency(&mut self, on: bool, max: usize) {
+        self.by_frequency = on;
+        self.admits = false;
+        if on {
+            if !self.sketch.is_sized() {
+                self.sketch.size_for(max);
+            }
+        } else {
+            self.sketch.clear();
+        }
+    }
+
+    /// Counts a request for `hash` (a hit or a new key), when counting.
+    #[inline]
+    pub(super) fn count_request(&mut self, hash: u64) {
+        if self.by_frequency {
+            self.sketch.record(hash);
+            self.admits = self.sketch.is_warm();
+        }
     }
 
     /// Moves the small queue's share by `quarters` quarter-entries of a map bounded by `max`,
@@ -391,14 +463,19 @@ impl AdaptiveOrder {
     /// Links a node that is in no queue as a newly arrived key with `hash`: the small queue's
     /// head, or the main queue's if the probation ghost remembers the key or the main queue
     /// has room (a map filling up). A remembered key moves the probation's length first.
-    fn place<K, V, S, E: Expiry>(store: &mut Store<K, V, S, E, Self>, index: u32, hash: u64) {
+    pub(super) fn place<K, V, S, E: Expiry, O: Probing>(
+        store: &mut Store<K, V, S, E, O>,
+        index: u32,
+        hash: u64,
+    ) {
         let (max, len) = (store.max, store.nodes.len());
-        let q = &mut store.order;
-        let from_probation = q.ghost.take(hash);
+        let q = store.order.queues_mut();
+        let by_frequency = q.admits_by_frequency();
+        let from_probation = !by_frequency && q.ghost.take(hash);
         if from_probation {
             q.adapt(max, GROW_QUARTERS, true);
         }
-        if q.main_ghost.take(hash) {
+        if !by_frequency && q.main_ghost.take(hash) {
             q.adapt(max, SHRINK_QUARTERS, false);
         }
         let main_len = len - q.small_len as usize - 1;
@@ -408,7 +485,7 @@ impl AdaptiveOrder {
             store.link_front(index);
         } else {
             store.set_mark(index, SMALL);
-            let q = &mut store.order;
+            let q = store.order.queues_mut();
             q.small_len += 1;
             let at = q.small_head;
             q.small_head = index;
@@ -418,10 +495,13 @@ impl AdaptiveOrder {
 
     /// Takes `index` out of its queue and the list.
     #[inline]
-    fn leave<K, V, S, E: Expiry>(store: &mut Store<K, V, S, E, Self>, index: u32) {
+    pub(super) fn leave<K, V, S, E: Expiry, O: Probing>(
+        store: &mut Store<K, V, S, E, O>,
+        index: u32,
+    ) {
         let next = store.nodes[index as usize].next;
         let small = store.is_small(index);
-        let q = &mut store.order;
+        let q = store.order.queues_mut();
         if small {
             q.small_len -= 1;
         }
@@ -432,33 +512,13 @@ impl AdaptiveOrder {
     }
 }
 
-impl EvictionOrder for AdaptiveOrder {
-    const MARKS: bool = true;
-
-    fn pushed<K, V, S, E: Expiry>(
-        store: &mut Store<K, V, S, E, Self>,
-        index: u32,
-        _: u32,
-        hash: u64,
-    ) {
-        Self::place(store, index, hash);
-    }
-
-    /// A hit raises the frequency, saturating at 3; nothing is relinked.
-    #[inline]
-    fn used<K, V, S, E: Expiry>(store: &mut Store<K, V, S, E, Self>, index: u32) {
-        store.raise_frequency(index);
-    }
-
-    #[inline]
-    fn unlink<K, V, S, E: Expiry>(store: &mut Store<K, V, S, E, Self>, index: u32) {
-        Self::leave(store, index);
-    }
-
+/// The probation queues' events, for any order that keeps them (see `Probing`): the plain
+/// `ProbationOrder`, and `AdaptiveOrder` while it follows them.
+impl ProbationOrder {
     /// Remembers the evicted key, by its hash, in the ghost of the queue it left (each
     /// sized for the store's slots), then places the new key.
-    fn reborn<K, V, S, E: Expiry>(
-        store: &mut Store<K, V, S, E, Self>,
+    pub(super) fn reborn_in<K, V, S, E: Expiry, O: Probing>(
+        store: &mut Store<K, V, S, E, O>,
         victim: u32,
         victim_hash: u64,
         hash: u64,
@@ -466,7 +526,11 @@ impl EvictionOrder for AdaptiveOrder {
         let from_small = store.is_small(victim);
         Self::leave(store, victim);
         let slots = store.nodes.len();
-        let q = &mut store.order;
+        let q = store.order.queues_mut();
+        if q.admits_by_frequency() {
+            Self::place(store, victim, hash);
+            return;
+        }
         let ghost = if from_small {
             q.ghost.fit(Ghost::wanted(slots, PROBATION_GHOST_SHARE));
             &mut q.ghost
@@ -479,13 +543,13 @@ impl EvictionOrder for AdaptiveOrder {
     }
 
     #[inline]
-    fn swap_removed<K, V, S, E: Expiry>(
-        store: &mut Store<K, V, S, E, Self>,
+    pub(super) fn swap_removed_in<K, V, S, E: Expiry, O: Probing>(
+        store: &mut Store<K, V, S, E, O>,
         removed: u32,
         from: Option<u32>,
     ) {
         // The marks moved with the node.
-        let q = &mut store.order;
+        let q = store.order.queues_mut();
         if let Some(from) = from {
             if q.small_head == from {
                 q.small_head = removed;
@@ -496,47 +560,89 @@ impl EvictionOrder for AdaptiveOrder {
 
     /// The queues turn over (entries hit since they were last looked at move on instead of
     /// leaving) until a victim is found. Amortized O(1): every turn spends one hit.
-    fn next_victim<K, V, S, E: Expiry>(store: &mut Store<K, V, S, E, Self>) -> Option<u32> {
-        let small_target = store.order.small_target(store.max);
+    pub(super) fn next_victim_in<K, V, S, E: Expiry, O: Probing>(
+        store: &mut Store<K, V, S, E, O>,
+        hash_of: fn(&S, &K) -> u64,
+    ) -> Option<u32> {
+        let small_target = store.order.queues().small_target(store.max);
         loop {
             if store.nodes.is_empty() {
                 return None;
             }
-            let q = &store.order;
+            let q = store.order.queues();
             let small_len = q.small_len as usize;
             let main_len = store.nodes.len() - small_len;
             if small_len > 0 && (small_len >= small_target || main_len == 0) {
                 // The small queue's tail is the list's back.
                 let tail = store.ends.back;
                 if store.frequency(tail) == 0 {
+                    if q.admits_by_frequency() && main_len > 0 {
+                        return Some(Self::admit_by_frequency(store, tail, hash_of));
+                    }
                     return Some(tail);
                 }
                 Self::leave(store, tail);
                 store.set_mark(tail, 0);
                 store.link_front(tail);
             } else {
-                let tail = match q.small_head {
-                    NIL => store.ends.back,
-                    head => store.prev_of(head),
-                };
-                if store.frequency(tail) == 0 {
-                    return Some(tail);
-                }
-                store.set_mark(tail, store.frequency(tail) - 1);
-                store.touch(tail);
+                return Some(Self::main_victim(store));
             }
         }
     }
 
-    /// Frees what it holds; keeps the learned share.
-    fn reset(&mut self) {
+    /// The main queue's victim: its tail goes round again while its frequency lasts (one
+    /// decrement per turn) and is the victim at zero. The main queue is not empty.
+    fn main_victim<K, V, S, E: Expiry, O: Probing>(store: &mut Store<K, V, S, E, O>) -> u32 {
+        loop {
+            let tail = match store.order.queues().small_head {
+                NIL => store.ends.back,
+                head => store.prev_of(head),
+            };
+            if store.frequency(tail) == 0 {
+                return tail;
+            }
+            store.set_mark(tail, store.frequency(tail) - 1);
+            store.touch(tail);
+        }
+    }
+
+    /// TinyLFU's admission: `candidate`, leaving probation unused, takes the main victim's
+    /// place if the sketch counts it more often (the victim leaves instead), and leaves
+    /// otherwise. Returns which leaves.
+    #[cold]
+    fn admit_by_frequency<K, V, S, E: Expiry, O: Probing>(
+        store: &mut Store<K, V, S, E, O>,
+        candidate: u32,
+        hash_of: fn(&S, &K) -> u64,
+    ) -> u32 {
+        let victim = Self::main_victim(store);
+        let count = |store: &Store<K, V, S, E, O>, index: u32| {
+            let hash = hash_of(&store.hasher, &store.nodes[index as usize].key);
+            store.order.queues().sketch.estimate(hash)
+        };
+        if count(store, candidate) > count(store, victim) {
+            Self::leave(store, candidate);
+            store.set_mark(candidate, 0);
+            store.link_front(candidate);
+            victim
+        } else {
+            candidate
+        }
+    }
+
+    /// Frees what it holds; keeps the learned share and whether it admits by frequency.
+    pub(super) fn forget(&mut self) {
         self.small_head = NIL;
         self.small_len = 0;
         self.ghost = Ghost::default();
         self.main_ghost = Ghost::default();
+        if self.sketch.is_sized() {
+            self.sketch = Sketch::default();
+            self.admits = false;
+        }
     }
 
-    fn shrink_to(&mut self, slots: usize) {
+    pub(super) fn shrink_ghosts(&mut self, slots: usize) {
         if Ghost::wanted(slots, PROBATION_GHOST_SHARE) < self.ghost.slots.len() {
             self.ghost = Ghost::default();
         }
@@ -545,13 +651,110 @@ impl EvictionOrder for AdaptiveOrder {
         }
     }
 
-    fn heap_bytes(&self) -> usize {
+    pub(super) fn ghost_bytes(&self) -> usize {
         (self.ghost.slots.capacity() + self.main_ghost.slots.capacity()) * size_of::<u16>()
+            + self.sketch.heap_bytes()
+    }
+}
+
+/// An order that keeps the probation queues (`ProbationOrder`'s state) and the marks in the
+/// nodes: the queues' operations work on any of them. Hidden, as `EvictionOrder` is.
+#[allow(
+    unreachable_pub,
+    reason = "bounds the store's queue operations; public as the store is, unnameable outside"
+)]
+pub trait Probing: EvictionOrder {
+    #[doc(hidden)]
+    fn queues(&self) -> &ProbationOrder;
+    #[doc(hidden)]
+    fn queues_mut(&mut self) -> &mut ProbationOrder;
+}
+
+impl Probing for ProbationOrder {
+    #[inline]
+    fn queues(&self) -> &ProbationOrder {
+        self
+    }
+
+    #[inline]
+    fn queues_mut(&mut self) -> &mut ProbationOrder {
+        self
+    }
+}
+
+/// The probation queues on their own: what `AdaptiveOrder` follows unless recency serves
+/// better, and what its miniature simulation of them runs.
+impl EvictionOrder for ProbationOrder {
+    const MARKS: bool = true;
+
+    fn pushed<K, V, S, E: Expiry>(
+        store: &mut Store<K, V, S, E, Self>,
+        index: u32,
+        _: u32,
+        hash: u64,
+    ) {
+        Self::place(store, index, hash);
+        store.order.count_request(hash);
+    }
+
+    /// A hit raises the frequency, saturating at 3; nothing is relinked.
+    #[inline]
+    fn used<K, V, S, E: Expiry>(store: &mut Store<K, V, S, E, Self>, index: u32, hash: u64) {
+        store.raise_frequency(index);
+        store.order.count_request(hash);
+    }
+
+    #[inline]
+    fn requeue<K, V, S, E: Expiry>(store: &mut Store<K, V, S, E, Self>, index: u32) {
+        store.raise_frequency(index);
+    }
+
+    #[inline]
+    fn unlink<K, V, S, E: Expiry>(store: &mut Store<K, V, S, E, Self>, index: u32) {
+        Self::leave(store, index);
+    }
+
+    fn reborn<K, V, S, E: Expiry>(
+        store: &mut Store<K, V, S, E, Self>,
+        victim: u32,
+        victim_hash: u64,
+        hash: u64,
+    ) {
+        Self::reborn_in(store, victim, victim_hash, hash);
+        store.order.count_request(hash);
+    }
+
+    #[inline]
+    fn swap_removed<K, V, S, E: Expiry>(
+        store: &mut Store<K, V, S, E, Self>,
+        removed: u32,
+        from: Option<u32>,
+    ) {
+        Self::swap_removed_in(store, removed, from);
+    }
+
+    fn next_victim<K, V, S, E: Expiry>(
+        store: &mut Store<K, V, S, E, Self>,
+        hash_of: fn(&S, &K) -> u64,
+    ) -> Option<u32> {
+        Self::next_victim_in(store, hash_of)
+    }
+
+    fn reset(&mut self) {
+        self.forget();
+    }
+
+    fn shrink_to(&mut self, slots: usize) {
+        self.shrink_ghosts(slots);
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.ghost_bytes()
     }
 }
 
 #[cfg(test)]
-impl<K, V, S, E: Expiry> Store<K, V, S, E, AdaptiveOrder> {
+impl<K, V, S, E: Expiry, O: Probing> Store<K, V, S, E, O> {
     /// The split stays consistent: main nodes, then small nodes, `small_head` the first small
     /// one, `small_len` their count; the `prev` links (under the marks) walk the list back.
     pub(crate) fn assert_adaptive_consistent(&self) {
@@ -578,7 +781,7 @@ impl<K, V, S, E: Expiry> Store<K, V, S, E, AdaptiveOrder> {
             order.iter().rev().eq(&backwards),
             "prev links mend next links"
         );
-        let q = &self.order;
+        let q = self.order.queues();
         let first_small = order.iter().position(|&i| self.is_small(i));
         if let Some(first) = first_small {
             assert!(
@@ -719,7 +922,7 @@ mod adapt_tests {
 
     /// SipHash with fixed keys: the same hashes, so the same ghost slots, every run.
     type Fixed = BuildHasherDefault<DefaultHasher>;
-    type Adaptive = Store<u32, (), Fixed, NoExpiry, AdaptiveOrder>;
+    type Adaptive = Store<u32, (), Fixed, NoExpiry, ProbationOrder>;
 
     /// Stores an absent `key` as a map does: in a free slot, or in the policy's victim's.
     fn insert(store: &mut Adaptive, key: u32) {
@@ -744,7 +947,7 @@ mod adapt_tests {
 
     #[test]
     fn a_key_back_from_probation_lengthens_probation_by_a_quarter_entry() {
-        let mut order = AdaptiveOrder::default();
+        let mut order = ProbationOrder::default();
         let before = order.small_share;
         order.ghost.fit(Ghost::wanted(1_000, PROBATION_GHOST_SHARE));
         order.ghost.put(7);
@@ -761,7 +964,7 @@ mod adapt_tests {
 
     #[test]
     fn the_share_stays_within_its_range() {
-        let mut order = AdaptiveOrder::default();
+        let mut order = ProbationOrder::default();
         for _ in 0..10_000 {
             order.adapt(100, GROW_QUARTERS, true);
         }
@@ -785,7 +988,7 @@ mod adapt_tests {
             insert(&mut store, key);
         }
         store.assert_adaptive_consistent();
-        let q = &store.order;
+        let q = store.order.queues();
         assert!(!q.ghost.slots.is_empty(), "probation evicted");
         assert!(
             q.main_ghost.slots.iter().all(|&print| print == 0),

@@ -544,7 +544,7 @@ fn hit_ratios(options: &Options) -> Result<String, String> {
     if let Some(worst) = worst {
         let _ = writeln!(
             table,
-            "\nRobustness over {} cells: worst margin {:+.1} points ({}), mean margin {:+.2} \
+            "\nRobustness over {} cells: worst margin {:+.2} points ({}), mean margin {:+.2} \
              points against each cell's best of LRU and the peers, {:+.2} against the best \
              peer's mean; {:.1}% of Bélády's optimum on the mean ({:.1}% against {:.1}%).",
             cells.len(),

@@ -128,6 +128,8 @@ impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Sharded<T, S, L> {
         let count = shard_count(shards, max);
         let capacity_per_shard = capacity.div_ceil(count);
         let pool = (!evicts || max_weight.is_some()).then(|| Arc::new(Pool::new(!evicts)));
+        let mut order = O2::default();
+        order.shard_template(count);
         let mut counters = Vec::with_capacity(count);
         let shards = (0..count)
             .map(|index| {
@@ -139,6 +141,7 @@ impl<T: Shard, S, L: ConcurrentListener<T::Key, T::Value>> Sharded<T, S, L> {
                 if let Some(pool) = &pool {
                     store.join_pool(Arc::clone(pool));
                 }
+                store.join_order(&order);
                 let unscoped = store.scopes().map(ScopeTags::published_unscoped);
                 let identity = registry::Identity {
                     // A shard's events (`tracing`) name its map; its figures are published

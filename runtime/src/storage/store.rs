@@ -271,6 +271,15 @@ impl<K, V, S, E: Expiry, O: EvictionOrder> Store<K, V, S, E, O> {
         }
     }
 
+    /// Shares what its order shares across shards with the other shards of its map (see
+    /// `EvictionOrder::shard_template`).
+    pub(crate) fn join_order(&mut self, template: &O)
+    where
+        O: EvictionOrder,
+    {
+        self.order.join(template);
+    }
+
     /// Shares the (empty) store's bound (if `pool` counts) and weight budget with the other
     /// shards of its map, which hold the same `pool`.
     pub(crate) fn join_pool(&mut self, pool: std::sync::Arc<Pool>) {

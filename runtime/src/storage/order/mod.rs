@@ -255,6 +255,17 @@ pub trait EvictionOrder: Clone + Default + Send + Sync + Sized + 'static {
     fn heap_bytes(&self) -> usize {
         0
     }
+    /// Makes this (empty) order the template for the `shards` shards of one map: what the
+    /// shards share is made here, and each shard `join`s it.
+    #[doc(hidden)]
+    fn shard_template(&mut self, shards: usize) {
+        let _ = shards;
+    }
+    /// Shares what `template` shares across shards.
+    #[doc(hidden)]
+    fn join(&mut self, template: &Self) {
+        let _ = template;
+    }
 }
 
 /// The list is the order: a use moves the entry to the front, the back leaves first. Keeps

@@ -16,50 +16,7 @@ mod valid;
 
 use proc_macro::TokenStream;
 
-/// Rewrites each `#[managed_map(...)]` `HashMap` field of a struct into a managed map, and
-/// rejects map fields without a lifecycle. Implements `mapguard::ManagedCache` for the struct.
-///
-/// Keys of `#[managed_map(...)]`: `lifetime` (required: `"request"`, `"session"`, `"batch"`,
-/// `"process"`), `max` (required unless `weak_keys` or a budget; a number, a constant, or any
-/// `usize` expression, read when the struct is built), `evict` (`"lru"` default,
-/// `"adaptive"` or `"reject"`), `weak_keys`, `ttl` / `idle` (`"250ms"`, `"30s"`, `"5min"`,
-/// `"1h30m"`, `"1d"`), `expire_after = PATH` (a value implementing
-/// `mapguard::expiry::ExpireAfter<K, V>`: each entry's own deadline; replaces `ttl`/`idle`),
-/// `clock = TYPE` (a `Clock + Default` type, such as `mapguard::expiry::TokioClock`),
-/// `max_bytes = "64MiB"` (a weight budget, through the value's `Weigh`; or an expression giving
-/// bytes), `max_weight = N` (a budget in the `weigher`'s units), `weigher = path`
-/// (`fn(&K, &V) -> u64`, with a budget), `shards = N` (a `concurrent` field's shard count; or an
-/// expression), `cleanup`,
-/// `on_remove = path` (or a closure that captures nothing), `name = "..."`, `concurrent` (a `ConcurrentMap`: `&self` methods, hooks
-/// that are `Fn + Send + Sync`, so the struct can be shared through `Arc` without a lock),
-/// `alias = Name` (declares `type Name = <the field's managed map type>`).
-/// `#[mapguard::managed(crate = path)]` finds a renamed or re-exported mapguard.
-/// A map field that should stay a plain map takes
-/// `#[unmanaged(reason = "...")]`. The attribute may stand above or below `#[derive(...)]`;
-/// build the struct with `Default` (or `Default::default()` per field).
-///
-/// ```
-/// use mapguard::{Lifetime, ManagedCache};
-/// use std::collections::HashMap;
-///
-/// #[mapguard::managed]
-/// #[derive(Default)]
-/// struct Service {
-///     #[managed_map(lifetime = "request", max = 1000)]
-///     per_request: HashMap<u64, String>,
-///     #[managed_map(lifetime = "process", max = 10, evict = "reject", ttl = "10m")]
-///     config: HashMap<String, String>,
-///     #[unmanaged(reason = "fixed table filled once at start-up")]
-///     codes: HashMap<u16, &'static str>,
-/// }
-///
-/// let mut service = Service::default();
-/// service.per_request.insert(1, String::from("trace"));
-/// service.config.try_insert(String::from("mode"), String::from("fast")).unwrap();
-/// service.codes.insert(404, "not found");
-/// assert_eq!(service.end_scope(Lifetime::Request), 1);
-/// assert_eq!(service.config.len(), 1);
-/// ```
+#[doc = include_str!("../docs/attribute.md")]
 #[proc_macro_attribute]
 pub fn managed(args: TokenStream, input: TokenStream) -> TokenStream {
     expand::managed(&args.into(), input.into()).into()

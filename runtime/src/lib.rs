@@ -112,6 +112,7 @@ pub mod concurrent;
 pub mod config;
 mod departures;
 mod error;
+pub mod guide;
 pub mod hooks;
 mod lifecycle;
 pub mod maintenance;

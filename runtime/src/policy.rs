@@ -11,6 +11,8 @@
 //! assert_eq!((Lru::NAME, Reject::NAME), ("lru", "reject"));
 //! # drop((cache, table));
 //! ```
+//!
+#![doc = include_str!("../docs/policy.md")]
 
 mod sealed {
     /// Sealed, and where each policy names its eviction state.

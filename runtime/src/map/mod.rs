@@ -1,5 +1,8 @@
-//! [`ManagedMap`], and its two faces [`LruMap`] and [`BoundedMap`], with its entries and
-//! iterators.
+//! [`ManagedMap`], and its faces [`LruMap`], [`AdaptiveMap`] and [`BoundedMap`], with its
+//! entries and iterators. Below: every kind of map, the methods they share, bounds by weight,
+//! expiry, weak keys and memory.
+//!
+#![doc = include_str!("../../docs/maps.md")]
 
 mod builder;
 mod entry;

@@ -27,6 +27,7 @@ const LAYERS: &[&[&str]] = &[
     &["concurrent"],
     &["serde_support", "tower", "weight"],
     &["testing"],
+    &["guide"],
     &["lib"],
 ];
 

@@ -1,4 +1,4 @@
-//! A simulated adaptive W-TinyLFU, the policy issue #28 named as the reference (Caffeine's;
+//! A simulated adaptive W-TinyLFU, the reference policy (Caffeine's;
 //! Einziger et al., "Adaptive Software Cache Management", Middleware 2018): a column of
 //! `compare --suite traces`, and the `reference_policy` runner's subject.
 //!

@@ -1,4 +1,4 @@
-//! Hit ratios of a simulated adaptive W-TinyLFU, the policy issue #28 names as the reference
+//! Hit ratios of a simulated adaptive W-TinyLFU, the reference policy
 //! (Caffeine's; Einziger et al., "Adaptive Software Cache Management", Middleware 2018), on
 //! the traces and capacities of `compare --suite traces`, so its figures sit beside ours.
 //!

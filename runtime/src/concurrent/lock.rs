@@ -5,7 +5,7 @@
 //!
 //! Not `std::sync::Mutex`: its poisoning reads the global panic count at every lock and
 //! unlock, 13 instructions of a concurrent `get`'s 140 and about 3% of its time (`loading`
-//! benchmark, #27), and a poisoned shard would tell us nothing. No hook runs under the lock,
+//! benchmark), and a poisoned shard would tell us nothing. No hook runs under the lock,
 //! so a panic there only means a key's `Hash`/`Eq` or a caller's closure panicked, and the
 //! shard is consistent between operations.
 

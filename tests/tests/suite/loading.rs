@@ -1,4 +1,4 @@
-//! Loading into a shared map (#27): one load per absent key however many callers ask, no
+//! Loading into a shared map: one load per absent key however many callers ask, no
 //! lock held while it loads, failures and panics store nothing, and a cancelled async load
 //! passes to a waiter. Timeouts here only stop a test that would otherwise hang; no result
 //! depends on timing.

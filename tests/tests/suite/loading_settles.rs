@@ -1,4 +1,4 @@
-//! Loading always settles (#43): whatever panics or is dropped while a value loads (the loader,
+//! Loading always settles: whatever panics or is dropped while a value loads (the loader,
 //! the value's `Clone`, the key's `Eq`, a hook the store runs, the waiting future), the key's
 //! flight ends and the next caller loads; no waiter waits forever. The map keeps the loader's
 //! own value and a refusal hands that value back. Waiters here are futures polled by hand, so

@@ -1,4 +1,4 @@
-//! A scope's counts are exact under concurrency (#43): `Scope::end()` returns how many
+//! A scope's counts are exact under concurrency: `Scope::end()` returns how many
 //! entries carried the scope when it ended, and `entries()` keeps saying so afterwards, while
 //! other threads' operations remove the ended scope's entries at once. (The shuttle model
 //! explores the same race's interleavings: `shuttle_model`'s scope-count scenario.)

@@ -115,32 +115,11 @@ impl<K: WeakKey> Eq for Weakly<K> {}
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct StoredHash;
 
-/// The hasher of [`StoredHash`]: returns the one `u64` written.
-#[derive(Default)]
-pub(crate) struct StoredHasher(u64);
-
-impl Hasher for StoredHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` is used by `Weakly`; fold anything else rather than ignore it.
-        for &byte in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
-        }
-    }
-
-    fn write_u64(&mut self, hash: u64) {
-        self.0 = hash;
-    }
-}
-
 impl BuildHasher for StoredHash {
-    type Hasher = StoredHasher;
+    type Hasher = crate::storage::Prehashed;
 
-    fn build_hasher(&self) -> StoredHasher {
-        StoredHasher::default()
+    fn build_hasher(&self) -> Self::Hasher {
+        crate::storage::Prehashed::default()
     }
 }
 

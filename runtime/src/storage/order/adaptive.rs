@@ -33,11 +33,12 @@
 //! leftover probation keys go before anything used since; the probation queues, taking over,
 //! find a consistent split and the frequencies recency kept counting.
 
-use core::hash::{BuildHasherDefault, Hasher};
+use core::hash::BuildHasherDefault;
 use core::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::{EvictionOrder, NIL, ProbationOrder, Probing, RecencyOrder};
+use crate::storage::Prehashed;
 use crate::storage::expiry::{Expiry, NoExpiry};
 use crate::storage::store::Store;
 
@@ -423,28 +424,8 @@ impl EvictionOrder for AdaptiveOrder {
     }
 }
 
-/// A hasher for keys that are hashes already: the shadows' keys are the map's hashes.
-#[derive(Clone, Copy, Debug, Default)]
-struct PassThrough(u64);
-
-impl Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
-        }
-    }
-
-    fn write_u64(&mut self, hash: u64) {
-        self.0 = hash;
-    }
-}
-
 /// A shadow cache: the sampled keys' hashes under order `O`, no values.
-type Shadow<O> = Store<u64, (), BuildHasherDefault<PassThrough>, NoExpiry, O>;
+type Shadow<O> = Store<u64, (), BuildHasherDefault<Prehashed>, NoExpiry, O>;
 
 /// Replays one request for `key` through `shadow` as a map's get-or-insert would; whether it
 /// hit.
@@ -478,7 +459,7 @@ struct Shadows {
 impl Shadows {
     /// Fresh, empty shadows of `max` hashes.
     fn new(max: usize) -> Self {
-        let hasher = BuildHasherDefault::<PassThrough>::default;
+        let hasher = BuildHasherDefault::<Prehashed>::default;
         let mut frequency: Shadow<ProbationOrder> = Store::new(max, hasher(), NoExpiry);
         frequency.order.set_by_frequency(true, max);
         Self {
